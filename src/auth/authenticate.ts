@@ -1,0 +1,121 @@
+// Credentials → principal. Bearer API keys, bearer JWTs (HS256 or a JWKS), or the operator
+// token. A user who is disabled, merged or deleted is refused whatever the credential.
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { PrismaClient } from '@prisma/client';
+import type { Config } from '../config.js';
+import { UnauthenticatedError } from '../errors.js';
+import { hashApiKey, looksLikeApiKey, safeEqual } from './keys.js';
+import type { Credential, Principal, UserPrincipal } from './principal.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// Principals are cached briefly so that a burst of requests with one credential costs no
+// SQL. Writes that change a principal (revoke, disable, entitlements, ...) clear the cache
+// of this process; other replicas notice within the TTL.
+const CACHE_TTL_MS = 5_000;
+const CACHE_MAX = 10_000;
+
+export interface Authenticator {
+  /** `header` is the raw Authorization header value (or the catalog dialect's bare key). */
+  authenticate(header: string | null | undefined): Promise<Principal | null>;
+  /** Forget cached principals: call after any write that could change one. */
+  invalidate(): void;
+}
+
+export function createAuthenticator(prisma: PrismaClient, config: Config): Authenticator {
+  const cache = new Map<string, { principal: Principal; expires: number }>();
+  const jwks: JWTVerifyGetKey | undefined = config.jwt.jwksUrl ? createRemoteJWKSet(new URL(config.jwt.jwksUrl)) : undefined;
+  const hmacKey = config.jwt.secret ? new TextEncoder().encode(config.jwt.secret) : undefined;
+
+  async function fromJwt(token: string): Promise<Principal> {
+    if (!hmacKey && !jwks) throw new UnauthenticatedError('JWTs are not accepted: neither JWT_SECRET nor JWT_JWKS_URL is configured');
+    const options = {
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      algorithms: hmacKey ? ['HS256'] : ['RS256', 'ES256'],
+      clockTolerance: 5,
+    };
+    let sub: string | undefined;
+    try {
+      const { payload } = hmacKey ? await jwtVerify(token, hmacKey, options) : await jwtVerify(token, jwks!, options);
+      sub = payload.sub;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw new UnauthenticatedError(code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token');
+    }
+    if (!sub || !UUID.test(sub)) throw new UnauthenticatedError('token subject is not a user id');
+    return loadUserPrincipal(prisma, sub.toLowerCase(), 'jwt');
+  }
+
+  async function fromApiKey(key: string): Promise<Principal> {
+    const row = await prisma.apiKey.findUnique({ where: { hash: hashApiKey(key) } });
+    if (!row || row.revokedAt) throw new UnauthenticatedError('invalid or revoked API key');
+    if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('API key expired');
+    const principal = await loadUserPrincipal(prisma, row.principalId, 'api_key', row.id);
+    // Informational only: a failed update must not fail the request.
+    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+      prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
+    }
+    return principal;
+  }
+
+  return {
+    async authenticate(header) {
+      if (!header) return null;
+      const token = header.replace(/^Bearer\s+/i, '').trim();
+      if (!token) return null;
+      if (config.operatorToken && safeEqual(token, config.operatorToken)) return { kind: 'operator' };
+      const cached = cache.get(token);
+      if (cached && cached.expires > Date.now()) return cached.principal;
+      const principal = looksLikeApiKey(token)
+        ? await fromApiKey(token)
+        : token.split('.').length === 3
+          ? await fromJwt(token)
+          : (() => {
+              throw new UnauthenticatedError('unrecognised credential');
+            })();
+      if (cache.size >= CACHE_MAX) cache.clear();
+      cache.set(token, { principal, expires: Date.now() + CACHE_TTL_MS });
+      return principal;
+    },
+    invalidate() {
+      cache.clear();
+    },
+  };
+}
+
+/** Loads a user and everything its rights depend on, in one round of statements. */
+export async function loadUserPrincipal(prisma: PrismaClient, userId: string, credential: Credential, apiKeyId?: string): Promise<UserPrincipal> {
+  const user = await prisma.user.findUnique({
+    where: { id: userId },
+    select: {
+      id: true,
+      partnerId: true,
+      accountId: true,
+      status: true,
+      partner: { select: { plan: true } },
+      entitlements: { where: { kind: { in: ['ALL', 'PARTNER_ADMIN'] } }, select: { kind: true } },
+      adminOf: { select: { accountId: true } },
+    },
+  });
+  if (!user) throw new UnauthenticatedError('unknown user');
+  if (user.status !== 'ACTIVE') throw new UnauthenticatedError(`user is ${user.status.toLowerCase()}`);
+  const roots = user.adminOf.map((a) => a.accountId);
+  const subtree = roots.length
+    ? await prisma.account.findMany({
+        where: { partnerId: user.partnerId, OR: [{ id: { in: roots } }, { ancestorIds: { hasSome: roots } }] },
+        select: { id: true },
+      })
+    : [];
+  return {
+    kind: 'user',
+    userId: user.id,
+    partnerId: user.partnerId,
+    accountId: user.accountId,
+    plan: user.partner.plan ?? 'CORE',
+    credential,
+    apiKeyId,
+    partnerAdmin: user.entitlements.length > 0,
+    adminAccountIds: new Set(subtree.map((a) => a.id)),
+  };
+}

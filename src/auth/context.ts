@@ -1,0 +1,13 @@
+// What a service needs to know about the request it works for.
+import type { PrismaClient } from '@prisma/client';
+import type { Principal } from './principal.js';
+
+export interface RequestContext {
+  readonly prisma: PrismaClient;
+  readonly principal: Principal | null;
+  readonly requestId: string;
+  /** The caller's address as the allow-list sees it. */
+  readonly ip: string;
+  /** Forget cached principals after a write that may change one (disable, revoke, ...). */
+  readonly invalidatePrincipals?: () => void;
+}

@@ -1,0 +1,44 @@
+// Who is calling. Every request resolves to at most one principal; services take it as
+// the first word on what may be read or changed.
+import type { Plan } from '@prisma/client';
+
+export type Credential = 'api_key' | 'jwt';
+
+export interface OperatorPrincipal {
+  readonly kind: 'operator';
+}
+
+export interface UserPrincipal {
+  readonly kind: 'user';
+  readonly userId: string;
+  readonly partnerId: string;
+  /** The account the user is registered in. */
+  readonly accountId: string;
+  readonly plan: Plan;
+  readonly credential: Credential;
+  readonly apiKeyId?: string;
+  /** PARTNER_ADMIN or ALL: admin of the whole partner tree. */
+  readonly partnerAdmin: boolean;
+  /** Every account inside a subtree the user administers through AccountAdmin rows. */
+  readonly adminAccountIds: ReadonlySet<string>;
+}
+
+export type Principal = OperatorPrincipal | UserPrincipal;
+
+export const isUser = (p: Principal | null | undefined): p is UserPrincipal => p?.kind === 'user';
+
+/** Admin of the partner, or of at least one account subtree. */
+export const isAdmin = (p: Principal | null | undefined): p is UserPrincipal =>
+  isUser(p) && (p.partnerAdmin || p.adminAccountIds.size > 0);
+
+/** May this principal administer the given account (and so its users)? */
+export function administers(p: Principal | null | undefined, accountId: string): p is UserPrincipal {
+  return isUser(p) && (p.partnerAdmin || p.adminAccountIds.has(accountId));
+}
+
+const PLAN_RANK: Record<Plan, number> = { CORE: 1, AUTOMATE: 2, ENTERPRISE: 3 };
+
+/** Plan tiers are ordered: "Automate and above" includes Enterprise. */
+export function planAtLeast(plan: Plan, minimum: Plan): boolean {
+  return PLAN_RANK[plan] >= PLAN_RANK[minimum];
+}

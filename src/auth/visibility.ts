@@ -1,0 +1,78 @@
+// Tenancy and visibility as Prisma filters. Every read of a tenant row goes through one
+// of these, so a foreign or invisible row is simply never found (NOT_FOUND, not FORBIDDEN).
+import type { Prisma } from '@prisma/client';
+import { isUser, type Principal } from './principal.js';
+
+/**
+ * `where` narrowed by a visibility filter. Spread when the two share no column (so an
+ * equality-only lookup stays batchable by Prisma), AND-ed when they do.
+ */
+export function within<W extends object>(where: W, visibility: W): W {
+  const overlap = Object.keys(where).some((k) => k in visibility);
+  return overlap ? ({ AND: [where, visibility] } as W) : { ...where, ...visibility };
+}
+
+// Matches no row: for callers that may see nothing of a kind (no principal, the operator).
+const NOTHING = { id: { in: [] as string[] } };
+
+export function userVisibility(p: Principal | null): Prisma.UserWhereInput {
+  if (!isUser(p)) return NOTHING;
+  // `deletedAt: null` rather than a status test: Prisma batches equality-only lookups of
+  // many ids (node, nodes, _entities) into one statement, and deletedAt is set iff DELETED.
+  const alive: Prisma.UserWhereInput = { partnerId: p.partnerId, deletedAt: null };
+  if (p.partnerAdmin) return alive;
+  if (p.adminAccountIds.size === 0) return { ...alive, id: p.userId };
+  return { ...alive, OR: [{ id: p.userId }, { accountId: { in: [...p.adminAccountIds] } }] };
+}
+
+export function accountVisibility(p: Principal | null): Prisma.AccountWhereInput {
+  if (!isUser(p)) return NOTHING;
+  if (p.partnerAdmin) return { partnerId: p.partnerId };
+  // Everyone sees their partner and their own account; account admins their subtrees.
+  const ids = new Set([p.partnerId, p.accountId, ...p.adminAccountIds]);
+  return { partnerId: p.partnerId, id: { in: [...ids] } };
+}
+
+export function clientVisibility(p: Principal | null): Prisma.ClientWhereInput {
+  if (!isUser(p)) return NOTHING;
+  if (p.partnerAdmin) return { partnerId: p.partnerId };
+  if (p.adminAccountIds.size > 0) return { partnerId: p.partnerId, accountId: { in: [...p.adminAccountIds] } };
+  // A plain user sees the client it belongs to.
+  return { partnerId: p.partnerId, users: { some: { id: p.userId } } };
+}
+
+/** Courses, enrollments and orders follow the visibility of the user they belong to. */
+export function courseVisibility(p: Principal | null): Prisma.CourseWhereInput {
+  if (!isUser(p)) return NOTHING;
+  if (p.partnerAdmin) return { partnerId: p.partnerId };
+  return { partnerId: p.partnerId, owner: userVisibility(p) };
+}
+
+export function enrollmentVisibility(p: Principal | null): Prisma.EnrollmentWhereInput {
+  if (!isUser(p)) return NOTHING;
+  if (p.partnerAdmin) return { partnerId: p.partnerId };
+  return { partnerId: p.partnerId, user: userVisibility(p) };
+}
+
+export function orderVisibility(p: Principal | null): Prisma.OrderWhereInput {
+  if (!isUser(p)) return NOTHING;
+  if (p.partnerAdmin) return { partnerId: p.partnerId };
+  return { partnerId: p.partnerId, user: userVisibility(p) };
+}
+
+/**
+ * Synchronous twin of userVisibility for rows already loaded (relations, entities). The
+ * operator sees what its own mutations return (createPartner); every query path it could
+ * use to look further is filtered to nothing above.
+ */
+export function canSeeUser(p: Principal | null, user: { id: string; partnerId: string; accountId: string; status: string }): boolean {
+  if (p?.kind === 'operator') return true;
+  if (!isUser(p) || user.partnerId !== p.partnerId || user.status === 'DELETED') return false;
+  return p.partnerAdmin || user.id === p.userId || p.adminAccountIds.has(user.accountId);
+}
+
+export function canSeeAccount(p: Principal | null, account: { id: string; partnerId: string }): boolean {
+  if (p?.kind === 'operator') return true;
+  if (!isUser(p) || account.partnerId !== p.partnerId) return false;
+  return p.partnerAdmin || account.id === p.partnerId || account.id === p.accountId || p.adminAccountIds.has(account.id);
+}

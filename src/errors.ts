@@ -1,0 +1,85 @@
+// Expected failures of the domain. Services throw these; the graph turns them into typed
+// results (or coded GraphQL errors) and the REST dialects into status codes. Anything
+// else that escapes is unexpected and masked.
+
+export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'CONFLICT' | 'FORBIDDEN' | 'PII_REJECTED' | 'UNAUTHENTICATED' | 'RATE_LIMITED';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+  /** The HTTP status a REST dialect answers with, unless it documents another. */
+  abstract readonly status: number;
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+  readonly status = 404;
+  constructor(readonly entity: string, readonly ref?: string) {
+    super(ref === undefined ? `${entity} not found` : `${entity} ${ref} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export interface FieldIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION';
+  readonly status = 400;
+  readonly issues: readonly FieldIssue[];
+  constructor(issues: FieldIssue[] | string, field = 'input') {
+    const list = typeof issues === 'string' ? [{ field, message: issues }] : issues;
+    super(list.map((i) => `${i.field}: ${i.message}`).join('; '));
+    this.issues = list;
+    this.name = 'ValidationError';
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly code = 'CONFLICT';
+  readonly status = 409;
+  /** The id of the row that already holds the key, when the caller may know it. */
+  constructor(message: string, readonly field?: string, readonly existingId?: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN';
+  readonly status = 403;
+  constructor(message = 'not allowed') {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
+
+export type PiiRule = 'email' | 'phone' | 'national_id';
+
+export class PiiRejectedError extends DomainError {
+  readonly code = 'PII_REJECTED';
+  readonly status = 422;
+  constructor(readonly field: string, readonly rule: PiiRule) {
+    super(`${field} must not carry personal data: it looks like ${rule === 'email' ? 'an e-mail address' : rule === 'phone' ? 'a phone number' : 'a national id'}`);
+    this.name = 'PiiRejectedError';
+  }
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED';
+  readonly status = 401;
+  constructor(message = 'missing or invalid credentials') {
+    super(message);
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+export class RateLimitedError extends DomainError {
+  readonly code = 'RATE_LIMITED';
+  readonly status = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`rate limit exceeded; retry in ${retryAfterSeconds}s`);
+    this.name = 'RateLimitedError';
+  }
+}

@@ -1,0 +1,78 @@
+// The Error interface and the GraphQL face of each domain error (src/errors.ts).
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  PiiRejectedError,
+  ValidationError,
+  type FieldIssue,
+} from '../errors.js';
+import { GraphQLError } from 'graphql';
+import { builder } from './builder.js';
+
+export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
+  description: 'An expected failure of a mutation: read `code` and `message`, or select a concrete type for details.',
+  fields: (t) => ({
+    message: t.exposeString('message'),
+    code: t.exposeString('code'),
+  }),
+});
+
+const FieldIssueRef = builder.objectRef<FieldIssue>('FieldIssue').implement({
+  fields: (t) => ({
+    field: t.exposeString('field', { description: 'Path of the input field, e.g. `input.externalUserId`.' }),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof NotFoundError,
+  fields: (t) => ({ entity: t.exposeString('entity') }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ValidationError,
+  fields: (t) => ({ issues: t.field({ type: [FieldIssueRef], resolve: (e) => [...e.issues] }) }),
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ConflictError,
+  fields: (t) => ({
+    field: t.exposeString('field', { nullable: true, description: 'The key that is already taken.' }),
+    existingId: t.exposeString('existingId', { nullable: true, description: 'Native id of the record holding the key.' }),
+  }),
+});
+
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof ForbiddenError,
+});
+
+builder.objectType(PiiRejectedError, {
+  name: 'PiiRejectedError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof PiiRejectedError,
+  fields: (t) => ({
+    field: t.exposeString('field'),
+    rule: t.exposeString('rule', { description: 'Which rule matched: email, phone or national_id.' }),
+  }),
+});
+
+/** The errors a mutation can answer with, as typed results. */
+export const ALL_ERRORS = [NotFoundError, ValidationError, ConflictError, ForbiddenError, PiiRejectedError];
+
+/** The `errors` option of a mutation: its success type and every typed error in one union. */
+export const resultUnion = (name: string) => ({ types: ALL_ERRORS, directResult: true as const, union: { name } });
+
+/** Single lookups answer null with a NOT_FOUND error, for unknown and foreign ids alike. */
+export function notFound(entity: string): never {
+  throw new GraphQLError(`${entity} not found`, { extensions: { code: 'NOT_FOUND' } });
+}

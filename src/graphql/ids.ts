@@ -1,0 +1,46 @@
+// Ids at the edge of the graph. Arguments take a type's opaque global id (Relay) or, for
+// convenience, its native id; services only ever see native ids, already well-formed,
+// so a malformed id is a NOT_FOUND and never reaches the database as a type error.
+import { encodeGlobalID } from '@pothos/plugin-relay';
+
+export type NodeType = 'Account' | 'User' | 'Client' | 'Course' | 'Enrollment' | 'Order' | 'ApiKey' | 'AuditEvent';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+
+const NATIVE_SHAPE: Record<NodeType, RegExp> = {
+  Account: ULID,
+  User: UUID,
+  Client: UUID,
+  Course: UUID,
+  Enrollment: UUID,
+  Order: UUID,
+  ApiKey: UUID,
+  AuditEvent: UUID,
+};
+
+export const isUuid = (value: string) => UUID.test(value);
+export const isUlid = (value: string) => ULID.test(value);
+
+/** The native id inside `value` if it names a `type` node, else null. */
+export function nativeId(type: NodeType, value: string): string | null {
+  if (typeof value !== 'string' || value.length > 200) return null;
+  const decoded = decodeGlobal(value);
+  const id = decoded ? (decoded.typename === type ? decoded.id : null) : value;
+  if (id === null || !NATIVE_SHAPE[type].test(id)) return null;
+  return type === 'Account' ? id.toUpperCase() : id.toLowerCase();
+}
+
+export function globalId(type: NodeType, id: string): string {
+  return encodeGlobalID(type, id);
+}
+
+function decodeGlobal(value: string): { typename: string; id: string } | null {
+  if (!/^[A-Za-z0-9+/]+=*$/.test(value)) return null;
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0) return null;
+  const typename = text.slice(0, colon);
+  if (!(typename in NATIVE_SHAPE)) return null;
+  return { typename, id: text.slice(colon + 1) };
+}

@@ -1,0 +1,100 @@
+// graphql-yoga over the subgraph schema: context per request, error masking, GraphiQL.
+import zlib from 'node:zlib';
+import { createYoga, createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError } from 'graphql';
+import type { PrismaClient } from '@prisma/client';
+import type { Principal } from '../auth/principal.js';
+import { DomainError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { schema } from '../schema.js';
+import type { GraphQLContext } from './builder.js';
+import { Loaders } from './loaders.js';
+
+/** What the HTTP layer hands to yoga for each request. */
+export interface ServerContext {
+  principal: Principal | null;
+  requestId: string;
+  ip: string;
+}
+
+export interface YogaDeps {
+  prisma: PrismaClient;
+  logger: Logger;
+  invalidatePrincipals: () => void;
+  plugins?: Parameters<typeof createYoga>[0]['plugins'];
+  batchingLimit?: number;
+}
+
+export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export function createGraphQLServer(deps: YogaDeps): Yoga {
+  return createYoga<ServerContext, GraphQLContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    // The page is served (offline, cached, compressed) by the HTTP layer: see graphiqlPage().
+    graphiql: false,
+    landingPage: false,
+    batching: { limit: deps.batchingLimit ?? 10 },
+    logging: {
+      debug: (...args) => deps.logger.debug({ args }, 'yoga'),
+      info: (...args) => deps.logger.info({ args }, 'yoga'),
+      warn: (...args) => deps.logger.warn({ args }, 'yoga'),
+      error: (...args) => deps.logger.error({ args }, 'yoga'),
+    },
+    maskedErrors: { maskError: (error) => maskError(error, deps.logger) },
+    plugins: deps.plugins ?? [],
+    context: ({ principal, requestId, ip }) => ({
+      prisma: deps.prisma,
+      principal,
+      requestId,
+      ip,
+      loaders: new Loaders(deps.prisma),
+      invalidatePrincipals: deps.invalidatePrincipals,
+    }),
+  });
+}
+
+/**
+ * Expected failures keep their message and gain extensions.code; GraphQL's own errors
+ * (syntax, validation, our coded GraphQLErrors) pass through; anything else is logged and
+ * answered with "Unexpected error." so that no stack or SQL text reaches a client.
+ */
+export function maskError(error: unknown, logger: Logger): Error {
+  const graphqlError = error instanceof GraphQLError ? error : null;
+  const original = graphqlError ? graphqlError.originalError : error;
+  const location = graphqlError ? { nodes: graphqlError.nodes, path: graphqlError.path, source: graphqlError.source, positions: graphqlError.positions } : {};
+  if (original instanceof DomainError) {
+    return createGraphQLError(original.message, { ...location, extensions: { code: original.code } });
+  }
+  if (graphqlError && (!original || original instanceof GraphQLError)) return graphqlError;
+  logger.error({ err: original, path: graphqlError?.path }, 'unexpected error in a GraphQL request');
+  return createGraphQLError('Unexpected error.', { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+const DEFAULT_QUERY = `# Set the Authorization header (Headers tab) to "Bearer <your API key>".
+query Users {
+  viewer { isAdmin partner { name plan } }
+  users(first: 10) {
+    totalCount
+    edges { node { id uuid status externalUserId email identifier entitlements { kind } } }
+  }
+}
+`;
+
+let page: { html: string; gzip: Buffer; etag: string } | undefined;
+
+/** The GraphiQL page with every asset inlined (works offline), rendered and gzipped once. */
+export function graphiqlPage() {
+  if (!page) {
+    const html = renderGraphiQL({
+      title: 'account-gateway',
+      defaultQuery: DEFAULT_QUERY,
+      headers: JSON.stringify({ Authorization: 'Bearer <API key>' }),
+      shouldPersistHeaders: false,
+    });
+    const gzip = zlib.gzipSync(html, { level: 9 });
+    page = { html, gzip, etag: `"graphiql-${gzip.length.toString(36)}"` };
+  }
+  return page;
+}

@@ -1,0 +1,171 @@
+// The Account node (partners and their sub-accounts) and its reads.
+import type { Account } from '@prisma/client';
+import { AccountStatusEnum, CoverageAccessEnum, PlanEnum } from '../../graphql/enums.js';
+import { builder } from '../../graphql/builder.js';
+import { nativeId } from '../../graphql/ids.js';
+import { accountVisibility, canSeeAccount, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
+import { notFound, resultUnion } from '../../graphql/errors.js';
+import { idArg, optionalIdArg } from '../../graphql/mutations.js';
+import { UserRef } from '../users/schema.js';
+import { OrderDirection } from '../../graphql/connections.js';
+import { accountWhere, createAccount, updateAccount } from './service.js';
+
+export const AccountRef = builder.prismaNode('Account', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => within({ id }, accountVisibility(ctx.principal)) as { id: string },
+  nullable: true,
+  authScopes: (account, ctx) => canSeeAccount(ctx.principal, account),
+  runScopesOnType: true,
+  fields: (t) => ({
+    ulid: t.exposeString('id', { description: 'The messaging dialect\'s account id.' }),
+    customerId: t.exposeInt('customerId', { description: 'Legacy serial; also the catalog dialect\'s integer account id.' }),
+    name: t.exposeString('name'),
+    isPartner: t.boolean({ resolve: (a) => a.parentId === null }),
+    parent: t.relation('parent', { nullable: true }),
+    partner: t.relation('partner'),
+    plan: t.field({
+      type: PlanEnum,
+      description: 'Embed plan tier, inherited from the partner.',
+      select: { plan: true, partner: { select: { plan: true } } },
+      resolve: (a) => a.plan ?? a.partner.plan ?? 'CORE',
+    }),
+    canvasRootAccountUuid: t.exposeString('canvasUuid'),
+    legacyAccess: t.expose('legacyAccess', { type: CoverageAccessEnum }),
+    lrnAccess: t.expose('lrnAccess', { type: CoverageAccessEnum }),
+    smsAccess: t.expose('smsAccess', { type: CoverageAccessEnum }),
+    mmsAccess: t.expose('mmsAccess', { type: CoverageAccessEnum }),
+    requireIpApiAccess: t.exposeBoolean('requireIpApiAccess'),
+    requireIpGqlAccess: t.exposeBoolean('requireIpGqlAccess'),
+    allowedIps: t.expose('allowedIps', { type: ['IPCIDR'] }),
+    status: t.expose('status', { type: AccountStatusEnum }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Messaging `inserted_at`.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    subAccounts: t.relatedConnection('subAccounts', {
+      cursor: 'id',
+      totalCount: true,
+      query: (_args, ctx) => ({ where: accountVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+    }),
+    users: t.relatedConnection('users', {
+      cursor: 'id',
+      totalCount: true,
+      query: (_args, ctx) => ({ where: userVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+    }),
+    clients: t.relatedConnection('clients', {
+      cursor: 'id',
+      totalCount: true,
+      query: (_args, ctx) => ({ where: clientVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+    }),
+    admins: t.field({
+      type: [UserRef],
+      description: 'Users holding an AccountAdmin row on this account. Partner-wide admins hold the PARTNER_ADMIN entitlement instead.',
+      select: (_args, ctx) => ({ admins: { where: { user: userVisibility(ctx.principal) }, orderBy: { createdAt: 'asc' }, select: { user: true } } }),
+      resolve: (a) => a.admins.map((row) => row.user),
+    }),
+  }),
+});
+
+const AccountFilterInput = builder.inputType('AccountFilter', {
+  fields: (t) => ({
+    parentId: t.id({ description: 'Direct children of this account.' }),
+    partnersOnly: t.boolean({ description: 'Only root accounts.' }),
+    status: t.field({ type: AccountStatusEnum }),
+    search: t.string({ description: 'Case-insensitive substring of the name.' }),
+  }),
+});
+
+const AccountOrderField = builder.enumType('AccountOrderField', { values: ['CREATED_AT', 'NAME', 'CUSTOMER_ID'] as const });
+const AccountOrderInput = builder.inputType('AccountOrder', {
+  fields: (t) => ({
+    field: t.field({ type: AccountOrderField, required: true }),
+    direction: t.field({ type: OrderDirection, defaultValue: 'ASC' }),
+  }),
+});
+
+const ACCOUNT_ORDER = { CREATED_AT: 'createdAt', NAME: 'name', CUSTOMER_ID: 'customerId' } as const;
+
+builder.queryFields((t) => ({
+  account: t.prismaField({
+    type: 'Account',
+    nullable: true,
+    authScopes: { member: true },
+    args: { id: t.arg.id({ required: true, description: 'Global id or ULID.' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = nativeId('Account', String(args.id));
+      const account = id ? await ctx.prisma.account.findFirst({ ...query, where: within({ id }, accountVisibility(ctx.principal)) }) : null;
+      return account ?? notFound('Account');
+    },
+  }),
+  accounts: t.prismaConnection({
+    type: 'Account',
+    cursor: 'id',
+    authScopes: { member: true },
+    args: { filter: t.arg({ type: AccountFilterInput }), orderBy: t.arg({ type: AccountOrderInput }) },
+    resolve: (query, _root, { filter, orderBy }, ctx) => {
+      const direction = orderBy?.direction === 'DESC' ? 'desc' : 'asc';
+      return ctx.prisma.account.findMany({
+        ...query,
+        where: accountWhere(ctx.principal, filter ? { ...filter, parentId: parentFilter(filter.parentId) } : {}),
+        orderBy: orderBy ? [{ [ACCOUNT_ORDER[orderBy.field]]: direction }, { id: direction }] : [{ id: 'asc' }],
+      });
+    },
+    totalCount: (_conn, { filter }, ctx) =>
+      ctx.prisma.account.count({ where: accountWhere(ctx.principal, filter ? { ...filter, parentId: parentFilter(filter.parentId) } : {}) }),
+  }),
+}));
+
+const parentFilter = (value: string | null | undefined) =>
+  value === null || value === undefined ? undefined : nativeId('Account', String(value)) ?? '\u0000';
+
+// ---------------------------------------------------------------------------- mutations
+
+const accessInputFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0]) => ({
+  legacyAccess: t.field({ type: CoverageAccessEnum }),
+  lrnAccess: t.field({ type: CoverageAccessEnum }),
+  smsAccess: t.field({ type: CoverageAccessEnum }),
+  mmsAccess: t.field({ type: CoverageAccessEnum }),
+  requireIpApiAccess: t.boolean({ description: 'Refuse REST calls from outside allowedIps (this account and its subtree).' }),
+  requireIpGqlAccess: t.boolean({ description: 'Refuse GraphQL calls from outside allowedIps (this account and its subtree).' }),
+  allowedIps: t.field({ type: ['IPCIDR'] }),
+});
+
+const AccountPayload = (name: string) =>
+  builder.objectRef<{ account: Account }>(name).implement({ fields: (t) => ({ account: t.field({ type: AccountRef, resolve: (p) => p.account }) }) });
+
+const accountErrors = resultUnion;
+
+builder.mutationFields((t) => ({
+  createAccount: t.field({
+    type: AccountPayload('CreateAccountSuccess'),
+    errors: accountErrors('CreateAccountResult'),
+    authScopes: { admin: true },
+    args: {
+      input: t.arg({
+        type: builder.inputType('CreateAccountInput', {
+          fields: (f) => ({
+            parentId: f.id({ description: 'Parent account (default: the partner).' }),
+            name: f.string({ required: true }),
+            ...accessInputFields(f),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      account: await createAccount(ctx, { ...input, parentId: optionalIdArg('Account', input.parentId) }),
+    }),
+  }),
+  updateAccount: t.field({
+    type: AccountPayload('UpdateAccountSuccess'),
+    errors: accountErrors('UpdateAccountResult'),
+    authScopes: { admin: true },
+    args: {
+      input: t.arg({
+        type: builder.inputType('UpdateAccountInput', {
+          fields: (f) => ({ id: f.id({ required: true }), name: f.string(), ...accessInputFields(f) }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => ({ account: await updateAccount(ctx, { ...input, id: idArg('Account', input.id) }) }),
+  }),
+}));

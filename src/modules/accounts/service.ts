@@ -1,0 +1,125 @@
+// Accounts: reads and (below) sub-account lifecycle.
+import crypto from 'node:crypto';
+import { CoverageAccess, type Account, type AccountStatus, type Prisma } from '@prisma/client';
+import { z } from 'zod';
+import type { RequestContext } from '../../auth/context.js';
+import { administers, type Principal } from '../../auth/principal.js';
+import { accountVisibility, within } from '../../auth/visibility.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { normaliseCidr } from '../../auth/ip.js';
+import { nullish, parse, text } from '../../validation.js';
+import { audited, requireUser } from '../audit/service.js';
+
+
+export interface AccountFilter {
+  parentId?: string | null;
+  partnersOnly?: boolean | null;
+  status?: AccountStatus | null;
+  search?: string | null;
+}
+
+export function accountWhere(principal: Principal | null, filter: AccountFilter = {}): Prisma.AccountWhereInput {
+  const and: Prisma.AccountWhereInput[] = [accountVisibility(principal)];
+  if (filter.parentId) and.push({ parentId: filter.parentId });
+  if (filter.partnersOnly) and.push({ parentId: null });
+  if (filter.status) and.push({ status: filter.status });
+  const search = filter.search?.trim();
+  if (search) and.push({ name: { contains: search, mode: 'insensitive' } });
+  return and.length === 1 ? and[0]! : { AND: and };
+}
+
+// ---------------------------------------------------------------------------- writes
+
+const accessFields = {
+  legacyAccess: nullish(z.enum(CoverageAccess)),
+  lrnAccess: nullish(z.enum(CoverageAccess)),
+  smsAccess: nullish(z.enum(CoverageAccess)),
+  mmsAccess: nullish(z.enum(CoverageAccess)),
+  requireIpApiAccess: nullish(z.boolean()),
+  requireIpGqlAccess: nullish(z.boolean()),
+  allowedIps: nullish(
+    z
+      .array(z.string().transform((v, c) => normaliseCidr(v.trim()) ?? (c.addIssue({ code: 'custom', message: `${JSON.stringify(v).slice(0, 60)} is not an IP address or CIDR block` }), z.NEVER)))
+      .max(200, 'at most 200 entries'),
+  ),
+};
+
+const createSchema = z.object({ parentId: nullish(z.string()), name: text.min(1, 'must not be empty'), ...accessFields });
+const updateSchema = z.object({ id: z.string(), name: nullish(text.min(1, 'must not be empty')), ...accessFields });
+
+export type CreateAccountInput = z.input<typeof createSchema>;
+export type UpdateAccountInput = z.input<typeof updateSchema>;
+
+/** Requiring an allow-list without any entry would lock every caller out. */
+function assertAllowListUsable(account: { requireIpApiAccess: boolean; requireIpGqlAccess: boolean; allowedIps: string[] }) {
+  if ((account.requireIpApiAccess || account.requireIpGqlAccess) && account.allowedIps.length === 0) {
+    throw new ValidationError('requiring an IP allow-list needs at least one allowedIps entry', 'input.allowedIps');
+  }
+}
+
+/** 40 random characters, like the catalog's canvas_root_account_uuid. */
+export const canvasUuid = () => crypto.randomBytes(20).toString('hex');
+
+/** A sub-account under `parentId` (default: the caller's partner). Needs admin rights on the parent. */
+export async function createAccount(ctx: RequestContext, raw: CreateAccountInput): Promise<Account> {
+  const principal = requireUser(ctx);
+  const input = parse(createSchema, raw);
+  const parentId = input.parentId ?? principal.partnerId;
+  return audited(ctx, async (tx, audit) => {
+    const parent = await tx.account.findFirst({ where: { id: parentId, partnerId: principal.partnerId } });
+    if (!parent) throw new NotFoundError('Account', parentId);
+    if (!administers(principal, parent.id)) throw new ForbiddenError('creating a sub-account needs admin rights on its parent');
+    const data = {
+      name: input.name,
+      partnerId: parent.partnerId,
+      parentId: parent.id,
+      ancestorIds: [...parent.ancestorIds, parent.id],
+      canvasUuid: canvasUuid(),
+      legacyAccess: input.legacyAccess,
+      lrnAccess: input.lrnAccess,
+      smsAccess: input.smsAccess,
+      mmsAccess: input.mmsAccess,
+      requireIpApiAccess: input.requireIpApiAccess ?? false,
+      requireIpGqlAccess: input.requireIpGqlAccess ?? false,
+      allowedIps: input.allowedIps ?? [],
+    };
+    assertAllowListUsable(data);
+    const account = await tx.account.create({ data });
+    audit({ action: 'account.create', subjectType: 'Account', subjectId: account.id, data: { parentId: parent.id, name: account.name } });
+    // A new account inside an account admin's subtree widens that admin's rights.
+    ctx.invalidatePrincipals?.();
+    return account;
+  });
+}
+
+export async function updateAccount(ctx: RequestContext, raw: UpdateAccountInput): Promise<Account> {
+  const principal = requireUser(ctx);
+  const input = parse(updateSchema, raw);
+  return audited(ctx, async (tx, audit) => {
+    await tx.$queryRaw`SELECT id FROM "Account" WHERE id = ${input.id} FOR UPDATE`;
+    const account = await tx.account.findFirst({ where: within({ id: input.id }, accountVisibility(principal)) });
+    if (!account) throw new NotFoundError('Account', input.id);
+    if (!administers(principal, account.id)) throw new ForbiddenError('updating an account needs admin rights on it');
+    const { id, ...changes } = input;
+    const data = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Prisma.AccountUpdateInput;
+    assertAllowListUsable({ ...account, ...(data as object) } as Account);
+    if (Object.keys(data).length === 0) return account;
+    const updated = await tx.account.update({ where: { id }, data });
+    audit({
+      action: 'account.update',
+      subjectType: 'Account',
+      subjectId: id,
+      data: { before: pick(account, Object.keys(data)), after: pick(updated, Object.keys(data)) } as Prisma.InputJsonValue,
+    });
+    return updated;
+  });
+}
+
+const pick = (o: object, keys: string[]) => Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k)));
+
+/** The account a REST caller speaks for: its own account (sub-account keys) or the partner. */
+export async function getAccount(ctx: RequestContext, id: string): Promise<Account> {
+  const account = await ctx.prisma.account.findFirst({ where: within({ id }, accountVisibility(ctx.principal)) });
+  if (!account) throw new NotFoundError('Account', id);
+  return account;
+}

@@ -1,0 +1,42 @@
+// auditEvents: who did what, for admins of the partner.
+import { builder } from '../../graphql/builder.js';
+import { DateRangeInput } from '../../graphql/connections.js';
+import { auditWhere } from './queries.js';
+
+builder.prismaNode('AuditEvent', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '\u0000' }),
+  nullable: true,
+  authScopes: { partnerAdmin: true },
+  fields: (t) => ({
+    action: t.exposeString('action', { description: 'What happened, e.g. user.merge.' }),
+    actorKind: t.exposeString('actorKind', { description: 'operator, api_key, jwt or system.' }),
+    actorId: t.exposeString('actorId', { nullable: true, description: 'uuid of the acting user.' }),
+    subjectType: t.exposeString('subjectType'),
+    subjectId: t.exposeString('subjectId', { description: 'Native id of the subject.' }),
+    data: t.expose('data', { type: 'JSON', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const AuditFilter = builder.inputType('AuditEventFilter', {
+  fields: (t) => ({
+    subjectId: t.string({ description: 'Native id (uuid, ULID) of the subject.' }),
+    action: t.string({ description: 'Exact action, or a prefix ending in "." (e.g. "user.").' }),
+    actorId: t.string(),
+    createdAt: t.field({ type: DateRangeInput }),
+  }),
+});
+
+builder.queryField('auditEvents', (t) =>
+  t.prismaConnection({
+    type: 'AuditEvent',
+    cursor: 'id',
+    authScopes: { partnerAdmin: true },
+    description: 'Newest first.',
+    args: { filter: t.arg({ type: AuditFilter }) },
+    resolve: (query, _root, { filter }, ctx) =>
+      ctx.prisma.auditEvent.findMany({ ...query, where: auditWhere(ctx.principal, filter ?? {}), orderBy: { id: 'desc' } }),
+    totalCount: (_c, { filter }, ctx) => ctx.prisma.auditEvent.count({ where: auditWhere(ctx.principal, filter ?? {}) }),
+  }),
+);

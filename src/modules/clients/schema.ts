@@ -1,0 +1,89 @@
+// The Client node (embed clients) and its reads.
+import type { Client } from '@prisma/client';
+import { builder, type JsonObject } from '../../graphql/builder.js';
+import { notFound, resultUnion } from '../../graphql/errors.js';
+import { globalId } from '../../graphql/ids.js';
+import { optionalIdArg } from '../../graphql/mutations.js';
+import { deleteClient, upsertClient } from './service.js';
+import { clientVisibility, userVisibility, within } from '../../auth/visibility.js';
+
+export const ClientRef = builder.prismaNode('Client', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => within({ id }, clientVisibility(ctx.principal)) as { id: string; partnerId_identifier: never },
+  nullable: true,
+  fields: (t) => ({
+    identifier: t.exposeString('identifier', { description: 'Caller-chosen, unique per partner.' }),
+    metadata: t.field({ type: 'JSONObject', tag: ['pii'], resolve: (c) => c.metadata as JsonObject }),
+    account: t.relation('account'),
+    users: t.relatedConnection('users', {
+      cursor: 'id',
+      totalCount: true,
+      query: (_args, ctx) => ({ where: userVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  client: t.prismaField({
+    type: 'Client',
+    nullable: true,
+    authScopes: { member: true },
+    args: { identifier: t.arg.string({ required: true }) },
+    resolve: async (query, _root, { identifier }, ctx) =>
+      (await ctx.prisma.client.findFirst({ ...query, where: within({ identifier }, clientVisibility(ctx.principal)) })) ?? notFound('Client'),
+  }),
+  clients: t.prismaConnection({
+    type: 'Client',
+    cursor: 'id',
+    authScopes: { member: true },
+    resolve: (query, _root, _args, ctx) => ctx.prisma.client.findMany({ ...query, where: clientVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+    totalCount: (_conn, _args, ctx) => ctx.prisma.client.count({ where: clientVisibility(ctx.principal) }),
+  }),
+}));
+
+// ---------------------------------------------------------------------------- mutations
+
+const UpsertClientSuccess = builder.objectRef<{ client: Client; created: boolean }>('UpsertClientSuccess').implement({
+  fields: (t) => ({
+    client: t.field({ type: ClientRef, resolve: (p) => p.client }),
+    created: t.exposeBoolean('created'),
+  }),
+});
+
+const DeleteClientSuccess = builder.objectRef<{ id: string }>('DeleteClientSuccess').implement({
+  fields: (t) => ({ deletedClientId: t.id({ resolve: (p) => globalId('Client', p.id) }) }),
+});
+
+const clientErrors = resultUnion;
+
+builder.mutationFields((t) => ({
+  upsertClient: t.field({
+    type: UpsertClientSuccess,
+    errors: clientErrors('UpsertClientResult'),
+    authScopes: { admin: true, plan: 'CORE' },
+    args: {
+      input: t.arg({
+        type: builder.inputType('UpsertClientInput', {
+          fields: (f) => ({
+            identifier: f.string({ required: true }),
+            metadata: f.field({ type: 'JSONObject', description: 'Replaces the whole metadata object.' }),
+            accountId: f.id({ description: 'Account of a new client (default: the partner).' }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: (_root, { input }, ctx) => upsertClient(ctx, { ...input, accountId: optionalIdArg('Account', input.accountId) }),
+  }),
+  deleteClient: t.field({
+    type: DeleteClientSuccess,
+    errors: clientErrors('DeleteClientResult'),
+    authScopes: { admin: true },
+    args: {
+      input: t.arg({ type: builder.inputType('DeleteClientInput', { fields: (f) => ({ identifier: f.string({ required: true }) }) }), required: true }),
+    },
+    resolve: async (_root, { input }, ctx) => ({ id: await deleteClient(ctx, input.identifier) }),
+  }),
+}));

@@ -1,0 +1,73 @@
+// Embed clients: upsert (metadata replaced) and delete (cascade to users and their courses).
+import type { Client, Prisma } from '@prisma/client';
+import { z } from 'zod';
+import type { RequestContext } from '../../auth/context.js';
+import { administers, planAtLeast } from '../../auth/principal.js';
+import { clientVisibility, within } from '../../auth/visibility.js';
+import { ForbiddenError, NotFoundError } from '../../errors.js';
+import { uniqueViolation } from '../../store/errors.js';
+import { embedKey, jsonObject, nullish, parse } from '../../validation.js';
+import { audited, requireUser } from '../audit/service.js';
+import { lockManagedUsers, removeUser, type DeleteAction } from '../users/service.js';
+
+const upsertSchema = z.object({ identifier: embedKey, metadata: nullish(jsonObject), accountId: nullish(z.string()) });
+export type UpsertClientInput = z.input<typeof upsertSchema>;
+
+export async function getClient(ctx: RequestContext, identifier: string): Promise<Client> {
+  const client = await ctx.prisma.client.findFirst({ where: within({ identifier }, clientVisibility(ctx.principal)) });
+  if (!client) throw new NotFoundError('Client', identifier);
+  return client;
+}
+
+/** Creates the client or replaces its metadata. Concurrent upserts of one identifier converge. */
+export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput): Promise<{ client: Client; created: boolean }> {
+  const principal = requireUser(ctx);
+  const input = parse(upsertSchema, raw);
+  const accountId = input.accountId ?? principal.partnerId;
+  if (!administers(principal, accountId)) throw new ForbiddenError('managing clients needs admin rights');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await audited(ctx, async (tx, audit) => {
+        if (input.accountId) {
+          const account = await tx.account.findFirst({ where: { id: accountId, partnerId: principal.partnerId }, select: { id: true } });
+          if (!account) throw new NotFoundError('Account', accountId);
+        }
+        const where = { partnerId_identifier: { partnerId: principal.partnerId, identifier: input.identifier } };
+        const existing = await tx.client.findUnique({ where });
+        const metadata = (input.metadata ?? {}) as Prisma.InputJsonValue;
+        if (existing) {
+          if (!administers(principal, existing.accountId)) throw new ForbiddenError('managing this client needs admin rights on its account');
+          const client = await tx.client.update({ where: { id: existing.id }, data: { metadata } });
+          audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
+          return { client, created: false };
+        }
+        const client = await tx.client.create({ data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata } });
+        audit({ action: 'client.create', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
+        return { client, created: true };
+      });
+    } catch (error) {
+      // Lost a creation race: the other request created it, so this one updates it.
+      if (attempt === 0 && uniqueViolation(error)) continue;
+      throw error;
+    }
+  }
+}
+
+/** Removes the client, its users (tombstoned, keys burned) and their courses. Automate and above. */
+export async function deleteClient(ctx: RequestContext, identifier: string, action: DeleteAction = 'DELETE'): Promise<string> {
+  const principal = requireUser(ctx);
+  if (!planAtLeast(principal.plan, 'AUTOMATE')) throw new ForbiddenError('deleting clients needs the Automate plan or above');
+  const id = await audited(ctx, async (tx, audit) => {
+    const client = await tx.client.findFirst({ where: within({ identifier }, clientVisibility(principal)) });
+    if (!client) throw new NotFoundError('Client', identifier);
+    if (!administers(principal, client.accountId)) throw new ForbiddenError('deleting this client needs admin rights on its account');
+    const members = await tx.user.findMany({ where: { clientId: client.id, deletedAt: null }, select: { id: true } });
+    const users = members.length ? await lockManagedUsers(tx, ctx, members.map((m) => m.id)) : [];
+    for (const user of users) await removeUser(tx, ctx, principal, user, action);
+    await tx.client.delete({ where: { id: client.id } });
+    audit({ action: 'client.delete', subjectType: 'Client', subjectId: client.id, data: { identifier, users: users.length } });
+    return client.id;
+  });
+  ctx.invalidatePrincipals?.();
+  return id;
+}

@@ -1,0 +1,121 @@
+// mergeUsers / unmergeUser. The source becomes MERGED with mergedInto = target; the target
+// gains the identities it lacks, the union of entitlements, and the source's courses,
+// enrollments and orders. Merging into a merged user follows the chain to its end; a chain
+// that leads back to the source is a cycle and refused.
+import type { Prisma, User } from '@prisma/client';
+import type { RequestContext } from '../../auth/context.js';
+import { ConflictError, ValidationError } from '../../errors.js';
+import { audited, type Tx } from '../audit/service.js';
+import { lockManagedUsers } from './service.js';
+
+const MAX_CHAIN = 32;
+
+export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId: string): Promise<{ source: User; target: User }> {
+  if (sourceId === targetId) throw new ValidationError('a user cannot be merged into itself', 'input.targetId');
+  const result = await audited(ctx, async (tx, audit) => {
+    const [source, requested] = await lockManagedUsers(tx, ctx, [sourceId, targetId]);
+    if (source!.status === 'MERGED') {
+      throw new ConflictError(`user ${sourceId} is already merged into ${source!.mergedIntoId}; unmerge it first`, 'sourceId');
+    }
+    const target = await endOfChain(tx, ctx, requested!, sourceId);
+    const { sourceData, targetData, moved } = identityMove(source!, target);
+    // Free the source's keys first: the unique constraints hold at every statement.
+    await tx.user.update({ where: { id: sourceId }, data: { ...sourceData, status: 'MERGED', mergedIntoId: target.id } });
+    const updatedTarget = Object.keys(targetData).length ? await tx.user.update({ where: { id: target.id }, data: targetData }) : target;
+    const dependents = await moveDependents(tx, sourceId, target.id);
+    const updatedSource = await tx.user.findUniqueOrThrow({ where: { id: sourceId } });
+    audit({
+      action: 'user.merge',
+      subjectType: 'User',
+      subjectId: sourceId,
+      data: { target: target.id, requestedTarget: targetId, identities: moved, ...dependents },
+    });
+    return { source: updatedSource, target: updatedTarget };
+  });
+  ctx.invalidatePrincipals?.();
+  return result;
+}
+
+/** Follows mergedInto from `user` to the first user that is not merged, locking each hop. */
+async function endOfChain(tx: Tx, ctx: RequestContext, user: User, sourceId: string): Promise<User> {
+  let current = user;
+  for (let hops = 0; current.status === 'MERGED'; hops++) {
+    if (hops >= MAX_CHAIN || !current.mergedIntoId) throw new ConflictError(`merge chain from ${user.id} is too long or broken`);
+    if (current.mergedIntoId === sourceId) throw new ConflictError(`user ${user.id} is already merged into ${sourceId}: merging back would make a cycle`, 'targetId');
+    const [next] = await lockManagedUsers(tx, ctx, [current.mergedIntoId]);
+    current = next!;
+  }
+  if (current.id === sourceId) throw new ConflictError('merging would make a cycle', 'targetId');
+  return current;
+}
+
+type UserUpdate = Prisma.UserUncheckedUpdateInput;
+
+/** Which identities move from source to target: each one the target lacks. */
+function identityMove(source: User, target: User): { sourceData: UserUpdate; targetData: UserUpdate; moved: string[] } {
+  const sourceData: UserUpdate = {};
+  const targetData: UserUpdate = {};
+  const moved: string[] = [];
+  if (source.externalUserId && !target.externalUserId) {
+    sourceData.externalUserId = null;
+    targetData.externalUserId = source.externalUserId;
+    moved.push('learning');
+  }
+  if (source.inCatalog && !target.inCatalog) {
+    // The source keeps its catalog id (its catalog record shows merged_into_user_id);
+    // the profile and its unique keys move.
+    Object.assign(sourceData, { email: null, canvasUserUuid: null });
+    Object.assign(targetData, {
+      inCatalog: true,
+      email: source.email,
+      canvasUserUuid: source.canvasUserUuid,
+      canvasUserId: source.canvasUserId,
+      userName: source.userName,
+      firstName: source.firstName,
+      lastName: source.lastName,
+      customFields: source.customFields ?? undefined,
+      timeZone: source.timeZone,
+      locale: source.locale,
+      termsOfUse: source.termsOfUse,
+    });
+    moved.push('catalog');
+  }
+  if (source.identifier && !target.identifier) {
+    sourceData.identifier = null;
+    Object.assign(targetData, { identifier: source.identifier, clientId: source.clientId, metadata: source.metadata ?? undefined });
+    moved.push('embed');
+  }
+  return { sourceData, targetData, moved };
+}
+
+async function moveDependents(tx: Tx, sourceId: string, targetId: string) {
+  const entitlements = await tx.entitlement.findMany({ where: { userId: sourceId } });
+  if (entitlements.length) {
+    await tx.entitlement.createMany({
+      data: entitlements.map((e) => ({ userId: targetId, kind: e.kind, grantedAt: e.grantedAt, grantedById: e.grantedById })),
+      skipDuplicates: true,
+    });
+    await tx.entitlement.deleteMany({ where: { userId: sourceId } });
+  }
+  const courses = (await tx.course.updateMany({ where: { ownerId: sourceId }, data: { ownerId: targetId } })).count;
+  // An enrollment the target already has in the same course is a duplicate: drop the source's.
+  const targetCourses = await tx.enrollment.findMany({ where: { userId: targetId }, select: { courseId: true } });
+  const duplicates = (
+    await tx.enrollment.deleteMany({ where: { userId: sourceId, courseId: { in: targetCourses.map((e) => e.courseId) } } })
+  ).count;
+  const enrollments = (await tx.enrollment.updateMany({ where: { userId: sourceId }, data: { userId: targetId } })).count;
+  const orders = (await tx.order.updateMany({ where: { userId: sourceId }, data: { userId: targetId } })).count;
+  return { entitlements: entitlements.length, courses, enrollments, duplicateEnrollments: duplicates, orders };
+}
+
+/** Clears the merge pointer and restores ACTIVE; moved data stays where it is. */
+export async function unmergeUser(ctx: RequestContext, id: string): Promise<User> {
+  return audited(ctx, async (tx, audit) => {
+    const [user] = await lockManagedUsers(tx, ctx, [id]);
+    if (user!.status !== 'MERGED') throw new ConflictError(`user ${id} is not merged`, 'id');
+    const updated = await tx.user.update({ where: { id }, data: { status: 'ACTIVE', mergedIntoId: null } });
+    audit({ action: 'user.unmerge', subjectType: 'User', subjectId: id, data: { was: user!.mergedIntoId } });
+    return updated;
+  });
+}
+

@@ -1,0 +1,602 @@
+// Users: create, ensure, bulk create, update, disable/enable, reallocate, delete. Every
+// operation checks rights here (not in the resolvers), runs in one audited transaction, and
+// leans on the database's unique constraints for keys, so races end in ConflictError.
+import crypto from 'node:crypto';
+import { Prisma, type User } from '@prisma/client';
+import { z } from 'zod';
+import type { RequestContext } from '../../auth/context.js';
+import { administers, planAtLeast, type UserPrincipal } from '../../auth/principal.js';
+import { userVisibility, within } from '../../auth/visibility.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { uniqueViolation } from '../../store/errors.js';
+import { email, embedKey, jsonObject, keyString, locale, nullish, parse, text, timeZone } from '../../validation.js';
+import { audited, requireUser, type Audit, type Tx } from '../audit/service.js';
+import { applyMergePatch, type JsonObject } from './merge-patch.js';
+import { assertNoPii } from './pii.js';
+
+export type { User };
+
+// ---------------------------------------------------------------------------- inputs
+
+
+export const profileFields = {
+  email: nullish(email),
+  userName: nullish(text.min(1, 'must not be empty')),
+  firstName: nullish(text),
+  lastName: nullish(text),
+  customFields: nullish(jsonObject),
+  timeZone: nullish(timeZone),
+  locale: nullish(locale),
+  termsOfUse: nullish(z.boolean()),
+  canvasUserId: nullish(z.number().int().positive().max(2_147_483_647)),
+  metadata: nullish(jsonObject),
+  name: nullish(text),
+  avatar: nullish(z.string().max(2048, 'must be at most 2048 characters')),
+};
+
+const createUserSchema = z
+  .object({
+    accountId: nullish(z.string()),
+    externalUserId: nullish(keyString),
+    identifier: nullish(embedKey),
+    clientIdentifier: nullish(embedKey),
+    ...profileFields,
+  })
+  .refine((u) => u.externalUserId || u.email || u.identifier, {
+    message: 'give at least one identity: externalUserId, email (catalog) or identifier (embed)',
+    path: ['externalUserId'],
+  })
+  .refine((u) => !u.clientIdentifier || u.identifier, { message: 'clientIdentifier needs an identifier', path: ['clientIdentifier'] });
+
+export type CreateUserInput = z.input<typeof createUserSchema>;
+type ValidCreateUser = z.output<typeof createUserSchema>;
+
+export type UserKey = { externalUserId?: string | null; email?: string | null; identifier?: string | null; catalogId?: number | null };
+
+// ---------------------------------------------------------------------------- reads
+
+/** A user by one partner-scoped key, among the users the caller may see. */
+export async function findUserByKey<Q extends { include?: unknown; select?: unknown }>(
+  ctx: RequestContext,
+  key: UserKey,
+  query?: Q,
+): Promise<User | null> {
+  const where = keyWhere(key);
+  if (!where) return null;
+  return ctx.prisma.user.findFirst({ ...(query as object), where: { AND: [where, userVisibility(ctx.principal)] } });
+}
+
+function keyWhere(key: UserKey): Prisma.UserWhereInput | null {
+  if (key.externalUserId) return { externalUserId: key.externalUserId };
+  if (key.email) return { email: key.email.trim().toLowerCase(), inCatalog: true };
+  if (key.identifier) return { identifier: key.identifier };
+  if (typeof key.catalogId === 'number' && Number.isSafeInteger(key.catalogId)) return { catalogId: key.catalogId, inCatalog: true };
+  return null;
+}
+
+export async function getUser(ctx: RequestContext, id: string): Promise<User> {
+  const user = await ctx.prisma.user.findFirst({ where: within({ id }, userVisibility(ctx.principal)) });
+  if (!user) throw new NotFoundError('User', id);
+  return user;
+}
+
+// ---------------------------------------------------------------------------- create
+
+/** Row data for a new user; the caller has validated the input and resolved the client. */
+function newUserRow(partnerId: string, accountId: string, input: ValidCreateUser, clientId: string | null): Prisma.UserCreateManyInput {
+  if (input.externalUserId) assertNoPii('externalUserId', input.externalUserId);
+  const inCatalog = Boolean(input.email);
+  const metadata = withShorthands(input.metadata, input.name, input.avatar);
+  return {
+    id: uuidv7(),
+    partnerId,
+    accountId,
+    externalUserId: input.externalUserId,
+    inCatalog,
+    email: input.email,
+    userName: input.userName ?? (inCatalog ? input.email : undefined),
+    firstName: input.firstName,
+    lastName: input.lastName,
+    customFields: input.customFields as Prisma.InputJsonValue | undefined,
+    timeZone: input.timeZone,
+    locale: input.locale,
+    termsOfUse: input.termsOfUse ?? false,
+    canvasUserId: input.canvasUserId,
+    canvasUserUuid: inCatalog ? crypto.randomBytes(20).toString('hex') : undefined,
+    identifier: input.identifier,
+    clientId,
+    metadata: metadata as Prisma.InputJsonValue | undefined,
+  };
+}
+
+function withShorthands(metadata: JsonObject | undefined, name: string | undefined, avatar: string | undefined): JsonObject | undefined {
+  if (name === undefined && avatar === undefined) return metadata;
+  return { ...(metadata ?? {}), ...(name !== undefined ? { name } : {}), ...(avatar !== undefined ? { avatar } : {}) };
+}
+
+/** The account a new user goes into: the given one, or the partner root. Needs admin rights on it. */
+async function targetAccount(db: Tx | RequestContext['prisma'], principal: UserPrincipal, accountId: string | undefined): Promise<string> {
+  const id = accountId ?? principal.partnerId;
+  if (accountId) {
+    const account = await db.account.findFirst({ where: { id, partnerId: principal.partnerId }, select: { id: true } });
+    if (!account) throw new NotFoundError('Account', accountId);
+  }
+  if (!administers(principal, id)) throw new ForbiddenError('creating users needs admin rights on the account');
+  return id;
+}
+
+async function clientIdFor(db: Tx | RequestContext['prisma'], partnerId: string, identifier: string | undefined): Promise<string | null> {
+  if (!identifier) return null;
+  const client = await db.client.findUnique({ where: { partnerId_identifier: { partnerId, identifier } }, select: { id: true } });
+  if (!client) throw new NotFoundError('Client', identifier);
+  return client.id;
+}
+
+const KEY_OF_CONSTRAINT: Record<string, keyof UserKey> = { externalUserId: 'externalUserId', email: 'email', identifier: 'identifier' };
+
+/** Turns a unique violation on a user key into a ConflictError naming the holder. */
+async function conflictFor(ctx: RequestContext, partnerId: string, error: unknown, row: Prisma.UserCreateManyInput): Promise<ConflictError | null> {
+  const fields = uniqueViolation(error);
+  if (!fields) return null;
+  const key = fields.map((f) => KEY_OF_CONSTRAINT[f]).find(Boolean);
+  if (!key) return new ConflictError('a unique key is already taken');
+  const value = row[key as 'externalUserId' | 'email' | 'identifier'] as string;
+  const holder = await ctx.prisma.user.findFirst({ where: { partnerId, [key]: value }, select: { id: true } });
+  return new ConflictError(`${key} ${JSON.stringify(value)} is already taken`, key, holder?.id);
+}
+
+export async function createUser(ctx: RequestContext, raw: CreateUserInput): Promise<User> {
+  const principal = requireUser(ctx);
+  const input = parse(createUserSchema, raw);
+  const accountId = await targetAccount(ctx.prisma, principal, input.accountId);
+  const clientId = await clientIdFor(ctx.prisma, principal.partnerId, input.clientIdentifier);
+  const row = newUserRow(principal.partnerId, accountId, input, clientId);
+  try {
+    return await audited(ctx, async (tx, audit) => {
+      const user = await tx.user.create({ data: row as Prisma.UserUncheckedCreateInput });
+      audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user) } });
+      return user;
+    });
+  } catch (error) {
+    throw (await conflictFor(ctx, principal.partnerId, error, row)) ?? error;
+  }
+}
+
+const keysOf = (u: Pick<User, 'externalUserId' | 'email' | 'identifier'>) => ({
+  externalUserId: u.externalUserId,
+  email: u.email,
+  identifier: u.identifier,
+});
+
+// ---------------------------------------------------------------------------- ensure
+
+const ensureSchema = z
+  .object({ externalUserId: nullish(keyString), identifier: nullish(embedKey), clientIdentifier: nullish(embedKey) })
+  .refine((v) => Boolean(v.externalUserId) !== Boolean(v.identifier), {
+    message: 'give exactly one of externalUserId and identifier',
+    path: ['externalUserId'],
+  });
+
+export type EnsureUserInput = z.input<typeof ensureSchema>;
+
+/**
+ * Lazy provisioning: the user holding the key, or a new one. Idempotent under concurrency:
+ * the losers of a creation race find the winner's row. A deleted user's key stays burned.
+ */
+export async function ensureUser(ctx: RequestContext, raw: EnsureUserInput): Promise<{ user: User; created: boolean }> {
+  const principal = requireUser(ctx);
+  const input = parse(ensureSchema, raw);
+  if (!administers(principal, principal.partnerId)) throw new ForbiddenError('provisioning users needs partner admin rights');
+  const key: UserKey = input.externalUserId ? { externalUserId: input.externalUserId } : { identifier: input.identifier };
+  const existing = async () => {
+    const user = await ctx.prisma.user.findFirst({ where: { partnerId: principal.partnerId, ...keyWhere(key) } });
+    if (user?.deletedAt) throw new ConflictError(`${Object.keys(key)[0]} belongs to a deleted user and cannot be reused`, Object.keys(key)[0], user.id);
+    return user;
+  };
+  const found = await existing();
+  if (found) return { user: found, created: false };
+  try {
+    const user = await createUser(ctx, { ...input });
+    return { user, created: true };
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    const winner = await existing();
+    if (!winner) throw error;
+    return { user: winner, created: false };
+  }
+}
+
+// ---------------------------------------------------------------------------- bulk create
+
+export const MAX_BULK = 50;
+
+export type BulkItemResult = { ok: true; user: User } | { ok: false; error: ValidationError | ConflictError | ForbiddenError | NotFoundError | Error };
+
+const bulkEnvelope = z.object({
+  users: z.array(z.unknown()).min(1, 'give at least one user').max(MAX_BULK, `at most ${MAX_BULK} users per call`),
+  idempotencyKey: nullish(keyString),
+});
+
+interface StoredBulk {
+  requestHash: string;
+  results: ({ userId: string } | { error: { name: string; message: string; field?: string; existingId?: string; rule?: string } })[];
+}
+
+/**
+ * Up to 50 users in one transaction, one result per item in input order. Items are checked
+ * first (shape, PII, client, duplicates inside the call, keys already taken) and the rest are
+ * inserted with ON CONFLICT DO NOTHING, so a concurrent winner turns an item into a conflict
+ * instead of failing the call. With an idempotency key, a retry returns the first results.
+ */
+export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; idempotencyKey?: string | null }): Promise<BulkItemResult[]> {
+  const principal = requireUser(ctx);
+  const { users, idempotencyKey } = parse(bulkEnvelope, raw);
+  const requestHash = crypto.createHash('sha256').update(JSON.stringify(users)).digest('hex');
+  if (idempotencyKey) {
+    const replay = await replayBulk(ctx, principal, idempotencyKey, requestHash);
+    if (replay) return replay;
+  }
+  const results: (BulkItemResult | null)[] = users.map(() => null);
+  const rows: { index: number; row: Prisma.UserCreateManyInput }[] = [];
+  const seen = new Map<string, number>();
+  const clientCache = new Map<string, string | null>();
+  const accountCache = new Map<string | undefined, Promise<string>>();
+  for (const [index, item] of users.entries()) {
+    try {
+      const input = parse(createUserSchema, item, `users.${index}`);
+      if (!accountCache.has(input.accountId)) accountCache.set(input.accountId, targetAccount(ctx.prisma, principal, input.accountId));
+      const accountId = await accountCache.get(input.accountId)!;
+      let clientId: string | null = null;
+      if (input.clientIdentifier) {
+        if (!clientCache.has(input.clientIdentifier)) {
+          clientCache.set(input.clientIdentifier, await clientIdFor(ctx.prisma, principal.partnerId, input.clientIdentifier).catch(() => null));
+        }
+        clientId = clientCache.get(input.clientIdentifier) ?? null;
+        if (!clientId) throw new NotFoundError('Client', input.clientIdentifier);
+      }
+      const row = newUserRow(principal.partnerId, accountId, input, clientId);
+      for (const [field, value] of Object.entries(keysOf(row as User))) {
+        if (!value) continue;
+        const earlier = seen.get(`${field}:${value}`);
+        if (earlier !== undefined) throw new ConflictError(`${field} ${JSON.stringify(value)} is repeated in this call (item ${earlier})`, field);
+      }
+      for (const [field, value] of Object.entries(keysOf(row as User))) if (value) seen.set(`${field}:${value}`, index);
+      rows.push({ index, row });
+    } catch (error) {
+      results[index] = { ok: false, error: error as Error };
+    }
+  }
+  try {
+    const created = await audited(ctx, async (tx, audit) => {
+      const taken = await takenKeys(tx, principal.partnerId, rows.map((r) => r.row));
+      const insertable = rows.filter(({ index, row }) => {
+        const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && taken.has(`${k}:${row[k]}`));
+        if (clash) results[index] = { ok: false, error: new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, taken.get(`${clash}:${row[clash]}`)) };
+        return !clash;
+      });
+      const inserted = insertable.length
+        ? await tx.user.createManyAndReturn({ data: insertable.map((r) => r.row), skipDuplicates: true })
+        : [];
+      const byId = new Map(inserted.map((u) => [u.id, u]));
+      for (const { index, row } of insertable) {
+        const user = byId.get(row.id!);
+        results[index] = user ? { ok: true, user } : { ok: false, error: new ConflictError('a key of this user was taken by a concurrent request') };
+      }
+      for (const user of inserted) audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user), bulk: true } });
+      if (idempotencyKey) {
+        const stored: StoredBulk = { requestHash, results: (results as BulkItemResult[]).map(storeResult) };
+        await tx.idempotencyRecord.create({
+          data: { partnerId: principal.partnerId, key: idempotencyKey, operation: 'createUsers', response: stored as unknown as Prisma.InputJsonValue },
+        });
+      }
+      return results as BulkItemResult[];
+    });
+    return created;
+  } catch (error) {
+    // A concurrent call with the same idempotency key committed first: answer with its results.
+    if (idempotencyKey && uniqueViolation(error)?.includes('key')) {
+      const replay = await replayBulk(ctx, principal, idempotencyKey, requestHash);
+      if (replay) return replay;
+    }
+    throw error;
+  }
+}
+
+async function takenKeys(tx: Tx, partnerId: string, rows: Prisma.UserCreateManyInput[]): Promise<Map<string, string>> {
+  const ids = rows.map((r) => r.externalUserId).filter((v): v is string => Boolean(v));
+  const emails = rows.map((r) => r.email).filter((v): v is string => Boolean(v));
+  const identifiers = rows.map((r) => r.identifier).filter((v): v is string => Boolean(v));
+  if (!ids.length && !emails.length && !identifiers.length) return new Map();
+  const holders = await tx.user.findMany({
+    where: { partnerId, OR: [{ externalUserId: { in: ids } }, { email: { in: emails } }, { identifier: { in: identifiers } }] },
+    select: { id: true, externalUserId: true, email: true, identifier: true },
+  });
+  const taken = new Map<string, string>();
+  for (const h of holders) {
+    for (const [k, v] of Object.entries(keysOf(h))) if (v) taken.set(`${k}:${v}`, h.id);
+  }
+  return taken;
+}
+
+function storeResult(result: BulkItemResult): StoredBulk['results'][number] {
+  if (result.ok) return { userId: result.user.id };
+  const e = result.error as Error & { field?: string; existingId?: string; rule?: string; issues?: unknown };
+  return { error: { name: e.name, message: e.message, field: e.field, existingId: e.existingId, rule: e.rule } };
+}
+
+async function replayBulk(ctx: RequestContext, principal: UserPrincipal, key: string, requestHash: string): Promise<BulkItemResult[] | null> {
+  const record = await ctx.prisma.idempotencyRecord.findUnique({ where: { partnerId_key: { partnerId: principal.partnerId, key } } });
+  if (!record) return null;
+  const stored = record.response as unknown as StoredBulk;
+  if (record.operation !== 'createUsers' || stored.requestHash !== requestHash) {
+    throw new ValidationError('this idempotencyKey was used for a different request', 'idempotencyKey');
+  }
+  const ids = stored.results.flatMap((r) => ('userId' in r ? [r.userId] : []));
+  const users = new Map((await ctx.prisma.user.findMany({ where: { id: { in: ids } } })).map((u) => [u.id, u]));
+  return stored.results.map((r) => {
+    if ('userId' in r) {
+      const user = users.get(r.userId);
+      return user ? { ok: true as const, user } : { ok: false as const, error: new NotFoundError('User', r.userId) };
+    }
+    return { ok: false as const, error: reviveError(r.error) };
+  });
+}
+
+function reviveError(e: { name: string; message: string; field?: string; existingId?: string }): Error {
+  switch (e.name) {
+    case 'ConflictError':
+      return new ConflictError(e.message, e.field, e.existingId);
+    case 'NotFoundError':
+      return Object.assign(new NotFoundError('User'), { message: e.message });
+    case 'ForbiddenError':
+      return new ForbiddenError(e.message);
+    default:
+      return Object.assign(new ValidationError(e.message), { message: e.message });
+  }
+}
+
+// ---------------------------------------------------------------------------- managed users
+
+/**
+ * Loads users the caller administers, locked FOR UPDATE in id order (so two transactions
+ * touching the same pair never deadlock). Unknown, foreign, deleted → NOT_FOUND.
+ */
+export async function lockManagedUsers(tx: Tx, ctx: RequestContext, ids: string[]): Promise<User[]> {
+  const principal = requireUser(ctx);
+  const unique = [...new Set(ids)].sort();
+  await tx.$queryRaw`SELECT id FROM "User" WHERE id = ANY(${unique}::uuid[]) ORDER BY id FOR UPDATE`;
+  const users = await tx.user.findMany({ where: within({ id: { in: unique } }, userVisibility(principal)) });
+  return ids.map((id) => {
+    const user = users.find((u) => u.id === id);
+    if (!user) throw new NotFoundError('User', id);
+    if (!administers(principal, user.accountId)) throw new ForbiddenError('this needs admin rights on the user\'s account');
+    return user;
+  });
+}
+
+const assertActiveOrDisabled = (user: User, what: string) => {
+  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; ${what} the target instead`);
+};
+
+export async function disableUser(ctx: RequestContext, id: string): Promise<User> {
+  const user = await audited(ctx, async (tx, audit) => {
+    const [user] = await lockManagedUsers(tx, ctx, [id]);
+    assertActiveOrDisabled(user!, 'disable');
+    if (user!.status === 'DISABLED') return user!;
+    const updated = await tx.user.update({ where: { id }, data: { status: 'DISABLED', disabledAt: new Date() } });
+    audit({ action: 'user.disable', subjectType: 'User', subjectId: id, data: { before: user!.status, after: 'DISABLED' } });
+    return updated;
+  });
+  ctx.invalidatePrincipals?.();
+  return user;
+}
+
+export async function enableUser(ctx: RequestContext, id: string): Promise<User> {
+  return audited(ctx, async (tx, audit) => {
+    const [user] = await lockManagedUsers(tx, ctx, [id]);
+    assertActiveOrDisabled(user!, 'enable');
+    if (user!.status === 'ACTIVE') return user!;
+    const updated = await tx.user.update({ where: { id }, data: { status: 'ACTIVE', disabledAt: null } });
+    audit({ action: 'user.enable', subjectType: 'User', subjectId: id, data: { before: user!.status, after: 'ACTIVE' } });
+    return updated;
+  });
+}
+
+// ---------------------------------------------------------------------------- update
+
+const updateSchema = z
+  .object({
+    id: z.string(),
+    externalUserId: nullish(keyString),
+    identifier: nullish(embedKey),
+    clientIdentifier: nullish(embedKey),
+    metadataPatch: nullish(jsonObject),
+    ...profileFields,
+  })
+  .refine((u) => !(u.metadata && u.metadataPatch), { message: 'give metadata (replace) or metadataPatch (merge), not both', path: ['metadataPatch'] });
+
+export type UpdateUserInput = z.input<typeof updateSchema>;
+
+const SELF_EDITABLE = new Set(['firstName', 'lastName', 'timeZone', 'locale', 'termsOfUse', 'metadata', 'metadataPatch', 'name', 'avatar', 'customFields']);
+
+/**
+ * Profile and identity changes. `metadata` replaces the object, `metadataPatch` merges it
+ * (RFC 7396); `name`/`avatar` patch metadata.name/avatar. Keys, once set, do not change
+ * (externalUserId, identifier): a key that could move would not stay burned.
+ */
+export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Promise<User> {
+  const principal = requireUser(ctx);
+  const input = parse(updateSchema, raw);
+  const given = Object.entries(input).filter(([k, v]) => k !== 'id' && v !== undefined).map(([k]) => k);
+  const self = input.id === principal.userId;
+  const clientId = await clientIdFor(ctx.prisma, principal.partnerId, input.clientIdentifier);
+  const data: Prisma.UserUncheckedUpdateInput = {};
+  try {
+    return await audited(ctx, async (tx, audit) => {
+      const [user] = self && !administers(principal, principal.accountId)
+        ? await lockSelf(tx, principal, given)
+        : await lockManagedUsers(tx, ctx, [input.id]);
+      const u = user!;
+      if (input.externalUserId !== undefined && input.externalUserId !== u.externalUserId) {
+        if (u.externalUserId) throw new ValidationError('externalUserId cannot be changed once set', 'input.externalUserId');
+        assertNoPii('externalUserId', input.externalUserId);
+        data.externalUserId = input.externalUserId;
+      }
+      if (input.identifier !== undefined && input.identifier !== u.identifier) {
+        if (u.identifier) throw new ValidationError('identifier cannot be changed once set', 'input.identifier');
+        data.identifier = input.identifier;
+      }
+      if (clientId) data.clientId = clientId;
+      if (input.email !== undefined) {
+        data.email = input.email;
+        if (!u.inCatalog) {
+          data.inCatalog = true;
+          data.canvasUserUuid = crypto.randomBytes(20).toString('hex');
+          if (!u.userName && input.userName === undefined) data.userName = input.email;
+        }
+      }
+      for (const field of ['userName', 'firstName', 'lastName', 'timeZone', 'locale', 'termsOfUse', 'canvasUserId'] as const) {
+        if (input[field] !== undefined) (data as Record<string, unknown>)[field] = input[field];
+      }
+      if (input.customFields !== undefined) data.customFields = input.customFields as Prisma.InputJsonValue;
+      const current = (u.metadata ?? {}) as JsonObject;
+      let metadata: JsonObject | undefined;
+      if (input.metadata !== undefined) metadata = input.metadata;
+      if (input.metadataPatch !== undefined) metadata = applyMergePatch(current, input.metadataPatch);
+      if (input.name !== undefined || input.avatar !== undefined) {
+        metadata = withShorthands(metadata ?? current, input.name, input.avatar);
+      }
+      if (metadata !== undefined) data.metadata = metadata as Prisma.InputJsonValue;
+      if (Object.keys(data).length === 0) return u;
+      const updated = await tx.user.update({ where: { id: u.id }, data });
+      audit({ action: 'user.update', subjectType: 'User', subjectId: u.id, data: { fields: Object.keys(data) } });
+      return updated;
+    });
+  } catch (error) {
+    const fields = uniqueViolation(error);
+    if (!fields) throw error;
+    const key = fields.find((f) => f in KEY_OF_CONSTRAINT) ?? 'key';
+    throw new ConflictError(`${key} is already taken`, key);
+  }
+}
+
+async function lockSelf(tx: Tx, principal: UserPrincipal, given: string[]): Promise<User[]> {
+  const denied = given.filter((f) => !SELF_EDITABLE.has(f));
+  if (denied.length) throw new ForbiddenError(`only an admin may change ${denied.join(', ')}`);
+  await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${principal.userId}::uuid FOR UPDATE`;
+  const user = await tx.user.findFirst({ where: within({ id: principal.userId }, userVisibility(principal)) });
+  if (!user) throw new NotFoundError('User', principal.userId);
+  return [user];
+}
+
+// ---------------------------------------------------------------------------- courses & delete
+
+async function reallocate(tx: Tx, fromId: string, toId: string): Promise<number> {
+  const { count } = await tx.course.updateMany({ where: { ownerId: fromId }, data: { ownerId: toId } });
+  return count;
+}
+
+function assertReceiver(user: User): void {
+  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; give the target instead`, 'toUserId');
+}
+
+export async function reallocateCourses(ctx: RequestContext, fromUserId: string, toUserId: string): Promise<number> {
+  if (fromUserId === toUserId) throw new ValidationError('fromUserId and toUserId are the same user', 'input.toUserId');
+  return audited(ctx, async (tx, audit) => {
+    const [, to] = await lockManagedUsers(tx, ctx, [fromUserId, toUserId]);
+    assertReceiver(to!);
+    const moved = await reallocate(tx, fromUserId, toUserId);
+    audit({ action: 'course.reallocate', subjectType: 'User', subjectId: fromUserId, data: { to: toUserId, moved } });
+    return moved;
+  });
+}
+
+export type DeleteAction = 'REALLOCATE' | 'DELETE' | 'IGNORE';
+
+/**
+ * Deletes a user: its courses are reallocated (to `reallocateTo`, default the partner's
+ * first admin), deleted, or left ownerless; its enrollments, orders, entitlements, admin
+ * rows and API keys go. The row stays as a tombstone so its keys stay burned; PII is erased.
+ */
+export async function deleteUser(ctx: RequestContext, id: string, action: DeleteAction = 'REALLOCATE', reallocateTo?: string | null): Promise<string> {
+  const principal = requireUser(ctx);
+  const deleted = await audited(ctx, async (tx, audit) => {
+    const [user] = await lockManagedUsers(tx, ctx, [id]);
+    if (user!.identifier && !planAtLeast(principal.plan, 'AUTOMATE')) {
+      throw new ForbiddenError('deleting embed users needs the Automate plan or above');
+    }
+    const moved = await removeUser(tx, ctx, principal, user!, action, reallocateTo ?? undefined);
+    audit({ action: 'user.delete', subjectType: 'User', subjectId: id, data: { action, ...moved } });
+    return id;
+  });
+  ctx.invalidatePrincipals?.();
+  return deleted;
+}
+
+/** The shared body of deleteUser and deleteClient (its users). */
+export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPrincipal, user: User, action: DeleteAction, reallocateTo?: string) {
+  let courses: Record<string, unknown> = {};
+  if (action === 'REALLOCATE') {
+    const receiver = reallocateTo ?? (await firstAdmin(tx, principal.partnerId, user.id));
+    if (!receiver) throw new ValidationError('the partner has no other admin to take the courses: give reallocateTo', 'input.reallocateTo');
+    if (receiver === user.id) throw new ValidationError('reallocateTo is the user being deleted', 'input.reallocateTo');
+    const [to] = await lockManagedUsers(tx, ctx, [receiver]);
+    assertReceiver(to!);
+    courses = { reallocatedTo: receiver, moved: await reallocate(tx, user.id, receiver) };
+  } else if (action === 'DELETE') {
+    courses = { deletedCourses: (await tx.course.deleteMany({ where: { ownerId: user.id } })).count };
+  } else {
+    courses = { orphanedCourses: (await tx.course.updateMany({ where: { ownerId: user.id }, data: { ownerId: null } })).count };
+  }
+  await tx.enrollment.deleteMany({ where: { userId: user.id } });
+  await tx.order.deleteMany({ where: { userId: user.id } });
+  await tx.entitlement.deleteMany({ where: { userId: user.id } });
+  await tx.accountAdmin.deleteMany({ where: { userId: user.id } });
+  await tx.apiKey.updateMany({ where: { principalId: user.id, revokedAt: null }, data: { revokedAt: new Date() } });
+  await tx.user.update({
+    where: { id: user.id },
+    data: {
+      status: 'DELETED',
+      deletedAt: new Date(),
+      // Erase personal data; keep the keys so that they stay burned.
+      firstName: null,
+      lastName: null,
+      userName: null,
+      customFields: Prisma.DbNull,
+      metadata: Prisma.DbNull,
+    },
+  });
+  return courses;
+}
+
+async function firstAdmin(tx: Tx, partnerId: string, except: string): Promise<string | undefined> {
+  const admin = await tx.user.findFirst({
+    where: { partnerId, id: { not: except }, status: 'ACTIVE', entitlements: { some: { kind: { in: ['PARTNER_ADMIN', 'ALL'] } } } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    select: { id: true },
+  });
+  return admin?.id;
+}
+
+export async function deleteUserDependencies(ctx: RequestContext, id: string): Promise<{ orders: number; enrollments: number }> {
+  return audited(ctx, async (tx, audit) => {
+    await lockManagedUsers(tx, ctx, [id]);
+    const orders = (await tx.order.deleteMany({ where: { userId: id } })).count;
+    const enrollments = (await tx.enrollment.deleteMany({ where: { userId: id } })).count;
+    audit({ action: 'user.delete_dependencies', subjectType: 'User', subjectId: id, data: { orders, enrollments } });
+    return { orders, enrollments };
+  });
+}
+
+// ---------------------------------------------------------------------------- ids
+
+/** UUID v7: time-ordered, so new rows land at the end of the primary key index. */
+export function uuidv7(): string {
+  const bytes = crypto.randomBytes(16);
+  const ms = BigInt(Date.now());
+  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,115 @@
+// The unified store: Prisma over PostgreSQL through the pg driver adapter. Without a
+// DATABASE_URL the PostgreSQL is embedded (PGlite, in DATA_DIR), served to the pg pool
+// over a unix socket in a private directory, so both stores share one code path.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '@prisma/client';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { applyMigrations, type MigrationLog } from './migrate.js';
+import { acquireDataDirLock } from './lock.js';
+
+export type StoreKind = 'pglite' | 'postgres';
+
+export interface Store {
+  readonly kind: StoreKind;
+  readonly prisma: PrismaClient;
+  readonly pool: pg.Pool;
+  /** SQL statements sent since the store opened (every store, every connection). */
+  statementCount(): number;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres:// URL; when absent the embedded store is used. */
+  databaseUrl?: string;
+  /** Data directory of the embedded store, or 'memory://' for a throw-away one. */
+  dataDir?: string;
+  poolSize?: number;
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+  log?: MigrationLog;
+}
+
+let statements = 0;
+
+// Every SQL statement of every pool goes through Client#query: count it there, so tests
+// and the benchmark can assert statements per request without trusting an ORM's own log.
+class CountingClient extends pg.Client {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override query(...args: any[]): any {
+    statements++;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return (super.query as any)(...args);
+  }
+}
+
+export async function openStore(options: StoreOptions = {}): Promise<Store> {
+  const embedded = options.databaseUrl ? undefined : await startEmbedded(options.dataDir ?? './data', options.poolSize);
+  const pool = new pg.Pool({
+    ...(embedded ? embedded.connection : { connectionString: options.databaseUrl }),
+    max: embedded ? embedded.connection.max : options.poolSize ?? 10,
+    Client: CountingClient,
+    // Fail fast on a server that is down instead of queueing requests forever.
+    connectionTimeoutMillis: 10_000,
+  });
+  pool.on('error', () => {
+    /* an idle client died (server restart); the pool replaces it on next use */
+  });
+  try {
+    if (options.migrate !== false) await applyMigrations(pool, options.log);
+  } catch (error) {
+    await pool.end().catch(() => {});
+    await embedded?.stop();
+    throw error;
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: embedded ? 'pglite' : 'postgres',
+    prisma,
+    pool,
+    statementCount: () => statements,
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      await prisma.$disconnect().catch(() => {});
+      await pool.end().catch(() => {});
+      await embedded?.stop();
+    },
+  };
+}
+
+interface Embedded {
+  connection: pg.PoolConfig & { max: number };
+  stop(): Promise<void>;
+}
+
+async function startEmbedded(dataDir: string, poolSize = 4): Promise<Embedded> {
+  const inMemory = dataDir.startsWith('memory://');
+  const releaseLock = inMemory ? async () => {} : await acquireDataDirLock(path.resolve(dataDir));
+  const db = inMemory ? await PGlite.create() : await PGlite.create(path.resolve(dataDir));
+  // A unix socket inside a 0700 directory: reachable by this process owner only,
+  // unlike a loopback TCP port that every local user could open.
+  const socketDir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-'));
+  await fs.chmod(socketDir, 0o700);
+  const port = 5432;
+  // PGlite runs one statement at a time; a few connections let reads queue behind a
+  // transaction without serialising connection setup.
+  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections: poolSize });
+  await server.start();
+  return {
+    connection: { host: socketDir, port, user: 'postgres', database: 'postgres', max: poolSize },
+    async stop() {
+      await server.stop().catch(() => {});
+      await db.close().catch(() => {});
+      await fs.rm(socketDir, { recursive: true, force: true });
+      await releaseLock();
+    },
+  };
+}

@@ -1,0 +1,83 @@
+// Input rules shared by every surface (GraphQL and the REST dialects), as zod schemas.
+// parse() turns zod's issues into one ValidationError with a path per field.
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+
+export function parse<T extends z.ZodType>(schema: T, input: unknown, prefix = 'input'): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    result.error.issues.map((issue) => ({
+      field: [prefix, ...issue.path.map(String)].join('.'),
+      message: issue.message,
+    })),
+  );
+}
+
+/** GraphQL sends null for an omitted optional field; the services treat both as absent. */
+export const nullish = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A caller-chosen key: printable, not blank, no surrounding spaces, at most 255 characters. */
+export const keyString = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .refine((v) => !CONTROL.test(v), 'must not contain control characters')
+  .refine((v) => v.trim() === v && v.trim() !== '', 'must not be blank or start/end with spaces');
+
+/** An embed identifier: a key that also travels in URL paths, so no "/". */
+export const embedKey = keyString.refine((v) => !v.includes('/'), 'must not contain "/"');
+
+/** Free text such as a name: at most 255 characters, no control characters. */
+export const text = z
+  .string()
+  .max(255, 'must be at most 255 characters')
+  .refine((v) => !CONTROL.test(v), 'must not contain control characters');
+
+export const email = z
+  .string()
+  .trim()
+  .max(254, 'must be at most 254 characters')
+  .pipe(z.email('must be an e-mail address'))
+  .transform((v) => v.toLowerCase());
+
+export const timeZone = z.string().max(64).refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Europe/Paris');
+
+export const locale = z.string().max(35).refine((l) => {
+  try {
+    return Intl.getCanonicalLocales(l).length === 1;
+  } catch {
+    return false;
+  }
+}, 'must be a BCP 47 language tag such as en-GB');
+
+const MAX_JSON_BYTES = 64 * 1024;
+const MAX_JSON_DEPTH = 16;
+
+function depth(value: unknown, level = 0): number {
+  if (level > MAX_JSON_DEPTH) return level;
+  if (value && typeof value === 'object') {
+    let max = level;
+    for (const v of Object.values(value)) max = Math.max(max, depth(v, level + 1));
+    return max;
+  }
+  return level;
+}
+
+/** A JSON object (metadata, custom fields): at most 64 KiB and 16 levels deep. */
+export const jsonObject = z
+  .record(z.string(), z.unknown())
+  .refine((v) => depth(v) <= MAX_JSON_DEPTH, `must be at most ${MAX_JSON_DEPTH} levels deep`)
+  .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_JSON_BYTES, 'must be at most 64 KiB as JSON');
+
+export const cents = z.number().int('must be a whole number of cents').min(0).max(1_000_000_000);
