@@ -2,7 +2,7 @@
 import zlib from 'node:zlib';
 import { createYoga, createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import type { PrismaClient } from '@prisma/client';
 import type { Principal } from '../auth/principal.js';
 import { DomainError } from '../errors.js';
@@ -61,16 +61,19 @@ export function createGraphQLServer(deps: YogaDeps): Yoga {
  * answered with "Unexpected error." so that no stack or SQL text reaches a client.
  */
 export function maskError(error: unknown, logger: Logger): Error {
-  const graphqlError = error instanceof GraphQLError ? error : null;
+  const graphqlError = isGraphQLError(error) ? error : null;
   const original = graphqlError ? graphqlError.originalError : error;
   const location = graphqlError ? { nodes: graphqlError.nodes, path: graphqlError.path, source: graphqlError.source, positions: graphqlError.positions } : {};
   if (original instanceof DomainError) {
     return createGraphQLError(original.message, { ...location, extensions: { code: original.code } });
   }
-  if (graphqlError && (!original || original instanceof GraphQLError)) return graphqlError;
+  if (graphqlError && (!original || isGraphQLError(original))) return graphqlError;
   logger.error({ err: original, path: graphqlError?.path }, 'unexpected error in a GraphQL request');
   return createGraphQLError('Unexpected error.', { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
+
+// By name, not instanceof: graphql ships CJS and ESM builds, and a tool chain may load both.
+const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && e.name === 'GraphQLError';
 
 const DEFAULT_QUERY = `# Set the Authorization header (Headers tab) to "Bearer <your API key>".
 query Users {

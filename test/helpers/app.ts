@@ -1,0 +1,135 @@
+// The whole app in-process, on a fresh store, with helpers to call it as a client would.
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { Store } from '../../src/store/database.js';
+import { openTestStore, storeAvailable } from './store.js';
+
+export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
+export const JWT_SECRET = 'test-jwt-secret-0123456789-0123456789-abcdef';
+
+export interface GqlResult<T = any> {
+  status: number;
+  data: T;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
+  headers: Headers;
+}
+
+export interface Harness {
+  app: App;
+  store: Store;
+  config: Config;
+  /** POST a GraphQL operation with a bearer token (API key, JWT or the operator token). */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { token?: string; ip?: string; headers?: Record<string, string> }): Promise<GqlResult<T>>;
+  /** Any HTTP request against the app. */
+  request(path: string, init?: RequestInit & { token?: string; ip?: string }): Promise<Response>;
+  /** A new partner through the operator's createPartner; returns its admin's API key. */
+  newPartner(name?: string, plan?: 'CORE' | 'AUTOMATE' | 'ENTERPRISE'): Promise<Partner>;
+  /** SQL statements sent while `work` ran. */
+  countStatements(work: () => Promise<unknown>): Promise<number>;
+}
+
+export interface Partner {
+  key: string;
+  accountId: string;
+  accountGlobalId: string;
+  adminUserId: string;
+  adminGlobalId: string;
+}
+
+let counter = 0;
+
+/**
+ * Sets up the app once for the calling test file (beforeAll/afterAll). `ready` is false
+ * when the file's store is not available (postgres project without a server).
+ */
+export function useHarness(env: Record<string, string> = {}): Harness & { readonly ready: boolean } {
+  let state: { harness: Harness; drop: () => Promise<void> } | undefined;
+  let ready = false;
+  beforeAll(async () => {
+    ready = await storeAvailable();
+    if (!ready) return;
+    const { store, drop } = await openTestStore();
+    const config = loadConfig({ OPERATOR_TOKEN, JWT_SECRET, LOG_LEVEL: 'silent', SEED_DEMO: 'false', ...env });
+    const app = createApp({ config, store, logger: createLogger(config.logLevel) });
+    state = { harness: makeHarness(app, store, config), drop };
+  });
+  afterAll(async () => {
+    await state?.drop();
+  });
+  beforeEach((context) => {
+    if (!ready) context.skip();
+  });
+  const get = () => {
+    if (!state) throw new Error('harness not ready');
+    return state.harness;
+  };
+  return {
+    get ready() {
+      return ready;
+    },
+    get app() {
+      return get().app;
+    },
+    get store() {
+      return get().store;
+    },
+    get config() {
+      return get().config;
+    },
+    gql: (...args) => get().gql(...args),
+    request: (...args) => get().request(...args),
+    newPartner: (...args) => get().newPartner(...args),
+    countStatements: (work) => get().countStatements(work),
+  };
+}
+
+function makeHarness(app: App, store: Store, config: Config): Harness {
+  const request: Harness['request'] = (path, init = {}) => {
+    const { token, ip, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    return app.fetch(new Request(`http://gateway.test${path}`, { ...rest, headers }), { ip: ip ?? '127.0.0.1' });
+  };
+  const gql: Harness['gql'] = async (query, variables, options = {}) => {
+    const response = await request('/graphql', {
+      method: 'POST',
+      token: options.token,
+      ip: options.ip,
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...options.headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: any; errors?: GqlResult['errors'] };
+    return { status: response.status, data: body.data, errors: body.errors, headers: response.headers };
+  };
+  return {
+    app,
+    store,
+    config,
+    gql,
+    request,
+    async newPartner(name = `Partner ${++counter}`, plan = 'AUTOMATE') {
+      const { data, errors } = await gql(
+        `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) {
+          __typename ... on CreatePartnerSuccess { apiKey account { id ulid } adminUser { id uuid } } ... on Error { message } } }`,
+        { input: { name, plan } },
+        { token: OPERATOR_TOKEN },
+      );
+      const result = data?.createPartner;
+      if (result?.__typename !== 'CreatePartnerSuccess') throw new Error(`createPartner failed: ${JSON.stringify(errors ?? result)}`);
+      return {
+        key: result.apiKey,
+        accountId: result.account.ulid,
+        accountGlobalId: result.account.id,
+        adminUserId: result.adminUser.uuid,
+        adminGlobalId: result.adminUser.id,
+      };
+    },
+    async countStatements(work) {
+      const before = store.statementCount();
+      await work();
+      return store.statementCount() - before;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// A fresh store per test file: an in-memory PGlite, or a new database on the PostgreSQL
+// server (TEST_DATABASE_URL, default the local one), dropped afterwards.
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { openStore, type Store } from '../../src/store/database.js';
+
+export const storeKind = (process.env.TEST_STORE ?? 'pglite') as 'pglite' | 'postgres';
+const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+let reachable: Promise<boolean> | undefined;
+
+/** Is a PostgreSQL server reachable? Missing is only tolerated outside CI. */
+export function postgresAvailable(): Promise<boolean> {
+  reachable ??= (async () => {
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      await client.end();
+      return true;
+    } catch {
+      if (process.env.CI === 'true') throw new Error(`PostgreSQL is required in CI but ${adminUrl} does not answer`);
+      console.warn(`[tests] PostgreSQL at ${adminUrl} does not answer: skipping the postgres project's tests`);
+      return false;
+    }
+  })();
+  return reachable;
+}
+
+/** Whether this file should run at all (false only for the postgres project without a server). */
+export async function storeAvailable(): Promise<boolean> {
+  return storeKind === 'pglite' ? true : postgresAvailable();
+}
+
+export interface TestStore {
+  store: Store;
+  drop(): Promise<void>;
+}
+
+export async function openTestStore(): Promise<TestStore> {
+  if (storeKind === 'pglite') {
+    const store = await openStore({ dataDir: 'memory://', poolSize: 4 });
+    return { store, drop: () => store.close() };
+  }
+  const name = `ag_test_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const store = await openStore({ databaseUrl: url.toString(), poolSize: 10 });
+  return {
+    store,
+    async drop() {
+      await store.close();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
