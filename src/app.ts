@@ -2,15 +2,19 @@
 // checks and GraphiQL. Authentication and per-request limits happen here, once for all.
 import crypto from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { bodyLimit } from 'hono/body-limit';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from './config.js';
 import type { Store } from './store/database.js';
 import type { Logger } from './logger.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
-import type { Principal } from './auth/principal.js';
-import { DomainError, UnauthenticatedError } from './errors.js';
+import { armorPlugin, createRateLimiter, type RateLimiter } from './auth/limits.js';
+import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlPage, type Yoga } from './graphql/yoga.js';
+import { guard, type HttpEnv } from './http.js';
+import { mountDialects } from './dialects/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -23,14 +27,26 @@ export interface App {
   fetch: (request: Request, env?: { ip?: string; [key: string]: unknown }) => Promise<Response>;
   yoga: Yoga;
   authenticator: Authenticator;
+  rateLimiter: RateLimiter;
 }
-
-type Env = { Variables: { requestId: string; ip: string; principal: Principal | null } };
 
 export function createApp({ config, store, logger }: AppDeps): App {
   const authenticator = createAuthenticator(store.prisma, config);
-  const yoga = createGraphQLServer({ prisma: store.prisma, logger, invalidatePrincipals: authenticator.invalidate });
-  const app = new Hono<Env>();
+  const rateLimiter = createRateLimiter(config);
+  const guards = { authenticator, rateLimiter };
+  const yoga = createGraphQLServer({
+    prisma: store.prisma,
+    logger,
+    invalidatePrincipals: authenticator.invalidate,
+    plugins: [
+      armorPlugin(config),
+      // Credentials travel only in the Authorization header, never in cookies, so a
+      // request that carries one cannot be a cross-site forgery.
+      useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }),
+      ...(config.disableIntrospection ? [useDisableIntrospection()] : []),
+    ],
+  });
+  const app = new Hono<HttpEnv>();
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -76,20 +92,23 @@ export function createApp({ config, store, logger }: AppDeps): App {
     return c.body(html);
   });
 
-  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', async (c) => {
-    let principal: Principal | null;
+  const graphqlGuard = guard(guards, 'graphql');
+  app.on(['GET', 'POST'], '/graphql', async (c) => {
     try {
-      principal = await authenticator.authenticate(c.req.header('authorization'));
+      await graphqlGuard(c, async () => {});
     } catch (error) {
-      if (error instanceof UnauthenticatedError) return graphqlError(c, 401, 'UNAUTHENTICATED', error.message);
-      throw error;
+      if (!(error instanceof DomainError)) throw error;
+      if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
+      return c.json({ errors: [{ message: error.message, extensions: { code: error.code } }] }, error.status as 401);
     }
-    if (!principal) return graphqlError(c, 401, 'UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <API key or JWT>"');
-    return yoga.fetch(c.req.raw, { principal, requestId: c.get('requestId'), ip: c.get('ip') });
+    return yoga.fetch(c.req.raw, { principal: c.get('principal'), requestId: c.get('requestId'), ip: c.get('ip') });
   });
+
+  mountDialects(app, { prisma: store.prisma, logger, guards });
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
+    if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
     if (error instanceof DomainError) return c.json({ error: error.message, code: error.code }, error.status as 400);
     logger.error({ err: error, requestId: c.get('requestId') }, 'unexpected error');
     return c.json({ error: 'internal error', requestId: c.get('requestId') }, 500);
@@ -99,16 +118,13 @@ export function createApp({ config, store, logger }: AppDeps): App {
     fetch: async (request, env) => app.fetch(request, env ?? {}),
     yoga,
     authenticator,
+    rateLimiter,
   };
 }
 
 function wantsHtml(c: Context): boolean {
   const accept = c.req.header('accept') ?? '';
   return accept.includes('text/html') && !c.req.query('query');
-}
-
-function graphqlError(c: Context, status: 401 | 403 | 429, code: string, message: string) {
-  return c.json({ errors: [{ message, extensions: { code } }] }, status);
 }
 
 /** The peer address, or the first X-Forwarded-For hop when TRUST_PROXY says a proxy sets it. */

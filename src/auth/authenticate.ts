@@ -94,6 +94,7 @@ export async function loadUserPrincipal(prisma: PrismaClient, userId: string, cr
       accountId: true,
       status: true,
       partner: { select: { plan: true } },
+      account: { select: { id: true, ancestorIds: true } },
       entitlements: { where: { kind: { in: ['ALL', 'PARTNER_ADMIN'] } }, select: { kind: true } },
       adminOf: { select: { accountId: true } },
     },
@@ -101,12 +102,18 @@ export async function loadUserPrincipal(prisma: PrismaClient, userId: string, cr
   if (!user) throw new UnauthenticatedError('unknown user');
   if (user.status !== 'ACTIVE') throw new UnauthenticatedError(`user is ${user.status.toLowerCase()}`);
   const roots = user.adminOf.map((a) => a.accountId);
-  const subtree = roots.length
-    ? await prisma.account.findMany({
-        where: { partnerId: user.partnerId, OR: [{ id: { in: roots } }, { ancestorIds: { hasSome: roots } }] },
-        select: { id: true },
-      })
-    : [];
+  const [subtree, path] = await Promise.all([
+    roots.length
+      ? prisma.account.findMany({
+          where: { partnerId: user.partnerId, OR: [{ id: { in: roots } }, { ancestorIds: { hasSome: roots } }] },
+          select: { id: true },
+        })
+      : [],
+    prisma.account.findMany({
+      where: { id: { in: [user.account.id, ...user.account.ancestorIds] }, OR: [{ requireIpGqlAccess: true }, { requireIpApiAccess: true }] },
+      select: { requireIpGqlAccess: true, requireIpApiAccess: true, allowedIps: true },
+    }),
+  ]);
   return {
     kind: 'user',
     userId: user.id,
@@ -117,5 +124,9 @@ export async function loadUserPrincipal(prisma: PrismaClient, userId: string, cr
     apiKeyId,
     partnerAdmin: user.entitlements.length > 0,
     adminAccountIds: new Set(subtree.map((a) => a.id)),
+    allowLists: {
+      graphql: path.filter((a) => a.requireIpGqlAccess).map((a) => a.allowedIps),
+      rest: path.filter((a) => a.requireIpApiAccess).map((a) => a.allowedIps),
+    },
   };
 }

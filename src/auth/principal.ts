@@ -21,6 +21,11 @@ export interface UserPrincipal {
   readonly partnerAdmin: boolean;
   /** Every account inside a subtree the user administers through AccountAdmin rows. */
   readonly adminAccountIds: ReadonlySet<string>;
+  /**
+   * IP allow-lists that apply to this caller: one CIDR list per account on its path to the
+   * partner that requires one. A request must match every list of its surface.
+   */
+  readonly allowLists: { readonly graphql: readonly (readonly string[])[]; readonly rest: readonly (readonly string[])[] };
 }
 
 export type Principal = OperatorPrincipal | UserPrincipal;
