@@ -27,7 +27,7 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
   const jwks: JWTVerifyGetKey | undefined = config.jwt.jwksUrl ? createRemoteJWKSet(new URL(config.jwt.jwksUrl)) : undefined;
   const hmacKey = config.jwt.secret ? new TextEncoder().encode(config.jwt.secret) : undefined;
 
-  async function fromJwt(token: string): Promise<Principal> {
+  async function fromJwt(token: string): Promise<{ principal: Principal; expiresAt: number }> {
     if (!hmacKey && !jwks) throw new UnauthenticatedError('JWTs are not accepted: neither JWT_SECRET nor JWT_JWKS_URL is configured');
     const options = {
       issuer: config.jwt.issuer,
@@ -36,18 +36,21 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       clockTolerance: 5,
     };
     let sub: string | undefined;
+    let exp: number | undefined;
     try {
       const { payload } = hmacKey ? await jwtVerify(token, hmacKey, options) : await jwtVerify(token, jwks!, options);
       sub = payload.sub;
+      exp = payload.exp;
     } catch (error) {
       const code = (error as { code?: string }).code;
       throw new UnauthenticatedError(code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token');
     }
     if (!sub || !UUID.test(sub)) throw new UnauthenticatedError('token subject is not a user id');
-    return loadUserPrincipal(prisma, sub.toLowerCase(), 'jwt');
+    const principal = await loadUserPrincipal(prisma, sub.toLowerCase(), 'jwt');
+    return { principal, expiresAt: exp ? exp * 1000 : Number.POSITIVE_INFINITY };
   }
 
-  async function fromApiKey(key: string): Promise<Principal> {
+  async function fromApiKey(key: string): Promise<{ principal: Principal; expiresAt: number }> {
     const row = await prisma.apiKey.findUnique({ where: { hash: hashApiKey(key) } });
     if (!row || row.revokedAt) throw new UnauthenticatedError('invalid or revoked API key');
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw new UnauthenticatedError('API key expired');
@@ -56,7 +59,7 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
       prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
     }
-    return principal;
+    return { principal, expiresAt: row.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY };
   }
 
   return {
@@ -67,16 +70,15 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       if (config.operatorToken && safeEqual(token, config.operatorToken)) return { kind: 'operator' };
       const cached = cache.get(token);
       if (cached && cached.expires > Date.now()) return cached.principal;
-      const principal = looksLikeApiKey(token)
-        ? await fromApiKey(token)
-        : token.split('.').length === 3
-          ? await fromJwt(token)
-          : (() => {
-              throw new UnauthenticatedError('unrecognised credential');
-            })();
+      if (token.length > 4096) throw new UnauthenticatedError('credential too long');
+      let found: { principal: Principal; expiresAt: number };
+      if (looksLikeApiKey(token)) found = await fromApiKey(token);
+      else if (token.split('.').length === 3) found = await fromJwt(token);
+      else throw new UnauthenticatedError('unrecognised credential');
       if (cache.size >= CACHE_MAX) cache.clear();
-      cache.set(token, { principal, expires: Date.now() + CACHE_TTL_MS });
-      return principal;
+      // Never cache past the credential's own expiry.
+      cache.set(token, { principal: found.principal, expires: Math.min(Date.now() + CACHE_TTL_MS, found.expiresAt) });
+      return found.principal;
     },
     invalidate() {
       cache.clear();

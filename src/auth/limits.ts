@@ -40,7 +40,9 @@ export function createRateLimiter(config: Config): RateLimiter {
   let redis: Redis | undefined;
   let limiter: RateLimiterAbstract;
   if (config.redisUrl) {
-    redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    // Commands wait for the connection at start-up; past one retry they fail over to the
+    // in-memory insurance limiter instead of hanging requests.
+    redis = new Redis(config.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 1 });
     redis.on('error', () => {
       /* reported by the limiter's own fallback below */
     });

@@ -65,7 +65,7 @@ export async function createAccount(ctx: RequestContext, raw: CreateAccountInput
   const principal = requireUser(ctx);
   const input = parse(createSchema, raw);
   const parentId = input.parentId ?? principal.partnerId;
-  return audited(ctx, async (tx, audit) => {
+  const account = await audited(ctx, async (tx, audit) => {
     const parent = await tx.account.findFirst({ where: { id: parentId, partnerId: principal.partnerId } });
     if (!parent) throw new NotFoundError('Account', parentId);
     if (!administers(principal, parent.id)) throw new ForbiddenError('creating a sub-account needs admin rights on its parent');
@@ -86,16 +86,17 @@ export async function createAccount(ctx: RequestContext, raw: CreateAccountInput
     assertAllowListUsable(data);
     const account = await tx.account.create({ data });
     audit({ action: 'account.create', subjectType: 'Account', subjectId: account.id, data: { parentId: parent.id, name: account.name } });
-    // A new account inside an account admin's subtree widens that admin's rights.
-    ctx.invalidatePrincipals?.();
     return account;
   });
+  // A new account inside an account admin's subtree widens that admin's rights.
+  ctx.invalidatePrincipals?.();
+  return account;
 }
 
 export async function updateAccount(ctx: RequestContext, raw: UpdateAccountInput): Promise<Account> {
   const principal = requireUser(ctx);
   const input = parse(updateSchema, raw);
-  return audited(ctx, async (tx, audit) => {
+  const updated = await audited(ctx, async (tx, audit) => {
     await tx.$queryRaw`SELECT id FROM "Account" WHERE id = ${input.id} FOR UPDATE`;
     const account = await tx.account.findFirst({ where: within({ id: input.id }, accountVisibility(principal)) });
     if (!account) throw new NotFoundError('Account', input.id);
@@ -113,6 +114,9 @@ export async function updateAccount(ctx: RequestContext, raw: UpdateAccountInput
     });
     return updated;
   });
+  // Allow-lists are part of cached principals.
+  ctx.invalidatePrincipals?.();
+  return updated;
 }
 
 const pick = (o: object, keys: string[]) => Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k)));

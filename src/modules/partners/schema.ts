@@ -2,8 +2,6 @@
 import type { ApiKey } from '@prisma/client';
 import { builder } from '../../graphql/builder.js';
 import { resultUnion } from '../../graphql/errors.js';
-import { AccountRef } from '../accounts/schema.js';
-import { UserRef } from '../users/schema.js';
 import { idArg } from '../../graphql/mutations.js';
 import { PlanEnum } from '../../graphql/enums.js';
 import { createApiKey, createPartner, revokeApiKey, type NewPartner } from './service.js';
@@ -26,8 +24,16 @@ const ApiKeyRef = builder.prismaNode('ApiKey', {
 
 const CreatePartnerSuccess = builder.objectRef<NewPartner>('CreatePartnerSuccess').implement({
   fields: (t) => ({
-    account: t.field({ type: AccountRef, resolve: (p) => p.account }),
-    adminUser: t.field({ type: UserRef, resolve: (p) => p.adminUser }),
+    // Loaded by id so that nested selections plan one query; the operator's own
+    // visibility (nothing of any tenant) would refuse the usual fallback lookups.
+    account: t.prismaField({
+      type: 'Account',
+      resolve: (query, p, _args, ctx) => ctx.prisma.account.findUniqueOrThrow({ ...query, where: { id: p.account.id } }),
+    }),
+    adminUser: t.prismaField({
+      type: 'User',
+      resolve: (query, p, _args, ctx) => ctx.prisma.user.findUniqueOrThrow({ ...query, where: { id: p.adminUser.id } }),
+    }),
     apiKey: t.string({ description: 'The first API key of the partner\'s admin. Shown once.', resolve: (p) => p.key }),
     apiKeyInfo: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }),
   }),

@@ -1,0 +1,156 @@
+// Credentials → principal: API keys, JWTs, the operator; and who may see what.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR_TOKEN, useHarness, type Partner } from './helpers/app.js';
+import { mutate } from './helpers/fixtures.js';
+import { hs256 } from './helpers/jwt.js';
+
+const h = useHarness();
+let partner: Partner;
+let member: { id: string; uuid: string };
+
+const VIEWER = `{ viewer { isAdmin isOperator user { uuid } partner { ulid } } }`;
+
+async function newUser(token: string, input: Record<string, unknown>) {
+  const r = await mutate(h, token, 'createUser', input, '... on CreateUserSuccess { user { id uuid } }');
+  if (!r.user) throw new Error(JSON.stringify(r));
+  return r.user as { id: string; uuid: string };
+}
+
+beforeAll(async () => {
+  if (!h.ready) return;
+  partner = await h.newPartner('Auth', 'CORE');
+  member = await newUser(partner.key, { externalUserId: 'member-1' });
+});
+
+describe('API keys', () => {
+  it('authenticate an admin principal', async () => {
+    const r = await h.gql(VIEWER, {}, { token: partner.key });
+    expect(r.status).toBe(200);
+    expect(r.data.viewer).toMatchObject({ isAdmin: true, isOperator: false, partner: { ulid: partner.accountId } });
+  });
+
+  it('refuse missing, malformed, unknown, revoked and expired keys with 401', async () => {
+    const created = await mutate(h, partner.key, 'createApiKey', { name: 'temp' }, '... on CreateApiKeySuccess { key apiKey { id prefix } }');
+    expect(created.key.startsWith(created.apiKey.prefix)).toBe(true);
+    expect((await h.gql(VIEWER, {}, { token: created.key })).status).toBe(200);
+    await mutate(h, partner.key, 'revokeApiKey', { id: created.apiKey.id });
+    const expiring = await mutate(h, partner.key, 'createApiKey', { name: 'expiring' }, '... on CreateApiKeySuccess { key apiKey { id } }');
+    await h.store.prisma.apiKey.updateMany({ where: { name: 'expiring' }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    for (const token of [undefined, 'garbage', `agk_${'x'.repeat(43)}`, created.key, expiring.key, 'a.b.c']) {
+      const r = await h.gql(VIEWER, {}, { token });
+      expect(r.status, String(token)).toBe(401);
+      expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(r.data).toBeUndefined();
+    }
+  });
+
+  it('are stored only as a hash', async () => {
+    const row = await h.store.prisma.apiKey.findFirstOrThrow({ where: { partnerId: partner.accountId } });
+    expect(row.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(row)).not.toContain(partner.key);
+  });
+
+  it('cannot be created by a non-admin, and a past expiry is a validation error', async () => {
+    const token = await hs256(member.uuid);
+    const r = await h.gql(`mutation { createApiKey(input: { name: "x" }) { __typename } }`, {}, { token });
+    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const past = await mutate(h, partner.key, 'createApiKey', { name: 'old', expiresAt: '2001-01-01T00:00:00Z' });
+    expect(past.__typename).toBe('ValidationError');
+  });
+});
+
+describe('JWTs (HS256)', () => {
+  it('authenticate the user named by sub', async () => {
+    const r = await h.gql(VIEWER, {}, { token: await hs256(member.uuid, { expiresIn: '5m' }) });
+    expect(r.data.viewer).toMatchObject({ isAdmin: false, user: { uuid: member.uuid } });
+  });
+
+  it('refuse expired, badly signed and foreign-subject tokens', async () => {
+    const cases = [
+      await hs256(member.uuid, { expiresIn: Math.floor(Date.now() / 1000) - 60 }),
+      await hs256(member.uuid, { secret: 'another-secret-another-secret-another-secret' }),
+      await hs256('not-a-uuid'),
+      await hs256('00000000-0000-7000-8000-000000000000'),
+    ];
+    for (const token of cases) {
+      const r = await h.gql(VIEWER, {}, { token });
+      expect(r.status).toBe(401);
+    }
+    const expired = await h.gql(VIEWER, {}, { token: cases[0] });
+    expect(expired.errors?.[0]?.message).toMatch(/expired/);
+  });
+
+  it('refuse disabled, merged and deleted users', async () => {
+    const disabled = await newUser(partner.key, { externalUserId: 'to-disable' });
+    const merged = await newUser(partner.key, { externalUserId: 'to-merge' });
+    const deleted = await newUser(partner.key, { externalUserId: 'to-delete' });
+    const tokens = await Promise.all([disabled, merged, deleted].map((u) => hs256(u.uuid)));
+    for (const token of tokens) expect((await h.gql(VIEWER, {}, { token })).status).toBe(200);
+    await mutate(h, partner.key, 'disableUser', { id: disabled.id });
+    await mutate(h, partner.key, 'mergeUsers', { sourceId: merged.id, targetId: member.id });
+    await mutate(h, partner.key, 'deleteUser', { id: deleted.id, action: 'IGNORE' });
+    for (const token of tokens) {
+      const r = await h.gql(VIEWER, {}, { token });
+      expect(r.status).toBe(401);
+      expect(r.errors?.[0]?.message).toMatch(/disabled|merged|deleted/);
+    }
+  });
+});
+
+describe('the operator', () => {
+  it('provisions partners; others may not', async () => {
+    const r = await h.gql(`mutation { createPartner(input: { name: "Nope" }) { __typename } }`, {}, { token: partner.key });
+    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const ok = await h.gql(`mutation { createPartner(input: { name: "Yes", plan: ENTERPRISE }) { __typename ... on CreatePartnerSuccess { account { plan } apiKey } } }`, {}, { token: OPERATOR_TOKEN });
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data.createPartner.account.plan).toBe("ENTERPRISE");
+    expect(ok.data.createPartner.apiKey).toMatch(/^agk_/);
+  });
+
+  it('sees no tenant data', async () => {
+    const r = await h.gql(`{ viewer { isOperator } users { totalCount } }`, {}, { token: OPERATOR_TOKEN });
+    expect(r.data?.viewer?.isOperator ?? true).toBe(true);
+    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const node = await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: member.id }, { token: OPERATOR_TOKEN });
+    expect(node.data.node).toBeNull();
+  });
+});
+
+describe('visibility inside a partner', () => {
+  it('a plain user sees itself, its account and its partner, nothing else', async () => {
+    const token = await hs256(member.uuid);
+    const r = await h.gql(`{ users { totalCount edges { node { uuid } } } accounts { totalCount } }`, {}, { token });
+    expect(r.data.users).toEqual({ totalCount: 1, edges: [{ node: { uuid: member.uuid } }] });
+    expect(r.data.accounts.totalCount).toBe(1);
+    const other = await h.gql(`query ($id: ID!) { user(id: $id) { id } }`, { id: partner.adminGlobalId }, { token });
+    expect(other.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const mutation = await h.gql(`mutation ($id: ID!) { disableUser(input: { id: $id }) { __typename } }`, { id: partner.adminGlobalId }, { token });
+    expect(mutation.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('a user may edit its own profile but not its keys or status', async () => {
+    const token = await hs256(member.uuid);
+    const ok = await h.gql(`mutation ($id: ID!) { updateUser(input: { id: $id, firstName: "Me" }) { __typename } }`, { id: member.id }, { token });
+    expect(ok.data.updateUser.__typename).toBe('UpdateUserSuccess');
+    const key = await h.gql(`mutation ($id: ID!) { updateUser(input: { id: $id, email: "me@example.com" }) { __typename ... on Error { message } } }`, { id: member.id }, { token });
+    expect(key.data.updateUser.__typename).toBe('ForbiddenError');
+  });
+
+  it('an account admin administers its subtree only', async () => {
+    const branch = await mutate(h, partner.key, 'createAccount', { name: 'Branch' }, '... on CreateAccountSuccess { account { id ulid } }');
+    const leaf = await mutate(h, partner.key, 'createAccount', { name: 'Leaf', parentId: branch.account.id }, '... on CreateAccountSuccess { account { id } }');
+    const admin = await newUser(partner.key, { externalUserId: 'branch-admin', accountId: branch.account.id });
+    await h.store.prisma.accountAdmin.create({ data: { accountId: branch.account.ulid, userId: admin.uuid } });
+    const inLeaf = await newUser(partner.key, { externalUserId: 'leaf-user', accountId: leaf.account.id });
+    const token = await hs256(admin.uuid);
+    const r = await h.gql(`{ viewer { isAdmin } users { totalCount edges { node { externalUserId } } } }`, {}, { token });
+    expect(r.data.viewer.isAdmin).toBe(true);
+    expect(r.data.users.edges.map((e: any) => e.node.externalUserId).sort()).toEqual(['branch-admin', 'leaf-user']);
+    const disable = await mutate(h, token, 'disableUser', { id: inLeaf.id }, '... on DisableUserSuccess { user { status } }');
+    expect(disable.user.status).toBe('DISABLED');
+    const outside = await mutate(h, token, 'disableUser', { id: member.id });
+    expect(outside.__typename).toBe('NotFoundError');
+    const escalate = await mutate(h, token, 'grantEntitlements', { userId: inLeaf.id, kinds: ['PARTNER_ADMIN'] });
+    expect(escalate.__typename).toBe('ForbiddenError');
+  });
+});

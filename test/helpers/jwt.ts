@@ -1,0 +1,11 @@
+// JWTs for tests, signed with the harness' HS256 secret unless a key is given.
+import { SignJWT } from 'jose';
+import { JWT_SECRET } from './app.js';
+
+export async function hs256(sub: string, options: { expiresIn?: string | number; audience?: string; issuer?: string; secret?: string } = {}) {
+  let jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt();
+  if (options.expiresIn !== undefined) jwt = jwt.setExpirationTime(options.expiresIn);
+  if (options.audience) jwt = jwt.setAudience(options.audience);
+  if (options.issuer) jwt = jwt.setIssuer(options.issuer);
+  return jwt.sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
+}
