@@ -5,11 +5,12 @@ import { isUser, type Principal } from './principal.js';
 
 /**
  * `where` narrowed by a visibility filter. Spread when the two share no column (so an
- * equality-only lookup stays batchable by Prisma), AND-ed when they do.
+ * equality-only lookup stays batchable by Prisma), else the filter goes under AND; `where`
+ * stays at the top either way, as findUnique wants its unique field there.
  */
 export function within<W extends object>(where: W, visibility: W): W {
   const overlap = Object.keys(where).some((k) => k in visibility);
-  return overlap ? ({ AND: [where, visibility] } as W) : { ...where, ...visibility };
+  return overlap ? ({ ...where, AND: [visibility] } as W) : { ...where, ...visibility };
 }
 
 // Matches no row: for callers that may see nothing of a kind (no principal, the operator).

@@ -51,7 +51,7 @@ export function useHarness(env: Record<string, string> = {}): Harness & { readon
     ready = await storeAvailable();
     if (!ready) return;
     const { store, drop } = await openTestStore();
-    const config = loadConfig({ OPERATOR_TOKEN, JWT_SECRET, LOG_LEVEL: 'silent', SEED_DEMO: 'false', ...env });
+    const config = loadConfig({ OPERATOR_TOKEN, JWT_SECRET, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SEED_DEMO: 'false', ...env });
     const app = createApp({ config, store, logger: createLogger(config.logLevel) });
     state = { harness: makeHarness(app, store, config), drop };
   });
