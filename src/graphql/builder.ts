@@ -78,6 +78,8 @@ export const builder = new SchemaBuilder<{
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesOnConnection: false,
+    // Every Relay subgraph of a supergraph defines the same PageInfo: let them share it.
+    pageInfoTypeOptions: { shareable: true },
   },
   errors: {
     // No defaultTypes: an unexpected error must stay an error and be masked.

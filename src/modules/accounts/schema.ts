@@ -3,6 +3,7 @@ import type { Account } from '@prisma/client';
 import { AccountStatusEnum, CoverageAccessEnum, PlanEnum } from '../../graphql/enums.js';
 import { builder } from '../../graphql/builder.js';
 import { nativeId } from '../../graphql/ids.js';
+import { loadEntity } from '../../graphql/entities.js';
 import { accountVisibility, canSeeAccount, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
@@ -62,6 +63,19 @@ export const AccountRef = builder.prismaNode('Account', {
       resolve: (a) => a.admins.map((row) => row.user),
     }),
   }),
+});
+
+// Federation: other subgraphs reference an account by its global id.
+builder.asEntity(AccountRef, {
+  key: builder.selection<{ id: string }>('id'),
+  resolveReference: (ref, ctx, info) =>
+    loadEntity(ctx, info, {
+      typeName: 'Account',
+      keyName: 'id',
+      key: nativeId('Account', String(ref.id)),
+      find: (prisma, ids, query) => prisma.account.findMany({ ...query, where: within({ id: { in: ids } }, accountVisibility(ctx.principal)) }),
+      keyOf: (a) => a.id,
+    }),
 });
 
 const AccountFilterInput = builder.inputType('AccountFilter', {

@@ -2,7 +2,8 @@
 import type { Client } from '@prisma/client';
 import { builder, type JsonObject } from '../../graphql/builder.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
-import { globalId } from '../../graphql/ids.js';
+import { globalId, nativeId } from '../../graphql/ids.js';
+import { loadEntity } from '../../graphql/entities.js';
 import { optionalIdArg } from '../../graphql/mutations.js';
 import { deleteClient, upsertClient } from './service.js';
 import { clientVisibility, userVisibility, within } from '../../auth/visibility.js';
@@ -23,6 +24,19 @@ export const ClientRef = builder.prismaNode('Client', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
+});
+
+// Federation: other subgraphs reference a client by its global id.
+builder.asEntity(ClientRef, {
+  key: builder.selection<{ id: string }>('id'),
+  resolveReference: (ref, ctx, info) =>
+    loadEntity(ctx, info, {
+      typeName: 'Client',
+      keyName: 'id',
+      key: nativeId('Client', String(ref.id)),
+      find: (prisma, ids, query) => prisma.client.findMany({ ...query, where: within({ id: { in: ids } }, clientVisibility(ctx.principal)) }),
+      keyOf: (c) => c.id,
+    }),
 });
 
 builder.queryFields((t) => ({

@@ -4,6 +4,7 @@ import { builder, type JsonObject } from '../../graphql/builder.js';
 import { DateRangeInput, OrderDirection } from '../../graphql/connections.js';
 import { globalId, nativeId } from '../../graphql/ids.js';
 import { notFound } from '../../graphql/errors.js';
+import { loadEntity, stringKey } from '../../graphql/entities.js';
 import { canSeeUser, courseVisibility, enrollmentVisibility, orderVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { EntitlementKindEnum, UserStatusEnum } from '../../graphql/enums.js';
 import { ALL_ERRORS, resultUnion } from '../../graphql/errors.js';
@@ -96,6 +97,29 @@ function metadataString(metadata: unknown, key: string): string | null {
   const value = (metadata as Record<string, unknown>)[key];
   return typeof value === 'string' ? value : null;
 }
+
+// Federation: other subgraphs reference a user by its global id or its learning key.
+builder.asEntity(UserRef, {
+  key: [builder.selection<{ id: string }>('id'), builder.selection<{ externalUserId: string }>('externalUserId')],
+  resolveReference: (ref, ctx, info) =>
+    'id' in ref && ref.id !== undefined
+      ? loadEntity(ctx, info, {
+          typeName: 'User',
+          keyName: 'id',
+          key: nativeId('User', String(ref.id)),
+          find: (prisma, ids, query) => prisma.user.findMany({ ...query, where: within({ id: { in: ids } }, userVisibility(ctx.principal)) }),
+          keyOf: (u) => u.id,
+        })
+      : loadEntity(ctx, info, {
+          typeName: 'User',
+          keyName: 'externalUserId',
+          key: stringKey((ref as { externalUserId?: unknown }).externalUserId),
+          // userVisibility pins the caller's partner, where externalUserId is unique.
+          find: (prisma, keys, query) =>
+            prisma.user.findMany({ ...query, where: within({ externalUserId: { in: keys } }, userVisibility(ctx.principal)) }),
+          keyOf: (u) => u.externalUserId!,
+        }),
+});
 
 const UserFilterInput = builder.inputType('UserFilter', {
   fields: (t) => ({
