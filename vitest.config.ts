@@ -13,9 +13,9 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     projects: [
-      { test: { name: 'unit', include: unit } },
-      { test: { name: 'pglite', include: integration, exclude: unit, env: { TEST_STORE: 'pglite' } } },
-      { test: { name: 'postgres', include: integration, exclude: unit, env: { TEST_STORE: 'postgres' } } },
+      { extends: true, test: { name: 'unit', include: unit } },
+      { extends: true, test: { name: 'pglite', include: integration, exclude: unit, env: { TEST_STORE: 'pglite' } } },
+      { extends: true, test: { name: 'postgres', include: integration, exclude: unit, env: { TEST_STORE: 'postgres' } } },
     ],
   },
 });

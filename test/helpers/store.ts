@@ -36,11 +36,8 @@ export interface TestStore {
   drop(): Promise<void>;
 }
 
-export async function openTestStore(): Promise<TestStore> {
-  if (storeKind === 'pglite') {
-    const store = await openStore({ dataDir: 'memory://', poolSize: 4 });
-    return { store, drop: () => store.close() };
-  }
+/** A new, empty database on the test server; `drop` removes it. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `ag_test_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -48,15 +45,29 @@ export async function openTestStore(): Promise<TestStore> {
   await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const store = await openStore({ databaseUrl: url.toString(), poolSize: 10 });
   return {
-    store,
+    url: url.toString(),
     async drop() {
-      await store.close();
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
+    },
+  };
+}
+
+export async function openTestStore(): Promise<TestStore> {
+  if (storeKind === 'pglite') {
+    const store = await openStore({ dataDir: 'memory://', poolSize: 4 });
+    return { store, drop: () => store.close() };
+  }
+  const database = await createTestDatabase();
+  const store = await openStore({ databaseUrl: database.url, poolSize: 10 });
+  return {
+    store,
+    async drop() {
+      await store.close();
+      await database.drop();
     },
   };
 }
