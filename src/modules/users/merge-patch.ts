@@ -13,7 +13,12 @@ function mergeValue(target: unknown, patch: unknown): unknown {
   const result: JsonObject = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else result[key] = mergeValue(result[key], value);
+    // Own-property reads and writes: a parsed "__proto__" key is data, and plain assignment
+    // would instead replace the result's prototype (and drop the key from the stored JSON).
+    else define(result, key, mergeValue(Object.hasOwn(result, key) ? result[key] : undefined, value));
   }
   return result;
 }
+
+const define = (o: JsonObject, key: string, value: unknown) =>
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
