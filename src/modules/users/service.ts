@@ -466,7 +466,11 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       if (input.name !== undefined || input.avatar !== undefined) {
         metadata = withShorthands(metadata ?? current, input.name, input.avatar);
       }
-      if (metadata !== undefined) data.metadata = metadata as Prisma.InputJsonValue;
+      if (metadata !== undefined) {
+        // A patch (or a shorthand) can grow the object past the limits the input was checked against.
+        const source = input.metadataPatch !== undefined ? 'metadataPatch' : input.metadata !== undefined ? 'metadata' : input.name !== undefined ? 'name' : 'avatar';
+        data.metadata = parse(jsonObject, metadata, `input.${source}`) as Prisma.InputJsonValue;
+      }
       if (Object.keys(data).length === 0) return u;
       const updated = await tx.user.update({ where: { id: u.id }, data });
       audit({ action: 'user.update', subjectType: 'User', subjectId: u.id, data: { fields: Object.keys(data) } });
@@ -496,15 +500,17 @@ async function reallocate(tx: Tx, fromId: string, toId: string): Promise<number>
   return count;
 }
 
-function assertReceiver(user: User): void {
-  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; give the target instead`, 'toUserId');
+/** Courses go only to an active user: a merged one has handed everything on, a disabled one cannot act. */
+function assertReceiver(user: User, field: string): void {
+  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; give the target instead`, field);
+  if (user.status !== 'ACTIVE') throw new ConflictError(`user ${user.id} is ${user.status.toLowerCase()} and cannot receive courses`, field);
 }
 
 export async function reallocateCourses(ctx: RequestContext, fromUserId: string, toUserId: string): Promise<number> {
   if (fromUserId === toUserId) throw new ValidationError('fromUserId and toUserId are the same user', 'input.toUserId');
   return audited(ctx, async (tx, audit) => {
     const [, to] = await lockManagedUsers(tx, ctx, [fromUserId, toUserId]);
-    assertReceiver(to!);
+    assertReceiver(to!, 'toUserId');
     const moved = await reallocate(tx, fromUserId, toUserId);
     audit({ action: 'course.reallocate', subjectType: 'User', subjectId: fromUserId, data: { to: toUserId, moved } });
     return moved;
@@ -540,8 +546,10 @@ export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPri
     const receiver = reallocateTo ?? (await firstAdmin(tx, principal.partnerId, user.id));
     if (!receiver) throw new ValidationError('the partner has no other admin to take the courses: give reallocateTo', 'input.reallocateTo');
     if (receiver === user.id) throw new ValidationError('reallocateTo is the user being deleted', 'input.reallocateTo');
-    const [to] = await lockManagedUsers(tx, ctx, [receiver]);
-    assertReceiver(to!);
+    // An explicit receiver must be a user the caller manages; the default one is chosen by
+    // the rules (the partner's first admin), so an account admin may hand courses to it.
+    const [to] = reallocateTo ? await lockManagedUsers(tx, ctx, [receiver]) : await lockUser(tx, receiver);
+    assertReceiver(to!, 'reallocateTo');
     courses = { reallocatedTo: receiver, moved: await reallocate(tx, user.id, receiver) };
   } else if (action === 'DELETE') {
     courses = { deletedCourses: (await tx.course.deleteMany({ where: { ownerId: user.id } })).count };
@@ -567,6 +575,11 @@ export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPri
     },
   });
   return courses;
+}
+
+async function lockUser(tx: Tx, id: string): Promise<User[]> {
+  await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${id}::uuid FOR UPDATE`;
+  return [await tx.user.findUniqueOrThrow({ where: { id } })];
 }
 
 async function firstAdmin(tx: Tx, partnerId: string, except: string): Promise<string | undefined> {
