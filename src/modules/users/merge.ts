@@ -4,13 +4,14 @@
 // that leads back to the source is a cycle and refused.
 import type { Prisma, User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
-import { ConflictError, ValidationError } from '../../errors.js';
-import { audited, type Tx } from '../audit/service.js';
+import { ConflictError, ForbiddenError, ValidationError } from '../../errors.js';
+import { audited, requireUser, type Tx } from '../audit/service.js';
 import { lockManagedUsers } from './service.js';
 
 const MAX_CHAIN = 32;
 
 export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId: string): Promise<{ source: User; target: User }> {
+  const principal = requireUser(ctx);
   if (sourceId === targetId) throw new ValidationError('a user cannot be merged into itself', 'input.targetId');
   const result = await audited(ctx, async (tx, audit) => {
     const [source, requested] = await lockManagedUsers(tx, ctx, [sourceId, targetId]);
@@ -22,7 +23,7 @@ export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId
     // Free the source's keys first: the unique constraints hold at every statement.
     await tx.user.update({ where: { id: sourceId }, data: { ...sourceData, status: 'MERGED', mergedIntoId: target.id } });
     const updatedTarget = Object.keys(targetData).length ? await tx.user.update({ where: { id: target.id }, data: targetData }) : target;
-    const dependents = await moveDependents(tx, sourceId, target.id);
+    const dependents = await moveDependents(tx, sourceId, target.id, principal.partnerAdmin);
     const updatedSource = await tx.user.findUniqueOrThrow({ where: { id: sourceId } });
     audit({
       action: 'user.merge',
@@ -88,8 +89,15 @@ function identityMove(source: User, target: User): { sourceData: UserUpdate; tar
   return { sourceData, targetData, moved };
 }
 
-async function moveDependents(tx: Tx, sourceId: string, targetId: string) {
+const PARTNER_WIDE = new Set(['PARTNER_ADMIN', 'ALL']);
+
+async function moveDependents(tx: Tx, sourceId: string, targetId: string, partnerAdmin: boolean) {
   const entitlements = await tx.entitlement.findMany({ where: { userId: sourceId } });
+  // The union of entitlements is a grant to the target: an account admin may not hand out
+  // partner-wide rights this way any more than through grantEntitlements.
+  if (!partnerAdmin && entitlements.some((e) => PARTNER_WIDE.has(e.kind))) {
+    throw new ForbiddenError('only a partner admin may merge a user holding PARTNER_ADMIN or ALL');
+  }
   if (entitlements.length) {
     await tx.entitlement.createMany({
       data: entitlements.map((e) => ({ userId: targetId, kind: e.kind, grantedAt: e.grantedAt, grantedById: e.grantedById })),
