@@ -1,0 +1,41 @@
+// GraphQL-over-HTTP conformance: the `graphql-http` package's server audits against our
+// /graphql, in-process, each as its own test. Every request carries a valid API key (the
+// audits know nothing of authentication; without one every request is a 401 by design).
+// MUST and SHOULD audits have to pass; a MAY may be skipped but never be an error.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { serverAudits } from 'graphql-http';
+import { useHarness } from './helpers/app.js';
+
+const h = useHarness();
+let key = '';
+
+beforeAll(async () => {
+  if (!h.ready) return;
+  key = (await h.newPartner('Conformance')).key;
+});
+
+const audits = serverAudits({
+  url: 'http://gateway.test/graphql',
+  fetchFn: async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    request.headers.set('authorization', `Bearer ${key}`);
+    return h.app.fetch(request, { ip: '127.0.0.1' });
+  },
+});
+
+describe('GraphQL over HTTP (graphql-http server audits)', () => {
+  it('covers every requirement level', () => {
+    const levels = new Set(audits.map((a) => a.name.split(' ')[0]));
+    expect([...levels].sort()).toEqual(['MAY', 'MUST', 'SHOULD']);
+    expect(audits.length).toBeGreaterThan(50);
+  });
+
+  for (const audit of audits) {
+    it(`${audit.id} ${audit.name}`, async () => {
+      const result = await audit.fn();
+      const reason = result.status === 'ok' ? '' : `${result.reason} (HTTP ${result.response.status})`;
+      if (audit.name.startsWith('MAY')) expect(result.status, reason).not.toBe('error');
+      else expect(result.status, reason).toBe('ok');
+    });
+  }
+});
