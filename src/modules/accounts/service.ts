@@ -127,3 +127,36 @@ export async function getAccount(ctx: RequestContext, id: string): Promise<Accou
   if (!account) throw new NotFoundError('Account', id);
   return account;
 }
+
+/** A visible account by its integer customer id (the catalog dialect's account ids). */
+export async function findAccountByCustomerId(ctx: RequestContext, customerId: number): Promise<Account | null> {
+  if (!Number.isSafeInteger(customerId) || customerId < 1 || customerId > 2_147_483_647) return null;
+  return ctx.prisma.account.findFirst({ where: within({ customerId }, accountVisibility(ctx.principal)) });
+}
+
+/**
+ * An account and its direct sub-accounts (the messaging list), one cursor page in id (ULID,
+ * so creation) order. `after`/`before` are ids; `hasNext`/`hasPrevious` say what lies beyond.
+ */
+export async function listAccountFamily(
+  ctx: RequestContext,
+  accountId: string,
+  page: { after?: string; before?: string; limit: number },
+): Promise<{ accounts: Account[]; total: number; hasNext: boolean; hasPrevious: boolean }> {
+  const family: Prisma.AccountWhereInput = { AND: [accountVisibility(ctx.principal), { OR: [{ id: accountId }, { parentId: accountId }] }] };
+  const backward = page.before !== undefined && page.after === undefined;
+  const cursor = backward ? { id: { lt: page.before } } : page.after !== undefined ? { id: { gt: page.after } } : {};
+  const [rows, total] = await Promise.all([
+    ctx.prisma.account.findMany({ where: { AND: [family, cursor] }, orderBy: { id: backward ? 'desc' : 'asc' }, take: page.limit + 1 }),
+    ctx.prisma.account.count({ where: family }),
+  ]);
+  const more = rows.length > page.limit;
+  const accounts = rows.slice(0, page.limit);
+  if (backward) accounts.reverse();
+  // Is there anything on the other side of the page (the cursor row itself counts)?
+  const other = backward
+    ? accounts.length ? { gt: accounts.at(-1)!.id } : { gte: page.before }
+    : page.after === undefined ? null : accounts.length ? { lt: accounts[0]!.id } : { lte: page.after };
+  const beyond = other ? Boolean(await ctx.prisma.account.findFirst({ where: { AND: [family, { id: other }] }, select: { id: true } })) : false;
+  return { accounts, total, hasNext: backward ? beyond : more, hasPrevious: backward ? more : beyond };
+}

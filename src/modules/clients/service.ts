@@ -71,3 +71,13 @@ export async function deleteClient(ctx: RequestContext, identifier: string, acti
   ctx.invalidatePrincipals?.();
   return id;
 }
+
+/** An offset page of visible clients in creation order, and their total (the embed list). */
+export async function listClients(ctx: RequestContext, page: { skip: number; take: number }): Promise<{ clients: Client[]; total: number }> {
+  const where = clientVisibility(ctx.principal);
+  const [clients, total] = await Promise.all([
+    ctx.prisma.client.findMany({ where, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], skip: page.skip, take: page.take }),
+    ctx.prisma.client.count({ where }),
+  ]);
+  return { clients, total };
+}

@@ -12,6 +12,7 @@ import { uniqueViolation } from '../../store/errors.js';
 import { email, embedKey, jsonObject, keyString, locale, nullish, parse, text, timeZone } from '../../validation.js';
 import { audited, requireUser, type Audit, type Tx } from '../audit/service.js';
 import { applyMergePatch, type JsonObject } from './merge-patch.js';
+import { userOrderBy, userWhere, type UserFilter, type UserOrderField } from './filters.js';
 import { assertNoPii } from './pii.js';
 
 export type { User };
@@ -78,6 +79,51 @@ export async function getUser(ctx: RequestContext, id: string): Promise<User> {
   const user = await ctx.prisma.user.findFirst({ where: within({ id }, userVisibility(ctx.principal)) });
   if (!user) throw new NotFoundError('User', id);
   return user;
+}
+
+/** What the REST dialects show of a user besides its own columns, loaded with it. */
+export const USER_VIEW = {
+  account: { select: { id: true, customerId: true } },
+  partner: { select: { customerId: true, canvasUuid: true } },
+  mergedInto: { select: { id: true, catalogId: true, inCatalog: true } },
+  client: { select: { identifier: true } },
+  entitlements: { select: { kind: true }, orderBy: { kind: 'asc' } },
+} satisfies Prisma.UserInclude;
+
+export type UserView = Prisma.UserGetPayload<{ include: typeof USER_VIEW }>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** One visible user by uuid or by one partner-scoped key, with USER_VIEW; null when unseen. */
+export async function findUserView(ctx: RequestContext, key: UserKey & { id?: string }): Promise<UserView | null> {
+  // A malformed uuid names nobody (and must not reach the uuid column as a cast error).
+  const where = key.id !== undefined ? (UUID.test(key.id) ? { id: key.id.toLowerCase() } : null) : keyWhere(key);
+  if (!where) return null;
+  return ctx.prisma.user.findFirst({ where: { AND: [where, userVisibility(ctx.principal)] }, include: USER_VIEW });
+}
+
+export interface UserListFilter extends UserFilter {
+  /** Only users with an embed identity. */
+  hasIdentifier?: boolean;
+  /** Only users of the embed client with this identifier. */
+  clientIdentifier?: string;
+}
+
+/** An offset page of visible users (the catalog and embed lists) and the filter's total. */
+export async function listUserViews(
+  ctx: RequestContext,
+  filter: UserListFilter,
+  page: { skip: number; take: number; order: UserOrderField },
+): Promise<{ users: UserView[]; total: number }> {
+  const and: Prisma.UserWhereInput[] = [userWhere(ctx.principal, filter)];
+  if (filter.hasIdentifier) and.push({ identifier: { not: null } });
+  if (filter.clientIdentifier !== undefined) and.push({ client: { identifier: filter.clientIdentifier } });
+  const where = { AND: and };
+  const [users, total] = await Promise.all([
+    ctx.prisma.user.findMany({ where, include: USER_VIEW, orderBy: userOrderBy({ field: page.order }), skip: page.skip, take: page.take }),
+    ctx.prisma.user.count({ where }),
+  ]);
+  return { users, total };
 }
 
 // ---------------------------------------------------------------------------- create
@@ -411,13 +457,16 @@ const updateSchema = z
     identifier: nullish(embedKey),
     clientIdentifier: nullish(embedKey),
     metadataPatch: nullish(jsonObject),
+    /** The catalog dialect's custom_fields update: merged key by key (RFC 7396). */
+    customFieldsPatch: nullish(jsonObject),
     ...profileFields,
   })
-  .refine((u) => !(u.metadata && u.metadataPatch), { message: 'give metadata (replace) or metadataPatch (merge), not both', path: ['metadataPatch'] });
+  .refine((u) => !(u.metadata && u.metadataPatch), { message: 'give metadata (replace) or metadataPatch (merge), not both', path: ['metadataPatch'] })
+  .refine((u) => !(u.customFields && u.customFieldsPatch), { message: 'give customFields (replace) or customFieldsPatch (merge), not both', path: ['customFieldsPatch'] });
 
 export type UpdateUserInput = z.input<typeof updateSchema>;
 
-const SELF_EDITABLE = new Set(['firstName', 'lastName', 'timeZone', 'locale', 'termsOfUse', 'metadata', 'metadataPatch', 'name', 'avatar', 'customFields']);
+const SELF_EDITABLE = new Set(['firstName', 'lastName', 'timeZone', 'locale', 'termsOfUse', 'metadata', 'metadataPatch', 'name', 'avatar', 'customFields', 'customFieldsPatch']);
 
 /**
  * Profile and identity changes. `metadata` replaces the object, `metadataPatch` merges it
@@ -459,6 +508,7 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
         if (input[field] !== undefined) (data as Record<string, unknown>)[field] = input[field];
       }
       if (input.customFields !== undefined) data.customFields = input.customFields as Prisma.InputJsonValue;
+      if (input.customFieldsPatch !== undefined) data.customFields = applyMergePatch(u.customFields ?? {}, input.customFieldsPatch) as Prisma.InputJsonValue;
       const current = (u.metadata ?? {}) as JsonObject;
       let metadata: JsonObject | undefined;
       if (input.metadata !== undefined) metadata = input.metadata;
