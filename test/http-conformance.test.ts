@@ -39,3 +39,23 @@ describe('GraphQL over HTTP (graphql-http server audits)', () => {
     });
   }
 });
+
+describe('beyond the audits (documented in the README)', () => {
+  it('refuses a request without credentials with 401 UNAUTHENTICATED', async () => {
+    const response = await h.request('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a mutation over GET with 405', async () => {
+    const response = await h.request(`/graphql?query=${encodeURIComponent('mutation { __typename }')}`, {
+      token: key,
+      headers: { accept: 'application/graphql-response+json' },
+    });
+    expect(response.status).toBe(405);
+  });
+});
