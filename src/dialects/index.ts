@@ -1,9 +1,15 @@
 // Mounts the REST dialects under /rest/<dialect>. Each dialect maps its wire format onto the
-// shared services; none holds a business rule.
+// shared services; none holds a business rule. Each is a Hono sub-app with its own error
+// envelope, guarded like the graph (authentication, rate limit, the REST IP allow-list).
 import type { Hono } from 'hono';
 import type { DialectDeps, HttpEnv } from '../http.js';
+import { LEARNING_PREFIX, learningDialect } from './learning/index.js';
+
+/** Prefix → the dialect's sub-app factory (also read by the OpenAPI test). */
+export const DIALECTS = {
+  [LEARNING_PREFIX]: learningDialect,
+} as const;
 
 export function mountDialects(app: Hono<HttpEnv>, deps: DialectDeps): void {
-  void app;
-  void deps;
+  for (const [prefix, dialect] of Object.entries(DIALECTS)) app.route(prefix, dialect(deps));
 }

@@ -1,0 +1,135 @@
+// The learning dialect: an adaptive-learning platform's partner Accounts API. An "account"
+// here is one end user of the partner's app: its id is the user's uuid, its key the
+// partner-scoped, anonymized `external_user_id`. Conflicts and personal data are 422s with
+// `{"code":422,"error_message":…}`, the envelope every error of this dialect uses.
+import type { Hono } from 'hono';
+import { ConflictError, DomainError, ValidationError } from '../../errors.js';
+import { entitlementWireName } from '../../modules/entitlements/service.js';
+import { createUser, createUsers, disableUser, findUserView, MAX_BULK, type User, type UserView } from '../../modules/users/service.js';
+import { NotFoundError } from '../../errors.js';
+import {
+  caller,
+  dialectApp,
+  finishDialect,
+  isObject,
+  jsonBody,
+  send,
+  toFailure,
+  uuidParam,
+  type DialectDeps,
+  type Failure,
+  type HttpEnv,
+  type RenderFailure,
+} from '../common.js';
+import { learningOpenApi } from './openapi.js';
+
+export const LEARNING_PREFIX = '/rest/learning';
+
+const FIELD_NAMES = { externalUserId: 'external_user_id', users: 'requests' };
+
+const render: RenderFailure = (c, f) => send(c, { code: f.status, error_message: f.message }, f.status);
+
+/** Duplicates (also of a disabled account) and conflicts are 422 in this dialect. */
+function failure(error: DomainError): Failure {
+  if (error instanceof ConflictError) {
+    const message = error.field === 'externalUserId' && error.existingId ? `Duplicate account with ${error.existingId}` : error.message;
+    return { status: 422, code: 'conflict', message };
+  }
+  return toFailure(error, FIELD_NAMES);
+}
+
+const accountJson = (user: User | UserView) => ({
+  id: user.id,
+  external_user_id: user.externalUserId,
+  // Absent, not empty, when the user has none.
+  ...('entitlements' in user && user.entitlements.length ? { entitlements: user.entitlements.map((e) => entitlementWireName(e.kind)) } : {}),
+});
+
+function externalUserId(body: Record<string, unknown>): string {
+  const value = body.external_user_id;
+  if (value === undefined || value === null) throw new ValidationError('is required', 'external_user_id');
+  if (typeof value !== 'string') throw new ValidationError('must be a string', 'external_user_id');
+  return value;
+}
+
+export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
+  const app = dialectApp(deps, { prefix: LEARNING_PREFIX, openapi: learningOpenApi, render, failure, fieldNames: FIELD_NAMES });
+
+  app.post('/accounts', async (c) => {
+    const { ctx } = caller(c, deps);
+    const user = await createUser(ctx, { externalUserId: externalUserId(await jsonBody(c)) });
+    return c.json(accountJson(user));
+  });
+
+  // Registered before /accounts/:account_id so that "current" is not taken for an id.
+  app.get('/accounts/current', async (c) => {
+    const { ctx, principal } = caller(c, deps);
+    const user = await findUserView(ctx, { id: principal.userId });
+    if (!user) throw new NotFoundError('Account', principal.userId);
+    return c.json(accountJson(user));
+  });
+
+  app.get('/accounts/:account_id', async (c) => {
+    const { ctx } = caller(c, deps);
+    const id = c.req.param('account_id');
+    const user = await findUserView(ctx, { id });
+    if (!user) throw new NotFoundError('Account', id.slice(0, 100));
+    return c.json(accountJson(user));
+  });
+
+  app.delete('/accounts/:account_id', async (c) => {
+    const { ctx } = caller(c, deps);
+    await disableUser(ctx, uuidParam(c.req.param('account_id'), 'Account'));
+    return c.body(null, 204);
+  });
+
+  // Deprecated: several account creations in one call, each answered with its own code.
+  app.post('/batch', async (c) => {
+    c.header('deprecation', 'true');
+    c.header('link', `<${LEARNING_PREFIX}/accounts>; rel="alternate"`);
+    const { ctx } = caller(c, deps);
+    const { requests } = await jsonBody(c);
+    if (!Array.isArray(requests)) throw new ValidationError('must be an array of {"method","relative_url","body"}', 'requests');
+    if (requests.length === 0) throw new ValidationError('give at least one request', 'requests');
+    if (requests.length > MAX_BULK) throw new ValidationError(`at most ${MAX_BULK} requests per batch (got ${requests.length})`, 'requests');
+
+    const responses: { code: number; body: unknown }[] = new Array(requests.length);
+    const itemError = (index: number, f: Failure) => (responses[index] = { code: f.status, body: { code: f.status, error_message: f.message } });
+    const calls: { index: number; externalUserId: string }[] = [];
+    requests.forEach((item: unknown, index) => {
+      try {
+        if (!isObject(item)) throw new ValidationError('must be an object {"method","relative_url","body"}', `requests.${index}`);
+        const method = typeof item.method === 'string' ? item.method.toLowerCase() : String(item.method);
+        const url = typeof item.relative_url === 'string' ? item.relative_url.trim().replace(/\/+$/, '') : String(item.relative_url);
+        if (method !== 'post' || (url !== '/accounts' && url !== 'accounts')) {
+          throw new ValidationError(`only "post" to "/accounts" can be batched, not ${JSON.stringify(method)} to ${JSON.stringify(url).slice(0, 100)}`, `requests.${index}`);
+        }
+        if (!isObject(item.body)) throw new ValidationError('must be an object with external_user_id', `requests.${index}.body`);
+        calls.push({ index, externalUserId: externalUserId(item.body) });
+      } catch (error) {
+        itemError(index, failure(error as DomainError));
+      }
+    });
+    if (calls.length) {
+      const results = await createUsers(ctx, { users: calls.map((call) => ({ externalUserId: call.externalUserId })) });
+      // A key repeated inside the batch: the duplicate names the account its first use created.
+      const created = new Map(results.flatMap((r) => (r.ok ? [[r.user.externalUserId, r.user.id] as const] : [])));
+      results.forEach((result, i) => {
+        const { index, externalUserId } = calls[i]!;
+        if (result.ok) {
+          responses[index] = { code: 200, body: { external_user_id: result.user.externalUserId, account_id: result.user.id } };
+        } else if (result.error instanceof ConflictError && !result.error.existingId && created.has(externalUserId)) {
+          itemError(index, { status: 422, code: 'conflict', message: `Duplicate account with ${created.get(externalUserId)}` });
+        } else if (result.error instanceof DomainError) {
+          itemError(index, failure(result.error));
+        } else {
+          deps.logger.error({ err: result.error, requestId: c.get('requestId') }, 'unexpected error in a batch item');
+          itemError(index, { status: 500, code: 'internal', message: 'Unexpected error.' });
+        }
+      });
+    }
+    return c.json({ responses });
+  });
+
+  return finishDialect(app, { prefix: LEARNING_PREFIX, render });
+}
