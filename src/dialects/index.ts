@@ -3,11 +3,13 @@
 // envelope, guarded like the graph (authentication, rate limit, the REST IP allow-list).
 import type { Hono } from 'hono';
 import type { DialectDeps, HttpEnv } from '../http.js';
+import { CATALOG_PREFIX, catalogDialect } from './catalog/index.js';
 import { LEARNING_PREFIX, learningDialect } from './learning/index.js';
 
 /** Prefix → the dialect's sub-app factory (also read by the OpenAPI test). */
 export const DIALECTS = {
   [LEARNING_PREFIX]: learningDialect,
+  [CATALOG_PREFIX]: catalogDialect,
 } as const;
 
 export function mountDialects(app: Hono<HttpEnv>, deps: DialectDeps): void {
