@@ -5,11 +5,13 @@ import type { Hono } from 'hono';
 import type { DialectDeps, HttpEnv } from '../http.js';
 import { CATALOG_PREFIX, catalogDialect } from './catalog/index.js';
 import { LEARNING_PREFIX, learningDialect } from './learning/index.js';
+import { MESSAGING_PREFIX, messagingDialect } from './messaging/index.js';
 
 /** Prefix → the dialect's sub-app factory (also read by the OpenAPI test). */
 export const DIALECTS = {
   [LEARNING_PREFIX]: learningDialect,
   [CATALOG_PREFIX]: catalogDialect,
+  [MESSAGING_PREFIX]: messagingDialect,
 } as const;
 
 export function mountDialects(app: Hono<HttpEnv>, deps: DialectDeps): void {
