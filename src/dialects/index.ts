@@ -4,6 +4,7 @@
 import type { Hono } from 'hono';
 import type { DialectDeps, HttpEnv } from '../http.js';
 import { CATALOG_PREFIX, catalogDialect } from './catalog/index.js';
+import { EMBED_PREFIX, embedDialect } from './embed/index.js';
 import { LEARNING_PREFIX, learningDialect } from './learning/index.js';
 import { MESSAGING_PREFIX, messagingDialect } from './messaging/index.js';
 
@@ -12,6 +13,7 @@ export const DIALECTS = {
   [LEARNING_PREFIX]: learningDialect,
   [CATALOG_PREFIX]: catalogDialect,
   [MESSAGING_PREFIX]: messagingDialect,
+  [EMBED_PREFIX]: embedDialect,
 } as const;
 
 export function mountDialects(app: Hono<HttpEnv>, deps: DialectDeps): void {
