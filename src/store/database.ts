@@ -99,12 +99,18 @@ async function startEmbedded(dataDir: string, poolSize = 4): Promise<Embedded> {
   const socketDir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-'));
   await fs.chmod(socketDir, 0o700);
   const port = 5432;
-  // PGlite runs one statement at a time; a few connections let reads queue behind a
-  // transaction without serialising connection setup.
-  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections: poolSize });
+  // One connection, whatever poolSize asks for. PGlite is a single backend session, and
+  // pglite-socket (0.2.17) interleaves the protocol messages of its connections outside
+  // explicit transactions: when one connection's statement fails, the backend skips
+  // messages until that connection's Sync, swallowing another connection's Bind ("portal
+  // \"\" does not exist") under concurrent load. PGlite runs one statement at a time anyway,
+  // so queueing in the pg pool instead costs no throughput.
+  void poolSize;
+  const connections = 1;
+  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections: connections });
   await server.start();
   return {
-    connection: { host: socketDir, port, user: 'postgres', database: 'postgres', max: poolSize },
+    connection: { host: socketDir, port, user: 'postgres', database: 'postgres', max: connections },
     async stop() {
       await server.stop().catch(() => {});
       await db.close().catch(() => {});

@@ -14,7 +14,9 @@ export function uniqueViolation(error: unknown): string[] | null {
 
 /** Serialization failures and deadlocks: the transaction may simply be run again. */
 export function isRetryable(error: unknown): boolean {
-  const code = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: string } } }; code?: string })?.meta
-    ?.driverAdapterError?.cause?.originalCode;
-  return code === '40001' || code === '40P01' || (error as { code?: string })?.code === 'P2034';
+  const e = error as { meta?: { driverAdapterError?: { cause?: { originalCode?: string } } }; cause?: { originalCode?: string }; code?: string } | undefined;
+  // Raw queries wrap the driver's error in meta; model queries (engineType "client") throw
+  // the DriverAdapterError itself, with the PostgreSQL code in its cause.
+  const code = e?.meta?.driverAdapterError?.cause?.originalCode ?? (e instanceof Error && e.name === 'DriverAdapterError' ? e.cause?.originalCode : undefined);
+  return code === '40001' || code === '40P01' || e?.code === 'P2034';
 }
