@@ -254,16 +254,15 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-const CreateUsersItemResult = builder.unionType('CreateUsersItemResult', {
-  types: [CreateUserSuccess, ...ALL_ERRORS],
-  resolveType: (value) => (value instanceof Error ? value.name : 'CreateUserSuccess'),
-});
-
 const CreateUsersSuccess = builder.objectRef<{ results: BulkItemResult[] }>('CreateUsersSuccess').implement({
   fields: (t) => ({
     results: t.field({
-      type: [CreateUsersItemResult],
+      type: [CreateUserSuccess],
+      // itemErrors, not a hand-made union: graphql-js turns an Error returned in a list into a
+      // field error, so the errors plugin must wrap each failed item for it to stay data.
+      itemErrors: { types: ALL_ERRORS, directResult: true, union: { name: 'CreateUsersItemResult' } },
       description: 'One result per input item, in input order.',
+      // The plugin wraps returned errors at run time; its types only expect thrown ones.
       resolve: (p) => p.results.map((r) => (r.ok ? { user: r.user } : asTypedError(r.error))) as never,
     }),
   }),

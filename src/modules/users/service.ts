@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, planAtLeast, type UserPrincipal } from '../../auth/principal.js';
 import { userVisibility, within } from '../../auth/visibility.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, PiiRejectedError, ValidationError, type FieldIssue, type PiiRule } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { email, embedKey, jsonObject, keyString, locale, nullish, parse, text, timeZone } from '../../validation.js';
 import { audited, requireUser, type Audit, type Tx } from '../audit/service.js';
@@ -265,7 +265,18 @@ const bulkEnvelope = z.object({
 
 interface StoredBulk {
   requestHash: string;
-  results: ({ userId: string } | { error: { name: string; message: string; field?: string; existingId?: string; rule?: string } })[];
+  results: ({ userId: string } | { error: StoredError })[];
+}
+
+/** Enough of a typed error to answer a retry with the same error. */
+interface StoredError {
+  name: string;
+  message: string;
+  field?: string;
+  existingId?: string;
+  rule?: PiiRule;
+  entity?: string;
+  issues?: FieldIssue[];
 }
 
 /**
@@ -289,7 +300,7 @@ export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; 
   const accountCache = new Map<string | undefined, Promise<string>>();
   for (const [index, item] of users.entries()) {
     try {
-      const input = parse(createUserSchema, item, `users.${index}`);
+      const input = parse(createUserSchema, item, `input.users.${index}`);
       if (!accountCache.has(input.accountId)) accountCache.set(input.accountId, targetAccount(ctx.prisma, principal, input.accountId));
       const accountId = await accountCache.get(input.accountId)!;
       let clientId: string | null = null;
@@ -321,12 +332,26 @@ export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; 
         return !clash;
       });
       const inserted = insertable.length
-        ? await tx.user.createManyAndReturn({ data: insertable.map((r) => r.row), skipDuplicates: true })
+        ? await tx.user.createManyAndReturn({ data: insertable.map((r) => r.row).sort(byKeys), skipDuplicates: true })
         : [];
       const byId = new Map(inserted.map((u) => [u.id, u]));
+      // Rows skipped by ON CONFLICT lost a race to a concurrent writer: name the key it took
+      // (one more statement, only when that happened).
+      const lost = insertable.filter(({ row }) => !byId.has(row.id!));
+      const takenNow = lost.length ? await takenKeys(tx, principal.partnerId, lost.map((r) => r.row)) : new Map<string, string>();
       for (const { index, row } of insertable) {
         const user = byId.get(row.id!);
-        results[index] = user ? { ok: true, user } : { ok: false, error: new ConflictError('a key of this user was taken by a concurrent request') };
+        if (user) {
+          results[index] = { ok: true, user };
+          continue;
+        }
+        const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && takenNow.has(`${k}:${row[k]}`));
+        results[index] = {
+          ok: false,
+          error: clash
+            ? new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, takenNow.get(`${clash}:${row[clash]}`))
+            : new ConflictError('a key of this user was taken by a concurrent request'),
+        };
       }
       for (const user of inserted) audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user), bulk: true } });
       if (idempotencyKey) {
@@ -348,6 +373,11 @@ export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; 
   }
 }
 
+// Concurrent bulk calls that insert the same keys in the same order wait for each other
+// instead of deadlocking (a deadlock is retried, but costs a round).
+const sortKey = (r: Prisma.UserCreateManyInput) => `${r.externalUserId ?? ''}\u0000${r.email ?? ''}\u0000${r.identifier ?? ''}`;
+const byKeys = (x: Prisma.UserCreateManyInput, y: Prisma.UserCreateManyInput) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0);
+
 async function takenKeys(tx: Tx, partnerId: string, rows: Prisma.UserCreateManyInput[]): Promise<Map<string, string>> {
   const ids = rows.map((r) => r.externalUserId).filter((v): v is string => Boolean(v));
   const emails = rows.map((r) => r.email).filter((v): v is string => Boolean(v));
@@ -366,8 +396,8 @@ async function takenKeys(tx: Tx, partnerId: string, rows: Prisma.UserCreateManyI
 
 function storeResult(result: BulkItemResult): StoredBulk['results'][number] {
   if (result.ok) return { userId: result.user.id };
-  const e = result.error as Error & { field?: string; existingId?: string; rule?: string; issues?: unknown };
-  return { error: { name: e.name, message: e.message, field: e.field, existingId: e.existingId, rule: e.rule } };
+  const e = result.error as Error & Omit<StoredError, 'name' | 'message'> & { issues?: readonly FieldIssue[] };
+  return { error: { name: e.name, message: e.message, field: e.field, existingId: e.existingId, rule: e.rule, entity: e.entity, issues: e.issues && [...e.issues] } };
 }
 
 async function replayBulk(ctx: RequestContext, principal: UserPrincipal, key: string, requestHash: string): Promise<BulkItemResult[] | null> {
@@ -388,16 +418,19 @@ async function replayBulk(ctx: RequestContext, principal: UserPrincipal, key: st
   });
 }
 
-function reviveError(e: { name: string; message: string; field?: string; existingId?: string }): Error {
+function reviveError(e: StoredError): Error {
   switch (e.name) {
     case 'ConflictError':
       return new ConflictError(e.message, e.field, e.existingId);
     case 'NotFoundError':
-      return Object.assign(new NotFoundError('User'), { message: e.message });
+      return Object.assign(new NotFoundError(e.entity ?? 'User'), { message: e.message });
     case 'ForbiddenError':
       return new ForbiddenError(e.message);
+    case 'PiiRejectedError':
+      if (e.field && e.rule) return new PiiRejectedError(e.field, e.rule);
+      return new ValidationError(e.message, e.field);
     default:
-      return Object.assign(new ValidationError(e.message), { message: e.message });
+      return e.issues?.length ? new ValidationError(e.issues) : new ValidationError(e.message);
   }
 }
 
