@@ -53,6 +53,12 @@ export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<Htt
     });
   }
   app.use('*', guard(deps.guards, 'rest'));
+  // PostgreSQL stores no NUL character in text or JSON: refuse it at the edge (400), in the
+  // URL here and in bodies where they are read.
+  app.use('*', async (c, next) => {
+    if (/%00/.test(c.req.url)) throw new ValidationError('must not contain NUL characters (%00)', 'url');
+    await next();
+  });
   app.onError((error, c) => {
     if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
     if (error instanceof DomainError) return options.render(c, options.failure?.(error) ?? toFailure(error, options.fieldNames));
@@ -151,7 +157,30 @@ export async function jsonBody(c: HttpContext): Promise<Record<string, unknown>>
     throw new ValidationError('malformed JSON', 'body');
   }
   if (!isObject(value)) throw new ValidationError('must be a JSON object', 'body');
+  assertStorable(value);
   return value;
+}
+
+const MAX_BODY_DEPTH = 32;
+
+/**
+ * Refuses NUL characters (PostgreSQL stores none) and very deep nesting (the services'
+ * JSON checks recurse) anywhere in a parsed body, walking it without recursion.
+ */
+function assertStorable(value: unknown): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) throw new ValidationError('must not contain NUL characters (\\u0000)', 'body');
+    } else if (v && typeof v === 'object') {
+      if (depth >= MAX_BODY_DEPTH) throw new ValidationError(`must not nest deeper than ${MAX_BODY_DEPTH} levels`, 'body');
+      for (const [key, item] of Object.entries(v)) {
+        if (key.includes('\u0000')) throw new ValidationError('must not contain NUL characters (\\u0000)', 'body');
+        stack.push([item, depth + 1]);
+      }
+    }
+  }
 }
 
 /**
@@ -160,7 +189,11 @@ export async function jsonBody(c: HttpContext): Promise<Record<string, unknown>>
  */
 export async function formOrJsonBody(c: HttpContext): Promise<Record<string, unknown>> {
   const type = c.req.header('content-type')?.toLowerCase() ?? '';
-  if (type.startsWith('application/x-www-form-urlencoded')) return fromPairs(new URLSearchParams(await c.req.text()));
+  if (type.startsWith('application/x-www-form-urlencoded')) {
+    const body = fromPairs(new URLSearchParams(await c.req.text()));
+    assertStorable(body);
+    return body;
+  }
   if (type.startsWith('multipart/form-data')) {
     let form: FormData;
     try {
@@ -173,7 +206,9 @@ export async function formOrJsonBody(c: HttpContext): Promise<Record<string, unk
       if (typeof value !== 'string') throw new ValidationError('file uploads are not accepted', key);
       pairs.push([key, value]);
     }
-    return fromPairs(pairs);
+    const body = fromPairs(pairs);
+    assertStorable(body);
+    return body;
   }
   return jsonBody(c);
 }
@@ -227,7 +262,10 @@ export function dateValue(value: string | undefined, field: string): Date | unde
   const trimmed = value.trim();
   // A timestamp without an offset is UTC here, not the server's local time.
   const withZone = /[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(trimmed) ? `${trimmed}Z` : trimmed;
-  const date = iso.test(trimmed) ? new Date(withZone.replace(' ', 'T')) : new Date(NaN);
+  const [year, month, day] = trimmed.slice(0, 10).split('-').map(Number) as [number, number, number];
+  // new Date() rolls 2020-02-30 over to March: only real calendar days pass.
+  const realDay = new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day && month >= 1 && month <= 12;
+  const date = iso.test(trimmed) && realDay ? new Date(withZone.replace(' ', 'T')) : new Date(NaN);
   if (Number.isNaN(date.getTime())) throw new ValidationError('must be an ISO-8601 date such as 2018-01-01T00:00:00Z', field);
   return date;
 }

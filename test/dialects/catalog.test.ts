@@ -325,7 +325,7 @@ describe('GET /api/v1/users', () => {
   });
 
   it('answers bad filters and paging with 400', async () => {
-    for (const query of ['?per_page=0', '?per_page=101', '?page=0', '?page=x', '?created_at_from=yesterday', '?updated_at_to=2018-13-45', '?canvas_user_id=abc', '?registered_in_catalog=perhaps']) {
+    for (const query of ['?per_page=0', '?per_page=101', '?page=0', '?page=x', '?created_at_from=yesterday', '?updated_at_to=2018-13-45', '?created_at_from=2020-02-30', '?canvas_user_id=abc', '?registered_in_catalog=perhaps']) {
       const res = await list(query);
       expect(res.status, query).toBe(400);
       expect(res.body.errors[0].field).toBeTruthy();

@@ -135,3 +135,21 @@ describe('messaging accounts in the graph and the catalog', () => {
     expect(foreign.status).toBe(404);
   });
 });
+
+describe('racing creates through the dialects', () => {
+  it('end in one row and conflicts, never a 500', async () => {
+    const learners = await Promise.all(Array.from({ length: 8 }, () => learning('POST', '/accounts', { external_user_id: 'race-learner' })));
+    expect(learners.map((r) => r.status).sort()).toEqual([200, 422, 422, 422, 422, 422, 422, 422]);
+    const winner = learners.find((r) => r.status === 200)!.body.id;
+    for (const r of learners.filter((x) => x.status === 422)) expect(r.body.error_message).toBe(`Duplicate account with ${winner}`);
+
+    const registrations = await Promise.all(Array.from({ length: 8 }, (_, i) => catalog('POST', '/users', { user_name: `r${i}`, email_address: 'race@example.com' })));
+    expect(registrations.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+
+    const puts = await Promise.all(Array.from({ length: 8 }, (_, i) => embed('PUT', '/user/race-embed', { metadata: { [`k${i}`]: i } })));
+    expect(puts.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    // Every PUT merged into the one user: no key was lost.
+    const merged = (await embed('GET', '/user/race-embed')).body.metadata;
+    expect(Object.keys(merged).sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']);
+  });
+});
