@@ -165,13 +165,4 @@ describe('races', () => {
     const metadata = (await rawUser(h, user.uuid))!.metadata as Record<string, unknown>;
     expect(metadata).toEqual({ base: true, ...Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i])) });
   });
-
-  it('concurrent upsertClient calls converge on one client', async () => {
-    const sel = '... on UpsertClientSuccess { created client { id } }';
-    const results = await race(15, (i) => run(h, a.key, 'upsertClient', { identifier: 'race-upsert', metadata: { i } }, sel));
-    expect(results.map((r) => r.__typename)).toEqual(Array(15).fill('UpsertClientSuccess'));
-    expect(new Set(results.map((r) => r.client.id)).size).toBe(1);
-    expect(results.filter((r) => r.created)).toHaveLength(1);
-    expect(await h.store.prisma.client.count({ where: { partnerId: a.accountId, identifier: 'race-upsert' } })).toBe(1);
-  });
 });

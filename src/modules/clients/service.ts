@@ -24,23 +24,25 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
   const principal = requireUser(ctx);
   const input = parse(upsertSchema, raw);
   const accountId = input.accountId ?? principal.partnerId;
-  if (!administers(principal, accountId)) throw new ForbiddenError('managing clients needs admin rights');
   for (let attempt = 0; ; attempt++) {
     try {
       return await audited(ctx, async (tx, audit) => {
-        if (input.accountId) {
-          const account = await tx.account.findFirst({ where: { id: accountId, partnerId: principal.partnerId }, select: { id: true } });
-          if (!account) throw new NotFoundError('Account', accountId);
-        }
         const where = { partnerId_identifier: { partnerId: principal.partnerId, identifier: input.identifier } };
         const existing = await tx.client.findUnique({ where });
         const metadata = (input.metadata ?? {}) as Prisma.InputJsonValue;
+        // An existing client is managed by the admins of its own account (an account admin
+        // needs no rights on the partner root to update one of its clients).
         if (existing) {
           if (!administers(principal, existing.accountId)) throw new ForbiddenError('managing this client needs admin rights on its account');
           const client = await tx.client.update({ where: { id: existing.id }, data: { metadata } });
           audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
           return { client, created: false };
         }
+        if (input.accountId) {
+          const account = await tx.account.findFirst({ where: { id: accountId, partnerId: principal.partnerId }, select: { id: true } });
+          if (!account) throw new NotFoundError('Account', accountId);
+        }
+        if (!administers(principal, accountId)) throw new ForbiddenError('creating a client needs admin rights on its account (give accountId)');
         const client = await tx.client.create({ data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata } });
         audit({ action: 'client.create', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
         return { client, created: true };
