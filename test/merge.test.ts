@@ -174,6 +174,29 @@ describe('mergeUsers', () => {
     expect(rows[0]!.entitlements.map((e) => e.kind)).toEqual(['KNERD']);
   });
 
+  it('keeps the source readable, without errors, once its target is deleted', async () => {
+    const source = await newUser(h, a.key, { externalUserId: 'gone-src' });
+    const target = await newUser(h, a.key, { externalUserId: 'gone-tgt' });
+    await merge(a.key, source.id, target.id);
+    await run(h, a.key, 'deleteUser', { id: target.id, action: 'IGNORE' });
+    const r = await h.gql('query ($id: ID!) { user(id: $id) { status mergedInto { uuid } } node(id: $id) { id } }', { id: source.id }, { token: a.key });
+    expect(r.errors).toBeUndefined();
+    expect(r.data).toEqual({ user: { status: 'MERGED', mergedInto: null }, node: { id: source.id } });
+    const gone = await h.gql('query ($id: ID!) { node(id: $id) { id } }', { id: target.id }, { token: a.key });
+    expect(gone.data.node).toBeNull();
+  });
+
+  it("shows an account admin a merge target outside its subtree as null, not an error", async () => {
+    const child = await subAccount(h, a, 'Merge view child');
+    const admin = await accountAdmin(h, a, child, 'merge-view-admin');
+    const source = await newUser(h, a.key, { externalUserId: 'view-src', accountId: child });
+    const outside = await newUser(h, a.key, { externalUserId: 'view-outside' });
+    await merge(a.key, source.id, outside.id);
+    const r = await h.gql('query ($id: ID!) { user(id: $id) { status mergedInto { uuid } entitlements { kind } } }', { id: source.id }, { token: admin.token });
+    expect(r.errors).toBeUndefined();
+    expect(r.data.user).toMatchObject({ status: 'MERGED', mergedInto: null });
+  });
+
   it('writes one audit event naming both users', async () => {
     const source = await newUser(h, a.key, { externalUserId: 'audit-src' });
     const target = await newUser(h, a.key, { externalUserId: 'audit-tgt' });

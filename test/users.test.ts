@@ -524,6 +524,20 @@ describe('grantEntitlements / revokeEntitlements', () => {
     expect((await rawUser(h, user.uuid))!.entitlements.map((e) => e.kind).sort()).toEqual(['KNERD', 'PARTNER_ADMIN']);
   });
 
+  it("shows an account admin the grants of admins it cannot see as grantedBy null, not an error", async () => {
+    const child = await subAccount(h, a, 'Grant view child');
+    const admin = await accountAdmin(h, a, child, 'ent-view-admin');
+    const user = await newUser(h, a.key, { externalUserId: 'ent-view-user', accountId: child });
+    await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] });
+    await run(h, admin.token, 'grantEntitlements', { userId: user.id, kinds: ['CREATE_LEARNING_INSTANCE'] });
+    const r = await h.gql('query ($id: ID!) { user(id: $id) { entitlements { kind grantedBy { uuid } } } }', { id: user.id }, { token: admin.token });
+    expect(r.errors).toBeUndefined();
+    expect(r.data.user.entitlements).toEqual([
+      { kind: 'KNERD', grantedBy: null },
+      { kind: 'CREATE_LEARNING_INSTANCE', grantedBy: { uuid: admin.user.uuid } },
+    ]);
+  });
+
   it('answers NOT_FOUND across partners', async () => {
     const user = await newUser(h, a.key, { externalUserId: 'ent-cross' });
     await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] });

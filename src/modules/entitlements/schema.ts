@@ -6,12 +6,20 @@ import { EntitlementKindEnum } from '../../graphql/enums.js';
 import { UserRef } from '../users/schema.js';
 import { idArg } from '../../graphql/mutations.js';
 import { grantEntitlements, revokeEntitlements } from './service.js';
+import { canSeeUser } from '../../auth/visibility.js';
 
 builder.prismaObject('Entitlement', {
   fields: (t) => ({
     kind: t.expose('kind', { type: EntitlementKindEnum }),
     grantedAt: t.expose('grantedAt', { type: 'DateTime' }),
-    grantedBy: t.relation('grantedBy', { nullable: true }),
+    // The granting admin may be deleted or invisible to the caller (an account admin does not
+    // see partner admins): null then, not a FORBIDDEN error from the User type's scopes.
+    grantedBy: t.field({
+      type: UserRef,
+      nullable: true,
+      select: (_args, _ctx, nestedSelection) => ({ grantedBy: nestedSelection(true) }),
+      resolve: (e, _args, ctx) => (e.grantedBy && canSeeUser(ctx.principal, e.grantedBy) ? e.grantedBy : null),
+    }),
   }),
 });
 

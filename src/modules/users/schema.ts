@@ -69,7 +69,6 @@ export const UserRef = builder.prismaNode('User', {
     registeredAccount: t.relation('account', { description: 'Alias of `account` (catalog `registered_account_id`).' }),
     partner: t.relation('partner'),
     client: t.relation('client', { nullable: true }),
-    mergedInto: t.relation('mergedInto', { nullable: true }),
     entitlements: t.relation('entitlements', { query: { orderBy: { kind: 'asc' } } }),
     courses: t.relatedConnection('courses', {
       cursor: 'id',
@@ -91,6 +90,19 @@ export const UserRef = builder.prismaNode('User', {
     disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true }),
   }),
 });
+
+// Not a plain relation: the target may since have been deleted, or sit outside an account
+// admin's subtree, and the User type's scopes would then fail the whole field with an error.
+// (Defined after UserRef, which it returns.)
+builder.prismaObjectField(UserRef, 'mergedInto', (t) =>
+  t.field({
+    type: UserRef,
+    nullable: true,
+    description: 'The user this one was merged into; null when that user is gone or not visible to the caller.',
+    select: (_args, _ctx, nestedSelection) => ({ mergedInto: nestedSelection(true) }),
+    resolve: (u, _args, ctx) => (u.mergedInto && canSeeUser(ctx.principal, u.mergedInto) ? u.mergedInto : null),
+  }),
+);
 
 function metadataString(metadata: unknown, key: string): string | null {
   if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return null;
