@@ -77,7 +77,38 @@ function depth(value: unknown, level = 0): number {
 /** A JSON object (metadata, custom fields): at most 64 KiB and 16 levels deep. */
 export const jsonObject = z
   .record(z.string(), z.unknown())
-  .refine((v) => depth(v) <= MAX_JSON_DEPTH, `must be at most ${MAX_JSON_DEPTH} levels deep`)
+  // abort: the size check below must not stringify a value nested thousands of levels deep.
+  .refine((v) => depth(v) <= MAX_JSON_DEPTH, { message: `must be at most ${MAX_JSON_DEPTH} levels deep`, abort: true })
   .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_JSON_BYTES, 'must be at most 64 KiB as JSON');
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** How deep any request value may nest (JSON objects inside inputs need far less). */
+export const MAX_INPUT_DEPTH = 64;
+
+/**
+ * Where a request value holds text PostgreSQL cannot store (NUL, or an unpaired UTF-16
+ * surrogate, which also breaks the query engine's JSON) or nests deeper than `maxDepth`: a
+ * message naming the path; else null. Checked once at the edge of every surface, so no such
+ * value reaches a service or the database. Iterative: a hostile depth cannot blow the stack.
+ */
+export function unstorable(value: unknown, path = 'input', maxDepth = MAX_INPUT_DEPTH): string | null {
+  const stack: [unknown, string, number][] = [[value, path, 0]];
+  while (stack.length) {
+    const [v, at, level] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return `${at}: must not contain NUL characters`;
+      if (LONE_SURROGATE.test(v)) return `${at}: must be well-formed Unicode (no unpaired surrogates)`;
+    } else if (v !== null && typeof v === 'object') {
+      if (level >= maxDepth) return `${at}: nested deeper than ${maxDepth} levels`;
+      for (const [key, child] of Object.entries(v)) {
+        const problem = unstorable(key, `${at} (a key)`, 1);
+        if (problem) return problem;
+        stack.push([child, Array.isArray(v) ? `${at}[${key}]` : `${at}.${key.slice(0, 40)}`, level + 1]);
+      }
+    }
+  }
+  return null;
+}
 
 export const cents = z.number().int('must be a whole number of cents').min(0).max(1_000_000_000);

@@ -16,6 +16,7 @@ import type { RequestContext } from '../auth/context.js';
 import { isAdmin, isUser, planAtLeast } from '../auth/principal.js';
 import type { Loaders } from './loaders.js';
 import { IPCIDRScalar } from './scalars.js';
+import { decodeNodeId } from './ids.js';
 
 export interface GraphQLContext extends RequestContext {
   readonly loaders: Loaders;
@@ -80,6 +81,8 @@ export const builder = new SchemaBuilder<{
     nodesOnConnection: false,
     // Every Relay subgraph of a supergraph defines the same PageInfo: let them share it.
     pageInfoTypeOptions: { shareable: true },
+    // node/nodes: a malformed or unknown id is null (like a foreign one), never an error.
+    decodeGlobalID: (id) => decodeNodeId(id),
   },
   errors: {
     // No defaultTypes: an unexpected error must stay an error and be masked.

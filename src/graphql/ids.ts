@@ -31,6 +31,22 @@ export function nativeId(type: NodeType, value: string): string | null {
   return type === 'Account' ? id.toUpperCase() : id.toLowerCase();
 }
 
+/** An id no row has (uuid columns accept it): what a malformed node id decodes to. */
+const NO_NODE = { typename: 'User' as NodeType, id: '00000000-0000-0000-0000-000000000000' };
+
+/**
+ * Relay's global id decoder (node, nodes). A malformed id, an unknown type or a native id of
+ * the wrong shape decodes to an id that names no row, so it answers null like an unknown or
+ * foreign id, instead of failing the whole `nodes` list or reaching the database as a type error.
+ */
+export function decodeNodeId(value: string): { typename: NodeType; id: string } {
+  const decoded = typeof value === 'string' && value.length <= 200 ? decodeGlobal(value) : null;
+  if (!decoded) return NO_NODE;
+  const typename = decoded.typename as NodeType;
+  const id = nativeId(typename, value);
+  return id ? { typename, id } : NO_NODE;
+}
+
 export function globalId(type: NodeType, id: string): string {
   return encodeGlobalID(type, id);
 }

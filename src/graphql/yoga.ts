@@ -1,11 +1,12 @@
 // graphql-yoga over the subgraph schema: context per request, error masking, GraphiQL.
 import zlib from 'node:zlib';
-import { createYoga, createGraphQLError, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, createGraphQLError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphQLError } from 'graphql';
 import type { PrismaClient } from '@prisma/client';
 import type { Principal } from '../auth/principal.js';
 import { DomainError } from '../errors.js';
+import { unstorable } from '../validation.js';
 import type { Logger } from '../logger.js';
 import { schema } from '../schema.js';
 import type { GraphQLContext } from './builder.js';
@@ -43,7 +44,7 @@ export function createGraphQLServer(deps: YogaDeps): Yoga {
       error: (...args) => deps.logger.error({ args }, 'yoga'),
     },
     maskedErrors: { maskError: (error) => maskError(error, deps.logger) },
-    plugins: deps.plugins ?? [],
+    plugins: [storableInput(), ...(deps.plugins ?? [])],
     context: ({ principal, requestId, ip }) => ({
       prisma: deps.prisma,
       principal,
@@ -68,8 +69,41 @@ export function maskError(error: unknown, logger: Logger): Error {
     return createGraphQLError(original.message, { ...location, extensions: { code: original.code } });
   }
   if (graphqlError && (!original || isGraphQLError(original))) return graphqlError;
+  // Pothos refuses malformed connection arguments (a forged cursor, before with first):
+  // the client's mistake, so say what it was.
+  if (original instanceof Error && original.name === 'PothosValidationError' && CONNECTION_ARGUMENT.test(original.message)) {
+    return createGraphQLError(original.message.slice(0, 200), { ...location, extensions: { code: 'BAD_USER_INPUT' } });
+  }
   logger.error({ err: original, path: graphqlError?.path }, 'unexpected error in a GraphQL request');
   return createGraphQLError('Unexpected error.', { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+const CONNECTION_ARGUMENT = /^(Invalid cursor|Invalid base64|Invalid offset cursor|Cursor must be|Cursor chunk|Expected compound cursor|Unsupported cursor type|Arguments? "(first|last|before|after)")/;
+
+/**
+ * Refuses, before execution, variables and string literals that PostgreSQL cannot store (NUL,
+ * unpaired surrogates) or that nest absurdly deep: a 400 naming the place, never a 500 from
+ * deep inside a service or the query engine.
+ */
+function storableInput(): Plugin {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      let problem = unstorable(args.variableValues ?? {}, 'variables');
+      if (!problem) {
+        // String literals written into the document itself.
+        const pending: unknown[] = [args.document];
+        while (!problem && pending.length) {
+          const node = pending.pop() as Record<string, unknown> | null;
+          if (!node || typeof node !== 'object') continue;
+          if (node.kind === 'StringValue' && typeof node.value === 'string') problem = unstorable(node.value, 'a string literal');
+          else for (const [key, child] of Object.entries(node)) if (key !== 'loc' && child && typeof child === 'object') pending.push(child);
+        }
+      }
+      if (problem) {
+        setResultAndStopExecution({ errors: [createGraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })] });
+      }
+    },
+  };
 }
 
 // By name, not instanceof: graphql ships CJS and ESM builds, and a tool chain may load both.
