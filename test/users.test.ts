@@ -203,6 +203,8 @@ describe('updateUser', () => {
       expect(r.__typename, JSON.stringify(change)).toBe('ValidationError');
       expect(r.issues[0].field).toBe(`input.${Object.keys(change)[0]}`);
     }
+    const learner = await newUser(h, a.key, { externalUserId: 'u-no-emb' });
+    expect(await run(h, a.key, 'updateUser', { id: learner.id, clientIdentifier: 'web' })).toMatchObject({ __typename: 'ValidationError', issues: [{ field: 'input.clientIdentifier' }] });
     const pii = await newUser(h, a.key, { identifier: 'u-pii' });
     expect(await run(h, a.key, 'updateUser', { id: pii.id, externalUserId: '123-45-6789' })).toMatchObject({ __typename: 'PiiRejectedError', rule: 'national_id' });
     expect((await rawUser(h, user.uuid))!.externalUserId).toBe('u-ext');

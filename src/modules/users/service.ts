@@ -528,7 +528,11 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
         if (u.identifier) throw new ValidationError('identifier cannot be changed once set', 'input.identifier');
         data.identifier = input.identifier;
       }
-      if (clientId) data.clientId = clientId;
+      if (clientId) {
+        // As in createUser: a client belongs to an embed identity.
+        if (!u.identifier && !input.identifier) throw new ValidationError('clientIdentifier needs an identifier', 'input.clientIdentifier');
+        data.clientId = clientId;
+      }
       if (input.email !== undefined) {
         data.email = input.email;
         if (!u.inCatalog) {

@@ -1,0 +1,71 @@
+// Sub-account lifecycle: createAccount / updateAccount (access flags, allow-lists), rights,
+// and partner B probing partner A's accounts.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness, type Partner } from './helpers/app.js';
+import { accountAdmin, run, subAccount } from './helpers/lifecycle.js';
+
+const h = useHarness();
+let a: Partner;
+let b: Partner;
+
+const ACCOUNT = 'account { ulid name parent { ulid } smsAccess lrnAccess requireIpGqlAccess requireIpApiAccess allowedIps plan }';
+const create = (token: string, input: Record<string, unknown>) => run(h, token, 'createAccount', input, `... on CreateAccountSuccess { ${ACCOUNT} }`);
+const update = (token: string, input: Record<string, unknown>) => run(h, token, 'updateAccount', input, `... on UpdateAccountSuccess { ${ACCOUNT} }`);
+
+beforeAll(async () => {
+  if (!h.ready) return;
+  a = await h.newPartner('Accounts A', 'ENTERPRISE');
+  b = await h.newPartner('Accounts B', 'AUTOMATE');
+});
+
+describe('createAccount / updateAccount', () => {
+  it('creates sub-accounts under the partner or a given parent, inheriting the plan', async () => {
+    const child = await create(a.key, { name: 'Child', smsAccess: 'DOMESTIC' });
+    expect(child.account).toMatchObject({ name: 'Child', parent: { ulid: a.accountId }, smsAccess: 'DOMESTIC', lrnAccess: 'NONE', plan: 'ENTERPRISE' });
+    const grand = await create(a.key, { name: 'Grand', parentId: child.account.ulid });
+    expect(grand.account.parent.ulid).toBe(child.account.ulid);
+  });
+
+  it('updates flags and allow-lists, normalising CIDRs', async () => {
+    const id = await subAccount(h, a, 'Flags');
+    const r = await update(a.key, { id, name: 'Flags 2', lrnAccess: 'INTERNATIONAL', requireIpApiAccess: true, allowedIps: ['10.1.2.3', '192.168.0.0/16'] });
+    expect(r.account).toMatchObject({ name: 'Flags 2', lrnAccess: 'INTERNATIONAL', requireIpApiAccess: true });
+    expect(r.account.allowedIps).toHaveLength(2);
+    expect((await update(a.key, { id, allowedIps: [] })).__typename).toBe('ValidationError');
+    const bad = await h.gql('mutation ($i: UpdateAccountInput!) { updateAccount(input: $i) { __typename } }', { i: { id, allowedIps: ['not-an-ip'] } }, { token: a.key });
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await create(a.key, { name: '' })).__typename).toBe('ValidationError');
+    expect((await create(a.key, { name: 'Locked', requireIpGqlAccess: true })).__typename).toBe('ValidationError');
+  });
+
+  it('applies a new GraphQL allow-list to the next request at once', async () => {
+    const p = await h.newPartner('Accounts IP', 'CORE');
+    expect((await h.gql('{ viewer { isAdmin } }', {}, { token: p.key, ip: '198.51.100.7' })).status).toBe(200);
+    await update(p.key, { id: p.accountId, requireIpGqlAccess: true, allowedIps: ['203.0.113.0/24'] });
+    expect((await h.gql('{ viewer { isAdmin } }', {}, { token: p.key, ip: '198.51.100.7' })).status).toBe(403);
+    expect((await h.gql('{ viewer { isAdmin } }', {}, { token: p.key, ip: '203.0.113.9' })).status).toBe(200);
+    await update(p.key, { id: p.accountId, requireIpGqlAccess: false }).catch(() => {});
+  });
+
+  it('lets an account admin manage its subtree only', async () => {
+    const child = await subAccount(h, a, 'Admin child');
+    const admin = await accountAdmin(h, a, child, 'acct-admin');
+    const sub = await create(admin.token, { name: 'Sub of child', parentId: child });
+    expect(sub.__typename).toBe('CreateAccountSuccess');
+    expect((await update(admin.token, { id: sub.account.ulid, smsAccess: 'INTERNATIONAL' })).account.smsAccess).toBe('INTERNATIONAL');
+    expect((await create(admin.token, { name: 'At the root' })).__typename).toBe('ForbiddenError');
+    expect((await update(admin.token, { id: a.accountId, name: 'Renamed by an account admin' })).__typename).toBe('ForbiddenError');
+    const sibling = await subAccount(h, a, 'Sibling');
+    expect((await update(admin.token, { id: sibling, name: 'x' })).__typename).toBe('NotFoundError');
+  });
+
+  it('answers NOT_FOUND across partners and changes nothing', async () => {
+    const id = await subAccount(h, a, 'Cross');
+    expect(await update(b.key, { id, name: 'Taken over' })).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await update(b.key, { id: a.accountId, smsAccess: 'INTERNATIONAL' })).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await create(b.key, { name: 'Inside A', parentId: id })).toMatchObject({ __typename: 'NotFoundError' });
+    const row = await h.store.prisma.account.findUnique({ where: { id } });
+    expect(row).toMatchObject({ name: 'Cross', smsAccess: 'NONE' });
+    expect(await h.store.prisma.account.count({ where: { name: 'Inside A' } })).toBe(0);
+  });
+});
