@@ -2,6 +2,8 @@
 // self-edit limits), disable/enable, delete with each action, dependents, entitlements.
 // Every mutation also gets a cross-partner probe: foreign ids are NOT_FOUND, rows unchanged.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadUserPrincipal } from '../src/auth/authenticate.js';
+import { updateUser } from '../src/modules/users/service.js';
 import { useHarness, type Partner } from './helpers/app.js';
 import {
   accountAdmin,
@@ -190,6 +192,14 @@ describe('updateUser', () => {
     const r = await run(h, a.key, 'updateUser', { id: user.id, metadataPatch: { b: 'y'.repeat(40_000) } });
     expect(r).toMatchObject({ __typename: 'ValidationError', issues: [{ field: 'input.metadataPatch' }] });
     expect(Object.keys((await rawUser(h, user.uuid))!.metadata as object)).toEqual(['a']);
+    // The catalog dialect's custom-field patch (not in the graph) obeys the same limit.
+    const principal = await loadUserPrincipal(h.store.prisma, a.adminUserId, 'api_key');
+    const ctx = { prisma: h.store.prisma, principal, requestId: 'test', ip: '127.0.0.1' };
+    const catalog = await newUser(h, a.key, { email: 'm-big@example.com', customFields: { a: 'x'.repeat(40_000) } });
+    await expect(updateUser(ctx, { id: catalog.uuid, customFieldsPatch: { b: 'y'.repeat(40_000) } })).rejects.toMatchObject({
+      issues: [{ field: 'input.customFieldsPatch', message: expect.stringContaining('64 KiB') }],
+    });
+    expect((await updateUser(ctx, { id: catalog.uuid, customFieldsPatch: { a: null, b: 'small' } })).customFields).toEqual({ b: 'small' });
   });
 
   it('sets a missing key once and never changes a set one', async () => {

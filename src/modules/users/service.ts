@@ -545,7 +545,9 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
         if (input[field] !== undefined) (data as Record<string, unknown>)[field] = input[field];
       }
       if (input.customFields !== undefined) data.customFields = input.customFields as Prisma.InputJsonValue;
-      if (input.customFieldsPatch !== undefined) data.customFields = applyMergePatch(u.customFields ?? {}, input.customFieldsPatch) as Prisma.InputJsonValue;
+      if (input.customFieldsPatch !== undefined) {
+        data.customFields = parse(jsonObject, applyMergePatch(u.customFields ?? {}, input.customFieldsPatch), 'input.customFieldsPatch') as Prisma.InputJsonValue;
+      }
       const current = (u.metadata ?? {}) as JsonObject;
       let metadata: JsonObject | undefined;
       if (input.metadata !== undefined) metadata = input.metadata;
