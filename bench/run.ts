@@ -1,0 +1,352 @@
+// `npm run bench [-- --quick] [-- --no-http]`: the performance bars of SPEC §9, measured.
+// Generates the data set, runs every scenario in-process and over HTTP against the gateway,
+// the naive build and the floor, on embedded PGlite and (with DATABASE_URL) on PostgreSQL,
+// prints the tables, writes bench/results.json and, after a full run, BENCHMARKS.md.
+//
+// DATABASE_URL must point at a server you can use as scratch: the bench (re)creates its own
+// database `account_gateway_bench` next to the one named, and never writes to that one
+// unless it cannot create databases and the named one holds nothing but bench data.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { openStore } from '../src/store/database.js';
+import { BENCH_PREFIX, FULL, QUICK, generate, type BenchData } from './data.js';
+import { SCENARIOS, benchTargets, ensureVerdictOf, inProcessReads, inProcessWrites, type Measurement } from './inprocess.js';
+import { load, startServer, type LoadOptions, type ServerHandle, type StoreLocation } from './http.js';
+import { REST_LISTS, createUsersBody, ensureBody, entitiesBody, pageBody } from './queries.js';
+import { evaluate, storeSection, type StoreReport } from './report.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BENCH_DB = 'account_gateway_bench';
+
+interface Options {
+  quick: boolean;
+  http: boolean;
+  /**
+   * Target seconds per measured HTTP run. Runs are counted in requests, all of which are
+   * answered before the next run starts (a timed run would leave requests in flight that
+   * skew the next run's statement count): the warm-up's rate sizes the measured run.
+   */
+  duration: number;
+  /** Warm-up requests per connection. */
+  warmup: number;
+  iterations: number;
+  naiveRequests: number;
+  note?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return {
+    quick,
+    http: !argv.includes('--no-http'),
+    duration: Number(value('--duration') ?? (quick ? 2 : 15)),
+    warmup: quick ? 1 : 3,
+    iterations: quick ? 6 : 50,
+    naiveRequests: 100,
+    note: value('--note'),
+  };
+}
+
+const t0 = performance.now();
+const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}`);
+
+/** A database of its own next to DATABASE_URL's, or that one if it holds only bench data. */
+async function benchDatabase(url: string): Promise<string> {
+  const given = new URL(url);
+  const admin = new URL(url);
+  if (given.pathname === `/${BENCH_DB}`) admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${BENCH_DB}`);
+    const bench = new URL(url);
+    bench.pathname = `/${BENCH_DB}`;
+    log(`PostgreSQL: created database ${BENCH_DB} on ${bench.host} (dropped and recreated on every run)`);
+    return bench.toString();
+  } catch (error) {
+    log(`PostgreSQL: cannot create database ${BENCH_DB} (${(error as Error).message}); checking that ${given.pathname.slice(1)} holds only bench data`);
+  } finally {
+    await client.end();
+  }
+  const target = new pg.Client({ connectionString: url });
+  await target.connect();
+  try {
+    const { rows } = await target.query(`SELECT to_regclass('public."Account"') IS NOT NULL AS has`);
+    if (rows[0].has) {
+      const foreign = await target.query(`SELECT count(*)::int AS n FROM "Account" WHERE "parentId" IS NULL AND name NOT LIKE $1`, [`${BENCH_PREFIX}%`]);
+      if (foreign.rows[0].n > 0) {
+        throw new Error(`refusing to run: ${given.pathname.slice(1)} holds data that is not the benchmark's (${foreign.rows[0].n} partners). Point DATABASE_URL at a scratch server.`);
+      }
+    }
+    await target.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    return url;
+  } finally {
+    await target.end();
+  }
+}
+
+async function dropBenchDatabase(url: string, benchUrl: string) {
+  if (benchUrl === url) return;
+  const admin = new URL(url);
+  if (admin.pathname === `/${BENCH_DB}`) admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`).catch(() => {});
+  await client.end();
+}
+
+const gqlHeaders = (key: string) => ({ 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` });
+
+/** One measured HTTP run (after a warm-up), with the target's statements and memory. */
+async function httpRun(
+  server: ServerHandle,
+  scenario: string,
+  options: Omit<LoadOptions, 'connections' | 'amount'> & { connections?: number },
+  o: Options,
+  check: { bodyOk?: (body: string) => boolean; after?: () => Promise<{ ok: boolean; note: string }>; warm?: boolean; warmAmount?: number; amount?: number } = {},
+): Promise<Measurement> {
+  const connections = options.connections ?? 50;
+  let amount = check.amount;
+  if (check.warm !== false) {
+    const warm = await load(server.url, { ...options, onResponse: undefined, connections, amount: check.warmAmount ?? connections * o.warmup });
+    amount ??= Math.max(o.quick ? connections : 2 * connections, Math.round(warm.rps * o.duration));
+  }
+  let bad = 0;
+  let firstBad = '';
+  const onResponse = (status: number, body: string) => {
+    options.onResponse?.(status, body);
+    if (status !== 200 || (check.bodyOk && !check.bodyOk(body))) {
+      if (!bad++) firstBad = `${status} ${body.slice(0, 160)}`;
+    }
+  };
+  const before = await server.stats();
+  const r = await load(server.url, { ...options, connections, onResponse, amount: amount ?? 2 * connections });
+  const after = await server.stats();
+  const extra = check.after ? await check.after() : undefined;
+  const ok = bad === 0 && r.errors === 0 && r.timeouts === 0 && (extra?.ok ?? true);
+  const note = [
+    extra?.note,
+    bad ? `${bad} bad answers, first: ${firstBad}` : undefined,
+    r.errors || r.timeouts ? `${r.errors} errors, ${r.timeouts} timeouts` : undefined,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  log(`  HTTP ${server.target} ${scenario}: ${r.rps.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests, peak RSS ${after.peakRssMiB.toFixed(0)} MiB${note ? ` (${note})` : ''}`);
+  return {
+    scenario,
+    target: server.target,
+    mode: 'http',
+    statements: r.requests ? Math.round(((after.statements - before.statements) / r.requests) * 100) / 100 : null,
+    p50: r.p50,
+    p99: r.p99,
+    rps: Math.round(r.rps * 10) / 10,
+    peakRssMiB: Math.round(after.peakRssMiB),
+    samples: r.requests,
+    ok,
+    note: note || undefined,
+  };
+}
+
+const noErrors = (body: string) => !body.includes('"errors"');
+
+async function httpPhase(location: StoreLocation, data: BenchData, pageIds: string[], restAvailable: string[], o: Options, tag: string) {
+  const partner = data.partners[0]!;
+  const out: Measurement[] = [];
+  const headers = gqlHeaders(partner.key);
+  let gatewayMaxRss: number | null = null;
+
+  // The naive build and the floor first, on the data exactly as generated.
+  if (o.quick) {
+    out.push({ scenario: SCENARIOS.page100, target: 'naive', mode: 'http', statements: null, p50: null, p99: null, samples: 0, ok: true, note: 'HTTP skipped in --quick (about a second per request)' });
+  } else {
+    const naive = await startServer('naive', location, partner.id);
+    try {
+      out.push(await httpRun(naive, SCENARIOS.page100, { path: '/graphql', headers, body: pageBody(100) }, o, { bodyOk: noErrors, amount: o.naiveRequests, warmAmount: 10 }));
+    } finally {
+      await naive.stop();
+    }
+  }
+  const floor = await startServer('floor', location, partner.id);
+  try {
+    out.push(await httpRun(floor, SCENARIOS.page100, { path: '/page?first=100', method: 'GET' }, o));
+  } finally {
+    await floor.stop();
+  }
+
+  const gateway = await startServer('gateway', location, partner.id);
+  try {
+    out.push(await httpRun(gateway, SCENARIOS.page100, { path: '/graphql', headers, body: pageBody(100) }, o, { bodyOk: noErrors }));
+    out.push(await httpRun(gateway, SCENARIOS.page10, { path: '/graphql', headers, body: pageBody(10) }, o, { bodyOk: noErrors }));
+    if (pageIds.length) {
+      out.push(await httpRun(gateway, SCENARIOS.entities, { path: '/graphql', headers, body: entitiesBody(pageIds) }, o, { bodyOk: noErrors }));
+    }
+    for (const rest of REST_LISTS.filter((r) => restAvailable.includes(r.name))) {
+      out.push(await httpRun(gateway, SCENARIOS.rest(rest.name), { path: rest.path, method: 'GET', headers: { authorization: `Bearer ${partner.key}` } }, o));
+    }
+
+    // Writes last: createUsers with 50 new users per request, then the ensure race.
+    let created = 0;
+    let call = 0; // across warm-up and measured run: every call brings new users
+    const prefix = `bulk-http-${tag}`;
+    out.push(
+      await httpRun(
+        gateway,
+        SCENARIOS.createUsers,
+        {
+          path: '/graphql',
+          headers,
+          body: () => createUsersBody(`${prefix}-${call++}`, partner.clientIdentifiers[0]),
+          onResponse: (_status, body) => (created += (body.match(/"CreateUserSuccess"/g) ?? []).length),
+        },
+        o,
+        {
+          ...(o.quick ? { amount: 50, warmAmount: 10 } : {}),
+          bodyOk: (body) => (body.match(/"CreateUserSuccess"/g) ?? []).length === 50,
+          after: async () => {
+            const [row] = await gateway.sql<{ n: number }>(`SELECT count(*)::int AS n FROM "User" WHERE "partnerId" = $1 AND "externalUserId" LIKE $2`, [partner.id, `${prefix}-%`]);
+            return { ok: true, note: `${created} users created by the measured calls (${row!.n} with the warm-up's)` };
+          },
+        },
+      ),
+    );
+    const key = `ensure-http-${tag}`;
+    const bodies: any[] = [];
+    out.push(
+      await httpRun(
+        gateway,
+        SCENARIOS.ensure,
+        { path: '/graphql', headers, body: ensureBody(key), connections: 200, onResponse: (_s, body) => bodies.push(safeJson(body)) },
+        o,
+        {
+          warm: false,
+          amount: 200,
+          after: async () => {
+            const [row] = await gateway.sql<{ n: number }>(`SELECT count(*)::int AS n FROM "User" WHERE "partnerId" = $1 AND "externalUserId" = $2`, [partner.id, key]);
+            return ensureVerdictOf(row!.n, bodies);
+          },
+        },
+      ),
+    );
+    gatewayMaxRss = Math.round((await gateway.stats()).maxRssMiB);
+  } finally {
+    await gateway.stop();
+  }
+  return { measurements: out, gatewayMaxRss };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+async function benchStore(kind: 'pglite' | 'postgres', o: Options, tag: string): Promise<StoreReport> {
+  log(`\n== ${kind}${o.quick ? ' (quick)' : ''}`);
+  let location: StoreLocation;
+  let cleanup: () => Promise<void>;
+  if (kind === 'pglite') {
+    // On disk, so that each target's process can open it in turn (one process at a time).
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-bench-'));
+    location = { dataDir: path.join(dir, 'data') };
+    cleanup = () => fs.rm(dir, { recursive: true, force: true });
+  } else {
+    const url = process.env.DATABASE_URL!;
+    const benchUrl = await benchDatabase(url);
+    location = { databaseUrl: benchUrl };
+    cleanup = () => dropBenchDatabase(url, benchUrl);
+  }
+  const open = () => openStore('dataDir' in location ? { dataDir: location.dataDir } : { databaseUrl: location.databaseUrl });
+  try {
+    let store = await open();
+    const version = (await store.pool.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v.split(' on ')[0]!.split(',')[0]!;
+    const data = await generate(store, o.quick ? QUICK : FULL, 42, log);
+    const measurements: Measurement[] = [];
+    const reads = await inProcessReads(benchTargets(store, data), o.iterations, log);
+    measurements.push(...reads.measurements);
+    let gatewayMaxRssMiB: number | null = null;
+    if (o.http) {
+      // The embedded store belongs to one process at a time: hand it to the targets.
+      if (kind === 'pglite') await store.close();
+      const http = await httpPhase(location, data, reads.pageIds, reads.restAvailable, o, tag);
+      measurements.push(...http.measurements);
+      gatewayMaxRssMiB = http.gatewayMaxRss;
+      if (kind === 'pglite') store = await open();
+    }
+    measurements.push(...(await inProcessWrites(benchTargets(store, data), o.iterations, tag, log)));
+    await store.close();
+    return { store: kind, version, data: data.counts, measurements, targets: evaluate(kind, measurements, o.quick), gatewayMaxRssMiB };
+  } finally {
+    await cleanup();
+  }
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadAverageAtStart: os.loadavg().map((n) => Math.round(n * 100) / 100),
+  };
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const started = new Date();
+  const host = machine();
+  const tag = started.getTime().toString(36);
+  log(`account-gateway benchmark${o.quick ? ' --quick' : ''}: node ${host.node}, ${host.cpu} × ${host.cores}, load average ${host.loadAverageAtStart.join(' ')}`);
+  const stores: ('pglite' | 'postgres')[] = ['pglite', ...(process.env.DATABASE_URL ? (['postgres'] as const) : [])];
+  if (!process.env.DATABASE_URL) log('(set DATABASE_URL=postgres://… of a scratch server to also measure PostgreSQL)');
+  const reports: StoreReport[] = [];
+  for (const kind of stores) reports.push(await benchStore(kind, o, tag));
+  const seconds = Math.round((Date.now() - started.getTime()) / 1000);
+
+  const shared = host.loadAverageAtStart[0]! > host.cores / 2;
+  const header = [
+    `Run of ${started.toISOString()} (${seconds} s${o.quick ? ', --quick' : ''}): node ${host.node}, ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, ${host.os}.`,
+    `Load average at start: ${host.loadAverageAtStart.join(' / ')}${shared ? ' — other processes were using the machine, so absolute numbers are lower than on an idle one; the ratios come from one run on the same data and store.' : '.'}`,
+    ...(o.note ? [o.note] : []),
+  ].join('\n');
+  const body = reports.map(storeSection).join('\n\n');
+  console.log(`\n${header}\n\n${body}\n`);
+
+  const results = { date: started.toISOString(), quick: o.quick, seconds, machine: host, note: o.note, options: { duration: o.duration, warmup: o.warmup, iterations: o.iterations, naiveRequests: o.naiveRequests }, stores: reports };
+  await fs.writeFile(path.join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  log('wrote bench/results.json');
+  if (!o.quick && o.http) {
+    const doc = await benchmarksDoc(header, body);
+    await fs.writeFile(path.join(here, '..', 'BENCHMARKS.md'), doc);
+    log('wrote BENCHMARKS.md');
+  }
+}
+
+/** BENCHMARKS.md: the generated part between markers; anything written around it stays. */
+async function benchmarksDoc(header: string, body: string): Promise<string> {
+  const file = path.join(here, '..', 'BENCHMARKS.md');
+  const begin = '<!-- bench:begin (written by npm run bench) -->';
+  const end = '<!-- bench:end -->';
+  const generated = `${begin}\n${header}\n\n${body}\n${end}`;
+  const existing = await fs.readFile(file, 'utf8').catch(() => null);
+  if (existing?.includes(begin) && existing.includes(end)) {
+    return existing.slice(0, existing.indexOf(begin)) + generated + existing.slice(existing.indexOf(end) + end.length);
+  }
+  return `# Benchmarks\n\nThe latest full run of \`npm run bench\` (see README, "Benchmark").\n\n${generated}\n`;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
