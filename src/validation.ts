@@ -19,6 +19,9 @@ export const nullish = <T extends z.ZodType>(schema: T) => schema.nullish().tran
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Half of a UTF-16 surrogate pair on its own: no UTF-8 text (or PostgreSQL column) holds it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const WELL_FORMED = 'must be well-formed Unicode (no unpaired surrogates)';
 
 /** A caller-chosen key: printable, not blank, no surrounding spaces, at most 255 characters. */
 export const keyString = z
@@ -26,6 +29,7 @@ export const keyString = z
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters')
   .refine((v) => !CONTROL.test(v), 'must not contain control characters')
+  .refine((v) => !LONE_SURROGATE.test(v), WELL_FORMED)
   .refine((v) => v.trim() === v && v.trim() !== '', 'must not be blank or start/end with spaces');
 
 /** An embed identifier: a key that also travels in URL paths, so no "/". */
@@ -35,7 +39,8 @@ export const embedKey = keyString.refine((v) => !v.includes('/'), 'must not cont
 export const text = z
   .string()
   .max(255, 'must be at most 255 characters')
-  .refine((v) => !CONTROL.test(v), 'must not contain control characters');
+  .refine((v) => !CONTROL.test(v), 'must not contain control characters')
+  .refine((v) => !LONE_SURROGATE.test(v), WELL_FORMED);
 
 export const email = z
   .string()
@@ -79,9 +84,8 @@ export const jsonObject = z
   .record(z.string(), z.unknown())
   // abort: the size check below must not stringify a value nested thousands of levels deep.
   .refine((v) => depth(v) <= MAX_JSON_DEPTH, { message: `must be at most ${MAX_JSON_DEPTH} levels deep`, abort: true })
+  .refine((v) => unstorable(v, 'value', MAX_JSON_DEPTH + 1) === null, 'must not contain NUL characters or unpaired surrogates')
   .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_JSON_BYTES, 'must be at most 64 KiB as JSON');
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** How deep any request value may nest (JSON objects inside inputs need far less). */
 export const MAX_INPUT_DEPTH = 64;
