@@ -570,3 +570,19 @@ function deep(levels: number): Record<string, unknown> {
 async function nativeCourse(globalId: string): Promise<string> {
   return Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
 }
+
+describe('defaults for account admins and course-less deletes', () => {
+  it('an account admin creates users in its own account by default', async () => {
+    const solo = await h.newPartner('Default account');
+    const branch = await subAccount(h, solo, 'Branch');
+    const { token } = await accountAdmin(h, solo, branch, 'branch-admin');
+    const created = await createUser(h, token, { externalUserId: 'in-branch' }, 'account { ulid }');
+    expect(created.user.account.ulid).toBe(branch);
+  });
+
+  it('the last admin can be deleted with the default REALLOCATE when it owns no course', async () => {
+    const solo = await h.newPartner('Last admin');
+    const deleted = await run(h, solo.key, 'deleteUser', { id: solo.adminGlobalId });
+    expect(deleted.__typename).toBe('DeleteUserSuccess');
+  });
+});

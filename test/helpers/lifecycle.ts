@@ -1,7 +1,7 @@
 // Helpers for the lifecycle tests: typed-error selections, a JWT for any user, an account
 // admin made by hand (no mutation creates AccountAdmin rows), and short user reads.
-import { SignJWT } from 'jose';
-import { JWT_SECRET, type Harness, type Partner } from './app.js';
+import type { Harness, Partner } from './app.js';
+import { hs256 } from './jwt.js';
 import { mutate, USER_FIELDS } from './fixtures.js';
 
 export { USER_FIELDS };
@@ -17,12 +17,7 @@ export const ERRORS = `... on ValidationError { issues { field message } }
 
 /** An HS256 JWT whose subject is the user's uuid (the harness configures JWT_SECRET). */
 export function jwtFor(userUuid: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userUuid)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(JWT_SECRET));
+  return hs256(userUuid, { expiresIn: '1h' });
 }
 
 /** A mutation with the typed-error details and `selection`. */

@@ -162,7 +162,8 @@ function withShorthands(metadata: JsonObject | undefined, name: string | undefin
 
 /** The account a new user goes into: the given one, or the partner root. Needs admin rights on it. */
 async function targetAccount(db: Tx | RequestContext['prisma'], principal: UserPrincipal, accountId: string | undefined): Promise<string> {
-  const id = accountId ?? principal.partnerId;
+  // By default a partner admin creates users in the partner, an account admin in its own account.
+  const id = accountId ?? (principal.partnerAdmin ? principal.partnerId : principal.accountId);
   if (accountId) {
     const account = await db.account.findFirst({ where: { id, partnerId: principal.partnerId }, select: { id: true } });
     if (!account) throw new NotFoundError('Account', accountId);
@@ -631,7 +632,11 @@ export async function deleteUser(ctx: RequestContext, id: string, action: Delete
 /** The shared body of deleteUser and deleteClient (its users). */
 export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPrincipal, user: User, action: DeleteAction, reallocateTo?: string) {
   let courses: Record<string, unknown> = {};
-  if (action === 'REALLOCATE') {
+  const owned = action === 'REALLOCATE' && !reallocateTo ? await tx.course.count({ where: { ownerId: user.id } }) : 1;
+  if (action === 'REALLOCATE' && owned === 0) {
+    // Nothing to move: no receiver is needed (the partner's last admin can be deleted).
+    courses = { moved: 0 };
+  } else if (action === 'REALLOCATE') {
     const receiver = reallocateTo ?? (await firstAdmin(tx, principal.partnerId, user.id));
     if (!receiver) throw new ValidationError('the partner has no other admin to take the courses: give reallocateTo', 'input.reallocateTo');
     if (receiver === user.id) throw new ValidationError('reallocateTo is the user being deleted', 'input.reallocateTo');
