@@ -107,7 +107,7 @@ export function measurementTable(ms: Measurement[]): string {
     rows.set(key, row);
   }
   const lines = [
-    '| scenario | target | SQL stmts / request | one at a time p50 / p99 (ms) | 50 conns req/s | 50 conns p50 / p99 (ms) | peak RSS (MiB) | check |',
+    '| scenario | target | SQL stmts / request | one at a time p50 / p99 (ms) | 50 conns right answers/s | 50 conns p50 / p99 (ms) | peak RSS (MiB) | check |',
     '|---|---|--:|--:|--:|--:|--:|---|',
   ];
   const sorted = [...rows.entries()].sort(([a], [b]) => a.localeCompare(b));
