@@ -4,7 +4,7 @@ import type { Store } from '../src/store/database.js';
 import { loadUserPrincipal } from '../src/auth/authenticate.js';
 import type { RequestContext } from '../src/auth/context.js';
 import { provisionPartner } from '../src/modules/partners/service.js';
-import { createAccount } from '../src/modules/accounts/service.js';
+import { addAccountAdmin, createAccount } from '../src/modules/accounts/service.js';
 import { upsertClient } from '../src/modules/clients/service.js';
 import { createUser, createUsers, disableUser } from '../src/modules/users/service.js';
 import { mergeUsers } from '../src/modules/users/merge.js';
@@ -49,7 +49,7 @@ export async function seedDemo(store: Store): Promise<DemoSeed | null> {
     name: 'Carol',
   });
   const usAdmin = await createUser(ctx, { email: 'us-admin@example.com', userName: 'us-admin', firstName: 'Uma', accountId: americas.id });
-  await store.prisma.accountAdmin.create({ data: { accountId: americas.id, userId: usAdmin.id } });
+  await addAccountAdmin(ctx, americas.id, usAdmin.id);
 
   await grantEntitlements(ctx, { userId: alice.id, kinds: ['CREATE_LEARNING_INSTANCE'] });
   await grantEntitlements(ctx, { userId: everything.id, kinds: ['KNERD', 'PARTNER_GRAPH_VALIDATE'] });

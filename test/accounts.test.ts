@@ -2,7 +2,7 @@
 // and partner B probing partner A's accounts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness, type Partner } from './helpers/app.js';
-import { accountAdmin, run, subAccount } from './helpers/lifecycle.js';
+import { accountAdmin, jwtFor, run, subAccount } from './helpers/lifecycle.js';
 
 const h = useHarness();
 let a: Partner;
@@ -67,5 +67,39 @@ describe('createAccount / updateAccount', () => {
     const row = await h.store.prisma.account.findUnique({ where: { id } });
     expect(row).toMatchObject({ name: 'Cross', smsAccess: 'NONE' });
     expect(await h.store.prisma.account.count({ where: { name: 'Inside A' } })).toBe(0);
+  });
+});
+
+describe('addAccountAdmin / removeAccountAdmin', () => {
+  it('appoints subtree admins whose rights follow at once, and removes them', async () => {
+    const region = await subAccount(h, a, 'Region');
+    const city = (await create(a.key, { name: 'City', parentId: region })).account.ulid;
+    const user = await run(h, a.key, 'createUser', { externalUserId: 'future-admin', accountId: region }, '... on CreateUserSuccess { user { id uuid } }');
+    const inCity = await run(h, a.key, 'createUser', { externalUserId: 'citizen', accountId: city }, '... on CreateUserSuccess { user { id } }');
+    const token = await jwtFor(user.user.uuid);
+    const before = await h.gql(`{ viewer { isAdmin } users { totalCount } }`, {}, { token });
+    expect(before.data).toEqual({ viewer: { isAdmin: false }, users: { totalCount: 1 } });
+
+    const added = await run(h, a.key, 'addAccountAdmin', { accountId: region, userId: user.user.id }, '... on AddAccountAdminSuccess { account { ulid admins { uuid } } }');
+    expect(added.account.admins.map((u: { uuid: string }) => u.uuid)).toEqual([user.user.uuid]);
+    const after = await h.gql(`{ viewer { isAdmin } users { totalCount } }`, {}, { token });
+    expect(after.data).toEqual({ viewer: { isAdmin: true }, users: { totalCount: 2 } });
+
+    // An account admin may appoint below itself, never above.
+    const below = await run(h, token, 'addAccountAdmin', { accountId: city, userId: inCity.user.id });
+    expect(below.__typename).toBe('AddAccountAdminSuccess');
+    const above = await run(h, token, 'addAccountAdmin', { accountId: a.accountId, userId: inCity.user.id });
+    expect(['ForbiddenError', 'NotFoundError']).toContain(above.__typename);
+
+    const removed = await run(h, a.key, 'removeAccountAdmin', { accountId: region, userId: user.user.id });
+    expect(removed.__typename).toBe('RemoveAccountAdminSuccess');
+    expect((await h.gql(`{ viewer { isAdmin } }`, {}, { token })).data.viewer.isAdmin).toBe(false);
+  });
+
+  it('refuses another partner\'s accounts and users', async () => {
+    const user = await run(h, b.key, 'createUser', { externalUserId: 'b-user' }, '... on CreateUserSuccess { user { id } }');
+    expect((await run(h, b.key, 'addAccountAdmin', { accountId: a.accountId, userId: user.user.id })).__typename).toBe('NotFoundError');
+    const aUser = await run(h, a.key, 'createUser', { externalUserId: 'a-user-x' }, '... on CreateUserSuccess { user { id } }');
+    expect((await run(h, b.key, 'addAccountAdmin', { accountId: b.accountId, userId: aUser.user.id })).__typename).toBe('NotFoundError');
   });
 });

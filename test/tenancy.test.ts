@@ -69,6 +69,8 @@ beforeAll(async () => {
 const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unknown>[]> = {
   createPartner: () => [{ name: 'x' }],
   createAccount: (a) => [{ parentId: a.account, name: 'intruder' }],
+  addAccountAdmin: (a, b) => [{ accountId: a.account, userId: b.user.id }, { accountId: b.account, userId: a.user.id }],
+  removeAccountAdmin: (a) => [{ accountId: a.account, userId: a.user.id }],
   updateAccount: (a) => [{ id: a.account, name: 'pwned' }, { id: a.partner.accountGlobalId, requireIpGqlAccess: true, allowedIps: ['10.0.0.0/8'] }],
   createUser: (a) => [{ accountId: a.account, externalUserId: 'intruder' }, { identifier: 'x-emb', clientIdentifier: a.client }],
   createUsers: (a) => [{ users: [{ accountId: a.account, externalUserId: 'intruder-bulk' }] }],

@@ -1,5 +1,5 @@
-// Helpers for the lifecycle tests: typed-error selections, a JWT for any user, an account
-// admin made by hand (no mutation creates AccountAdmin rows), and short user reads.
+// Helpers for the lifecycle tests: typed-error selections, a JWT for any user, account
+// admins, and short user reads.
 import type { Harness, Partner } from './app.js';
 import { hs256 } from './jwt.js';
 import { mutate, USER_FIELDS } from './fixtures.js';
@@ -48,13 +48,11 @@ export function rawUser(h: Harness, uuid: string) {
   return h.store.prisma.user.findUnique({ where: { id: uuid }, include: { entitlements: true, courses: true, enrollments: true, orders: true } });
 }
 
-/**
- * A user of `partner` that administers `accountId` through an AccountAdmin row, with a JWT.
- * No mutation creates AccountAdmin rows yet, so the row is written directly.
- */
+/** A user of `partner` that administers `accountId` (addAccountAdmin), with a JWT. */
 export async function accountAdmin(h: Harness, partner: Partner, accountId: string, externalUserId: string) {
   const user = await newUser(h, partner.key, { externalUserId, accountId });
-  await h.store.prisma.accountAdmin.create({ data: { accountId, userId: user.uuid } });
+  const added = await run(h, partner.key, 'addAccountAdmin', { accountId, userId: user.id });
+  if (added.__typename !== 'AddAccountAdminSuccess') throw new Error(`addAccountAdmin failed: ${JSON.stringify(added)}`);
   return { user, token: await jwtFor(user.uuid) };
 }
 

@@ -10,7 +10,7 @@ import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { UserRef } from '../users/schema.js';
 import { isUser, type Principal, type UserPrincipal } from '../../auth/principal.js';
 import { OrderDirection } from '../../graphql/connections.js';
-import { accountWhere, createAccount, updateAccount } from './service.js';
+import { accountWhere, addAccountAdmin, createAccount, removeAccountAdmin, updateAccount } from './service.js';
 
 /**
  * An account below one the caller administers. The principal's set of administered accounts
@@ -144,7 +144,7 @@ builder.queryFields((t) => ({
 }));
 
 const parentFilter = (value: string | null | undefined) =>
-  value === null || value === undefined ? undefined : nativeId('Account', String(value)) ?? '\u0000';
+  value === null || value === undefined ? undefined : nativeId('Account', String(value)) ?? '-'; // matches no account (a NUL is a database error)
 
 // ---------------------------------------------------------------------------- mutations
 
@@ -198,4 +198,23 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input }, ctx) => ({ account: await updateAccount(ctx, { ...input, id: idArg('Account', input.id) }) }),
   }),
+  addAccountAdmin: t.field({
+    type: AccountPayload('AddAccountAdminSuccess'),
+    errors: accountErrors('AddAccountAdminResult'),
+    authScopes: { admin: true },
+    description: 'Make a user an admin of the account and its subtree.',
+    args: { input: t.arg({ type: AccountAdminInput('AddAccountAdminInput'), required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ account: await addAccountAdmin(ctx, idArg('Account', input.accountId), idArg('User', input.userId)) }),
+  }),
+  removeAccountAdmin: t.field({
+    type: AccountPayload('RemoveAccountAdminSuccess'),
+    errors: accountErrors('RemoveAccountAdminResult'),
+    authScopes: { admin: true },
+    args: { input: t.arg({ type: AccountAdminInput('RemoveAccountAdminInput'), required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ account: await removeAccountAdmin(ctx, idArg('Account', input.accountId), idArg('User', input.userId)) }),
+  }),
 }));
+
+function AccountAdminInput(name: string) {
+  return builder.inputType(name, { fields: (f) => ({ accountId: f.id({ required: true }), userId: f.id({ required: true }) }) });
+}

@@ -5,10 +5,11 @@ import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, type Principal } from '../../auth/principal.js';
 import { accountVisibility, within } from '../../auth/visibility.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { normaliseCidr } from '../../auth/ip.js';
 import { nullish, parse, text } from '../../validation.js';
 import { audited, requireUser } from '../audit/service.js';
+import { lockManagedUsers } from '../users/service.js';
 
 
 export interface AccountFilter {
@@ -159,4 +160,41 @@ export async function listAccountFamily(
     : page.after === undefined ? null : accounts.length ? { lt: accounts[0]!.id } : { lte: page.after };
   const beyond = other ? Boolean(await ctx.prisma.account.findFirst({ where: { AND: [family, { id: other }] }, select: { id: true } })) : false;
   return { accounts, total, hasNext: backward ? beyond : more, hasPrevious: backward ? more : beyond };
+}
+
+// ---------------------------------------------------------------------------- account admins
+
+/**
+ * Makes a user an admin of an account's subtree (AccountAdmin). The caller must administer
+ * the account itself, so an account admin can appoint admins below it but never above.
+ */
+export async function addAccountAdmin(ctx: RequestContext, accountId: string, userId: string): Promise<Account> {
+  const principal = requireUser(ctx);
+  const account = await audited(ctx, async (tx, audit) => {
+    const account = await tx.account.findFirst({ where: within({ id: accountId }, accountVisibility(principal)) });
+    if (!account) throw new NotFoundError('Account', accountId);
+    if (!administers(principal, account.id)) throw new ForbiddenError('appointing admins needs admin rights on the account');
+    const [user] = await lockManagedUsers(tx, ctx, [userId]);
+    if (user!.status !== 'ACTIVE') throw new ConflictError(`user ${userId} is ${user!.status.toLowerCase()} and cannot administer`, 'userId');
+    await tx.accountAdmin.upsert({ where: { accountId_userId: { accountId, userId } }, create: { accountId, userId }, update: {} });
+    audit({ action: 'account.admin.add', subjectType: 'Account', subjectId: accountId, data: { userId } });
+    return account;
+  });
+  ctx.invalidatePrincipals?.();
+  return account;
+}
+
+export async function removeAccountAdmin(ctx: RequestContext, accountId: string, userId: string): Promise<Account> {
+  const principal = requireUser(ctx);
+  const account = await audited(ctx, async (tx, audit) => {
+    const account = await tx.account.findFirst({ where: within({ id: accountId }, accountVisibility(principal)) });
+    if (!account) throw new NotFoundError('Account', accountId);
+    if (!administers(principal, account.id)) throw new ForbiddenError('removing admins needs admin rights on the account');
+    await lockManagedUsers(tx, ctx, [userId]);
+    const { count } = await tx.accountAdmin.deleteMany({ where: { accountId, userId } });
+    if (count) audit({ action: 'account.admin.remove', subjectType: 'Account', subjectId: accountId, data: { userId } });
+    return account;
+  });
+  ctx.invalidatePrincipals?.();
+  return account;
 }
