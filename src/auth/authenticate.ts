@@ -24,6 +24,8 @@ export interface Authenticator {
 
 export function createAuthenticator(prisma: PrismaClient, config: Config): Authenticator {
   const cache = new Map<string, { principal: Principal; expires: number }>();
+  const pending = new Map<string, Promise<{ principal: Principal; expiresAt: number }>>();
+  let generation = 0;
   const jwks: JWTVerifyGetKey | undefined = config.jwt.jwksUrl ? createRemoteJWKSet(new URL(config.jwt.jwksUrl)) : undefined;
   const hmacKey = config.jwt.secret ? new TextEncoder().encode(config.jwt.secret) : undefined;
 
@@ -71,16 +73,27 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       const cached = cache.get(token);
       if (cached && cached.expires > Date.now()) return cached.principal;
       if (token.length > 4096) throw new UnauthenticatedError('credential too long');
-      let found: { principal: Principal; expiresAt: number };
-      if (looksLikeApiKey(token)) found = await fromApiKey(token);
-      else if (token.split('.').length === 3) found = await fromJwt(token);
-      else throw new UnauthenticatedError('unrecognised credential');
-      if (cache.size >= CACHE_MAX) cache.clear();
-      // Never cache past the credential's own expiry.
-      cache.set(token, { principal: found.principal, expires: Math.min(Date.now() + CACHE_TTL_MS, found.expiresAt) });
-      return found.principal;
+      // Single flight: the requests that find the cache cold together share one lookup.
+      let lookup = pending.get(token);
+      if (!lookup) {
+        const started = generation;
+        lookup = (looksLikeApiKey(token) ? fromApiKey(token) : token.split('.').length === 3 ? fromJwt(token) : Promise.reject(new UnauthenticatedError('unrecognised credential')))
+          .then((found) => {
+            // A write that changed principals while we looked must not be undone by this result.
+            if (started === generation) {
+              if (cache.size >= CACHE_MAX) cache.clear();
+              // Never cache past the credential's own expiry.
+              cache.set(token, { principal: found.principal, expires: Math.min(Date.now() + CACHE_TTL_MS, found.expiresAt) });
+            }
+            return found;
+          })
+          .finally(() => pending.delete(token));
+        pending.set(token, lookup);
+      }
+      return (await lookup).principal;
     },
     invalidate() {
+      generation++;
       cache.clear();
     },
   };
