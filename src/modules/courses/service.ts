@@ -1,5 +1,5 @@
 // Courses, enrollments and orders: created by admins for users they administer.
-import type { Course, Enrollment, Order } from '@prisma/client';
+import type { Course, Enrollment, Order, User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { courseVisibility, within } from '../../auth/visibility.js';
@@ -17,11 +17,20 @@ async function findCourse(tx: Tx, ctx: RequestContext, courseId: string): Promis
   return course;
 }
 
+/**
+ * A merged user has handed its courses, enrollments and orders to its target: new ones go
+ * there too, or they would strand on a user nobody acts as (also when a merge wins a race).
+ */
+function assertNotMerged(user: User, field: string): void {
+  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; use the target instead`, field);
+}
+
 export async function createCourse(ctx: RequestContext, raw: z.input<typeof courseSchema>): Promise<Course> {
   const principal = requireUser(ctx);
   const input = parse(courseSchema, raw);
   return audited(ctx, async (tx, audit) => {
-    await lockManagedUsers(tx, ctx, [input.ownerId]);
+    const [owner] = await lockManagedUsers(tx, ctx, [input.ownerId]);
+    assertNotMerged(owner!, 'ownerId');
     const course = await tx.course.create({ data: { partnerId: principal.partnerId, ownerId: input.ownerId, title: input.title } });
     audit({ action: 'course.create', subjectType: 'Course', subjectId: course.id, data: { ownerId: input.ownerId } });
     return course;
@@ -32,7 +41,8 @@ export async function enrollUser(ctx: RequestContext, userId: string, courseId: 
   const principal = requireUser(ctx);
   try {
     return await audited(ctx, async (tx, audit) => {
-      await lockManagedUsers(tx, ctx, [userId]);
+      const [user] = await lockManagedUsers(tx, ctx, [userId]);
+      assertNotMerged(user!, 'userId');
       await findCourse(tx, ctx, courseId);
       const enrollment = await tx.enrollment.create({ data: { partnerId: principal.partnerId, userId, courseId } });
       audit({ action: 'enrollment.create', subjectType: 'Enrollment', subjectId: enrollment.id, data: { userId, courseId } });
@@ -50,7 +60,8 @@ export async function recordOrder(ctx: RequestContext, raw: z.input<typeof order
   const principal = requireUser(ctx);
   const input = parse(orderSchema, raw);
   return audited(ctx, async (tx, audit) => {
-    await lockManagedUsers(tx, ctx, [input.userId]);
+    const [user] = await lockManagedUsers(tx, ctx, [input.userId]);
+    assertNotMerged(user!, 'userId');
     if (input.courseId) await findCourse(tx, ctx, input.courseId);
     const order = await tx.order.create({
       data: { partnerId: principal.partnerId, userId: input.userId, courseId: input.courseId ?? null, amountCents: input.amountCents },
