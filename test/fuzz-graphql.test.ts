@@ -323,6 +323,8 @@ beforeAll(async () => {
   const bCourse = (await mutate(h, B.key, 'createCourse', { ownerId: bUser.id, title: 'b' }, '... on CreateCourseSuccess { course { id } }')).course.id;
   const bClient = (await mutate(h, B.key, 'upsertClient', { identifier: 'fz-b-client' }, '... on UpsertClientSuccess { client { id } }')).client.id;
   bUserToken = await hs256(bUser.uuid);
+  const audit = await h.gql('{ auditEvents(first: 1) { edges { node { id } } } }', {}, { token: A.key });
+  const auditEventId = audit.data.auditEvents.edges[0].node.id as string;
   const native = (g: string) => Buffer.from(g, 'base64').toString().split(':').slice(1).join(':');
   clientIdentifiers = ['fz-client', 'fz-b-client'];
   // The root account is left out of the account pool: an allow-list on it would lock the
@@ -333,7 +335,7 @@ beforeAll(async () => {
     clients: [client.id, native(client.id), 'fz-client'],
     courses: [course, native(course)],
     apiKeys: [apiKey],
-    other: [course, client.id, sub.id, users[0].id, apiKey],
+    other: [course, client.id, sub.id, users[0].id, apiKey, auditEventId, A.accountGlobalId],
     foreign: [bUser.id, bUser.uuid, bCourse, bClient, B.accountGlobalId, B.accountId, B.adminGlobalId, B.adminUserId],
   };
 });
@@ -414,9 +416,10 @@ describe('fuzzing every query argument', () => {
     it(`${field.name}(${field.args.map((a) => a.name).join(', ')})`, async () => {
       const before = await fingerprint();
       await fc.assert(
-        fc.asyncProperty(argsFor(field, false), argsFor(field, true), async (good, bad) => {
+        fc.asyncProperty(argsFor(field, false), argsFor(field, true), fc.constantFrom('admin', 'admin', 'plain user of B', 'operator'), async (good, bad, who) => {
+          const token = who === 'admin' ? A.key : who === 'operator' ? OPERATOR_TOKEN : bUserToken;
           for (const variables of [good, bad]) {
-            const { body, context } = await send(field.name, queryFor(field), variables as Record<string, unknown>, A.key);
+            const { body, context } = await send(`${field.name} as ${who}`, queryFor(field), variables as Record<string, unknown>, token);
             for (const error of body.errors ?? []) expect(error.extensions?.code ?? 'GRAPHQL', context).toBeTruthy();
           }
         }),
@@ -428,8 +431,9 @@ describe('fuzzing every query argument', () => {
 
   it('node and nodes: ids of every kind resolve to a node or null, never an error of ours', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(idFor('id', 'x', pools), badIds(pools)), { minLength: 1, maxLength: 20 }), async (ids) => {
-        const { body, context } = await send('nodes', 'query ($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids }, A.key);
+      fc.asyncProperty(fc.array(fc.oneof(idFor('id', 'x', pools), badIds(pools)), { minLength: 1, maxLength: 20 }), fc.constantFrom('admin', 'plain user of B', 'operator'), async (ids, who) => {
+        const token = who === 'admin' ? A.key : who === 'operator' ? OPERATOR_TOKEN : bUserToken;
+        const { body, context } = await send(`nodes as ${who}`, 'query ($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids }, token);
         if (unstorable(ids)) {
           // Text no column can hold is refused up front, whatever it was meant to be.
           expect(body.errors?.[0]?.extensions?.code, context).toBe('BAD_USER_INPUT');
@@ -439,7 +443,8 @@ describe('fuzzing every query argument', () => {
         expect(body.data.nodes, context).toHaveLength(ids.length);
         // Foreign ids are never found.
         ids.forEach((id, i) => {
-          if (pools.foreign.includes(id)) expect(body.data.nodes[i], `${context}: ${id} of partner B found`).toBeNull();
+          if (pools.foreign.includes(id) && who === 'admin') expect(body.data.nodes[i], `${context}: ${id} of partner B found`).toBeNull();
+          if (who !== 'admin' && !pools.foreign.includes(id)) expect(body.data.nodes[i], `${context}: ${id} of partner A found`).toBeNull();
         });
       }),
       { numRuns: RUNS },

@@ -5,7 +5,7 @@ import { auditWhere } from './queries.js';
 
 builder.prismaNode('AuditEvent', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '\u0000' }),
+  findUnique: (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '-' }), // '-': no partner (a NUL is a database error)
   nullable: true,
   authScopes: { partnerAdmin: true },
   fields: (t) => ({

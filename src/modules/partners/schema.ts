@@ -8,7 +8,7 @@ import { createApiKey, createPartner, revokeApiKey, type NewPartner } from './se
 
 const ApiKeyRef = builder.prismaNode('ApiKey', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' ? ctx.principal.partnerId : '\u0000' }),
+  findUnique: (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' ? ctx.principal.partnerId : '-' }), // '-': no partner (a NUL is a database error)
   nullable: true,
   authScopes: { admin: true },
   fields: (t) => ({

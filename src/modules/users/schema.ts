@@ -168,9 +168,12 @@ const UserKeyInput = builder.inputType('UserKeyInput', {
   }),
 });
 
-/** Turns an id argument into a native id; an id of the wrong kind matches nothing. */
+/**
+ * Turns an id argument into a native id; an id of the wrong kind matches nothing. The
+ * stand-ins are ids no row has but the columns accept (a NUL would be a database error).
+ */
 const idOrNone = (type: 'Account' | 'Client', value: string | null | undefined) =>
-  value === null || value === undefined ? undefined : nativeId(type, value) ?? '\u0000';
+  value === null || value === undefined ? undefined : nativeId(type, value) ?? (type === 'Client' ? '00000000-0000-0000-0000-000000000000' : '-');
 
 export function toUserFilter(filter: (typeof UserFilterInput)['$inferInput'] | null | undefined): UserFilter {
   if (!filter) return {};
@@ -360,7 +363,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => ({
       // An item whose accountId is malformed becomes that item's NOT_FOUND, not the call's.
       results: await createUsers(ctx, {
-        users: input.users.map((u) => ({ ...u, accountId: u.accountId == null ? undefined : nativeId('Account', String(u.accountId)) ?? '\u0000' })),
+        users: input.users.map((u) => ({ ...u, accountId: u.accountId == null ? undefined : nativeId('Account', String(u.accountId)) ?? '-' })),
         idempotencyKey: input.idempotencyKey,
       }),
     }),
