@@ -57,7 +57,11 @@ async function main() {
     }, 10_000);
     force.unref();
     server.closeIdleConnections();
+    // A kept-alive connection goes idle once its last answer is out: close it then, rather
+    // than wait for the client or the keep-alive timeout.
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearInterval(idle);
     await store.close();
     logger.info('stopped');
     process.exit(0);
