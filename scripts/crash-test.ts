@@ -71,8 +71,10 @@ async function load(url: string, key: string, round: number, acked: Acked, stop:
           if (free.length < 2) continue;
           const [source, target] = [free[(i * 7) % free.length]!, free[(i * 13 + 1) % free.length]!];
           if (source === target || merged.has(target)) continue;
-          const r = await gql(url, key, `mutation ($s: ID!, $t: ID!) { mergeUsers(input: { sourceId: $s, targetId: $t }) { __typename } }`, { s: source, t: target });
-          if (r.data?.mergeUsers?.__typename === 'MergeUsersSuccess') acked.merges.push([source, target]);
+          const r = await gql(url, key, `mutation ($s: ID!, $t: ID!) { mergeUsers(input: { sourceId: $s, targetId: $t }) { __typename ... on MergeUsersSuccess { target { id } } } }`, { s: source, t: target });
+          // Another worker may have merged the target meanwhile: the merge then follows the
+          // chain, and the answer names the user the source was really merged into.
+          if (r.data?.mergeUsers?.__typename === 'MergeUsersSuccess') acked.merges.push([source, r.data.mergeUsers.target.id]);
         } else if (i % 5 === 3) {
           const prefix = `r${round}-w${w}-b${i}-`;
           acked.batches.push(prefix);
