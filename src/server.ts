@@ -2,7 +2,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import net, { type Socket } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/database.js';
@@ -46,7 +47,20 @@ async function main() {
   logger.info({ url: `${base}/graphql` }, 'listening');
   printWelcome(base, demo);
 
+  // For draining: answers in progress, and connections that have served a request.
+  const inFlight = new Set<ServerResponse>();
+  const served = new Set<Socket>();
   let stopping = false;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    served.add(req.socket);
+    req.socket.once('close', () => served.delete(req.socket));
+    // A request that arrives while draining (on a kept-alive connection, or one accepted
+    // just before the listener closed) is answered, then its connection closes.
+    if (stopping) res.shouldKeepAlive = false;
+  });
+
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -56,12 +70,14 @@ async function main() {
       server.closeAllConnections();
     }, 10_000);
     force.unref();
-    server.closeIdleConnections();
-    // A kept-alive connection goes idle once its last answer is out: close it then, rather
-    // than wait for the client or the keep-alive timeout.
-    const idle = setInterval(() => server.closeIdleConnections(), 100);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    clearInterval(idle);
+    // Stop listening with net.Server#close: http.Server#close also destroys every connection
+    // that has no request in progress, including one whose request was sent but not yet read.
+    const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+    // Answers in progress close their connection when done; idle kept-alive ones close now.
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+    const busy = new Set([...inFlight].map((res) => res.socket));
+    for (const socket of served) if (!busy.has(socket)) socket.end();
+    await closed;
     await store.close();
     logger.info('stopped');
     process.exit(0);
