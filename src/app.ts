@@ -28,6 +28,8 @@ export interface App {
   yoga: Yoga;
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
+  /** From now on /readyz answers 503, so that load balancers stop sending new requests. */
+  drain(): void;
 }
 
 export function createApp({ config, store, logger }: AppDeps): App {
@@ -69,7 +71,9 @@ export function createApp({ config, store, logger }: AppDeps): App {
   );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  let draining = false;
   app.get('/readyz', async (c) => {
+    if (draining) return c.json({ status: 'draining', store: store.kind }, 503);
     try {
       await store.ping();
       return c.json({ status: 'ready', store: store.kind });
@@ -119,6 +123,9 @@ export function createApp({ config, store, logger }: AppDeps): App {
     yoga,
     authenticator,
     rateLimiter,
+    drain: () => {
+      draining = true;
+    },
   };
 }
 

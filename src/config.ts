@@ -28,6 +28,7 @@ const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
   MAX_BODY_BYTES: positiveInt.default(1_000_000),
   DISABLE_INTROSPECTION: flag.default(false),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
 });
 
 export type Config = Readonly<{
@@ -45,6 +46,7 @@ export type Config = Readonly<{
   rateLimitPerMinute: number;
   maxBodyBytes: number;
   disableIntrospection: boolean;
+  shutdownGraceMs: number;
 }>;
 
 export class ConfigError extends Error {}
@@ -74,5 +76,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     maxBodyBytes: e.MAX_BODY_BYTES,
     disableIntrospection: e.DISABLE_INTROSPECTION,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });
 }

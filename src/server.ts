@@ -64,12 +64,17 @@ async function main() {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: no new connections, draining requests');
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: draining requests');
     const force = setTimeout(() => {
       logger.warn('requests still running after 10s; closing anyway');
       server.closeAllConnections();
     }, 10_000);
     force.unref();
+    // Keep accepting for a moment, /readyz answering 503: connections the kernel already
+    // accepted but this busy process has not taken yet would be reset if the listener
+    // closed now, and a load balancer needs a moment to stop sending.
+    app.drain();
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownGraceMs));
     // Stop listening with net.Server#close: http.Server#close also destroys every connection
     // that has no request in progress, including one whose request was sent but not yet read.
     const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
