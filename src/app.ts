@@ -13,6 +13,7 @@ import { createAuthenticator, type Authenticator } from './auth/authenticate.js'
 import { armorPlugin, createRateLimiter, type RateLimiter } from './auth/limits.js';
 import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlPage, type Yoga } from './graphql/yoga.js';
+import { useCompiledReads } from './graphql/compiled/plugin.js';
 import { guard, type HttpEnv } from './http.js';
 import { mountDialects } from './dialects/index.js';
 
@@ -46,6 +47,7 @@ export function createApp({ config, store, logger }: AppDeps): App {
       // request that carries one cannot be a cross-site forgery.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }),
       ...(config.disableIntrospection ? [useDisableIntrospection()] : []),
+      ...(config.compiledReads ? [useCompiledReads(store.pool, logger)] : []),
     ],
   });
   const app = new Hono<HttpEnv>();

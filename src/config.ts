@@ -28,6 +28,7 @@ const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
   MAX_BODY_BYTES: positiveInt.default(1_000_000),
   DISABLE_INTROSPECTION: flag.default(false),
+  COMPILED_READS: flag.default(true),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
 });
 
@@ -47,6 +48,7 @@ export type Config = Readonly<{
   maxBodyBytes: number;
   disableIntrospection: boolean;
   shutdownGraceMs: number;
+  compiledReads: boolean;
 }>;
 
 export class ConfigError extends Error {}
@@ -77,5 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     disableIntrospection: e.DISABLE_INTROSPECTION,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    compiledReads: e.COMPILED_READS,
   });
 }

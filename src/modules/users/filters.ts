@@ -41,7 +41,8 @@ export function userWhere(principal: Principal | null, filter: UserFilter = {}):
   if (filter.entitlement) and.push({ entitlements: { some: { kind: filter.entitlement } } });
   const search = filter.search?.trim();
   if (search) {
-    const contains = { contains: search, mode: 'insensitive' as const };
+    // Prisma passes `contains` to ILIKE as is: escape its wildcards so "a_b" means a_b.
+    const contains = { contains: escapeLike(search), mode: 'insensitive' as const };
     and.push({
       OR: [
         { externalUserId: contains },
@@ -70,3 +71,6 @@ export function userOrderBy(order?: { field: UserOrderField; direction?: OrderDi
   if (!order) return [{ id: 'asc' }];
   return [{ [ORDER_COLUMN[order.field]]: direction }, { id: direction }];
 }
+
+/** `%`, `_` and `\\` taken literally in a LIKE pattern (backslash is PostgreSQL's escape). */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);

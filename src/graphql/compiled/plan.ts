@@ -1,0 +1,134 @@
+// The shape of a read the compiled path can answer: a query whose root fields are all
+// `users` connections (any alias) selecting fields from the table below. Fragments are
+// flattened; anything else (directives, unknown fields, other root fields, `last`/`before`,
+// nested connections beyond a count) makes the operation "not compiled", and the normal
+// executor answers it. The plan depends on the document only, so it is cached per document.
+import { Kind, type ArgumentNode, type DocumentNode, type FragmentDefinitionNode, type InlineFragmentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+
+export type TypeName = 'UsersConnection' | 'UsersEdge' | 'PageInfo' | 'User' | 'Account' | 'Client' | 'Entitlement' | 'CountConnection';
+
+export interface FieldPlan {
+  /** Response key (alias or field name). */
+  key: string;
+  name: string;
+  args: readonly ArgumentNode[];
+  /** Selected sub-fields, for object fields. */
+  children: FieldPlan[] | null;
+}
+
+export interface OperationPlan {
+  operation: OperationDefinitionNode;
+  /** Root fields: `users` connections and `__typename`. */
+  fields: FieldPlan[];
+}
+
+/** For each type: its fields, and the type of each object field (null for a leaf). */
+const FIELDS: Record<TypeName, Record<string, TypeName | null>> = {
+  UsersConnection: { totalCount: null, pageInfo: 'PageInfo', edges: 'UsersEdge', __typename: null },
+  UsersEdge: { cursor: null, node: 'User', __typename: null },
+  PageInfo: { hasNextPage: null, hasPreviousPage: null, startCursor: null, endCursor: null, __typename: null },
+  User: {
+    id: null, uuid: null, status: null, externalUserId: null, catalogId: null, registeredInCatalog: null,
+    canvasUserId: null, canvasUserUuid: null, userName: null, firstName: null, lastName: null, email: null,
+    customFields: null, timeZone: null, locale: null, termsOfUse: null, identifier: null, metadata: null,
+    name: null, avatar: null, createdAt: null, updatedAt: null, disabledAt: null, __typename: null,
+    account: 'Account', registeredAccount: 'Account', partner: 'Account', client: 'Client', mergedInto: 'User',
+    entitlements: 'Entitlement', courses: 'CountConnection', enrollments: 'CountConnection', orders: 'CountConnection',
+  },
+  Account: {
+    id: null, ulid: null, customerId: null, name: null, isPartner: null, plan: null, canvasRootAccountUuid: null,
+    legacyAccess: null, lrnAccess: null, smsAccess: null, mmsAccess: null, requireIpApiAccess: null,
+    requireIpGqlAccess: null, allowedIps: null, status: null, createdAt: null, updatedAt: null, __typename: null,
+  },
+  Client: { id: null, identifier: null, metadata: null, createdAt: null, updatedAt: null, __typename: null },
+  Entitlement: { kind: null, grantedAt: null, __typename: null },
+  CountConnection: { totalCount: null, __typename: null },
+};
+
+/** GraphQL type names (for fragment type conditions) of each plan type. */
+const GRAPHQL_NAMES: Record<TypeName, string[]> = {
+  UsersConnection: ['QueryUsersConnection'],
+  UsersEdge: ['QueryUsersConnectionEdge'],
+  PageInfo: ['PageInfo'],
+  User: ['User', 'Node'],
+  Account: ['Account', 'Node'],
+  Client: ['Client', 'Node'],
+  Entitlement: ['Entitlement'],
+  CountConnection: ['UserCoursesConnection', 'UserEnrollmentsConnection', 'UserOrdersConnection'],
+};
+
+class NotCompiled extends Error {}
+
+export function planOperation(document: DocumentNode, operationName: string | null | undefined): OperationPlan | null {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  if (!operation || operation.operation !== 'query' || operation.directives?.length) return null;
+  const fragments = new Map(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+  );
+  try {
+    const roots = collect(operation.selectionSet, 'Query', fragments, new Set());
+    if (!roots.some((f) => f.name === 'users')) return null;
+    for (const root of roots) {
+      if (root.name === '__typename') continue;
+      if (root.name !== 'users' || !root.children) return null;
+      if (root.args.some((a) => a.name.value === 'last' || a.name.value === 'before')) return null;
+      check(root.children, 'UsersConnection');
+    }
+    return { operation, fields: roots };
+  } catch (error) {
+    if (error instanceof NotCompiled) return null;
+    throw error;
+  }
+}
+
+/** Checks fields against the table, recursively; only `users` may take arguments. */
+function check(fields: FieldPlan[], type: TypeName): void {
+  for (const field of fields) {
+    if (!(field.name in FIELDS[type]) || field.args.length) throw new NotCompiled();
+    const child = FIELDS[type][field.name];
+    if (child === null || child === undefined) {
+      if (field.children) throw new NotCompiled();
+    } else {
+      if (!field.children) throw new NotCompiled();
+      check(field.children, child);
+    }
+  }
+}
+
+/** Flattens fragments into plain fields, merging fields that share a response key. */
+function collect(set: SelectionSetNode, type: TypeName | 'Query', fragments: Map<string, FragmentDefinitionNode>, visiting: Set<string>): FieldPlan[] {
+  const out: FieldPlan[] = [];
+  for (const selection of set.selections) {
+    if (selection.directives?.length) throw new NotCompiled();
+    if (selection.kind === Kind.FIELD) {
+      const name = selection.name.value;
+      let children: FieldPlan[] | null = null;
+      if (selection.selectionSet) {
+        const child = type === 'Query' ? (name === 'users' ? 'UsersConnection' : null) : FIELDS[type][name];
+        if (!child) throw new NotCompiled();
+        children = collect(selection.selectionSet, child, fragments, visiting);
+      }
+      merge(out, { key: selection.alias?.value ?? name, name, args: selection.arguments ?? [], children });
+      continue;
+    }
+    const spread = selection.kind === Kind.FRAGMENT_SPREAD ? selection.name.value : null;
+    const fragment: FragmentDefinitionNode | InlineFragmentNode | undefined = spread ? fragments.get(spread) : (selection as InlineFragmentNode);
+    if (!fragment || fragment.directives?.length || (spread && visiting.has(spread))) throw new NotCompiled();
+    const condition = fragment.typeCondition?.name.value;
+    if (condition && !(type === 'Query' ? ['Query'] : GRAPHQL_NAMES[type]).includes(condition)) throw new NotCompiled();
+    for (const plan of collect(fragment.selectionSet, type, fragments, spread ? new Set([...visiting, spread]) : visiting)) merge(out, plan);
+  }
+  return out;
+}
+
+function merge(out: FieldPlan[], plan: FieldPlan): void {
+  const same = out.find((f) => f.key === plan.key);
+  if (!same) {
+    out.push(plan);
+    return;
+  }
+  // Validation guarantees that fields sharing a key are the same field with the same arguments.
+  if (same.name !== plan.name) throw new NotCompiled();
+  if (same.children && plan.children) for (const child of plan.children) merge(same.children, child);
+}

@@ -1,0 +1,294 @@
+// Turns a planned `users` read into one SQL statement that builds the whole response in
+// PostgreSQL (json_build_object), the way the floor of the benchmark does. Every value has
+// the exact form the normal executor gives it (global ids, cursors, ISO dates, enum names),
+// and tenancy, filters, ordering and cursors follow the Prisma queries of the users
+// connection; test/compiled-reads.test.ts compares both paths on generated queries.
+// Anything this file does not handle returns null, and the normal executor answers.
+import type { UserPrincipal } from '../../auth/principal.js';
+import type { UserFilter } from '../../modules/users/filters.js';
+import { escapeLike } from '../../modules/users/filters.js';
+import type { FieldPlan } from './plan.js';
+
+export interface Sql {
+  text: string;
+  values: unknown[];
+}
+
+export interface UsersArgs {
+  first?: number | null;
+  after?: string | null;
+  filter: UserFilter;
+  orderBy?: { field: string; direction?: string | null } | null;
+}
+
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 20;
+// PostgreSQL functions take at most 100 arguments: json_build_object 50 key/value pairs.
+const MAX_PAIRS = 50;
+
+class NotCompiled extends Error {}
+
+/** Parameters and generated aliases of one statement. */
+class Builder {
+  readonly values: unknown[] = [];
+  private aliases = 0;
+  param(value: unknown, cast = ''): string {
+    this.values.push(value);
+    return `$${this.values.length}${cast}`;
+  }
+  alias(prefix: string): string {
+    return `${prefix}${++this.aliases}`;
+  }
+}
+
+const quote = (key: string) => `'${key}'`; // response keys are GraphQL names: [_A-Za-z][_0-9A-Za-z]*
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+// Global ids and cursors are short (under 57 base64 characters), so encode() adds no line break.
+const base64 = (text: string) => `encode(convert_to(${text}, 'UTF8'), 'base64')`;
+const globalId = (type: string, id: string) => base64(`'${type}:' || ${id}`);
+const cursorOf = (u: string) => base64(`'GPC:S:' || ${u}.id::text`);
+
+function object(b: Builder, fields: FieldPlan[], value: (field: FieldPlan) => string): string {
+  if (fields.length > MAX_PAIRS) throw new NotCompiled();
+  return `json_build_object(${fields.map((f) => `${quote(f.key)}, ${value(f)}`).join(', ')})`;
+}
+
+const column = (name: string) => (x: string) => `${x}."${name}"`;
+const metadataString = (key: string) => (x: string) => `CASE WHEN jsonb_typeof(${x}.metadata->'${key}') = 'string' THEN ${x}.metadata->>'${key}' END`;
+
+const USER_SCALARS: Record<string, (x: string) => string> = {
+  __typename: () => `'User'`,
+  id: (x) => globalId('User', `${x}.id::text`),
+  uuid: (x) => `${x}.id::text`,
+  status: (x) => `${x}.status::text`,
+  externalUserId: column('externalUserId'),
+  catalogId: (x) => `CASE WHEN ${x}."inCatalog" THEN ${x}."catalogId" END`,
+  registeredInCatalog: column('inCatalog'),
+  canvasUserId: column('canvasUserId'),
+  canvasUserUuid: column('canvasUserUuid'),
+  userName: column('userName'),
+  firstName: column('firstName'),
+  lastName: column('lastName'),
+  email: column('email'),
+  customFields: column('customFields'),
+  timeZone: column('timeZone'),
+  locale: column('locale'),
+  termsOfUse: column('termsOfUse'),
+  identifier: column('identifier'),
+  metadata: column('metadata'),
+  name: metadataString('name'),
+  avatar: metadataString('avatar'),
+  createdAt: (x) => iso(`${x}."createdAt"`),
+  updatedAt: (x) => iso(`${x}."updatedAt"`),
+  disabledAt: (x) => iso(`${x}."disabledAt"`),
+};
+
+const ACCOUNT_SCALARS: Record<string, (a: string, partner: string) => string> = {
+  __typename: () => `'Account'`,
+  id: (a) => globalId('Account', `${a}.id`),
+  ulid: (a) => `${a}.id`,
+  customerId: (a) => `${a}."customerId"`,
+  name: (a) => `${a}.name`,
+  isPartner: (a) => `(${a}."parentId" IS NULL)`,
+  plan: (a, p) => `COALESCE(${a}.plan::text, ${p}.plan::text, 'CORE')`,
+  canvasRootAccountUuid: (a) => `${a}."canvasUuid"`,
+  legacyAccess: (a) => `${a}."legacyAccess"::text`,
+  lrnAccess: (a) => `${a}."lrnAccess"::text`,
+  smsAccess: (a) => `${a}."smsAccess"::text`,
+  mmsAccess: (a) => `${a}."mmsAccess"::text`,
+  requireIpApiAccess: (a) => `${a}."requireIpApiAccess"`,
+  requireIpGqlAccess: (a) => `${a}."requireIpGqlAccess"`,
+  allowedIps: (a) => `COALESCE(to_json(${a}."allowedIps"), '[]'::json)`,
+  status: (a) => `${a}.status::text`,
+  createdAt: (a) => iso(`${a}."createdAt"`),
+  updatedAt: (a) => iso(`${a}."updatedAt"`),
+};
+
+const CLIENT_SCALARS: Record<string, (c: string) => string> = {
+  __typename: () => `'Client'`,
+  id: (c) => globalId('Client', `${c}.id::text`),
+  identifier: (c) => `${c}.identifier`,
+  metadata: (c) => `${c}.metadata`,
+  createdAt: (c) => iso(`${c}."createdAt"`),
+  updatedAt: (c) => iso(`${c}."updatedAt"`),
+};
+
+const COUNTED: Record<string, { table: string; owner: string; typename: string }> = {
+  courses: { table: 'Course', owner: 'ownerId', typename: 'UserCoursesConnection' },
+  enrollments: { table: 'Enrollment', owner: 'userId', typename: 'UserEnrollmentsConnection' },
+  orders: { table: 'Order', owner: 'userId', typename: 'UserOrdersConnection' },
+};
+
+/** The users a principal may see, as a condition on alias `u` (twin of userVisibility). */
+function visible(b: Builder, p: UserPrincipal, u: string): string {
+  const alive = `${u}."partnerId" = ${b.param(p.partnerId)} AND ${u}."deletedAt" IS NULL`;
+  if (p.partnerAdmin) return alive;
+  if (p.adminAccountIds.size === 0) return `${alive} AND ${u}.id = ${b.param(p.userId)}::uuid`;
+  return `${alive} AND (${u}.id = ${b.param(p.userId)}::uuid OR ${u}."accountId" = ANY(${b.param([...p.adminAccountIds])}::text[]))`;
+}
+
+function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]): string {
+  return object(b, fields, (f) => {
+    const scalar = USER_SCALARS[f.name];
+    if (scalar) return scalar(u);
+    const children = f.children!;
+    switch (f.name) {
+      case 'account':
+      case 'registeredAccount':
+      case 'partner': {
+        const [a, ap] = [b.alias('a'), b.alias('ap')];
+        const key = f.name === 'partner' ? 'partnerId' : 'accountId';
+        const body = object(b, children, (g) => ACCOUNT_SCALARS[g.name]!(a, ap));
+        return `(SELECT ${body} FROM "Account" ${a} LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId" WHERE ${a}.id = ${u}."${key}")`;
+      }
+      case 'client': {
+        const c = b.alias('c');
+        return `(SELECT ${object(b, children, (g) => CLIENT_SCALARS[g.name]!(c))} FROM "Client" ${c} WHERE ${c}.id = ${u}."clientId")`;
+      }
+      case 'mergedInto': {
+        // A deleted or invisible target reads null, as User.mergedInto does.
+        const m = b.alias('m');
+        return `(SELECT ${userObject(b, p, m, children)} FROM "User" ${m} WHERE ${m}.id = ${u}."mergedIntoId" AND ${visible(b, p, m)})`;
+      }
+      case 'entitlements': {
+        const e = b.alias('e');
+        const body = object(b, children, (g) =>
+          g.name === 'kind' ? `${e}.kind::text` : g.name === 'grantedAt' ? iso(`${e}."grantedAt"`) : `'Entitlement'`,
+        );
+        return `(SELECT COALESCE(json_agg(${body} ORDER BY ${e}.kind), '[]'::json) FROM "Entitlement" ${e} WHERE ${e}."userId" = ${u}.id)`;
+      }
+      default: {
+        const counted = COUNTED[f.name];
+        if (!counted) throw new NotCompiled();
+        // The user is visible, so all of its rows of the partner are (course/enrollment/orderVisibility).
+        const x = b.alias('x');
+        const count = `(SELECT count(*)::int FROM "${counted.table}" ${x} WHERE ${x}."${counted.owner}" = ${u}.id AND ${x}."partnerId" = ${b.param(p.partnerId)})`;
+        return object(b, children, (g) => (g.name === 'totalCount' ? count : `'${counted.typename}'`));
+      }
+    }
+  });
+}
+
+/** Filters of `users(filter:)` on alias `u` (twin of userWhere). */
+function filterConditions(b: Builder, filter: UserFilter, u: string): string[] {
+  const out: string[] = [];
+  if (filter.status) out.push(`${u}.status = ${b.param(filter.status)}::"UserStatus"`);
+  if (filter.accountId != null) out.push(`${u}."accountId" = ${b.param(filter.accountId)}`);
+  if (filter.clientId != null) out.push(`${u}."clientId" = ${b.param(filter.clientId)}::uuid`);
+  for (const [key, col] of [['createdAt', 'createdAt'], ['updatedAt', 'updatedAt']] as const) {
+    const range = filter[key];
+    if (range?.from) out.push(`${u}."${col}" >= ${b.param(range.from)}::timestamptz`);
+    if (range?.to) out.push(`${u}."${col}" <= ${b.param(range.to)}::timestamptz`);
+  }
+  if (typeof filter.registeredInCatalog === 'boolean') out.push(`${u}."inCatalog" = ${b.param(filter.registeredInCatalog)}`);
+  if (typeof filter.canvasUserId === 'number') out.push(`${u}."canvasUserId" = ${b.param(filter.canvasUserId)}::int`);
+  if (filter.entitlement) {
+    out.push(`EXISTS (SELECT 1 FROM "Entitlement" fe WHERE fe."userId" = ${u}.id AND fe.kind = ${b.param(filter.entitlement)}::"EntitlementKind")`);
+  }
+  const search = filter.search?.trim();
+  if (search) {
+    const pattern = b.param(`%${escapeLike(search)}%`);
+    const cols = ['externalUserId', 'email', 'userName', 'firstName', 'lastName', 'identifier'];
+    out.push(`(${cols.map((c) => `${u}."${c}" ILIKE ${pattern}`).join(' OR ')})`);
+  }
+  return out;
+}
+
+const ORDER_COLUMNS: Record<string, { column: string; nullable: boolean }> = {
+  CREATED_AT: { column: 'createdAt', nullable: false },
+  UPDATED_AT: { column: 'updatedAt', nullable: false },
+  EXTERNAL_USER_ID: { column: 'externalUserId', nullable: true },
+  EMAIL: { column: 'email', nullable: true },
+  CATALOG_ID: { column: 'catalogId', nullable: false },
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The user id inside a connection cursor ("GPC:S:<uuid>", base64), or null. */
+function cursorId(cursor: string): string | null {
+  if (!/^[A-Za-z0-9+/]+=*$/.test(cursor)) return null;
+  const text = Buffer.from(cursor, 'base64').toString('utf8');
+  if (!text.startsWith('GPC:S:')) return null;
+  const id = text.slice(6);
+  return UUID.test(id) ? id : null;
+}
+
+function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: FieldPlan[]): string {
+  if (args.first != null && args.first < 0) throw new NotCompiled();
+  const size = Math.min(args.first ?? DEFAULT_PAGE, MAX_PAGE);
+  const order = args.orderBy ? ORDER_COLUMNS[args.orderBy.field] : undefined;
+  if (args.orderBy && !order) throw new NotCompiled();
+  const dir = args.orderBy?.direction === 'DESC' ? 'DESC' : 'ASC';
+  const orderBy = (x: string) => (order ? `${x}."${order.column}" ${dir}, ${x}.id ${dir}` : `${x}.id ASC`);
+
+  const u = b.alias('u');
+  const where = [visible(b, p, u), ...filterConditions(b, args.filter, u)].join(' AND ');
+  let cursorCondition = '';
+  if (args.after != null) {
+    // Prisma's cursor: rows at or after the cursor row in the order, then skip one (OFFSET 1);
+    // an unknown cursor row makes the comparisons NULL, so the page is empty.
+    const id = cursorId(args.after);
+    if (!id || order?.nullable) throw new NotCompiled();
+    const c = (col: string) => `(SELECT cr."${col}" FROM "User" cr WHERE cr.id = ${b.param(id)}::uuid)`;
+    const [gt, ge] = dir === 'ASC' ? ['>', '>='] : ['<', '<='];
+    cursorCondition = order
+      ? ` AND (${u}."${order.column}" ${gt} ${c(order.column)} OR (${u}."${order.column}" = ${c(order.column)} AND ${u}.id ${ge} ${c('id')}))`
+      : ` AND ${u}.id >= ${c('id')}`;
+  }
+  const offset = args.after != null ? ' OFFSET 1' : '';
+  const page = `SELECT ${u}.* FROM "User" ${u} WHERE ${where}${cursorCondition} ORDER BY ${orderBy(u)} LIMIT ${size + 1}${offset}`;
+
+  const value = (f: FieldPlan): string => {
+    switch (f.name) {
+      case '__typename':
+        return `'QueryUsersConnection'`;
+      case 'totalCount': {
+        const t = b.alias('u');
+        return `(SELECT count(*)::int FROM "User" ${t} WHERE ${[visible(b, p, t), ...filterConditions(b, args.filter, t)].join(' AND ')})`;
+      }
+      case 'pageInfo':
+        return object(b, f.children!, (g) => {
+          switch (g.name) {
+            case 'hasNextPage':
+              return `(SELECT count(*) > ${size} FROM page)`;
+            case 'hasPreviousPage':
+              return args.after != null ? 'true' : 'false';
+            case 'startCursor':
+              return `(SELECT ${cursorOf('r')} FROM numbered r WHERE r.rn = 1 AND r.rn <= ${size})`;
+            case 'endCursor':
+              return `(SELECT ${cursorOf('r')} FROM numbered r WHERE r.rn = LEAST((SELECT count(*) FROM page), ${size}))`;
+            default:
+              return `'PageInfo'`;
+          }
+        });
+      case 'edges': {
+        const e = b.alias('r');
+        const edge = object(b, f.children!, (g) =>
+          g.name === 'cursor' ? cursorOf(e) : g.name === 'node' ? userObject(b, p, e, g.children!) : `'QueryUsersConnectionEdge'`,
+        );
+        return `(SELECT COALESCE(json_agg(${edge} ORDER BY ${e}.rn), '[]'::json) FROM numbered ${e} WHERE ${e}.rn <= ${size})`;
+      }
+      default:
+        throw new NotCompiled();
+    }
+  };
+  const body = object(b, fields, value);
+  const n = b.alias('n');
+  return `(WITH page AS (${page}), numbered AS (SELECT ${n}.*, row_number() OVER (ORDER BY ${orderBy(n)}) AS rn FROM page ${n}) SELECT ${body})`;
+}
+
+/**
+ * One statement answering the whole operation, or null when a value is outside what the
+ * compiled path handles (a `first` below zero, a foreign cursor, an order on a nullable
+ * column combined with a cursor, ...): the normal executor then answers, errors included.
+ */
+export function buildSql(roots: FieldPlan[], argsOf: (field: FieldPlan) => UsersArgs, principal: UserPrincipal): Sql | null {
+  const b = new Builder();
+  try {
+    const body = object(b, roots, (f) => (f.name === '__typename' ? `'Query'` : connection(b, principal, argsOf(f), f.children!)));
+    return { text: `SELECT ${body} AS data`, values: b.values };
+  } catch (error) {
+    if (error instanceof NotCompiled) return null;
+    throw error;
+  }
+}
