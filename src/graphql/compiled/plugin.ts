@@ -3,6 +3,7 @@
 // JavaScript. Plans are cached per parsed document (yoga caches those per query text).
 // When a plan or its SQL cannot be made, or the statement fails, the normal executor
 // answers: the compiled path can only be faster, never different.
+import { createHash } from 'node:crypto';
 import { getArgumentValues, getVariableValues, type DocumentNode, type FieldNode, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type pg from 'pg';
@@ -34,7 +35,7 @@ export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLC
         const sql = compile(args.schema, plan, execArgs.variableValues ?? {}, principal);
         if (!sql) return executeFn(execArgs);
         try {
-          const { rows } = await pool.query<{ data: Record<string, unknown> }>(sql);
+          const { rows } = await pool.query<{ data: Record<string, unknown> }>({ ...sql, name: statementName(sql.text) });
           return { data: rows[0]!.data };
         } catch (error) {
           logger.warn({ err: error, requestId: ctx.requestId }, 'compiled read failed; answering through the executor');
@@ -43,6 +44,19 @@ export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLC
       });
     },
   };
+}
+
+// Named statements are parsed and planned once per connection. Their number is capped: the
+// texts come from clients' documents, and each name costs memory in every backend.
+const MAX_NAMED = 200;
+const named = new Map<string, string>();
+function statementName(text: string): string | undefined {
+  let name = named.get(text);
+  if (!name && named.size < MAX_NAMED) {
+    name = `compiled_${createHash('sha1').update(text).digest('hex')}`;
+    named.set(text, name);
+  }
+  return name;
 }
 
 function compile(schema: GraphQLSchema, plan: OperationPlan, rawVariables: Record<string, unknown>, principal: Parameters<typeof buildSql>[2]) {
