@@ -17,7 +17,7 @@ export type TargetName = 'gateway' | 'naive' | 'floor';
 export interface Measurement {
   scenario: string;
   target: TargetName;
-  mode: 'in-process' | 'http';
+  mode: 'in-process' | 'http' | 'wrk';
   /** SQL statements per request (median over the samples). */
   statements: number | null;
   p50: number | null;

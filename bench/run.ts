@@ -15,6 +15,7 @@ import { openStore } from '../src/store/database.js';
 import { BENCH_PREFIX, FULL, QUICK, generate, type BenchData } from './data.js';
 import { SCENARIOS, benchTargets, ensureVerdictOf, inProcessReads, inProcessWrites, type Measurement } from './inprocess.js';
 import { load, startServer, type LoadOptions, type ServerHandle, type StoreLocation } from './http.js';
+import { wrk, wrkAvailable } from './wrk.js';
 import { REST_LISTS, createUsersBody, ensureBody, entitiesBody, pageBody } from './queries.js';
 import { evaluate, storeSection, type StoreReport } from './report.js';
 
@@ -159,6 +160,14 @@ async function httpRun(
 
 const noErrors = (body: string) => !body.includes('"errors"');
 
+/** The same load from wrk, when installed (see bench/wrk.ts); nothing otherwise. */
+async function wrkRun(server: ServerHandle, scenario: string, request: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string }, o: Options): Promise<Measurement[]> {
+  if (!(await wrkAvailable())) return [];
+  const r = await wrk(server.url + request.path, { ...request, connections: 50, seconds: o.quick ? 3 : o.duration });
+  log(`  wrk ${server.target} ${scenario}: ${r.rps.toFixed(1)} answers/s (${r.non2xx} non-2xx), p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests`);
+  return [{ scenario, target: server.target as Measurement['target'], mode: 'wrk', statements: null, p50: r.p50, p99: r.p99, rps: Math.round(r.rps * 10) / 10, samples: r.requests, ok: r.non2xx === 0, note: r.non2xx ? `wrk: ${r.non2xx} non-2xx` : undefined }];
+}
+
 async function httpPhase(location: StoreLocation, data: BenchData, pageIds: string[], restAvailable: string[], o: Options, tag: string) {
   const partner = data.partners[0]!;
   const out: Measurement[] = [];
@@ -179,6 +188,7 @@ async function httpPhase(location: StoreLocation, data: BenchData, pageIds: stri
   const floor = await startServer('floor', location, partner.id);
   try {
     out.push(await httpRun(floor, SCENARIOS.page100, { path: '/page?first=100', method: 'GET' }, o));
+    out.push(...(await wrkRun(floor, SCENARIOS.page100, { method: 'GET', path: '/page?first=100' }, o)));
   } finally {
     await floor.stop();
   }
@@ -186,6 +196,7 @@ async function httpPhase(location: StoreLocation, data: BenchData, pageIds: stri
   const gateway = await startServer('gateway', location, partner.id);
   try {
     out.push(await httpRun(gateway, SCENARIOS.page100, { path: '/graphql', headers, body: pageBody(100) }, o, { bodyOk: noErrors }));
+    out.push(...(await wrkRun(gateway, SCENARIOS.page100, { method: 'POST', path: '/graphql', headers, body: pageBody(100) }, o)));
     out.push(await httpRun(gateway, SCENARIOS.page10, { path: '/graphql', headers, body: pageBody(10) }, o, { bodyOk: noErrors }));
     if (pageIds.length) {
       out.push(await httpRun(gateway, SCENARIOS.entities, { path: '/graphql', headers, body: entitiesBody(pageIds) }, o, { bodyOk: noErrors }));
