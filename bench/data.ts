@@ -248,8 +248,8 @@ export async function generate(store: Store, size: DataSize, seed = 42, log: (li
   await inBatches(enrollments, (data) => prisma.enrollment.createMany({ data }));
   await inBatches(orders, (data) => prisma.order.createMany({ data }));
   await inBatches(apiKeys, (data) => prisma.apiKey.createMany({ data }));
-  // Fresh statistics, so that plans are those of a database in use, on both stores.
-  await store.pool.query("ANALYZE");
+  // Fresh statistics and visibility maps, as autovacuum keeps them on a database in use.
+  await store.pool.query('VACUUM ANALYZE');
 
   const counts = {
     accounts: accounts.length,
