@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isUser, type UserPrincipal } from '../auth/principal.js';
 import { DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
+import { unstorable } from '../validation.js';
 import { guard, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
 import type { RequestContext } from '../auth/context.js';
 
@@ -164,23 +165,15 @@ export async function jsonBody(c: HttpContext): Promise<Record<string, unknown>>
 const MAX_BODY_DEPTH = 32;
 
 /**
- * Refuses NUL characters (PostgreSQL stores none) and very deep nesting (the services'
- * JSON checks recurse) anywhere in a parsed body, walking it without recursion.
+ * Refuses what PostgreSQL cannot store (NUL characters, unpaired surrogates) and very deep
+ * nesting (the services' JSON checks recurse) anywhere in a parsed body: the same check as
+ * the graph's (validation.ts `unstorable`), with the dialects' tighter depth.
  */
 function assertStorable(value: unknown): void {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) throw new ValidationError('must not contain NUL characters (\\u0000)', 'body');
-    } else if (v && typeof v === 'object') {
-      if (depth >= MAX_BODY_DEPTH) throw new ValidationError(`must not nest deeper than ${MAX_BODY_DEPTH} levels`, 'body');
-      for (const [key, item] of Object.entries(v)) {
-        if (key.includes('\u0000')) throw new ValidationError('must not contain NUL characters (\\u0000)', 'body');
-        stack.push([item, depth + 1]);
-      }
-    }
-  }
+  const problem = unstorable(value, 'body', MAX_BODY_DEPTH);
+  if (!problem) return;
+  const colon = problem.indexOf(': ');
+  throw new ValidationError([{ field: problem.slice(0, colon), message: problem.slice(colon + 2) }]);
 }
 
 /**

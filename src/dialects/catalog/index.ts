@@ -5,7 +5,6 @@
 import type { Hono } from 'hono';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../errors.js';
 import { findAccountByCustomerId } from '../../modules/accounts/service.js';
-import { unmergeUser } from '../../modules/users/merge.js';
 import {
   createUser,
   deleteUser,
@@ -214,9 +213,8 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     // The source API merges custom_fields key by key; null deletes a key.
     const fields = customFields(body.custom_fields);
     if (fields) changes.customFieldsPatch = fields;
-    if (Object.keys(changes).length) await updateUser(ctx, { id: user.id, ...changes });
-    // Clearing a pointer that is not set is a no-op, as in the source API.
-    if (clear && user.mergedIntoId) await unmergeUser(ctx, user.id);
+    // One transaction for the profile and the merge pointer (clearing one not set is a no-op).
+    if (Object.keys(changes).length || clear) await updateUser(ctx, { id: user.id, ...changes, clearMergedInto: clear || undefined });
     const updated = await findUserView(ctx, { id: user.id });
     if (!updated) throw new NotFoundError('User', String(user.catalogId));
     return c.json({ user: userJson(updated) });

@@ -35,8 +35,17 @@ export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLC
         const sql = compile(args.schema, plan, execArgs.variableValues ?? {}, principal);
         if (!sql) return executeFn(execArgs);
         try {
-          const { rows } = await pool.query<{ data: Record<string, unknown> }>({ ...sql, name: statementName(sql.text) });
-          return { data: rows[0]!.data };
+          const { rows } = await pool.query<{ data: string }>({ ...sql, name: statementName(sql.text) });
+          // The JSON text goes out as PostgreSQL wrote it (yoga's `stringify` hook): no parse
+          // and re-serialisation of a page in Node. `data` is parsed only if something reads it.
+          const text = rows[0]!.data;
+          let data: Record<string, unknown> | undefined;
+          return {
+            get data() {
+              return (data ??= JSON.parse(text) as Record<string, unknown>);
+            },
+            stringify: () => `{"data":${text}}`,
+          };
         } catch (error) {
           logger.warn({ err: error, requestId: ctx.requestId }, 'compiled read failed; answering through the executor');
           return executeFn(execArgs);

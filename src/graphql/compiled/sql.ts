@@ -286,7 +286,7 @@ export function buildSql(roots: FieldPlan[], argsOf: (field: FieldPlan) => Users
   const b = new Builder();
   try {
     const body = object(b, roots, (f) => (f.name === '__typename' ? `'Query'` : connection(b, principal, argsOf(f), f.children!)));
-    return { text: `SELECT ${body} AS data`, values: b.values };
+    return { text: `SELECT ${body}::text AS data`, values: b.values };
   } catch (error) {
     if (error instanceof NotCompiled) return null;
     throw error;

@@ -493,6 +493,8 @@ const updateSchema = z
     metadataPatch: nullish(jsonObject),
     /** The catalog dialect's custom_fields update: merged key by key (RFC 7396). */
     customFieldsPatch: nullish(jsonObject),
+    /** The catalog dialect's clear_merged_into_user_id, in the same transaction as the rest. */
+    clearMergedInto: nullish(z.boolean()),
     ...profileFields,
   })
   .refine((u) => !(u.metadata && u.metadataPatch), { message: 'give metadata (replace) or metadataPatch (merge), not both', path: ['metadataPatch'] })
@@ -561,9 +563,15 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
         const source = input.metadataPatch !== undefined ? 'metadataPatch' : input.metadata !== undefined ? 'metadata' : input.name !== undefined ? 'name' : 'avatar';
         data.metadata = parse(jsonObject, metadata, `input.${source}`) as Prisma.InputJsonValue;
       }
+      const fields = Object.keys(data);
+      // Clearing a pointer that is not set is a no-op (as unmergeUser would refuse it).
+      if (input.clearMergedInto && u.status === 'MERGED') {
+        Object.assign(data, { status: 'ACTIVE', mergedIntoId: null });
+        audit({ action: 'user.unmerge', subjectType: 'User', subjectId: u.id, data: { was: u.mergedIntoId } });
+      }
       if (Object.keys(data).length === 0) return u;
       const updated = await tx.user.update({ where: { id: u.id }, data });
-      audit({ action: 'user.update', subjectType: 'User', subjectId: u.id, data: { fields: Object.keys(data) } });
+      if (fields.length) audit({ action: 'user.update', subjectType: 'User', subjectId: u.id, data: { fields } });
       return updated;
     });
   } catch (error) {
