@@ -69,7 +69,7 @@ describe('clients', () => {
     // PostgreSQL cannot store NUL: refused as bad input, in the body and in the URL.
     const nul = await put('/client/nul', { metadata: { note: 'a\u0000b' } });
     expect(nul.status).toBe(400);
-    expect(nul.body.error.issues[0].field).toBe('body');
+    expect(nul.body.error.issues[0].field).toBe('body.metadata.note');
     expect((await get('/client/a%00b')).status).toBe(400);
     expect((await get('/users?clientIdentifier=%00')).status).toBe(400);
     const nested = await rest(h, 'PUT', `${BASE}/user/deep`, { token: partner.key, body: `{"metadata":{"a":${'['.repeat(100000)}${']'.repeat(100000)}}}` });
