@@ -12,7 +12,7 @@ import { loadUserPrincipal } from '../auth/authenticate.js';
 import type { RequestContext } from '../auth/context.js';
 import { DomainError } from '../errors.js';
 import { createApiKey, provisionPartner, revokeApiKey } from '../modules/partners/service.js';
-import { MAX_BULK, createUsers } from '../modules/users/service.js';
+import { MAX_BULK, createUsers } from '../modules/users/bulk.js';
 
 const PLANS = ['CORE', 'AUTOMATE', 'ENTERPRISE'] as const;
 

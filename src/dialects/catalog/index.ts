@@ -5,16 +5,8 @@
 import type { Hono } from 'hono';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../errors.js';
 import { findAccountByCustomerId } from '../../modules/accounts/service.js';
-import {
-  createUser,
-  deleteUser,
-  deleteUserDependencies,
-  findUserView,
-  listUserViews,
-  updateUser,
-  type UpdateUserInput,
-  type UserView,
-} from '../../modules/users/service.js';
+import { createUser, findUserView, listUserViews, updateUser, type UpdateUserInput, type UserView } from '../../modules/users/service.js';
+import { deleteUser, deleteUserDependencies } from '../../modules/users/removal.js';
 import {
   boolValue,
   caller,

@@ -6,7 +6,8 @@ import type { Client } from '@prisma/client';
 import type { Hono } from 'hono';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { deleteClient, getClient, listClients, upsertClient } from '../../modules/clients/service.js';
-import { createUser, deleteUser, findUserView, listUserViews, updateUser, type DeleteAction, type UserView } from '../../modules/users/service.js';
+import { createUser, findUserView, listUserViews, updateUser, type UserView } from '../../modules/users/service.js';
+import { deleteUser, type DeleteAction } from '../../modules/users/removal.js';
 import {
   caller,
   dialectApp,

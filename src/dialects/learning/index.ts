@@ -5,7 +5,8 @@
 import type { Hono } from 'hono';
 import { ConflictError, DomainError, ValidationError } from '../../errors.js';
 import { entitlementWireName } from '../../modules/entitlements/service.js';
-import { createUser, createUsers, disableUser, findUserView, MAX_BULK, type User, type UserView } from '../../modules/users/service.js';
+import { createUser, disableUser, findUserView, type User, type UserView } from '../../modules/users/service.js';
+import { createUsers, MAX_BULK } from '../../modules/users/bulk.js';
 import { NotFoundError } from '../../errors.js';
 import {
   caller,

@@ -8,7 +8,8 @@ import { ForbiddenError, NotFoundError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { embedKey, jsonObject, nullish, parse } from '../../validation.js';
 import { audited, requireUser } from '../audit/service.js';
-import { lockManagedUsers, removeUser, type DeleteAction } from '../users/service.js';
+import { lockManagedUsers } from '../users/service.js';
+import { removeUser, type DeleteAction } from '../users/removal.js';
 
 const upsertSchema = z.object({ identifier: embedKey, metadata: nullish(jsonObject), accountId: nullish(z.string()) });
 export type UpsertClientInput = z.input<typeof upsertSchema>;

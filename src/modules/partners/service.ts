@@ -10,7 +10,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js'
 import { nullish, parse, text } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
 import { canvasUuid } from '../accounts/service.js';
-import { uuidv7 } from '../users/service.js';
+import { uuidv7 } from '../../store/ids.js';
 
 const partnerSchema = z.object({ name: text.min(1, 'must not be empty'), plan: z.enum(Plan).default('CORE') });
 export type CreatePartnerInput = z.input<typeof partnerSchema>;

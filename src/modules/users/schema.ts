@@ -12,19 +12,15 @@ import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { ValidationError } from '../../errors.js';
 import { userOrderBy, userWhere, type UserFilter } from './filters.js';
 import { mergeUsers, unmergeUser } from './merge.js';
+import { MAX_BULK, createUsers, type BulkItemResult } from './bulk.js';
+import { deleteUser, deleteUserDependencies, reallocateCourses } from './removal.js';
 import {
-  MAX_BULK,
   createUser,
-  createUsers,
-  deleteUser,
-  deleteUserDependencies,
   disableUser,
   enableUser,
   ensureUser,
   findUserByKey,
-  reallocateCourses,
   updateUser,
-  type BulkItemResult,
   type CreateUserInput as CreateUserData,
   type UpdateUserInput as UpdateUserData,
   type User,

@@ -1,16 +1,18 @@
-// Users: create, ensure, bulk create, update, disable/enable, reallocate, delete. Every
-// operation checks rights here (not in the resolvers), runs in one audited transaction, and
-// leans on the database's unique constraints for keys, so races end in ConflictError.
+// Users: reads, create, ensure, update, disable/enable (bulk creation: bulk.ts; reallocation
+// and deletion: removal.ts; merges: merge.ts). Every operation checks rights here (not in
+// the resolvers), runs in one audited transaction, and leans on the database's unique
+// constraints for keys, so races end in ConflictError.
 import crypto from 'node:crypto';
 import { Prisma, type User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
-import { administers, planAtLeast, type UserPrincipal } from '../../auth/principal.js';
+import { administers, type UserPrincipal } from '../../auth/principal.js';
 import { userVisibility, within } from '../../auth/visibility.js';
-import { ConflictError, ForbiddenError, NotFoundError, PiiRejectedError, ValidationError, type FieldIssue, type PiiRule } from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
+import { uuidv7 } from '../../store/ids.js';
 import { email, embedKey, jsonObject, keyString, locale, nullish, parse, text, timeZone } from '../../validation.js';
-import { audited, requireUser, type Audit, type Tx } from '../audit/service.js';
+import { audited, requireUser, type Tx } from '../audit/service.js';
 import { applyMergePatch, type JsonObject } from './merge-patch.js';
 import { userOrderBy, userWhere, type UserFilter, type UserOrderField } from './filters.js';
 import { assertNoPii } from './pii.js';
@@ -35,7 +37,7 @@ export const profileFields = {
   avatar: nullish(z.string().max(2048, 'must be at most 2048 characters')),
 };
 
-const createUserSchema = z
+export const createUserSchema = z
   .object({
     accountId: nullish(z.string()),
     externalUserId: nullish(keyString),
@@ -129,7 +131,7 @@ export async function listUserViews(
 // ---------------------------------------------------------------------------- create
 
 /** Row data for a new user; the caller has validated the input and resolved the client. */
-function newUserRow(partnerId: string, accountId: string, input: ValidCreateUser, clientId: string | null): Prisma.UserCreateManyInput {
+export function newUserRow(partnerId: string, accountId: string, input: ValidCreateUser, clientId: string | null): Prisma.UserCreateManyInput {
   if (input.externalUserId) assertNoPii('externalUserId', input.externalUserId);
   const inCatalog = Boolean(input.email);
   const metadata = withShorthands(input.metadata, input.name, input.avatar);
@@ -161,7 +163,7 @@ function withShorthands(metadata: JsonObject | undefined, name: string | undefin
 }
 
 /** The account a new user goes into: the given one, or the partner root. Needs admin rights on it. */
-async function targetAccount(db: Tx | RequestContext['prisma'], principal: UserPrincipal, accountId: string | undefined): Promise<string> {
+export async function targetAccount(db: Tx | RequestContext['prisma'], principal: UserPrincipal, accountId: string | undefined): Promise<string> {
   // By default a partner admin creates users in the partner, an account admin in its own account.
   const id = accountId ?? (principal.partnerAdmin ? principal.partnerId : principal.accountId);
   if (accountId) {
@@ -172,7 +174,7 @@ async function targetAccount(db: Tx | RequestContext['prisma'], principal: UserP
   return id;
 }
 
-async function clientIdFor(db: Tx | RequestContext['prisma'], partnerId: string, identifier: string | undefined): Promise<string | null> {
+export async function clientIdFor(db: Tx | RequestContext['prisma'], partnerId: string, identifier: string | undefined): Promise<string | null> {
   if (!identifier) return null;
   const client = await db.client.findUnique({ where: { partnerId_identifier: { partnerId, identifier } }, select: { id: true } });
   if (!client) throw new NotFoundError('Client', identifier);
@@ -209,7 +211,7 @@ export async function createUser(ctx: RequestContext, raw: CreateUserInput): Pro
   }
 }
 
-const keysOf = (u: Pick<User, 'externalUserId' | 'email' | 'identifier'>) => ({
+export const keysOf = (u: Pick<User, 'externalUserId' | 'email' | 'identifier'>) => ({
   externalUserId: u.externalUserId,
   email: u.email,
   identifier: u.identifier,
@@ -250,188 +252,6 @@ export async function ensureUser(ctx: RequestContext, raw: EnsureUserInput): Pro
     const winner = await existing();
     if (!winner) throw error;
     return { user: winner, created: false };
-  }
-}
-
-// ---------------------------------------------------------------------------- bulk create
-
-export const MAX_BULK = 50;
-
-export type BulkItemResult = { ok: true; user: User } | { ok: false; error: ValidationError | ConflictError | ForbiddenError | NotFoundError | Error };
-
-const bulkEnvelope = z.object({
-  users: z.array(z.unknown()).min(1, 'give at least one user').max(MAX_BULK, `at most ${MAX_BULK} users per call`),
-  idempotencyKey: nullish(keyString),
-});
-
-interface StoredBulk {
-  requestHash: string;
-  results: ({ userId: string } | { error: StoredError })[];
-}
-
-/** Enough of a typed error to answer a retry with the same error. */
-interface StoredError {
-  name: string;
-  message: string;
-  field?: string;
-  existingId?: string;
-  rule?: PiiRule;
-  entity?: string;
-  issues?: FieldIssue[];
-}
-
-/**
- * Up to 50 users in one transaction, one result per item in input order. Items are checked
- * first (shape, PII, client, duplicates inside the call, keys already taken) and the rest are
- * inserted with ON CONFLICT DO NOTHING, so a concurrent winner turns an item into a conflict
- * instead of failing the call. With an idempotency key, a retry returns the first results.
- */
-export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; idempotencyKey?: string | null }): Promise<BulkItemResult[]> {
-  const principal = requireUser(ctx);
-  const { users, idempotencyKey } = parse(bulkEnvelope, raw);
-  const requestHash = crypto.createHash('sha256').update(JSON.stringify(users)).digest('hex');
-  if (idempotencyKey) {
-    const replay = await replayBulk(ctx, principal, idempotencyKey, requestHash);
-    if (replay) return replay;
-  }
-  const results: (BulkItemResult | null)[] = users.map(() => null);
-  const rows: { index: number; row: Prisma.UserCreateManyInput }[] = [];
-  const seen = new Map<string, number>();
-  const clientCache = new Map<string, string | null>();
-  const accountCache = new Map<string | undefined, Promise<string>>();
-  for (const [index, item] of users.entries()) {
-    try {
-      const input = parse(createUserSchema, item, `input.users.${index}`);
-      if (!accountCache.has(input.accountId)) accountCache.set(input.accountId, targetAccount(ctx.prisma, principal, input.accountId));
-      const accountId = await accountCache.get(input.accountId)!;
-      let clientId: string | null = null;
-      if (input.clientIdentifier) {
-        if (!clientCache.has(input.clientIdentifier)) {
-          clientCache.set(input.clientIdentifier, await clientIdFor(ctx.prisma, principal.partnerId, input.clientIdentifier).catch(() => null));
-        }
-        clientId = clientCache.get(input.clientIdentifier) ?? null;
-        if (!clientId) throw new NotFoundError('Client', input.clientIdentifier);
-      }
-      const row = newUserRow(principal.partnerId, accountId, input, clientId);
-      for (const [field, value] of Object.entries(keysOf(row as User))) {
-        if (!value) continue;
-        const earlier = seen.get(`${field}:${value}`);
-        if (earlier !== undefined) throw new ConflictError(`${field} ${JSON.stringify(value)} is repeated in this call (item ${earlier})`, field);
-      }
-      for (const [field, value] of Object.entries(keysOf(row as User))) if (value) seen.set(`${field}:${value}`, index);
-      rows.push({ index, row });
-    } catch (error) {
-      results[index] = { ok: false, error: error as Error };
-    }
-  }
-  try {
-    const created = await audited(ctx, async (tx, audit) => {
-      const taken = await takenKeys(tx, principal.partnerId, rows.map((r) => r.row));
-      const insertable = rows.filter(({ index, row }) => {
-        const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && taken.has(`${k}:${row[k]}`));
-        if (clash) results[index] = { ok: false, error: new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, taken.get(`${clash}:${row[clash]}`)) };
-        return !clash;
-      });
-      const inserted = insertable.length
-        ? await tx.user.createManyAndReturn({ data: insertable.map((r) => r.row).sort(byKeys), skipDuplicates: true })
-        : [];
-      const byId = new Map(inserted.map((u) => [u.id, u]));
-      // Rows skipped by ON CONFLICT lost a race to a concurrent writer: name the key it took
-      // (one more statement, only when that happened).
-      const lost = insertable.filter(({ row }) => !byId.has(row.id!));
-      const takenNow = lost.length ? await takenKeys(tx, principal.partnerId, lost.map((r) => r.row)) : new Map<string, string>();
-      for (const { index, row } of insertable) {
-        const user = byId.get(row.id!);
-        if (user) {
-          results[index] = { ok: true, user };
-          continue;
-        }
-        const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && takenNow.has(`${k}:${row[k]}`));
-        results[index] = {
-          ok: false,
-          error: clash
-            ? new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, takenNow.get(`${clash}:${row[clash]}`))
-            : new ConflictError('a key of this user was taken by a concurrent request'),
-        };
-      }
-      for (const user of inserted) audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user), bulk: true } });
-      if (idempotencyKey) {
-        const stored: StoredBulk = { requestHash, results: (results as BulkItemResult[]).map(storeResult) };
-        await tx.idempotencyRecord.create({
-          data: { partnerId: principal.partnerId, key: idempotencyKey, operation: 'createUsers', response: stored as unknown as Prisma.InputJsonValue },
-        });
-      }
-      return results as BulkItemResult[];
-    });
-    return created;
-  } catch (error) {
-    // A concurrent call with the same idempotency key committed first: answer with its results.
-    if (idempotencyKey && uniqueViolation(error)?.includes('key')) {
-      const replay = await replayBulk(ctx, principal, idempotencyKey, requestHash);
-      if (replay) return replay;
-    }
-    throw error;
-  }
-}
-
-// Concurrent bulk calls that insert the same keys in the same order wait for each other
-// instead of deadlocking (a deadlock is retried, but costs a round).
-const sortKey = (r: Prisma.UserCreateManyInput) => `${r.externalUserId ?? ''}\u0000${r.email ?? ''}\u0000${r.identifier ?? ''}`;
-const byKeys = (x: Prisma.UserCreateManyInput, y: Prisma.UserCreateManyInput) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0);
-
-async function takenKeys(tx: Tx, partnerId: string, rows: Prisma.UserCreateManyInput[]): Promise<Map<string, string>> {
-  const ids = rows.map((r) => r.externalUserId).filter((v): v is string => Boolean(v));
-  const emails = rows.map((r) => r.email).filter((v): v is string => Boolean(v));
-  const identifiers = rows.map((r) => r.identifier).filter((v): v is string => Boolean(v));
-  if (!ids.length && !emails.length && !identifiers.length) return new Map();
-  const holders = await tx.user.findMany({
-    where: { partnerId, OR: [{ externalUserId: { in: ids } }, { email: { in: emails } }, { identifier: { in: identifiers } }] },
-    select: { id: true, externalUserId: true, email: true, identifier: true },
-  });
-  const taken = new Map<string, string>();
-  for (const h of holders) {
-    for (const [k, v] of Object.entries(keysOf(h))) if (v) taken.set(`${k}:${v}`, h.id);
-  }
-  return taken;
-}
-
-function storeResult(result: BulkItemResult): StoredBulk['results'][number] {
-  if (result.ok) return { userId: result.user.id };
-  const e = result.error as Error & Omit<StoredError, 'name' | 'message'> & { issues?: readonly FieldIssue[] };
-  return { error: { name: e.name, message: e.message, field: e.field, existingId: e.existingId, rule: e.rule, entity: e.entity, issues: e.issues && [...e.issues] } };
-}
-
-async function replayBulk(ctx: RequestContext, principal: UserPrincipal, key: string, requestHash: string): Promise<BulkItemResult[] | null> {
-  const record = await ctx.prisma.idempotencyRecord.findUnique({ where: { partnerId_key: { partnerId: principal.partnerId, key } } });
-  if (!record) return null;
-  const stored = record.response as unknown as StoredBulk;
-  if (record.operation !== 'createUsers' || stored.requestHash !== requestHash) {
-    throw new ValidationError('this idempotencyKey was used for a different request', 'idempotencyKey');
-  }
-  const ids = stored.results.flatMap((r) => ('userId' in r ? [r.userId] : []));
-  const users = new Map((await ctx.prisma.user.findMany({ where: { id: { in: ids } } })).map((u) => [u.id, u]));
-  return stored.results.map((r) => {
-    if ('userId' in r) {
-      const user = users.get(r.userId);
-      return user ? { ok: true as const, user } : { ok: false as const, error: new NotFoundError('User', r.userId) };
-    }
-    return { ok: false as const, error: reviveError(r.error) };
-  });
-}
-
-function reviveError(e: StoredError): Error {
-  switch (e.name) {
-    case 'ConflictError':
-      return new ConflictError(e.message, e.field, e.existingId);
-    case 'NotFoundError':
-      return Object.assign(new NotFoundError(e.entity ?? 'User'), { message: e.message });
-    case 'ForbiddenError':
-      return new ForbiddenError(e.message);
-    case 'PiiRejectedError':
-      if (e.field && e.rule) return new PiiRejectedError(e.field, e.rule);
-      return new ValidationError(e.message, e.field);
-    default:
-      return e.issues?.length ? new ValidationError(e.issues) : new ValidationError(e.message);
   }
 }
 
@@ -589,129 +409,4 @@ async function lockSelf(tx: Tx, principal: UserPrincipal, given: string[]): Prom
   const user = await tx.user.findFirst({ where: within({ id: principal.userId }, userVisibility(principal)) });
   if (!user) throw new NotFoundError('User', principal.userId);
   return [user];
-}
-
-// ---------------------------------------------------------------------------- courses & delete
-
-async function reallocate(tx: Tx, fromId: string, toId: string): Promise<number> {
-  const { count } = await tx.course.updateMany({ where: { ownerId: fromId }, data: { ownerId: toId } });
-  return count;
-}
-
-/** Courses go only to an active user: a merged one has handed everything on, a disabled one cannot act. */
-function assertReceiver(user: User, field: string): void {
-  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; give the target instead`, field);
-  if (user.status !== 'ACTIVE') throw new ConflictError(`user ${user.id} is ${user.status.toLowerCase()} and cannot receive courses`, field);
-}
-
-export async function reallocateCourses(ctx: RequestContext, fromUserId: string, toUserId: string): Promise<number> {
-  if (fromUserId === toUserId) throw new ValidationError('fromUserId and toUserId are the same user', 'input.toUserId');
-  return audited(ctx, async (tx, audit) => {
-    const [, to] = await lockManagedUsers(tx, ctx, [fromUserId, toUserId]);
-    assertReceiver(to!, 'toUserId');
-    const moved = await reallocate(tx, fromUserId, toUserId);
-    audit({ action: 'course.reallocate', subjectType: 'User', subjectId: fromUserId, data: { to: toUserId, moved } });
-    return moved;
-  });
-}
-
-export type DeleteAction = 'REALLOCATE' | 'DELETE' | 'IGNORE';
-
-/**
- * Deletes a user: its courses are reallocated (to `reallocateTo`, default the partner's
- * first admin), deleted, or left ownerless; its enrollments, orders, entitlements, admin
- * rows and API keys go. The row stays as a tombstone so its keys stay burned; PII is erased.
- */
-export async function deleteUser(ctx: RequestContext, id: string, action: DeleteAction = 'REALLOCATE', reallocateTo?: string | null): Promise<string> {
-  const principal = requireUser(ctx);
-  const deleted = await audited(ctx, async (tx, audit) => {
-    const [user] = await lockManagedUsers(tx, ctx, [id]);
-    if (user!.identifier && !planAtLeast(principal.plan, 'AUTOMATE')) {
-      throw new ForbiddenError('deleting embed users needs the Automate plan or above');
-    }
-    const moved = await removeUser(tx, ctx, principal, user!, action, reallocateTo ?? undefined);
-    audit({ action: 'user.delete', subjectType: 'User', subjectId: id, data: { action, ...moved } });
-    return id;
-  });
-  ctx.invalidatePrincipals?.();
-  return deleted;
-}
-
-/** The shared body of deleteUser and deleteClient (its users). */
-export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPrincipal, user: User, action: DeleteAction, reallocateTo?: string) {
-  let courses: Record<string, unknown> = {};
-  const owned = action === 'REALLOCATE' && !reallocateTo ? await tx.course.count({ where: { ownerId: user.id } }) : 1;
-  if (action === 'REALLOCATE' && owned === 0) {
-    // Nothing to move: no receiver is needed (the partner's last admin can be deleted).
-    courses = { moved: 0 };
-  } else if (action === 'REALLOCATE') {
-    const receiver = reallocateTo ?? (await firstAdmin(tx, principal.partnerId, user.id));
-    if (!receiver) throw new ValidationError('the partner has no other admin to take the courses: give reallocateTo', 'input.reallocateTo');
-    if (receiver === user.id) throw new ValidationError('reallocateTo is the user being deleted', 'input.reallocateTo');
-    // An explicit receiver must be a user the caller manages; the default one is chosen by
-    // the rules (the partner's first admin), so an account admin may hand courses to it.
-    const [to] = reallocateTo ? await lockManagedUsers(tx, ctx, [receiver]) : await lockUser(tx, receiver);
-    assertReceiver(to!, 'reallocateTo');
-    courses = { reallocatedTo: receiver, moved: await reallocate(tx, user.id, receiver) };
-  } else if (action === 'DELETE') {
-    courses = { deletedCourses: (await tx.course.deleteMany({ where: { ownerId: user.id } })).count };
-  } else {
-    courses = { orphanedCourses: (await tx.course.updateMany({ where: { ownerId: user.id }, data: { ownerId: null } })).count };
-  }
-  await tx.enrollment.deleteMany({ where: { userId: user.id } });
-  await tx.order.deleteMany({ where: { userId: user.id } });
-  await tx.entitlement.deleteMany({ where: { userId: user.id } });
-  await tx.accountAdmin.deleteMany({ where: { userId: user.id } });
-  await tx.apiKey.updateMany({ where: { principalId: user.id, revokedAt: null }, data: { revokedAt: new Date() } });
-  await tx.user.update({
-    where: { id: user.id },
-    data: {
-      status: 'DELETED',
-      deletedAt: new Date(),
-      // Erase personal data; keep the keys so that they stay burned.
-      firstName: null,
-      lastName: null,
-      userName: null,
-      customFields: Prisma.DbNull,
-      metadata: Prisma.DbNull,
-    },
-  });
-  return courses;
-}
-
-async function lockUser(tx: Tx, id: string): Promise<User[]> {
-  await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${id}::uuid FOR UPDATE`;
-  return [await tx.user.findUniqueOrThrow({ where: { id } })];
-}
-
-async function firstAdmin(tx: Tx, partnerId: string, except: string): Promise<string | undefined> {
-  const admin = await tx.user.findFirst({
-    where: { partnerId, id: { not: except }, status: 'ACTIVE', entitlements: { some: { kind: { in: ['PARTNER_ADMIN', 'ALL'] } } } },
-    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    select: { id: true },
-  });
-  return admin?.id;
-}
-
-export async function deleteUserDependencies(ctx: RequestContext, id: string): Promise<{ orders: number; enrollments: number }> {
-  return audited(ctx, async (tx, audit) => {
-    await lockManagedUsers(tx, ctx, [id]);
-    const orders = (await tx.order.deleteMany({ where: { userId: id } })).count;
-    const enrollments = (await tx.enrollment.deleteMany({ where: { userId: id } })).count;
-    audit({ action: 'user.delete_dependencies', subjectType: 'User', subjectId: id, data: { orders, enrollments } });
-    return { orders, enrollments };
-  });
-}
-
-// ---------------------------------------------------------------------------- ids
-
-/** UUID v7: time-ordered, so new rows land at the end of the primary key index. */
-export function uuidv7(): string {
-  const bytes = crypto.randomBytes(16);
-  const ms = BigInt(Date.now());
-  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -1,0 +1,193 @@
+// Bulk creation: up to 50 users in one transaction, one typed result per item, and
+// idempotent retries.
+import crypto from 'node:crypto';
+import type { Prisma, User } from '@prisma/client';
+import { z } from 'zod';
+import type { RequestContext } from '../../auth/context.js';
+import type { UserPrincipal } from '../../auth/principal.js';
+import { ConflictError, ForbiddenError, NotFoundError, PiiRejectedError, ValidationError, type FieldIssue, type PiiRule } from '../../errors.js';
+import { uniqueViolation } from '../../store/errors.js';
+import { keyString, nullish, parse } from '../../validation.js';
+import { audited, requireUser, type Tx } from '../audit/service.js';
+import { clientIdFor, createUserSchema, keysOf, newUserRow, targetAccount } from './service.js';
+
+export const MAX_BULK = 50;
+
+export type BulkItemResult = { ok: true; user: User } | { ok: false; error: ValidationError | ConflictError | ForbiddenError | NotFoundError | Error };
+
+const bulkEnvelope = z.object({
+  users: z.array(z.unknown()).min(1, 'give at least one user').max(MAX_BULK, `at most ${MAX_BULK} users per call`),
+  idempotencyKey: nullish(keyString),
+});
+
+interface StoredBulk {
+  requestHash: string;
+  results: ({ userId: string } | { error: StoredError })[];
+}
+
+/** Enough of a typed error to answer a retry with the same error. */
+interface StoredError {
+  name: string;
+  message: string;
+  field?: string;
+  existingId?: string;
+  rule?: PiiRule;
+  entity?: string;
+  issues?: FieldIssue[];
+}
+
+/**
+ * Up to 50 users in one transaction, one result per item in input order. Items are checked
+ * first (shape, PII, client, duplicates inside the call, keys already taken) and the rest are
+ * inserted with ON CONFLICT DO NOTHING, so a concurrent winner turns an item into a conflict
+ * instead of failing the call. With an idempotency key, a retry returns the first results.
+ */
+export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; idempotencyKey?: string | null }): Promise<BulkItemResult[]> {
+  const principal = requireUser(ctx);
+  const { users, idempotencyKey } = parse(bulkEnvelope, raw);
+  const requestHash = crypto.createHash('sha256').update(JSON.stringify(users)).digest('hex');
+  if (idempotencyKey) {
+    const replay = await replayBulk(ctx, principal, idempotencyKey, requestHash);
+    if (replay) return replay;
+  }
+  const results: (BulkItemResult | null)[] = users.map(() => null);
+  const rows: { index: number; row: Prisma.UserCreateManyInput }[] = [];
+  const seen = new Map<string, number>();
+  const clientCache = new Map<string, string | null>();
+  const accountCache = new Map<string | undefined, Promise<string>>();
+  for (const [index, item] of users.entries()) {
+    try {
+      const input = parse(createUserSchema, item, `input.users.${index}`);
+      if (!accountCache.has(input.accountId)) accountCache.set(input.accountId, targetAccount(ctx.prisma, principal, input.accountId));
+      const accountId = await accountCache.get(input.accountId)!;
+      let clientId: string | null = null;
+      if (input.clientIdentifier) {
+        if (!clientCache.has(input.clientIdentifier)) {
+          clientCache.set(input.clientIdentifier, await clientIdFor(ctx.prisma, principal.partnerId, input.clientIdentifier).catch(() => null));
+        }
+        clientId = clientCache.get(input.clientIdentifier) ?? null;
+        if (!clientId) throw new NotFoundError('Client', input.clientIdentifier);
+      }
+      const row = newUserRow(principal.partnerId, accountId, input, clientId);
+      for (const [field, value] of Object.entries(keysOf(row as User))) {
+        if (!value) continue;
+        const earlier = seen.get(`${field}:${value}`);
+        if (earlier !== undefined) throw new ConflictError(`${field} ${JSON.stringify(value)} is repeated in this call (item ${earlier})`, field);
+      }
+      for (const [field, value] of Object.entries(keysOf(row as User))) if (value) seen.set(`${field}:${value}`, index);
+      rows.push({ index, row });
+    } catch (error) {
+      results[index] = { ok: false, error: error as Error };
+    }
+  }
+  try {
+    const created = await audited(ctx, async (tx, audit) => {
+      const taken = await takenKeys(tx, principal.partnerId, rows.map((r) => r.row));
+      const insertable = rows.filter(({ index, row }) => {
+        const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && taken.has(`${k}:${row[k]}`));
+        if (clash) results[index] = { ok: false, error: new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, taken.get(`${clash}:${row[clash]}`)) };
+        return !clash;
+      });
+      const inserted = insertable.length
+        ? await tx.user.createManyAndReturn({ data: insertable.map((r) => r.row).sort(byKeys), skipDuplicates: true })
+        : [];
+      const byId = new Map(inserted.map((u) => [u.id, u]));
+      // Rows skipped by ON CONFLICT lost a race to a concurrent writer: name the key it took
+      // (one more statement, only when that happened).
+      const lost = insertable.filter(({ row }) => !byId.has(row.id!));
+      const takenNow = lost.length ? await takenKeys(tx, principal.partnerId, lost.map((r) => r.row)) : new Map<string, string>();
+      for (const { index, row } of insertable) {
+        const user = byId.get(row.id!);
+        if (user) {
+          results[index] = { ok: true, user };
+          continue;
+        }
+        const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && takenNow.has(`${k}:${row[k]}`));
+        results[index] = {
+          ok: false,
+          error: clash
+            ? new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, takenNow.get(`${clash}:${row[clash]}`))
+            : new ConflictError('a key of this user was taken by a concurrent request'),
+        };
+      }
+      for (const user of inserted) audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user), bulk: true } });
+      if (idempotencyKey) {
+        const stored: StoredBulk = { requestHash, results: (results as BulkItemResult[]).map(storeResult) };
+        await tx.idempotencyRecord.create({
+          data: { partnerId: principal.partnerId, key: idempotencyKey, operation: 'createUsers', response: stored as unknown as Prisma.InputJsonValue },
+        });
+      }
+      return results as BulkItemResult[];
+    });
+    return created;
+  } catch (error) {
+    // A concurrent call with the same idempotency key committed first: answer with its results.
+    if (idempotencyKey && uniqueViolation(error)?.includes('key')) {
+      const replay = await replayBulk(ctx, principal, idempotencyKey, requestHash);
+      if (replay) return replay;
+    }
+    throw error;
+  }
+}
+
+// Concurrent bulk calls that insert the same keys in the same order wait for each other
+// instead of deadlocking (a deadlock is retried, but costs a round).
+const sortKey = (r: Prisma.UserCreateManyInput) => `${r.externalUserId ?? ''}\u0000${r.email ?? ''}\u0000${r.identifier ?? ''}`;
+const byKeys = (x: Prisma.UserCreateManyInput, y: Prisma.UserCreateManyInput) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0);
+
+async function takenKeys(tx: Tx, partnerId: string, rows: Prisma.UserCreateManyInput[]): Promise<Map<string, string>> {
+  const ids = rows.map((r) => r.externalUserId).filter((v): v is string => Boolean(v));
+  const emails = rows.map((r) => r.email).filter((v): v is string => Boolean(v));
+  const identifiers = rows.map((r) => r.identifier).filter((v): v is string => Boolean(v));
+  if (!ids.length && !emails.length && !identifiers.length) return new Map();
+  const holders = await tx.user.findMany({
+    where: { partnerId, OR: [{ externalUserId: { in: ids } }, { email: { in: emails } }, { identifier: { in: identifiers } }] },
+    select: { id: true, externalUserId: true, email: true, identifier: true },
+  });
+  const taken = new Map<string, string>();
+  for (const h of holders) {
+    for (const [k, v] of Object.entries(keysOf(h))) if (v) taken.set(`${k}:${v}`, h.id);
+  }
+  return taken;
+}
+
+function storeResult(result: BulkItemResult): StoredBulk['results'][number] {
+  if (result.ok) return { userId: result.user.id };
+  const e = result.error as Error & Omit<StoredError, 'name' | 'message'> & { issues?: readonly FieldIssue[] };
+  return { error: { name: e.name, message: e.message, field: e.field, existingId: e.existingId, rule: e.rule, entity: e.entity, issues: e.issues && [...e.issues] } };
+}
+
+async function replayBulk(ctx: RequestContext, principal: UserPrincipal, key: string, requestHash: string): Promise<BulkItemResult[] | null> {
+  const record = await ctx.prisma.idempotencyRecord.findUnique({ where: { partnerId_key: { partnerId: principal.partnerId, key } } });
+  if (!record) return null;
+  const stored = record.response as unknown as StoredBulk;
+  if (record.operation !== 'createUsers' || stored.requestHash !== requestHash) {
+    throw new ValidationError('this idempotencyKey was used for a different request', 'idempotencyKey');
+  }
+  const ids = stored.results.flatMap((r) => ('userId' in r ? [r.userId] : []));
+  const users = new Map((await ctx.prisma.user.findMany({ where: { id: { in: ids } } })).map((u) => [u.id, u]));
+  return stored.results.map((r) => {
+    if ('userId' in r) {
+      const user = users.get(r.userId);
+      return user ? { ok: true as const, user } : { ok: false as const, error: new NotFoundError('User', r.userId) };
+    }
+    return { ok: false as const, error: reviveError(r.error) };
+  });
+}
+
+function reviveError(e: StoredError): Error {
+  switch (e.name) {
+    case 'ConflictError':
+      return new ConflictError(e.message, e.field, e.existingId);
+    case 'NotFoundError':
+      return Object.assign(new NotFoundError(e.entity ?? 'User'), { message: e.message });
+    case 'ForbiddenError':
+      return new ForbiddenError(e.message);
+    case 'PiiRejectedError':
+      if (e.field && e.rule) return new PiiRejectedError(e.field, e.rule);
+      return new ValidationError(e.message, e.field);
+    default:
+      return e.issues?.length ? new ValidationError(e.issues) : new ValidationError(e.message);
+  }
+}
+
