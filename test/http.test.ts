@@ -23,7 +23,7 @@ describe('without credentials', () => {
     expect((await post.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
     const get = await h.request('/graphql?query=%7B__typename%7D', { headers: { accept: 'application/json' } });
     expect(get.status).toBe(401);
-    for (const path of ['/rest/learning/accounts/current', '/rest/catalog/api/v1/users', '/rest/messaging/api/v1/accounts', '/rest/embed/v1/headless/clients']) {
+    for (const path of ['/rest/learning/openapi.json', '/rest/learning/accounts/current', '/rest/catalog/api/v1/users', '/rest/messaging/api/v1/accounts', '/rest/embed/v1/headless/clients']) {
       const r = await h.request(path);
       expect([401, 404], path).toContain(r.status);
     }

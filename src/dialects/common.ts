@@ -36,10 +36,12 @@ export interface DialectOptions {
   authorization?: (value: string) => string;
 }
 
-/** A new dialect sub-app: GET /openapi.json (public), then the REST guard on every route. */
+/**
+ * A new dialect sub-app: the REST guard on every route, its OpenAPI document included
+ * (without credentials only the health checks and the GraphiQL page answer).
+ */
 export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
-  app.get('/openapi.json', (c) => c.json(options.openapi));
   const rewrite = options.authorization;
   if (rewrite) {
     app.use('*', async (c, next) => {
@@ -54,6 +56,7 @@ export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<Htt
     });
   }
   app.use('*', guard(deps.guards, 'rest'));
+  app.get('/openapi.json', (c) => c.json(options.openapi));
   // PostgreSQL stores no NUL character in text or JSON: refuse it at the edge (400), in the
   // URL here and in bodies where they are read.
   app.use('*', async (c, next) => {

@@ -26,7 +26,8 @@ describe.each(Object.entries(DIALECTS))('%s', (prefix, dialect) => {
 
   beforeAll(async () => {
     if (!h.ready) return;
-    const res = await rest(h, 'GET', `${prefix}/openapi.json`);
+    expect((await rest(h, 'GET', `${prefix}/openapi.json`)).status).toBe(401);
+    const res = await rest(h, 'GET', `${prefix}/openapi.json`, { authorization: `Bearer ${partner.key}` });
     expect(res.status).toBe(200);
     doc = res.body;
   });
