@@ -3,12 +3,11 @@
 // the same store, and check that every acknowledged write is there and nothing is
 // half-written. Several rounds, on the embedded store and (when reachable) on PostgreSQL.
 //   tsx scripts/crash-test.ts [--rounds 3] [--store pglite|postgres|both]
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { startServer } from './child-server.js';
 
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf('--rounds') + 1]) || 3;
@@ -22,31 +21,9 @@ interface Acked {
   batches: string[]; // key prefixes of every bulk call sent, acknowledged or not
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function start(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, ...env, PORT: String(port), OPERATOR_TOKEN: OPERATOR, SEED_DEMO: 'false', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 240; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ok) return { child, url };
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill('SIGKILL');
-  throw new Error('server did not become ready');
-}
+
+const start = (env: NodeJS.ProcessEnv) => startServer({ ...env, OPERATOR_TOKEN: OPERATOR, RATE_LIMIT_PER_MINUTE: '1000000' });
 
 async function gql(url: string, token: string, query: string, variables: object = {}): Promise<any> {
   const res = await fetch(`${url}/graphql`, {

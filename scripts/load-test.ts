@@ -5,12 +5,11 @@
 // exits 1 on any error (5xx, GraphQL error, unexpected typed error, network failure) or when
 // RSS grows past the bound below.
 //   tsx scripts/load-test.ts [--duration 20] [--clients 50] [--store pglite|postgres|both]
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { startServer } from './child-server.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1]! : fallback);
@@ -19,6 +18,7 @@ const CLIENTS = Number(arg('clients', '50'));
 const WARMUP_S = 5;
 const which = arg('store', 'both');
 const OPERATOR = 'load-test-operator-token';
+const start = (env: NodeJS.ProcessEnv) => startServer({ ...env, OPERATOR_TOKEN: OPERATOR, RATE_LIMIT_PER_MINUTE: '100000000' });
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /**
@@ -66,30 +66,7 @@ interface Stats {
   samples: string[];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function start(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, ...env, PORT: String(port), OPERATOR_TOKEN: OPERATOR, SEED_DEMO: 'false', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 240; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { child, url };
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill('SIGKILL');
-  throw new Error('server did not become ready');
-}
 
 /** Resident set size of a process in MB (Linux /proc). */
 async function rssMb(pid: number): Promise<number> {

@@ -54,8 +54,11 @@ async function main() {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
-    served.add(req.socket);
-    req.socket.once('close', () => served.delete(req.socket));
+    // Once per connection: a kept-alive socket serves many requests.
+    if (!served.has(req.socket)) {
+      served.add(req.socket);
+      req.socket.once('close', () => served.delete(req.socket));
+    }
     // A request that arrives while draining (on a kept-alive connection, or one accepted
     // just before the listener closed) is answered, then its connection closes.
     if (stopping) res.shouldKeepAlive = false;

@@ -3,7 +3,6 @@
 // gets SIGTERM. The in-flight requests complete with 200, new connections are refused, the
 // process exits 0 with its store closed: for the embedded store the DATA_DIR lock file is
 // gone and a new process opens the same DATA_DIR and finds the writes.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -11,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, storeAvailable, storeKind } from './helpers/store.js';
+import { startServer } from '../scripts/child-server.js';
 
 const OPERATOR = 'shutdown-test-operator-token';
 let ready = false;
@@ -36,31 +36,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function start(): Promise<{ child: ChildProcess; port: number; exited: Promise<number | null> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, ...env, PORT: String(port), OPERATOR_TOKEN: OPERATOR, SEED_DEMO: 'false', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  for (let i = 0; i < 240; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-    if (ok) return { child, port, exited };
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill('SIGKILL');
-  throw new Error('server did not become ready');
-}
+const start = () => startServer({ ...env, OPERATOR_TOKEN: OPERATOR, RATE_LIMIT_PER_MINUTE: '100000' });
 
 /** One request (on its own connection unless an agent is given), body written by the caller. */
 function rawRequest(port: number, token: string, body: string, agent: http.Agent | false = false) {

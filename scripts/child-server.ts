@@ -1,0 +1,39 @@
+// The server as a child process on a free loopback port, as `npm start` runs it: for the
+// crash, load and shutdown tests, which must kill it, load it from outside or signal it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+export interface ChildServer {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** The exit code, once the process has exited. */
+  exited: Promise<number | null>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts src/server.ts with `env` (over this process's) and waits until /readyz answers. */
+export async function startServer(env: NodeJS.ProcessEnv): Promise<ChildServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, SEED_DEMO: 'false', LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 240; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { child, port, url, exited };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill('SIGKILL');
+  throw new Error('server did not become ready');
+}
