@@ -14,7 +14,7 @@ import { armorPlugin, createRateLimiter, type RateLimiter } from './auth/limits.
 import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlPage, type Yoga } from './graphql/yoga.js';
 import { useCompiledReads } from './graphql/compiled/plugin.js';
-import { guard, type HttpEnv } from './http.js';
+import { bodyTooLarge, guard, type HttpEnv } from './http.js';
 import { mountDialects } from './dialects/index.js';
 
 export interface AppDeps {
@@ -65,10 +65,12 @@ export function createApp({ config, store, logger }: AppDeps): App {
     );
   });
 
+  // The dialects apply the same limit in their own envelopes (dialects/common.ts).
   app.use(
+    '/graphql',
     bodyLimit({
       maxSize: config.maxBodyBytes,
-      onError: (c) => c.json({ error: `request body larger than ${config.maxBodyBytes} bytes` }, 413),
+      onError: (c) => c.json({ errors: [{ message: bodyTooLarge(config.maxBodyBytes), extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, 413),
     }),
   );
 
@@ -110,7 +112,7 @@ export function createApp({ config, store, logger }: AppDeps): App {
     return yoga.fetch(c.req.raw, { principal: c.get('principal'), requestId: c.get('requestId'), ip: c.get('ip') });
   });
 
-  mountDialects(app, { prisma: store.prisma, logger, guards });
+  mountDialects(app, { prisma: store.prisma, logger, guards, maxBodyBytes: config.maxBodyBytes });
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {

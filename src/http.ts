@@ -48,7 +48,12 @@ export interface DialectDeps {
   prisma: PrismaClient;
   logger: Logger;
   guards: Guards;
+  /** Larger request bodies are answered 413 in the dialect's error envelope. */
+  maxBodyBytes: number;
 }
+
+/** The message of every 413, in whichever envelope the surface uses. */
+export const bodyTooLarge = (maxBodyBytes: number) => `request body larger than ${maxBodyBytes} bytes`;
 
 /** The service context of a REST request (after the guard). */
 export function requestContext(c: HttpContext, deps: DialectDeps): RequestContext {

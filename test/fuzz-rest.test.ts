@@ -242,6 +242,13 @@ async function fingerprint(): Promise<Record<string, string>> {
 }
 
 /** The message of an error body, whatever the dialect's envelope. */
+/** A JSON value with its leaves replaced by their types. */
+function shapeOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(shapeOf);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shapeOf(v)]));
+  return typeof value;
+}
+
 function messageOf(body: any): unknown {
   return body?.error_message ?? body?.message ?? body?.errors?.[0]?.message ?? body?.error?.message ?? body?.error ?? body?.data?.message ?? body?.detail;
 }
@@ -392,6 +399,9 @@ describe('fuzzing every REST route of the four dialects', () => {
       const [parts] = fc.sample(requestParts(op, fc.constant({ type: op.body!.types[0]!, text: `{"x":"${'a'.repeat(MAX_BODY + 10)}"}` }), false), { numRuns: 1, seed: 1 });
       const result = await call(op, parts!);
       expect(result!.status, result!.context).toBe(413);
+      // In the dialect's own error envelope: the same shape as its "no route" answer.
+      const noRoute = await h.request(`/rest/${op.dialect}/no-such-route`, { token: A.key });
+      expect(shapeOf(result!.body), result!.context).toEqual(shapeOf(await noRoute.json()));
     }
   });
 

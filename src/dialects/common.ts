@@ -4,11 +4,12 @@
 // path with 404 and a known path with the wrong method with 405.
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isUser, type UserPrincipal } from '../auth/principal.js';
 import { DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
 import { unstorable } from '../validation.js';
-import { guard, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
+import { bodyTooLarge, guard, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
 import type { RequestContext } from '../auth/context.js';
 
 export type { DialectDeps, HttpContext, HttpEnv };
@@ -42,6 +43,13 @@ export interface DialectOptions {
  */
 export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) => options.render(c, { status: 413, code: 'payload_too_large', message: bodyTooLarge(deps.maxBodyBytes) }),
+    }),
+  );
   const rewrite = options.authorization;
   if (rewrite) {
     app.use('*', async (c, next) => {

@@ -259,6 +259,7 @@ describe('credentials, methods and limits', () => {
   it('answers a body over the limit with 413', async () => {
     const res = await rest(h, 'POST', '/rest/learning/accounts', { token: partner.key, body: JSON.stringify({ external_user_id: 'x'.repeat(h.config.maxBodyBytes) }) });
     expect(res.status).toBe(413);
+    expect(res.body).toEqual({ code: 413, error_message: `request body larger than ${h.config.maxBodyBytes} bytes` });
   });
 
   it("applies the account's REST IP allow-list (403 outside it)", async () => {
