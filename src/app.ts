@@ -109,7 +109,12 @@ export function createApp({ config, store, logger }: AppDeps): App {
       if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
       return c.json({ errors: [{ message: error.message, extensions: { code: error.code } }] }, error.status as 401);
     }
-    return yoga.fetch(c.req.raw, { principal: c.get('principal'), requestId: c.get('requestId'), ip: c.get('ip') });
+    const response = await yoga.fetch(c.req.raw, { principal: c.get('principal'), requestId: c.get('requestId'), ip: c.get('ip') });
+    // A whole JSON answer is handed on as text, which the Node adapter writes in one call,
+    // rather than as a stream it would read and write chunk by chunk (multipart and
+    // event-stream answers stay streams).
+    if (!/^application\/(graphql-response\+)?json/.test(response.headers.get('content-type') ?? '')) return response;
+    return new Response(await response.text(), { status: response.status, headers: response.headers });
   });
 
   mountDialects(app, { prisma: store.prisma, logger, guards, maxBodyBytes: config.maxBodyBytes });

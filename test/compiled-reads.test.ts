@@ -94,7 +94,7 @@ const userSelection = (depth: number): fc.Arbitrary<string> =>
     .record({
       scalars: pick(USER_SCALARS),
       alias: fc.boolean(),
-      account: fc.option(fc.tuple(fc.constantFrom('account', 'registeredAccount', 'partner'), pick(ACCOUNT)), { nil: undefined }),
+      accounts: fc.uniqueArray(fc.tuple(fc.constantFrom('account', 'registeredAccount', 'partner'), pick(ACCOUNT)), { selector: ([field]) => field, maxLength: 3 }),
       client: fc.option(pick(CLIENT), { nil: undefined }),
       entitlements: fc.option(pick(['kind', 'grantedAt', '__typename']), { nil: undefined }),
       counts: fc.subarray(['courses', 'enrollments', 'orders']),
@@ -103,7 +103,7 @@ const userSelection = (depth: number): fc.Arbitrary<string> =>
     })
     .map((s) => {
       const parts = s.scalars.map((n) => aliased(n, s.alias && depth === 0));
-      if (s.account) parts.push(`${s.account[0]} { ${s.account[1].join(' ')} }`);
+      for (const [field, names] of s.accounts) parts.push(`${field} { ${names.join(' ')} }`);
       if (s.client) parts.push(`client { ${s.client.join(' ')} }`);
       if (s.entitlements) parts.push(`entitlements { ${s.entitlements.join(' ')} }`);
       for (const c of s.counts) parts.push(`${c} { totalCount }`);

@@ -2,7 +2,7 @@
 import zlib from 'node:zlib';
 import { createYoga, createGraphQLError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { GraphQLError } from 'graphql';
+import type { DocumentNode, GraphQLError } from 'graphql';
 import type { PrismaClient } from '@prisma/client';
 import type { Principal } from '../auth/principal.js';
 import { DomainError } from '../errors.js';
@@ -86,24 +86,34 @@ const CONNECTION_ARGUMENT = /^(Invalid cursor|Invalid base64|Invalid offset curs
  * deep inside a service or the query engine.
  */
 function storableInput(): Plugin {
+  // Documents are parsed once and reused (yoga's parser cache): check their literals once.
+  const literalProblems = new WeakMap<DocumentNode, string | null>();
+  const literalProblem = (document: DocumentNode) => {
+    if (!literalProblems.has(document)) literalProblems.set(document, unstorableLiteral(document));
+    return literalProblems.get(document) ?? null;
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      let problem = unstorable(args.variableValues ?? {}, 'variables');
-      if (!problem) {
-        // String literals written into the document itself.
-        const pending: unknown[] = [args.document];
-        while (!problem && pending.length) {
-          const node = pending.pop() as Record<string, unknown> | null;
-          if (!node || typeof node !== 'object') continue;
-          if (node.kind === 'StringValue' && typeof node.value === 'string') problem = unstorable(node.value, 'a string literal');
-          else for (const [key, child] of Object.entries(node)) if (key !== 'loc' && child && typeof child === 'object') pending.push(child);
-        }
-      }
+      const problem = unstorable(args.variableValues ?? {}, 'variables') ?? literalProblem(args.document);
       if (problem) {
         setResultAndStopExecution({ errors: [createGraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })] });
       }
     },
   };
+}
+
+/** The first string literal written into the document itself that cannot be stored. */
+function unstorableLiteral(document: DocumentNode): string | null {
+  const pending: unknown[] = [document];
+  while (pending.length) {
+    const node = pending.pop() as Record<string, unknown> | null;
+    if (!node || typeof node !== 'object') continue;
+    if (node.kind === 'StringValue' && typeof node.value === 'string') {
+      const problem = unstorable(node.value, 'a string literal');
+      if (problem) return problem;
+    } else for (const [key, child] of Object.entries(node)) if (key !== 'loc' && child && typeof child === 'object') pending.push(child);
+  }
+  return null;
 }
 
 // By name, not instanceof: graphql ships CJS and ESM builds, and a tool chain may load both.

@@ -127,7 +127,12 @@ function visible(b: Builder, p: UserPrincipal, u: string): string {
   return `${alive} AND (${u}.id = ${b.param(p.userId)}::uuid OR ${u}."accountId" = ANY(${b.param([...p.adminAccountIds])}::text[]))`;
 }
 
-function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]): string {
+/**
+ * A user object on alias `u`. Its account, partner and client come from LEFT JOINs on the
+ * FROM clause that introduces `u`, pushed onto `joins` (a hash join once per page costs far
+ * less than a subquery per row); lists and counts stay correlated subqueries on indexes.
+ */
+function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[], joins: string[]): string {
   return object(b, fields, (f) => {
     const scalar = USER_SCALARS[f.name];
     if (scalar) return scalar(u);
@@ -138,17 +143,20 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
       case 'partner': {
         const [a, ap] = [b.alias('a'), b.alias('ap')];
         const key = f.name === 'partner' ? 'partnerId' : 'accountId';
-        const body = object(b, children, (g) => ACCOUNT_SCALARS[g.name]!(a, ap));
-        return `(SELECT ${body} FROM "Account" ${a} LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId" WHERE ${a}.id = ${u}."${key}")`;
+        joins.push(`LEFT JOIN "Account" ${a} ON ${a}.id = ${u}."${key}" LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId"`);
+        return `CASE WHEN ${a}.id IS NOT NULL THEN ${object(b, children, (g) => ACCOUNT_SCALARS[g.name]!(a, ap))} END`;
       }
       case 'client': {
         const c = b.alias('c');
-        return `(SELECT ${object(b, children, (g) => CLIENT_SCALARS[g.name]!(c))} FROM "Client" ${c} WHERE ${c}.id = ${u}."clientId")`;
+        joins.push(`LEFT JOIN "Client" ${c} ON ${c}.id = ${u}."clientId"`);
+        return `CASE WHEN ${c}.id IS NOT NULL THEN ${object(b, children, (g) => CLIENT_SCALARS[g.name]!(c))} END`;
       }
       case 'mergedInto': {
         // A deleted or invisible target reads null, as User.mergedInto does.
         const m = b.alias('m');
-        return `(SELECT ${userObject(b, p, m, children)} FROM "User" ${m} WHERE ${m}.id = ${u}."mergedIntoId" AND ${visible(b, p, m)})`;
+        const own: string[] = [];
+        const body = userObject(b, p, m, children, own);
+        return `(SELECT ${body} FROM "User" ${m} ${own.join(' ')} WHERE ${m}.id = ${u}."mergedIntoId" AND ${visible(b, p, m)})`;
       }
       case 'entitlements': {
         const e = b.alias('e');
@@ -263,10 +271,11 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
         });
       case 'edges': {
         const e = b.alias('r');
+        const joins: string[] = [];
         const edge = object(b, f.children!, (g) =>
-          g.name === 'cursor' ? cursorOf(e) : g.name === 'node' ? userObject(b, p, e, g.children!) : `'QueryUsersConnectionEdge'`,
+          g.name === 'cursor' ? cursorOf(e) : g.name === 'node' ? userObject(b, p, e, g.children!, joins) : `'QueryUsersConnectionEdge'`,
         );
-        return `(SELECT COALESCE(json_agg(${edge} ORDER BY ${e}.rn), '[]'::json) FROM numbered ${e} WHERE ${e}.rn <= ${size})`;
+        return `(SELECT COALESCE(json_agg(${edge} ORDER BY ${e}.rn), '[]'::json) FROM numbered ${e} ${joins.join(' ')} WHERE ${e}.rn <= ${size})`;
       }
       default:
         throw new NotCompiled();
