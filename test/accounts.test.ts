@@ -57,6 +57,11 @@ describe('createAccount / updateAccount', () => {
     expect((await update(admin.token, { id: a.accountId, name: 'Renamed by an account admin' })).__typename).toBe('ForbiddenError');
     const sibling = await subAccount(h, a, 'Sibling');
     expect((await update(admin.token, { id: sibling, name: 'x' })).__typename).toBe('NotFoundError');
+    // An account it cannot see is not found for creating under it or in it, never forbidden.
+    expect((await create(admin.token, { name: 'Under the sibling', parentId: sibling })).__typename).toBe('NotFoundError');
+    expect((await run(h, admin.token, 'createUser', { externalUserId: 'in-the-sibling', accountId: sibling })).__typename).toBe('NotFoundError');
+    expect(await h.store.prisma.account.count({ where: { name: 'Under the sibling' } })).toBe(0);
+    expect(await h.store.prisma.user.count({ where: { externalUserId: 'in-the-sibling' } })).toBe(0);
   });
 
   it('answers NOT_FOUND across partners and changes nothing', async () => {

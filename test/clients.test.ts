@@ -2,7 +2,7 @@
 // cascade (users tombstoned, their courses gone), plan gating and tenancy.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness, type Partner } from './helpers/app.js';
-import { accountAdmin, createCourse, createUser, enroll, newUser, rawUser, readUser, run, subAccount } from './helpers/lifecycle.js';
+import { accountAdmin, createCourse, createUser, enroll, jwtFor, newUser, rawUser, readUser, run, subAccount } from './helpers/lifecycle.js';
 
 const h = useHarness();
 let a: Partner;
@@ -28,8 +28,10 @@ describe('upsertClient', () => {
     expect(created).toMatchObject({ created: true, client: { identifier: 'c-1', metadata: { theme: 'dark', lang: 'en' }, account: { ulid: a.accountId } } });
     const replaced = await upsert(a.key, { identifier: 'c-1', metadata: { theme: 'light' } });
     expect(replaced).toMatchObject({ created: false, client: { id: created.client.id, metadata: { theme: 'light' } } });
-    // Without metadata the object is replaced by an empty one.
-    expect((await upsert(a.key, { identifier: 'c-1' })).client.metadata).toEqual({});
+    // Explicit, never implicit: without metadata nothing changes; {} empties it.
+    expect((await upsert(a.key, { identifier: 'c-1' })).client.metadata).toEqual({ theme: 'light' });
+    expect((await upsert(a.key, { identifier: 'c-1', metadata: null })).client.metadata).toEqual({ theme: 'light' });
+    expect((await upsert(a.key, { identifier: 'c-1', metadata: {} })).client.metadata).toEqual({});
   });
 
   it('creates a client in a sub-account, and refuses a foreign account', async () => {
@@ -57,10 +59,29 @@ describe('upsertClient', () => {
     const admin = await accountAdmin(h, a, child, 'client-acct-admin');
     expect((await upsert(admin.token, { identifier: 'c-adm', accountId: child })).created).toBe(true);
     expect((await upsert(admin.token, { identifier: 'c-adm', metadata: { v: 2 } })).client.metadata).toEqual({ v: 2 });
-    // A client of the partner root is not the account admin's to change.
+    // A client of the partner root is not the account admin's to see or change: to it the
+    // identifier is simply taken.
     await upsert(a.key, { identifier: 'c-root', metadata: { v: 1 } });
-    expect((await upsert(admin.token, { identifier: 'c-root', metadata: { v: 'hacked' } })).__typename).toBe('ForbiddenError');
+    expect((await upsert(admin.token, { identifier: 'c-root', metadata: { v: 'hacked' } })).__typename).toBe('ConflictError');
     expect((await readClient(a.key, 'c-root')).client.metadata).toEqual({ v: 1 });
+    // An account outside its subtree is not found (not forbidden, which would confirm it).
+    const sibling = await subAccount(h, a, 'Client admin sibling');
+    expect(await upsert(admin.token, { identifier: 'c-sibling', accountId: sibling })).toMatchObject({ __typename: 'NotFoundError' });
+  });
+
+  it("refuses a plain user, even on a plan that allows clients, and a client it sees is forbidden, not taken", async () => {
+    await upsert(a.key, { identifier: 'c-mine', metadata: { v: 1 } });
+    const plain = await newUser(h, a.key, { identifier: 'plain-client-user', clientIdentifier: 'c-mine' });
+    const token = await jwtFor(plain.uuid);
+    const asPlain = (input: object) => h.gql('mutation ($input: UpsertClientInput!) { upsertClient(input: $input) { __typename } }', { input }, { token });
+    expect((await asPlain({ identifier: 'c-mine', metadata: { v: 'hacked' } })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await asPlain({ identifier: 'c-new-by-plain' })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // The embed dialect reaches the service itself: the client the user belongs to is
+    // visible to it, so changing it is forbidden (403), not a taken identifier (409).
+    const put = await h.request('/rest/embed/v1/headless/client/c-mine', { method: 'PUT', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { v: 'hacked' } }) });
+    expect(put.status).toBe(403);
+    expect((await readClient(a.key, 'c-mine')).client.metadata).toEqual({ v: 1 });
+    expect(await h.store.prisma.client.count({ where: { identifier: 'c-new-by-plain' } })).toBe(0);
   });
 
   it('converges when many upserts of one identifier race', async () => {

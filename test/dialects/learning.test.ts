@@ -219,14 +219,40 @@ describe('POST /batch (deprecated)', () => {
     expectCleanError(broken);
   });
 
-  it("gives a plain user's items 403 each", async () => {
+  it('refuses a plain user with 403 for the whole batch, as POST /accounts does', async () => {
     const me = await create('batch-plain-user');
     const res = await rest(h, 'POST', '/rest/learning/batch', {
       token: await jwtFor(me.body.id),
       json: { requests: [{ method: 'post', relative_url: '/accounts', body: { external_user_id: 'batch-by-user' } }] },
     });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ code: 403, error_message: expect.stringMatching(/only an admin/) });
+    const holder = await rest(h, 'POST', '/rest/learning/accounts', { token: partner.key, json: { external_user_id: 'batch-by-user' } });
+    expect(holder.status, 'nothing was created').toBe(200);
+  });
+
+  it("names items by their place in the request, and a repeated taken key by its holder", async () => {
+    const existing = await create('batch-taken');
+    const res = await rest(h, 'POST', '/rest/learning/batch', {
+      token: partner.key,
+      json: {
+        requests: [
+          { method: 'get', relative_url: '/accounts', body: {} },
+          { method: 'post', relative_url: '/accounts', body: { external_user_id: '' } },
+          { method: 'post', relative_url: '/accounts', body: { external_user_id: 'batch-taken' } },
+          { method: 'post', relative_url: '/accounts', body: { external_user_id: 'batch-taken' } },
+          { method: 'post', relative_url: '/accounts', body: { external_user_id: 'batch-twice' } },
+          { method: 'post', relative_url: '/accounts', body: { external_user_id: 'batch-twice' } },
+        ],
+      },
+    });
     expect(res.status).toBe(200);
-    expect(res.body.responses).toEqual([{ code: 403, body: { code: 403, error_message: expect.any(String) } }]);
+    const [, empty, taken, takenAgain, first, again] = res.body.responses;
+    expect(empty.body.error_message).toMatch(/^requests\.1\.external_user_id: /);
+    expect(taken.body).toEqual({ code: 422, error_message: `Duplicate account with ${existing.body.id}` });
+    expect(takenAgain.body).toEqual({ code: 422, error_message: `Duplicate account with ${existing.body.id}` });
+    expect(first.code).toBe(200);
+    expect(again.body).toEqual({ code: 422, error_message: `Duplicate account with ${first.body.account_id}` });
   });
 });
 

@@ -3,7 +3,8 @@
 // partner-scoped, anonymized `external_user_id`. Conflicts and personal data are 422s with
 // `{"code":422,"error_message":…}`, the envelope every error of this dialect uses.
 import type { Hono } from 'hono';
-import { ConflictError, DomainError, ValidationError } from '../../errors.js';
+import { ConflictError, DomainError, ForbiddenError, ValidationError } from '../../errors.js';
+import { isAdmin } from '../../auth/principal.js';
 import { entitlementWireName } from '../../modules/entitlements/service.js';
 import { createUser, disableUser, findUserView, type User, type UserView } from '../../modules/users/service.js';
 import { createUsers, MAX_BULK } from '../../modules/users/bulk.js';
@@ -53,6 +54,21 @@ function externalUserId(body: Record<string, unknown>): string {
   return value;
 }
 
+/**
+ * The service numbers the items it was given; the batch gives it only the valid ones, so
+ * item numbers in an error (`users.<i>`, "item <i>") are mapped back to the request's own.
+ */
+function inRequestTerms(error: DomainError, requestIndex: (serviceIndex: number) => number): DomainError {
+  if (error instanceof ValidationError) {
+    return new ValidationError(error.issues.map((i) => ({ ...i, field: i.field.replace(/^input\.users\.(\d+)/, (_, n) => `input.users.${requestIndex(Number(n))}`) })));
+  }
+  if (error instanceof ConflictError && /\(item \d+\)$/.test(error.message)) {
+    const message = error.message.replace(/\(item (\d+)\)$/, (_, n) => `(request ${requestIndex(Number(n))})`);
+    return new ConflictError(message, error.field, error.existingId);
+  }
+  return error;
+}
+
 export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
   const app = dialectApp(deps, { prefix: LEARNING_PREFIX, openapi: learningOpenApi, render, failure, fieldNames: FIELD_NAMES });
 
@@ -88,7 +104,9 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
   app.post('/batch', async (c) => {
     c.header('deprecation', 'true');
     c.header('link', `<${LEARNING_PREFIX}/accounts>; rel="alternate"`);
-    const { ctx } = caller(c, deps);
+    const { ctx, principal } = caller(c, deps);
+    // Admin only, as POST /accounts: a whole-request 403, not 50 items of 403.
+    if (!isAdmin(principal)) throw new ForbiddenError('only an admin of the partner or of an account can create accounts');
     const { requests } = await jsonBody(c);
     if (!Array.isArray(requests)) throw new ValidationError('must be an array of {"method","relative_url","body"}', 'requests');
     if (requests.length === 0) throw new ValidationError('give at least one request', 'requests');
@@ -113,16 +131,21 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
     });
     if (calls.length) {
       const results = await createUsers(ctx, { users: calls.map((call) => ({ externalUserId: call.externalUserId })) });
-      // A key repeated inside the batch: the duplicate names the account its first use created.
-      const created = new Map(results.flatMap((r) => (r.ok ? [[r.user.externalUserId, r.user.id] as const] : [])));
+      // A key repeated inside the batch: the duplicate names the account that holds the key,
+      // created by its first use or found taken by it.
+      const holders = new Map<string, string>();
+      results.forEach((r, i) => {
+        if (r.ok) holders.set(r.user.externalUserId!, r.user.id);
+        else if (r.error instanceof ConflictError && r.error.field === 'externalUserId' && r.error.existingId) holders.set(calls[i]!.externalUserId, r.error.existingId);
+      });
       results.forEach((result, i) => {
         const { index, externalUserId } = calls[i]!;
         if (result.ok) {
           responses[index] = { code: 200, body: { external_user_id: result.user.externalUserId, account_id: result.user.id } };
-        } else if (result.error instanceof ConflictError && !result.error.existingId && created.has(externalUserId)) {
-          itemError(index, { status: 422, code: 'conflict', message: `Duplicate account with ${created.get(externalUserId)}` });
+        } else if (result.error instanceof ConflictError && !result.error.existingId && holders.has(externalUserId)) {
+          itemError(index, { status: 422, code: 'conflict', message: `Duplicate account with ${holders.get(externalUserId)}` });
         } else if (result.error instanceof DomainError) {
-          itemError(index, failure(result.error));
+          itemError(index, failure(inRequestTerms(result.error, (i) => calls[i]!.index)));
         } else {
           deps.logger.error({ err: result.error, requestId: c.get('requestId') }, 'unexpected error in a batch item');
           itemError(index, { status: 500, code: 'internal', message: 'Unexpected error.' });

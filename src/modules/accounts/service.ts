@@ -67,7 +67,7 @@ export async function createAccount(ctx: RequestContext, raw: CreateAccountInput
   const input = parse(createSchema, raw);
   const parentId = input.parentId ?? principal.partnerId;
   const account = await audited(ctx, async (tx, audit) => {
-    const parent = await tx.account.findFirst({ where: { id: parentId, partnerId: principal.partnerId } });
+    const parent = await tx.account.findFirst({ where: within({ id: parentId }, accountVisibility(principal)) });
     if (!parent) throw new NotFoundError('Account', parentId);
     if (!administers(principal, parent.id)) throw new ForbiddenError('creating a sub-account needs admin rights on its parent');
     const data = {

@@ -76,13 +76,14 @@ builder.mutationFields((t) => ({
   upsertClient: t.field({
     type: UpsertClientSuccess,
     errors: clientErrors('UpsertClientResult'),
-    authScopes: { admin: true, plan: 'CORE' },
+    // Both: a scope map passes when any one of its scopes does.
+    authScopes: { $all: { admin: true, plan: 'CORE' } },
     args: {
       input: t.arg({
         type: builder.inputType('UpsertClientInput', {
           fields: (f) => ({
             identifier: f.string({ required: true }),
-            metadata: f.field({ type: 'JSONObject', description: 'Replaces the whole metadata object.' }),
+            metadata: f.field({ type: 'JSONObject', description: 'Replaces the whole metadata object; left out (or null), the metadata stays as it is.' }),
             accountId: f.id({ description: 'Account of a new client (default: the partner).' }),
           }),
         }),

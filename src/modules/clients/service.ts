@@ -3,8 +3,8 @@ import type { Client, Prisma } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, planAtLeast } from '../../auth/principal.js';
-import { clientVisibility, within } from '../../auth/visibility.js';
-import { ForbiddenError, NotFoundError } from '../../errors.js';
+import { accountVisibility, clientVisibility, within } from '../../auth/visibility.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { embedKey, jsonObject, nullish, parse } from '../../validation.js';
 import { audited, requireUser } from '../audit/service.js';
@@ -30,20 +30,27 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
       return await audited(ctx, async (tx, audit) => {
         const where = { partnerId_identifier: { partnerId: principal.partnerId, identifier: input.identifier } };
         const existing = await tx.client.findUnique({ where });
-        const metadata = (input.metadata ?? {}) as Prisma.InputJsonValue;
         // An existing client is managed by the admins of its own account (an account admin
-        // needs no rights on the partner root to update one of its clients).
+        // needs no rights on the partner root to update one of its clients). One the caller
+        // cannot see is a taken identifier, as a taken user key is.
         if (existing) {
-          if (!administers(principal, existing.accountId)) throw new ForbiddenError('managing this client needs admin rights on its account');
-          const client = await tx.client.update({ where: { id: existing.id }, data: { metadata } });
-          audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
+          if (!administers(principal, existing.accountId)) {
+            const visible = await tx.client.count({ where: within({ id: existing.id }, clientVisibility(principal)) });
+            if (!visible) throw new ConflictError(`client identifier ${JSON.stringify(input.identifier)} is already taken`, 'identifier');
+            throw new ForbiddenError('managing this client needs admin rights on its account');
+          }
+          // Metadata is replaced only when given: leaving it out changes nothing.
+          const client =
+            input.metadata === undefined ? existing : await tx.client.update({ where: { id: existing.id }, data: { metadata: input.metadata as Prisma.InputJsonValue } });
+          if (client !== existing) audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
           return { client, created: false };
         }
         if (input.accountId) {
-          const account = await tx.account.findFirst({ where: { id: accountId, partnerId: principal.partnerId }, select: { id: true } });
+          const account = await tx.account.findFirst({ where: within({ id: accountId }, accountVisibility(principal)), select: { id: true } });
           if (!account) throw new NotFoundError('Account', accountId);
         }
         if (!administers(principal, accountId)) throw new ForbiddenError('creating a client needs admin rights on its account (give accountId)');
+        const metadata = (input.metadata ?? {}) as Prisma.InputJsonValue;
         const client = await tx.client.create({ data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata } });
         audit({ action: 'client.create', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
         return { client, created: true };

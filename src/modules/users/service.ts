@@ -7,7 +7,7 @@ import { Prisma, type User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, type UserPrincipal } from '../../auth/principal.js';
-import { userVisibility, within } from '../../auth/visibility.js';
+import { accountVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { uuidv7 } from '../../store/ids.js';
@@ -167,7 +167,8 @@ export async function targetAccount(db: Tx | RequestContext['prisma'], principal
   // By default a partner admin creates users in the partner, an account admin in its own account.
   const id = accountId ?? (principal.partnerAdmin ? principal.partnerId : principal.accountId);
   if (accountId) {
-    const account = await db.account.findFirst({ where: { id, partnerId: principal.partnerId }, select: { id: true } });
+    // An account the caller cannot see is not found; one it sees but does not administer is forbidden.
+    const account = await db.account.findFirst({ where: within({ id }, accountVisibility(principal)), select: { id: true } });
     if (!account) throw new NotFoundError('Account', accountId);
   }
   if (!administers(principal, id)) throw new ForbiddenError('creating users needs admin rights on the account');
