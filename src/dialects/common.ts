@@ -1,5 +1,5 @@
-// What the four dialects share: a Hono sub-app that serves its OpenAPI document without
-// credentials and guards everything else, renders every failure in the dialect's own error
+// What the four dialects share: a Hono sub-app that guards every route (its OpenAPI
+// document included), limits body sizes, renders every failure in the dialect's own error
 // envelope, reads bodies so that bad input is a 400 (never a 500), and answers an unknown
 // path with 404 and a known path with the wrong method with 405.
 import { Hono, type Context } from 'hono';
@@ -107,7 +107,8 @@ export function dialectRoutes(app: Hono<HttpEnv>): { method: string; path: strin
     .filter((r) => !seen.has(`${r.method} ${r.path}`) && seen.add(`${r.method} ${r.path}`));
 }
 
-const routePattern = (path: string) => new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}/?$`);
+// Exact paths, as the router matches them: a trailing slash is another (unknown) path.
+const routePattern = (path: string) => new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`);
 
 // ---------------------------------------------------------------------------- failures
 

@@ -229,6 +229,22 @@ describe('PUT /api/v1/users/{id}', () => {
     expect(again.status).toBe(200);
     expect(again.body.user.merged_into_user_id).toBeNull();
   });
+
+  it('reads merged_into_user_id as null once the target is deleted, as the graph reads mergedInto', async () => {
+    const source = (await register({ user_name: 'src2', email_address: 'merge-src2@example.com' })).body.user;
+    const target = (await register({ user_name: 'tgt2', email_address: 'merge-tgt2@example.com' })).body.user;
+    expect((await mutate(h, partner.key, 'mergeUsers', { sourceId: await uuidOf(source.id), targetId: await uuidOf(target.id) })).__typename).toBe('MergeUsersSuccess');
+    expect((await mutate(h, partner.key, 'deleteUser', { id: await uuidOf(target.id), action: 'IGNORE' })).__typename).toBe('DeleteUserSuccess');
+    expect((await call('GET', `${USERS}/${source.id}`)).body.user.merged_into_user_id).toBeNull();
+    let inList: { merged_into_user_id: number | null } | undefined;
+    for (let page = 1; !inList; page++) {
+      const { body } = await call('GET', `${USERS}?per_page=100&page=${page}`);
+      if (!body.users.length) break;
+      inList = body.users.find((u: { id: number }) => u.id === source.id);
+    }
+    expect(inList, 'the source is listed').toBeDefined();
+    expect(inList!.merged_into_user_id).toBeNull();
+  });
 });
 
 describe('DELETE /api/v1/users/{id}', () => {

@@ -280,6 +280,9 @@ describe('credentials, methods and limits', () => {
     const unknown = await rest(h, 'GET', '/rest/learning/nothing-here', { token: partner.key });
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual({ code: 404, error_message: 'no route for GET /rest/learning/nothing-here' });
+    // A trailing slash is another path: 404, not a 405 that lists the very method used.
+    const slash = await rest(h, 'POST', '/rest/learning/accounts/', { token: partner.key, json: { external_user_id: 'slash' } });
+    expect(slash.status).toBe(404);
   });
 
   it('answers a body over the limit with 413', async () => {

@@ -7,7 +7,7 @@ import { Prisma, type User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, type UserPrincipal } from '../../auth/principal.js';
-import { accountVisibility, userVisibility, within } from '../../auth/visibility.js';
+import { accountVisibility, canSeeUser, userVisibility, within } from '../../auth/visibility.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { uuidv7 } from '../../store/ids.js';
@@ -87,7 +87,7 @@ export async function getUser(ctx: RequestContext, id: string): Promise<User> {
 export const USER_VIEW = {
   account: { select: { id: true, customerId: true } },
   partner: { select: { customerId: true, canvasUuid: true } },
-  mergedInto: { select: { id: true, catalogId: true, inCatalog: true } },
+  mergedInto: { select: { id: true, catalogId: true, inCatalog: true, partnerId: true, accountId: true, status: true } },
   client: { select: { identifier: true } },
   entitlements: { select: { kind: true }, orderBy: { kind: 'asc' } },
 } satisfies Prisma.UserInclude;
@@ -101,7 +101,13 @@ export async function findUserView(ctx: RequestContext, key: UserKey & { id?: st
   // A malformed uuid names nobody (and must not reach the uuid column as a cast error).
   const where = key.id !== undefined ? (UUID.test(key.id) ? { id: key.id.toLowerCase() } : null) : keyWhere(key);
   if (!where) return null;
-  return ctx.prisma.user.findFirst({ where: { AND: [where, userVisibility(ctx.principal)] }, include: USER_VIEW });
+  const user = await ctx.prisma.user.findFirst({ where: { AND: [where, userVisibility(ctx.principal)] }, include: USER_VIEW });
+  return user && seenBy(ctx, user);
+}
+
+/** As User.mergedInto in the graph: a deleted target, or one the caller cannot see, reads null. */
+function seenBy(ctx: RequestContext, user: UserView): UserView {
+  return user.mergedInto && !canSeeUser(ctx.principal, user.mergedInto) ? { ...user, mergedInto: null } : user;
 }
 
 export interface UserListFilter extends UserFilter {
@@ -125,7 +131,7 @@ export async function listUserViews(
     ctx.prisma.user.findMany({ where, include: USER_VIEW, orderBy: userOrderBy({ field: page.order }), skip: page.skip, take: page.take }),
     ctx.prisma.user.count({ where }),
   ]);
-  return { users, total };
+  return { users: users.map((user) => seenBy(ctx, user)), total };
 }
 
 // ---------------------------------------------------------------------------- create
