@@ -41,7 +41,7 @@ const USERS_PAGE = `query Page($first: Int!) { users(first: $first) { totalCount
   id uuid status externalUserId email identifier account { id name plan } client { id identifier }
   entitlements { kind grantedAt } mergedInto { id uuid } courses { totalCount } } } } }`;
 const NODE = `query Node($id: ID!) { node(id: $id) { id ... on User { uuid externalUserId metadata } } }`;
-const BY_KEY = `query ByKey($k: String!) { userByKey(key: { externalUserId: $k }) { id uuid status } }`;
+const BY_KEY = `query ByKey($k: String!) { userByKey(externalUserId: $k) { id uuid status } }`;
 const CREATE = `mutation Create($e: String!, $m: JSONObject) { createUser(input: { externalUserId: $e, metadata: $m }) {
   __typename ... on CreateUserSuccess { user { id externalUserId } } ... on Error { code message } } }`;
 const UPDATE = `mutation Update($id: ID!, $p: JSONObject!) { updateUser(input: { id: $id, metadataPatch: $p }) {

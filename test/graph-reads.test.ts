@@ -118,12 +118,12 @@ describe('single lookups', () => {
     const byUuid = await h.gql(`query ($id: ID!) { user(id: $id) { id } }`, { id: uuid }, { token: partner.key });
     expect(byUuid.data.user.id).toBe(ids[1]);
     for (const key of [{ email }, { email: email.toUpperCase() }, { catalogId }]) {
-      const r = await h.gql(`query ($k: UserKeyInput!) { userByKey(key: $k) { id } }`, { k: key }, { token: partner.key });
+      const r = await h.gql(`query ($externalUserId: String, $email: String, $identifier: String, $catalogId: Int) { userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier, catalogId: $catalogId) { id } }`, key, { token: partner.key });
       expect(r.data.userByKey?.id).toBe(ids[1]);
     }
-    const ext = await h.gql(`{ userByKey(key: { externalUserId: "ext-2" }) { id } }`, {}, { token: partner.key });
+    const ext = await h.gql(`{ userByKey(externalUserId: "ext-2") { id } }`, {}, { token: partner.key });
     expect(ext.data.userByKey.id).toBe(ids[2]);
-    const emb = await h.gql(`{ userByKey(key: { identifier: "emb-0" }) { id name } }`, {}, { token: partner.key });
+    const emb = await h.gql(`{ userByKey(identifier: "emb-0") { id name } }`, {}, { token: partner.key });
     expect(emb.data.userByKey).toEqual({ id: ids[0], name: 'Emb 0' });
   });
 
@@ -136,7 +136,7 @@ describe('single lookups', () => {
   });
 
   it('rejects userByKey with zero or two keys', async () => {
-    const r = await h.gql(`{ userByKey(key: { externalUserId: "a", email: "b@c.de" }) { id } }`, {}, { token: partner.key });
+    const r = await h.gql(`{ userByKey(externalUserId: "a", email: "b@c.de") { id } }`, {}, { token: partner.key });
     expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 

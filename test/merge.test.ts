@@ -72,7 +72,7 @@ describe('mergeUsers', () => {
     void owned;
 
     // Keys find the user that holds them now; the source is still readable by id.
-    const byEmail = await h.gql('{ userByKey(key: { email: "SRC@example.com" }) { uuid } }', {}, { token: a.key });
+    const byEmail = await h.gql('{ userByKey(email: "SRC@example.com") { uuid } }', {}, { token: a.key });
     expect(byEmail.data.userByKey.uuid).toBe(target.uuid);
     const read = await readUser(h, a.key, source.id, 'status mergedInto { uuid }');
     expect(read.user).toEqual({ status: 'MERGED', mergedInto: { uuid: target.uuid } });

@@ -140,7 +140,7 @@ describe('graceful shutdown', () => {
     }
     const again = await start();
     try {
-      const r = await gql(again.port, key, `{ a: users(filter: { search: "drain-" }) { totalCount } b: userByKey(key: { externalUserId: "slow-upload" }) { externalUserId } }`);
+      const r = await gql(again.port, key, `{ a: users(filter: { search: "drain-" }) { totalCount } b: userByKey(externalUserId: "slow-upload") { externalUserId } }`);
       expect(r.body.data).toEqual({ a: { totalCount: 300 }, b: { externalUserId: 'slow-upload' } });
     } finally {
       again.child.kill('SIGTERM');

@@ -116,9 +116,9 @@ describe('cross-partner probe', () => {
         [`query ($id: ID!) { account(id: $id) { id } }`, { id: A.account }],
         [`query ($id: ID!) { account(id: $id) { id } }`, { id: A.partner.accountId }],
         [`{ client(identifier: "a-client") { id } }`, {}],
-        [`{ userByKey(key: { externalUserId: "a-ext" }) { id } }`, {}],
-        [`{ userByKey(key: { email: "a@example.com" }) { id } }`, {}],
-        [`{ userByKey(key: { identifier: "a-emb" }) { id } }`, {}],
+        [`{ userByKey(externalUserId: "a-ext") { id } }`, {}],
+        [`{ userByKey(email: "a@example.com") { id } }`, {}],
+        [`{ userByKey(identifier: "a-emb") { id } }`, {}],
       ] as const;
       for (const [query, variables] of lookups) {
         const r = await h.gql(query, variables, { token });

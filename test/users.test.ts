@@ -384,7 +384,9 @@ describe('deleteUser', () => {
     expect((await readUser(h, a.key, user.id)).code).toBe('NOT_FOUND');
     for (const key of [{ externalUserId: 'del1-ext' }, { email: 'del1@example.com' }, { identifier: 'del1-emb' }]) {
       expect((await createUser(h, a.key, key)).__typename).toBe('ConflictError');
-      expect((await h.gql('query ($k: UserKeyInput!) { userByKey(key: $k) { id } }', { k: key }, { token: a.key })).data.userByKey).toBeNull();
+      const byKey = await h.gql('query ($externalUserId: String, $email: String, $identifier: String) { userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier) { id } }', key, { token: a.key });
+      expect(byKey.data.userByKey).toBeNull();
+      expect(byKey.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     }
     for (const [name, input] of [
       ['updateUser', { id: user.id, firstName: 'Zombie' }],

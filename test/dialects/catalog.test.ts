@@ -19,7 +19,7 @@ const call = (method: string, path: string, options: RestOptions = {}, key = par
 const register = (fields: Record<string, string>, key = partner.key) => call('POST', USERS, { form: fields }, key);
 
 async function uuidOf(catalogId: number, key = partner.key): Promise<string> {
-  const data = await graph(h, key, `query ($id: Int!) { userByKey(key: { catalogId: $id }) { uuid } }`, { id: catalogId });
+  const data = await graph(h, key, `query ($id: Int!) { userByKey(catalogId: $id) { uuid } }`, { id: catalogId });
   return data.userByKey.uuid;
 }
 

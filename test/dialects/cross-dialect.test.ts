@@ -33,7 +33,7 @@ describe('catalog registration merged with a learning account', () => {
     const learner = await learning('POST', '/accounts', { external_user_id: 'mia-learner' });
     expect(learner.status).toBe(200);
 
-    const byCatalog = (await graph(h, partner.key, `query ($id: Int!) { userByKey(key: { catalogId: $id }) { ${USER} } }`, { id: catalogId })).userByKey;
+    const byCatalog = (await graph(h, partner.key, `query ($id: Int!) { userByKey(catalogId: $id) { ${USER} } }`, { id: catalogId })).userByKey;
     expect(byCatalog).toMatchObject({ catalogId, email: 'mia@example.com', externalUserId: null });
 
     const merged = await mutate(h, partner.key, 'mergeUsers', { sourceId: learner.body.id, targetId: byCatalog.uuid });
@@ -56,7 +56,7 @@ describe('catalog registration merged with a learning account', () => {
   it('a catalog user merged into a learning account points at the catalog identity the target gained', async () => {
     const learner = await learning('POST', '/accounts', { external_user_id: 'leo-learner' });
     const registered = await catalog('POST', '/users', { user_name: 'leo', email_address: 'leo@example.com' });
-    const sourceUuid = (await graph(h, partner.key, `query ($id: Int!) { userByKey(key: { catalogId: $id }) { uuid } }`, { id: registered.body.user.id })).userByKey.uuid;
+    const sourceUuid = (await graph(h, partner.key, `query ($id: Int!) { userByKey(catalogId: $id) { uuid } }`, { id: registered.body.user.id })).userByKey.uuid;
     expect((await mutate(h, partner.key, 'mergeUsers', { sourceId: sourceUuid, targetId: learner.body.id })).__typename).toBe('MergeUsersSuccess');
 
     const target = await userByUuid(learner.body.id);
@@ -106,7 +106,7 @@ describe('one user with three identities', () => {
   it('an embed user created over REST is the graph user, and the learning dialect shows it without a learning key', async () => {
     const res = await embed('PUT', '/user/only-embed', { name: 'Solo' });
     expect(res.status).toBe(201);
-    const data = await graph(h, partner.key, `{ userByKey(key: { identifier: "only-embed" }) { ${USER} name } }`);
+    const data = await graph(h, partner.key, `{ userByKey(identifier: "only-embed") { ${USER} name } }`);
     expect(data.userByKey).toMatchObject({ identifier: 'only-embed', name: 'Solo', externalUserId: null, catalogId: null });
     expect((await learning('GET', `/accounts/${data.userByKey.uuid}`)).body).toEqual({ id: data.userByKey.uuid, external_user_id: null });
   });
@@ -124,7 +124,7 @@ describe('messaging accounts in the graph and the catalog', () => {
     expect(registered.body.user.registered_account_id).toBe(customerId);
     const root = (await messaging('GET', `/accounts/${partner.accountId}`)).body.data;
     expect(registered.body.user.root_account_id).toBe(root.customer_id);
-    const user = (await graph(h, partner.key, `query ($id: Int!) { userByKey(key: { catalogId: $id }) { account { ulid } } }`, { id: registered.body.user.id })).userByKey;
+    const user = (await graph(h, partner.key, `query ($id: Int!) { userByKey(catalogId: $id) { account { ulid } } }`, { id: registered.body.user.id })).userByKey;
     expect(user.account.ulid).toBe(ulid);
 
     // An account updated in the graph reads the same in the messaging dialect.

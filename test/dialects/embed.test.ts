@@ -19,7 +19,7 @@ const get = (path: string, token = partner.key) => rest(h, 'GET', `${BASE}${path
 const del = (path: string, token = partner.key) => rest(h, 'DELETE', `${BASE}${path}`, { token });
 
 async function uuidOf(identifier: string, token = partner.key): Promise<string> {
-  const data = await graph(h, token, `query ($k: String!) { userByKey(key: { identifier: $k }) { uuid } }`, { k: identifier });
+  const data = await graph(h, token, `query ($k: String!) { userByKey(identifier: $k) { uuid } }`, { k: identifier });
   return data.userByKey.uuid;
 }
 
@@ -136,7 +136,7 @@ describe('users', () => {
       createdAt: expect.stringMatching(TS),
       updatedAt: expect.stringMatching(TS),
     });
-    const data = await graph(h, partner.key, `{ userByKey(key: { identifier: "ada" }) { identifier name avatar client { identifier } } }`);
+    const data = await graph(h, partner.key, `{ userByKey(identifier: "ada") { identifier name avatar client { identifier } } }`);
     expect(data.userByKey).toEqual({ identifier: 'ada', name: 'Ada', avatar: 'https://example.com/ada.png', client: { identifier: 'school' } });
   });
 

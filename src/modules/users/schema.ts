@@ -154,16 +154,6 @@ const UserOrderInput = builder.inputType('UserOrder', {
   }),
 });
 
-const UserKeyInput = builder.inputType('UserKeyInput', {
-  description: 'Exactly one partner-scoped key.',
-  fields: (t) => ({
-    externalUserId: t.string(),
-    email: t.string(),
-    identifier: t.string(),
-    catalogId: t.int(),
-  }),
-});
-
 /**
  * Turns an id argument into a native id; an id of the wrong kind matches nothing. The
  * stand-ins are ids no row has but the columns accept (a NUL would be a database error).
@@ -192,8 +182,14 @@ builder.queryFields((t) => ({
     type: 'User',
     nullable: true,
     authScopes: { member: true },
-    args: { key: t.arg({ type: UserKeyInput, required: true }) },
-    resolve: async (query, _root, { key }, ctx) => {
+    description: 'The user holding one partner-scoped key: give exactly one of the arguments.',
+    args: {
+      externalUserId: t.arg.string(),
+      email: t.arg.string(),
+      identifier: t.arg.string(),
+      catalogId: t.arg.int(),
+    },
+    resolve: async (query, _root, key, ctx) => {
       const given = Object.entries(key).filter(([, v]) => v !== null && v !== undefined);
       if (given.length !== 1) {
         throw new GraphQLError('userByKey takes exactly one of externalUserId, email, identifier, catalogId', { extensions: { code: 'BAD_USER_INPUT' } });
