@@ -14,7 +14,8 @@ builder.prismaNode('AuditEvent', {
     actorId: t.exposeString('actorId', { nullable: true, description: 'uuid of the acting user.' }),
     subjectType: t.exposeString('subjectType'),
     subjectId: t.exposeString('subjectId', { description: 'Native id of the subject.' }),
-    data: t.expose('data', { type: 'JSON', nullable: true }),
+    // Tagged: a user's keys (an e-mail address among them) are recorded with its creation.
+    data: t.expose('data', { type: 'JSON', nullable: true, tag: ['pii'] }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
