@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import type { Store } from './store/database.js';
 import type { Logger } from './logger.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
-import { armorPlugin, createRateLimiter, type RateLimiter } from './auth/limits.js';
+import { armorPlugin, batchedOperationsPlugin, createRateLimiter, type RateLimiter } from './auth/limits.js';
 import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlPage, type Yoga } from './graphql/yoga.js';
 import { useCompiledReads } from './graphql/compiled/plugin.js';
@@ -43,6 +43,7 @@ export function createApp({ config, store, logger }: AppDeps): App {
     invalidatePrincipals: authenticator.invalidate,
     plugins: [
       armorPlugin(config),
+      batchedOperationsPlugin(rateLimiter),
       // Credentials travel only in the Authorization header, never in cookies, so a
       // request that carries one cannot be a cross-site forgery.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }),
@@ -143,10 +144,14 @@ function wantsHtml(c: Context): boolean {
   return accept.includes('text/html') && !c.req.query('query');
 }
 
-/** The peer address, or the first X-Forwarded-For hop when TRUST_PROXY says a proxy sets it. */
+/**
+ * The peer address, or, when TRUST_PROXY says a proxy sits in front, the address that proxy
+ * saw: the last X-Forwarded-For entry, the one it appended. Entries before it come from the
+ * caller and prove nothing.
+ */
 function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim();
     if (forwarded) return forwarded;
   }
   const env = c.env as { ip?: string; incoming?: unknown } | undefined;

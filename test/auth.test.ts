@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_TOKEN, useHarness, type Partner } from './helpers/app.js';
 import { mutate } from './helpers/fixtures.js';
 import { hs256 } from './helpers/jwt.js';
+import type { PrismaClient } from '@prisma/client';
+import { createAuthenticator } from '../src/auth/authenticate.js';
 
 const h = useHarness();
 let partner: Partner;
@@ -23,6 +25,35 @@ beforeAll(async () => {
 });
 
 describe('API keys', () => {
+  it('never hands a request that comes after a revocation the result of a lookup started before it', async () => {
+    const created = await mutate(h, partner.key, 'createApiKey', { name: 'racing' }, '... on CreateApiKeySuccess { key }');
+    const db = h.store.prisma;
+    // The key's row is read, then held at a gate: the lookup stays under way.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const gated = {
+      apiKey: {
+        findUnique: async (args: Parameters<typeof db.apiKey.findUnique>[0]) => {
+          const row = await db.apiKey.findUnique(args);
+          await gate;
+          return row;
+        },
+        update: (args: Parameters<typeof db.apiKey.update>[0]) => db.apiKey.update(args),
+      },
+      user: db.user,
+      account: db.account,
+    } as unknown as PrismaClient;
+    const auth = createAuthenticator(gated, h.config);
+    const before = auth.authenticate(`Bearer ${created.key}`);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the row has been read as active
+    await db.apiKey.updateMany({ where: { partnerId: partner.accountId, name: 'racing' }, data: { revokedAt: new Date() } });
+    auth.invalidate();
+    const after = auth.authenticate(`Bearer ${created.key}`);
+    open();
+    await expect(before).resolves.toMatchObject({ kind: 'user' });
+    await expect(after).rejects.toThrow(/revoked/);
+  });
+
   it('authenticate an admin principal', async () => {
     const r = await h.gql(VIEWER, {}, { token: partner.key });
     expect(r.status).toBe(200);
@@ -71,6 +102,8 @@ describe('JWTs (HS256)', () => {
       await hs256(member.uuid, { secret: 'another-secret-another-secret-another-secret' }),
       await hs256('not-a-uuid'),
       await hs256('00000000-0000-7000-8000-000000000000'),
+      // Without an expiry a token would never lapse.
+      await hs256(member.uuid, { expiresIn: null }),
     ];
     for (const token of cases) {
       const r = await h.gql(VIEWER, {}, { token });

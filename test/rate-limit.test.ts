@@ -26,6 +26,23 @@ describe('per credential', () => {
     expect((await h.gql(`{ viewer { isAdmin } }`, {}, { token: b.key })).status).toBe(200);
   });
 
+  it('counts every operation of a batch, so batching does not multiply the budget', async () => {
+    const c = await h.newPartner('Rate C');
+    const batch = (n: number) =>
+      h.request('/graphql', {
+        method: 'POST',
+        token: c.key,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(Array.from({ length: n }, () => ({ query: '{ viewer { isAdmin } }' }))),
+      });
+    expect((await batch(4)).status).toBe(200); // 4 of 5
+    const over = await batch(2); // the request is the 5th, its second operation the 6th
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(JSON.stringify(await over.json())).toMatch(/RATE_LIMITED/);
+    expect((await h.gql(`{ viewer { isAdmin } }`, {}, { token: c.key })).status).toBe(429);
+  });
+
   it('limits guessing without a valid credential by address', async () => {
     const statuses = [];
     for (let i = 0; i < 6; i++) statuses.push((await h.gql(`{ viewer { isAdmin } }`, {}, { token: `agk_guess${i}`, ip: '198.51.100.9' })).status);

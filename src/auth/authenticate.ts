@@ -36,6 +36,8 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       audience: config.jwt.audience,
       algorithms: hmacKey ? ['HS256'] : ['RS256', 'ES256'],
       clockTolerance: 5,
+      // A token without an expiry would be good until its user is disabled: refuse it.
+      requiredClaims: ['exp', 'sub'],
     };
     let sub: string | undefined;
     let exp: number | undefined;
@@ -95,6 +97,8 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
     invalidate() {
       generation++;
       cache.clear();
+      // Lookups under way may have read the rows before the change: later requests start afresh.
+      pending.clear();
     },
   };
 }

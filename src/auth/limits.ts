@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { ForbiddenError, RateLimitedError } from '../errors.js';
 import { ipAllowed } from './ip.js';
 import type { Principal } from './principal.js';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 /** Document limits; each is tested just under and just over in test/limits.test.ts. */
 export const DOCUMENT_LIMITS = {
@@ -32,8 +33,8 @@ export function armorPlugin(config: Config) {
 }
 
 export interface RateLimiter {
-  /** Counts one request for `key`; throws RateLimitedError past the limit. */
-  consume(key: string): Promise<{ remaining: number }>;
+  /** Counts one request (or `points`) for `key`; throws RateLimitedError past the limit. */
+  consume(key: string, points?: number): Promise<{ remaining: number }>;
   close(): Promise<void>;
 }
 
@@ -54,9 +55,9 @@ export function createRateLimiter(config: Config): RateLimiter {
     limiter = new RateLimiterMemory(options);
   }
   return {
-    async consume(key) {
+    async consume(key, points = 1) {
       try {
-        const res = await limiter.consume(key);
+        const res = await limiter.consume(key, points);
         return { remaining: res.remainingPoints };
       } catch (error) {
         if (error instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(error.msBeforeNext / 1000)));
@@ -65,6 +66,30 @@ export function createRateLimiter(config: Config): RateLimiter {
     },
     async close() {
       redis?.disconnect();
+    },
+  };
+}
+
+/**
+ * A batched request counts once per operation: the guard counted the request, this plugin
+ * the other operations, so batching does not multiply a credential's budget.
+ */
+export function batchedOperationsPlugin(rateLimiter: RateLimiter): Plugin {
+  return {
+    onRequestParse({ serverContext }) {
+      return {
+        async onRequestParseDone({ requestParserResult }) {
+          if (!Array.isArray(requestParserResult) || requestParserResult.length < 2) return;
+          const { principal, ip } = serverContext as { principal?: Principal | null; ip?: string };
+          try {
+            await rateLimiter.consume(rateLimitKey(principal ?? null, ip ?? ''), requestParserResult.length - 1);
+          } catch (error) {
+            if (!(error instanceof RateLimitedError)) throw error;
+            const retryAfter = String(error.retryAfterSeconds);
+            throw createGraphQLError(error.message, { extensions: { code: error.code, http: { status: 429, headers: { 'retry-after': retryAfter } } } });
+          }
+        },
+      };
     },
   };
 }
