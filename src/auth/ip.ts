@@ -1,15 +1,20 @@
 // IP allow-lists: CIDR parsing and matching (ipaddr.js), IPv4-mapped IPv6 included.
 import ipaddr from 'ipaddr.js';
 
-/** Normalises "10.0.0.0/8", "2001:db8::/32" or a bare address (as a /32 or /128); null if invalid. */
+/**
+ * Normalises "10.0.0.0/8", "2001:db8::/32" or a bare address (as a /32 or /128); null if
+ * invalid. An IPv4-mapped block ("::ffff:10.0.0.0/104") becomes the IPv4 block it means,
+ * since request addresses are compared in that form.
+ */
 export function normaliseCidr(value: string): string | null {
   try {
-    if (value.includes('/')) {
-      const [addr, bits] = ipaddr.parseCIDR(value);
-      return `${addr.toString()}/${bits}`;
+    let [addr, bits] = value.includes('/') ? ipaddr.parseCIDR(value) : [ipaddr.parse(value), -1];
+    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && (bits < 0 || bits >= 96)) {
+      addr = (addr as ipaddr.IPv6).toIPv4Address();
+      if (bits >= 0) bits -= 96;
     }
-    const addr = ipaddr.parse(value);
-    return `${addr.toString()}/${addr.kind() === 'ipv4' ? 32 : 128}`;
+    if (bits < 0) bits = addr.kind() === 'ipv4' ? 32 : 128;
+    return `${addr.toString()}/${bits}`;
   } catch {
     return null;
   }
