@@ -151,6 +151,36 @@ describe('cross-partner probe', () => {
     expect(r.data.clients.edges.map((e: any) => e.node.identifier)).toEqual(['b-client']);
   });
 
+  it("pages from none of A's rows: a cursor naming one answers as an unknown cursor does", async () => {
+    const cursor = (id: string) => Buffer.from(`GPC:S:${id}`).toString('base64');
+    const p = h.store.prisma;
+    const aClient = (await p.client.findFirstOrThrow({ where: { partnerId: A.partner.accountId } })).id;
+    const aEvent = (await p.auditEvent.findFirstOrThrow({ where: { partnerId: A.partner.accountId } })).id;
+    const unknown = '00000000-0000-7000-8000-000000000000';
+    const page = (ids: { user: string; account: string; client: string; event: string }, withViewer: boolean) =>
+      h.gql(
+        `query ($u: String, $a: String, $c: String, $e: String) {
+          users(first: 5, after: $u) { edges { node { uuid } } }
+          accounts(first: 5, after: $a) { edges { node { ulid } } }
+          clients(first: 5, after: $c) { edges { node { identifier } } }
+          auditEvents(first: 5, after: $e) { edges { node { action } } }
+          ${withViewer ? 'viewer { isAdmin }' : ''}
+        }`,
+        { u: cursor(ids.user), a: cursor(ids.account), c: cursor(ids.client), e: cursor(ids.event) },
+        { token: B.partner.key },
+      );
+    // Alone, the users page takes the compiled read path; beside viewer, the executor.
+    const usersOnly = (id: string) => h.gql(`query ($u: String) { users(first: 5, after: $u) { edges { node { uuid } } } }`, { u: cursor(id) }, { token: B.partner.key });
+    expect((await usersOnly(A.user.uuid)).data).toEqual((await usersOnly(unknown)).data);
+    for (const withViewer of [false, true]) {
+      const foreign = await page({ user: A.user.uuid, account: A.partner.accountId, client: aClient, event: aEvent }, withViewer);
+      const none = await page({ user: unknown, account: '01ZZZZZZZZZZZZZZZZZZZZZZZZ', client: unknown, event: unknown }, withViewer);
+      expect(foreign.errors).toBeUndefined();
+      expect(foreign.data).toEqual(none.data);
+      expect(foreign.data.users.edges).toEqual([]);
+    }
+  });
+
   it('changes nothing of A through any mutation', async () => {
     const before = await dump(h, A.partner.accountId);
     for (const [name, inputs] of Object.entries(MUTATION_PROBES)) {

@@ -10,3 +10,13 @@ export const DateRangeInput = builder.inputType('DateRange', {
     to: t.field({ type: 'DateTime' }),
   }),
 });
+
+/**
+ * Prisma positions a cursor on its row whatever the page's filter, so a cursor naming a row
+ * the caller cannot see (another partner's) would page on from it and confirm it exists.
+ * True when the cursor names no row the caller sees: the page is then empty, as for an
+ * unknown cursor. `visible` counts the caller's rows matching a where.
+ */
+export async function unseenCursor(cursor: unknown, visible: (where: { id: string }) => Promise<number>): Promise<boolean> {
+  return typeof cursor === 'object' && cursor !== null && 'id' in cursor ? (await visible(cursor as { id: string })) === 0 : false;
+}

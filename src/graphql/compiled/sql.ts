@@ -234,10 +234,11 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
   let cursorCondition = '';
   if (args.after != null) {
     // Prisma's cursor: rows at or after the cursor row in the order, then skip one (OFFSET 1);
-    // an unknown cursor row makes the comparisons NULL, so the page is empty.
+    // an unknown or unseen cursor row makes the comparisons NULL, so the page is empty.
     const id = cursorId(args.after);
     if (!id || order?.nullable) throw new NotCompiled();
-    const c = (col: string) => `(SELECT cr."${col}" FROM "User" cr WHERE cr.id = ${b.param(id)}::uuid)`;
+    // Only a row the caller sees positions the page (as the resolver's unseenCursor check).
+    const c = (col: string) => `(SELECT cr."${col}" FROM "User" cr WHERE cr.id = ${b.param(id)}::uuid AND ${visible(b, p, 'cr')})`;
     const [gt, ge] = dir === 'ASC' ? ['>', '>='] : ['<', '<='];
     cursorCondition = order
       ? ` AND (${u}."${order.column}" ${gt} ${c(order.column)} OR (${u}."${order.column}" = ${c(order.column)} AND ${u}.id ${ge} ${c('id')}))`

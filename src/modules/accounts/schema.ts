@@ -9,7 +9,7 @@ import { notFound, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { UserRef } from '../users/schema.js';
 import { isUser, type Principal, type UserPrincipal } from '../../auth/principal.js';
-import { OrderDirection } from '../../graphql/connections.js';
+import { OrderDirection, unseenCursor } from '../../graphql/connections.js';
 import { accountWhere, addAccountAdmin, createAccount, removeAccountAdmin, updateAccount } from './service.js';
 
 /**
@@ -130,7 +130,8 @@ builder.queryFields((t) => ({
     cursor: 'id',
     authScopes: { member: true },
     args: { filter: t.arg({ type: AccountFilterInput }), orderBy: t.arg({ type: AccountOrderInput }) },
-    resolve: (query, _root, { filter, orderBy }, ctx) => {
+    resolve: async (query, _root, { filter, orderBy }, ctx) => {
+      if (await unseenCursor(query.cursor, (where) => ctx.prisma.account.count({ where: { AND: [where, accountVisibility(ctx.principal)] } }))) return [];
       const direction = orderBy?.direction === 'DESC' ? 'desc' : 'asc';
       return ctx.prisma.account.findMany({
         ...query,

@@ -1,6 +1,6 @@
 // auditEvents: who did what, for admins of the partner.
 import { builder } from '../../graphql/builder.js';
-import { DateRangeInput } from '../../graphql/connections.js';
+import { DateRangeInput, unseenCursor } from '../../graphql/connections.js';
 import { auditWhere } from './queries.js';
 
 builder.prismaNode('AuditEvent', {
@@ -36,8 +36,10 @@ builder.queryField('auditEvents', (t) =>
     authScopes: { partnerAdmin: true },
     description: 'Newest first.',
     args: { filter: t.arg({ type: AuditFilter }) },
-    resolve: (query, _root, { filter }, ctx) =>
-      ctx.prisma.auditEvent.findMany({ ...query, where: auditWhere(ctx.principal, filter ?? {}), orderBy: { id: 'desc' } }),
+    resolve: async (query, _root, { filter }, ctx) => {
+      if (await unseenCursor(query.cursor, (where) => ctx.prisma.auditEvent.count({ where: { AND: [where, auditWhere(ctx.principal, {})] } }))) return [];
+      return ctx.prisma.auditEvent.findMany({ ...query, where: auditWhere(ctx.principal, filter ?? {}), orderBy: { id: 'desc' } });
+    },
     totalCount: (_c, { filter }, ctx) => ctx.prisma.auditEvent.count({ where: auditWhere(ctx.principal, filter ?? {}) }),
   }),
 );

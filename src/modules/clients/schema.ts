@@ -7,6 +7,7 @@ import { loadEntity } from '../../graphql/entities.js';
 import { optionalIdArg } from '../../graphql/mutations.js';
 import { deleteClient, upsertClient } from './service.js';
 import { clientVisibility, userVisibility, within } from '../../auth/visibility.js';
+import { unseenCursor } from '../../graphql/connections.js';
 
 export const ClientRef = builder.prismaNode('Client', {
   id: { field: 'id' },
@@ -52,7 +53,10 @@ builder.queryFields((t) => ({
     type: 'Client',
     cursor: 'id',
     authScopes: { member: true },
-    resolve: (query, _root, _args, ctx) => ctx.prisma.client.findMany({ ...query, where: clientVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+    resolve: async (query, _root, _args, ctx) => {
+      if (await unseenCursor(query.cursor, (where) => ctx.prisma.client.count({ where: { AND: [where, clientVisibility(ctx.principal)] } }))) return [];
+      return ctx.prisma.client.findMany({ ...query, where: clientVisibility(ctx.principal), orderBy: { id: 'asc' } });
+    },
     totalCount: (_conn, _args, ctx) => ctx.prisma.client.count({ where: clientVisibility(ctx.principal) }),
   }),
 }));

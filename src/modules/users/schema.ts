@@ -1,7 +1,7 @@
 // The User node, its reads, and (below) its lifecycle mutations.
 import { GraphQLError } from 'graphql';
 import { builder, type JsonObject } from '../../graphql/builder.js';
-import { DateRangeInput, OrderDirection } from '../../graphql/connections.js';
+import { DateRangeInput, OrderDirection, unseenCursor } from '../../graphql/connections.js';
 import { globalId, nativeId } from '../../graphql/ids.js';
 import { notFound } from '../../graphql/errors.js';
 import { loadEntity, stringKey } from '../../graphql/entities.js';
@@ -205,8 +205,10 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: UserFilterInput }),
       orderBy: t.arg({ type: UserOrderInput }),
     },
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.user.findMany({ ...query, where: userWhere(ctx.principal, toUserFilter(args.filter)), orderBy: userOrderBy(args.orderBy) }),
+    resolve: async (query, _root, args, ctx) => {
+      if (await unseenCursor(query.cursor, (where) => ctx.prisma.user.count({ where: { AND: [where, userVisibility(ctx.principal)] } }))) return [];
+      return ctx.prisma.user.findMany({ ...query, where: userWhere(ctx.principal, toUserFilter(args.filter)), orderBy: userOrderBy(args.orderBy) });
+    },
     totalCount: (_conn, args, ctx) => ctx.prisma.user.count({ where: userWhere(ctx.principal, toUserFilter(args.filter)) }),
   }),
 }));
