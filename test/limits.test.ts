@@ -45,10 +45,27 @@ describe('document limits', () => {
     expect(over.errors?.[0]?.message).toMatch(/token/i);
   });
 
-  it('refuses documents over the cost limit', async () => {
-    const wide = `{ ${Array.from({ length: 12 }, (_, i) => `u${i}: users(first: 100) { edges { node { id uuid status email externalUserId identifier account { id name parent { id name partner { id name } } } } } }`).join(' ')} }`;
-    const r = await h.gql(wide, {}, { token: partner.key });
-    expect(r.errors?.[0]?.message).toMatch(/cost|alias/i);
+  it('refuses documents over the cost limit, and allows them under it', async () => {
+    // k aliased pages of 100 users: the cost grows with k, so the answers must be allowed up
+    // to some k and refused (for cost, before anything runs) from the next one on.
+    const pages = (k: number) =>
+      `{ ${Array.from({ length: k }, (_, i) => `u${i}: users(first: 100) { edges { node { id uuid status email externalUserId identifier account { id name parent { id name partner { id name } } } } } }`).join(' ')} }`;
+    const refused: boolean[] = [];
+    for (let k = 1; k <= 12; k++) {
+      const r = await h.gql(pages(k), {}, { token: partner.key });
+      refused.push(Boolean(r.errors?.some((e) => /cost/i.test(e.message))));
+      if (refused.at(-1)) expect(r.data).toBeUndefined();
+    }
+    const first = refused.indexOf(true);
+    expect(first, 'some page count is over the limit').toBeGreaterThan(0);
+    expect(refused.slice(first).every(Boolean), 'every larger document is refused too').toBe(true);
+  });
+
+  it(`allows ${DOCUMENT_LIMITS.maxDirectives} directives and refuses one more`, async () => {
+    const directives = (n: number) => `{ viewer { ${Array.from({ length: n }, () => 'isAdmin @include(if: true)').join(' ')} } }`;
+    expect((await h.gql(directives(DOCUMENT_LIMITS.maxDirectives), {}, { token: partner.key })).errors).toBeUndefined();
+    const over = await h.gql(directives(DOCUMENT_LIMITS.maxDirectives + 1), {}, { token: partner.key });
+    expect(over.errors?.[0]?.message).toMatch(/directive/i);
   });
 
   it('caps connection pages at 100 nodes', async () => {
@@ -62,6 +79,14 @@ describe('document limits', () => {
 });
 
 describe('HTTP limits', () => {
+  it('accepts a body just under MAX_BODY_BYTES', async () => {
+    const frame = JSON.stringify({ query: `{ viewer { isAdmin } }`, variables: { pad: '' } });
+    const body = JSON.stringify({ query: `{ viewer { isAdmin } }`, variables: { pad: 'x'.repeat(h.config.maxBodyBytes - frame.length - 1) } });
+    expect(body.length).toBe(h.config.maxBodyBytes - 1);
+    const r = await h.request('/graphql', { method: 'POST', token: partner.key, headers: { 'content-type': 'application/json' }, body });
+    expect(r.status).toBe(200);
+  });
+
   it('answers 413 for a body over MAX_BODY_BYTES', async () => {
     const body = JSON.stringify({ query: `{ viewer { isAdmin } }`, variables: { pad: 'x'.repeat(25_000) } });
     const r = await h.request('/graphql', { method: 'POST', token: partner.key, headers: { 'content-type': 'application/json' }, body });
