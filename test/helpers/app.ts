@@ -26,8 +26,11 @@ export interface Harness {
   request(path: string, init?: RequestInit & { token?: string; ip?: string }): Promise<Response>;
   /** A new partner through the operator's createPartner; returns its admin's API key. */
   newPartner(name?: string, plan?: 'CORE' | 'AUTOMATE' | 'ENTERPRISE'): Promise<Partner>;
-  /** SQL statements sent while `work` ran. */
+  /** SQL statements sent while `work` ran (after earlier background writes settled). */
   countStatements(work: () => Promise<unknown>): Promise<number>;
+  /** Waits until no statement has been sent for a while: background writes (an API key's
+   * once-a-minute lastUsedAt) of earlier requests must not land in a count. */
+  settle(): Promise<void>;
 }
 
 export interface Partner {
@@ -82,6 +85,7 @@ export function useHarness(env: Record<string, string> = {}): Harness & { readon
     request: (...args) => get().request(...args),
     newPartner: (...args) => get().newPartner(...args),
     countStatements: (work) => get().countStatements(work),
+    settle: () => get().settle(),
   };
 }
 
@@ -127,9 +131,16 @@ function makeHarness(app: App, store: Store, config: Config): Harness {
       };
     },
     async countStatements(work) {
+      await this.settle();
       const before = store.statementCount();
       await work();
       return store.statementCount() - before;
+    },
+    async settle() {
+      for (let last = -1; store.statementCount() !== last; ) {
+        last = store.statementCount();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     },
   };
 }
