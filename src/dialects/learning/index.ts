@@ -54,21 +54,6 @@ function externalUserId(body: Record<string, unknown>): string {
   return value;
 }
 
-/**
- * The service numbers the items it was given; the batch gives it only the valid ones, so
- * item numbers in an error (`users.<i>`, "item <i>") are mapped back to the request's own.
- */
-function inRequestTerms(error: DomainError, requestIndex: (serviceIndex: number) => number): DomainError {
-  if (error instanceof ValidationError) {
-    return new ValidationError(error.issues.map((i) => ({ ...i, field: i.field.replace(/^input\.users\.(\d+)/, (_, n) => `input.users.${requestIndex(Number(n))}`) })));
-  }
-  if (error instanceof ConflictError && /\(item \d+\)$/.test(error.message)) {
-    const message = error.message.replace(/\(item (\d+)\)$/, (_, n) => `(request ${requestIndex(Number(n))})`);
-    return new ConflictError(message, error.field, error.existingId);
-  }
-  return error;
-}
-
 export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
   const app = dialectApp(deps, { prefix: LEARNING_PREFIX, openapi: learningOpenApi, render, failure, fieldNames: FIELD_NAMES });
 
@@ -130,7 +115,8 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
       }
     });
     if (calls.length) {
-      const results = await createUsers(ctx, { users: calls.map((call) => ({ externalUserId: call.externalUserId })) });
+      // Only the valid items go to the service; its errors name them by their place in the request.
+      const results = await createUsers(ctx, { users: calls.map((call) => ({ externalUserId: call.externalUserId })) }, (i) => calls[i]!.index);
       // A key repeated inside the batch: the duplicate names the account that holds the key,
       // created by its first use or found taken by it.
       const holders = new Map<string, string>();
@@ -145,7 +131,7 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
         } else if (result.error instanceof ConflictError && !result.error.existingId && holders.has(externalUserId)) {
           itemError(index, { status: 422, code: 'conflict', message: `Duplicate account with ${holders.get(externalUserId)}` });
         } else if (result.error instanceof DomainError) {
-          itemError(index, failure(inRequestTerms(result.error, (i) => calls[i]!.index)));
+          itemError(index, failure(result.error));
         } else {
           deps.logger.error({ err: result.error, requestId: c.get('requestId') }, 'unexpected error in a batch item');
           itemError(index, { status: 500, code: 'internal', message: 'Unexpected error.' });

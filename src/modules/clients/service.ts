@@ -40,9 +40,9 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
             throw new ForbiddenError('managing this client needs admin rights on its account');
           }
           // Metadata is replaced only when given: leaving it out changes nothing.
-          const client =
-            input.metadata === undefined ? existing : await tx.client.update({ where: { id: existing.id }, data: { metadata: input.metadata as Prisma.InputJsonValue } });
-          if (client !== existing) audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
+          if (input.metadata === undefined) return { client: existing, created: false };
+          const client = await tx.client.update({ where: { id: existing.id }, data: { metadata: input.metadata as Prisma.InputJsonValue } });
+          audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
           return { client, created: false };
         }
         if (input.accountId) {

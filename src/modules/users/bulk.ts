@@ -42,7 +42,12 @@ interface StoredError {
  * inserted with ON CONFLICT DO NOTHING, so a concurrent winner turns an item into a conflict
  * instead of failing the call. With an idempotency key, a retry returns the first results.
  */
-export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; idempotencyKey?: string | null }): Promise<BulkItemResult[]> {
+export async function createUsers(
+  ctx: RequestContext,
+  raw: { users: unknown[]; idempotencyKey?: string | null },
+  /** How errors name item i (default i): a caller that sends only part of its request names them by their place in it. */
+  position: (index: number) => number = (index) => index,
+): Promise<BulkItemResult[]> {
   const principal = requireUser(ctx);
   const { users, idempotencyKey } = parse(bulkEnvelope, raw);
   const requestHash = crypto.createHash('sha256').update(JSON.stringify(users)).digest('hex');
@@ -57,7 +62,7 @@ export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; 
   const accountCache = new Map<string | undefined, Promise<string>>();
   for (const [index, item] of users.entries()) {
     try {
-      const input = parse(createUserSchema, item, `input.users.${index}`);
+      const input = parse(createUserSchema, item, `input.users.${position(index)}`);
       if (!accountCache.has(input.accountId)) accountCache.set(input.accountId, targetAccount(ctx.prisma, principal, input.accountId));
       const accountId = await accountCache.get(input.accountId)!;
       let clientId: string | null = null;
@@ -72,7 +77,7 @@ export async function createUsers(ctx: RequestContext, raw: { users: unknown[]; 
       for (const [field, value] of Object.entries(keysOf(row as User))) {
         if (!value) continue;
         const earlier = seen.get(`${field}:${value}`);
-        if (earlier !== undefined) throw new ConflictError(`${field} ${JSON.stringify(value)} is repeated in this call (item ${earlier})`, field);
+        if (earlier !== undefined) throw new ConflictError(`${field} ${JSON.stringify(value)} is repeated in this call (item ${position(earlier)})`, field);
       }
       for (const [field, value] of Object.entries(keysOf(row as User))) if (value) seen.set(`${field}:${value}`, index);
       rows.push({ index, row });
