@@ -3,13 +3,14 @@ import crypto from 'node:crypto';
 import { CoverageAccess, type Account, type AccountStatus, type Prisma } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
-import { administers, type Principal } from '../../auth/principal.js';
+import type { Principal } from '../../auth/principal.js';
 import { accountVisibility, within } from '../../auth/visibility.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { normaliseCidr } from '../../auth/ip.js';
 import { nullish, parse, text } from '../../validation.js';
 import { audited, requireUser } from '../audit/service.js';
 import { lockManagedUsers } from '../users/service.js';
+import { managedAccount } from './access.js';
 
 
 export interface AccountFilter {
@@ -67,9 +68,7 @@ export async function createAccount(ctx: RequestContext, raw: CreateAccountInput
   const input = parse(createSchema, raw);
   const parentId = input.parentId ?? principal.partnerId;
   const account = await audited(ctx, async (tx, audit) => {
-    const parent = await tx.account.findFirst({ where: within({ id: parentId }, accountVisibility(principal)) });
-    if (!parent) throw new NotFoundError('Account', parentId);
-    if (!administers(principal, parent.id)) throw new ForbiddenError('creating a sub-account needs admin rights on its parent');
+    const parent = await managedAccount(tx, principal, parentId, 'creating a sub-account needs admin rights on its parent');
     const data = {
       name: input.name,
       partnerId: parent.partnerId,
@@ -99,9 +98,7 @@ export async function updateAccount(ctx: RequestContext, raw: UpdateAccountInput
   const input = parse(updateSchema, raw);
   const updated = await audited(ctx, async (tx, audit) => {
     await tx.$queryRaw`SELECT id FROM "Account" WHERE id = ${input.id} FOR UPDATE`;
-    const account = await tx.account.findFirst({ where: within({ id: input.id }, accountVisibility(principal)) });
-    if (!account) throw new NotFoundError('Account', input.id);
-    if (!administers(principal, account.id)) throw new ForbiddenError('updating an account needs admin rights on it');
+    const account = await managedAccount(tx, principal, input.id, 'updating an account needs admin rights on it');
     const { id, ...changes } = input;
     const data = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Prisma.AccountUpdateInput;
     assertAllowListUsable({ ...account, ...(data as object) } as Account);
@@ -171,9 +168,7 @@ export async function listAccountFamily(
 export async function addAccountAdmin(ctx: RequestContext, accountId: string, userId: string): Promise<Account> {
   const principal = requireUser(ctx);
   const account = await audited(ctx, async (tx, audit) => {
-    const account = await tx.account.findFirst({ where: within({ id: accountId }, accountVisibility(principal)) });
-    if (!account) throw new NotFoundError('Account', accountId);
-    if (!administers(principal, account.id)) throw new ForbiddenError('appointing admins needs admin rights on the account');
+    const account = await managedAccount(tx, principal, accountId, 'appointing admins needs admin rights on the account');
     const [user] = await lockManagedUsers(tx, ctx, [userId]);
     if (user!.status !== 'ACTIVE') throw new ConflictError(`user ${userId} is ${user!.status.toLowerCase()} and cannot administer`, 'userId');
     await tx.accountAdmin.upsert({ where: { accountId_userId: { accountId, userId } }, create: { accountId, userId }, update: {} });
@@ -187,9 +182,7 @@ export async function addAccountAdmin(ctx: RequestContext, accountId: string, us
 export async function removeAccountAdmin(ctx: RequestContext, accountId: string, userId: string): Promise<Account> {
   const principal = requireUser(ctx);
   const account = await audited(ctx, async (tx, audit) => {
-    const account = await tx.account.findFirst({ where: within({ id: accountId }, accountVisibility(principal)) });
-    if (!account) throw new NotFoundError('Account', accountId);
-    if (!administers(principal, account.id)) throw new ForbiddenError('removing admins needs admin rights on the account');
+    const account = await managedAccount(tx, principal, accountId, 'removing admins needs admin rights on the account');
     await lockManagedUsers(tx, ctx, [userId]);
     const { count } = await tx.accountAdmin.deleteMany({ where: { accountId, userId } });
     if (count) audit({ action: 'account.admin.remove', subjectType: 'Account', subjectId: accountId, data: { userId } });

@@ -3,7 +3,8 @@ import type { Client, Prisma } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, planAtLeast } from '../../auth/principal.js';
-import { accountVisibility, clientVisibility, within } from '../../auth/visibility.js';
+import { clientVisibility, within } from '../../auth/visibility.js';
+import { managedAccount } from '../accounts/access.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { embedKey, jsonObject, nullish, parse } from '../../validation.js';
@@ -45,11 +46,9 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
           audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
           return { client, created: false };
         }
-        if (input.accountId) {
-          const account = await tx.account.findFirst({ where: within({ id: accountId }, accountVisibility(principal)), select: { id: true } });
-          if (!account) throw new NotFoundError('Account', accountId);
-        }
-        if (!administers(principal, accountId)) throw new ForbiddenError('creating a client needs admin rights on its account (give accountId)');
+        const forbidden = 'creating a client needs admin rights on its account (give accountId)';
+        if (input.accountId) await managedAccount(tx, principal, accountId, forbidden);
+        else if (!administers(principal, accountId)) throw new ForbiddenError(forbidden);
         const metadata = (input.metadata ?? {}) as Prisma.InputJsonValue;
         const client = await tx.client.create({ data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata } });
         audit({ action: 'client.create', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });

@@ -7,7 +7,8 @@ import { Prisma, type User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, type UserPrincipal } from '../../auth/principal.js';
-import { accountVisibility, canSeeUser, userVisibility, within } from '../../auth/visibility.js';
+import { canSeeUser, userVisibility, within } from '../../auth/visibility.js';
+import { managedAccount } from '../accounts/access.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { uuidv7 } from '../../store/ids.js';
@@ -170,14 +171,11 @@ function withShorthands(metadata: JsonObject | undefined, name: string | undefin
 
 /** The account a new user goes into: the given one, or the partner root. Needs admin rights on it. */
 export async function targetAccount(db: Tx | RequestContext['prisma'], principal: UserPrincipal, accountId: string | undefined): Promise<string> {
+  const forbidden = 'creating users needs admin rights on the account';
+  if (accountId) return (await managedAccount(db, principal, accountId, forbidden)).id;
   // By default a partner admin creates users in the partner, an account admin in its own account.
-  const id = accountId ?? (principal.partnerAdmin ? principal.partnerId : principal.accountId);
-  if (accountId) {
-    // An account the caller cannot see is not found; one it sees but does not administer is forbidden.
-    const account = await db.account.findFirst({ where: within({ id }, accountVisibility(principal)), select: { id: true } });
-    if (!account) throw new NotFoundError('Account', accountId);
-  }
-  if (!administers(principal, id)) throw new ForbiddenError('creating users needs admin rights on the account');
+  const id = principal.partnerAdmin ? principal.partnerId : principal.accountId;
+  if (!administers(principal, id)) throw new ForbiddenError(forbidden);
   return id;
 }
 
