@@ -237,12 +237,13 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
     // an unknown or unseen cursor row makes the comparisons NULL, so the page is empty.
     const id = cursorId(args.after);
     if (!id || order?.nullable) throw new NotCompiled();
-    // Only a row the caller sees positions the page (as the resolver's unseenCursor check).
-    const c = (col: string) => `(SELECT cr."${col}" FROM "User" cr WHERE cr.id = ${b.param(id)}::uuid AND ${visible(b, p, 'cr')})`;
-    const [gt, ge] = dir === 'ASC' ? ['>', '>='] : ['<', '<='];
-    cursorCondition = order
-      ? ` AND (${u}."${order.column}" ${gt} ${c(order.column)} OR (${u}."${order.column}" = ${c(order.column)} AND ${u}.id ${ge} ${c('id')}))`
-      : ` AND ${u}.id >= ${c('id')}`;
+    // Row comparison: (col, id) >= (cursor's col, cursor's id) is "col after the cursor's, or
+    // equal with id at or after it". Only a row the caller sees positions the page (as the
+    // resolver's unseenCursor check).
+    const cols = order ? [order.column, 'id'] : ['id'];
+    const list = (x: string) => cols.map((col) => `${x}."${col}"`).join(', ');
+    const cursorRow = `(SELECT ${list('cr')} FROM "User" cr WHERE cr.id = ${b.param(id)}::uuid AND ${visible(b, p, 'cr')})`;
+    cursorCondition = ` AND (${list(u)}) ${dir === 'ASC' ? '>=' : '<='} ${cursorRow}`;
   }
   const offset = args.after != null ? ' OFFSET 1' : '';
   const page = `SELECT ${u}.* FROM "User" ${u} WHERE ${where}${cursorCondition} ORDER BY ${orderBy(u)} LIMIT ${size + 1}${offset}`;
