@@ -2,7 +2,7 @@
 // each just under and just over.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness, type Partner } from './helpers/app.js';
-import { createManyUsers, mutate } from './helpers/fixtures.js';
+import { createManyUsers, mutate, viewerBatch } from './helpers/fixtures.js';
 import { hs256 } from './helpers/jwt.js';
 import { DOCUMENT_LIMITS } from '../src/auth/limits.js';
 
@@ -95,13 +95,7 @@ describe('HTTP limits', () => {
   });
 
   it('allows 10 batched operations and refuses 11', async () => {
-    const batch = (n: number) =>
-      h.request('/graphql', {
-        method: 'POST',
-        token: partner.key,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(Array.from({ length: n }, () => ({ query: '{ viewer { isAdmin } }' }))),
-      });
+    const batch = (n: number) => viewerBatch(h, partner.key, n);
     const ok = await batch(10);
     expect(ok.status).toBe(200);
     expect(await ok.json()).toHaveLength(10);

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { useHarness, type Partner } from './helpers/app.js';
+import { viewerBatch } from './helpers/fixtures.js';
 import { createRateLimiter } from '../src/auth/limits.js';
 import { loadConfig } from '../src/config.js';
 
@@ -28,13 +29,7 @@ describe('per credential', () => {
 
   it('counts every operation of a batch, so batching does not multiply the budget', async () => {
     const c = await h.newPartner('Rate C');
-    const batch = (n: number) =>
-      h.request('/graphql', {
-        method: 'POST',
-        token: c.key,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(Array.from({ length: n }, () => ({ query: '{ viewer { isAdmin } }' }))),
-      });
+    const batch = (n: number) => viewerBatch(h, c.key, n);
     expect((await batch(4)).status).toBe(200); // 4 of 5
     const over = await batch(2); // the request is the 5th, its second operation the 6th
     expect(over.status).toBe(429);

@@ -34,3 +34,13 @@ export async function mutate(h: Harness, token: string, name: string, input: Rec
   if (errors?.length) throw new Error(`${name}: ${JSON.stringify(errors)}`);
   return data[name];
 }
+
+/** One POST /graphql carrying `n` operations (a batch), each `{ viewer { isAdmin } }`. */
+export function viewerBatch(h: Harness, token: string, n: number): Promise<Response> {
+  return h.request('/graphql', {
+    method: 'POST',
+    token,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(Array.from({ length: n }, () => ({ query: '{ viewer { isAdmin } }' }))),
+  });
+}
