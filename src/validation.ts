@@ -115,4 +115,15 @@ export function unstorable(value: unknown, path = 'input', maxDepth = MAX_INPUT_
   return null;
 }
 
+// The instants every store takes: years 1 to 9999 AD at UTC. PostgreSQL's timestamptz holds
+// 4713 BC to 294276 AD, but the ORM writes a date parameter as YYYY-MM-DD, which PostgreSQL
+// refuses for year 0 (an RFC 3339 "0000-01-01" is 1 BC) and the ORM itself for years past
+// 9999: such a date failed at bind time, a 500 for a bad input. Both surfaces check here.
+export const MIN_DATE = new Date('0001-01-01T00:00:00.000Z');
+export const MAX_DATE = new Date('9999-12-31T23:59:59.999Z');
+export const DATE_RANGE = 'must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z (UTC)';
+
+/** Whether a date can be stored and compared with (see MIN_DATE). */
+export const storableDate = (date: Date) => date.getTime() >= MIN_DATE.getTime() && date.getTime() <= MAX_DATE.getTime();
+
 export const cents = z.number().int('must be a whole number of cents').min(0).max(1_000_000_000);

@@ -8,7 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isUser, type UserPrincipal } from '../auth/principal.js';
 import { DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
-import { unstorable } from '../validation.js';
+import { DATE_RANGE, storableDate, unstorable } from '../validation.js';
 import { bodyTooLarge, guard, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
 import type { RequestContext } from '../auth/context.js';
 
@@ -272,6 +272,7 @@ export function dateValue(value: string | undefined, field: string): Date | unde
   const realDay = new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day && month >= 1 && month <= 12;
   const date = iso.test(trimmed) && realDay ? new Date(withZone.replace(' ', 'T')) : new Date(NaN);
   if (Number.isNaN(date.getTime())) throw new ValidationError('must be an ISO-8601 date such as 2018-01-01T00:00:00Z', field);
+  if (!storableDate(date)) throw new ValidationError(DATE_RANGE, field);
   return date;
 }
 

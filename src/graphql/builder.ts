@@ -7,7 +7,7 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import DirectivesPlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
-import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
+import { EmailAddressResolver, JSONObjectResolver, JSONResolver, UUIDResolver } from 'graphql-scalars';
 import { GraphQLError } from 'graphql';
 import type { Plan } from '@prisma/client';
 import type PrismaTypes from '../generated/pothos-types.js';
@@ -15,7 +15,7 @@ import { getDatamodel } from '../generated/pothos-types.js';
 import type { RequestContext } from '../auth/context.js';
 import { isAdmin, isUser, planAtLeast } from '../auth/principal.js';
 import type { Loaders } from './loaders.js';
-import { IPCIDRScalar } from './scalars.js';
+import { DateTimeScalar, IPCIDRScalar } from './scalars.js';
 import { decodeNodeId } from './ids.js';
 
 export interface GraphQLContext extends RequestContext {
@@ -90,7 +90,7 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('DateTime', DateTimeScalar);
 builder.addScalarType('UUID', UUIDResolver);
 builder.addScalarType('EmailAddress', EmailAddressResolver);
 builder.addScalarType('JSON', JSONResolver);

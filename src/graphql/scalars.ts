@@ -1,6 +1,9 @@
-// The IP/CIDR scalar (graphql-scalars has none).
+// Scalars of our own: IP/CIDR (graphql-scalars has none) and DateTime narrowed to the
+// dates the stores take.
 import { normaliseCidr } from '../auth/ip.js';
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { DATE_RANGE, storableDate } from '../validation.js';
 
 function parseCidr(value: unknown): string {
   const cidr = typeof value === 'string' && value.length <= 64 ? normaliseCidr(value.trim()) : null;
@@ -17,4 +20,20 @@ export const IPCIDRScalar = new GraphQLScalarType<string, string>({
     if (ast.kind !== Kind.STRING) throw new GraphQLError('IPCIDR must be a string', { extensions: { code: 'BAD_USER_INPUT' } });
     return parseCidr(ast.value);
   },
+});
+
+// graphql-scalars' DateTime takes any RFC 3339 instant, year 0000 included, which then
+// failed in the database at bind time (a 500). Out of range is a bad input, like a malformed
+// date: refused while the variables and literals are coerced, before anything runs.
+function storable(value: Date): Date {
+  if (!storableDate(value)) throw new GraphQLError(`DateTime ${DATE_RANGE}, got ${value.toISOString()}`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return value;
+}
+
+const dateTime = DateTimeResolver.toConfig();
+export const DateTimeScalar = new GraphQLScalarType<Date, Date>({
+  ...dateTime,
+  description: `${dateTime.description} Between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.`,
+  parseValue: (value) => storable(dateTime.parseValue!(value) as Date),
+  parseLiteral: (ast, variables) => storable(dateTime.parseLiteral!(ast, variables) as Date),
 });

@@ -31,6 +31,8 @@ export interface StoreOptions {
   /** Data directory of the embedded store, or 'memory://' for a throw-away one. */
   dataDir?: string;
   poolSize?: number;
+  /** How long an idle pool connection stays open (pg's default, 10 s, when absent). */
+  idleTimeoutMillis?: number;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
   log?: MigrationLog;
@@ -49,12 +51,37 @@ class CountingClient extends pg.Client {
   }
 }
 
+// A new connection to PGlite is not a new session: whatever the previous connection left in
+// the one backend (named prepared statements above all; also settings, cursors, advisory
+// locks) is still there, while pg's per-connection record of prepared names starts empty.
+// Preparing a name again then failed with 42P05 (compiled reads after the pool's idle
+// timeout). DISCARD ALL, before the pool hands the connection out, gives every connection
+// the clean session PostgreSQL would. It is not counted: it is no statement of a request.
+class EmbeddedClient extends CountingClient {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override connect(...args: any[]): any {
+    const callback = args[0] as ((error?: Error) => void) | undefined;
+    const ready = (async () => {
+      await super.connect();
+      try {
+        await (pg.Client.prototype.query as unknown as (this: pg.Client, text: string) => Promise<unknown>).call(this, 'DISCARD ALL');
+      } catch (error) {
+        await this.end().catch(() => {});
+        throw error;
+      }
+    })();
+    if (!callback) return ready;
+    ready.then(() => callback(), callback);
+  }
+}
+
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const embedded = options.databaseUrl ? undefined : await startEmbedded(options.dataDir ?? './data', options.poolSize);
   const pool = new pg.Pool({
     ...(embedded ? embedded.connection : { connectionString: options.databaseUrl }),
     max: embedded ? embedded.connection.max : options.poolSize ?? 10,
-    Client: CountingClient,
+    Client: embedded ? EmbeddedClient : CountingClient,
+    ...(options.idleTimeoutMillis !== undefined && { idleTimeoutMillis: options.idleTimeoutMillis }),
     // Fail fast on a server that is down instead of queueing requests forever.
     connectionTimeoutMillis: 10_000,
   });
@@ -107,7 +134,14 @@ async function startEmbedded(dataDir: string, poolSize = 4): Promise<Embedded> {
   // so queueing in the pg pool instead costs no throughput.
   void poolSize;
   const connections = 1;
-  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections: connections });
+  // The pool drops a connection after every failed statement (pg-pool never reuses a client
+  // released with an error) and after its idle timeout, and opens the next one as soon as its
+  // own end of the old one has closed: the server may not have seen that close yet. With
+  // maxConnections equal to the pool's size, the socket server (net.Server#maxConnections)
+  // refused that next connection, and the request waiting for it failed with "write EPIPE".
+  // The headroom only admits connections the pool has already given up; it never opens more
+  // than `connections` at once, so no two clients' messages interleave.
+  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections: connections + 15 });
   await server.start();
   return {
     connection: { host: socketDir, port, user: 'postgres', database: 'postgres', max: connections },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { Store } from '../../src/store/database.js';
+import type { Store, StoreOptions } from '../../src/store/database.js';
 import { openTestStore, storeAvailable } from './store.js';
 
 export const OPERATOR_TOKEN = 'test-operator-token-0123456789';
@@ -47,13 +47,13 @@ let counter = 0;
  * Sets up the app once for the calling test file (beforeAll/afterAll). `ready` is false
  * when the file's store is not available (postgres project without a server).
  */
-export function useHarness(env: Record<string, string> = {}): Harness & { readonly ready: boolean } {
+export function useHarness(env: Record<string, string> = {}, storeOptions: Pick<StoreOptions, 'idleTimeoutMillis'> = {}): Harness & { readonly ready: boolean } {
   let state: { harness: Harness; drop: () => Promise<void> } | undefined;
   let ready = false;
   beforeAll(async () => {
     ready = await storeAvailable();
     if (!ready) return;
-    const { store, drop } = await openTestStore();
+    const { store, drop } = await openTestStore(storeOptions);
     const config = loadConfig({ OPERATOR_TOKEN, JWT_SECRET, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SEED_DEMO: 'false', ...env });
     const app = createApp({ config, store, logger: createLogger(config.logLevel) });
     state = { harness: makeHarness(app, store, config), drop };

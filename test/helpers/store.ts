@@ -2,7 +2,7 @@
 // server (TEST_DATABASE_URL, default the local one), dropped afterwards.
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { openStore, type Store } from '../../src/store/database.js';
+import { openStore, type Store, type StoreOptions } from '../../src/store/database.js';
 
 export const storeKind = (process.env.TEST_STORE ?? 'pglite') as 'pglite' | 'postgres';
 const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -56,13 +56,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
-export async function openTestStore(): Promise<TestStore> {
+/** `options` tunes the pool (e.g. a short idle timeout to provoke reconnects). */
+export async function openTestStore(options: Pick<StoreOptions, 'idleTimeoutMillis'> = {}): Promise<TestStore> {
   if (storeKind === 'pglite') {
-    const store = await openStore({ dataDir: 'memory://', poolSize: 4 });
+    const store = await openStore({ dataDir: 'memory://', poolSize: 4, ...options });
     return { store, drop: () => store.close() };
   }
   const database = await createTestDatabase();
-  const store = await openStore({ databaseUrl: database.url, poolSize: 10 });
+  const store = await openStore({ databaseUrl: database.url, poolSize: 10, ...options });
   return {
     store,
     async drop() {

@@ -55,8 +55,11 @@ export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLC
   };
 }
 
-// Named statements are parsed and planned once per connection. Their number is capped: the
-// texts come from clients' documents, and each name costs memory in every backend.
+// Named statements are parsed and planned once per connection: pg remembers per connection
+// which names it has prepared, and a new connection starts from a new session (on the
+// embedded store too, whose one PGlite session is reset for each connection: see
+// store/database.ts). Their number is capped: the texts come from clients' documents, and
+// each name costs memory in every backend.
 const MAX_NAMED = 200;
 const named = new Map<string, string>();
 function statementName(text: string): string | undefined {
