@@ -1,19 +1,35 @@
-// Prints the subgraph SDL (with @key, @link, @tag) to schema.graphql, or checks it with --check.
+// Prints the checked-in schema files from the code, or checks them with --check:
+//   schema.graphql        the subgraph SDL (with @key, @link, @tag) for composition
+//   schema.client.graphql the API schema for client tools (no federation internals)
+//   possible-types.json   Apollo Client's possibleTypes (interfaces and unions → types)
 import fs from 'node:fs';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { lexicographicSortSchema } from 'graphql';
 import { schema } from '../src/schema.js';
+import { clientSchema, possibleTypes, printClientSchema } from './client-schema.js';
 
-const file = new URL('../schema.graphql', import.meta.url);
-const sdl = `${printSubgraphSchema(lexicographicSortSchema(schema)).trim()}\n`;
+const subgraphSdl = `${printSubgraphSchema(lexicographicSortSchema(schema)).trim()}\n`;
+const client = clientSchema(subgraphSdl);
+const files: [name: string, text: string][] = [
+  ['schema.graphql', subgraphSdl],
+  ['schema.client.graphql', printClientSchema(client)],
+  ['possible-types.json', `${JSON.stringify(possibleTypes(client), null, 2)}\n`],
+];
+
+const root = new URL('../', import.meta.url);
 if (process.argv.includes('--check')) {
-  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  if (current !== sdl) {
-    console.error('schema.graphql is stale: run `npm run schema:print`');
+  const stale = files.filter(([name, text]) => {
+    const file = new URL(name, root);
+    return !fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text;
+  });
+  if (stale.length) {
+    console.error(`${stale.map(([name]) => name).join(', ')} ${stale.length > 1 ? 'are' : 'is'} stale: run \`npm run schema:print\``);
     process.exit(1);
   }
-  console.log('schema.graphql is up to date');
+  console.log(`${files.map(([name]) => name).join(', ')} are up to date`);
 } else {
-  fs.writeFileSync(file, sdl);
-  console.log(`wrote schema.graphql (${sdl.length} bytes)`);
+  for (const [name, text] of files) {
+    fs.writeFileSync(new URL(name, root), text);
+    console.log(`wrote ${name} (${text.length} bytes)`);
+  }
 }
