@@ -29,8 +29,8 @@ export async function seedDemo(store: Store): Promise<DemoSeed | null> {
     ip: '127.0.0.1',
   };
   const europe = await createAccount(ctx, { name: 'Demo Europe', smsAccess: 'INTERNATIONAL', mmsAccess: 'DOMESTIC' });
-  const americas = await createAccount(ctx, { name: 'Demo Americas', smsAccess: 'DOMESTIC', lrnAccess: 'DOMESTIC' });
-  await createAccount(ctx, { parentId: americas.id, name: 'Demo Chicago', legacyAccess: 'DOMESTIC' });
+  const americas = await createAccount(ctx, { name: 'Demo Americas', smsAccess: 'DOMESTIC', lrnAccess: true });
+  await createAccount(ctx, { parentId: americas.id, name: 'Demo Chicago', legacyAccess: true });
   await upsertClient(ctx, { identifier: 'acme-school', metadata: { name: 'Acme School', tier: 'gold' } });
   await upsertClient(ctx, { identifier: 'globex-academy', metadata: { name: 'Globex Academy' } });
 

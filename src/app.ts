@@ -4,17 +4,17 @@ import crypto from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { bodyLimit } from 'hono/body-limit';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from './config.js';
 import type { Store } from './store/database.js';
 import type { Logger } from './logger.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
-import { armorPlugin, batchedOperationsPlugin, createRateLimiter, type RateLimiter } from './auth/limits.js';
+import { canonicalAddress } from './auth/ip.js';
+import { armorPlugin, batchedOperationsPlugin, createRateLimiter, inputLimitsPlugin, type RateLimiter } from './auth/limits.js';
 import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlPage, type Yoga } from './graphql/yoga.js';
 import { useCompiledReads } from './graphql/compiled/plugin.js';
-import { bodyTooLarge, guard, type HttpEnv } from './http.js';
+import { guard, limitBody, type HttpEnv } from './http.js';
 import { mountDialects } from './dialects/index.js';
 
 export interface AppDeps {
@@ -43,6 +43,7 @@ export function createApp({ config, store, logger }: AppDeps): App {
     invalidatePrincipals: authenticator.invalidate,
     plugins: [
       armorPlugin(config),
+      inputLimitsPlugin(config),
       batchedOperationsPlugin(rateLimiter),
       // Credentials travel only in the Authorization header, never in cookies, so a
       // request that carries one cannot be a cross-site forgery.
@@ -57,7 +58,9 @@ export function createApp({ config, store, logger }: AppDeps): App {
     const started = performance.now();
     const given = c.req.header('x-request-id');
     c.set('requestId', given && /^[\w.-]{1,64}$/.test(given) ? given : crypto.randomUUID());
-    c.set('ip', clientIp(c, config.trustProxy));
+    const ip = clientIp(c, config.trustProxy);
+    if (ip === null) c.set('ipProblem', 'the last entry must be an IPv4 address in dotted-quad form (such as 203.0.113.7) or an IPv6 address');
+    c.set('ip', ip ?? '');
     await next();
     c.header('x-request-id', c.get('requestId'));
     logger.info(
@@ -67,13 +70,7 @@ export function createApp({ config, store, logger }: AppDeps): App {
   });
 
   // The dialects apply the same limit in their own envelopes (dialects/common.ts).
-  app.use(
-    '/graphql',
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: (c) => c.json({ errors: [{ message: bodyTooLarge(config.maxBodyBytes), extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, 413),
-    }),
-  );
+  app.use('/graphql', limitBody(config.maxBodyBytes, (c, message) => c.json({ errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, 413)));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   let draining = false;
@@ -147,12 +144,13 @@ function wantsHtml(c: Context): boolean {
 /**
  * The peer address, or, when TRUST_PROXY says a proxy sits in front, the address that proxy
  * saw: the last X-Forwarded-For entry, the one it appended. Entries before it come from the
- * caller and prove nothing.
+ * caller and prove nothing. Null when that entry is not a plainly written address: read as
+ * inet_aton would ("10.5" is 10.0.0.5), it could name an address the proxy never saw.
  */
-function clientIp(c: Context, trustProxy: boolean): string {
+function clientIp(c: Context, trustProxy: boolean): string | null {
   if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim();
-    if (forwarded) return forwarded;
+    const forwarded = c.req.header('x-forwarded-for');
+    if (forwarded?.trim()) return canonicalAddress(forwarded.split(',').at(-1)!);
   }
   const env = c.env as { ip?: string; incoming?: unknown } | undefined;
   if (env?.ip) return env.ip;

@@ -27,6 +27,7 @@ const envSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
   MAX_BODY_BYTES: positiveInt.default(1_000_000),
+  MAX_LIST_ITEMS: positiveInt.max(10_000).default(100),
   DISABLE_INTROSPECTION: flag.default(false),
   COMPILED_READS: flag.default(true),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
@@ -46,6 +47,8 @@ export type Config = Readonly<{
   redisUrl: string | undefined;
   rateLimitPerMinute: number;
   maxBodyBytes: number;
+  /** Items any GraphQL list input (nodes' ids, _entities' representations, …) may hold. */
+  maxListItems: number;
   disableIntrospection: boolean;
   shutdownGraceMs: number;
   compiledReads: boolean;
@@ -77,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxListItems: e.MAX_LIST_ITEMS,
     disableIntrospection: e.DISABLE_INTROSPECTION,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     compiledReads: e.COMPILED_READS,

@@ -79,9 +79,15 @@ function depth(value: unknown, level = 0): number {
   return level;
 }
 
-/** A JSON object (metadata, custom fields): at most 64 KiB and 16 levels deep. */
+const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A JSON object (metadata, custom fields): at most 64 KiB and 16 levels deep. Kept as given,
+ * not copied key by key as z.record does: that copy assigns, so a "__proto__" key (an own
+ * key of any parsed JSON) would set the copy's prototype and vanish instead of being data.
+ */
 export const jsonObject = z
-  .record(z.string(), z.unknown())
+  .custom<Record<string, unknown>>(isJsonObject, 'must be a JSON object')
   // abort: the size check below must not stringify a value nested thousands of levels deep.
   .refine((v) => depth(v) <= MAX_JSON_DEPTH, { message: `must be at most ${MAX_JSON_DEPTH} levels deep`, abort: true })
   .refine((v) => unstorable(v, 'value', MAX_JSON_DEPTH + 1) === null, 'must not contain NUL characters or unpaired surrogates')

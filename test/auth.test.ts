@@ -5,6 +5,8 @@ import { mutate } from './helpers/fixtures.js';
 import { hs256 } from './helpers/jwt.js';
 import type { PrismaClient } from '@prisma/client';
 import { createAuthenticator } from '../src/auth/authenticate.js';
+import { SignJWT } from 'jose';
+import { JWT_SECRET } from './helpers/app.js';
 
 const h = useHarness();
 let partner: Partner;
@@ -84,8 +86,8 @@ describe('API keys', () => {
 
   it('cannot be created by a non-admin, and a past expiry is a validation error', async () => {
     const token = await hs256(member.uuid);
-    const r = await h.gql(`mutation { createApiKey(input: { name: "x" }) { __typename } }`, {}, { token });
-    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const r = await h.gql(`mutation { createApiKey(input: { name: "x" }) { __typename ... on Error { code } } }`, {}, { token });
+    expect(r.data.createApiKey).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
     const past = await mutate(h, partner.key, 'createApiKey', { name: 'old', expiresAt: '2001-01-01T00:00:00Z' });
     expect(past.__typename).toBe('ValidationError');
   });
@@ -133,8 +135,8 @@ describe('JWTs (HS256)', () => {
 
 describe('the operator', () => {
   it('provisions partners; others may not', async () => {
-    const r = await h.gql(`mutation { createPartner(input: { name: "Nope" }) { __typename } }`, {}, { token: partner.key });
-    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const r = await h.gql(`mutation { createPartner(input: { name: "Nope" }) { __typename ... on Error { code } } }`, {}, { token: partner.key });
+    expect(r.data.createPartner).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
     const ok = await h.gql(`mutation { createPartner(input: { name: "Yes", plan: ENTERPRISE }) { __typename ... on CreatePartnerSuccess { account { plan } apiKey } } }`, {}, { token: OPERATOR_TOKEN });
     expect(ok.errors).toBeUndefined();
     expect(ok.data.createPartner.account.plan).toBe("ENTERPRISE");
@@ -158,8 +160,8 @@ describe('visibility inside a partner', () => {
     expect(r.data.accounts.totalCount).toBe(1);
     const other = await h.gql(`query ($id: ID!) { user(id: $id) { id } }`, { id: partner.adminGlobalId }, { token });
     expect(other.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const mutation = await h.gql(`mutation ($id: ID!) { disableUser(input: { id: $id }) { __typename } }`, { id: partner.adminGlobalId }, { token });
-    expect(mutation.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const mutation = await h.gql(`mutation ($id: ID!) { disableUser(input: { id: $id }) { __typename ... on Error { code } } }`, { id: partner.adminGlobalId }, { token });
+    expect(mutation.data.disableUser).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
   });
 
   it('a user may edit its own profile but not its keys or status', async () => {
@@ -186,5 +188,82 @@ describe('visibility inside a partner', () => {
     expect(outside.__typename).toBe('NotFoundError');
     const escalate = await mutate(h, token, 'grantEntitlements', { userId: inLeaf.id, kinds: ['PARTNER_ADMIN'] });
     expect(escalate.__typename).toBe('ForbiddenError');
+  });
+});
+
+describe('claims of the wrong type in a validly signed JWT', () => {
+  /** HS256 with the harness secret and exactly these claims (no defaults). */
+  const signed = (claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(JWT_SECRET));
+  const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+
+  it('are a 401 with a clear message that counts against the address, never a 500', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ sub: [member.uuid], exp: inAnHour() }, /sub claim must be a string/],
+      [{ sub: { id: member.uuid }, exp: inAnHour() }, /sub claim must be a string/],
+      [{ sub: 42, exp: inAnHour() }, /sub claim must be a string/],
+      [{ sub: true, exp: inAnHour() }, /sub claim must be a string/],
+      [{ sub: member.uuid, exp: String(inAnHour()) }, /invalid token/],
+      [{ sub: member.uuid, exp: [inAnHour()] }, /invalid token/],
+      [{ sub: member.uuid, exp: inAnHour(), nbf: 'now' }, /invalid token/],
+      [{ sub: member.uuid, exp: inAnHour(), iat: {} }, /invalid token/],
+    ];
+    let n = 0;
+    for (const [claims, message] of cases) {
+      const ip = `198.51.100.${100 + n++}`;
+      const r = await h.gql(VIEWER, {}, { token: await signed(claims), ip });
+      expect(r.status, JSON.stringify(claims)).toBe(401);
+      expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(r.errors?.[0]?.message, JSON.stringify(claims)).toMatch(message);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="account-gateway", error="invalid_token"');
+      // The refused request took one point from its address' budget (this probe the second).
+      const { remaining } = await h.app.rateLimiter.consume(`ip:${ip}`);
+      expect(remaining, JSON.stringify(claims)).toBe(h.config.rateLimitPerMinute - 2);
+    }
+    // Each REST dialect refuses it the same way.
+    const token = await signed({ sub: [member.uuid], exp: inAnHour() });
+    const rest = await h.request('/rest/learning/accounts/current', { token });
+    expect(rest.status).toBe(401);
+    expect(JSON.stringify(await rest.json())).toMatch(/sub claim must be a string/);
+    // The well-typed token of the same user still works.
+    expect((await h.gql(VIEWER, {}, { token: await signed({ sub: member.uuid, exp: inAnHour() }) })).status).toBe(200);
+  });
+});
+
+describe('WWW-Authenticate', () => {
+  const DIALECT_PATHS = ['/rest/learning/openapi.json', '/rest/catalog/openapi.json', '/rest/messaging/openapi.json', '/rest/embed/openapi.json', '/rest/learning/accounts/current', '/rest/catalog/api/v1/users', '/rest/embed/v1/headless/users'];
+
+  it('comes with every 401 of the graph and of each dialect', async () => {
+    const missing = await h.gql(VIEWER, {}, {});
+    expect(missing.status).toBe(401);
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="account-gateway"');
+    const bad = await h.gql(VIEWER, {}, { token: 'agk_not-a-key' });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get('www-authenticate')).toBe('Bearer realm="account-gateway", error="invalid_token"');
+    const viaGet = await h.request(`/graphql?query=${encodeURIComponent('{ viewer { isAdmin } }')}`, { headers: { accept: 'application/json' } });
+    expect(viaGet.status).toBe(401);
+    expect(viaGet.headers.get('www-authenticate')).toBe('Bearer realm="account-gateway"');
+    for (const path of DIALECT_PATHS) {
+      for (const headers of [{}, { authorization: 'Bearer agk_not-a-key' }] as Record<string, string>[]) {
+        const r = await h.request(path, { headers });
+        expect(r.status, path).toBe(401);
+        expect(r.headers.get('www-authenticate'), path).toMatch(/^Bearer realm="account-gateway"/);
+      }
+    }
+    // The catalog also takes the bare key (and the source API's Token scheme); its 401s say Bearer all the same.
+    for (const authorization of ['agk_not-a-key', 'Token token="agk_not-a-key"']) {
+      const r = await h.request('/rest/catalog/api/v1/users', { headers: { authorization } });
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="account-gateway", error="invalid_token"');
+    }
+  });
+
+  it('does not come with other answers', async () => {
+    const ok = await h.gql(VIEWER, {}, { token: partner.key });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('www-authenticate')).toBeNull();
+    const forbidden = await h.gql(`{ users { totalCount } }`, {}, { token: OPERATOR_TOKEN });
+    expect(forbidden.headers.get('www-authenticate')).toBeNull();
+    expect((await h.request('/rest/learning/accounts/current', { token: partner.key })).headers.get('www-authenticate')).toBeNull();
   });
 });

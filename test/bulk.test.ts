@@ -52,7 +52,7 @@ describe('createUsers', () => {
       else if (i === 6) add({ externalUserId: 'pre-ext' }, 'ConflictError', { field: 'externalUserId', existingId: taken.uuid });
       else if (i === 7) add({ email: 'Pre@Example.com' }, 'ConflictError', { field: 'email', existingId: taken.uuid });
       else if (i === 8) add({ identifier: 'pre-emb' }, 'ConflictError', { field: 'identifier', existingId: taken.uuid });
-      else if (i === 9) add({ externalUserId: 'pre-deleted' }, 'ConflictError', { field: 'externalUserId', existingId: deleted.uuid });
+      else if (i === 9) add({ externalUserId: 'pre-deleted' }, 'ConflictError', { field: 'externalUserId', existingId: null }); // a deleted holder is seen by no one
       else if (i % 10 === 0) add({ externalUserId: piis[i / 10]! }, 'PiiRejectedError', { piiField: 'externalUserId', rule: rules[i / 10] });
       else if (i === 11) add({ email: 'not-an-email' }, 'ValidationError', { issues: [{ field: `input.users.${i}.email`, message: expect.any(String) }] });
       else if (i === 12) add({}, 'ValidationError');

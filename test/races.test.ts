@@ -1,13 +1,23 @@
 // Races that complement test/concurrency.test.ts: deletes with reallocation racing with
 // merges, course creation and reallocation; bulk creates on overlapping keys from several
 // callers at once (with single creates and ensures on the same keys); merges in both
-// directions around a ring; IGNORE deletes racing with reallocations. After each race the
-// store is checked directly (h.store.prisma), not through the API: no duplicate keys, no
-// merge cycles, no course owned by a deleted or merged user, no ownerless course except
+// directions around a ring; IGNORE deletes racing with reallocations; enrollments and
+// orders racing with the deletion of their course's owner; creates, updates and embed PUTs
+// naming a client racing with its deletion; two deletions of one client. After each race
+// the store is checked directly (h.store.prisma), not through the API: no duplicate keys,
+// no merge cycles, no course owned by a deleted or merged user, no ownerless course except
 // those an IGNORE delete left, and an audit event for every write that answered success.
+// Every call must end in success or a typed error: run() throws on "Unexpected error.".
+// PGlite runs one statement at a time, so most of these interleavings only happen on
+// PostgreSQL; the rounds are repeated to make them likely there.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness, type Partner } from './helpers/app.js';
 import { accountAdmin, createCourse, newUser, run, subAccount } from './helpers/lifecycle.js';
+import { storeKind } from './helpers/store.js';
+import type { RequestContext } from '../src/auth/context.js';
+import { ConflictError, NotFoundError } from '../src/errors.js';
+import { audited } from '../src/modules/audit/service.js';
+import { StartOver } from '../src/store/errors.js';
 import { mutate } from './helpers/fixtures.js';
 
 // Hundreds of requests with one key within a second: lift the per-credential rate limit.
@@ -83,6 +93,19 @@ async function checkInvariants() {
   const coursesCreated = subjects('course.create');
   expect(courses.filter((c) => !coursesCreated.has(c.id)).map((c) => c.id), 'courses without course.create').toEqual([]);
   return { events, users, byId };
+}
+
+/**
+ * Deadlocks PostgreSQL has detected in the test database. Backends publish their counts when
+ * they go idle, at most once a second: wait that long, then give every pool connection a
+ * statement. (PGlite has no such view, and serialises anyway: 0.)
+ */
+async function deadlocks(): Promise<number> {
+  if (storeKind !== 'postgres') return 0;
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await Promise.all(Array.from({ length: 10 }, () => h.store.pool.query('SELECT pg_sleep(0.05)')));
+  const [row] = await h.store.prisma.$queryRaw<{ deadlocks: bigint }[]>`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`;
+  return Number(row!.deadlocks);
 }
 
 /** How many audit events of `action` name `subjectId`. */
@@ -233,5 +256,213 @@ describe('races', () => {
     const results = await all(calls);
     for (const r of results.filter((r) => !ok(r))) expect(['NOT_FOUND', 'CONFLICT'], JSON.stringify(r)).toContain(r.code);
     await checkInvariants();
+  });
+  it('enrollments and orders racing with the deletion (DELETE) of their course\'s owner succeed or are NOT_FOUND', async () => {
+    const learners = await Promise.all(Array.from({ length: 4 }, (_, i) => newUser(h, p.key, { externalUserId: `ro-learner-${i}` })));
+    const rounds = storeKind === 'postgres' ? 6 : 2;
+    for (let round = 0; round < rounds; round++) {
+      const owners = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser(h, p.key, { externalUserId: `ro-owner-${round}-${i}` })));
+      const courses = await Promise.all(owners.map((o) => createCourse(h, p.key, o.id, 'ro course')));
+      const calls: { kind: string; call: () => Promise<any> }[] = [];
+      owners.forEach((owner, i) => {
+        for (const learner of learners) {
+          calls.push({ kind: 'enroll', call: () => run(h, p.key, 'enrollUser', { userId: learner.id, courseId: courses[i] }, '... on EnrollUserSuccess { enrollment { id } }') });
+          calls.push({ kind: 'order', call: () => run(h, p.key, 'recordOrder', { userId: learner.id, courseId: courses[i], amountCents: 100 }) });
+        }
+        // In the middle of its course's writes, so that some read the course before it goes.
+        calls.splice(calls.length - learners.length, 0, { kind: 'delete', call: () => run(h, p.key, 'deleteUser', { id: owner.id, action: 'DELETE' }) });
+      });
+      const results = await all(calls.map((c) => c.call));
+      results.forEach((r, i) => {
+        if (calls[i]!.kind === 'delete') expect(r.__typename, JSON.stringify(r)).toBe('DeleteUserSuccess');
+        else if (!ok(r)) expect(r, JSON.stringify(r)).toMatchObject({ code: 'NOT_FOUND', entity: 'Course' });
+      });
+      // The courses went with their owners, and their enrollments with them.
+      expect(await h.store.prisma.course.count({ where: { ownerId: { in: owners.map((o) => o.uuid) } } })).toBe(0);
+      expect(await h.store.prisma.enrollment.count({ where: { course: { title: 'ro course' } } })).toBe(0);
+    }
+    await checkInvariants();
+  });
+
+  it('creates, updates and embed PUTs naming a client racing with its deletion leave no live user of a deleted client', async () => {
+    const rounds = storeKind === 'postgres' ? 5 : 2;
+    const BULK = `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on Error { code message }
+      ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { uuid } } ... on Error { code message } } } } }`;
+    for (let round = 0; round < rounds; round++) {
+      const clients = Array.from({ length: 4 }, (_, i) => `rc-${round}-${i}`);
+      for (const identifier of clients) expect((await run(h, p.key, 'upsertClient', { identifier })).__typename).toBe('UpsertClientSuccess');
+      // Embed users without a client yet, for the updates to give them one.
+      const loose = await Promise.all(clients.flatMap((c) => [0, 1].map((j) => newUser(h, p.key, { identifier: `${c}-loose-${j}` }))));
+      // Per client: which identifiers asked for it, and whether the request said it succeeded.
+      const asked: { client: string; identifier: string; call: () => Promise<boolean> }[] = [];
+      const deletes: { client: string; call: () => Promise<boolean> }[] = [];
+      clients.forEach((client, c) => {
+        for (let j = 0; j < 3; j++) {
+          const identifier = `${client}-new-${j}`;
+          asked.push({ client, identifier, call: async () => {
+            const r = await run(h, p.key, 'createUser', { identifier, clientIdentifier: client }, '... on CreateUserSuccess { user { uuid } }');
+            if (!ok(r)) expect(r, JSON.stringify(r)).toMatchObject({ code: 'NOT_FOUND', entity: 'Client' });
+            return ok(r);
+          } });
+        }
+        const bulkUsers = [0, 1, 2].map((j) => ({ identifier: `${client}-bulk-${j}`, clientIdentifier: client }));
+        let sent: Promise<any[]> | undefined;
+        // One call for the three items, sent when the first of them is due.
+        const bulk = () => (sent ??= h.gql(BULK, { input: { users: bulkUsers } }, { token: p.key }).then((r) => {
+          expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+          return r.data.createUsers.results as any[];
+        }));
+        bulkUsers.forEach((u, j) => asked.push({ client, identifier: u.identifier, call: async () => {
+          const r = (await bulk())[j];
+          if (r.__typename !== 'CreateUserSuccess') expect(r, JSON.stringify(r)).toMatchObject({ code: 'NOT_FOUND' });
+          return r.__typename === 'CreateUserSuccess';
+        } }));
+        for (const user of [loose[2 * c]!]) {
+          asked.push({ client, identifier: user.identifier, call: async () => {
+            const r = await run(h, p.key, 'updateUser', { id: user.id, clientIdentifier: client }, '... on UpdateUserSuccess { user { uuid } }');
+            if (!ok(r)) expect(r, JSON.stringify(r)).toMatchObject({ code: 'NOT_FOUND' });
+            return ok(r);
+          } });
+        }
+        // Embed PUTs: one creates a user, one updates a loose one.
+        for (const identifier of [`${client}-put`, loose[2 * c + 1]!.identifier]) {
+          asked.push({ client, identifier, call: async () => {
+            const r = await h.request(`/rest/embed/v1/headless/user/${identifier}`, {
+              method: 'PUT', token: p.key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientIdentifier: client, name: 'raced' }),
+            });
+            const body = await r.text();
+            expect([200, 201, 404], body).toContain(r.status);
+            return r.status < 300;
+          } });
+        }
+        deletes.push({ client, call: async () => {
+          const r = await run(h, p.key, 'deleteClient', { identifier: client });
+          expect(r.__typename, JSON.stringify(r)).toBe('DeleteClientSuccess');
+          return true;
+        } });
+      });
+      // Each client's deletion starts among the writes that name it.
+      const started: Promise<unknown>[] = [];
+      const succeeded = new Set<string>();
+      for (const client of clients) {
+        const writes = asked.filter((a) => a.client === client);
+        writes.forEach((w, i) => {
+          if (i === Math.floor(writes.length / 2)) started.push(deletes.find((d) => d.client === client)!.call());
+          started.push(w.call().then((done) => done && succeeded.add(w.identifier)));
+        });
+      }
+      await Promise.all(started);
+      // Every client is gone, and every user that was given one went with it: a user created
+      // for a client exists only as a tombstone, and so does one that was moved into it.
+      expect(await h.store.prisma.client.count({ where: { partnerId: p.accountId, identifier: { in: clients } } })).toBe(0);
+      const rows = await h.store.prisma.user.findMany({
+        where: { partnerId: p.accountId, identifier: { in: asked.map((a) => a.identifier) } },
+        select: { identifier: true, status: true },
+      });
+      const live = rows.filter((u) => u.status !== 'DELETED' && (succeeded.has(u.identifier!) || !u.identifier!.includes('-loose-')));
+      expect(live.map((u) => u.identifier), 'live users of a deleted client').toEqual([]);
+    }
+    await checkInvariants();
+  });
+
+  it('two deletions of one client: one succeeds, the other is NOT_FOUND', async () => {
+    const rounds = storeKind === 'postgres' ? 5 : 1;
+    for (let round = 0; round < rounds; round++) {
+      const clients = Array.from({ length: 6 }, (_, i) => `rdd-${round}-${i}`);
+      // Half of them with a user (the loser used to find it deleted), half empty.
+      for (const [i, identifier] of clients.entries()) {
+        await run(h, p.key, 'upsertClient', { identifier });
+        if (i % 2) await newUser(h, p.key, { identifier: `${identifier}-u`, clientIdentifier: identifier });
+      }
+      const results = await all(clients.flatMap((identifier) => [0, 1].map(() => () => run(h, p.key, 'deleteClient', { identifier }, '... on NotFoundError { entity }'))));
+      for (let i = 0; i < clients.length; i++) {
+        const pair = results.slice(2 * i, 2 * i + 2).map((r) => `${r.__typename}${r.entity ? ` ${r.entity}` : ''}`).sort();
+        expect(pair, JSON.stringify(results.slice(2 * i, 2 * i + 2))).toEqual(['DeleteClientSuccess', 'NotFoundError Client']);
+      }
+      const events = await h.store.prisma.auditEvent.count({ where: { partnerId: p.accountId, action: 'client.delete', data: { path: ['identifier'], string_starts_with: `rdd-${round}-` } } });
+      expect(events).toBe(clients.length);
+    }
+    await checkInvariants();
+  });
+
+  it('rings of merges racing in both directions, several at once, end in success or CONFLICT', async () => {
+    const rounds = storeKind === 'postgres' ? 3 : 1;
+    const deadlocksBefore = await deadlocks();
+    for (let round = 0; round < rounds; round++) {
+      const rings = await Promise.all(
+        Array.from({ length: 3 }, (_, r) => Promise.all(Array.from({ length: 8 }, (_, i) => newUser(h, p.key, { externalUserId: `rr-${round}-${r}-${i}` })))),
+      );
+      const calls = rings.flatMap((ring) =>
+        ring.flatMap((u, i) => {
+          const next = ring[(i + 1) % ring.length];
+          const after = ring[(i + 2) % ring.length];
+          return [
+            () => run(h, p.key, 'mergeUsers', { sourceId: u.id, targetId: next.id }),
+            () => run(h, p.key, 'mergeUsers', { sourceId: next.id, targetId: u.id }),
+            // Across the ring too, so that chains form and are followed while they change.
+            () => run(h, p.key, 'mergeUsers', { sourceId: after.id, targetId: u.id }),
+          ];
+        }),
+      );
+      const results = await all(calls);
+      for (const r of results.filter((r) => !ok(r))) expect(r.code, JSON.stringify(r)).toBe('CONFLICT');
+      for (const ring of rings) {
+        const ids = ring.map((u) => u.uuid);
+        const rows = await h.store.prisma.user.findMany({ where: { id: { in: ids } }, select: { status: true } });
+        expect(rows.filter((u) => u.status === 'ACTIVE').length).toBeGreaterThanOrEqual(1);
+      }
+    }
+    // Merges lock the source and the target's whole chain in id order: none waits in a cycle
+    // (retries hid the deadlocks, each after a second's wait, until they ran out).
+    expect(await deadlocks(), 'deadlocks detected during the merges').toBe(deadlocksBefore);
+    await checkInvariants();
+  });
+});
+
+describe('the transaction runner', () => {
+  // The runner alone, on the store: no principal, no audit entries.
+  const ctx = () => ({ prisma: h.store.prisma, principal: null }) as unknown as RequestContext;
+
+  it.runIf(storeKind === 'postgres')('runs the loser of a real deadlock again, and both succeed', async () => {
+    const [a, b] = await Promise.all([newUser(h, p.key, { externalUserId: 'tx-a' }), newUser(h, p.key, { externalUserId: 'tx-b' })]);
+    let attempts = 0;
+    let arrived = 0;
+    let release!: () => void;
+    const bothHoldOne = new Promise<void>((resolve) => (release = resolve));
+    // Each first attempt locks one row, waits until the other holds the other row, then asks for it.
+    const lockBoth = (first: string, second: string) =>
+      audited(ctx(), async (tx) => {
+        const attempt = ++attempts;
+        await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${first}::uuid FOR UPDATE`;
+        if (attempt <= 2) {
+          if (++arrived === 2) release();
+          await bothHoldOne;
+        }
+        await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${second}::uuid FOR UPDATE`;
+        return attempt;
+      });
+    const done = await Promise.all([lockBoth(a.uuid, b.uuid), lockBoth(b.uuid, a.uuid)]);
+    // Three attempts: the two that deadlocked, and the loser's second, which succeeded.
+    expect(attempts).toBe(3);
+    expect(done).toContain(3);
+  });
+
+  it('ends a race lost on every attempt in a ConflictError, not an internal error', async () => {
+    let attempts = 0;
+    const result = audited(ctx(), async () => {
+      attempts++;
+      throw new StartOver('lost again');
+    });
+    await expect(result).rejects.toBeInstanceOf(ConflictError);
+    expect(attempts).toBe(5);
+  });
+
+  it('answers a write on a row that is gone with a NotFoundError naming it', async () => {
+    const nobody = '00000000-0000-7000-8000-000000000000';
+    await expect(audited(ctx(), (tx) => tx.client.delete({ where: { id: nobody } }))).rejects.toMatchObject({ name: 'NotFoundError', entity: 'Client' });
+    const learner = await newUser(h, p.key, { externalUserId: 'tx-gone' });
+    const enroll = audited(ctx(), (tx) => tx.enrollment.create({ data: { partnerId: p.accountId, userId: learner.uuid, courseId: nobody } }));
+    await expect(enroll).rejects.toBeInstanceOf(NotFoundError);
+    await expect(enroll).rejects.toMatchObject({ entity: 'Course' });
   });
 });

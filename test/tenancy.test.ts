@@ -89,6 +89,7 @@ const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unk
   deleteClient: (a) => [{ identifier: a.client }],
   createApiKey: () => [],
   revokeApiKey: (a) => [{ id: a.apiKey }],
+  resetAccountIpAccess: (a) => [{ accountId: a.partner.accountGlobalId }, { accountId: a.account }],
   createCourse: (a) => [{ ownerId: a.user.id, title: 'intruder' }],
   enrollUser: (a, b) => [{ userId: a.user.id, courseId: b.course }, { userId: b.user.id, courseId: a.course }],
   recordOrder: (a, b) => [{ userId: a.user.id, amountCents: 1 }, { userId: b.user.id, courseId: a.course, amountCents: 1 }],

@@ -42,7 +42,7 @@ describe('createUser', () => {
     expect(catalog.userName).toBe('ada@example.com');
     expect(catalog.registeredInCatalog).toBe(true);
     expect(catalog.catalogId).toEqual(expect.any(Number));
-    expect(catalog.canvasUserUuid).toMatch(/^[0-9a-f]{40}$/);
+    expect(catalog.canvasUserUuid).toMatch(/^[A-Za-z0-9]{40}$/);
 
     const embed = await newUser(h, a.key, { identifier: 'c-emb-1', clientIdentifier: 'web', name: 'Emb', avatar: 'https://x/a.png', metadata: { plan: 'gold' } }, `${USER_FIELDS} name avatar metadata`);
     expect(embed).toMatchObject({ identifier: 'c-emb-1', client: { identifier: 'web' }, name: 'Emb', avatar: 'https://x/a.png' });

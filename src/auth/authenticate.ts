@@ -39,19 +39,21 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       // A token without an expiry would be good until its user is disabled: refuse it.
       requiredClaims: ['exp', 'sub'],
     };
-    let sub: string | undefined;
-    let exp: number | undefined;
+    let payload: Record<string, unknown>;
     try {
-      const { payload } = hmacKey ? await jwtVerify(token, hmacKey, options) : await jwtVerify(token, jwks!, options);
-      sub = payload.sub;
-      exp = payload.exp;
+      ({ payload } = hmacKey ? await jwtVerify(token, hmacKey, options) : await jwtVerify(token, jwks!, options));
     } catch (error) {
       const code = (error as { code?: string }).code;
       throw new UnauthenticatedError(code === 'ERR_JWT_EXPIRED' ? 'token expired' : 'invalid token');
     }
-    if (!sub || !UUID.test(sub)) throw new UnauthenticatedError('token subject is not a user id');
+    // A signature vouches for who issued the claims, not for their types: jose checks exp,
+    // nbf and iat, but sub may be anything JSON holds (an array, a number ...).
+    const { sub, exp } = payload;
+    if (typeof sub !== 'string') throw new UnauthenticatedError('invalid token: the sub claim must be a string (a user id)');
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new UnauthenticatedError('invalid token: the exp claim must be a number');
+    if (!UUID.test(sub)) throw new UnauthenticatedError('token subject is not a user id');
     const principal = await loadUserPrincipal(prisma, sub.toLowerCase(), 'jwt');
-    return { principal, expiresAt: exp ? exp * 1000 : Number.POSITIVE_INFINITY };
+    return { principal, expiresAt: exp * 1000 };
   }
 
   async function fromApiKey(key: string): Promise<{ principal: Principal; expiresAt: number }> {

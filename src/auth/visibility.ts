@@ -42,6 +42,16 @@ export function clientVisibility(p: Principal | null): Prisma.ClientWhereInput {
   return { partnerId: p.partnerId, users: { some: { id: p.userId } } };
 }
 
+/**
+ * API keys: the owner sees its own, a partner admin every key of the partner. An account
+ * admin administers users, not the credentials of admins above or beside it.
+ */
+export function apiKeyVisibility(p: Principal | null): Prisma.ApiKeyWhereInput {
+  if (!isUser(p)) return NOTHING;
+  if (p.partnerAdmin) return { partnerId: p.partnerId };
+  return { partnerId: p.partnerId, principalId: p.userId };
+}
+
 /** Courses, enrollments and orders follow the visibility of the user they belong to. */
 export function courseVisibility(p: Principal | null): Prisma.CourseWhereInput {
   if (!isUser(p)) return NOTHING;
@@ -76,4 +86,16 @@ export function canSeeAccount(p: Principal | null, account: { id: string; partne
   if (p?.kind === 'operator') return true;
   if (!isUser(p) || account.partnerId !== p.partnerId) return false;
   return p.partnerAdmin || account.id === p.partnerId || account.id === p.accountId || p.adminAccountIds.has(account.id);
+}
+
+/**
+ * Synchronous twin of clientVisibility for the client of a loaded user: `memberId` is that
+ * user, which a plain user (who sees only itself and the client it belongs to) must be.
+ */
+export function canSeeClient(p: Principal | null, client: { partnerId: string; accountId: string }, memberId: string): boolean {
+  if (p?.kind === 'operator') return true;
+  if (!isUser(p) || client.partnerId !== p.partnerId) return false;
+  if (p.partnerAdmin) return true;
+  if (p.adminAccountIds.size > 0) return p.adminAccountIds.has(client.accountId);
+  return memberId === p.userId;
 }

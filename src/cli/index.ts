@@ -4,13 +4,16 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
+import { coerceInputValue, isInputObjectType, type GraphQLInputObjectType } from 'graphql';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig } from '../config.js';
 import { openStore, type Store } from '../store/database.js';
 import { applyMigrations, pendingMigrations } from '../store/migrate.js';
 import { loadUserPrincipal } from '../auth/authenticate.js';
 import type { RequestContext } from '../auth/context.js';
-import { DomainError } from '../errors.js';
+import { DomainError, ValidationError } from '../errors.js';
+import { nativeId } from '../graphql/ids.js';
+import { schema } from '../schema.js';
 import { createApiKey, provisionPartner, revokeApiKey } from '../modules/partners/service.js';
 import { MAX_BULK, createUsers } from '../modules/users/bulk.js';
 
@@ -114,51 +117,160 @@ program
   .description('import users from a JSON Lines file (one createUser input per line), 50 per transaction')
   .requiredOption('--partner <ulid>', 'partner id')
   .requiredOption('--file <path>', 'JSON Lines file; "-" reads standard input')
-  .option('--errors <path>', 'write rejected lines (with the reason) to this JSON Lines file')
-  .option('--no-progress', 'no progress bar (e.g. in CI logs)')
-  .action((opts: { partner: string; file: string; errors?: string; progress: boolean }) =>
-    withStore(async (store) => {
+  .option('--errors <path>', 'write each rejected line (line number, reason, original text) to this JSON Lines file')
+  .option('--no-progress', 'no progress bar (on a terminal) or progress lines (otherwise)')
+  .action(async (opts: { partner: string; file: string; errors?: string; progress: boolean }) => {
+    // Both files are opened before the store, so a typo costs nothing and says what is wrong.
+    const source = opts.file === '-' ? null : await openFile(opts.file, 'r');
+    const errorsFile = opts.errors ? await openFile(opts.errors, 'w') : null;
+    await withStore(async (store) => {
       const ctx = await adminContext(store, opts.partner);
-      const input = opts.file === '-' ? process.stdin : fs.createReadStream(opts.file);
-      const total = opts.file === '-' ? 0 : await countLines(opts.file);
-      const bar = opts.progress && total ? new cliProgress.SingleBar({ format: 'importing |{bar}| {value}/{total} users, {created} created, {failed} rejected' }, cliProgress.Presets.shades_classic) : null;
-      bar?.start(total, 0, { created: 0, failed: 0 });
-      const rejected = opts.errors ? fs.createWriteStream(opts.errors) : null;
+      const total = source ? await countLines(opts.file) : 0;
+      const input = source ? source.createReadStream({ start: 0 }) : process.stdin;
+      const rejected = errorsFile?.createWriteStream();
+      const progress = opts.progress ? progressReporter(total) : null;
       let created = 0;
       let failed = 0;
-      let lineNo = 0;
-      let batch: { line: number; value: unknown }[] = [];
+      let shown = 0;
+      const held: string[] = [];
+      const reject = (line: number, text: string, reason: string) => {
+        failed++;
+        rejected?.write(`${JSON.stringify({ line, error: reason, input: text })}\n`);
+        if (!rejected && shown < SHOWN_REJECTIONS) {
+          shown++;
+          // A terminal's bar would overwrite them: they follow it.
+          if (progress?.bar) held.push(`line ${line}: ${reason}`);
+          else console.error(`line ${line}: ${reason}`);
+        }
+      };
+      let batch: { line: number; text: string; value: Record<string, unknown> }[] = [];
       const flush = async () => {
         if (!batch.length) return;
-        const results = await createUsers(ctx, { users: batch.map((b) => b.value) });
+        // Items are named by their line in the file (see reason()).
+        const results = await createUsers(ctx, { users: batch.map((b) => b.value) }, (index) => batch[index]!.line);
         results.forEach((r, i) => {
           if (r.ok) created++;
-          else {
-            failed++;
-            rejected?.write(`${JSON.stringify({ line: batch[i]!.line, error: r.error.message })}\n`);
-          }
+          else reject(batch[i]!.line, batch[i]!.text, reason(r.error, batch[i]!.line));
         });
         batch = [];
-        bar?.update(created + failed, { created, failed });
+        progress?.update(created + failed, created, failed);
       };
-      for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) {
+      let lineNo = 0;
+      for await (const text of readline.createInterface({ input, crlfDelay: Infinity })) {
         lineNo++;
-        if (!line.trim()) continue;
-        try {
-          batch.push({ line: lineNo, value: JSON.parse(line) });
-        } catch {
-          failed++;
-          rejected?.write(`${JSON.stringify({ line: lineNo, error: 'not valid JSON' })}\n`);
-        }
+        if (!text.trim()) continue;
+        const parsed = readUserLine(text);
+        if (parsed.ok) batch.push({ line: lineNo, text, value: parsed.value });
+        else reject(lineNo, text, parsed.reason);
         if (batch.length === MAX_BULK) await flush();
       }
       await flush();
-      bar?.stop();
-      rejected?.end();
-      console.log(`imported ${created} user(s); ${failed} rejected${opts.errors && failed ? ` (see ${opts.errors})` : ''}`);
+      progress?.stop(created + failed, created, failed);
+      for (const message of held) console.error(message);
+      if (rejected) await new Promise<void>((resolve, reject) => rejected.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      const more = !rejected && failed > shown ? ` (${failed - shown} not shown: pass --errors FILE to keep every rejected line with its reason)` : '';
+      console.log(`imported ${created} user(s); ${failed} rejected${opts.errors && failed ? ` (see ${opts.errors})` : more}`);
       if (failed) process.exitCode = 1;
-    }),
-  );
+    });
+  });
+
+/** Without --errors, the first rejections are printed with their reason. */
+const SHOWN_REJECTIONS = 20;
+
+const CREATE_USER_INPUT = schema.getType('CreateUserInput');
+if (!isInputObjectType(CREATE_USER_INPUT)) throw new Error('the schema has no CreateUserInput');
+
+/**
+ * One line as the graph would take it in createUser's `input`: a JSON object whose fields
+ * CreateUserInput defines (unknown fields are refused, not dropped), coerced as GraphQL
+ * coerces variables, with accountId mapped as the createUsers mutation maps it.
+ */
+function readUserLine(text: string): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not valid JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'expected a JSON object (one createUser input)' };
+  const problems: string[] = [];
+  const value = coerceInputValue(json, CREATE_USER_INPUT as GraphQLInputObjectType, (path, _invalid, error) =>
+    problems.push(path.length ? `${path.join('.')}: ${error.message}` : error.message),
+  ) as Record<string, unknown>;
+  if (problems.length) return { ok: false, reason: problems.join('; ') };
+  // An item whose accountId is malformed becomes that item's NOT_FOUND, as in createUsers.
+  return { ok: true, value: { ...value, accountId: value.accountId == null ? undefined : (nativeId('Account', String(value.accountId)) ?? '-') } };
+}
+
+/** A rejected item's reason, its fields named within the line rather than within the batch. */
+function reason(error: Error, line: number): string {
+  if (!(error instanceof ValidationError)) return error.message;
+  const item = `input.users.${line}`;
+  return error.issues
+    .map((issue) => {
+      const field = issue.field === item ? '' : issue.field.startsWith(`${item}.`) ? issue.field.slice(item.length + 1) : issue.field;
+      return field ? `${field}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+interface ProgressReporter {
+  /** A bar redrawn in place on a terminal, rather than lines. */
+  bar: boolean;
+  update(done: number, created: number, failed: number): void;
+  stop(done: number, created: number, failed: number): void;
+}
+
+/**
+ * A bar on a terminal; elsewhere (CI logs, a redirected stderr) a line at every tenth of the
+ * file, or every 1,000 lines of standard input, and at least every 10 seconds.
+ */
+function progressReporter(total: number): ProgressReporter {
+  if (process.stderr.isTTY && total) {
+    const bar = new cliProgress.SingleBar(
+      { format: 'importing |{bar}| {value}/{total} lines, {created} created, {failed} rejected', stream: process.stderr },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(total, 0, { created: 0, failed: 0 });
+    return {
+      bar: true,
+      update: (done, created, failed) => bar.update(done, { created, failed }),
+      stop: (done, created, failed) => {
+        bar.update(done, { created, failed });
+        bar.stop();
+      },
+    };
+  }
+  const step = total ? Math.max(1, Math.ceil(total / 10)) : 1000;
+  let next = step;
+  let last = Date.now();
+  const line = (done: number, created: number, failed: number) => {
+    const of = total ? `/${total} lines (${Math.floor((100 * done) / total)}%)` : ' lines';
+    console.error(`progress: ${done}${of}, ${created} created, ${failed} rejected`);
+    last = Date.now();
+  };
+  return {
+    bar: false,
+    update(done, created, failed) {
+      if (done < next && Date.now() - last < 10_000) return;
+      while (next <= done) next += step;
+      line(done, created, failed);
+    },
+    stop(done, created, failed) {
+      if (done && next - step < done) line(done, created, failed);
+    },
+  };
+}
+
+async function openFile(file: string, flags: 'r' | 'w'): Promise<fs.promises.FileHandle> {
+  try {
+    return await fs.promises.open(file, flags);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'a parent is not a directory' }[code ?? ''] ?? (error as Error).message;
+    throw new CliError(`cannot ${flags === 'r' ? 'read' : 'write'} ${file}: ${why}`);
+  }
+}
 
 async function countLines(file: string): Promise<number> {
   let n = 0;
@@ -166,8 +278,11 @@ async function countLines(file: string): Promise<number> {
   return n;
 }
 
+/** A mistake of the operator's, told in one line without a stack. */
+class CliError extends Error {}
+
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DomainError) console.error(error.message);
+  if (error instanceof ConfigError || error instanceof DomainError || error instanceof CliError) console.error(error.message);
   else console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -4,12 +4,11 @@
 // path with 404 and a known path with the wrong method with 405.
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isUser, type UserPrincipal } from '../auth/principal.js';
 import { DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
 import { DATE_RANGE, storableDate, unstorable } from '../validation.js';
-import { bodyTooLarge, guard, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
+import { guard, limitBody, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
 import type { RequestContext } from '../auth/context.js';
 
 export type { DialectDeps, HttpContext, HttpEnv };
@@ -43,13 +42,7 @@ export interface DialectOptions {
  */
 export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) => options.render(c, { status: 413, code: 'payload_too_large', message: bodyTooLarge(deps.maxBodyBytes) }),
-    }),
-  );
+  app.use('*', limitBody(deps.maxBodyBytes, (c, message) => options.render(c, { status: 413, code: 'payload_too_large', message })));
   const rewrite = options.authorization;
   if (rewrite) {
     app.use('*', async (c, next) => {
@@ -223,14 +216,15 @@ function fromPairs(pairs: Iterable<[string, string]>): Record<string, unknown> {
   for (const [key, value] of pairs) {
     const nested = /^([^[\]]+)\[([^[\]]*)\]$/.exec(key);
     const [name, sub] = nested ? [nested[1]!, nested[2]!] : [key, undefined];
-    // Never let a field name reach an object's prototype.
-    if (UNSAFE_KEYS.has(name) || (sub !== undefined && UNSAFE_KEYS.has(sub))) throw new ValidationError('is not an accepted field name', key);
+    // No field is named so; a key inside one (custom_fields[__proto__]) is data, as in JSON.
+    if (UNSAFE_KEYS.has(name)) throw new ValidationError('is not an accepted field name', key);
     if (sub === undefined) {
       out[name] = value;
       continue;
     }
     const holder = Object.hasOwn(out, name) && isObject(out[name]) ? (out[name] as Record<string, unknown>) : {};
-    holder[sub] = value;
+    // Defined, not assigned: assigning "__proto__" would set the holder's prototype instead.
+    Object.defineProperty(holder, sub, { value, enumerable: true, writable: true, configurable: true });
     out[name] = holder;
   }
   return out;

@@ -1,7 +1,7 @@
 // The one SchemaBuilder: plugins, scalars and the shared context type. It defines no
 // domain types; each module adds its own (src/modules/*/schema.ts).
 import SchemaBuilder from '@pothos/core';
-import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
@@ -14,9 +14,11 @@ import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { RequestContext } from '../auth/context.js';
 import { isAdmin, isUser, planAtLeast } from '../auth/principal.js';
+import { ForbiddenError } from '../errors.js';
 import type { Loaders } from './loaders.js';
 import { DateTimeScalar, IPCIDRScalar } from './scalars.js';
 import { decodeNodeId } from './ids.js';
+import { resolveNodes } from './nodes.js';
 
 export interface GraphQLContext extends RequestContext {
   readonly loaders: Loaders;
@@ -48,8 +50,11 @@ export const builder = new SchemaBuilder<{
 }>({
   // Non-null unless a field says otherwise: clients should not null-check an id.
   defaultFieldNullability: false,
-  // Wrappers run outermost first: authorization, then typed errors, then data loading.
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin, DirectivesPlugin, FederationPlugin],
+  // Wrappers run outermost first. Typed errors wrap authorization, so that a mutation's
+  // refusal by its authScopes is the ForbiddenError of its result union, not a field error
+  // that would null the whole document (every mutation field is non-null). Fields without
+  // `errors` are not wrapped, so authorization still runs before any resolver.
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin, DirectivesPlugin, FederationPlugin],
   scopeAuth: {
     authScopes: (ctx) => ({
       authenticated: ctx.principal !== null,
@@ -59,10 +64,12 @@ export const builder = new SchemaBuilder<{
       partnerAdmin: isUser(ctx.principal) && ctx.principal.partnerAdmin,
       plan: (minimum) => isUser(ctx.principal) && planAtLeast(ctx.principal.plan, minimum),
     }),
-    // scope-auth's own error has no code; clients switch on extensions.code.
-    unauthorizedError: (_parent, ctx) =>
+    // The domain's ForbiddenError: a mutation answers it as the ForbiddenError member of its
+    // union; elsewhere it is masked to a field error with code FORBIDDEN. No principal is a
+    // failure of the request (401), never a typed result.
+    unauthorizedError: (_parent, ctx, _info, result) =>
       ctx.principal
-        ? new GraphQLError('Not allowed', { extensions: { code: 'FORBIDDEN' } })
+        ? new ForbiddenError(needs(result.failure))
         : new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } }),
   },
   prisma: {
@@ -83,12 +90,36 @@ export const builder = new SchemaBuilder<{
     pageInfoTypeOptions: { shareable: true },
     // node/nodes: a malformed or unknown id is null (like a foreign one), never an error.
     decodeGlobalID: (id) => decodeNodeId(id),
+    // One statement per node type, not one lookup per id (nodes.ts).
+    nodeQueryOptions: { resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, [args.id]).then(([node]) => node) },
+    nodesQueryOptions: { resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, args.ids) },
   },
   errors: {
     // No defaultTypes: an unexpected error must stay an error and be masked.
     defaultTypes: [],
   },
 });
+
+const SCOPE_NEEDS: Record<string, (parameter: unknown) => string> = {
+  authenticated: () => 'credentials',
+  operator: () => 'the operator',
+  member: () => 'a user of a partner',
+  admin: () => 'admin rights',
+  partnerAdmin: () => 'partner admin rights',
+  plan: (plan) => `the ${String(plan)} plan or above`,
+};
+
+/** What the refused scopes asked for, as a client can act on it. */
+function needs(failure: AuthFailure): string {
+  const wanted = (f: AuthFailure): string[] => {
+    if (f.kind === AuthScopeFailureType.AuthScope) return [SCOPE_NEEDS[f.scope]?.(f.parameter) ?? f.scope];
+    if (f.kind === AuthScopeFailureType.AnyAuthScopes || f.kind === AuthScopeFailureType.AllAuthScopes) return f.failures.flatMap(wanted);
+    return [];
+  };
+  const list = wanted(failure);
+  if (!list.length) return 'not allowed';
+  return `not allowed: this needs ${list.join(failure.kind === AuthScopeFailureType.AllAuthScopes ? ' and ' : ' or ')}`;
+}
 
 builder.addScalarType('DateTime', DateTimeScalar);
 builder.addScalarType('UUID', UUIDResolver);

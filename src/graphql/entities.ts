@@ -4,21 +4,21 @@
 // one statement for all of them, narrowed by the caller's visibility filter (a foreign,
 // unknown or invisible key is simply null), and loading what the `_entities` selection
 // asks of that type (relations included) with the prisma plugin's query planning.
-import type { GraphQLResolveInfo } from 'graphql';
-import { queryFromInfo } from '@pothos/plugin-prisma';
+import { isUnionType, type GraphQLFieldResolver, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
 import type { PrismaClient } from '@prisma/client';
 import type { GraphQLContext } from './builder.js';
-import { byKey } from './loaders.js';
+import { loadPlanned, type PlannedQuery } from './loaders.js';
 
 /** The include/select the prisma plugin planned for one entity type's selection. */
-export type EntityQuery = { include?: any; select?: any };
+export type EntityQuery = PlannedQuery;
 
 export interface EntityLoad<K, V> {
   /** The entity type (`__typename` of the representations). */
   typeName: 'User' | 'Account' | 'Client';
   /** Which @key the representation uses: one loader (one statement) per key. */
   keyName: string;
-  /** The key's value, or null when the representation is malformed (resolves to null). */
+  /** The key's value, or null when it is malformed (resolves to null, like an unknown key). */
   key: K | null;
   /** Loads the rows for `keys`, visibility applied, with `query` spread into findMany. */
   find: (prisma: PrismaClient, keys: K[], query: EntityQuery) => Promise<V[]>;
@@ -27,20 +27,59 @@ export interface EntityLoad<K, V> {
 
 export function loadEntity<K, V>(ctx: GraphQLContext, info: GraphQLResolveInfo, load: EntityLoad<K, V>): Promise<V | null> {
   if (load.key === null) return Promise.resolve(null);
-  // Every representation of one `_entities` field shares its info, so the query is planned
-  // once per field (an aliased second `_entities` gets its own loader and plan).
-  const name = `entity:${load.typeName}:${load.keyName}:${String(info.path.key)}`;
-  const loader = ctx.loaders.get<K, V>(name, async (keys, prisma) => {
-    // Records the plan's mappings under the `_entities` path, so the relation fields below
-    // read what this statement loaded instead of querying per entity.
-    const query = queryFromInfo({ context: ctx, info, typeName: load.typeName }) as EntityQuery;
-    const rows = await load.find(prisma, [...keys], query);
-    return byKey(keys, rows, load.keyOf);
-  });
-  return loader.load(load.key);
+  return loadPlanned(ctx, info, { name: `entity:${load.typeName}:${load.keyName}`, typeName: load.typeName, find: load.find, keyOf: load.keyOf }, load.key);
 }
 
 /** A string key from a representation; anything else (number, object, huge) is no key. */
 export function stringKey(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : null;
+}
+
+/**
+ * Checks each representation before federation's own `_entities` resolver sees it: one that
+ * is not an object, names no entity of this subgraph (or an interface such as Node) or
+ * carries none of its type's @key fields answers a BAD_USER_INPUT error at its own index,
+ * and the others resolve as usual. Unchecked, such a representation throws inside that
+ * resolver: the whole list fails with an internal error and a message about resolvers.
+ */
+export function checkRepresentations(schema: GraphQLSchema): GraphQLSchema {
+  const field = schema.getQueryType()?.getFields()._entities;
+  const union = schema.getType('_Entity');
+  if (!field?.resolve || !isUnionType(union)) return schema;
+  const keys = new Map(union.getTypes().map((type) => [type.name, keyFieldsOf(type.extensions)]));
+  const expected = [...keys].map(([name, fields]) => `${name} (${fields.map((f) => f.join(' ')).join(' | ')})`).join(', ');
+  const resolve = field.resolve as GraphQLFieldResolver<unknown, GraphQLContext, { representations: unknown[] }>;
+  field.resolve = (source, args: { representations: unknown[] }, ctx, info) => {
+    const problems: (string | null)[] = args.representations.map((representation) => representationProblem(representation, keys, expected));
+    const valid = args.representations.filter((_, i) => problems[i] === null);
+    const resolved = valid.length ? (resolve(source, { representations: valid }, ctx, info) as unknown[]) : [];
+    let next = 0;
+    return problems.map((problem, i) =>
+      problem === null ? resolved[next++] : createGraphQLError(`representations[${i}] ${problem}`, { extensions: { code: 'BAD_USER_INPUT' } }),
+    );
+  };
+  return schema;
+}
+
+function representationProblem(representation: unknown, keys: Map<string, string[][]>, expected: string): string | null {
+  if (representation === null || typeof representation !== 'object' || Array.isArray(representation)) {
+    return `must be an object with __typename and the fields of one @key: ${expected}`;
+  }
+  const fields = representation as Record<string, unknown>;
+  const typename = fields.__typename;
+  if (typeof typename !== 'string') return `has no __typename; expected one of ${expected}`;
+  const typeKeys = keys.get(typename);
+  if (!typeKeys) return `names ${JSON.stringify(typename.slice(0, 100))}, which is not an entity of this subgraph; expected one of ${expected}`;
+  if (!typeKeys.some((key) => key.every((name) => fields[name] !== undefined && fields[name] !== null))) {
+    return `carries none of ${typename}'s keys (${typeKeys.map((key) => key.join(' ')).join(' | ')})`;
+  }
+  return null;
+}
+
+/** The field names of each @key directive Pothos' federation plugin put on an entity type. */
+function keyFieldsOf(extensions: Readonly<Record<string, unknown>> | null | undefined): string[][] {
+  const directives = (extensions?.directives ?? []) as { name: string; args?: { fields?: unknown } }[];
+  return directives
+    .filter((d) => d.name === 'key' && typeof d.args?.fields === 'string')
+    .map((d) => (d.args!.fields as string).split(/\s+/).filter(Boolean));
 }

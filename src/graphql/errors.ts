@@ -66,11 +66,21 @@ builder.objectType(PiiRejectedError, {
   }),
 });
 
-/** The errors a mutation can answer with, as typed results. */
+/** Every typed error: what one item of createUsers (a whole createUser) can fail with. */
 export const ALL_ERRORS = [NotFoundError, ValidationError, ConflictError, ForbiddenError, PiiRejectedError];
 
-/** The `errors` option of a mutation: its success type and every typed error in one union. */
-export const resultUnion = (name: string) => ({ types: ALL_ERRORS, directResult: true as const, union: { name } });
+type TypedError = (typeof ALL_ERRORS)[number];
+
+/**
+ * The `errors` option of a mutation: its success type and, in one union, the typed errors its
+ * service can throw. ForbiddenError is always among them: every mutation is guarded by
+ * authScopes, whose refusal is answered as this union's ForbiddenError (see builder.ts).
+ */
+export const resultUnion = (name: string, ...types: Exclude<TypedError, typeof ForbiddenError>[]) => ({
+  types: [...types, ForbiddenError],
+  directResult: true as const,
+  union: { name },
+});
 
 /** Single lookups answer null with a NOT_FOUND error, for unknown and foreign ids alike. */
 export function notFound(entity: string): never {

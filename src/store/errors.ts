@@ -1,5 +1,5 @@
 // Reading database failures that the domain expects: a unique key taken, a transaction
-// that lost a race. Everything else stays unexpected.
+// that lost a race, a row that a concurrent write removed. Everything else stays unexpected.
 import { Prisma } from '@prisma/client';
 
 /** Columns of the unique constraint a write violated, or null if it was something else. */
@@ -12,11 +12,63 @@ export function uniqueViolation(error: unknown): string[] | null {
   return (Array.isArray(fields) ? fields : [fields]).map((f) => f.replace(/"/g, ''));
 }
 
-/** Serialization failures and deadlocks: the transaction may simply be run again. */
+interface DriverCause {
+  originalCode?: string;
+  originalMessage?: string;
+  constraint?: { index?: string; fields?: string[] };
+}
+
+/** What the pg driver adapter reported, however Prisma wrapped it. */
+function driverCause(error: unknown): DriverCause | undefined {
+  const e = error as { meta?: { driverAdapterError?: { cause?: DriverCause } }; cause?: DriverCause } | undefined;
+  // Known request errors carry the driver's error in meta; model queries (engineType
+  // "client") may throw the DriverAdapterError itself, with the PostgreSQL code in its cause.
+  return e?.meta?.driverAdapterError?.cause ?? (e instanceof Error && e.name === 'DriverAdapterError' ? e.cause : undefined);
+}
+
+/**
+ * Thrown by a service that finds what it locked changed under it in a way that needs more
+ * locks: taking them now could break the lock order, so the transaction starts over.
+ */
+export class StartOver extends Error {
+  override readonly name = 'StartOver';
+}
+
+/** Serialization failures, deadlocks and StartOver: the transaction may simply be run again. */
 export function isRetryable(error: unknown): boolean {
-  const e = error as { meta?: { driverAdapterError?: { cause?: { originalCode?: string } } }; cause?: { originalCode?: string }; code?: string } | undefined;
-  // Raw queries wrap the driver's error in meta; model queries (engineType "client") throw
-  // the DriverAdapterError itself, with the PostgreSQL code in its cause.
-  const code = e?.meta?.driverAdapterError?.cause?.originalCode ?? (e instanceof Error && e.name === 'DriverAdapterError' ? e.cause?.originalCode : undefined);
-  return code === '40001' || code === '40P01' || e?.code === 'P2034';
+  if (error instanceof StartOver) return true;
+  const code = driverCause(error)?.originalCode;
+  return code === '40001' || code === '40P01' || (error as { code?: string } | undefined)?.code === 'P2034';
+}
+
+// Foreign-key columns and the entity they point at (constraints are named Table_column_fkey).
+const REFERENCED: Record<string, string> = {
+  clientId: 'Client',
+  courseId: 'Course',
+  userId: 'User',
+  ownerId: 'User',
+  mergedIntoId: 'User',
+  grantedById: 'User',
+  principalId: 'User',
+  accountId: 'Account',
+  parentId: 'Account',
+  partnerId: 'Account',
+};
+
+/**
+ * The entity a write found gone: the row it updates or deletes (P2025), or the row a new
+ * reference points at (P2003, foreign key) when a concurrent delete removed it between the
+ * service's checks and the write. Null for any other failure.
+ */
+export function goneEntity(error: unknown): string | null {
+  const code = (error as { code?: string } | undefined)?.code;
+  if (error instanceof Prisma.PrismaClientKnownRequestError && code === 'P2025') {
+    return (error.meta as { modelName?: string } | undefined)?.modelName ?? 'Record';
+  }
+  const cause = driverCause(error);
+  if (code !== 'P2003' && cause?.originalCode !== '23503') return null;
+  // "update or delete on table ... is still referenced" is the opposite: a row that is not gone.
+  if (cause?.originalMessage && !cause.originalMessage.startsWith('insert or update')) return null;
+  const column = cause?.constraint?.fields?.[0] ?? cause?.constraint?.index?.match(/^[A-Za-z]+_([A-Za-z]+)_fkey$/)?.[1];
+  return (column && REFERENCED[column.replace(/"/g, '')]) || 'Record';
 }

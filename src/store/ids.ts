@@ -12,3 +12,18 @@ export function uuidv7(): string {
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+const LETTERS_AND_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * 40 random letters and digits (mixed case), the catalog's alphabet for canvas_user_uuid and
+ * canvas_root_account_uuid. Bytes of 248 and above are skipped: 248 is 4 × 62, so every
+ * character is equally likely.
+ */
+export function canvasUuid(): string {
+  let out = '';
+  while (out.length < 40) {
+    for (const byte of crypto.randomBytes(48)) if (byte < 248 && out.length < 40) out += LETTERS_AND_DIGITS[byte % 62];
+  }
+  return out;
+}

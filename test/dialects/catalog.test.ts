@@ -49,7 +49,7 @@ describe('POST /api/v1/users', () => {
         canvas_user_id: null,
         registered_account_id: rootCustomerId,
         canvas_root_account_uuid: rootCanvasUuid,
-        canvas_user_uuid: expect.stringMatching(/^[0-9a-f]{40}$/),
+        canvas_user_uuid: expect.stringMatching(/^[A-Za-z0-9]{40}$/),
         user_name: 'jdoe',
         first_name: 'Jane',
         last_name: 'Doe',
@@ -60,11 +60,43 @@ describe('POST /api/v1/users', () => {
         merged_into_user_id: null,
         time_zone: null,
         confirmation_url: null,
-        terms_of_use: false,
-        locale: null,
+        // The source API's defaults for a user registered without them.
+        terms_of_use: true,
+        locale: 'en',
       },
     });
-    expect(rootCanvasUuid).toMatch(/^[0-9a-f]{40}$/);
+    // The catalog's alphabet: 40 letters of both cases and digits.
+    expect(rootCanvasUuid).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(res.body.user.canvas_user_uuid).toMatch(/[A-Z]/);
+    expect(res.body.user.canvas_user_uuid).toMatch(/[a-z]/);
+    const stored = await graph(h, partner.key, `query ($id: Int!) { userByKey(catalogId: $id) { termsOfUse locale } }`, { id: res.body.user.id });
+    expect(stored.userByKey).toEqual({ termsOfUse: true, locale: 'en' });
+  });
+
+  it('takes registered_account_id as a numeric string, as the source API sends it, in form and JSON bodies', async () => {
+    const sub = await mutate(h, partner.key, 'createAccount', { name: 'String sub-catalog' }, '... on CreateAccountSuccess { account { customerId } }');
+    const customerId = sub.account.customerId;
+    const form = await register({ user_name: 'str1', email_address: 'str1@example.com', registered_account_id: ` ${customerId}` });
+    expect(form.status).toBe(200);
+    expect(form.body.user.registered_account_id).toBe(customerId);
+    const json = await call('POST', USERS, { json: { user_name: 'str2', email_address: 'str2@example.com', registered_account_id: String(customerId), terms_of_use: 'false' } });
+    expect(json.status).toBe(200);
+    expect(json.body.user).toMatchObject({ registered_account_id: customerId, terms_of_use: false, locale: 'en' });
+    for (const bad of ['7.5', '1e3', '-3', '0x7']) {
+      const res = await call('POST', USERS, { json: { user_name: 'str3', email_address: 'str3@example.com', registered_account_id: bad } });
+      expect(res.status, bad).toBe(400);
+      expect(res.body.errors[0].field).toBe('registered_account_id');
+    }
+  });
+
+  it('reads canvas uuids made before the alphabet widened (40 hex digits)', async () => {
+    const res = await register({ user_name: 'old-uuid', email_address: 'old-uuid@example.com' });
+    const uuid = await uuidOf(res.body.user.id);
+    const hex = 'a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0';
+    await h.store.prisma.user.update({ where: { id: uuid }, data: { canvasUserUuid: hex } });
+    const read = await call('GET', `${USERS}/${res.body.user.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body.user.canvas_user_uuid).toBe(hex);
   });
 
   it('takes JSON, a sub-catalog as registered_account_id, and custom_fields[key] form fields', async () => {

@@ -27,11 +27,27 @@ describe('POST /accounts', () => {
     expect(Object.keys(res.body)).toEqual(['id', 'external_user_id']);
   });
 
-  it('answers a duplicate with 422 "Duplicate account with <id>"', async () => {
+  it('answers a duplicate with 422 "Duplicate account with <external_user_id>", as the source API does', async () => {
     const first = await create('learner-dup');
+    expect(first.status).toBe(200);
     const again = await create('learner-dup');
     expect(again.status).toBe(422);
-    expect(again.body).toEqual({ code: 422, error_message: `Duplicate account with ${first.body.id}` });
+    expect(again.body).toEqual({ code: 422, error_message: 'Duplicate account with learner-dup' });
+    expect(again.text).not.toContain(first.body.id);
+  });
+
+  it("never names the holder of a taken key, which an account admin may not see", async () => {
+    const outside = await create('held-outside');
+    const sub = await mutate(h, partner.key, 'createAccount', { name: 'Learning sub' }, '... on CreateAccountSuccess { account { ulid } }');
+    const admin = await mutate(h, partner.key, 'createUser', { accountId: sub.account.ulid, externalUserId: 'learning-sub-admin' }, '... on CreateUserSuccess { user { id uuid } }');
+    await mutate(h, partner.key, 'addAccountAdmin', { accountId: sub.account.ulid, userId: admin.user.id });
+    const token = await jwtFor(admin.user.uuid);
+    const again = await create('held-outside', token);
+    expect(again.status).toBe(422);
+    expect(again.body).toEqual({ code: 422, error_message: 'Duplicate account with held-outside' });
+    const batch = await rest(h, 'POST', '/rest/learning/batch', { token, json: { requests: [{ method: 'post', relative_url: '/accounts', body: { external_user_id: 'held-outside' } }] } });
+    expect(batch.body.responses).toEqual([{ code: 422, body: { code: 422, error_message: 'Duplicate account with held-outside' } }]);
+    expect(batch.text + again.text).not.toContain(outside.body.id);
   });
 
   it('treats the key of a disabled account as taken (422)', async () => {
@@ -39,7 +55,7 @@ describe('POST /accounts', () => {
     expect((await rest(h, 'DELETE', `/rest/learning/accounts/${first.body.id}`, { token: partner.key })).status).toBe(204);
     const again = await create('learner-disabled-dup');
     expect(again.status).toBe(422);
-    expect(again.body).toEqual({ code: 422, error_message: `Duplicate account with ${first.body.id}` });
+    expect(again.body).toEqual({ code: 422, error_message: 'Duplicate account with learner-disabled-dup' });
   });
 
   it('rejects personal data in external_user_id with 422', async () => {
@@ -182,11 +198,11 @@ describe('POST /batch (deprecated)', () => {
     expect(codes).toEqual([200, 422, 422, 400, 400, 422, 400, 200]);
     const [created, dup, pii, method, url, repeated, missing, second] = res.body.responses;
     expect(created.body).toEqual({ external_user_id: 'batch-new-1', account_id: expect.stringMatching(UUID) });
-    expect(dup.body).toEqual({ code: 422, error_message: `Duplicate account with ${existing.body.id}` });
+    expect(dup.body).toEqual({ code: 422, error_message: `Duplicate account with ${existing.body.external_user_id}` });
     expect(pii.body.error_message).toMatch(/personal data/);
     expect(method.body).toEqual({ code: 400, error_message: expect.stringMatching(/only "post" to "\/accounts"/) });
     expect(url.body.code).toBe(400);
-    expect(repeated.body).toEqual({ code: 422, error_message: `Duplicate account with ${created.body.account_id}` });
+    expect(repeated.body).toEqual({ code: 422, error_message: `Duplicate account with ${created.body.external_user_id}` });
     expect(missing.body.error_message).toMatch(/external_user_id: is required/);
     expect(second.body.external_user_id).toBe('batch-new-2');
     // The created accounts are real.
@@ -231,7 +247,7 @@ describe('POST /batch (deprecated)', () => {
     expect(holder.status, 'nothing was created').toBe(200);
   });
 
-  it("names items by their place in the request, and a repeated taken key by its holder", async () => {
+  it('names items by their place in the request, and a taken or repeated key by the key', async () => {
     const existing = await create('batch-taken');
     const res = await rest(h, 'POST', '/rest/learning/batch', {
       token: partner.key,
@@ -249,10 +265,11 @@ describe('POST /batch (deprecated)', () => {
     expect(res.status).toBe(200);
     const [, empty, taken, takenAgain, first, again] = res.body.responses;
     expect(empty.body.error_message).toMatch(/^requests\.1\.external_user_id: /);
-    expect(taken.body).toEqual({ code: 422, error_message: `Duplicate account with ${existing.body.id}` });
-    expect(takenAgain.body).toEqual({ code: 422, error_message: `Duplicate account with ${existing.body.id}` });
+    expect(taken.body).toEqual({ code: 422, error_message: 'Duplicate account with batch-taken' });
+    expect(takenAgain.body).toEqual({ code: 422, error_message: 'Duplicate account with batch-taken' });
     expect(first.code).toBe(200);
-    expect(again.body).toEqual({ code: 422, error_message: `Duplicate account with ${first.body.account_id}` });
+    expect(again.body).toEqual({ code: 422, error_message: 'Duplicate account with batch-twice' });
+    expect(res.text).not.toContain(existing.body.id);
   });
 });
 

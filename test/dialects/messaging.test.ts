@@ -1,5 +1,6 @@
 // The messaging dialect (/rest/messaging): the Account API with {data,type} envelopes, ULID
-// ids, 201 on create, and cursor pages over the caller's account and its sub-accounts.
+// ids, 201 on create, and cursor pages over the caller's account and its whole subtree.
+// Value forms are the source API's: legacy_access/lrn_access booleans, coverage flags upper-case.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness, type Partner } from '../helpers/app.js';
 import { mutate } from '../helpers/fixtures.js';
@@ -22,26 +23,39 @@ beforeAll(async () => {
 
 describe('POST /api/v1/accounts', () => {
   it("creates a sub-account of the caller's account: 201 and the account envelope", async () => {
-    const res = await createSub({ name: 'Acme EMEA', sms_access: 'domestic', mms_access: 'international' });
+    const res = await createSub({ name: 'Acme EMEA', sms_access: 'DOMESTIC', mms_access: 'INTERNATIONAL' });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
       data: {
         customer_id: expect.any(Number),
         id: expect.stringMatching(ULID),
         inserted_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
-        legacy_access: 'none',
-        lrn_access: 'none',
-        mms_access: 'international',
+        legacy_access: false,
+        lrn_access: false,
+        mms_access: 'INTERNATIONAL',
         name: 'Acme EMEA',
         require_ip_api_access: false,
         require_ip_gql_access: false,
-        sms_access: 'domestic',
+        sms_access: 'DOMESTIC',
         updated_at: expect.stringMatching(/Z$/),
       },
       type: 'account',
     });
     const data = await graph(h, partner.key, `query ($id: ID!) { account(id: $id) { ulid customerId parent { ulid } smsAccess } }`, { id: res.body.data.id });
     expect(data.account).toEqual({ ulid: res.body.data.id, customerId: res.body.data.customer_id, parent: { ulid: partner.accountId }, smsAccess: 'DOMESTIC' });
+  });
+
+  it('takes legacy_access and lrn_access as booleans, and refuses the coverage words for them', async () => {
+    const res = await createSub({ name: 'Legacy', legacy_access: true, lrn_access: false, sms_access: 'NONE' });
+    expect(res.status).toBe(201);
+    expect(res.body.data).toMatchObject({ legacy_access: true, lrn_access: false, sms_access: 'NONE', mms_access: 'NONE' });
+    const data = await graph(h, partner.key, `query ($id: ID!) { account(id: $id) { legacyAccess lrnAccess } }`, { id: res.body.data.id });
+    expect(data.account).toEqual({ legacyAccess: true, lrnAccess: false });
+    for (const [field, value] of [['legacy_access', 'none'], ['lrn_access', 'DOMESTIC'], ['sms_access', true], ['mms_access', false]] as const) {
+      const bad = await createSub({ name: 'Wrong form', [field]: value });
+      expect(bad.status, `${field}=${JSON.stringify(value)}`).toBe(400);
+      expect(bad.body.data.issues[0].field).toBe(`data.${field}`);
+    }
   });
 
   it('takes IP requirements with their allow-list', async () => {
@@ -76,41 +90,45 @@ describe('POST /api/v1/accounts', () => {
 describe('GET /api/v1/accounts', () => {
   let lister: Partner;
   let children: string[];
+  let grandchild: string;
 
   beforeAll(async () => {
     if (!h.ready) return;
     lister = await h.newPartner('Messaging lister');
     children = [];
     for (let i = 0; i < 4; i++) children.push((await createSub({ name: `Child ${i}` }, lister.key)).body.data.id);
-    // A grandchild is not a direct sub-account of the caller's account.
-    await mutate(h, lister.key, 'createAccount', { parentId: children[0], name: 'Grandchild' });
+    // A grandchild is associated with the caller's account too: the list is the whole subtree.
+    grandchild = (await mutate(h, lister.key, 'createAccount', { parentId: children[0], name: 'Grandchild' }, '... on CreateAccountSuccess { account { ulid } }')).account.ulid;
   });
 
-  it("lists the caller's account and its sub-accounts with page_info", async () => {
+  it("lists the caller's account and every account below it, grandchildren included, with page_info", async () => {
     const res = await rest(h, 'GET', ACCOUNTS, { token: lister.key });
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('list');
-    expect(res.body.data.items.map((i: any) => i.data.id)).toEqual([lister.accountId, ...children]);
+    expect(res.body.data.items.map((i: any) => i.data.id)).toEqual([lister.accountId, ...children, grandchild]);
     expect(res.body.data.items.every((i: any) => i.type === 'account')).toBe(true);
-    expect(res.body.data.page_info).toEqual({ after: null, before: null, limit: 20, total: 5 });
+    expect(res.body.data.page_info).toEqual({ after: null, before: null, limit: 20, total: 6 });
+    // Another partner's list shows none of them.
+    const foreign = await rest(h, 'GET', ACCOUNTS, { token: other.key });
+    expect(foreign.body.data.items.map((i: any) => i.data.id)).toEqual([other.accountId]);
   });
 
   it('pages forward with after and back with before', async () => {
-    const all = [lister.accountId, ...children];
+    const all = [lister.accountId, ...children, grandchild];
     const first = await rest(h, 'GET', `${ACCOUNTS}?limit=2`, { token: lister.key });
     expect(first.body.data.items.map((i: any) => i.data.id)).toEqual(all.slice(0, 2));
-    expect(first.body.data.page_info).toEqual({ after: all[1], before: null, limit: 2, total: 5 });
+    expect(first.body.data.page_info).toEqual({ after: all[1], before: null, limit: 2, total: 6 });
     const second = await rest(h, 'GET', `${ACCOUNTS}?limit=2&after=${first.body.data.page_info.after}`, { token: lister.key });
     expect(second.body.data.items.map((i: any) => i.data.id)).toEqual(all.slice(2, 4));
-    expect(second.body.data.page_info).toEqual({ after: all[3], before: all[2], limit: 2, total: 5 });
+    expect(second.body.data.page_info).toEqual({ after: all[3], before: all[2], limit: 2, total: 6 });
     const third = await rest(h, 'GET', `${ACCOUNTS}?limit=2&after=${second.body.data.page_info.after}`, { token: lister.key });
     expect(third.body.data.items.map((i: any) => i.data.id)).toEqual(all.slice(4));
-    expect(third.body.data.page_info).toEqual({ after: null, before: all[4], limit: 2, total: 5 });
+    expect(third.body.data.page_info).toEqual({ after: null, before: all[4], limit: 2, total: 6 });
     const back = await rest(h, 'GET', `${ACCOUNTS}?limit=2&before=${third.body.data.page_info.before}`, { token: lister.key });
     expect(back.body.data.items.map((i: any) => i.data.id)).toEqual(all.slice(2, 4));
-    expect(back.body.data.page_info).toEqual({ after: all[3], before: all[2], limit: 2, total: 5 });
+    expect(back.body.data.page_info).toEqual({ after: all[3], before: all[2], limit: 2, total: 6 });
     const start = await rest(h, 'GET', `${ACCOUNTS}?limit=2&before=${back.body.data.page_info.before}`, { token: lister.key });
-    expect(start.body.data.page_info).toEqual({ after: all[1], before: null, limit: 2, total: 5 });
+    expect(start.body.data.page_info).toEqual({ after: all[1], before: null, limit: 2, total: 6 });
   });
 
   it('answers bad paging with 400', async () => {
@@ -144,7 +162,7 @@ describe('GET /api/v1/accounts', () => {
 
 describe('GET /api/v1/accounts/{id}', () => {
   it('reads an account by ULID', async () => {
-    const created = await createSub({ name: 'Readable', lrn_access: 'domestic' });
+    const created = await createSub({ name: 'Readable', lrn_access: true, mms_access: 'DOMESTIC' });
     const res = await rest(h, 'GET', `${ACCOUNTS}/${created.body.data.id}`, { token: partner.key });
     expect(res.status).toBe(200);
     expect(res.body).toEqual(created.body);

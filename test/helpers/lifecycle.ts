@@ -8,12 +8,15 @@ export { USER_FIELDS };
 
 /**
  * Every typed error's details. PiiRejectedError.field is non-null while ConflictError.field
- * is nullable: GraphQL refuses the two under one response name, hence the alias.
+ * is nullable: GraphQL refuses the two under one response name, hence the alias. Spread
+ * inside `... on Error`: a union lists only the errors its mutation can return, and a
+ * fragment on a type outside it would not validate.
  */
-export const ERRORS = `... on ValidationError { issues { field message } }
+export const ERRORS = `... on Error {
+  ... on ValidationError { issues { field message } }
   ... on ConflictError { field existingId }
   ... on PiiRejectedError { piiField: field rule }
-  ... on NotFoundError { entity }`;
+  ... on NotFoundError { entity } }`;
 
 /** An HS256 JWT whose subject is the user's uuid (the harness configures JWT_SECRET). */
 export function jwtFor(userUuid: string): Promise<string> {

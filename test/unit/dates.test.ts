@@ -30,7 +30,10 @@ describe('DateTime scalar', () => {
   });
 
   it.each(outside)('refuses %s as a bad input', (value) => {
-    for (const parse of [() => DateTimeScalar.parseValue(value), () => literal(value)]) {
+    for (const [parse, fromLiteral] of [
+      [() => DateTimeScalar.parseValue(value), false],
+      [() => literal(value), true],
+    ] as const) {
       let error: unknown;
       try {
         parse();
@@ -40,6 +43,8 @@ describe('DateTime scalar', () => {
       expect(error).toBeInstanceOf(GraphQLError);
       expect((error as GraphQLError).extensions.code).toBe('BAD_USER_INPUT');
       expect((error as GraphQLError).message).toContain('between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z');
+      // A literal's error points at the literal (graphql-js reports it as thrown).
+      expect(Boolean((error as GraphQLError).nodes?.length)).toBe(fromLiteral);
     }
   });
 

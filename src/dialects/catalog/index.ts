@@ -114,6 +114,12 @@ function profile(body: Record<string, unknown>) {
   return out;
 }
 
+/**
+ * What the source API's register answer shows for a user registered without them: terms of use
+ * accepted (the partner registers the user through its own sign-up) and English.
+ */
+const REGISTER_DEFAULTS = { termsOfUse: true, locale: 'en' } as const;
+
 /** A path id: an integer catalog id, or nobody (404). */
 function catalogId(c: HttpContext): number {
   const raw = c.req.param('id') ?? '';
@@ -163,7 +169,7 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     }
     // A new user has no custom field to delete: null values are simply not set.
     const fields = Object.fromEntries(Object.entries(customFields(body.custom_fields) ?? {}).filter(([, v]) => v !== null));
-    const created = await createUser(ctx, { ...profile(body), accountId, customFields: fields });
+    const created = await createUser(ctx, { ...REGISTER_DEFAULTS, ...profile(body), accountId, customFields: fields });
     const user = (await findUserView(ctx, { id: created.id }))!;
     // No confirmation e-mail is sent by the gateway, so there is no confirmation URL.
     return c.json({ user: { ...userJson(user), confirmation_url: null, terms_of_use: user.termsOfUse, locale: user.locale } });

@@ -6,8 +6,8 @@ const USER_EXAMPLE = {
   root_account_id: 7,
   canvas_user_id: null,
   registered_account_id: 7,
-  canvas_root_account_uuid: '3f1c9e0b7a2d4c6e8f0a1b2c3d4e5f6a7b8c9d0e',
-  canvas_user_uuid: 'a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0',
+  canvas_root_account_uuid: 'Qm7Xk2LpR9sT4vWb8NcY1dZe3FgH5jKa6MoP0qUr',
+  canvas_user_uuid: 'b3TnV8xLq2WmZ5kR7pYc9D1fG4hJ6sA0eNuKiOlM',
   user_name: 'jdoe',
   first_name: 'Jane',
   last_name: 'Doe',
@@ -20,6 +20,8 @@ const USER_EXAMPLE = {
 };
 
 const str = { type: 'string' };
+// The catalog's uuids are 40 letters (either case) and digits.
+const canvasUuid = { type: 'string', pattern: '^[A-Za-z0-9]{40}$' };
 const nstr = { type: ['string', 'null'] };
 const nint = { type: ['integer', 'null'] };
 
@@ -34,14 +36,15 @@ const profileProperties = {
   },
   time_zone: { type: 'string', description: 'IANA time zone' },
   locale: { type: 'string', description: 'BCP 47 tag' },
-  terms_of_use: { type: 'boolean' },
-  canvas_user_id: { type: 'integer' },
+  terms_of_use: { type: ['boolean', 'string'], description: 'true/false (or 1/0).' },
+  canvas_user_id: { type: ['integer', 'string'], pattern: '^\\d+$', description: 'A whole number; form bodies send it as a string.' },
 };
 
-const body = (schema: Record<string, unknown>, example: Record<string, unknown>) => ({
+/** A body in either encoding; the form example is the source API's own kind of request. */
+const body = (schema: Record<string, unknown>, example: Record<string, unknown>, formExample?: Record<string, string>) => ({
   required: true,
   content: {
-    'application/x-www-form-urlencoded': { schema },
+    'application/x-www-form-urlencoded': { schema, ...(formExample ? { example: formExample } : {}) },
     'application/json': { schema, example },
   },
 });
@@ -67,8 +70,8 @@ export const catalogOpenApi = openApiDocument({
         root_account_id: { type: 'integer' },
         canvas_user_id: nint,
         registered_account_id: { type: 'integer' },
-        canvas_root_account_uuid: str,
-        canvas_user_uuid: { ...nstr, description: 'Null on a merged user (moved to the target).' },
+        canvas_root_account_uuid: canvasUuid,
+        canvas_user_uuid: { ...canvasUuid, type: ['string', 'null'], description: 'Null on a merged user (moved to the target).' },
         user_name: nstr,
         first_name: nstr,
         last_name: nstr,
@@ -80,7 +83,20 @@ export const catalogOpenApi = openApiDocument({
         time_zone: nstr,
       },
     },
-    NewUser: { type: 'object', required: ['user_name', 'email_address'], properties: { ...profileProperties, registered_account_id: { type: 'integer', description: "Defaults to the key's root account." } } },
+    NewUser: {
+      type: 'object',
+      required: ['user_name', 'email_address'],
+      properties: {
+        ...profileProperties,
+        terms_of_use: { ...profileProperties.terms_of_use, default: true },
+        locale: { ...profileProperties.locale, default: 'en' },
+        registered_account_id: {
+          type: ['integer', 'string'],
+          pattern: '^\\d+$',
+          description: "Id of the sub-catalog (account) to register the user in; form bodies send it as a string. Defaults to the key's root account.",
+        },
+      },
+    },
     UserUpdate: {
       type: 'object',
       properties: {
@@ -122,10 +138,17 @@ export const catalogOpenApi = openApiDocument({
       post: {
         operationId: 'registerUser',
         summary: 'Register a user',
-        requestBody: body(ref('NewUser'), { user_name: 'jdoe', email_address: 'jane.doe@example.com', first_name: 'Jane', last_name: 'Doe', custom_fields: { phone: '867-5309' } }),
+        requestBody: body(ref('NewUser'), { user_name: 'jdoe', email_address: 'jane.doe@example.com', first_name: 'Jane', last_name: 'Doe', custom_fields: { phone: '867-5309' } }, {
+          user_name: 'Firstname Lastname',
+          email_address: 'firstname.lastname@example.com',
+          first_name: 'Firstname',
+          last_name: 'Lastname',
+          registered_account_id: '7',
+          'custom_fields[favorite_color]': '#BADA55',
+        }),
         responses: {
           ...response(200, { type: 'object', properties: { user: { allOf: [ref('User'), { type: 'object', properties: { confirmation_url: nstr, terms_of_use: { type: 'boolean' }, locale: nstr } }] } } }, {
-            user: { ...USER_EXAMPLE, confirmation_url: null, terms_of_use: false, locale: null },
+            user: { ...USER_EXAMPLE, confirmation_url: null, terms_of_use: true, locale: 'en' },
           }),
           ...errorResponses([400, 403, 404, 409]),
         },
@@ -142,7 +165,7 @@ export const catalogOpenApi = openApiDocument({
         operationId: 'updateUser',
         summary: 'Update a user; clear_merged_into_user_id=true unmerges it',
         parameters: [userId],
-        requestBody: body(ref('UserUpdate'), { clear_merged_into_user_id: true, custom_fields: { phone: null } }),
+        requestBody: body(ref('UserUpdate'), { clear_merged_into_user_id: true, custom_fields: { phone: null } }, { clear_merged_into_user_id: 'true' }),
         responses: { ...response(200, { type: 'object', properties: { user: ref('User') } }, { user: USER_EXAMPLE }), ...errorResponses([400, 403, 404, 409]) },
       },
       delete: {

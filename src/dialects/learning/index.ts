@@ -31,13 +31,20 @@ const FIELD_NAMES = { externalUserId: 'external_user_id', users: 'requests' };
 
 const render: RenderFailure = (c, f) => send(c, { code: f.status, error_message: f.message }, f.status);
 
-/** Duplicates (also of a disabled account) and conflicts are 422 in this dialect. */
+/** Conflicts are 422 in this dialect. */
 function failure(error: DomainError): Failure {
-  if (error instanceof ConflictError) {
-    const message = error.field === 'externalUserId' && error.existingId ? `Duplicate account with ${error.existingId}` : error.message;
-    return { status: 422, code: 'conflict', message };
-  }
+  if (error instanceof ConflictError) return { status: 422, code: 'conflict', message: error.message };
   return toFailure(error, FIELD_NAMES);
+}
+
+/**
+ * Creating an account can only conflict on its key, so any conflict is a duplicate (also of a
+ * disabled or deleted account, or of an earlier item of the same batch), named as the source
+ * API names it: by the taken external_user_id, which the caller sent. Never by the holder's
+ * id, which the caller may not be allowed to see.
+ */
+function duplicateOf(error: unknown, externalUserId: string): unknown {
+  return error instanceof ConflictError ? new ConflictError(`Duplicate account with ${externalUserId}`, 'externalUserId') : error;
 }
 
 const accountJson = (user: User | UserView) => ({
@@ -59,7 +66,10 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
 
   app.post('/accounts', async (c) => {
     const { ctx } = caller(c, deps);
-    const user = await createUser(ctx, { externalUserId: externalUserId(await jsonBody(c)) });
+    const key = externalUserId(await jsonBody(c));
+    const user = await createUser(ctx, { externalUserId: key }).catch((error: unknown) => {
+      throw duplicateOf(error, key);
+    });
     return c.json(accountJson(user));
   });
 
@@ -117,21 +127,13 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
     if (calls.length) {
       // Only the valid items go to the service; its errors name them by their place in the request.
       const results = await createUsers(ctx, { users: calls.map((call) => ({ externalUserId: call.externalUserId })) }, (i) => calls[i]!.index);
-      // A key repeated inside the batch: the duplicate names the account that holds the key,
-      // created by its first use or found taken by it.
-      const holders = new Map<string, string>();
-      results.forEach((r, i) => {
-        if (r.ok) holders.set(r.user.externalUserId!, r.user.id);
-        else if (r.error instanceof ConflictError && r.error.field === 'externalUserId' && r.error.existingId) holders.set(calls[i]!.externalUserId, r.error.existingId);
-      });
       results.forEach((result, i) => {
         const { index, externalUserId } = calls[i]!;
+        const error = result.ok ? undefined : duplicateOf(result.error, externalUserId);
         if (result.ok) {
           responses[index] = { code: 200, body: { external_user_id: result.user.externalUserId, account_id: result.user.id } };
-        } else if (result.error instanceof ConflictError && !result.error.existingId && holders.has(externalUserId)) {
-          itemError(index, { status: 422, code: 'conflict', message: `Duplicate account with ${holders.get(externalUserId)}` });
-        } else if (result.error instanceof DomainError) {
-          itemError(index, failure(result.error));
+        } else if (error instanceof DomainError) {
+          itemError(index, failure(error));
         } else {
           deps.logger.error({ err: result.error, requestId: c.get('requestId') }, 'unexpected error in a batch item');
           itemError(index, { status: 500, code: 'internal', message: 'Unexpected error.' });

@@ -3,9 +3,10 @@ import { errorResponses, jsonContent, openApiDocument, pathParam, ref, response 
 
 const ACCOUNT_EXAMPLE = {
   id: '0193a5c2-8b1e-7c3d-9f00-4d2a1b3c4e5f',
-  external_user_id: 'a1b2c3d4e5',
+  external_user_id: 'abc322',
   entitlements: ['create_learning_instance'],
 };
+const DUPLICATE = 'Duplicate account with abc322';
 
 const accountId = pathParam('account_id', { type: 'string', format: 'uuid' }, 'The account (user) id.');
 
@@ -73,7 +74,10 @@ export const learningOpenApi = openApiDocument({
     Error: {
       type: 'object',
       required: ['code', 'error_message'],
-      properties: { code: { type: 'integer', example: 422 }, error_message: { type: 'string', example: 'Duplicate account with 0193a5c2-8b1e-7c3d-9f00-4d2a1b3c4e5f' } },
+      properties: {
+        code: { type: 'integer', example: 422 },
+        error_message: { type: 'string', example: DUPLICATE, description: 'A duplicate names the taken external_user_id.' },
+      },
     },
   },
   paths: {
@@ -81,9 +85,9 @@ export const learningOpenApi = openApiDocument({
       post: {
         operationId: 'createAccount',
         summary: 'Create an account (admin)',
-        requestBody: { required: true, content: jsonContent(ref('NewAccount'), { external_user_id: 'a1b2c3d4e5' }) },
+        requestBody: { required: true, content: jsonContent(ref('NewAccount'), { external_user_id: 'abc322' }) },
         responses: {
-          ...response(200, ref('Account'), { id: ACCOUNT_EXAMPLE.id, external_user_id: 'a1b2c3d4e5' }),
+          ...response(200, ref('Account'), { id: ACCOUNT_EXAMPLE.id, external_user_id: 'abc322' }),
           ...errorResponses([400, 403, 422]),
         },
       },
@@ -116,13 +120,18 @@ export const learningOpenApi = openApiDocument({
         deprecated: true,
         requestBody: {
           required: true,
-          content: jsonContent(ref('BatchRequest'), { requests: [{ method: 'post', relative_url: '/accounts', body: { external_user_id: 'a1b2c3d4e5' } }] }),
+          content: jsonContent(ref('BatchRequest'), {
+            requests: [
+              { method: 'post', relative_url: '/accounts', body: { external_user_id: 'abc323' } },
+              { method: 'post', relative_url: '/accounts', body: { external_user_id: 'abc322' } },
+            ],
+          }),
         },
         responses: {
           ...response(200, ref('BatchResponse'), {
             responses: [
-              { code: 200, body: { external_user_id: 'a1b2c3d4e5', account_id: ACCOUNT_EXAMPLE.id } },
-              { code: 422, body: { code: 422, error_message: `Duplicate account with ${ACCOUNT_EXAMPLE.id}` } },
+              { code: 200, body: { external_user_id: 'abc323', account_id: '0193a5c2-8b1f-7e21-8a3c-5b6d7e8f9a0b' } },
+              { code: 422, body: { code: 422, error_message: DUPLICATE } },
             ],
           }, { Deprecation: { schema: { type: 'string' }, description: 'Always "true".' } }),
           ...errorResponses([400, 403]),

@@ -4,7 +4,7 @@
 import type { Account } from '@prisma/client';
 import type { Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import { createAccount, getAccount, listAccountFamily } from '../../modules/accounts/service.js';
+import { createAccount, getAccount, listAccountSubtree } from '../../modules/accounts/service.js';
 import { boolValue, caller, dialectApp, finishDialect, isObject, iso, jsonBody, optionalInt, send, type DialectDeps, type HttpEnv, type RenderFailure } from '../common.js';
 import { messagingOpenApi } from './openapi.js';
 
@@ -14,11 +14,17 @@ const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
 
-const ACCESS = { legacy_access: 'legacyAccess', lrn_access: 'lrnAccess', sms_access: 'smsAccess', mms_access: 'mmsAccess' } as const;
-const FLAGS = { require_ip_api_access: 'requireIpApiAccess', require_ip_gql_access: 'requireIpGqlAccess' } as const;
+// Coverage access flags (upper-case values, as the source API spells them) and booleans.
+const COVERAGE = { sms_access: 'smsAccess', mms_access: 'mmsAccess' } as const;
+const FLAGS = {
+  legacy_access: 'legacyAccess',
+  lrn_access: 'lrnAccess',
+  require_ip_api_access: 'requireIpApiAccess',
+  require_ip_gql_access: 'requireIpGqlAccess',
+} as const;
 
 const FIELD_NAMES: Record<string, string> = {
-  ...Object.fromEntries(Object.entries({ ...ACCESS, ...FLAGS }).map(([wire, field]) => [field, `data.${wire}`])),
+  ...Object.fromEntries(Object.entries({ ...COVERAGE, ...FLAGS }).map(([wire, field]) => [field, `data.${wire}`])),
   name: 'data.name',
   allowedIps: 'data.allowed_ips',
 };
@@ -30,13 +36,13 @@ const accountJson = (a: Account) => ({
   customer_id: a.customerId,
   id: a.id,
   inserted_at: iso(a.createdAt),
-  legacy_access: a.legacyAccess.toLowerCase(),
-  lrn_access: a.lrnAccess.toLowerCase(),
-  mms_access: a.mmsAccess.toLowerCase(),
+  legacy_access: a.legacyAccess,
+  lrn_access: a.lrnAccess,
+  mms_access: a.mmsAccess,
   name: a.name,
   require_ip_api_access: a.requireIpApiAccess,
   require_ip_gql_access: a.requireIpGqlAccess,
-  sms_access: a.smsAccess.toLowerCase(),
+  sms_access: a.smsAccess,
   updated_at: iso(a.updatedAt),
 });
 
@@ -64,8 +70,8 @@ export function messagingDialect(deps: DialectDeps): Hono<HttpEnv> {
     const { ctx, principal } = caller(c, deps);
     const data = accountData(await jsonBody(c));
     const input: Record<string, unknown> = { parentId: principal.accountId, name: data.name };
-    // Coverage values are lower-case on the wire, upper-case enum values in the services.
-    for (const [wire, field] of Object.entries(ACCESS)) {
+    // Coverage values are upper-case ("NONE"); other spellings of the same value are taken too.
+    for (const [wire, field] of Object.entries(COVERAGE)) {
       const value = data[wire];
       if (value !== undefined && value !== null) input[field] = typeof value === 'string' ? value.toUpperCase() : value;
     }
@@ -75,14 +81,15 @@ export function messagingDialect(deps: DialectDeps): Hono<HttpEnv> {
     return c.json(envelope(account), 201);
   });
 
-  // The caller's account and its direct sub-accounts, in creation (ULID) order.
+  // Every account associated with the caller's: itself and its whole subtree, in creation
+  // (ULID) order.
   app.get('/api/v1/accounts', async (c) => {
     const { ctx, principal } = caller(c, deps);
     const after = cursor(c.req.query('after'), 'after');
     const before = cursor(c.req.query('before'), 'before');
     if (after && before) throw new ValidationError('give after or before, not both', 'before');
     const limit = optionalInt(c.req.query('limit'), 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT)!;
-    const page = await listAccountFamily(ctx, principal.accountId, { after, before, limit });
+    const page = await listAccountSubtree(ctx, principal.accountId, { after, before, limit });
     return c.json({
       data: {
         items: page.accounts.map(envelope),

@@ -1,19 +1,21 @@
 // OpenAPI 3.1 document of the messaging dialect (served at /rest/messaging/openapi.json).
 import { dateTime, errorResponses, jsonContent, openApiDocument, pathParam, queryParam, ref, response } from '../openapi.js';
 
-const access = { type: 'string', enum: ['none', 'domestic', 'international'] };
+// Coverage access flags are upper-case strings; legacy and LRN access are booleans.
+const coverage = (what: string) => ({ type: 'string', enum: ['NONE', 'DOMESTIC', 'INTERNATIONAL'], description: `${what} access level.` });
+const flag = (description: string) => ({ type: 'boolean', description });
 
 const ACCOUNT_EXAMPLE = {
   customer_id: 1207,
   id: '01JD3ZKQ8M4S6T7V9W0X1Y2Z3A',
   inserted_at: '2026-01-15T09:30:00.000Z',
-  legacy_access: 'none',
-  lrn_access: 'none',
-  mms_access: 'none',
+  legacy_access: false,
+  lrn_access: false,
+  mms_access: 'NONE',
   name: 'Acme EMEA',
   require_ip_api_access: false,
   require_ip_gql_access: false,
-  sms_access: 'domestic',
+  sms_access: 'DOMESTIC',
   updated_at: '2026-01-15T09:30:00.000Z',
 };
 
@@ -26,17 +28,18 @@ export const messagingOpenApi = openApiDocument({
   schemas: {
     Account: {
       type: 'object',
+      required: ['customer_id', 'id', 'inserted_at', 'legacy_access', 'lrn_access', 'mms_access', 'name', 'require_ip_api_access', 'require_ip_gql_access', 'sms_access', 'updated_at'],
       properties: {
-        customer_id: { type: 'integer' },
+        customer_id: { type: 'integer', description: 'Serial id of the account (the catalog dialect\'s account id).' },
         id: { type: 'string', description: 'ULID' },
         inserted_at: dateTime,
-        legacy_access: access,
-        lrn_access: access,
-        mms_access: access,
+        legacy_access: flag('Whether the account may use the legacy APIs.'),
+        lrn_access: flag('Whether the account may use the LRN APIs.'),
+        mms_access: coverage('MMS'),
         name: { type: 'string' },
-        require_ip_api_access: { type: 'boolean' },
-        require_ip_gql_access: { type: 'boolean' },
-        sms_access: access,
+        require_ip_api_access: flag('Whether calls to the standard APIs must come from allowed_ips.'),
+        require_ip_gql_access: flag('Whether GraphQL calls must come from allowed_ips.'),
+        sms_access: coverage('SMS'),
         updated_at: dateTime,
       },
     },
@@ -51,12 +54,12 @@ export const messagingOpenApi = openApiDocument({
           required: ['name'],
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 255 },
-            legacy_access: access,
-            lrn_access: access,
-            sms_access: access,
-            mms_access: access,
-            require_ip_api_access: { type: 'boolean' },
-            require_ip_gql_access: { type: 'boolean' },
+            legacy_access: { type: 'boolean', default: false },
+            lrn_access: { type: 'boolean', default: false },
+            sms_access: { ...coverage('SMS'), default: 'NONE' },
+            mms_access: { ...coverage('MMS'), default: 'NONE' },
+            require_ip_api_access: { type: 'boolean', default: false },
+            require_ip_gql_access: { type: 'boolean', default: false },
             allowed_ips: { type: 'array', items: { type: 'string' }, description: 'CIDRs; required when an IP requirement is set.' },
           },
         },
@@ -103,7 +106,7 @@ export const messagingOpenApi = openApiDocument({
     '/api/v1/accounts': {
       get: {
         operationId: 'listAccounts',
-        summary: "The caller's account and its sub-accounts (cursor pages in creation order)",
+        summary: "Every account associated with the caller's: itself and all accounts below it (cursor pages in creation order)",
         parameters: [
           queryParam('after', { type: 'string' }, 'page_info.after of the previous answer'),
           queryParam('before', { type: 'string' }, 'page_info.before of the previous answer'),
@@ -120,7 +123,7 @@ export const messagingOpenApi = openApiDocument({
       post: {
         operationId: 'createAccount',
         summary: "Create a sub-account of the caller's account (admin)",
-        requestBody: { required: true, content: jsonContent(ref('NewAccountEnvelope'), { data: { name: 'Acme EMEA', sms_access: 'domestic' }, type: 'account' }) },
+        requestBody: { required: true, content: jsonContent(ref('NewAccountEnvelope'), { data: { name: 'Acme EMEA', sms_access: 'DOMESTIC' }, type: 'account' }) },
         responses: { ...response(201, ref('AccountEnvelope'), { data: ACCOUNT_EXAMPLE, type: 'account' }), ...errorResponses([400, 403]) },
       },
     },

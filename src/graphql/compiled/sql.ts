@@ -92,8 +92,8 @@ const ACCOUNT_SCALARS: Record<string, (a: string, partner: string) => string> = 
   isPartner: (a) => `(${a}."parentId" IS NULL)`,
   plan: (a, p) => `COALESCE(${a}.plan::text, ${p}.plan::text, 'CORE')`,
   canvasRootAccountUuid: (a) => `${a}."canvasUuid"`,
-  legacyAccess: (a) => `${a}."legacyAccess"::text`,
-  lrnAccess: (a) => `${a}."lrnAccess"::text`,
+  legacyAccess: (a) => `${a}."legacyAccess"`,
+  lrnAccess: (a) => `${a}."lrnAccess"`,
   smsAccess: (a) => `${a}."smsAccess"::text`,
   mmsAccess: (a) => `${a}."mmsAccess"::text`,
   requireIpApiAccess: (a) => `${a}."requireIpApiAccess"`,
@@ -147,8 +147,11 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
         return `CASE WHEN ${a}.id IS NOT NULL THEN ${object(b, children, (g) => ACCOUNT_SCALARS[g.name]!(a, ap))} END`;
       }
       case 'client': {
+        // A client the caller cannot see reads null, as User.client does (canSeeClient). A
+        // plain user sees only itself, a member of its client, so only account admins narrow.
         const c = b.alias('c');
-        joins.push(`LEFT JOIN "Client" ${c} ON ${c}.id = ${u}."clientId"`);
+        const seen = !p.partnerAdmin && p.adminAccountIds.size > 0 ? ` AND ${c}."accountId" = ANY(${b.param([...p.adminAccountIds])}::text[])` : '';
+        joins.push(`LEFT JOIN "Client" ${c} ON ${c}.id = ${u}."clientId"${seen}`);
         return `CASE WHEN ${c}.id IS NOT NULL THEN ${object(b, children, (g) => CLIENT_SCALARS[g.name]!(c))} END`;
       }
       case 'mergedInto': {

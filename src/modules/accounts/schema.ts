@@ -2,10 +2,12 @@
 import type { Account, Prisma } from '@prisma/client';
 import { AccountStatusEnum, CoverageAccessEnum, PlanEnum } from '../../graphql/enums.js';
 import { builder } from '../../graphql/builder.js';
+import { nodeLookup } from '../../graphql/nodes.js';
 import { nativeId } from '../../graphql/ids.js';
 import { loadEntity } from '../../graphql/entities.js';
 import { accountVisibility, canSeeAccount, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { UserRef } from '../users/schema.js';
 import { isUser, type Principal, type UserPrincipal } from '../../auth/principal.js';
@@ -26,10 +28,11 @@ const subtreeOf = (p: UserPrincipal): Prisma.AccountWhereInput => ({ partnerId: 
 
 export const AccountRef = builder.prismaNode('Account', {
   id: { field: 'id' },
-  findUnique: (id, ctx) =>
+  findUnique: nodeLookup('Account', (id, ctx) =>
     (subtreeAdmin(ctx.principal)
       ? { id, AND: [{ OR: [accountVisibility(ctx.principal), subtreeOf(ctx.principal)] }] }
       : within({ id }, accountVisibility(ctx.principal))) as { id: string },
+  ),
   nullable: true,
   authScopes: (account, ctx) => canSeeAccount(ctx.principal, account) || inAdministeredSubtree(ctx.principal, account),
   runScopesOnType: true,
@@ -47,8 +50,8 @@ export const AccountRef = builder.prismaNode('Account', {
       resolve: (a) => a.plan ?? a.partner.plan ?? 'CORE',
     }),
     canvasRootAccountUuid: t.exposeString('canvasUuid'),
-    legacyAccess: t.expose('legacyAccess', { type: CoverageAccessEnum }),
-    lrnAccess: t.expose('lrnAccess', { type: CoverageAccessEnum }),
+    legacyAccess: t.exposeBoolean('legacyAccess', { description: 'May use the legacy APIs (messaging `legacy_access`).' }),
+    lrnAccess: t.exposeBoolean('lrnAccess', { description: 'May use the LRN APIs (messaging `lrn_access`).' }),
     smsAccess: t.expose('smsAccess', { type: CoverageAccessEnum }),
     mmsAccess: t.expose('mmsAccess', { type: CoverageAccessEnum }),
     requireIpApiAccess: t.exposeBoolean('requireIpApiAccess'),
@@ -150,8 +153,8 @@ const parentFilter = (value: string | null | undefined) =>
 // ---------------------------------------------------------------------------- mutations
 
 const accessInputFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0]) => ({
-  legacyAccess: t.field({ type: CoverageAccessEnum }),
-  lrnAccess: t.field({ type: CoverageAccessEnum }),
+  legacyAccess: t.boolean({ description: 'May use the legacy APIs (messaging `legacy_access`).' }),
+  lrnAccess: t.boolean({ description: 'May use the LRN APIs (messaging `lrn_access`).' }),
   smsAccess: t.field({ type: CoverageAccessEnum }),
   mmsAccess: t.field({ type: CoverageAccessEnum }),
   requireIpApiAccess: t.boolean({ description: 'Refuse REST calls from outside allowedIps (this account and its subtree).' }),
@@ -162,12 +165,10 @@ const accessInputFields = (t: Parameters<Parameters<typeof builder.inputType>[1]
 const AccountPayload = (name: string) =>
   builder.objectRef<{ account: Account }>(name).implement({ fields: (t) => ({ account: t.field({ type: AccountRef, resolve: (p) => p.account }) }) });
 
-const accountErrors = resultUnion;
-
 builder.mutationFields((t) => ({
   createAccount: t.field({
     type: AccountPayload('CreateAccountSuccess'),
-    errors: accountErrors('CreateAccountResult'),
+    errors: resultUnion('CreateAccountResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -187,7 +188,7 @@ builder.mutationFields((t) => ({
   }),
   updateAccount: t.field({
     type: AccountPayload('UpdateAccountSuccess'),
-    errors: accountErrors('UpdateAccountResult'),
+    errors: resultUnion('UpdateAccountResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -201,7 +202,7 @@ builder.mutationFields((t) => ({
   }),
   addAccountAdmin: t.field({
     type: AccountPayload('AddAccountAdminSuccess'),
-    errors: accountErrors('AddAccountAdminResult'),
+    errors: resultUnion('AddAccountAdminResult', NotFoundError, ConflictError),
     authScopes: { admin: true },
     description: 'Make a user an admin of the account and its subtree.',
     args: { input: t.arg({ type: AccountAdminInput('AddAccountAdminInput'), required: true }) },
@@ -209,7 +210,7 @@ builder.mutationFields((t) => ({
   }),
   removeAccountAdmin: t.field({
     type: AccountPayload('RemoveAccountAdminSuccess'),
-    errors: accountErrors('RemoveAccountAdminResult'),
+    errors: resultUnion('RemoveAccountAdminResult', NotFoundError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: AccountAdminInput('RemoveAccountAdminInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ account: await removeAccountAdmin(ctx, idArg('Account', input.accountId), idArg('User', input.userId)) }),

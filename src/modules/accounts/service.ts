@@ -1,5 +1,4 @@
 // Accounts: reads and (below) sub-account lifecycle.
-import crypto from 'node:crypto';
 import { CoverageAccess, type Account, type AccountStatus, type Prisma } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
@@ -11,6 +10,7 @@ import { nullish, parse, text } from '../../validation.js';
 import { audited, requireUser } from '../audit/service.js';
 import { lockManagedUsers } from '../users/service.js';
 import { managedAccount } from './access.js';
+import { canvasUuid } from '../../store/ids.js';
 
 
 export interface AccountFilter {
@@ -33,8 +33,8 @@ export function accountWhere(principal: Principal | null, filter: AccountFilter 
 // ---------------------------------------------------------------------------- writes
 
 const accessFields = {
-  legacyAccess: nullish(z.enum(CoverageAccess)),
-  lrnAccess: nullish(z.enum(CoverageAccess)),
+  legacyAccess: nullish(z.boolean()),
+  lrnAccess: nullish(z.boolean()),
   smsAccess: nullish(z.enum(CoverageAccess)),
   mmsAccess: nullish(z.enum(CoverageAccess)),
   requireIpApiAccess: nullish(z.boolean()),
@@ -59,9 +59,6 @@ function assertAllowListUsable(account: { requireIpApiAccess: boolean; requireIp
   }
 }
 
-/** 40 random characters, like the catalog's canvas_root_account_uuid. */
-export const canvasUuid = () => crypto.randomBytes(20).toString('hex');
-
 /** A sub-account under `parentId` (default: the caller's partner). Needs admin rights on the parent. */
 export async function createAccount(ctx: RequestContext, raw: CreateAccountInput): Promise<Account> {
   const principal = requireUser(ctx);
@@ -75,8 +72,8 @@ export async function createAccount(ctx: RequestContext, raw: CreateAccountInput
       parentId: parent.id,
       ancestorIds: [...parent.ancestorIds, parent.id],
       canvasUuid: canvasUuid(),
-      legacyAccess: input.legacyAccess,
-      lrnAccess: input.lrnAccess,
+      legacyAccess: input.legacyAccess ?? false,
+      lrnAccess: input.lrnAccess ?? false,
       smsAccess: input.smsAccess,
       mmsAccess: input.mmsAccess,
       requireIpApiAccess: input.requireIpApiAccess ?? false,
@@ -133,15 +130,18 @@ export async function findAccountByCustomerId(ctx: RequestContext, customerId: n
 }
 
 /**
- * An account and its direct sub-accounts (the messaging list), one cursor page in id (ULID,
- * so creation) order. `after`/`before` are ids; `hasNext`/`hasPrevious` say what lies beyond.
+ * An account and every account below it, grandchildren included (the messaging list: "every
+ * account associated with" the caller's), one cursor page in id (ULID, so creation) order.
+ * `after`/`before` are ids; `hasNext`/`hasPrevious` say what lies beyond.
  */
-export async function listAccountFamily(
+export async function listAccountSubtree(
   ctx: RequestContext,
   accountId: string,
   page: { after?: string; before?: string; limit: number },
 ): Promise<{ accounts: Account[]; total: number; hasNext: boolean; hasPrevious: boolean }> {
-  const family: Prisma.AccountWhereInput = { AND: [accountVisibility(ctx.principal), { OR: [{ id: accountId }, { parentId: accountId }] }] };
+  const family: Prisma.AccountWhereInput = {
+    AND: [accountVisibility(ctx.principal), { OR: [{ id: accountId }, { ancestorIds: { has: accountId } }] }],
+  };
   const backward = page.before !== undefined && page.after === undefined;
   const cursor = backward ? { id: { lt: page.before } } : page.after !== undefined ? { id: { gt: page.after } } : {};
   const [rows, total] = await Promise.all([

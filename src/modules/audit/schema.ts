@@ -1,11 +1,12 @@
 // auditEvents: who did what, for admins of the partner.
 import { builder } from '../../graphql/builder.js';
+import { nodeLookup } from '../../graphql/nodes.js';
 import { DateRangeInput, unseenCursor } from '../../graphql/connections.js';
 import { auditWhere } from './queries.js';
 
 builder.prismaNode('AuditEvent', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '-' }), // '-': no partner (a NUL is a database error)
+  findUnique: nodeLookup('AuditEvent', (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '-' }) as { id: string }), // '-': no partner (a NUL is a database error)
   nullable: true,
   authScopes: { partnerAdmin: true },
   fields: (t) => ({

@@ -1,11 +1,13 @@
 // Every write runs here: one transaction that also appends its audit events, retried when
-// the database reports a lost race (serialization failure, deadlock).
+// the database reports a lost race (serialization failure, deadlock). What the database
+// still refuses after that is a typed error: a race lost every time is a ConflictError, a
+// row that a concurrent delete removed under the write is a NotFoundError.
 import type { Prisma } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import type { Principal } from '../../auth/principal.js';
 import { isUser } from '../../auth/principal.js';
-import { isRetryable } from '../../store/errors.js';
-import { ForbiddenError } from '../../errors.js';
+import { goneEntity, isRetryable } from '../../store/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 
 export type Tx = Prisma.TransactionClient;
 
@@ -19,7 +21,7 @@ export interface AuditEntry {
 
 export type Audit = (entry: AuditEntry) => void;
 
-const MAX_ATTEMPTS = 4;
+const MAX_ATTEMPTS = 5;
 // PGlite answers one statement at a time, so under load a transaction may wait a while for
 // its connection; these bounds are about a stuck database, not a slow one.
 const TX_OPTIONS = { maxWait: 30_000, timeout: 30_000 } as const;
@@ -34,8 +36,15 @@ export async function audited<T>(ctx: RequestContext, work: (tx: Tx, audit: Audi
         return result;
       }, TX_OPTIONS);
     } catch (error) {
-      if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
+      if (isRetryable(error)) {
+        if (attempt >= MAX_ATTEMPTS) throw new ConflictError('the write kept colliding with concurrent writes of the same rows; try again');
+        // Jittered, growing waits, so that the transactions that collided do not meet again.
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * (0.5 + Math.random())));
+        continue;
+      }
+      const gone = goneEntity(error);
+      if (gone) throw new NotFoundError(gone);
+      throw error;
     }
   }
 }

@@ -1,7 +1,9 @@
 // The Client node (embed clients) and its reads.
 import type { Client } from '@prisma/client';
 import { builder, type JsonObject } from '../../graphql/builder.js';
+import { nodeLookup } from '../../graphql/nodes.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { globalId, nativeId } from '../../graphql/ids.js';
 import { loadEntity } from '../../graphql/entities.js';
 import { optionalIdArg } from '../../graphql/mutations.js';
@@ -11,7 +13,7 @@ import { unseenCursor } from '../../graphql/connections.js';
 
 export const ClientRef = builder.prismaNode('Client', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => within({ id }, clientVisibility(ctx.principal)) as { id: string; partnerId_identifier: never },
+  findUnique: nodeLookup('Client', (id, ctx) => within({ id }, clientVisibility(ctx.principal)) as { id: string; partnerId_identifier: never }),
   nullable: true,
   fields: (t) => ({
     identifier: t.exposeString('identifier', { description: 'Caller-chosen, unique per partner.' }),
@@ -74,12 +76,10 @@ const DeleteClientSuccess = builder.objectRef<{ id: string }>('DeleteClientSucce
   fields: (t) => ({ deletedClientId: t.id({ resolve: (p) => globalId('Client', p.id) }) }),
 });
 
-const clientErrors = resultUnion;
-
 builder.mutationFields((t) => ({
   upsertClient: t.field({
     type: UpsertClientSuccess,
-    errors: clientErrors('UpsertClientResult'),
+    errors: resultUnion('UpsertClientResult', NotFoundError, ValidationError, ConflictError),
     // Both: a scope map passes when any one of its scopes does.
     authScopes: { $all: { admin: true, plan: 'CORE' } },
     args: {
@@ -98,7 +98,7 @@ builder.mutationFields((t) => ({
   }),
   deleteClient: t.field({
     type: DeleteClientSuccess,
-    errors: clientErrors('DeleteClientResult'),
+    errors: resultUnion('DeleteClientResult', NotFoundError),
     authScopes: { admin: true },
     args: {
       input: t.arg({ type: builder.inputType('DeleteClientInput', { fields: (f) => ({ identifier: f.string({ required: true }) }) }), required: true }),

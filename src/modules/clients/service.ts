@@ -1,5 +1,5 @@
 // Embed clients: upsert (metadata replaced) and delete (cascade to users and their courses).
-import type { Client, Prisma } from '@prisma/client';
+import type { Client } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, planAtLeast } from '../../auth/principal.js';
@@ -11,6 +11,7 @@ import { embedKey, jsonObject, nullish, parse } from '../../validation.js';
 import { audited, requireUser } from '../audit/service.js';
 import { lockManagedUsers } from '../users/service.js';
 import { removeUser, type DeleteAction } from '../users/removal.js';
+import { jsonColumn } from '../../store/json.js';
 
 const upsertSchema = z.object({ identifier: embedKey, metadata: nullish(jsonObject), accountId: nullish(z.string()) });
 export type UpsertClientInput = z.input<typeof upsertSchema>;
@@ -42,14 +43,14 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
           }
           // Metadata is replaced only when given: leaving it out changes nothing.
           if (input.metadata === undefined) return { client: existing, created: false };
-          const client = await tx.client.update({ where: { id: existing.id }, data: { metadata: input.metadata as Prisma.InputJsonValue } });
+          const client = await tx.client.update({ where: { id: existing.id }, data: { metadata: jsonColumn(input.metadata) } });
           audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
           return { client, created: false };
         }
         const forbidden = 'creating a client needs admin rights on its account (give accountId)';
         if (input.accountId) await managedAccount(tx, principal, accountId, forbidden);
         else if (!administers(principal, accountId)) throw new ForbiddenError(forbidden);
-        const metadata = (input.metadata ?? {}) as Prisma.InputJsonValue;
+        const metadata = jsonColumn(input.metadata ?? {});
         const client = await tx.client.create({ data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata } });
         audit({ action: 'client.create', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
         return { client, created: true };
@@ -67,12 +68,27 @@ export async function deleteClient(ctx: RequestContext, identifier: string, acti
   const principal = requireUser(ctx);
   if (!planAtLeast(principal.plan, 'AUTOMATE')) throw new ForbiddenError('deleting clients needs the Automate plan or above');
   const id = await audited(ctx, async (tx, audit) => {
+    // The client first, FOR UPDATE: every write that attaches a user to a client locks it
+    // (lockClients), so such a write has committed before the users are read below, or waits
+    // and then finds the client gone. A second deletion waits here and finds nothing.
+    await tx.$queryRaw`SELECT id FROM "Client" WHERE "partnerId" = ${principal.partnerId} AND identifier = ${identifier} FOR UPDATE`;
     const client = await tx.client.findFirst({ where: within({ identifier }, clientVisibility(principal)) });
     if (!client) throw new NotFoundError('Client', identifier);
     if (!administers(principal, client.accountId)) throw new ForbiddenError('deleting this client needs admin rights on its account');
-    const members = await tx.user.findMany({ where: { clientId: client.id, deletedAt: null }, select: { id: true } });
+    // Then its users, in id order (as lockManagedUsers locks). Locking re-reads a row changed
+    // meanwhile, so a user deleted or moved to another client since drops out.
+    const members = await tx.$queryRaw<{ id: string; accountId: string }[]>`
+      SELECT id, "accountId" FROM "User" WHERE "clientId" = ${client.id}::uuid AND "deletedAt" IS NULL ORDER BY id FOR UPDATE`;
+    // Deleting the client deletes its users: each must be the caller's to delete. One homed
+    // outside its subtree is refused as a whole, without naming the user it cannot see.
+    if (members.some((m) => !administers(principal, m.accountId))) {
+      throw new ForbiddenError('this client has users outside the accounts you administer; deleting it needs an admin of theirs');
+    }
     const users = members.length ? await lockManagedUsers(tx, ctx, members.map((m) => m.id)) : [];
-    for (const user of users) await removeUser(tx, ctx, principal, user, action);
+    for (const user of users) {
+      const moved = await removeUser(tx, ctx, principal, user, action);
+      audit({ action: 'user.delete', subjectType: 'User', subjectId: user.id, data: { action, client: identifier, ...moved } });
+    }
     await tx.client.delete({ where: { id: client.id } });
     audit({ action: 'client.delete', subjectType: 'Client', subjectId: client.id, data: { identifier, users: users.length } });
     return client.id;

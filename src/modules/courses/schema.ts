@@ -1,14 +1,16 @@
 // Courses, enrollments and orders: the dependents that merge, reallocate and delete act on.
 import type { Course, Enrollment, Order } from '@prisma/client';
 import { builder } from '../../graphql/builder.js';
+import { nodeLookup } from '../../graphql/nodes.js';
 import { resultUnion } from '../../graphql/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { createCourse, enrollUser, recordOrder } from './service.js';
 import { courseVisibility, enrollmentVisibility, orderVisibility, within } from '../../auth/visibility.js';
 
 const CourseRef = builder.prismaNode('Course', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => within({ id }, courseVisibility(ctx.principal)) as { id: string },
+  findUnique: nodeLookup('Course', (id, ctx) => within({ id }, courseVisibility(ctx.principal)) as { id: string }),
   nullable: true,
   fields: (t) => ({
     title: t.exposeString('title'),
@@ -21,7 +23,7 @@ const CourseRef = builder.prismaNode('Course', {
 
 const EnrollmentRef = builder.prismaNode('Enrollment', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => within({ id }, enrollmentVisibility(ctx.principal)) as { id: string; userId_courseId: never },
+  findUnique: nodeLookup('Enrollment', (id, ctx) => within({ id }, enrollmentVisibility(ctx.principal)) as { id: string; userId_courseId: never }),
   nullable: true,
   fields: (t) => ({
     user: t.relation('user'),
@@ -32,7 +34,7 @@ const EnrollmentRef = builder.prismaNode('Enrollment', {
 
 const OrderRef = builder.prismaNode('Order', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => within({ id }, orderVisibility(ctx.principal)) as { id: string },
+  findUnique: nodeLookup('Order', (id, ctx) => within({ id }, orderVisibility(ctx.principal)) as { id: string }),
   nullable: true,
   fields: (t) => ({
     user: t.relation('user'),
@@ -44,14 +46,12 @@ const OrderRef = builder.prismaNode('Order', {
 
 // ---------------------------------------------------------------------------- mutations
 
-const errors = resultUnion;
-
 builder.mutationFields((t) => ({
   createCourse: t.field({
     type: builder.objectRef<{ course: Course }>('CreateCourseSuccess').implement({
       fields: (f) => ({ course: f.field({ type: CourseRef, resolve: (p) => p.course }) }),
     }),
-    errors: errors('CreateCourseResult'),
+    errors: resultUnion('CreateCourseResult', NotFoundError, ValidationError, ConflictError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -65,7 +65,7 @@ builder.mutationFields((t) => ({
     type: builder.objectRef<{ enrollment: Enrollment }>('EnrollUserSuccess').implement({
       fields: (f) => ({ enrollment: f.field({ type: EnrollmentRef, resolve: (p) => p.enrollment }) }),
     }),
-    errors: errors('EnrollUserResult'),
+    errors: resultUnion('EnrollUserResult', NotFoundError, ConflictError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -81,7 +81,7 @@ builder.mutationFields((t) => ({
     type: builder.objectRef<{ order: Order }>('RecordOrderSuccess').implement({
       fields: (f) => ({ order: f.field({ type: OrderRef, resolve: (p) => p.order }) }),
     }),
-    errors: errors('RecordOrderResult'),
+    errors: resultUnion('RecordOrderResult', NotFoundError, ValidationError, ConflictError),
     authScopes: { admin: true },
     args: {
       input: t.arg({

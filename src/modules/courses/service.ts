@@ -11,7 +11,13 @@ import { lockManagedUsers } from '../users/service.js';
 
 const courseSchema = z.object({ ownerId: z.string(), title: text.min(1, 'must not be empty') });
 
+/**
+ * A visible course, locked FOR KEY SHARE until the write that points at it commits: a
+ * concurrent deletion of the course (its owner deleted with DELETE) either waits for that
+ * write, and its cascade takes the new row along, or went first, and the course is not found.
+ */
 async function findCourse(tx: Tx, ctx: RequestContext, courseId: string): Promise<Course> {
+  await tx.$queryRaw`SELECT id FROM "Course" WHERE id = ${courseId}::uuid FOR KEY SHARE`;
   const course = await tx.course.findFirst({ where: within({ id: courseId }, courseVisibility(ctx.principal)) });
   if (!course) throw new NotFoundError('Course', courseId);
   return course;

@@ -2,6 +2,7 @@
 import type { User } from '@prisma/client';
 import { builder } from '../../graphql/builder.js';
 import { resultUnion } from '../../graphql/errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { EntitlementKindEnum } from '../../graphql/enums.js';
 import { UserRef } from '../users/schema.js';
 import { idArg } from '../../graphql/mutations.js';
@@ -34,19 +35,17 @@ const EntitlementChangeInput = (name: string) =>
 const EntitlementChangeSuccess = (name: string) =>
   builder.objectRef<{ user: User }>(name).implement({ fields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) });
 
-const errors = resultUnion;
-
 builder.mutationFields((t) => ({
   grantEntitlements: t.field({
     type: EntitlementChangeSuccess('GrantEntitlementsSuccess'),
-    errors: errors('GrantEntitlementsResult'),
+    errors: resultUnion('GrantEntitlementsResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: EntitlementChangeInput('GrantEntitlementsInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await grantEntitlements(ctx, { ...input, userId: idArg('User', input.userId) }) }),
   }),
   revokeEntitlements: t.field({
     type: EntitlementChangeSuccess('RevokeEntitlementsSuccess'),
-    errors: errors('RevokeEntitlementsResult'),
+    errors: resultUnion('RevokeEntitlementsResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: EntitlementChangeInput('RevokeEntitlementsInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await revokeEntitlements(ctx, { ...input, userId: idArg('User', input.userId) }) }),

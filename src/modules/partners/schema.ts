@@ -1,16 +1,22 @@
-// createPartner (operator), API keys (admins).
-import type { ApiKey } from '@prisma/client';
+// createPartner and resetAccountIpAccess (operator), API keys (admins).
+import type { Account, ApiKey } from '@prisma/client';
 import { builder } from '../../graphql/builder.js';
+import { nodeLookup } from '../../graphql/nodes.js';
 import { resultUnion } from '../../graphql/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { apiKeyVisibility, within } from '../../auth/visibility.js';
 import { idArg } from '../../graphql/mutations.js';
 import { PlanEnum } from '../../graphql/enums.js';
-import { createApiKey, createPartner, revokeApiKey, type NewPartner } from './service.js';
+import { createApiKey, createPartner, resetAccountIpAccess, revokeApiKey, type NewPartner } from './service.js';
 
 const ApiKeyRef = builder.prismaNode('ApiKey', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' ? ctx.principal.partnerId : '-' }), // '-': no partner (a NUL is a database error)
+  // The owner's own keys, or every key of the partner for a partner admin; others are not found.
+  findUnique: nodeLookup('ApiKey', (id, ctx) => within({ id }, apiKeyVisibility(ctx.principal)) as { id: string }),
   nullable: true,
-  authScopes: { admin: true },
+  // The operator reads the key it has just created (createPartner's apiKeyInfo); every
+  // lookup it could make itself finds nothing (findUnique above), as for users and accounts.
+  authScopes: { admin: true, operator: true },
   fields: (t) => ({
     name: t.exposeString('name'),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
@@ -35,7 +41,10 @@ const CreatePartnerSuccess = builder.objectRef<NewPartner>('CreatePartnerSuccess
       resolve: (query, p, _args, ctx) => ctx.prisma.user.findUniqueOrThrow({ ...query, where: { id: p.adminUser.id } }),
     }),
     apiKey: t.string({ description: 'The first API key of the partner\'s admin. Shown once.', resolve: (p) => p.key }),
-    apiKeyInfo: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }),
+    apiKeyInfo: t.prismaField({
+      type: 'ApiKey',
+      resolve: (query, p, _args, ctx) => ctx.prisma.apiKey.findUniqueOrThrow({ ...query, where: { id: p.apiKey.id } }),
+    }),
   }),
 });
 
@@ -50,12 +59,20 @@ const RevokeApiKeySuccess = builder.objectRef<{ apiKey: ApiKey }>('RevokeApiKeyS
   fields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }),
 });
 
-const errors = resultUnion;
+const ResetAccountIpAccessSuccess = builder.objectRef<{ account: Account }>('ResetAccountIpAccessSuccess').implement({
+  fields: (t) => ({
+    // Loaded by id, as createPartner's account: the operator sees no tenant through the usual lookups.
+    account: t.prismaField({
+      type: 'Account',
+      resolve: (query, p, _args, ctx) => ctx.prisma.account.findUniqueOrThrow({ ...query, where: { id: p.account.id } }),
+    }),
+  }),
+});
 
 builder.mutationFields((t) => ({
   createPartner: t.field({
     type: CreatePartnerSuccess,
-    errors: errors('CreatePartnerResult'),
+    errors: resultUnion('CreatePartnerResult', ValidationError),
     authScopes: { operator: true },
     args: {
       input: t.arg({
@@ -69,7 +86,8 @@ builder.mutationFields((t) => ({
   }),
   createApiKey: t.field({
     type: CreateApiKeySuccess,
-    errors: errors('CreateApiKeyResult'),
+    // ConflictError: the partner already holds MAX_ACTIVE_API_KEYS active keys.
+    errors: resultUnion('CreateApiKeyResult', ValidationError, ConflictError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -83,11 +101,26 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.field({
     type: RevokeApiKeySuccess,
-    errors: errors('RevokeApiKeyResult'),
+    errors: resultUnion('RevokeApiKeyResult', NotFoundError),
     authScopes: { admin: true },
     args: {
       input: t.arg({ type: builder.inputType('RevokeApiKeyInput', { fields: (f) => ({ id: f.id({ required: true }) }) }), required: true }),
     },
     resolve: async (_root, { input }, ctx) => ({ apiKey: await revokeApiKey(ctx, idArg('ApiKey', input.id)) }),
+  }),
+  resetAccountIpAccess: t.field({
+    type: ResetAccountIpAccessSuccess,
+    errors: resultUnion('ResetAccountIpAccessResult', NotFoundError),
+    authScopes: { operator: true },
+    description: 'Operator only: clears the account\'s requireIpGqlAccess (a partner locked out of GraphQL by its own allow-list). allowedIps and requireIpApiAccess stay.',
+    args: {
+      input: t.arg({
+        type: builder.inputType('ResetAccountIpAccessInput', {
+          fields: (f) => ({ accountId: f.id({ required: true, description: 'The account whose requirement locks the partner out (usually the partner itself).' }) }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => ({ account: await resetAccountIpAccess(ctx, idArg('Account', input.accountId)) }),
   }),
 }));

@@ -9,7 +9,7 @@ import { ConflictError, ForbiddenError, NotFoundError, PiiRejectedError, Validat
 import { uniqueViolation } from '../../store/errors.js';
 import { keyString, nullish, parse } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
-import { clientIdFor, createUserSchema, keysOf, newUserRow, targetAccount } from './service.js';
+import { HOLDER, clientIdFor, createUserSchema, holderId, keysOf, lockClients, newUserRow, targetAccount } from './service.js';
 
 export const MAX_BULK = 50;
 
@@ -19,6 +19,15 @@ const bulkEnvelope = z.object({
   users: z.array(z.unknown()).min(1, 'give at least one user').max(MAX_BULK, `at most ${MAX_BULK} users per call`),
   idempotencyKey: nullish(keyString),
 });
+
+/**
+ * Whose idempotency keys these are: the API key, or the JWT's subject. Scoped to one
+ * credential, a key can be neither replayed (reading another caller's results) nor taken
+ * first (making another caller's retry a ValidationError) by anyone else of the partner.
+ */
+export function idempotencyScope(principal: UserPrincipal): string {
+  return principal.apiKeyId ? `api_key:${principal.apiKeyId}` : `user:${principal.userId}`;
+}
 
 interface StoredBulk {
   requestHash: string;
@@ -56,7 +65,7 @@ export async function createUsers(
     if (replay) return replay;
   }
   const results: (BulkItemResult | null)[] = users.map(() => null);
-  const rows: { index: number; row: Prisma.UserCreateManyInput }[] = [];
+  const rows: { index: number; row: Prisma.UserCreateManyInput; client?: string }[] = [];
   const seen = new Map<string, number>();
   const clientCache = new Map<string, string | null>();
   const accountCache = new Map<string | undefined, Promise<string>>();
@@ -68,7 +77,7 @@ export async function createUsers(
       let clientId: string | null = null;
       if (input.clientIdentifier) {
         if (!clientCache.has(input.clientIdentifier)) {
-          clientCache.set(input.clientIdentifier, await clientIdFor(ctx.prisma, principal.partnerId, input.clientIdentifier).catch(() => null));
+          clientCache.set(input.clientIdentifier, await clientIdFor(ctx.prisma, principal, input.clientIdentifier).catch(() => null));
         }
         clientId = clientCache.get(input.clientIdentifier) ?? null;
         if (!clientId) throw new NotFoundError('Client', input.clientIdentifier);
@@ -80,15 +89,22 @@ export async function createUsers(
         if (earlier !== undefined) throw new ConflictError(`${field} ${JSON.stringify(value)} is repeated in this call (item ${position(earlier)})`, field);
       }
       for (const [field, value] of Object.entries(keysOf(row as User))) if (value) seen.set(`${field}:${value}`, index);
-      rows.push({ index, row });
+      rows.push({ index, row, client: input.clientIdentifier ?? undefined });
     } catch (error) {
       results[index] = { ok: false, error: error as Error };
     }
   }
   try {
     const created = await audited(ctx, async (tx, audit) => {
-      const taken = await takenKeys(tx, principal.partnerId, rows.map((r) => r.row));
-      const insertable = rows.filter(({ index, row }) => {
+      // A client deleted since it was looked up takes its items with it (see lockClients).
+      const clients = await lockClients(tx, rows.flatMap((r) => (r.row.clientId ? [r.row.clientId] : [])));
+      const live = rows.filter(({ index, row, client }) => {
+        if (!row.clientId || clients.has(row.clientId)) return true;
+        results[index] = { ok: false, error: new NotFoundError('Client', client) };
+        return false;
+      });
+      const taken = await takenKeys(tx, principal, live.map((r) => r.row));
+      const insertable = live.filter(({ index, row }) => {
         const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && taken.has(`${k}:${row[k]}`));
         if (clash) results[index] = { ok: false, error: new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, taken.get(`${clash}:${row[clash]}`)) };
         return !clash;
@@ -100,7 +116,7 @@ export async function createUsers(
       // Rows skipped by ON CONFLICT lost a race to a concurrent writer: name the key it took
       // (one more statement, only when that happened).
       const lost = insertable.filter(({ row }) => !byId.has(row.id!));
-      const takenNow = lost.length ? await takenKeys(tx, principal.partnerId, lost.map((r) => r.row)) : new Map<string, string>();
+      const takenNow = lost.length ? await takenKeys(tx, principal, lost.map((r) => r.row)) : new Map<string, string | undefined>();
       for (const { index, row } of insertable) {
         const user = byId.get(row.id!);
         if (user) {
@@ -119,7 +135,13 @@ export async function createUsers(
       if (idempotencyKey) {
         const stored: StoredBulk = { requestHash, results: (results as BulkItemResult[]).map(storeResult) };
         await tx.idempotencyRecord.create({
-          data: { partnerId: principal.partnerId, key: idempotencyKey, operation: 'createUsers', response: stored as unknown as Prisma.InputJsonValue },
+          data: {
+            partnerId: principal.partnerId,
+            credential: idempotencyScope(principal),
+            key: idempotencyKey,
+            operation: 'createUsers',
+            response: stored as unknown as Prisma.InputJsonValue,
+          },
         });
       }
       return results as BulkItemResult[];
@@ -140,18 +162,19 @@ export async function createUsers(
 const sortKey = (r: Prisma.UserCreateManyInput) => `${r.externalUserId ?? ''}\u0000${r.email ?? ''}\u0000${r.identifier ?? ''}`;
 const byKeys = (x: Prisma.UserCreateManyInput, y: Prisma.UserCreateManyInput) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0);
 
-async function takenKeys(tx: Tx, partnerId: string, rows: Prisma.UserCreateManyInput[]): Promise<Map<string, string>> {
+/** `field:value` of each key already held → the holder's id, if the caller may see the holder. */
+async function takenKeys(tx: Tx, principal: UserPrincipal, rows: Prisma.UserCreateManyInput[]): Promise<Map<string, string | undefined>> {
   const ids = rows.map((r) => r.externalUserId).filter((v): v is string => Boolean(v));
   const emails = rows.map((r) => r.email).filter((v): v is string => Boolean(v));
   const identifiers = rows.map((r) => r.identifier).filter((v): v is string => Boolean(v));
-  if (!ids.length && !emails.length && !identifiers.length) return new Map();
+  if (!ids.length && !emails.length && !identifiers.length) return new Map<string, string | undefined>();
   const holders = await tx.user.findMany({
-    where: { partnerId, OR: [{ externalUserId: { in: ids } }, { email: { in: emails } }, { identifier: { in: identifiers } }] },
-    select: { id: true, externalUserId: true, email: true, identifier: true },
+    where: { partnerId: principal.partnerId, OR: [{ externalUserId: { in: ids } }, { email: { in: emails } }, { identifier: { in: identifiers } }] },
+    select: { ...HOLDER, externalUserId: true, email: true, identifier: true },
   });
-  const taken = new Map<string, string>();
+  const taken = new Map<string, string | undefined>();
   for (const h of holders) {
-    for (const [k, v] of Object.entries(keysOf(h))) if (v) taken.set(`${k}:${v}`, h.id);
+    for (const [k, v] of Object.entries(keysOf(h))) if (v) taken.set(`${k}:${v}`, holderId(principal, h));
   }
   return taken;
 }
@@ -163,7 +186,8 @@ function storeResult(result: BulkItemResult): StoredBulk['results'][number] {
 }
 
 async function replayBulk(ctx: RequestContext, principal: UserPrincipal, key: string, requestHash: string): Promise<BulkItemResult[] | null> {
-  const record = await ctx.prisma.idempotencyRecord.findUnique({ where: { partnerId_key: { partnerId: principal.partnerId, key } } });
+  const where = { partnerId_credential_key: { partnerId: principal.partnerId, credential: idempotencyScope(principal), key } };
+  const record = await ctx.prisma.idempotencyRecord.findUnique({ where });
   if (!record) return null;
   const stored = record.response as unknown as StoredBulk;
   if (record.operation !== 'createUsers' || stored.requestHash !== requestHash) {

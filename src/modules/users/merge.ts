@@ -5,8 +5,10 @@
 import type { Prisma, User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../../errors.js';
+import { StartOver } from '../../store/errors.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
 import { lockManagedUsers } from './service.js';
+import { optionalJsonColumn } from '../../store/json.js';
 
 const MAX_CHAIN = 32;
 
@@ -14,12 +16,8 @@ export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId
   const principal = requireUser(ctx);
   if (sourceId === targetId) throw new ValidationError('a user cannot be merged into itself', 'input.targetId');
   const result = await audited(ctx, async (tx, audit) => {
-    const [source, requested] = await lockManagedUsers(tx, ctx, [sourceId, targetId]);
-    if (source!.status === 'MERGED') {
-      throw new ConflictError(`user ${sourceId} is already merged into ${source!.mergedIntoId}; unmerge it first`, 'sourceId');
-    }
-    const target = await endOfChain(tx, ctx, requested!, sourceId);
-    const { sourceData, targetData, moved } = identityMove(source!, target);
+    const { source, target } = await lockMerge(tx, ctx, sourceId, targetId);
+    const { sourceData, targetData, moved } = identityMove(source, target);
     // Free the source's keys first: the unique constraints hold at every statement.
     await tx.user.update({ where: { id: sourceId }, data: { ...sourceData, status: 'MERGED', mergedIntoId: target.id } });
     const updatedTarget = Object.keys(targetData).length ? await tx.user.update({ where: { id: target.id }, data: targetData }) : target;
@@ -37,14 +35,42 @@ export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId
   return result;
 }
 
-/** Follows mergedInto from `user` to the first user that is not merged, locking each hop. */
-async function endOfChain(tx: Tx, ctx: RequestContext, user: User, sourceId: string): Promise<User> {
+/**
+ * Locks what a merge changes: the source's embed client (FOR KEY SHARE, before any user, as
+ * every write attaching users to a client does: the identity may move to the target), then
+ * the source and the whole chain from the requested target to its end, all in one statement
+ * in id order. Locking hop by hop while holding the pair let merges around a ring each hold
+ * what the next one waited for (deadlocks). A chain that grew between reading and locking
+ * (a concurrent merge of its end) starts the transaction over rather than lock out of order.
+ */
+async function lockMerge(tx: Tx, ctx: RequestContext, sourceId: string, targetId: string): Promise<{ source: User; target: User }> {
+  await tx.$queryRaw`SELECT c.id FROM "Client" c JOIN "User" u ON u."clientId" = c.id WHERE u.id = ${sourceId}::uuid FOR KEY SHARE OF c`;
+  const chain = await tx.$queryRaw<{ id: string }[]>`
+    WITH RECURSIVE chain (id, next, hops) AS (
+      SELECT id, "mergedIntoId", 0 FROM "User" WHERE id = ${targetId}::uuid
+      UNION ALL
+      SELECT u.id, u."mergedIntoId", chain.hops + 1 FROM "User" u JOIN chain ON u.id = chain.next WHERE chain.hops < ${MAX_CHAIN}
+    )
+    SELECT id FROM "User" WHERE id = ${sourceId}::uuid OR id IN (SELECT id FROM chain) ORDER BY id FOR UPDATE`;
+  const hops = chain.map((u) => u.id).filter((id) => id !== sourceId && id !== targetId);
+  const [source, requested, ...rest] = await lockManagedUsers(tx, ctx, [sourceId, targetId, ...hops]);
+  if (source!.status === 'MERGED') {
+    throw new ConflictError(`user ${sourceId} is already merged into ${source!.mergedIntoId}; unmerge it first`, 'sourceId');
+  }
+  const target = endOfChain(requested!, sourceId, new Map([requested!, ...rest].map((u) => [u.id, u])));
+  if (!target) throw new StartOver(`the merge chain from ${targetId} changed while it was locked`);
+  return { source: source!, target };
+}
+
+/** Follows mergedInto from `user` to the first user that is not merged; null if it leaves `locked`. */
+function endOfChain(user: User, sourceId: string, locked: Map<string, User>): User | null {
   let current = user;
   for (let hops = 0; current.status === 'MERGED'; hops++) {
     if (hops >= MAX_CHAIN || !current.mergedIntoId) throw new ConflictError(`merge chain from ${user.id} is too long or broken`);
     if (current.mergedIntoId === sourceId) throw new ConflictError(`user ${user.id} is already merged into ${sourceId}: merging back would make a cycle`, 'targetId');
-    const [next] = await lockManagedUsers(tx, ctx, [current.mergedIntoId]);
-    current = next!;
+    const next = locked.get(current.mergedIntoId);
+    if (!next) return null;
+    current = next;
   }
   if (current.id === sourceId) throw new ConflictError('merging would make a cycle', 'targetId');
   return current;
@@ -74,7 +100,7 @@ function identityMove(source: User, target: User): { sourceData: UserUpdate; tar
       userName: source.userName,
       firstName: source.firstName,
       lastName: source.lastName,
-      customFields: source.customFields ?? undefined,
+      customFields: optionalJsonColumn(source.customFields ?? undefined),
       timeZone: source.timeZone,
       locale: source.locale,
       termsOfUse: source.termsOfUse,
@@ -83,7 +109,7 @@ function identityMove(source: User, target: User): { sourceData: UserUpdate; tar
   }
   if (source.identifier && !target.identifier) {
     sourceData.identifier = null;
-    Object.assign(targetData, { identifier: source.identifier, clientId: source.clientId, metadata: source.metadata ?? undefined });
+    Object.assign(targetData, { identifier: source.identifier, clientId: source.clientId, metadata: optionalJsonColumn(source.metadata ?? undefined) });
     moved.push('embed');
   }
   return { sourceData, targetData, moved };

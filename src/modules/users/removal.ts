@@ -39,7 +39,9 @@ export type DeleteAction = 'REALLOCATE' | 'DELETE' | 'IGNORE';
 export async function deleteUser(ctx: RequestContext, id: string, action: DeleteAction = 'REALLOCATE', reallocateTo?: string | null): Promise<string> {
   const principal = requireUser(ctx);
   const deleted = await audited(ctx, async (tx, audit) => {
-    const [user] = await lockManagedUsers(tx, ctx, [id]);
+    // An explicit receiver is locked with the user, in id order: locked after it, a deletion
+    // and a merge or reallocation of the same two users could each wait for the other.
+    const [user] = await lockManagedUsers(tx, ctx, reallocateTo && action === 'REALLOCATE' ? [id, reallocateTo] : [id]);
     if (user!.identifier && !planAtLeast(principal.plan, 'AUTOMATE')) {
       throw new ForbiddenError('deleting embed users needs the Automate plan or above');
     }

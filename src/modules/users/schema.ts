@@ -1,15 +1,17 @@
 // The User node, its reads, and (below) its lifecycle mutations.
 import { GraphQLError } from 'graphql';
 import { builder, type JsonObject } from '../../graphql/builder.js';
+import { nodeLookup } from '../../graphql/nodes.js';
 import { DateRangeInput, OrderDirection, unseenCursor } from '../../graphql/connections.js';
 import { globalId, nativeId } from '../../graphql/ids.js';
 import { notFound } from '../../graphql/errors.js';
 import { loadEntity, stringKey } from '../../graphql/entities.js';
-import { canSeeUser, courseVisibility, enrollmentVisibility, orderVisibility, userVisibility, within } from '../../auth/visibility.js';
+import { ClientRef } from '../clients/schema.js';
+import { canSeeClient, canSeeUser, courseVisibility, enrollmentVisibility, orderVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { EntitlementKindEnum, UserStatusEnum } from '../../graphql/enums.js';
 import { ALL_ERRORS, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
-import { ValidationError } from '../../errors.js';
+import { ConflictError, NotFoundError, PiiRejectedError, ValidationError } from '../../errors.js';
 import { userOrderBy, userWhere, type UserFilter } from './filters.js';
 import { mergeUsers, unmergeUser } from './merge.js';
 import { MAX_BULK, createUsers, type BulkItemResult } from './bulk.js';
@@ -33,7 +35,7 @@ const PII = { tag: ['pii'] };
 export const UserRef = builder.prismaNode('User', {
   id: { field: 'id' },
   // Foreign, unknown, deleted and invisible users are all simply not found.
-  findUnique: (id, ctx) => within({ id }, userVisibility(ctx.principal)) as { id: string },
+  findUnique: nodeLookup('User', (id, ctx) => within({ id }, userVisibility(ctx.principal)) as { id: string }),
   nullable: true,
   authScopes: (user, ctx) => canSeeUser(ctx.principal, user),
   runScopesOnType: true,
@@ -64,7 +66,15 @@ export const UserRef = builder.prismaNode('User', {
     account: t.relation('account', { description: 'The account the user is registered in.' }),
     registeredAccount: t.relation('account', { description: 'Alias of `account` (catalog `registered_account_id`).' }),
     partner: t.relation('partner'),
-    client: t.relation('client', { nullable: true }),
+    // Not a plain relation: a partner admin may attach a user to a client of the root or of
+    // another account, which the user's account admin must not read (clientVisibility).
+    client: t.field({
+      type: ClientRef,
+      nullable: true,
+      description: 'The embed client; null when the caller may not see it.',
+      select: (_args, _ctx, nestedSelection) => ({ client: nestedSelection(true) }),
+      resolve: (u, _args, ctx) => (u.client && canSeeClient(ctx.principal, u.client, u.id) ? u.client : null),
+    }),
     entitlements: t.relation('entitlements', { query: { orderBy: { kind: 'asc' } } }),
     courses: t.relatedConnection('courses', {
       cursor: 'id',
@@ -251,12 +261,10 @@ function toCreateInput(input: (typeof CreateUserInput)['$inferInput']): CreateUs
   return { ...input, accountId: optionalIdArg('Account', input.accountId) } as CreateUserData;
 }
 
-const result = resultUnion;
-
 builder.mutationFields((t) => ({
   createUser: t.field({
     type: CreateUserSuccess,
-    errors: result('CreateUserResult'),
+    errors: resultUnion('CreateUserResult', NotFoundError, ValidationError, ConflictError, PiiRejectedError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await createUser(ctx, toCreateInput(input)) }),
@@ -351,7 +359,7 @@ const DeleteUserDependenciesSuccess = builder.objectRef<{ orders: number; enroll
 builder.mutationFields((t) => ({
   createUsers: t.field({
     type: CreateUsersSuccess,
-    errors: result('CreateUsersResult'),
+    errors: resultUnion('CreateUsersResult', ValidationError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: CreateUsersInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
@@ -364,35 +372,35 @@ builder.mutationFields((t) => ({
   }),
   ensureUser: t.field({
     type: EnsureUserSuccess,
-    errors: result('EnsureUserResult'),
+    errors: resultUnion('EnsureUserResult', NotFoundError, ValidationError, ConflictError, PiiRejectedError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: EnsureUserInput, required: true }) },
     resolve: (_root, { input }, ctx) => ensureUser(ctx, input),
   }),
   updateUser: t.field({
     type: UserPayload('UpdateUserSuccess'),
-    errors: result('UpdateUserResult'),
+    errors: resultUnion('UpdateUserResult', NotFoundError, ValidationError, ConflictError, PiiRejectedError),
     authScopes: { member: true },
     args: { input: t.arg({ type: UpdateUserInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await updateUser(ctx, { ...input, id: idArg('User', input.id) } as UpdateUserData) }),
   }),
   disableUser: t.field({
     type: UserPayload('DisableUserSuccess'),
-    errors: result('DisableUserResult'),
+    errors: resultUnion('DisableUserResult', NotFoundError, ConflictError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: UserIdInput('DisableUserInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await disableUser(ctx, idArg('User', input.id)) }),
   }),
   enableUser: t.field({
     type: UserPayload('EnableUserSuccess'),
-    errors: result('EnableUserResult'),
+    errors: resultUnion('EnableUserResult', NotFoundError, ConflictError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: UserIdInput('EnableUserInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await enableUser(ctx, idArg('User', input.id)) }),
   }),
   mergeUsers: t.field({
     type: MergeUsersSuccess,
-    errors: result('MergeUsersResult'),
+    errors: resultUnion('MergeUsersResult', NotFoundError, ValidationError, ConflictError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -404,14 +412,14 @@ builder.mutationFields((t) => ({
   }),
   unmergeUser: t.field({
     type: UserPayload('UnmergeUserSuccess'),
-    errors: result('UnmergeUserResult'),
+    errors: resultUnion('UnmergeUserResult', NotFoundError, ConflictError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: UserIdInput('UnmergeUserInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await unmergeUser(ctx, idArg('User', input.id)) }),
   }),
   reallocateCourses: t.field({
     type: ReallocateCoursesSuccess,
-    errors: result('ReallocateCoursesResult'),
+    errors: resultUnion('ReallocateCoursesResult', NotFoundError, ValidationError, ConflictError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -427,7 +435,7 @@ builder.mutationFields((t) => ({
   }),
   deleteUser: t.field({
     type: DeleteUserSuccess,
-    errors: result('DeleteUserResult'),
+    errors: resultUnion('DeleteUserResult', NotFoundError, ValidationError, ConflictError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -447,7 +455,7 @@ builder.mutationFields((t) => ({
   }),
   deleteUserDependencies: t.field({
     type: DeleteUserDependenciesSuccess,
-    errors: result('DeleteUserDependenciesResult'),
+    errors: resultUnion('DeleteUserDependenciesResult', NotFoundError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: UserIdInput('DeleteUserDependenciesInput'), required: true }) },
     resolve: (_root, { input }, ctx) => deleteUserDependencies(ctx, idArg('User', input.id)),

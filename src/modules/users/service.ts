@@ -2,16 +2,16 @@
 // and deletion: removal.ts; merges: merge.ts). Every operation checks rights here (not in
 // the resolvers), runs in one audited transaction, and leans on the database's unique
 // constraints for keys, so races end in ConflictError.
-import crypto from 'node:crypto';
-import { Prisma, type User } from '@prisma/client';
+import { Prisma, type EntitlementKind, type User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, type UserPrincipal } from '../../auth/principal.js';
-import { canSeeUser, userVisibility, within } from '../../auth/visibility.js';
+import { canSeeUser, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { managedAccount } from '../accounts/access.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
-import { uuidv7 } from '../../store/ids.js';
+import { canvasUuid, uuidv7 } from '../../store/ids.js';
+import { jsonColumn, optionalJsonColumn } from '../../store/json.js';
 import { email, embedKey, jsonObject, keyString, locale, nullish, parse, text, timeZone } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
 import { applyMergePatch, type JsonObject } from './merge-patch.js';
@@ -152,15 +152,15 @@ export function newUserRow(partnerId: string, accountId: string, input: ValidCre
     userName: input.userName ?? (inCatalog ? input.email : undefined),
     firstName: input.firstName,
     lastName: input.lastName,
-    customFields: input.customFields as Prisma.InputJsonValue | undefined,
+    customFields: optionalJsonColumn(input.customFields),
     timeZone: input.timeZone,
     locale: input.locale,
     termsOfUse: input.termsOfUse ?? false,
     canvasUserId: input.canvasUserId,
-    canvasUserUuid: inCatalog ? crypto.randomBytes(20).toString('hex') : undefined,
+    canvasUserUuid: inCatalog ? canvasUuid() : undefined,
     identifier: input.identifier,
     clientId,
-    metadata: metadata as Prisma.InputJsonValue | undefined,
+    metadata: optionalJsonColumn(metadata),
   };
 }
 
@@ -179,11 +179,41 @@ export async function targetAccount(db: Tx | RequestContext['prisma'], principal
   return id;
 }
 
-export async function clientIdFor(db: Tx | RequestContext['prisma'], partnerId: string, identifier: string | undefined): Promise<string | null> {
+/**
+ * The client a user is attached to, among the clients the caller may see: one of the root or
+ * of a sibling account is not found to an account admin, as it is to another partner.
+ */
+export async function clientIdFor(db: Tx | RequestContext['prisma'], principal: UserPrincipal, identifier: string | undefined): Promise<string | null> {
   if (!identifier) return null;
-  const client = await db.client.findUnique({ where: { partnerId_identifier: { partnerId, identifier } }, select: { id: true } });
+  const client = await db.client.findFirst({ where: within({ identifier }, clientVisibility(principal)), select: { id: true } });
   if (!client) throw new NotFoundError('Client', identifier);
   return client.id;
+}
+
+/**
+ * Locks clients FOR KEY SHARE until the write that attaches users to them commits, before
+ * any user row is locked (deleteClient locks its client first, then its users): a concurrent
+ * deleteClient either waits and takes the new users along, or went first and the client is
+ * gone. Returns the ids still there.
+ */
+export async function lockClients(tx: Tx, ids: string[]): Promise<Set<string>> {
+  if (!ids.length) return new Set();
+  const unique = [...new Set(ids)].sort();
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Client" WHERE id = ANY(${unique}::uuid[]) ORDER BY id FOR KEY SHARE`;
+  return new Set(rows.map((r) => r.id));
+}
+
+/** lockClients for one client (none: nothing to lock); NOT_FOUND when it is gone. */
+async function lockClient(tx: Tx, clientId: string | null, identifier: string | undefined): Promise<void> {
+  if (clientId && !(await lockClients(tx, [clientId])).has(clientId)) throw new NotFoundError('Client', identifier);
+}
+
+/** The columns `holderId` needs to decide whether the caller may learn a key holder's id. */
+export const HOLDER = { id: true, partnerId: true, accountId: true, status: true } as const;
+
+/** ConflictError.existingId: the holder's id only for a caller who can see the holder. */
+export function holderId(principal: UserPrincipal, holder: { id: string; partnerId: string; accountId: string; status: string } | null | undefined): string | undefined {
+  return holder && canSeeUser(principal, holder) ? holder.id : undefined;
 }
 
 const KEY_OF_CONSTRAINT: Record<string, keyof UserKey> = { externalUserId: 'externalUserId', email: 'email', identifier: 'identifier' };
@@ -195,18 +225,19 @@ async function conflictFor(ctx: RequestContext, partnerId: string, error: unknow
   const key = fields.map((f) => KEY_OF_CONSTRAINT[f]).find(Boolean);
   if (!key) return new ConflictError('a unique key is already taken');
   const value = row[key as 'externalUserId' | 'email' | 'identifier'] as string;
-  const holder = await ctx.prisma.user.findFirst({ where: { partnerId, [key]: value }, select: { id: true } });
-  return new ConflictError(`${key} ${JSON.stringify(value)} is already taken`, key, holder?.id);
+  const holder = await ctx.prisma.user.findFirst({ where: { partnerId, [key]: value }, select: HOLDER });
+  return new ConflictError(`${key} ${JSON.stringify(value)} is already taken`, key, holderId(requireUser(ctx), holder));
 }
 
 export async function createUser(ctx: RequestContext, raw: CreateUserInput): Promise<User> {
   const principal = requireUser(ctx);
   const input = parse(createUserSchema, raw);
   const accountId = await targetAccount(ctx.prisma, principal, input.accountId);
-  const clientId = await clientIdFor(ctx.prisma, principal.partnerId, input.clientIdentifier);
+  const clientId = await clientIdFor(ctx.prisma, principal, input.clientIdentifier);
   const row = newUserRow(principal.partnerId, accountId, input, clientId);
   try {
     return await audited(ctx, async (tx, audit) => {
+      await lockClient(tx, clientId, input.clientIdentifier);
       const user = await tx.user.create({ data: row as Prisma.UserUncheckedCreateInput });
       audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user) } });
       return user;
@@ -244,7 +275,7 @@ export async function ensureUser(ctx: RequestContext, raw: EnsureUserInput): Pro
   const key: UserKey = input.externalUserId ? { externalUserId: input.externalUserId } : { identifier: input.identifier };
   const existing = async () => {
     const user = await ctx.prisma.user.findFirst({ where: { partnerId: principal.partnerId, ...keyWhere(key) } });
-    if (user?.deletedAt) throw new ConflictError(`${Object.keys(key)[0]} belongs to a deleted user and cannot be reused`, Object.keys(key)[0], user.id);
+    if (user?.deletedAt) throw new ConflictError(`${Object.keys(key)[0]} belongs to a deleted user and cannot be reused`, Object.keys(key)[0], holderId(principal, user));
     return user;
   };
   const found = await existing();
@@ -262,21 +293,34 @@ export async function ensureUser(ctx: RequestContext, raw: EnsureUserInput): Pro
 
 // ---------------------------------------------------------------------------- managed users
 
+const PARTNER_WIDE: EntitlementKind[] = ['PARTNER_ADMIN', 'ALL'];
+
 /**
  * Loads users the caller administers, locked FOR UPDATE in id order (so two transactions
  * touching the same pair never deadlock). Unknown, foreign, deleted → NOT_FOUND.
+ *
+ * A user holding partner-wide rights (PARTNER_ADMIN, ALL) is changed only by a partner admin:
+ * the admin of the account such a user is homed in administers the account, not rights it
+ * could not grant or revoke (disabling, deleting, re-keying or merging a partner admin would
+ * take them away). `profileOnly`: the operation changes only what the user could change of
+ * itself (names, locale, metadata...), which its account admin may.
  */
-export async function lockManagedUsers(tx: Tx, ctx: RequestContext, ids: string[]): Promise<User[]> {
+export async function lockManagedUsers(tx: Tx, ctx: RequestContext, ids: string[], options: { profileOnly?: boolean } = {}): Promise<User[]> {
   const principal = requireUser(ctx);
   const unique = [...new Set(ids)].sort();
   await tx.$queryRaw`SELECT id FROM "User" WHERE id = ANY(${unique}::uuid[]) ORDER BY id FOR UPDATE`;
   const users = await tx.user.findMany({ where: within({ id: { in: unique } }, userVisibility(principal)) });
-  return ids.map((id) => {
+  const managed = ids.map((id) => {
     const user = users.find((u) => u.id === id);
     if (!user) throw new NotFoundError('User', id);
     if (!administers(principal, user.accountId)) throw new ForbiddenError('this needs admin rights on the user\'s account');
     return user;
   });
+  if (!principal.partnerAdmin && !options.profileOnly) {
+    const held = await tx.entitlement.count({ where: { userId: { in: unique }, kind: { in: PARTNER_WIDE } } });
+    if (held) throw new ForbiddenError('only a partner admin may change a user who holds PARTNER_ADMIN or ALL (beyond its profile)');
+  }
+  return managed;
 }
 
 const assertActiveOrDisabled = (user: User, what: string) => {
@@ -339,13 +383,14 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
   const input = parse(updateSchema, raw);
   const given = Object.entries(input).filter(([k, v]) => k !== 'id' && v !== undefined).map(([k]) => k);
   const self = input.id === principal.userId;
-  const clientId = await clientIdFor(ctx.prisma, principal.partnerId, input.clientIdentifier);
+  const clientId = await clientIdFor(ctx.prisma, principal, input.clientIdentifier);
   const data: Prisma.UserUncheckedUpdateInput = {};
   try {
     return await audited(ctx, async (tx, audit) => {
+      await lockClient(tx, clientId, input.clientIdentifier);
       const [user] = self && !administers(principal, principal.accountId)
         ? await lockSelf(tx, principal, given)
-        : await lockManagedUsers(tx, ctx, [input.id]);
+        : await lockManagedUsers(tx, ctx, [input.id], { profileOnly: given.every((f) => SELF_EDITABLE.has(f)) });
       const u = user!;
       if (input.externalUserId !== undefined && input.externalUserId !== u.externalUserId) {
         if (u.externalUserId) throw new ValidationError('externalUserId cannot be changed once set', 'input.externalUserId');
@@ -365,16 +410,16 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
         data.email = input.email;
         if (!u.inCatalog) {
           data.inCatalog = true;
-          data.canvasUserUuid = crypto.randomBytes(20).toString('hex');
+          data.canvasUserUuid = canvasUuid();
           if (!u.userName && input.userName === undefined) data.userName = input.email;
         }
       }
       for (const field of ['userName', 'firstName', 'lastName', 'timeZone', 'locale', 'termsOfUse', 'canvasUserId'] as const) {
         if (input[field] !== undefined) (data as Record<string, unknown>)[field] = input[field];
       }
-      if (input.customFields !== undefined) data.customFields = input.customFields as Prisma.InputJsonValue;
+      if (input.customFields !== undefined) data.customFields = jsonColumn(input.customFields);
       if (input.customFieldsPatch !== undefined) {
-        data.customFields = parse(jsonObject, applyMergePatch(u.customFields ?? {}, input.customFieldsPatch), 'input.customFieldsPatch') as Prisma.InputJsonValue;
+        data.customFields = jsonColumn(parse(jsonObject, applyMergePatch(u.customFields ?? {}, input.customFieldsPatch), 'input.customFieldsPatch'));
       }
       const current = (u.metadata ?? {}) as JsonObject;
       let metadata: JsonObject | undefined;
@@ -386,7 +431,7 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       if (metadata !== undefined) {
         // A patch (or a shorthand) can grow the object past the limits the input was checked against.
         const source = input.metadataPatch !== undefined ? 'metadataPatch' : input.metadata !== undefined ? 'metadata' : input.name !== undefined ? 'name' : 'avatar';
-        data.metadata = parse(jsonObject, metadata, `input.${source}`) as Prisma.InputJsonValue;
+        data.metadata = jsonColumn(parse(jsonObject, metadata, `input.${source}`));
       }
       const fields = Object.keys(data);
       // Clearing a pointer that is not set is a no-op (as unmergeUser would refuse it).
