@@ -35,20 +35,36 @@ it('creates a partner, imports users with a report of rejected lines, and manage
   if (!ready) return context.skip();
   const created = JSON.parse((await cli('partner', 'create', '--name', 'Imported Co', '--plan', 'automate')).stdout);
   expect(created.apiKey).toMatch(/^agk_/);
-  expect((await cli('partner', 'list')).stdout).toContain('AUTOMATE  Imported Co');
+  const list = (await cli('partner', 'list')).stdout.trimEnd().split('\n');
+  expect(list[0]).toMatch(/^ID +CUSTOMER ID +PLAN +STATUS +CREATED +NAME$/);
+  const row = list.find((l) => l.includes('Imported Co'))!;
+  expect(row.startsWith(created.partnerId)).toBe(true);
+  // Aligned: every column starts under its heading (customer ids are right-aligned to it).
+  expect(row.indexOf('AUTOMATE')).toBe(list[0]!.indexOf('PLAN'));
+  expect(row.indexOf('Imported Co')).toBe(list[0]!.indexOf('NAME'));
+  expect(row.slice(0, list[0]!.indexOf('CUSTOMER ID') + 'CUSTOMER ID'.length).trimEnd()).toMatch(new RegExp(` ${created.customerId}$`));
 
   const lines = Array.from({ length: 120 }, (_, i) => JSON.stringify({ externalUserId: `imp-${i}` }));
-  lines.splice(10, 0, '{not json', JSON.stringify({ externalUserId: 'someone@example.com' }), JSON.stringify({ externalUserId: 'imp-3' }));
+  const odd = ['{not json', JSON.stringify({ externalUserId: 'someone@example.com' }), JSON.stringify({ externalUserId: 'imp-3' }), JSON.stringify({ externalUserId: 'imp-x', nickname: 'Bo' })];
+  lines.splice(10, 0, ...odd);
   const file = path.join(dir, 'users.jsonl');
   await fs.writeFile(file, `${lines.join('\n')}\n`);
   const errors = path.join(dir, 'rejected.jsonl');
   const result = await cli('import', '--partner', created.partnerId, '--file', file, '--errors', errors, '--no-progress').catch((e) => e);
   expect(result.code).toBe(1);
-  expect(result.stdout).toContain('imported 120 user(s); 3 rejected');
+  expect(result.stdout).toContain('imported 120 user(s); 4 rejected');
   const rejected = (await fs.readFile(errors, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-  expect(rejected.map((r) => r.line)).toEqual([11, 12, 13]);
-  expect(rejected[1].error).toMatch(/e-mail/);
-  expect(rejected[2].error).toMatch(/taken|repeated/);
+  expect(rejected.map((r) => r.line).sort((x, y) => x - y)).toEqual([11, 12, 13, 14]);
+  const at = (line: number) => rejected.find((r) => r.line === line)!;
+  // Each record keeps the original line, so the file can be fixed and imported again.
+  for (const [i, text] of odd.entries()) expect(at(11 + i).input).toBe(text);
+  expect(at(11).error).toBe('not valid JSON');
+  expect(at(12).error).toMatch(/e-mail/);
+  expect(at(13).error).toMatch(/taken|repeated/);
+  // Unknown fields are refused, not dropped; the user was not created.
+  expect(at(14).error).toMatch(/Field "nickname" is not defined by type "CreateUserInput"/);
+  // Reasons name fields within the line, never a position inside a 50-line batch.
+  for (const r of rejected) expect(r.error).not.toMatch(/input\.users/);
 
   const key = JSON.parse((await cli('api-key', 'create', '--partner', created.partnerId, '--name', 'ci')).stdout);
   expect((await cli('api-key', 'revoke', '--partner', created.partnerId, key.id)).stdout).toMatch(/revoked/);
@@ -56,4 +72,32 @@ it('creates a partner, imports users with a report of rejected lines, and manage
   const bad = await cli('partner', 'create', '--name', 'x', '--plan', 'gold').catch((e) => e);
   expect(bad.code).toBe(1);
   expect(bad.stderr).toMatch(/expected one of/);
-});
+}, 240_000);
+
+it('says what is wrong with the files, shows reasons without --errors, and prints progress lines off a terminal', async (context) => {
+  if (!ready) return context.skip();
+  const created = JSON.parse((await cli('partner', 'create', '--name', 'Errors Co')).stdout);
+  const missing = await cli('import', '--partner', created.partnerId, '--file', path.join(dir, 'nope.jsonl')).catch((e) => e);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr.trim()).toBe(`cannot read ${path.join(dir, 'nope.jsonl')}: no such file or directory`);
+  const unwritable = await cli('import', '--partner', created.partnerId, '--file', dir, '--errors', path.join(dir, 'no/such/dir.jsonl')).catch((e) => e);
+  expect(unwritable.code).toBe(1);
+  expect(unwritable.stderr.trim()).toBe(`cannot read ${dir}: is a directory`);
+
+  const lines = Array.from({ length: 160 }, (_, i) => JSON.stringify({ externalUserId: `prog-${i}` }));
+  lines[99] = JSON.stringify({ externalUserId: 'prog-x', email: 'not an address' });
+  lines.push(JSON.stringify({ externalUserId: 7 }));
+  const file = path.join(dir, 'progress.jsonl');
+  await fs.writeFile(file, `${lines.join('\n')}\n`);
+  // execFile's stderr is a pipe, not a terminal: progress comes as lines, not as a bar.
+  const result = await cli('import', '--partner', created.partnerId, '--file', file).catch((e) => e);
+  expect(result.code).toBe(1);
+  expect(result.stdout.trim()).toBe('imported 159 user(s); 2 rejected');
+  const stderr = result.stderr.split('\n');
+  expect(stderr).toContain('line 100: email: must be an e-mail address');
+  expect(stderr).toContain('line 161: externalUserId: String cannot represent a non string value: 7');
+  const progress = stderr.filter((l: string) => l.startsWith('progress: '));
+  expect(progress.length).toBeGreaterThanOrEqual(3);
+  expect(progress.at(-1)).toBe('progress: 161/161 lines (100%), 159 created, 2 rejected');
+  expect(result.stderr).not.toMatch(/\n\s+at |Unhandled/);
+}, 240_000);

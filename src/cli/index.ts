@@ -13,7 +13,6 @@ import { loadUserPrincipal } from '../auth/authenticate.js';
 import type { RequestContext } from '../auth/context.js';
 import { DomainError, ValidationError } from '../errors.js';
 import { nativeId } from '../graphql/ids.js';
-import { schema } from '../schema.js';
 import { createApiKey, provisionPartner, revokeApiKey } from '../modules/partners/service.js';
 import { MAX_BULK, createUsers } from '../modules/users/bulk.js';
 
@@ -82,8 +81,12 @@ partner
   .action(() =>
     withStore(async (store) => {
       const rows = await store.prisma.account.findMany({ where: { parentId: null }, orderBy: { createdAt: 'asc' } });
-      for (const r of rows) console.log(`${r.id}  ${String(r.customerId).padStart(6)}  ${r.plan ?? 'CORE'}  ${r.name}`);
-      if (!rows.length) console.log('no partners');
+      if (!rows.length) return console.log('no partners');
+      printTable(
+        ['ID', 'CUSTOMER ID', 'PLAN', 'STATUS', 'CREATED', 'NAME'],
+        rows.map((r) => [r.id, String(r.customerId), r.plan ?? 'CORE', r.status, r.createdAt.toISOString().slice(0, 10), r.name]),
+        { right: [1] },
+      );
     }),
   );
 
@@ -125,6 +128,7 @@ program
     const errorsFile = opts.errors ? await openFile(opts.errors, 'w') : null;
     await withStore(async (store) => {
       const ctx = await adminContext(store, opts.partner);
+      const inputType = await createUserInputType();
       const total = source ? await countLines(opts.file) : 0;
       const input = source ? source.createReadStream({ start: 0 }) : process.stdin;
       const rejected = errorsFile?.createWriteStream();
@@ -159,7 +163,7 @@ program
       for await (const text of readline.createInterface({ input, crlfDelay: Infinity })) {
         lineNo++;
         if (!text.trim()) continue;
-        const parsed = readUserLine(text);
+        const parsed = readUserLine(inputType, text);
         if (parsed.ok) batch.push({ line: lineNo, text, value: parsed.value });
         else reject(lineNo, text, parsed.reason);
         if (batch.length === MAX_BULK) await flush();
@@ -177,15 +181,20 @@ program
 /** Without --errors, the first rejections are printed with their reason. */
 const SHOWN_REJECTIONS = 20;
 
-const CREATE_USER_INPUT = schema.getType('CreateUserInput');
-if (!isInputObjectType(CREATE_USER_INPUT)) throw new Error('the schema has no CreateUserInput');
+/** The graph's CreateUserInput; building the schema costs a second, so only import loads it. */
+async function createUserInputType(): Promise<GraphQLInputObjectType> {
+  const { schema } = await import('../schema.js');
+  const type = schema.getType('CreateUserInput');
+  if (!isInputObjectType(type)) throw new Error('the schema has no CreateUserInput');
+  return type;
+}
 
 /**
  * One line as the graph would take it in createUser's `input`: a JSON object whose fields
  * CreateUserInput defines (unknown fields are refused, not dropped), coerced as GraphQL
  * coerces variables, with accountId mapped as the createUsers mutation maps it.
  */
-function readUserLine(text: string): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+function readUserLine(type: GraphQLInputObjectType, text: string): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -194,7 +203,7 @@ function readUserLine(text: string): { ok: true; value: Record<string, unknown> 
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'expected a JSON object (one createUser input)' };
   const problems: string[] = [];
-  const value = coerceInputValue(json, CREATE_USER_INPUT as GraphQLInputObjectType, (path, _invalid, error) =>
+  const value = coerceInputValue(json, type, (path, _invalid, error) =>
     problems.push(path.length ? `${path.join('.')}: ${error.message}` : error.message),
   ) as Record<string, unknown>;
   if (problems.length) return { ok: false, reason: problems.join('; ') };
@@ -244,7 +253,9 @@ function progressReporter(total: number): ProgressReporter {
   const step = total ? Math.max(1, Math.ceil(total / 10)) : 1000;
   let next = step;
   let last = Date.now();
+  let printed = 0;
   const line = (done: number, created: number, failed: number) => {
+    printed = done;
     const of = total ? `/${total} lines (${Math.floor((100 * done) / total)}%)` : ' lines';
     console.error(`progress: ${done}${of}, ${created} created, ${failed} rejected`);
     last = Date.now();
@@ -257,14 +268,20 @@ function progressReporter(total: number): ProgressReporter {
       line(done, created, failed);
     },
     stop(done, created, failed) {
-      if (done && next - step < done) line(done, created, failed);
+      if (done !== printed) line(done, created, failed);
     },
   };
 }
 
 async function openFile(file: string, flags: 'r' | 'w'): Promise<fs.promises.FileHandle> {
   try {
-    return await fs.promises.open(file, flags);
+    const handle = await fs.promises.open(file, flags);
+    // Linux opens a directory for reading; its first read would fail with a stack instead.
+    if ((await handle.stat()).isDirectory()) {
+      await handle.close();
+      throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    }
+    return handle;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'a parent is not a directory' }[code ?? ''] ?? (error as Error).message;
@@ -276,6 +293,16 @@ async function countLines(file: string): Promise<number> {
   let n = 0;
   for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) if (line.trim()) n++;
   return n;
+}
+
+/** Columns padded to their widest cell; the last one is not padded (names may be long). */
+function printTable(header: string[], rows: string[][], { right = [] as number[] } = {}): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const format = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ');
+  for (const cells of [header, ...rows]) console.log(format(cells));
 }
 
 /** A mistake of the operator's, told in one line without a stack. */
