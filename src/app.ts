@@ -15,7 +15,7 @@ import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlPage, type Yoga } from './graphql/yoga.js';
 import { useCompiledReads } from './graphql/compiled/plugin.js';
 import { guard, limitBody, type HttpEnv } from './http.js';
-import { mountDialects } from './dialects/index.js';
+import { DIALECTS, mountDialects } from './dialects/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -72,6 +72,18 @@ export function createApp({ config, store, logger }: AppDeps): App {
   // The dialects apply the same limit in their own envelopes (dialects/common.ts).
   app.use('/graphql', limitBody(config.maxBodyBytes, (c, message) => c.json({ errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, 413)));
 
+  // Whoever opens the bare host is pointed at the graph: a browser goes to GraphiQL.
+  app.get('/', (c) => {
+    if (wantsHtml(c)) return c.redirect('/graphql', 302);
+    return c.json({
+      service: 'account-gateway',
+      graphql: '/graphql',
+      hint: 'POST GraphQL requests to /graphql with "Authorization: Bearer <API key>"; open /graphql in a browser for GraphiQL',
+      rest: Object.keys(DIALECTS),
+      health: '/healthz',
+      readiness: '/readyz',
+    });
+  });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   let draining = false;
   app.get('/readyz', async (c) => {

@@ -50,3 +50,14 @@ it("reads a ConflictError's message and code with possible-types.json, and loses
     error.mockRestore();
   }
 });
+
+it('GET / points to /graphql: JSON for a program, a redirect to GraphiQL for a browser', async () => {
+  const json = await h.request('/');
+  expect(json.status).toBe(200);
+  expect(await json.json()).toMatchObject({ graphql: '/graphql', rest: expect.arrayContaining(['/rest/learning', '/rest/embed']), health: '/healthz' });
+  const browser = await h.request('/', { headers: { accept: 'text/html,application/xhtml+xml' } });
+  expect(browser.status).toBe(302);
+  expect(browser.headers.get('location')).toBe('/graphql');
+  // Other unknown paths stay a JSON 404.
+  expect((await h.request('/nope')).status).toBe(404);
+});
