@@ -20,6 +20,8 @@ let reviews: ReviewsSubgraph | undefined;
 let gateway: GatewayRuntime | undefined;
 let accountsUrl: string;
 let sdl: string;
+/** The documents our subgraph received over HTTP (from the gateway, mostly). */
+const subgraphQueries: string[] = [];
 
 beforeAll(async () => {
   if (!h.ready) return;
@@ -29,7 +31,14 @@ beforeAll(async () => {
   for (const i of [0, 1]) await mutate(h, a.key, 'grantEntitlements', { userId: ids[i], kinds: ['KNERD'] });
 
   // Our app over real HTTP on a loopback port, as a gateway reaches it.
-  server = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+  server = serve({
+    fetch: async (request: Request, env: Record<string, unknown>) => {
+      if (request.method === 'POST') subgraphQueries.push(((await request.clone().json()) as { query: string }).query);
+      return h.app.fetch(request, env);
+    },
+    port: 0,
+    hostname: '127.0.0.1',
+  }) as Server;
   await new Promise<void>((resolve) => (server!.listening ? resolve() : server!.once('listening', () => resolve())));
   accountsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
 
@@ -133,6 +142,31 @@ describe('through the gateway', () => {
     expect(result.data.user).toEqual({ externalUserId: 'fed-0', reviews: [{ body: 'Great learner' }, { body: 'Again' }] });
   });
 
+  it('passes a gateway\'s merged fetches: one request with an alias per fetch (20 user lookups, two _entities)', async () => {
+    subgraphQueries.length = 0;
+    const lookups = await viaGateway(`{ ${ids.slice(0, 20).map((id, i) => `u${i}: user(id: "${id}") { externalUserId reviews { body } }`).join(' ')} }`, {}, a.key);
+    expect(lookups.errors).toBeUndefined();
+    expect(lookups.data.u0).toEqual({ externalUserId: 'fed-0', reviews: [{ body: 'Great learner' }, { body: 'Again' }] });
+    expect(lookups.data.u19).toEqual({ externalUserId: 'fed-19', reviews: [] });
+    // Hive Gateway sent the 20 lookups to us as one document with 20 aliases (`_v0_user`, …).
+    expect(subgraphQueries.some((q) => (q.match(/_v\d+_user:/g) ?? []).length === 20)).toBe(true);
+
+    subgraphQueries.length = 0;
+    const twice = await viaGateway(`{ a: latestReviews { author { externalUserId } } b: latestReviews { author { email account { name } } } }`, {}, a.key);
+    expect(twice.errors).toBeUndefined();
+    expect(twice.data.a[0]).toEqual({ author: { externalUserId: 'fed-0' } });
+    expect(twice.data.b[1]).toEqual({ author: { email: 'fed1@example.com', account: { name: 'Federated A' } } });
+    expect(subgraphQueries.some((q) => (q.match(/_v\d+__entities:/g) ?? []).length === 2)).toBe(true);
+  });
+
+  it('still refuses an abusive query that comes through the gateway', async () => {
+    // Three 100-node pages, each with a 100-node connection in every node: far over the cost.
+    const pages = Array.from({ length: 3 }, (_, i) => `p${i}: users(first: 100) { edges { node { id courses(first: 100) { edges { node { id title } } } } } }`).join(' ');
+    const result = await viaGateway(`{ ${pages} }`, {}, a.key);
+    expect(result.data?.p0 ?? null).toBeNull();
+    expect(result.errors?.[0]?.message).toMatch(/cost/i);
+  });
+
   it('forwards the caller\'s credential: another partner sees null authors, no credential is refused', async () => {
     const foreign = await viaGateway(`{ latestReviews { body author { externalUserId } } }`, {}, b.key);
     // The reviews still come (that subgraph knows nothing of tenancy); every User field
@@ -148,9 +182,10 @@ describe('through the gateway', () => {
 describe('_entities sent straight to this subgraph', () => {
   const send = (representations: object[], token: string, query = ENTITIES) => h.gql(query, { r: representations }, { token });
 
-  it('resolves 50 users by id and 50 by externalUserId in at most 2 statements per entity type', async () => {
+  it('resolves 50 users by id and 49 by externalUserId in at most 2 statements per entity type', async () => {
     const byId = ids.map((id) => ({ __typename: 'User', id }));
-    const byKey = ids.map((_, i) => ({ __typename: 'User', externalUserId: `fed-${i}` }));
+    // 100 representations in all: the most one list may hold (MAX_LIST_ITEMS).
+    const byKey = ids.slice(1).map((_, i) => ({ __typename: 'User', externalUserId: `fed-${i + 1}` }));
     const accounts = [{ __typename: 'Account', id: a.accountGlobalId }];
     await send(byId.slice(0, 1), a.key); // warm the credential cache
     let result: Awaited<ReturnType<typeof send>> | undefined;
@@ -159,10 +194,10 @@ describe('_entities sent straight to this subgraph', () => {
     });
     expect(result!.errors).toBeUndefined();
     const entities = result!.data._entities;
-    expect(entities).toHaveLength(101);
+    expect(entities).toHaveLength(100);
     expect(entities[0]).toEqual({ __typename: 'User', id: ids[0], uuid: expect.any(String), externalUserId: 'fed-0', email: 'fed0@example.com', account: { name: 'Federated A' }, entitlements: [{ kind: 'KNERD' }] });
-    expect(entities[99]).toMatchObject({ id: ids[49], externalUserId: 'fed-49' });
-    expect(entities[100]).toEqual({ __typename: 'Account', ulid: a.accountId, name: 'Federated A' });
+    expect(entities[98]).toMatchObject({ id: ids[49], externalUserId: 'fed-49' });
+    expect(entities[99]).toEqual({ __typename: 'Account', ulid: a.accountId, name: 'Federated A' });
     // Users: one statement per key (id, externalUserId), nested account and entitlements
     // joined in; accounts: one.
     expect(statements).toBeLessThanOrEqual(3);
@@ -208,6 +243,39 @@ describe('_entities sent straight to this subgraph', () => {
     );
     expect(odd.errors).toBeUndefined();
     expect(odd.data._entities).toEqual([null, null, null, null, null]);
+  });
+
+  it('answers each malformed representation with its own BAD_USER_INPUT error, and resolves the others', async () => {
+    const result = await send(
+      [
+        { __typename: 'User', id: ids[0] },
+        { __typename: 'Nope', id: ids[0] },
+        { id: ids[0] },
+        'User:1' as unknown as object,
+        { __typename: 'Node', id: ids[0] },
+        { __typename: 'User' },
+        [{ __typename: 'User', id: ids[0] }],
+        { __typename: 'User', externalUserId: 'fed-2' },
+      ],
+      a.key,
+    );
+    expect(result.status).toBe(200);
+    const entities = result.data._entities;
+    expect(entities).toHaveLength(8);
+    expect(entities[0]).toMatchObject({ __typename: 'User', id: ids[0] });
+    expect(entities.slice(1, 7)).toEqual([null, null, null, null, null, null]);
+    expect(entities[7]).toMatchObject({ __typename: 'User', externalUserId: 'fed-2' });
+    const errors = result.errors ?? [];
+    expect(errors.map((e: any) => e.path)).toEqual([1, 2, 3, 4, 5, 6].map((i) => ['_entities', i]));
+    for (const error of errors) {
+      expect(error.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(error.message).not.toMatch(/resolveReference|Abstract type|Unexpected error/);
+    }
+    expect(errors[0]!.message).toMatch(/^representations\[1\] names "Nope", which is not an entity of this subgraph/);
+    expect(errors[1]!.message).toMatch(/^representations\[2\] has no __typename/);
+    expect(errors[2]!.message).toMatch(/^representations\[3\] must be an object/);
+    expect(errors[3]!.message).toMatch(/^representations\[4\] names "Node"/);
+    expect(errors[4]!.message).toBe("representations[5] carries none of User's keys (id | externalUserId)");
   });
 
   it('resolves a client entity within the caller\'s partner only', async () => {

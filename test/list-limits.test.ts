@@ -179,3 +179,15 @@ describe('node and nodes read in batches', () => {
     expect(twice.data.nodes.map((n: any) => n?.id ?? null)).toEqual([ids[1], null, ids[1], null]);
   });
 });
+
+describe('other inputs whose cost grew faster than their size', () => {
+  it('refuses a users search longer than any searched column (255 characters)', async () => {
+    const query = `query ($s: String) { users(first: 5, filter: { search: $s }) { totalCount } }`;
+    const ok = await h.gql(query, { s: 'l'.repeat(255) }, { token: a.key });
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data.users.totalCount).toBe(0);
+    // A 100 KB pattern took PostgreSQL's ILIKE seconds; now refused before any statement.
+    const long = await h.gql(query, { s: 'ab'.repeat(50_000) }, { token: a.key });
+    expect(long.errors?.[0]).toMatchObject({ message: 'filter.search: must be at most 255 characters', extensions: { code: 'VALIDATION' } });
+  });
+});

@@ -171,8 +171,13 @@ const UserOrderInput = builder.inputType('UserOrder', {
 const idOrNone = (type: 'Account' | 'Client', value: string | null | undefined) =>
   value === null || value === undefined ? undefined : nativeId(type, value) ?? (type === 'Client' ? '00000000-0000-0000-0000-000000000000' : '-');
 
+const MAX_SEARCH = 255;
+
 export function toUserFilter(filter: (typeof UserFilterInput)['$inferInput'] | null | undefined): UserFilter {
   if (!filter) return {};
+  // No searched column holds more than 255 characters; a longer pattern matches nothing and
+  // costs PostgreSQL's ILIKE time that grows faster than its length (100 KB: seconds).
+  if (filter.search && filter.search.length > MAX_SEARCH) throw new ValidationError(`must be at most ${MAX_SEARCH} characters`, 'filter.search');
   return { ...filter, accountId: idOrNone('Account', filter.accountId), clientId: idOrNone('Client', filter.clientId) };
 }
 
