@@ -93,7 +93,7 @@ const ENTITIES = `query ($r: [_Any!]!) { _entities(representations: $r) { __type
 
 describe('subgraph SDL', () => {
   it('declares the entities, their keys, the pii tags and the shareable PageInfo', () => {
-    expect(sdl).toMatch(/type User implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "externalUserId"\)/);
+    expect(sdl).toMatch(/type User implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "uuid"\)\s+@key\(fields: "externalUserId"\)/);
     expect(sdl).toMatch(/type Account implements Node\s+@key\(fields: "id"\)/);
     expect(sdl).toMatch(/type Client implements Node\s+@key\(fields: "id"\)/);
     expect(sdl).toMatch(/type PageInfo\s+@shareable/);
@@ -275,7 +275,7 @@ describe('_entities sent straight to this subgraph', () => {
     expect(errors[1]!.message).toMatch(/^representations\[2\] has no __typename/);
     expect(errors[2]!.message).toMatch(/^representations\[3\] must be an object/);
     expect(errors[3]!.message).toMatch(/^representations\[4\] names "Node"/);
-    expect(errors[4]!.message).toBe("representations[5] carries none of User's keys (id | externalUserId)");
+    expect(errors[4]!.message).toBe("representations[5] carries none of User's keys (id | uuid | externalUserId)");
   });
 
   it('resolves a client entity within the caller\'s partner only', async () => {

@@ -20,6 +20,15 @@ import { DateTimeScalar, IPCIDRScalar } from './scalars.js';
 import { decodeNodeId } from './ids.js';
 import { resolveNodes } from './nodes.js';
 
+// The federation plugin prints `tag` on enum values too; only its option type lacks it.
+declare global {
+  namespace PothosSchemaTypes {
+    interface EnumValueConfig<Types extends import('@pothos/core').SchemaTypes> {
+      tag?: string[] | string;
+    }
+  }
+}
+
 export interface GraphQLContext extends RequestContext {
   readonly loaders: Loaders;
 }
@@ -91,8 +100,9 @@ export const builder = new SchemaBuilder<{
     // node/nodes: a malformed or unknown id is null (like a foreign one), never an error.
     decodeGlobalID: (id) => decodeNodeId(id),
     // One statement per node type, not one lookup per id (nodes.ts).
-    nodeQueryOptions: { resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, [args.id]).then(([node]) => node) },
-    nodesQueryOptions: { resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, args.ids) },
+    // @shareable like PageInfo: every Relay subgraph defines node/nodes (and Node).
+    nodeQueryOptions: { shareable: true, resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, [args.id]).then(([node]) => node) },
+    nodesQueryOptions: { shareable: true, resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, args.ids) },
   },
   errors: {
     // No defaultTypes: an unexpected error must stay an error and be masked.

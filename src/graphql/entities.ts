@@ -15,7 +15,7 @@ export type EntityQuery = PlannedQuery;
 
 export interface EntityLoad<K, V> {
   /** The entity type (`__typename` of the representations). */
-  typeName: 'User' | 'Account' | 'Client';
+  typeName: 'User' | 'Account' | 'Client' | 'Course' | 'Enrollment' | 'Order';
   /** Which @key the representation uses: one loader (one statement) per key. */
   keyName: string;
   /** The key's value, or null when it is malformed (resolves to null, like an unknown key). */

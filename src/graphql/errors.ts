@@ -1,4 +1,6 @@
 // The Error interface and the GraphQL face of each domain error (src/errors.ts).
+// The error types are value types a Pothos/Relay subgraph usually defines too (same names,
+// message and code): @shareable, so that a supergraph composes with such a subgraph.
 import {
   ConflictError,
   DomainError,
@@ -20,6 +22,7 @@ export const ErrorInterface = builder.interfaceRef<DomainError>('Error').impleme
 });
 
 const FieldIssueRef = builder.objectRef<FieldIssue>('FieldIssue').implement({
+  shareable: true,
   fields: (t) => ({
     field: t.exposeString('field', { description: 'Path of the input field, e.g. `input.externalUserId`.' }),
     message: t.exposeString('message'),
@@ -29,6 +32,7 @@ const FieldIssueRef = builder.objectRef<FieldIssue>('FieldIssue').implement({
 builder.objectType(NotFoundError, {
   name: 'NotFoundError',
   interfaces: [ErrorInterface],
+  shareable: true,
   isTypeOf: (value) => value instanceof NotFoundError,
   fields: (t) => ({ entity: t.exposeString('entity') }),
 });
@@ -36,6 +40,7 @@ builder.objectType(NotFoundError, {
 builder.objectType(ValidationError, {
   name: 'ValidationError',
   interfaces: [ErrorInterface],
+  shareable: true,
   isTypeOf: (value) => value instanceof ValidationError,
   fields: (t) => ({ issues: t.field({ type: [FieldIssueRef], resolve: (e) => [...e.issues] }) }),
 });
@@ -43,6 +48,7 @@ builder.objectType(ValidationError, {
 builder.objectType(ConflictError, {
   name: 'ConflictError',
   interfaces: [ErrorInterface],
+  shareable: true,
   isTypeOf: (value) => value instanceof ConflictError,
   fields: (t) => ({
     field: t.exposeString('field', { nullable: true, description: 'The key that is already taken.' }),
@@ -53,12 +59,14 @@ builder.objectType(ConflictError, {
 builder.objectType(ForbiddenError, {
   name: 'ForbiddenError',
   interfaces: [ErrorInterface],
+  shareable: true,
   isTypeOf: (value) => value instanceof ForbiddenError,
 });
 
 builder.objectType(PiiRejectedError, {
   name: 'PiiRejectedError',
   interfaces: [ErrorInterface],
+  shareable: true,
   isTypeOf: (value) => value instanceof PiiRejectedError,
   fields: (t) => ({
     field: t.exposeString('field'),

@@ -2,6 +2,7 @@
 import zlib from 'node:zlib';
 import { createYoga, createGraphQLError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import type { DocumentNode, GraphQLError } from 'graphql';
 import type { PrismaClient } from '@prisma/client';
 import type { Principal } from '../auth/principal.js';
@@ -44,7 +45,10 @@ export function createGraphQLServer(deps: YogaDeps): Yoga {
       error: (...args) => deps.logger.error({ args }, 'yoga'),
     },
     maskedErrors: { maskError: (error) => maskError(error, deps.logger) },
-    plugins: [storableInput(), ...(deps.plugins ?? [])],
+    // Federated tracing: a router or gateway that asks with `apollo-federation-include-trace:
+    // ftv1` gets the field timings in extensions.ftv1; other requests carry no trace. Errors in
+    // the trace are the masked ones the client sees.
+    plugins: [storableInput(), useApolloInlineTrace(), ...(deps.plugins ?? [])],
     context: ({ principal, requestId, ip }) => ({
       prisma: deps.prisma,
       principal,

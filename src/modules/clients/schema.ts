@@ -87,7 +87,7 @@ builder.mutationFields((t) => ({
         type: builder.inputType('UpsertClientInput', {
           fields: (f) => ({
             identifier: f.string({ required: true }),
-            metadata: f.field({ type: 'JSONObject', description: 'Replaces the whole metadata object; left out (or null), the metadata stays as it is.' }),
+            metadata: f.field({ type: 'JSONObject', tag: ['pii'], description: 'Replaces the whole metadata object; left out (or null), the metadata stays as it is.' }),
             accountId: f.id({ description: 'Account of a new client (default: the partner).' }),
           }),
         }),

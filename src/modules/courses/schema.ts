@@ -5,6 +5,8 @@ import { nodeLookup } from '../../graphql/nodes.js';
 import { resultUnion } from '../../graphql/errors.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
+import { loadEntity } from '../../graphql/entities.js';
+import { nativeId } from '../../graphql/ids.js';
 import { createCourse, enrollUser, recordOrder } from './service.js';
 import { courseVisibility, enrollmentVisibility, orderVisibility, within } from '../../auth/visibility.js';
 
@@ -42,6 +44,44 @@ const OrderRef = builder.prismaNode('Order', {
     amountCents: t.exposeInt('amountCents'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
+});
+
+// Federation: other subgraphs extend courses, enrollments and orders by their global id; all
+// representations of one type load in one statement, narrowed to what the caller may see.
+builder.asEntity(CourseRef, {
+  key: builder.selection<{ id: string }>('id'),
+  resolveReference: (ref, ctx, info) =>
+    loadEntity(ctx, info, {
+      typeName: 'Course',
+      keyName: 'id',
+      key: nativeId('Course', String(ref.id)),
+      find: (prisma, ids, query) => prisma.course.findMany({ ...query, where: within({ id: { in: ids } }, courseVisibility(ctx.principal)) }),
+      keyOf: (c) => c.id,
+    }),
+});
+
+builder.asEntity(EnrollmentRef, {
+  key: builder.selection<{ id: string }>('id'),
+  resolveReference: (ref, ctx, info) =>
+    loadEntity(ctx, info, {
+      typeName: 'Enrollment',
+      keyName: 'id',
+      key: nativeId('Enrollment', String(ref.id)),
+      find: (prisma, ids, query) => prisma.enrollment.findMany({ ...query, where: within({ id: { in: ids } }, enrollmentVisibility(ctx.principal)) }),
+      keyOf: (e) => e.id,
+    }),
+});
+
+builder.asEntity(OrderRef, {
+  key: builder.selection<{ id: string }>('id'),
+  resolveReference: (ref, ctx, info) =>
+    loadEntity(ctx, info, {
+      typeName: 'Order',
+      keyName: 'id',
+      key: nativeId('Order', String(ref.id)),
+      find: (prisma, ids, query) => prisma.order.findMany({ ...query, where: within({ id: { in: ids } }, orderVisibility(ctx.principal)) }),
+      keyOf: (o) => o.id,
+    }),
 });
 
 // ---------------------------------------------------------------------------- mutations

@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { builder, type JsonObject } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { DateRangeInput, OrderDirection, unseenCursor } from '../../graphql/connections.js';
-import { globalId, nativeId } from '../../graphql/ids.js';
+import { globalId, isUuid, nativeId } from '../../graphql/ids.js';
 import { notFound } from '../../graphql/errors.js';
 import { loadEntity, stringKey } from '../../graphql/entities.js';
 import { ClientRef } from '../clients/schema.js';
@@ -29,7 +29,8 @@ import {
   type UserKey,
 } from './service.js';
 
-// Tagged so that a supergraph contract can leave personal data out.
+// Tagged so that a supergraph contract can leave personal data out: the fields that hold it
+// and every input (argument, filter, order, mutation field) that writes, matches or sorts by it.
 const PII = { tag: ['pii'] };
 
 export const UserRef = builder.prismaNode('User', {
@@ -116,27 +117,36 @@ function metadataString(metadata: unknown, key: string): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-// Federation: other subgraphs reference a user by its global id or its learning key.
+// Federation: other subgraphs reference a user by its global id, its uuid (the learning id, a
+// JWT's `sub`) or its learning key. Ids and uuids name the same column: one statement for both.
 builder.asEntity(UserRef, {
-  key: [builder.selection<{ id: string }>('id'), builder.selection<{ externalUserId: string }>('externalUserId')],
-  resolveReference: (ref, ctx, info) =>
-    'id' in ref && ref.id !== undefined
-      ? loadEntity(ctx, info, {
-          typeName: 'User',
-          keyName: 'id',
-          key: nativeId('User', String(ref.id)),
-          find: (prisma, ids, query) => prisma.user.findMany({ ...query, where: within({ id: { in: ids } }, userVisibility(ctx.principal)) }),
-          keyOf: (u) => u.id,
-        })
-      : loadEntity(ctx, info, {
-          typeName: 'User',
-          keyName: 'externalUserId',
-          key: stringKey((ref as { externalUserId?: unknown }).externalUserId),
-          // userVisibility pins the caller's partner, where externalUserId is unique.
-          find: (prisma, keys, query) =>
-            prisma.user.findMany({ ...query, where: within({ externalUserId: { in: keys } }, userVisibility(ctx.principal)) }),
-          keyOf: (u) => u.externalUserId!,
-        }),
+  key: [
+    builder.selection<{ id: string }>('id'),
+    builder.selection<{ uuid: string }>('uuid'),
+    builder.selection<{ externalUserId: string }>('externalUserId'),
+  ],
+  resolveReference: (ref, ctx, info) => {
+    const fields = ref as { id?: unknown; uuid?: unknown; externalUserId?: unknown };
+    if (fields.id !== undefined || fields.uuid !== undefined) {
+      const given = fields.id !== undefined ? stringKey(String(fields.id)) : stringKey(fields.uuid);
+      return loadEntity(ctx, info, {
+        typeName: 'User',
+        keyName: 'id',
+        key: given && (fields.id !== undefined ? nativeId('User', given) : isUuid(given) ? given.toLowerCase() : null),
+        find: (prisma, ids, query) => prisma.user.findMany({ ...query, where: within({ id: { in: ids } }, userVisibility(ctx.principal)) }),
+        keyOf: (u) => u.id,
+      });
+    }
+    return loadEntity(ctx, info, {
+      typeName: 'User',
+      keyName: 'externalUserId',
+      key: stringKey(fields.externalUserId),
+      // userVisibility pins the caller's partner, where externalUserId is unique.
+      find: (prisma, keys, query) =>
+        prisma.user.findMany({ ...query, where: within({ externalUserId: { in: keys } }, userVisibility(ctx.principal)) }),
+      keyOf: (u) => u.externalUserId!,
+    });
+  },
 });
 
 const UserFilterInput = builder.inputType('UserFilter', {
@@ -149,12 +159,14 @@ const UserFilterInput = builder.inputType('UserFilter', {
     registeredInCatalog: t.boolean(),
     canvasUserId: t.int(),
     entitlement: t.field({ type: EntitlementKindEnum }),
-    search: t.string({ description: 'Case-insensitive substring of a key, name or e-mail.' }),
+    // Matches names and e-mails, so it can probe personal data: out of a contract without pii.
+    search: t.string({ ...PII, description: 'Case-insensitive substring of a key, name or e-mail.' }),
   }),
 });
 
 const UserOrderField = builder.enumType('UserOrderField', {
-  values: ['CREATED_AT', 'UPDATED_AT', 'EXTERNAL_USER_ID', 'EMAIL', 'CATALOG_ID'] as const,
+  // Ordering by e-mail reveals it (a bisection over pages): tagged like the field.
+  values: { CREATED_AT: {}, UPDATED_AT: {}, EXTERNAL_USER_ID: {}, EMAIL: PII, CATALOG_ID: {} } as const,
 });
 
 const UserOrderInput = builder.inputType('UserOrder', {
@@ -200,7 +212,7 @@ builder.queryFields((t) => ({
     description: 'The user holding one partner-scoped key: give exactly one of the arguments.',
     args: {
       externalUserId: t.arg.string(),
-      email: t.arg.string(),
+      email: t.arg.string(PII),
       identifier: t.arg.string(),
       catalogId: t.arg.int(),
     },
@@ -231,18 +243,18 @@ builder.queryFields((t) => ({
 // ---------------------------------------------------------------------------- mutations
 
 const ProfileFields = (t: PothosInputFieldBuilder) => ({
-  email: t.string({ description: 'Catalog login, unique per partner among catalog users (stored lower-case).' }),
-  userName: t.string(),
-  firstName: t.string(),
-  lastName: t.string(),
-  customFields: t.field({ type: 'JSONObject' }),
+  email: t.string({ ...PII, description: 'Catalog login, unique per partner among catalog users (stored lower-case).' }),
+  userName: t.string(PII),
+  firstName: t.string(PII),
+  lastName: t.string(PII),
+  customFields: t.field({ type: 'JSONObject', ...PII }),
   timeZone: t.string({ description: 'IANA time zone, e.g. Europe/Paris.' }),
   locale: t.string({ description: 'BCP 47 tag, e.g. en-GB.' }),
   termsOfUse: t.boolean(),
   canvasUserId: t.int(),
-  metadata: t.field({ type: 'JSONObject', description: 'Embed metadata; replaces the whole object.' }),
-  name: t.string({ description: 'Shorthand for metadata.name.' }),
-  avatar: t.string({ description: 'Shorthand for metadata.avatar.' }),
+  metadata: t.field({ type: 'JSONObject', ...PII, description: 'Embed metadata; replaces the whole object.' }),
+  name: t.string({ ...PII, description: 'Shorthand for metadata.name.' }),
+  avatar: t.string({ ...PII, description: 'Shorthand for metadata.avatar.' }),
 });
 
 type PothosInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0];
@@ -324,7 +336,7 @@ const UpdateUserInput = builder.inputType('UpdateUserInput', {
     externalUserId: t.string({ description: 'Only while unset: keys never change.' }),
     identifier: t.string({ description: 'Only while unset: keys never change.' }),
     clientIdentifier: t.string(),
-    metadataPatch: t.field({ type: 'JSONObject', description: 'Merged into metadata key by key (RFC 7396: null removes a key).' }),
+    metadataPatch: t.field({ type: 'JSONObject', ...PII, description: 'Merged into metadata key by key (RFC 7396: null removes a key).' }),
     ...ProfileFields(t),
   }),
 });

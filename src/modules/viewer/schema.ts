@@ -6,6 +6,8 @@ const Viewer = builder.objectRef<{ readonly marker: 'viewer' }>('Viewer');
 
 Viewer.implement({
   description: 'The caller: a user of one partner, the operator, or nobody.',
+  // Many subgraphs define a `viewer`: shareable, so that a supergraph composes.
+  shareable: true,
   fields: (t) => ({
     user: t.prismaField({
       type: 'User',
@@ -25,4 +27,4 @@ Viewer.implement({
   }),
 });
 
-builder.queryField('viewer', (t) => t.field({ type: Viewer, resolve: () => ({ marker: 'viewer' as const }) }));
+builder.queryField('viewer', (t) => t.field({ type: Viewer, shareable: true, resolve: () => ({ marker: 'viewer' as const }) }));
