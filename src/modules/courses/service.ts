@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { cents, parse, text } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
-import { lockManagedUsers } from '../users/service.js';
+import { assertNotMerged, lockManagedUsers } from '../users/service.js';
 
 const courseSchema = z.object({ ownerId: z.string(), title: text.min(1, 'must not be empty') });
 
@@ -27,16 +27,14 @@ async function findCourse(tx: Tx, ctx: RequestContext, courseId: string): Promis
  * A merged user has handed its courses, enrollments and orders to its target: new ones go
  * there too, or they would strand on a user nobody acts as (also when a merge wins a race).
  */
-function assertNotMerged(user: User, field: string): void {
-  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; use the target instead`, field);
-}
+const refuseMerged = (tx: Tx, ctx: RequestContext, user: User, field: string) => assertNotMerged(tx, ctx, user, 'use the target instead', field);
 
 export async function createCourse(ctx: RequestContext, raw: z.input<typeof courseSchema>): Promise<Course> {
   const principal = requireUser(ctx);
   const input = parse(courseSchema, raw);
   return audited(ctx, async (tx, audit) => {
     const [owner] = await lockManagedUsers(tx, ctx, [input.ownerId]);
-    assertNotMerged(owner!, 'ownerId');
+    await refuseMerged(tx, ctx, owner!, 'ownerId');
     const course = await tx.course.create({ data: { partnerId: principal.partnerId, ownerId: input.ownerId, title: input.title } });
     audit({ action: 'course.create', subjectType: 'Course', subjectId: course.id, data: { ownerId: input.ownerId } });
     return course;
@@ -48,7 +46,7 @@ export async function enrollUser(ctx: RequestContext, userId: string, courseId: 
   try {
     return await audited(ctx, async (tx, audit) => {
       const [user] = await lockManagedUsers(tx, ctx, [userId]);
-      assertNotMerged(user!, 'userId');
+      await refuseMerged(tx, ctx, user!, 'userId');
       await findCourse(tx, ctx, courseId);
       const enrollment = await tx.enrollment.create({ data: { partnerId: principal.partnerId, userId, courseId } });
       audit({ action: 'enrollment.create', subjectType: 'Enrollment', subjectId: enrollment.id, data: { userId, courseId } });
@@ -67,7 +65,7 @@ export async function recordOrder(ctx: RequestContext, raw: z.input<typeof order
   const input = parse(orderSchema, raw);
   return audited(ctx, async (tx, audit) => {
     const [user] = await lockManagedUsers(tx, ctx, [input.userId]);
-    assertNotMerged(user!, 'userId');
+    await refuseMerged(tx, ctx, user!, 'userId');
     if (input.courseId) await findCourse(tx, ctx, input.courseId);
     const order = await tx.order.create({
       data: { partnerId: principal.partnerId, userId: input.userId, courseId: input.courseId ?? null, amountCents: input.amountCents },

@@ -4,10 +4,10 @@
 // that leads back to the source is a cycle and refused.
 import type { Prisma, User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
-import { ConflictError, ForbiddenError, ValidationError } from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { StartOver } from '../../store/errors.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
-import { lockManagedUsers } from './service.js';
+import { lockManagedUsers, mergedConflict } from './service.js';
 import { optionalJsonColumn } from '../../store/json.js';
 
 const MAX_CHAIN = 32;
@@ -53,10 +53,11 @@ async function lockMerge(tx: Tx, ctx: RequestContext, sourceId: string, targetId
     )
     SELECT id FROM "User" WHERE id = ${sourceId}::uuid OR id IN (SELECT id FROM chain) ORDER BY id FOR UPDATE`;
   const hops = chain.map((u) => u.id).filter((id) => id !== sourceId && id !== targetId);
-  const [source, requested, ...rest] = await lockManagedUsers(tx, ctx, [sourceId, targetId, ...hops]);
-  if (source!.status === 'MERGED') {
-    throw new ConflictError(`user ${sourceId} is already merged into ${source!.mergedIntoId}; unmerge it first`, 'sourceId');
-  }
+  const [source, requested, ...rest] = await lockManagedUsers(tx, ctx, [sourceId, targetId, ...hops]).catch((error: unknown) => {
+    // A hop outside the caller's accounts is not named to it: the caller gave only the target.
+    throw error instanceof NotFoundError && hops.includes(error.ref!) ? new NotFoundError('User', targetId) : error;
+  });
+  if (source!.status === 'MERGED') throw await mergedConflict(tx, requireUser(ctx), source!, 'unmerge it first', 'sourceId');
   const target = endOfChain(requested!, sourceId, new Map([requested!, ...rest].map((u) => [u.id, u])));
   if (!target) throw new StartOver(`the merge chain from ${targetId} changed while it was locked`);
   return { source: source!, target };

@@ -5,24 +5,28 @@ import type { RequestContext } from '../../auth/context.js';
 import { planAtLeast, type UserPrincipal } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../../errors.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
-import { lockManagedUsers } from './service.js';
+import { assertNotMerged, lockManagedUsers, userNamed } from './service.js';
 
 async function reallocate(tx: Tx, fromId: string, toId: string): Promise<number> {
   const { count } = await tx.course.updateMany({ where: { ownerId: fromId }, data: { ownerId: toId } });
   return count;
 }
 
-/** Courses go only to an active user: a merged one has handed everything on, a disabled one cannot act. */
-function assertReceiver(user: User, field: string): void {
-  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; give the target instead`, field);
-  if (user.status !== 'ACTIVE') throw new ConflictError(`user ${user.id} is ${user.status.toLowerCase()} and cannot receive courses`, field);
+/**
+ * Courses go only to an active user: a merged one has handed everything on, a disabled one
+ * cannot act. The receiver may be the partner's default one, which an account admin cannot
+ * see: messages name users only as the caller may know them.
+ */
+async function assertReceiver(tx: Tx, ctx: RequestContext, user: User, field: string): Promise<void> {
+  await assertNotMerged(tx, ctx, user, 'give the target instead', field);
+  if (user.status !== 'ACTIVE') throw new ConflictError(`${userNamed(requireUser(ctx), user)} is ${user.status.toLowerCase()} and cannot receive courses`, field);
 }
 
 export async function reallocateCourses(ctx: RequestContext, fromUserId: string, toUserId: string): Promise<number> {
   if (fromUserId === toUserId) throw new ValidationError('fromUserId and toUserId are the same user', 'input.toUserId');
   return audited(ctx, async (tx, audit) => {
     const [, to] = await lockManagedUsers(tx, ctx, [fromUserId, toUserId]);
-    assertReceiver(to!, 'toUserId');
+    await assertReceiver(tx, ctx, to!, 'toUserId');
     const moved = await reallocate(tx, fromUserId, toUserId);
     audit({ action: 'course.reallocate', subjectType: 'User', subjectId: fromUserId, data: { to: toUserId, moved } });
     return moved;
@@ -67,7 +71,7 @@ export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPri
     // An explicit receiver must be a user the caller manages; the default one is chosen by
     // the rules (the partner's first admin), so an account admin may hand courses to it.
     const [to] = reallocateTo ? await lockManagedUsers(tx, ctx, [receiver]) : await lockUser(tx, receiver);
-    assertReceiver(to!, 'reallocateTo');
+    await assertReceiver(tx, ctx, to!, 'reallocateTo');
     courses = { reallocatedTo: receiver, moved: await reallocate(tx, user.id, receiver) };
   } else if (action === 'DELETE') {
     courses = { deletedCourses: (await tx.course.deleteMany({ where: { ownerId: user.id } })).count };

@@ -6,7 +6,7 @@ import { Prisma, type EntitlementKind, type User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, type UserPrincipal } from '../../auth/principal.js';
-import { canSeeUser, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
+import { canSeeClient, canSeeUser, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { managedAccount } from '../accounts/access.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
@@ -89,7 +89,7 @@ export const USER_VIEW = {
   account: { select: { id: true, customerId: true } },
   partner: { select: { customerId: true, canvasUuid: true } },
   mergedInto: { select: { id: true, catalogId: true, inCatalog: true, partnerId: true, accountId: true, status: true } },
-  client: { select: { identifier: true } },
+  client: { select: { identifier: true, partnerId: true, accountId: true } },
   entitlements: { select: { kind: true }, orderBy: { kind: 'asc' } },
 } satisfies Prisma.UserInclude;
 
@@ -106,9 +106,14 @@ export async function findUserView(ctx: RequestContext, key: UserKey & { id?: st
   return user && seenBy(ctx, user);
 }
 
-/** As User.mergedInto in the graph: a deleted target, or one the caller cannot see, reads null. */
+/**
+ * As User.mergedInto and User.client in the graph: a deleted target, or a target or client
+ * the caller cannot see, reads null (the one rule of auth/visibility, for every dialect).
+ */
 function seenBy(ctx: RequestContext, user: UserView): UserView {
-  return user.mergedInto && !canSeeUser(ctx.principal, user.mergedInto) ? { ...user, mergedInto: null } : user;
+  const mergedInto = user.mergedInto && canSeeUser(ctx.principal, user.mergedInto) ? user.mergedInto : null;
+  const client = user.client && canSeeClient(ctx.principal, user.client, user.id) ? user.client : null;
+  return mergedInto === user.mergedInto && client === user.client ? user : { ...user, mergedInto, client };
 }
 
 export interface UserListFilter extends UserFilter {
@@ -126,7 +131,8 @@ export async function listUserViews(
 ): Promise<{ users: UserView[]; total: number }> {
   const and: Prisma.UserWhereInput[] = [userWhere(ctx.principal, filter)];
   if (filter.hasIdentifier) and.push({ identifier: { not: null } });
-  if (filter.clientIdentifier !== undefined) and.push({ client: { identifier: filter.clientIdentifier } });
+  // A client the caller cannot see matches nobody, as if it did not exist.
+  if (filter.clientIdentifier !== undefined) and.push({ client: within({ identifier: filter.clientIdentifier }, clientVisibility(ctx.principal)) });
   const where = { AND: and };
   const [users, total] = await Promise.all([
     ctx.prisma.user.findMany({ where, include: USER_VIEW, orderBy: userOrderBy({ field: page.order }), skip: page.skip, take: page.take }),
@@ -323,14 +329,34 @@ export async function lockManagedUsers(tx: Tx, ctx: RequestContext, ids: string[
   return managed;
 }
 
-const assertActiveOrDisabled = (user: User, what: string) => {
-  if (user.status === 'MERGED') throw new ConflictError(`user ${user.id} is merged into ${user.mergedIntoId}; ${what} the target instead`);
-};
+/**
+ * How a message names a user: by id only to a caller who can see it, as everywhere else
+ * (ConflictError.existingId, User.mergedInto); else without naming it.
+ */
+export function userNamed(principal: UserPrincipal, user: Pick<User, 'id' | 'partnerId' | 'accountId' | 'status'>): string {
+  return canSeeUser(principal, user) ? `user ${user.id}` : 'that user';
+}
+
+/**
+ * The CONFLICT for acting on a merged user: "user X is merged into Y; <advice>". Y, the
+ * merge target, may be outside the caller's accounts (a sub-account's user merged into a
+ * root one): it is named only when the caller can see it, else "into another user".
+ */
+export async function mergedConflict(db: Tx | RequestContext['prisma'], principal: UserPrincipal, user: User, advice: string, field?: string): Promise<ConflictError> {
+  const target = user.mergedIntoId ? await db.user.findUnique({ where: { id: user.mergedIntoId }, select: HOLDER }) : null;
+  const into = target && canSeeUser(principal, target) ? `user ${target.id}` : 'another user';
+  return new ConflictError(`${userNamed(principal, user)} is merged into ${into}; ${advice}`, field);
+}
+
+/** Refuses a merged user (see mergedConflict). */
+export async function assertNotMerged(db: Tx, ctx: RequestContext, user: User, advice: string, field?: string): Promise<void> {
+  if (user.status === 'MERGED') throw await mergedConflict(db, requireUser(ctx), user, advice, field);
+}
 
 export async function disableUser(ctx: RequestContext, id: string): Promise<User> {
   const user = await audited(ctx, async (tx, audit) => {
     const [user] = await lockManagedUsers(tx, ctx, [id]);
-    assertActiveOrDisabled(user!, 'disable');
+    await assertNotMerged(tx, ctx, user!, 'disable the target instead');
     if (user!.status === 'DISABLED') return user!;
     const updated = await tx.user.update({ where: { id }, data: { status: 'DISABLED', disabledAt: new Date() } });
     audit({ action: 'user.disable', subjectType: 'User', subjectId: id, data: { before: user!.status, after: 'DISABLED' } });
@@ -343,7 +369,7 @@ export async function disableUser(ctx: RequestContext, id: string): Promise<User
 export async function enableUser(ctx: RequestContext, id: string): Promise<User> {
   return audited(ctx, async (tx, audit) => {
     const [user] = await lockManagedUsers(tx, ctx, [id]);
-    assertActiveOrDisabled(user!, 'enable');
+    await assertNotMerged(tx, ctx, user!, 'enable the target instead');
     if (user!.status === 'ACTIVE') return user!;
     const updated = await tx.user.update({ where: { id }, data: { status: 'ACTIVE', disabledAt: null } });
     audit({ action: 'user.enable', subjectType: 'User', subjectId: id, data: { before: user!.status, after: 'ACTIVE' } });
