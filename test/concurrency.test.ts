@@ -30,7 +30,10 @@ describe('the store', () => {
         await prisma.$transaction(async (tx) => {
           await tx.$queryRaw`SELECT ${i}::int AS n`;
           await tx.$executeRaw`INSERT INTO race_probe (k) VALUES ('same')`;
-        });
+          // The app's transaction runner waits as long (src/modules/audit/service.ts): on the
+          // embedded store's one connection, 60 transactions queue, and under a loaded machine
+          // Prisma's 2 s default measures the queue, not the interleaving this test is about.
+        }, { maxWait: 30_000, timeout: 30_000 });
       } catch (error) {
         if (!String((error as Error).message).includes('23505')) failures.push(String((error as Error).message).slice(-120));
       }

@@ -224,16 +224,17 @@ describe('result unions', () => {
   const C = 'ConflictError';
   const P = 'PiiRejectedError';
   // What each service can throw: every mutation can be refused; NotFound where an id is looked
-  // up; Validation where input is checked; Conflict where a key or a state can clash;
+  // up; Validation where input is checked; Conflict everywhere (a key or a state can clash, and
+  // the one transaction runner answers a write that kept losing to concurrent ones with it);
   // PiiRejected only where an externalUserId is written.
   const expected: Record<string, string[]> = {
-    createPartner: [V, F],
-    createAccount: [N, V, F],
-    updateAccount: [N, V, F],
+    createPartner: [V, C, F],
+    createAccount: [N, V, C, F],
+    updateAccount: [N, V, C, F],
     addAccountAdmin: [N, C, F],
-    removeAccountAdmin: [N, F],
+    removeAccountAdmin: [N, C, F],
     createUser: [N, V, C, F, P],
-    createUsers: [V, F],
+    createUsers: [V, C, F],
     ensureUser: [N, V, C, F, P],
     updateUser: [N, V, C, F, P],
     disableUser: [N, C, F],
@@ -242,14 +243,14 @@ describe('result unions', () => {
     unmergeUser: [N, C, F],
     reallocateCourses: [N, V, C, F],
     deleteUser: [N, V, C, F],
-    deleteUserDependencies: [N, F],
-    grantEntitlements: [N, V, F],
-    revokeEntitlements: [N, V, F],
+    deleteUserDependencies: [N, C, F],
+    grantEntitlements: [N, V, C, F],
+    revokeEntitlements: [N, V, C, F],
     upsertClient: [N, V, C, F],
-    deleteClient: [N, F],
+    deleteClient: [N, C, F],
     createApiKey: [V, C, F],
-    revokeApiKey: [N, F],
-    resetAccountIpAccess: [N, F],
+    revokeApiKey: [N, C, F],
+    resetAccountIpAccess: [N, C, F],
     createCourse: [N, V, C, F],
     enrollUser: [N, C, F],
     recordOrder: [N, V, C, F],

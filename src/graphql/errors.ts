@@ -81,11 +81,14 @@ type TypedError = (typeof ALL_ERRORS)[number];
 
 /**
  * The `errors` option of a mutation: its success type and, in one union, the typed errors its
- * service can throw. ForbiddenError is always among them: every mutation is guarded by
- * authScopes, whose refusal is answered as this union's ForbiddenError (see builder.ts).
+ * service can throw. Two are always among them: ForbiddenError, since every mutation is guarded
+ * by authScopes, whose refusal is answered as this union's ForbiddenError (see builder.ts); and
+ * ConflictError, since every write runs in the one transaction runner, which answers a write that
+ * kept losing to concurrent writes of the same rows with it (src/modules/audit/service.ts).
+ * An error outside the union would null the whole response, other fields' answers included.
  */
-export const resultUnion = (name: string, ...types: Exclude<TypedError, typeof ForbiddenError>[]) => ({
-  types: [...types, ForbiddenError],
+export const resultUnion = (name: string, ...types: Exclude<TypedError, typeof ForbiddenError | typeof ConflictError>[]) => ({
+  types: [...types, ConflictError, ForbiddenError],
   directResult: true as const,
   union: { name },
 });

@@ -7,7 +7,7 @@ import { nativeId } from '../../graphql/ids.js';
 import { loadEntity } from '../../graphql/entities.js';
 import { accountVisibility, canSeeAccount, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { UserRef } from '../users/schema.js';
 import { isUser, type Principal, type UserPrincipal } from '../../auth/principal.js';
@@ -202,7 +202,7 @@ builder.mutationFields((t) => ({
   }),
   addAccountAdmin: t.field({
     type: AccountPayload('AddAccountAdminSuccess'),
-    errors: resultUnion('AddAccountAdminResult', NotFoundError, ConflictError),
+    errors: resultUnion('AddAccountAdminResult', NotFoundError),
     authScopes: { admin: true },
     description: 'Make a user an admin of the account and its subtree.',
     args: { input: t.arg({ type: AccountAdminInput('AddAccountAdminInput'), required: true }) },

@@ -3,7 +3,7 @@ import type { Course, Enrollment, Order } from '@prisma/client';
 import { builder } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { resultUnion } from '../../graphql/errors.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { loadEntity } from '../../graphql/entities.js';
 import { nativeId } from '../../graphql/ids.js';
@@ -91,7 +91,7 @@ builder.mutationFields((t) => ({
     type: builder.objectRef<{ course: Course }>('CreateCourseSuccess').implement({
       fields: (f) => ({ course: f.field({ type: CourseRef, resolve: (p) => p.course }) }),
     }),
-    errors: resultUnion('CreateCourseResult', NotFoundError, ValidationError, ConflictError),
+    errors: resultUnion('CreateCourseResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -105,7 +105,7 @@ builder.mutationFields((t) => ({
     type: builder.objectRef<{ enrollment: Enrollment }>('EnrollUserSuccess').implement({
       fields: (f) => ({ enrollment: f.field({ type: EnrollmentRef, resolve: (p) => p.enrollment }) }),
     }),
-    errors: resultUnion('EnrollUserResult', NotFoundError, ConflictError),
+    errors: resultUnion('EnrollUserResult', NotFoundError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -121,7 +121,7 @@ builder.mutationFields((t) => ({
     type: builder.objectRef<{ order: Order }>('RecordOrderSuccess').implement({
       fields: (f) => ({ order: f.field({ type: OrderRef, resolve: (p) => p.order }) }),
     }),
-    errors: resultUnion('RecordOrderResult', NotFoundError, ValidationError, ConflictError),
+    errors: resultUnion('RecordOrderResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: {
       input: t.arg({

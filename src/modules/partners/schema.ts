@@ -3,7 +3,7 @@ import type { Account, ApiKey } from '@prisma/client';
 import { builder } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { resultUnion } from '../../graphql/errors.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { apiKeyVisibility, within } from '../../auth/visibility.js';
 import { idArg } from '../../graphql/mutations.js';
 import { PlanEnum } from '../../graphql/enums.js';
@@ -87,7 +87,7 @@ builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreateApiKeySuccess,
     // ConflictError: the partner already holds MAX_ACTIVE_API_KEYS active keys.
-    errors: resultUnion('CreateApiKeyResult', ValidationError, ConflictError),
+    errors: resultUnion('CreateApiKeyResult', ValidationError),
     authScopes: { admin: true },
     args: {
       input: t.arg({

@@ -11,7 +11,7 @@ import { canSeeClient, canSeeUser, courseVisibility, enrollmentVisibility, order
 import { EntitlementKindEnum, UserStatusEnum } from '../../graphql/enums.js';
 import { ALL_ERRORS, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
-import { ConflictError, NotFoundError, PiiRejectedError, ValidationError } from '../../errors.js';
+import { NotFoundError, PiiRejectedError, ValidationError } from '../../errors.js';
 import { userOrderBy, userWhere, type UserFilter } from './filters.js';
 import { mergeUsers, unmergeUser } from './merge.js';
 import { MAX_BULK, createUsers, type BulkItemResult } from './bulk.js';
@@ -281,7 +281,7 @@ function toCreateInput(input: (typeof CreateUserInput)['$inferInput']): CreateUs
 builder.mutationFields((t) => ({
   createUser: t.field({
     type: CreateUserSuccess,
-    errors: resultUnion('CreateUserResult', NotFoundError, ValidationError, ConflictError, PiiRejectedError),
+    errors: resultUnion('CreateUserResult', NotFoundError, ValidationError, PiiRejectedError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await createUser(ctx, toCreateInput(input)) }),
@@ -389,35 +389,35 @@ builder.mutationFields((t) => ({
   }),
   ensureUser: t.field({
     type: EnsureUserSuccess,
-    errors: resultUnion('EnsureUserResult', NotFoundError, ValidationError, ConflictError, PiiRejectedError),
+    errors: resultUnion('EnsureUserResult', NotFoundError, ValidationError, PiiRejectedError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: EnsureUserInput, required: true }) },
     resolve: (_root, { input }, ctx) => ensureUser(ctx, input),
   }),
   updateUser: t.field({
     type: UserPayload('UpdateUserSuccess'),
-    errors: resultUnion('UpdateUserResult', NotFoundError, ValidationError, ConflictError, PiiRejectedError),
+    errors: resultUnion('UpdateUserResult', NotFoundError, ValidationError, PiiRejectedError),
     authScopes: { member: true },
     args: { input: t.arg({ type: UpdateUserInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await updateUser(ctx, { ...input, id: idArg('User', input.id) } as UpdateUserData) }),
   }),
   disableUser: t.field({
     type: UserPayload('DisableUserSuccess'),
-    errors: resultUnion('DisableUserResult', NotFoundError, ConflictError),
+    errors: resultUnion('DisableUserResult', NotFoundError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: UserIdInput('DisableUserInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await disableUser(ctx, idArg('User', input.id)) }),
   }),
   enableUser: t.field({
     type: UserPayload('EnableUserSuccess'),
-    errors: resultUnion('EnableUserResult', NotFoundError, ConflictError),
+    errors: resultUnion('EnableUserResult', NotFoundError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: UserIdInput('EnableUserInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await enableUser(ctx, idArg('User', input.id)) }),
   }),
   mergeUsers: t.field({
     type: MergeUsersSuccess,
-    errors: resultUnion('MergeUsersResult', NotFoundError, ValidationError, ConflictError),
+    errors: resultUnion('MergeUsersResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -429,14 +429,14 @@ builder.mutationFields((t) => ({
   }),
   unmergeUser: t.field({
     type: UserPayload('UnmergeUserSuccess'),
-    errors: resultUnion('UnmergeUserResult', NotFoundError, ConflictError),
+    errors: resultUnion('UnmergeUserResult', NotFoundError),
     authScopes: { admin: true },
     args: { input: t.arg({ type: UserIdInput('UnmergeUserInput'), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await unmergeUser(ctx, idArg('User', input.id)) }),
   }),
   reallocateCourses: t.field({
     type: ReallocateCoursesSuccess,
-    errors: resultUnion('ReallocateCoursesResult', NotFoundError, ValidationError, ConflictError),
+    errors: resultUnion('ReallocateCoursesResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
@@ -452,7 +452,7 @@ builder.mutationFields((t) => ({
   }),
   deleteUser: t.field({
     type: DeleteUserSuccess,
-    errors: resultUnion('DeleteUserResult', NotFoundError, ValidationError, ConflictError),
+    errors: resultUnion('DeleteUserResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     args: {
       input: t.arg({
