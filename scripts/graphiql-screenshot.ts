@@ -1,7 +1,8 @@
 // Offline GraphiQL check (not part of `npm test`): starts the server on an empty temporary
 // DATA_DIR (so it seeds the demo partner), opens /graphql in Debian's headless Chromium
-// through playwright-core, puts the demo API key in the Headers tab, runs the default
-// query, checks the result and saves a screenshot to tmp/graphiql.png.
+// through playwright-core, signs in with the demo API key, runs the first example tab,
+// checks the result and saves screenshots to tmp/graphiql-signin.png and tmp/graphiql.png.
+// test/graphiql-browser.test.ts checks the same (and more) as part of `npm test`.
 //   apt-get install -y --no-install-recommends chromium   (once; never `npx playwright install`)
 //   npx tsx scripts/graphiql-screenshot.ts
 // Any request the page makes to another host fails the check: the page must work offline.
@@ -14,6 +15,7 @@ import { chromium } from 'playwright-core';
 const CHROMIUM = '/usr/bin/chromium';
 const root = path.resolve(import.meta.dirname, '..');
 const output = path.join(root, 'tmp', 'graphiql.png');
+const signInOutput = path.join(root, 'tmp', 'graphiql-signin.png');
 
 async function main() {
   await fs.access(CHROMIUM).catch(() => {
@@ -31,7 +33,7 @@ async function main() {
     // The demo key of a fresh embedded store is kept here (mode 0600) by the server.
     const { apiKey } = JSON.parse(await fs.readFile(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { apiKey: string };
     await screenshot(`${base}/graphql`, apiKey, path.join(work, 'profile'));
-    console.log(`GraphiQL ran the query offline; screenshot: ${path.relative(process.cwd(), output)}`);
+    console.log(`GraphiQL signed in and ran the query offline; screenshots: ${path.relative(process.cwd(), signInOutput)}, ${path.relative(process.cwd(), output)}`);
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
@@ -75,16 +77,16 @@ async function screenshot(url: string, apiKey: string, profile: string) {
     });
     const page = context.pages()[0] ?? (await context.newPage());
     await page.goto(url, { waitUntil: 'load' });
-    await page.locator('.graphiql-query-editor').first().waitFor({ timeout: 30_000 });
 
-    // Headers tab: replace the placeholder with the real key.
-    await page.getByRole('button', { name: 'Headers' }).click();
-    const headers = page.locator('.graphiql-editor-tool .graphiql-editor').last();
-    await headers.click();
-    await page.keyboard.press('ControlOrMeta+A');
-    await page.keyboard.press('Delete');
-    await page.keyboard.insertText(`{ "Authorization": "Bearer ${apiKey}" }`);
-    await page.keyboard.press('Home');
+    // A fresh page asks for the key; signing in fetches the schema with it at once.
+    const key = page.getByLabel('API key');
+    await key.waitFor({ timeout: 30_000 });
+    await fs.mkdir(path.dirname(output), { recursive: true });
+    await page.screenshot({ path: signInOutput });
+    await key.fill(apiKey);
+    await key.press('Enter');
+    await page.locator('.graphiql-query-editor').first().waitFor({ timeout: 30_000 });
+    await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).first().waitFor({ timeout: 30_000 });
 
     // Run the default query (viewer + the first users) and wait for its answer.
     await page.locator('.graphiql-execute-button').click();
@@ -93,7 +95,6 @@ async function screenshot(url: string, apiKey: string, profile: string) {
     // Monaco renders spaces as no-break spaces: normalise before looking.
     const text = (await response.innerText()).replace(/\s+/g, ' ');
     if (!text.includes('"isAdmin": true') || text.includes('"errors"')) throw new Error(`unexpected response in GraphiQL:\n${text}`);
-    await fs.mkdir(path.dirname(output), { recursive: true });
     await page.screenshot({ path: output });
     if (foreign.length > 0) throw new Error(`the page requested other hosts (it would not work offline):\n${foreign.join('\n')}`);
   } finally {

@@ -12,7 +12,7 @@ import { createAuthenticator, type Authenticator } from './auth/authenticate.js'
 import { canonicalAddress } from './auth/ip.js';
 import { armorPlugin, batchedOperationsPlugin, createRateLimiter, inputLimitsPlugin, type RateLimiter } from './auth/limits.js';
 import { DomainError, RateLimitedError } from './errors.js';
-import { createGraphQLServer, graphiqlPage, type Yoga } from './graphql/yoga.js';
+import { createGraphQLServer, graphiqlResponse, type Yoga } from './graphql/yoga.js';
 import { useCompiledReads } from './graphql/compiled/plugin.js';
 import { guard, limitBody, type HttpEnv } from './http.js';
 import { DIALECTS, mountDialects } from './dialects/index.js';
@@ -96,18 +96,10 @@ export function createApp({ config, store, logger }: AppDeps): App {
     }
   });
 
+  // GraphiQL: compressed per Accept-Encoding, with an ETag per encoding (graphiql.ts).
   app.get('/graphql', async (c, next) => {
     if (!wantsHtml(c)) return next();
-    const { gzip, html, etag } = graphiqlPage();
-    if (c.req.header('if-none-match') === etag) return c.body(null, 304);
-    c.header('content-type', 'text/html; charset=utf-8');
-    c.header('etag', etag);
-    c.header('cache-control', 'public, max-age=3600');
-    if (/\bgzip\b/.test(c.req.header('accept-encoding') ?? '')) {
-      c.header('content-encoding', 'gzip');
-      return c.body(new Uint8Array(gzip));
-    }
-    return c.body(html);
+    return graphiqlResponse(c.req.raw);
   });
 
   const graphqlGuard = guard(guards, 'graphql');

@@ -38,8 +38,13 @@ describe('GraphiQL', () => {
     const html = await new Response(r.body!.pipeThrough(new DecompressionStream('gzip'))).text();
     expect(html).toMatch(/graphiql/i);
     expect(html).not.toMatch(/unpkg\.com|cdn\.jsdelivr\.net|esm\.sh/);
-    const again = await h.request('/graphql', { headers: { accept: 'text/html', 'if-none-match': etag } });
+    expect(r.headers.get('vary')).toBe('Accept, Accept-Encoding');
+    // An ETag per encoding (test/unit/graphiql.test.ts covers the negotiation).
+    const again = await h.request('/graphql', { headers: { accept: 'text/html', 'accept-encoding': 'gzip', 'if-none-match': etag } });
     expect(again.status).toBe(304);
+    const identity = await h.request('/graphql', { headers: { accept: 'text/html', 'if-none-match': etag } });
+    expect(identity.status).toBe(200);
+    expect(identity.headers.get('content-encoding')).toBeNull();
   });
 });
 

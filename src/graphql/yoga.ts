@@ -1,7 +1,5 @@
 // graphql-yoga over the subgraph schema: context per request, error masking, GraphiQL.
-import zlib from 'node:zlib';
 import { createYoga, createGraphQLError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import type { DocumentNode, GraphQLError } from 'graphql';
 import type { PrismaClient } from '@prisma/client';
@@ -34,7 +32,7 @@ export function createGraphQLServer(deps: YogaDeps): Yoga {
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    // The page is served (offline, cached, compressed) by the HTTP layer: see graphiqlPage().
+    // The page is served (offline, cached, compressed) by the HTTP layer: see graphiql.ts.
     graphiql: false,
     landingPage: false,
     batching: { limit: deps.batchingLimit ?? 10 },
@@ -123,29 +121,5 @@ function unstorableLiteral(document: DocumentNode): string | null {
 // By name, not instanceof: graphql ships CJS and ESM builds, and a tool chain may load both.
 const isGraphQLError = (e: unknown): e is GraphQLError => e instanceof Error && e.name === 'GraphQLError';
 
-const DEFAULT_QUERY = `# Set the Authorization header (Headers tab) to "Bearer <your API key>".
-query Users {
-  viewer { isAdmin partner { name plan } }
-  users(first: 10) {
-    totalCount
-    edges { node { id uuid status externalUserId email identifier entitlements { kind } } }
-  }
-}
-`;
-
-let page: { html: string; gzip: Buffer; etag: string } | undefined;
-
-/** The GraphiQL page with every asset inlined (works offline), rendered and gzipped once. */
-export function graphiqlPage() {
-  if (!page) {
-    const html = renderGraphiQL({
-      title: 'account-gateway',
-      defaultQuery: DEFAULT_QUERY,
-      headers: JSON.stringify({ Authorization: 'Bearer <API key>' }),
-      shouldPersistHeaders: false,
-    });
-    const gzip = zlib.gzipSync(html, { level: 9 });
-    page = { html, gzip, etag: `"graphiql-${gzip.length.toString(36)}"` };
-  }
-  return page;
-}
+// The GraphiQL page is served by the HTTP layer (offline, compressed, cached): graphiql.ts.
+export { graphiqlResponse } from './graphiql.js';
