@@ -108,7 +108,7 @@ describe('a user merged outside an account admin\'s subtree', () => {
         const path = `/rest/embed/v1/headless/user/lk-plain-emb?reallocateTo=lk-m-${name}-emb`;
         const res = await rest(h, 'DELETE', path, { token: admin.token });
         expect(res.status).toBe(409);
-        expect(res.body.error.message).toContain('merged into another user');
+        expect(res.body.error.message).toContain(`user ${merged.uuid} is merged into another user`);
         expectUnnamed(res.text, target);
         const p = await rest(h, 'DELETE', path, { token: a.key });
         expect(p.status).toBe(409);
