@@ -41,6 +41,7 @@ export function createApp({ config, store, logger }: AppDeps): App {
     prisma: store.prisma,
     logger,
     invalidatePrincipals: authenticator.invalidate,
+    config,
     plugins: [
       armorPlugin(config),
       inputLimitsPlugin(config),

@@ -31,6 +31,16 @@ const envSchema = z.object({
   DISABLE_INTROSPECTION: flag.default(false),
   COMPILED_READS: flag.default(true),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
+  SECRETS_KEY: z
+    .string()
+    .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)')
+    .optional(),
+  BACKEND_CONCURRENCY: positiveInt.max(64).default(4),
+  BACKEND_TIMEOUT_MS: positiveInt.max(300_000).default(10_000),
+  BACKEND_ALLOWED_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .default([]),
 });
 
 export type Config = Readonly<{
@@ -52,6 +62,18 @@ export type Config = Readonly<{
   disableIntrospection: boolean;
   shutdownGraceMs: number;
   compiledReads: boolean;
+  backends: BackendSettings;
+}>;
+
+/** Connected backends (SPEC §10): the key their credentials are sealed with, and politeness. */
+export type BackendSettings = Readonly<{
+  /** SECRETS_KEY decoded: 32 bytes for AES-256-GCM; without it no backend can be connected. */
+  secretsKey: Buffer | undefined;
+  /** Per backend: requests in flight at most. */
+  concurrency: number;
+  timeoutMs: number;
+  /** Lower-case host names a baseUrl may name; empty: any host that is not refused. */
+  allowedHosts: readonly string[];
 }>;
 
 export class ConfigError extends Error {}
@@ -84,5 +106,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     disableIntrospection: e.DISABLE_INTROSPECTION,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     compiledReads: e.COMPILED_READS,
+    backends: Object.freeze({
+      secretsKey: e.SECRETS_KEY === undefined ? undefined : Buffer.from(e.SECRETS_KEY, 'base64'),
+      concurrency: e.BACKEND_CONCURRENCY,
+      timeoutMs: e.BACKEND_TIMEOUT_MS,
+      allowedHosts: Object.freeze(e.BACKEND_ALLOWED_HOSTS),
+    }),
   });
 }

@@ -12,6 +12,7 @@ import './modules/entitlements/schema.js';
 import './modules/courses/schema.js';
 import './modules/partners/schema.js';
 import './modules/audit/schema.js';
+import './modules/backends/schema.js';
 
 export const schema = checkRepresentations(
   builder.toSubGraphSchema({

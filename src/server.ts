@@ -9,6 +9,8 @@ import { createLogger } from './logger.js';
 import { openStore } from './store/database.js';
 import { createApp } from './app.js';
 import { seedDemo } from '../prisma/seed.js';
+import { checkStoredCredentials } from './modules/backends/service.js';
+import { SecretsKeyError } from './modules/backends/errors.js';
 
 async function main() {
   let config: Config;
@@ -29,6 +31,16 @@ async function main() {
     log: (message) => logger.info(message),
   });
   logger.info({ store: store.kind, dataDir: store.kind === 'pglite' ? path.resolve(config.dataDir) : undefined }, 'store ready');
+  // Stored backend credentials that SECRETS_KEY cannot open would fail every sync later:
+  // refuse now, with the reason, before serving anything.
+  try {
+    await checkStoredCredentials(store.prisma, config);
+  } catch (error) {
+    if (!(error instanceof SecretsKeyError)) throw error;
+    console.error(error.message);
+    await store.close();
+    process.exit(2);
+  }
 
   const demo = config.seedDemo ? await demoCredentials(config, store) : null;
   const app = createApp({ config, store, logger });

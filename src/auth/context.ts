@@ -1,6 +1,7 @@
 // What a service needs to know about the request it works for.
 import type { PrismaClient } from '@prisma/client';
 import type { Principal } from './principal.js';
+import type { Config } from '../config.js';
 
 export interface RequestContext {
   readonly prisma: PrismaClient;
@@ -10,4 +11,6 @@ export interface RequestContext {
   readonly ip: string;
   /** Forget cached principals after a write that may change one (disable, revoke, ...). */
   readonly invalidatePrincipals?: () => void;
+  /** The server's configuration, for the services that need settings (connected backends). */
+  readonly config?: Config;
 }

@@ -3,7 +3,7 @@
 // so a malformed id is a NOT_FOUND and never reaches the database as a type error.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 
-export type NodeType = 'Account' | 'User' | 'Client' | 'Course' | 'Enrollment' | 'Order' | 'ApiKey' | 'AuditEvent';
+export type NodeType = 'Account' | 'User' | 'Client' | 'Course' | 'Enrollment' | 'Order' | 'ApiKey' | 'AuditEvent' | 'Backend' | 'SyncRun';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
@@ -17,6 +17,8 @@ const NATIVE_SHAPE: Record<NodeType, RegExp> = {
   Order: UUID,
   ApiKey: UUID,
   AuditEvent: UUID,
+  Backend: UUID,
+  SyncRun: UUID,
 };
 
 export const isUuid = (value: string) => UUID.test(value);

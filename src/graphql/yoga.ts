@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import { DomainError } from '../errors.js';
 import { unstorable } from '../validation.js';
 import type { Logger } from '../logger.js';
+import type { Config } from '../config.js';
 import { schema } from '../schema.js';
 import type { GraphQLContext } from './builder.js';
 import { Loaders } from './loaders.js';
@@ -22,6 +23,7 @@ export interface YogaDeps {
   prisma: PrismaClient;
   logger: Logger;
   invalidatePrincipals: () => void;
+  config?: Config;
   plugins?: Parameters<typeof createYoga>[0]['plugins'];
   batchingLimit?: number;
 }
@@ -54,6 +56,7 @@ export function createGraphQLServer(deps: YogaDeps): Yoga {
       ip,
       loaders: new Loaders(deps.prisma),
       invalidatePrincipals: deps.invalidatePrincipals,
+      config: deps.config,
     }),
   });
 }

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import type { Store, StoreOptions } from '../../src/store/database.js';
 import { openTestStore, storeAvailable } from './store.js';
 
@@ -47,7 +47,12 @@ let counter = 0;
  * Sets up the app once for the calling test file (beforeAll/afterAll). `ready` is false
  * when the file's store is not available (postgres project without a server).
  */
-export function useHarness(env: Record<string, string> = {}, storeOptions: Pick<StoreOptions, 'idleTimeoutMillis'> = {}): Harness & { readonly ready: boolean } {
+export function useHarness(
+  env: Record<string, string> = {},
+  storeOptions: Pick<StoreOptions, 'idleTimeoutMillis'> = {},
+  /** `logger`: the app logs there instead (a test reading what is logged). */
+  options: { logger?: Logger } = {},
+): Harness & { readonly ready: boolean } {
   let state: { harness: Harness; drop: () => Promise<void> } | undefined;
   let ready = false;
   beforeAll(async () => {
@@ -55,7 +60,7 @@ export function useHarness(env: Record<string, string> = {}, storeOptions: Pick<
     if (!ready) return;
     const { store, drop } = await openTestStore(storeOptions);
     const config = loadConfig({ OPERATOR_TOKEN, JWT_SECRET, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SEED_DEMO: 'false', ...env });
-    const app = createApp({ config, store, logger: createLogger(config.logLevel) });
+    const app = createApp({ config, store, logger: options.logger ?? createLogger(config.logLevel) });
     state = { harness: makeHarness(app, store, config), drop };
   });
   afterAll(async () => {

@@ -1,0 +1,157 @@
+// Connected backends in the graph: the Backend and SyncRun nodes, `backends`, and the
+// connect/update/disconnect mutations. Partner admins only, everywhere: another caller's
+// node(id) of a backend is null, as a foreign one is, and `backends` answers FORBIDDEN.
+// The credential is an input field only; no output type has a field that could carry it.
+import { BackendKind, BackendStatus, LinkRule, SyncRunStatus, type Backend } from '@prisma/client';
+import { builder, type GraphQLContext } from '../../graphql/builder.js';
+import { nodeLookup } from '../../graphql/nodes.js';
+import { resultUnion } from '../../graphql/errors.js';
+import { globalId } from '../../graphql/ids.js';
+import { idArg } from '../../graphql/mutations.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { isUser } from '../../auth/principal.js';
+import { connectBackend, disconnectBackend, listBackends, updateBackend, SYNC_INTERVAL } from './service.js';
+
+export const BackendKindEnum = builder.enumType(BackendKind, { name: 'BackendKind' });
+export const BackendStatusEnum = builder.enumType(BackendStatus, {
+  name: 'BackendStatus',
+  values: {
+    HEALTHY: { description: 'Answering normally.' },
+    DEGRADED: { description: 'Recent failures, still working.' },
+    FAILING: { description: 'The circuit is open: requests are not sent until it half-opens.' },
+    PAUSED: { description: 'Not synced until resumed.' },
+  },
+});
+export const LinkRuleEnum = builder.enumType(LinkRule, {
+  name: 'LinkRule',
+  values: {
+    KEY: { description: 'Equal learning external_user_id / embed identifier values are one person.' },
+    EMAIL: { description: 'Equal e-mail addresses (case-insensitive) are one person.' },
+  },
+});
+export const SyncRunStatusEnum = builder.enumType(SyncRunStatus, { name: 'SyncRunStatus' });
+
+/** The partner whose backends the caller may see: its own when a partner admin, else none. */
+const adminPartner = (ctx: GraphQLContext) => (isUser(ctx.principal) && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '-'); // '-': no partner
+
+const SyncRecordErrorRef = builder.objectRef<{ nativeId?: string | null; reason: string }>('SyncRecordError').implement({
+  description: 'A record a sync run skipped, and why.',
+  fields: (t) => ({
+    nativeId: t.string({ nullable: true, description: "The backend's id of the record, when it had one.", resolve: (e) => e.nativeId ?? null }),
+    reason: t.exposeString('reason'),
+  }),
+});
+
+builder.prismaNode('SyncRun', {
+  id: { field: 'id' },
+  findUnique: nodeLookup('SyncRun', (id, ctx) => ({ id, partnerId: adminPartner(ctx) }) as { id: string }),
+  nullable: true,
+  authScopes: { partnerAdmin: true },
+  fields: (t) => ({
+    backend: t.relation('backend'),
+    status: t.expose('status', { type: SyncRunStatusEnum }),
+    full: t.exposeBoolean('full', { description: 'A full pass (every record read), not an incremental one.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    requests: t.exposeInt('requests', { description: 'HTTP requests made to the backend.' }),
+    seen: t.exposeInt('seen', { description: 'Records read.' }),
+    created: t.exposeInt('created', { description: 'Identities new to the store.' }),
+    updated: t.exposeInt('updated', { description: 'Known identities whose data changed.' }),
+    linked: t.exposeInt('linked', { description: 'Of `created`, those attached to an existing user.' }),
+    gone: t.exposeInt('gone', { description: 'Identities marked GONE.' }),
+    conflicts: t.exposeInt('conflicts', { description: 'New link conflicts.' }),
+    errors: t.field({
+      type: [SyncRecordErrorRef],
+      description: 'The first 100 record-level errors.',
+      resolve: (run) => (Array.isArray(run.errors) ? (run.errors as { nativeId?: string; reason: string }[]).slice(0, 100) : []),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const BackendRef = builder.prismaNode('Backend', {
+  id: { field: 'id' },
+  findUnique: nodeLookup('Backend', (id, ctx) => ({ id, partnerId: adminPartner(ctx) }) as { id: string }),
+  nullable: true,
+  authScopes: { partnerAdmin: true },
+  description: "One of the partner's own systems, connected (SPEC §10). Its credential is write-only: no field returns it.",
+  fields: (t) => ({
+    kind: t.expose('kind', { type: BackendKindEnum }),
+    baseUrl: t.exposeString('baseUrl'),
+    status: t.expose('status', { type: BackendStatusEnum }),
+    lastSyncAt: t.expose('lastSyncAt', { type: 'DateTime', nullable: true }),
+    lastError: t.exposeString('lastError', { nullable: true, description: 'What went wrong last, as a message (never a credential).' }),
+    syncIntervalSeconds: t.exposeInt('syncIntervalSeconds'),
+    linkBy: t.expose('linkBy', { type: [LinkRuleEnum] }),
+    syncRuns: t.relatedConnection('syncRuns', { cursor: 'id', totalCount: true, description: 'Newest first.', query: () => ({ orderBy: { id: 'desc' } }) }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('backends', (t) =>
+  t.prismaField({
+    type: ['Backend'],
+    authScopes: { partnerAdmin: true },
+    description: "The partner's connected backends, in kind order. Partner admins only (others: FORBIDDEN).",
+    resolve: (query, _root, _args, ctx) => listBackends(ctx, query),
+  }),
+);
+
+// ---------------------------------------------------------------------------- mutations
+
+const BackendSuccess = (name: string) =>
+  builder.objectRef<Backend>(name).implement({ fields: (t) => ({ backend: t.field({ type: BackendRef, resolve: (b) => b }) }) });
+
+const ConnectBackendSuccess = BackendSuccess('ConnectBackendSuccess');
+const UpdateBackendSuccess = BackendSuccess('UpdateBackendSuccess');
+const DisconnectBackendSuccess = builder.objectRef<{ id: string }>('DisconnectBackendSuccess').implement({
+  fields: (t) => ({ disconnectedBackendId: t.id({ resolve: (p) => globalId('Backend', p.id) }) }),
+});
+
+const CREDENTIAL = 'Write-only: sealed at rest with the server key and never returned, logged or audited.';
+const INTERVAL = `Seconds between incremental syncs, ${SYNC_INTERVAL.min} to ${SYNC_INTERVAL.max}`;
+
+const ConnectBackendInput = builder.inputType('ConnectBackendInput', {
+  fields: (f) => ({
+    kind: f.field({ type: BackendKindEnum, required: true, description: 'At most one backend per kind per partner.' }),
+    baseUrl: f.string({ required: true, description: 'http(s) URL of its API, without credentials.' }),
+    credential: f.string({ required: true, description: `What the API authenticates with (token or key). ${CREDENTIAL}` }),
+    syncIntervalSeconds: f.int({ description: `${INTERVAL} (default ${SYNC_INTERVAL.default}).` }),
+    linkBy: f.field({ type: [LinkRuleEnum], description: 'How its identities are linked to users (default [KEY, EMAIL]).' }),
+  }),
+});
+
+const UpdateBackendInput = builder.inputType('UpdateBackendInput', {
+  description: 'Fields left out stay as they are. The kind cannot change: disconnect and connect instead.',
+  fields: (f) => ({
+    id: f.id({ required: true }),
+    baseUrl: f.string({ description: 'Moving it to another origin needs the credential again.' }),
+    credential: f.string({ description: `Replaces the stored one. ${CREDENTIAL}` }),
+    syncIntervalSeconds: f.int({ description: `${INTERVAL}.` }),
+    linkBy: f.field({ type: [LinkRuleEnum] }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  connectBackend: t.field({
+    type: ConnectBackendSuccess,
+    errors: resultUnion('ConnectBackendResult', ValidationError),
+    authScopes: { partnerAdmin: true },
+    args: { input: t.arg({ type: ConnectBackendInput, required: true }) },
+    resolve: (_root, { input }, ctx) => connectBackend(ctx, input),
+  }),
+  updateBackend: t.field({
+    type: UpdateBackendSuccess,
+    errors: resultUnion('UpdateBackendResult', NotFoundError, ValidationError),
+    authScopes: { partnerAdmin: true },
+    args: { input: t.arg({ type: UpdateBackendInput, required: true }) },
+    resolve: (_root, { input }, ctx) => updateBackend(ctx, { ...input, id: idArg('Backend', input.id) }),
+  }),
+  disconnectBackend: t.field({
+    type: DisconnectBackendSuccess,
+    errors: resultUnion('DisconnectBackendResult', NotFoundError),
+    authScopes: { partnerAdmin: true },
+    args: { input: t.arg({ type: builder.inputType('DisconnectBackendInput', { fields: (f) => ({ id: f.id({ required: true }) }) }), required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ id: await disconnectBackend(ctx, idArg('Backend', input.id)) }),
+  }),
+}));
