@@ -3,10 +3,10 @@
 // which must not be in use by a running server).
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { coerceInputValue, isInputObjectType, type GraphQLInputObjectType } from 'graphql';
 import cliProgress from 'cli-progress';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
 import { openStore, type Store } from '../store/database.js';
 import { applyMigrations, pendingMigrations } from '../store/migrate.js';
 import { loadUserPrincipal } from '../auth/authenticate.js';
@@ -15,14 +15,16 @@ import { DomainError, ValidationError } from '../errors.js';
 import { nativeId } from '../graphql/ids.js';
 import { createApiKey, provisionPartner, revokeApiKey } from '../modules/partners/service.js';
 import { MAX_BULK, createUsers } from '../modules/users/bulk.js';
+import { BACKEND_KINDS, LINK_RULES, MAX_CREDENTIAL, backendOfKind, checkStoredCredentials, connectBackend, disconnectBackend, listBackends } from '../modules/backends/service.js';
+import { SecretsKeyError } from '../modules/backends/errors.js';
 
 const PLANS = ['CORE', 'AUTOMATE', 'ENTERPRISE'] as const;
 
-async function withStore<T>(work: (store: Store) => Promise<T>, migrate = true): Promise<T> {
+async function withStore<T>(work: (store: Store, config: Config) => Promise<T>, migrate = true): Promise<T> {
   const config = loadConfig();
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrate });
   try {
-    return await work(store);
+    return await work(store, config);
   } finally {
     await store.close();
   }
@@ -178,6 +180,103 @@ program
     });
   });
 
+const backend = program.command('backend').description("a partner's connected backends (SPEC §10)");
+const kindOption = (v: string) => {
+  const kind = v.toUpperCase();
+  if (!(BACKEND_KINDS as readonly string[]).includes(kind)) throw new InvalidArgumentError(`expected one of ${BACKEND_KINDS.join(', ')}`);
+  return kind as (typeof BACKEND_KINDS)[number];
+};
+// The service's field names, as the flags that carry them.
+const BACKEND_FLAGS: Record<string, string> = {
+  'input.kind': '--kind',
+  'input.baseUrl': '--base-url',
+  'input.credential': 'the credential',
+  'input.syncIntervalSeconds': '--sync-interval',
+  'input.linkBy': '--link-by',
+};
+backend
+  .command('connect')
+  .description('connect a backend; the credential is read from --credential-file or standard input, never from the command line')
+  .requiredOption('--partner <ulid>', 'partner id')
+  .requiredOption('--kind <kind>', `one of ${BACKEND_KINDS.join(', ')}`, kindOption)
+  .requiredOption('--base-url <url>', 'http(s) URL of its API')
+  .option('--credential-file <path>', 'file holding the credential (one trailing newline is dropped); "-" or left out: standard input')
+  .option('--sync-interval <seconds>', 'seconds between incremental syncs (default 300)', (v) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number of seconds');
+    return Number(v);
+  })
+  .option('--link-by <rules>', `comma list of ${LINK_RULES.join(', ')} (default both)`, (v) => {
+    const rules = v.split(',').map((r) => r.trim().toUpperCase()).filter(Boolean);
+    const unknown = rules.filter((r) => !(LINK_RULES as readonly string[]).includes(r));
+    if (unknown.length || !rules.length) throw new InvalidArgumentError(`expected a comma list of ${LINK_RULES.join(', ')}`);
+    return rules as (typeof LINK_RULES)[number][];
+  })
+  // Accepted only to be refused with the reason; hidden from the help.
+  .addOption(new Option('--credential [value]').hideHelp())
+  .action(async (opts: { partner: string; kind: (typeof BACKEND_KINDS)[number]; baseUrl: string; credentialFile?: string; syncInterval?: number; linkBy?: (typeof LINK_RULES)[number][]; credential?: unknown }) => {
+    if (opts.credential !== undefined) {
+      throw new CliError('the credential is never taken from the command line, where shell history and the process list would keep it: use --credential-file FILE or standard input');
+    }
+    const credential = await readCredential(opts.credentialFile);
+    await withStore(async (store, config) => {
+      // Sealing with a key other than the stored credentials' would leave a store no key opens.
+      await checkStoredCredentials(store.prisma, config);
+      const ctx = { ...(await adminContext(store, opts.partner)), config };
+      const row = await connectBackend(ctx, { kind: opts.kind, baseUrl: opts.baseUrl, credential, syncIntervalSeconds: opts.syncInterval, linkBy: opts.linkBy }).catch(flagged);
+      console.log(JSON.stringify({ id: row.id, kind: row.kind, baseUrl: row.baseUrl, syncIntervalSeconds: row.syncIntervalSeconds, linkBy: row.linkBy, status: row.status }, null, 2));
+    });
+  });
+backend
+  .command('list')
+  .description("list a partner's backends")
+  .requiredOption('--partner <ulid>', 'partner id')
+  .action((opts: { partner: string }) =>
+    withStore(async (store, config) => {
+      const rows = await listBackends({ ...(await adminContext(store, opts.partner)), config });
+      if (!rows.length) return console.log('no backends');
+      printTable(
+        ['KIND', 'STATUS', 'INTERVAL', 'LINK BY', 'LAST SYNC', 'ID', 'BASE URL'],
+        rows.map((r) => [r.kind, r.status, `${r.syncIntervalSeconds}s`, r.linkBy.join(','), r.lastSyncAt?.toISOString() ?? 'never', r.id, r.baseUrl]),
+        { right: [2] },
+      );
+    }),
+  );
+backend
+  .command('disconnect')
+  .description('disconnect a backend (nothing is written to the backend)')
+  .requiredOption('--partner <ulid>', 'partner id')
+  .requiredOption('--kind <kind>', `one of ${BACKEND_KINDS.join(', ')}`, kindOption)
+  .action((opts: { partner: string; kind: (typeof BACKEND_KINDS)[number] }) =>
+    withStore(async (store, config) => {
+      const ctx = { ...(await adminContext(store, opts.partner)), config };
+      const row = await backendOfKind(ctx, opts.kind);
+      if (!row) throw new CliError(`partner ${opts.partner} has no ${opts.kind} backend`);
+      await disconnectBackend(ctx, row.id);
+      console.log(`disconnected the ${row.kind} backend ${row.id} (${row.baseUrl})`);
+    }),
+  );
+
+/** The credential from a file, or from standard input when none is named (or "-"). */
+async function readCredential(file: string | undefined): Promise<string> {
+  const fromStdin = file === undefined || file === '-';
+  if (fromStdin && process.stdin.isTTY) throw new CliError('give the credential with --credential-file FILE, or pipe it on standard input');
+  const limit = MAX_CREDENTIAL * 4;
+  let text = '';
+  const input = fromStdin ? process.stdin : (await openFile(file, 'r')).createReadStream();
+  for await (const chunk of input) {
+    text += String(chunk);
+    if (text.length > limit) throw new CliError(`the credential is longer than ${MAX_CREDENTIAL} characters`);
+  }
+  // A file written by an editor or `echo` ends in a newline that is not part of the secret.
+  return text.replace(/\r?\n$/, '');
+}
+
+/** A service's ValidationError, its fields named by the flags that gave them. */
+function flagged(error: unknown): never {
+  if (!(error instanceof ValidationError)) throw error;
+  throw new CliError(error.issues.map((i) => `${BACKEND_FLAGS[i.field] ?? i.field}: ${i.message}`).join('\n'));
+}
+
 /** Without --errors, the first rejections are printed with their reason. */
 const SHOWN_REJECTIONS = 20;
 
@@ -309,7 +408,7 @@ function printTable(header: string[], rows: string[][], { right = [] as number[]
 class CliError extends Error {}
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DomainError || error instanceof CliError) console.error(error.message);
+  if (error instanceof ConfigError || error instanceof DomainError || error instanceof CliError || error instanceof SecretsKeyError) console.error(error.message);
   else console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
