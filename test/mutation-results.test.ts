@@ -254,6 +254,9 @@ describe('result unions', () => {
     createCourse: [N, V, C, F],
     enrollUser: [N, C, F],
     recordOrder: [N, V, C, F],
+    connectBackend: [V, C, F],
+    updateBackend: [N, V, C, F],
+    disconnectBackend: [N, C, F],
   };
 
   it('list exactly the errors each mutation can return', () => {

@@ -19,6 +19,7 @@ interface World {
   enrollment: string;
   order: string;
   apiKey: string;
+  backend: string;
 }
 
 let A: World;
@@ -37,7 +38,10 @@ async function world(name: string, prefix: string): Promise<World> {
   const enrollment = (await mutate(h, partner.key, 'enrollUser', { userId: other.id, courseId: course }, '... on EnrollUserSuccess { enrollment { id } }')).enrollment.id;
   const order = (await mutate(h, partner.key, 'recordOrder', { userId: other.id, courseId: course, amountCents: 100 }, '... on RecordOrderSuccess { order { id } }')).order.id;
   const apiKey = (await mutate(h, partner.key, 'createApiKey', { name: `${prefix} key` }, '... on CreateApiKeySuccess { apiKey { id } }')).apiKey.id;
-  return { partner, user, other, account, client: `${prefix}-client`, clientGlobal: client.client.id, course, enrollment, order, apiKey };
+  // Stored directly: this harness has no SECRETS_KEY, and no probe opens the credential.
+  const backend = await h.store.prisma.backend.create({ data: { partnerId: partner.accountId, kind: 'CATALOG', baseUrl: `https://${prefix}.example.com`, credential: 'v1:not:opened:here' } });
+  await h.store.prisma.syncRun.create({ data: { partnerId: partner.accountId, backendId: backend.id } });
+  return { partner, user, other, account, client: `${prefix}-client`, clientGlobal: client.client.id, course, enrollment, order, apiKey, backend: Buffer.from(`Backend:${backend.id}`).toString('base64') };
 }
 
 /** Every row of a partner, minus timestamps that reads may legitimately touch. */
@@ -55,6 +59,8 @@ async function dump(h: Harness, partnerId: string) {
     orders: await p.order.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
     admins: await p.accountAdmin.findMany({ where: { userId: { in: userIds } }, orderBy: { id: 'asc' } }),
     apiKeys: (await p.apiKey.findMany({ where: { partnerId }, orderBy: { id: 'asc' } })).map(({ lastUsedAt: _, ...k }) => k),
+    backends: await p.backend.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
+    syncRuns: await p.syncRun.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
   });
 }
 
@@ -93,6 +99,9 @@ const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unk
   createCourse: (a) => [{ ownerId: a.user.id, title: 'intruder' }],
   enrollUser: (a, b) => [{ userId: a.user.id, courseId: b.course }, { userId: b.user.id, courseId: a.course }],
   recordOrder: (a, b) => [{ userId: a.user.id, amountCents: 1 }, { userId: b.user.id, courseId: a.course, amountCents: 1 }],
+  connectBackend: () => [],
+  updateBackend: (a) => [{ id: a.backend, syncIntervalSeconds: 60 }, { id: a.backend, baseUrl: 'https://b.example.com', credential: 'stolen' }],
+  disconnectBackend: (a) => [{ id: a.backend }],
 };
 
 describe('cross-partner probe', () => {
@@ -102,7 +111,8 @@ describe('cross-partner probe', () => {
   });
 
   it('finds none of A\'s nodes by id, in any form', async () => {
-    const ids = [A.user.id, A.other.id, A.partner.accountGlobalId, A.account, A.clientGlobal, A.course, A.enrollment, A.order, A.apiKey];
+    const aRun = (await h.store.prisma.syncRun.findFirstOrThrow({ where: { partnerId: A.partner.accountId } })).id;
+    const ids = [A.user.id, A.other.id, A.partner.accountGlobalId, A.account, A.clientGlobal, A.course, A.enrollment, A.order, A.apiKey, A.backend, Buffer.from(`SyncRun:${aRun}`).toString('base64')];
     for (const token of [B.partner.key, bUserToken]) {
       for (const id of ids) {
         const r = await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id }, { token });
