@@ -1,0 +1,101 @@
+// The seams between the three parts of a connected backend (SPEC §10): the connector that
+// speaks a backend's source API (src/connectors), the identities service that stores what it
+// read and links it into users (src/modules/identities), and the sync runner that drives one
+// from the other on the job queue (src/modules/sync). Types only: each side implements or
+// consumes these, so the parts are built and tested on their own and still fit.
+import type { BackendKind } from '@prisma/client';
+
+/** What a backend's record is in the unified model. */
+export type Entity = 'USER' | 'ACCOUNT' | 'CLIENT';
+
+/**
+ * The streams of SPEC §10.3: catalog users, messaging accounts, embed clients and users, and
+ * learning accounts (not listable: known identities are re-read by id).
+ */
+export type StreamName = 'catalog.users' | 'messaging.accounts' | 'embed.clients' | 'embed.users' | 'learning.accounts';
+
+/** One record as a backend sent it, with the few things linking and sync need lifted out. */
+export interface SourceRecord {
+  stream: StreamName;
+  entity: Entity;
+  /** The backend's id: learning uuid, catalog integer id (as a string), messaging ULID, embed identifier / client id. */
+  nativeId: string;
+  /** The backend's partner-scoped key where it has one: `external_user_id`, `email_address`, `identifier`. */
+  key: string | null;
+  /** For EMAIL linking: catalog `email_address`, an embed user's `metadata.email`; as sent (linking lower-cases). */
+  email: string | null;
+  /** The backend's own last-change time, when it sends one. */
+  sourceUpdatedAt: Date | null;
+  /** The record exactly as the backend sent it (JSON). */
+  data: Record<string, unknown>;
+}
+
+/** A record the connector could not make sense of: skipped and counted, never fatal. */
+export interface RecordError {
+  nativeId: string | null;
+  reason: string;
+}
+
+/** Opaque, JSON-serialisable position in a stream; stored on the SyncRun after each page. */
+export type Checkpoint = Record<string, unknown>;
+
+export interface Page {
+  records: SourceRecord[];
+  errors: RecordError[];
+  /** Where the next page starts; null after the last page. */
+  next: Checkpoint | null;
+  /** HTTP requests this page cost (retries included). */
+  requests: number;
+}
+
+export interface ReadOptions {
+  /** A full pass (every record) or an incremental one (changes since `since`). */
+  full: boolean;
+  /** Incremental runs: the previous successful run's start (the connector applies its overlap window). */
+  since: Date | null;
+  signal?: AbortSignal;
+}
+
+/** The state a connector's circuit breaker reports, as Backend.status values. */
+export type ConnectorHealth = 'HEALTHY' | 'DEGRADED' | 'FAILING';
+
+export interface Connector {
+  readonly kind: BackendKind;
+  /** The streams this kind can list (learning: none; it is re-read by id). */
+  readonly streams: readonly StreamName[];
+  /** Pages of one stream from a checkpoint (null: from the start). Resumable: pass a page's `next`. */
+  readPages(stream: StreamName, from: Checkpoint | null, options: ReadOptions): AsyncIterable<Page>;
+  /** Re-reads one record by native id; 'GONE' when the backend answers 404. */
+  readOne(stream: StreamName, nativeId: string, signal?: AbortSignal): Promise<SourceRecord | 'GONE'>;
+  health(): ConnectorHealth;
+  /** Errors a run reports: BackendUnavailable (down, timeout, circuit open), BackendRefused (401/403), BackendProtocolError (garbage). */
+}
+
+/** The backend a sync works for, as the identities service needs it. */
+export interface BackendRef {
+  id: string;
+  partnerId: string;
+  kind: BackendKind;
+  linkBy: readonly ('KEY' | 'EMAIL')[];
+}
+
+/** What the identities service offers the sync runner (implemented in src/modules/identities). */
+export interface IdentitySink {
+  /**
+   * Stores one page's records as identities of the backend, in one transaction, marking each
+   * seen by `runId`. Idempotent: the same page twice changes nothing the second time. New
+   * identities wait for `linkPending`; changed data of linked ones reaches their user at once.
+   */
+  upsertPage(backend: BackendRef, records: SourceRecord[], runId: string): Promise<{ created: number; updated: number }>;
+  /** After a complete full pass of a stream: its identities not seen by `runId` become GONE. */
+  markUnseenGone(backend: BackendRef, stream: StreamName, runId: string): Promise<number>;
+  /** One identity the backend answered 404 for becomes GONE. */
+  markGone(backend: BackendRef, stream: StreamName, nativeId: string): Promise<boolean>;
+  /** Native ids of the backend's known identities of a stream, for streams re-read by id (learning). */
+  knownNativeIds(backend: BackendRef, stream: StreamName): AsyncIterable<string[]>;
+  /**
+   * Links every not-yet-linked identity of the partner by the backend's `linkBy` rules, in one
+   * canonical order, so the same data gives the same users whatever order it arrived in.
+   */
+  linkPending(backend: BackendRef): Promise<{ linked: number; newUsers: number; conflicts: number }>;
+}
