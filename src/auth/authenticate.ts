@@ -4,10 +4,10 @@ import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { PrismaClient } from '@prisma/client';
 import type { Config } from '../config.js';
 import { UnauthenticatedError } from '../errors.js';
+import { isUuid } from '../store/ids.js';
 import { hashApiKey, looksLikeApiKey, safeEqual } from './keys.js';
-import type { Credential, Principal, UserPrincipal } from './principal.js';
+import { PARTNER_WIDE_KINDS, type Credential, type Principal, type UserPrincipal } from './principal.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Principals are cached briefly so that a burst of requests with one credential costs no
 // SQL. Writes that change a principal (revoke, disable, entitlements, ...) clear the cache
@@ -51,7 +51,7 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
     const { sub, exp } = payload;
     if (typeof sub !== 'string') throw new UnauthenticatedError('invalid token: the sub claim must be a string (a user id)');
     if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new UnauthenticatedError('invalid token: the exp claim must be a number');
-    if (!UUID.test(sub)) throw new UnauthenticatedError('token subject is not a user id');
+    if (!isUuid(sub)) throw new UnauthenticatedError('token subject is not a user id');
     const principal = await loadUserPrincipal(prisma, sub.toLowerCase(), 'jwt');
     return { principal, expiresAt: exp * 1000 };
   }
@@ -116,7 +116,7 @@ export async function loadUserPrincipal(prisma: PrismaClient, userId: string, cr
       status: true,
       partner: { select: { plan: true } },
       account: { select: { id: true, ancestorIds: true } },
-      entitlements: { where: { kind: { in: ['ALL', 'PARTNER_ADMIN'] } }, select: { kind: true } },
+      entitlements: { where: { kind: { in: [...PARTNER_WIDE_KINDS] } }, select: { kind: true } },
       adminOf: { select: { accountId: true } },
     },
   });

@@ -1,6 +1,12 @@
 // Who is calling. Every request resolves to at most one principal; services take it as
 // the first word on what may be read or changed.
-import type { Plan } from '@prisma/client';
+import type { EntitlementKind, Plan } from '@prisma/client';
+
+/** The entitlements that make a user an admin of its whole partner tree (SPEC §4). */
+export const PARTNER_WIDE_KINDS: readonly EntitlementKind[] = ['PARTNER_ADMIN', 'ALL'];
+
+/** Whether a set of entitlements includes a partner-wide one. */
+export const isPartnerWide = (kind: EntitlementKind): boolean => PARTNER_WIDE_KINDS.includes(kind);
 
 export type Credential = 'api_key' | 'jwt';
 
@@ -17,7 +23,7 @@ export interface UserPrincipal {
   readonly plan: Plan;
   readonly credential: Credential;
   readonly apiKeyId?: string;
-  /** PARTNER_ADMIN or ALL: admin of the whole partner tree. */
+  /** Holds one of PARTNER_WIDE_KINDS: admin of the whole partner tree. */
   readonly partnerAdmin: boolean;
   /** Every account inside a subtree the user administers through AccountAdmin rows. */
   readonly adminAccountIds: ReadonlySet<string>;

@@ -11,6 +11,7 @@ import { openStore, type Store } from '../store/database.js';
 import { applyMigrations, pendingMigrations } from '../store/migrate.js';
 import { loadUserPrincipal } from '../auth/authenticate.js';
 import type { RequestContext } from '../auth/context.js';
+import { PARTNER_WIDE_KINDS } from '../auth/principal.js';
 import { DomainError, ValidationError } from '../errors.js';
 import { nativeId } from '../graphql/ids.js';
 import { createApiKey, provisionPartner, revokeApiKey } from '../modules/partners/service.js';
@@ -33,7 +34,7 @@ async function withStore<T>(work: (store: Store, config: Config) => Promise<T>, 
 /** Acts as the partner's earliest admin, as an API key of that admin would. */
 async function adminContext(store: Store, partnerId: string): Promise<RequestContext> {
   const admin = await store.prisma.user.findFirst({
-    where: { partnerId, status: 'ACTIVE', entitlements: { some: { kind: { in: ['PARTNER_ADMIN', 'ALL'] } } } },
+    where: { partnerId, status: 'ACTIVE', entitlements: { some: { kind: { in: [...PARTNER_WIDE_KINDS] } } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
   if (!admin) throw new Error(`partner ${partnerId} not found, or it has no active admin`);

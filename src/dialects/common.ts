@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isUser, type UserPrincipal } from '../auth/principal.js';
 import { DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
+import { isUuid } from '../store/ids.js';
 import { DATE_RANGE, storableDate, unstorable } from '../validation.js';
 import { guard, limitBody, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
 import type { RequestContext } from '../auth/context.js';
@@ -142,11 +143,10 @@ export function caller(c: HttpContext, deps: DialectDeps): { ctx: RequestContext
   return { ctx, principal: ctx.principal };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A user id in a path must be a uuid: anything else names nobody (404, not a cast error). */
 export function uuidParam(value: string, entity: string): string {
-  if (!UUID.test(value)) throw new NotFoundError(entity, value.slice(0, 100));
+  if (!isUuid(value)) throw new NotFoundError(entity, value.slice(0, 100));
   return value.toLowerCase();
 }
 

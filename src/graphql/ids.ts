@@ -2,34 +2,32 @@
 // convenience, its native id; services only ever see native ids, already well-formed,
 // so a malformed id is a NOT_FOUND and never reaches the database as a type error.
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { isUlid, isUuid } from '../store/ids.js';
 
 export type NodeType = 'Account' | 'User' | 'Client' | 'Course' | 'Enrollment' | 'Order' | 'ApiKey' | 'AuditEvent' | 'Backend' | 'SyncRun';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 
-const NATIVE_SHAPE: Record<NodeType, RegExp> = {
-  Account: ULID,
-  User: UUID,
-  Client: UUID,
-  Course: UUID,
-  Enrollment: UUID,
-  Order: UUID,
-  ApiKey: UUID,
-  AuditEvent: UUID,
-  Backend: UUID,
-  SyncRun: UUID,
+const NATIVE_SHAPE: Record<NodeType, (value: string) => boolean> = {
+  Account: isUlid,
+  User: isUuid,
+  Client: isUuid,
+  Course: isUuid,
+  Enrollment: isUuid,
+  Order: isUuid,
+  ApiKey: isUuid,
+  AuditEvent: isUuid,
+  Backend: isUuid,
+  SyncRun: isUuid,
 };
 
-export const isUuid = (value: string) => UUID.test(value);
-export const isUlid = (value: string) => ULID.test(value);
+export { isUlid, isUuid };
 
 /** The native id inside `value` if it names a `type` node, else null. */
 export function nativeId(type: NodeType, value: string): string | null {
   if (typeof value !== 'string' || value.length > 200) return null;
   const decoded = decodeGlobal(value);
   const id = decoded ? (decoded.typename === type ? decoded.id : null) : value;
-  if (id === null || !NATIVE_SHAPE[type].test(id)) return null;
+  if (id === null || !NATIVE_SHAPE[type](id)) return null;
   return type === 'Account' ? id.toUpperCase() : id.toLowerCase();
 }
 

@@ -2,6 +2,15 @@
 // results by id).
 import crypto from 'node:crypto';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Crockford base32: the ids of accounts (the messaging dialect's ULIDs).
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
+
+/** Any RFC 4122 shaped uuid, either case. */
+export const isUuid = (value: string): boolean => UUID.test(value);
+/** A ULID, either case. */
+export const isUlid = (value: string): boolean => ULID.test(value);
+
 /** UUID v7: time-ordered, so new rows land at the end of the primary key index. */
 export function uuidv7(): string {
   const bytes = crypto.randomBytes(16);

@@ -7,6 +7,7 @@
 import type { UserPrincipal } from '../../auth/principal.js';
 import type { UserFilter } from '../../modules/users/filters.js';
 import { escapeLike } from '../../modules/users/filters.js';
+import { isUuid } from '../../store/ids.js';
 import type { FieldPlan } from './plan.js';
 
 export interface Sql {
@@ -213,7 +214,6 @@ const ORDER_COLUMNS: Record<string, { column: string; nullable: boolean }> = {
   CATALOG_ID: { column: 'catalogId', nullable: false },
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The user id inside a connection cursor ("GPC:S:<uuid>", base64), or null. */
 function cursorId(cursor: string): string | null {
@@ -221,7 +221,7 @@ function cursorId(cursor: string): string | null {
   const text = Buffer.from(cursor, 'base64').toString('utf8');
   if (!text.startsWith('GPC:S:')) return null;
   const id = text.slice(6);
-  return UUID.test(id) ? id : null;
+  return isUuid(id) ? id : null;
 }
 
 function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: FieldPlan[]): string {

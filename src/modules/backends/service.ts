@@ -8,6 +8,7 @@ import type { RequestContext } from '../../auth/context.js';
 import type { Config } from '../../config.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
+import { isUuid } from '../../store/ids.js';
 import { nullish } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
 import { checkBaseUrl } from './base-url.js';
@@ -21,7 +22,6 @@ export const MAX_CREDENTIAL = 4096;
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Messages never quote the value: it is a secret.
 const credential = z
@@ -200,7 +200,7 @@ export async function backendOfKind(ctx: RequestContext, kind: BackendKind): Pro
  * changes of one backend apply one after the other. Another partner's is not found.
  */
 async function lockBackend(tx: Tx, partnerId: string, id: string): Promise<Backend> {
-  const found = UUID.test(id) ? await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Backend" WHERE id = ${id}::uuid AND "partnerId" = ${partnerId} FOR UPDATE` : [];
+  const found = isUuid(id) ? await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Backend" WHERE id = ${id}::uuid AND "partnerId" = ${partnerId} FOR UPDATE` : [];
   const backend = found.length ? await tx.backend.findUnique({ where: { id } }) : null;
   if (!backend) throw new NotFoundError('Backend', id);
   return backend;

@@ -3,12 +3,11 @@
 import { EntitlementKind, type User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
+import { isPartnerWide } from '../../auth/principal.js';
 import { ForbiddenError } from '../../errors.js';
 import { parse } from '../../validation.js';
 import { audited, requireUser } from '../audit/service.js';
 import { lockManagedUsers } from '../users/service.js';
-
-const PARTNER_WIDE = new Set<EntitlementKind>(['PARTNER_ADMIN', 'ALL']);
 
 const schema = z.object({
   userId: z.string(),
@@ -20,7 +19,7 @@ export type EntitlementChange = z.input<typeof schema>;
 async function change(ctx: RequestContext, raw: EntitlementChange, grant: boolean): Promise<User> {
   const principal = requireUser(ctx);
   const { userId, kinds } = parse(schema, raw);
-  if (kinds.some((k) => PARTNER_WIDE.has(k)) && !principal.partnerAdmin) {
+  if (kinds.some(isPartnerWide) && !principal.partnerAdmin) {
     throw new ForbiddenError('only a partner admin may grant or revoke PARTNER_ADMIN or ALL');
   }
   const user = await audited(ctx, async (tx, audit) => {

@@ -4,6 +4,7 @@
 // that leads back to the source is a cycle and refused.
 import type { Prisma, User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
+import { isPartnerWide } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { StartOver } from '../../store/errors.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
@@ -116,13 +117,11 @@ function identityMove(source: User, target: User): { sourceData: UserUpdate; tar
   return { sourceData, targetData, moved };
 }
 
-const PARTNER_WIDE = new Set(['PARTNER_ADMIN', 'ALL']);
-
 async function moveDependents(tx: Tx, sourceId: string, targetId: string, partnerAdmin: boolean) {
   const entitlements = await tx.entitlement.findMany({ where: { userId: sourceId } });
   // The union of entitlements is a grant to the target: an account admin may not hand out
   // partner-wide rights this way any more than through grantEntitlements.
-  if (!partnerAdmin && entitlements.some((e) => PARTNER_WIDE.has(e.kind))) {
+  if (!partnerAdmin && entitlements.some((e) => isPartnerWide(e.kind))) {
     throw new ForbiddenError('only a partner admin may merge a user holding PARTNER_ADMIN or ALL');
   }
   if (entitlements.length) {

@@ -2,7 +2,7 @@
 // the row stays as a tombstone that keeps its keys burned.
 import { Prisma, type User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
-import { planAtLeast, type UserPrincipal } from '../../auth/principal.js';
+import { PARTNER_WIDE_KINDS, planAtLeast, type UserPrincipal } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../../errors.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
 import { assertNotMerged, lockManagedUsers, userNamed } from './service.js';
@@ -106,7 +106,7 @@ async function lockUser(tx: Tx, id: string): Promise<User[]> {
 
 async function firstAdmin(tx: Tx, partnerId: string, except: string): Promise<string | undefined> {
   const admin = await tx.user.findFirst({
-    where: { partnerId, id: { not: except }, status: 'ACTIVE', entitlements: { some: { kind: { in: ['PARTNER_ADMIN', 'ALL'] } } } },
+    where: { partnerId, id: { not: except }, status: 'ACTIVE', entitlements: { some: { kind: { in: [...PARTNER_WIDE_KINDS] } } } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     select: { id: true },
   });

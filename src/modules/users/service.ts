@@ -2,15 +2,15 @@
 // and deletion: removal.ts; merges: merge.ts). Every operation checks rights here (not in
 // the resolvers), runs in one audited transaction, and leans on the database's unique
 // constraints for keys, so races end in ConflictError.
-import { Prisma, type EntitlementKind, type User } from '@prisma/client';
+import { Prisma, type User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
-import { administers, type UserPrincipal } from '../../auth/principal.js';
+import { administers, PARTNER_WIDE_KINDS, type UserPrincipal } from '../../auth/principal.js';
 import { canSeeClient, canSeeUser, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { managedAccount } from '../accounts/access.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
-import { canvasUuid, uuidv7 } from '../../store/ids.js';
+import { canvasUuid, isUuid, uuidv7 } from '../../store/ids.js';
 import { jsonColumn, optionalJsonColumn } from '../../store/json.js';
 import { email, embedKey, jsonObject, keyString, locale, nullish, parse, text, timeZone } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
@@ -95,12 +95,11 @@ export const USER_VIEW = {
 
 export type UserView = Prisma.UserGetPayload<{ include: typeof USER_VIEW }>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** One visible user by uuid or by one partner-scoped key, with USER_VIEW; null when unseen. */
 export async function findUserView(ctx: RequestContext, key: UserKey & { id?: string }): Promise<UserView | null> {
   // A malformed uuid names nobody (and must not reach the uuid column as a cast error).
-  const where = key.id !== undefined ? (UUID.test(key.id) ? { id: key.id.toLowerCase() } : null) : keyWhere(key);
+  const where = key.id !== undefined ? (isUuid(key.id) ? { id: key.id.toLowerCase() } : null) : keyWhere(key);
   if (!where) return null;
   const user = await ctx.prisma.user.findFirst({ where: { AND: [where, userVisibility(ctx.principal)] }, include: USER_VIEW });
   return user && seenBy(ctx, user);
@@ -299,8 +298,6 @@ export async function ensureUser(ctx: RequestContext, raw: EnsureUserInput): Pro
 
 // ---------------------------------------------------------------------------- managed users
 
-const PARTNER_WIDE: EntitlementKind[] = ['PARTNER_ADMIN', 'ALL'];
-
 /**
  * Loads users the caller administers, locked FOR UPDATE in id order (so two transactions
  * touching the same pair never deadlock). Unknown, foreign, deleted → NOT_FOUND.
@@ -323,7 +320,7 @@ export async function lockManagedUsers(tx: Tx, ctx: RequestContext, ids: string[
     return user;
   });
   if (!principal.partnerAdmin && !options.profileOnly) {
-    const held = await tx.entitlement.count({ where: { userId: { in: unique }, kind: { in: PARTNER_WIDE } } });
+    const held = await tx.entitlement.count({ where: { userId: { in: unique }, kind: { in: [...PARTNER_WIDE_KINDS] } } });
     if (held) throw new ForbiddenError('only a partner admin may change a user who holds PARTNER_ADMIN or ALL (beyond its profile)');
   }
   return managed;
