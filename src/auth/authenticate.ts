@@ -1,5 +1,6 @@
 // Credentials → principal. Bearer API keys, bearer JWTs (HS256 or a JWKS), or the operator
 // token. A user who is disabled, merged or deleted is refused whatever the credential.
+import { LRUCache } from 'lru-cache';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { PrismaClient } from '@prisma/client';
 import type { Config } from '../config.js';
@@ -23,9 +24,26 @@ export interface Authenticator {
 }
 
 export function createAuthenticator(prisma: PrismaClient, config: Config): Authenticator {
-  const cache = new Map<string, { principal: Principal; expires: number }>();
-  const pending = new Map<string, Promise<{ principal: Principal; expiresAt: number }>>();
+  // lru-cache gives the TTL, the size bound and the single flight (concurrent fetches of one
+  // key share one lookup). Keys carry a generation: `invalidate` moves to a new one, so a
+  // lookup under way when principals changed can finish for its callers but is never read again.
   let generation = 0;
+  const cache = new LRUCache<string, Principal>({
+    max: CACHE_MAX,
+    ttl: CACHE_TTL_MS,
+    ignoreFetchAbort: true,
+    fetchMethod: async (key, _stale, { options }) => {
+      const token = key.slice(key.indexOf(':') + 1);
+      const found = await (looksLikeApiKey(token)
+        ? fromApiKey(token)
+        : token.split('.').length === 3
+          ? fromJwt(token)
+          : Promise.reject(new UnauthenticatedError('unrecognised credential')));
+      // Never cache past the credential's own expiry.
+      options.ttl = Math.max(1, Math.min(CACHE_TTL_MS, found.expiresAt - Date.now()));
+      return found.principal;
+    },
+  });
   const jwks: JWTVerifyGetKey | undefined = config.jwt.jwksUrl ? createRemoteJWKSet(new URL(config.jwt.jwksUrl)) : undefined;
   const hmacKey = config.jwt.secret ? new TextEncoder().encode(config.jwt.secret) : undefined;
 
@@ -74,33 +92,15 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       const token = header.replace(/^Bearer\s+/i, '').trim();
       if (!token) return null;
       if (config.operatorToken && safeEqual(token, config.operatorToken)) return { kind: 'operator' };
-      const cached = cache.get(token);
-      if (cached && cached.expires > Date.now()) return cached.principal;
       if (token.length > 4096) throw new UnauthenticatedError('credential too long');
-      // Single flight: the requests that find the cache cold together share one lookup.
-      let lookup = pending.get(token);
-      if (!lookup) {
-        const started = generation;
-        lookup = (looksLikeApiKey(token) ? fromApiKey(token) : token.split('.').length === 3 ? fromJwt(token) : Promise.reject(new UnauthenticatedError('unrecognised credential')))
-          .then((found) => {
-            // A write that changed principals while we looked must not be undone by this result.
-            if (started === generation) {
-              if (cache.size >= CACHE_MAX) cache.clear();
-              // Never cache past the credential's own expiry.
-              cache.set(token, { principal: found.principal, expires: Math.min(Date.now() + CACHE_TTL_MS, found.expiresAt) });
-            }
-            return found;
-          })
-          .finally(() => pending.delete(token));
-        pending.set(token, lookup);
-      }
-      return (await lookup).principal;
+      const principal = await cache.fetch(`${generation}:${token}`);
+      if (!principal) throw new UnauthenticatedError('invalid credential');
+      return principal;
     },
     invalidate() {
+      // Lookups under way may have read the rows before the change: later requests start afresh.
       generation++;
       cache.clear();
-      // Lookups under way may have read the rows before the change: later requests start afresh.
-      pending.clear();
     },
   };
 }

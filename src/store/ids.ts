@@ -11,16 +11,8 @@ export const isUuid = (value: string): boolean => UUID.test(value);
 /** A ULID, either case. */
 export const isUlid = (value: string): boolean => ULID.test(value);
 
-/** UUID v7: time-ordered, so new rows land at the end of the primary key index. */
-export function uuidv7(): string {
-  const bytes = crypto.randomBytes(16);
-  const ms = BigInt(Date.now());
-  for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+/** UUID v7 (RFC 9562, the `uuid` package): time-ordered, so new rows land at the end of the primary key index. */
+export { v7 as uuidv7 } from 'uuid';
 
 const LETTERS_AND_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
