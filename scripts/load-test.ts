@@ -150,7 +150,10 @@ async function run(label: string, env: NodeJS.ProcessEnv): Promise<boolean> {
     const client = async (n: number, until: number) => {
       while (Date.now() < until) {
         let roll = Math.random() * total;
-        const op = MIX.find(([, w]) => (roll -= w) < 0)![0];
+        const op = MIX.find(([, w]) => {
+          roll -= w;
+          return roll < 0;
+        })![0];
         const started = performance.now();
         let problem: string | null;
         try {

@@ -17,7 +17,7 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown, prefix = '
 /** GraphQL sends null for an omitted optional field; the services treat both as absent. */
 export const nullish = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Half of a UTF-16 surrogate pair on its own: no UTF-8 text (or PostgreSQL column) holds it. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

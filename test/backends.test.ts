@@ -13,7 +13,12 @@ import { SecretsKeyError } from '../src/modules/backends/errors.js';
 const KEY = crypto.randomBytes(32).toString('base64');
 // Every log line the app writes, at every level, unredacted: the credential must not be in one.
 const logLines: string[] = [];
-const logger = pino({ level: 'trace' }, new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) }));
+const logger = pino({ level: 'trace' }, new Writable({
+    write: (chunk, _encoding, done) => {
+      logLines.push(String(chunk));
+      done();
+    },
+  }));
 // The gateway's own listener, as the self check sees it.
 const h = useHarness({ SECRETS_KEY: KEY, HOST: '127.0.0.1', PORT: '4000' }, {}, { logger });
 

@@ -78,7 +78,8 @@ function post(agent: http.Agent, path: string, body: Buffer, chunked = false): P
     const next = () => {
       if (req.destroyed) return;
       if (at >= body.length) return void req.end();
-      req.write(body.subarray(at, (at += piece)));
+      req.write(body.subarray(at, at + piece));
+      at += piece;
       setTimeout(next, 1_000 / Math.ceil(body.length / piece));
     };
     next();

@@ -31,7 +31,7 @@ interface Operation {
 
 let A: Partner;
 let B: Partner;
-let operations: Operation[] = [];
+const operations: Operation[] = [];
 /** Path parameter values by dialect and name: A's own, B's (foreign) and unknown ones. */
 let own: Record<string, string[]>;
 let foreign: Record<string, string[]>;
@@ -230,7 +230,9 @@ function requestParts(op: Operation, body: fc.Arbitrary<RequestParts['body']>, b
   const pathParams = op.params.filter((p) => p.in === 'path');
   return fc.tuple(fc.tuple(...pathParams.map((p) => pathValue(op, p.name, p.schema))), queryString(op, broken), body).map(([values, query, b]) => {
     let path = op.path;
-    pathParams.forEach((p, i) => (path = path.replace(`{${p.name}}`, values[i]!.raw)));
+    pathParams.forEach((p, i) => {
+      path = path.replace(`{${p.name}}`, values[i]!.raw);
+    });
     return { path: `/rest/${op.dialect}${path}${query}`, foreign: values.some((v) => v.foreign), plain: values.every((v) => v.plain), body: b };
   });
 }

@@ -3,7 +3,7 @@
 // other fields of the same document keep their answers; a payload is readable by the
 // principal that created it; and each union lists exactly the errors its mutation returns.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GraphQLObjectType, GraphQLUnionType, getNamedType, isObjectType, type GraphQLField } from 'graphql';
+import { type GraphQLObjectType, type GraphQLUnionType, getNamedType, isObjectType, type GraphQLField } from 'graphql';
 import { schema } from '../src/schema.js';
 import { OPERATOR_TOKEN, useHarness, type Partner } from './helpers/app.js';
 import { jwtFor, newUser, run, subAccount } from './helpers/lifecycle.js';

@@ -312,11 +312,13 @@ describe('races', () => {
           expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
           return r.data.createUsers.results as any[];
         }));
-        bulkUsers.forEach((u, j) => asked.push({ client, identifier: u.identifier, call: async () => {
-          const r = (await bulk())[j];
-          if (r.__typename !== 'CreateUserSuccess') expect(r, JSON.stringify(r)).toMatchObject({ code: 'NOT_FOUND' });
-          return r.__typename === 'CreateUserSuccess';
-        } }));
+        bulkUsers.forEach((u, j) => {
+          asked.push({ client, identifier: u.identifier, call: async () => {
+            const r = (await bulk())[j];
+            if (r.__typename !== 'CreateUserSuccess') expect(r, JSON.stringify(r)).toMatchObject({ code: 'NOT_FOUND' });
+            return r.__typename === 'CreateUserSuccess';
+          } });
+        });
         for (const user of [loose[2 * c]!]) {
           asked.push({ client, identifier: user.identifier, call: async () => {
             const r = await run(h, p.key, 'updateUser', { id: user.id, clientIdentifier: client }, '... on UpdateUserSuccess { user { uuid } }');

@@ -97,7 +97,10 @@ describe('graceful shutdown', () => {
       const body = JSON.stringify({ query: BULK, variables: { u: Array.from({ length: 50 }, (_, i) => ({ externalUserId: `drain-${b}-${i}` })) } });
       const r = rawRequest(server.port, key, body);
       r.request.end(body);
-      return r.response.then((answer) => (finished.push(Date.now()), answer));
+      return r.response.then((answer) => {
+        finished.push(Date.now());
+        return answer;
+      });
     });
     // A client that keeps its connection open after the answer (keep-alive): the server must
     // close it once the answer is out, not wait for the client.

@@ -208,7 +208,7 @@ describe('cross-partner probe', () => {
           const code = outcome?.code ?? r.errors?.[0]?.extensions?.code;
           const items = outcome?.results?.map((x: { __typename: string }) => x.__typename);
           // Either refused (NOT_FOUND / FORBIDDEN), or acting on B's own data only.
-          const acceptable = ['NOT_FOUND', 'FORBIDDEN'].includes(code) || (items && items.every((t: string) => t === 'NotFoundError')) || name === 'upsertClient' || name === 'ensureUser';
+          const acceptable = ['NOT_FOUND', 'FORBIDDEN'].includes(code) || (items?.every((t: string) => t === 'NotFoundError')) || name === 'upsertClient' || name === 'ensureUser';
           expect(acceptable, `${name} ${JSON.stringify(input)} → ${JSON.stringify(r.data ?? r.errors)}`).toBe(true);
         }
       }

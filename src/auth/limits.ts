@@ -173,7 +173,11 @@ function longestList(value: unknown, type: GraphQLInputType, at: string, max: nu
     if (!Array.isArray(value)) return longestList(value, item, at, max);
     if (value.length > max) throw new ListTooLong(at, value.length, max);
     let longest = value.length;
-    if (!isLeafType(getNamedType(item))) value.forEach((v, i) => (longest = Math.max(longest, longestList(v, item, `${at}[${i}]`, max))));
+    if (!isLeafType(getNamedType(item))) {
+      value.forEach((v, i) => {
+        longest = Math.max(longest, longestList(v, item, `${at}[${i}]`, max));
+      });
+    }
     return longest;
   }
   if (isInputObjectType(type) && value !== null && typeof value === 'object' && !Array.isArray(value)) {

@@ -3,7 +3,7 @@
 // message and code): @shareable, so that a supergraph composes with such a subgraph.
 import {
   ConflictError,
-  DomainError,
+  type DomainError,
   ForbiddenError,
   NotFoundError,
   PiiRejectedError,

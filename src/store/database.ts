@@ -43,10 +43,10 @@ let statements = 0;
 // Every SQL statement of every pool goes through Client#query: count it there, so tests
 // and the benchmark can assert statements per request without trusting an ORM's own log.
 class CountingClient extends pg.Client {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: pg.Client#query's dozen overloads, passed through untouched
   override query(...args: any[]): any {
     statements++;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: the same overloads, called with the arguments as given
     return (super.query as any)(...args);
   }
 }
@@ -58,7 +58,7 @@ class CountingClient extends pg.Client {
 // timeout). DISCARD ALL, before the pool hands the connection out, gives every connection
 // the clean session PostgreSQL would. It is not counted: it is no statement of a request.
 class EmbeddedClient extends CountingClient {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: pg.Client#connect's callback and promise overloads, both kept
   override connect(...args: any[]): any {
     const callback = args[0] as ((error?: Error) => void) | undefined;
     const ready = (async () => {

@@ -63,7 +63,7 @@ describe('clients', () => {
     const broken = await rest(h, 'PUT', `${BASE}/client/broken`, { token: partner.key, body: '{"metadata":' });
     expect(broken.status).toBe(400);
     expectCleanError(broken);
-    const deep = await put('/client/deep', { metadata: JSON.parse('{"a":'.repeat(20) + '1' + '}'.repeat(20)) });
+    const deep = await put('/client/deep', { metadata: JSON.parse(`${'{"a":'.repeat(20)}1${'}'.repeat(20)}`) });
     expect(deep.status).toBe(400);
     expect((await put(`/client/${encodeURIComponent(' padded ')}`, {})).status).toBe(400);
     // PostgreSQL cannot store NUL: refused as bad input, in the body and in the URL.

@@ -33,8 +33,10 @@ function formAsObject(form: Record<string, string>): Record<string, unknown> {
   const out: Record<string, any> = {};
   for (const [key, value] of Object.entries(form)) {
     const nested = /^([^[\]]+)\[([^[\]]*)\]$/.exec(key);
-    if (nested) (out[nested[1]!] ??= {})[nested[2]!] = value;
-    else out[key] = value;
+    if (nested) {
+      out[nested[1]!] ??= {};
+      out[nested[1]!]![nested[2]!] = value;
+    } else out[key] = value;
   }
   return out;
 }
@@ -48,7 +50,7 @@ interface Step {
   /** Values of the sample that name things of this store (an account id, say). */
   override?: () => Record<string, unknown>;
   query?: string;
-  then?: (answer: RestAnswer) => void;
+  after?: (answer: RestAnswer) => void;
 }
 
 interface DialectCase {
@@ -79,7 +81,7 @@ const CASES: Record<string, DialectCase> = {
     auth: (key) => ({ token: key }),
     missing: '/accounts/00000000-0000-7000-8000-000000000000',
     steps: (state) => [
-      { method: 'POST', path: '/accounts', then: (a) => (state.accountId = a.body.id) },
+      { method: 'POST', path: '/accounts', after: (a) => (state.accountId = a.body.id) },
       { method: 'GET', path: '/accounts/current' },
       { method: 'GET', path: '/accounts/{account_id}', params: () => ({ account_id: state.accountId }) },
       // The sample batch creates one account and repeats the key the sample POST took.
@@ -92,13 +94,13 @@ const CASES: Record<string, DialectCase> = {
     auth: (key) => ({ authorization: key }),
     missing: '/api/v1/users/2147483647',
     steps: (state) => [
-      { method: 'POST', path: '/api/v1/users', encoding: 'application/json', then: (a) => (state.userId = a.body.user.id) },
+      { method: 'POST', path: '/api/v1/users', encoding: 'application/json', after: (a) => (state.userId = a.body.user.id) },
       {
         method: 'POST',
         path: '/api/v1/users',
         encoding: 'application/x-www-form-urlencoded',
         override: () => ({ registered_account_id: String(state.subCustomerId) }),
-        then: (a) => expect(a.body.user.registered_account_id).toBe(state.subCustomerId),
+        after: (a) => expect(a.body.user.registered_account_id).toBe(state.subCustomerId),
       },
       { method: 'GET', path: '/api/v1/users', query: '?per_page=10' },
       { method: 'GET', path: '/api/v1/users/{id}', params: () => ({ id: String(state.userId) }) },
@@ -112,7 +114,7 @@ const CASES: Record<string, DialectCase> = {
     auth: (key) => ({ token: key }),
     missing: '/api/v1/accounts/01JD3ZKQ8M4S6T7V9W0X1Y2Z3A',
     steps: (state) => [
-      { method: 'POST', path: '/api/v1/accounts', then: (a) => (state.accountId = a.body.data.id) },
+      { method: 'POST', path: '/api/v1/accounts', after: (a) => (state.accountId = a.body.data.id) },
       { method: 'GET', path: '/api/v1/accounts' },
       { method: 'GET', path: '/api/v1/accounts/{id}', params: () => ({ id: state.accountId }) },
     ],
@@ -182,7 +184,7 @@ describe.each(Object.entries(CASES))('%s', (name, dialect) => {
         ...(body === undefined ? {} : encoding === 'application/json' ? { json: body } : { form: body as Record<string, string> }),
       });
       expectDocumentedAnswer(doc, { ...step, encoding }, op, answer);
-      step.then?.(answer);
+      step.after?.(answer);
     }
   });
 

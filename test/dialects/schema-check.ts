@@ -65,7 +65,11 @@ export function check(doc: { components: { schemas: Record<string, Schema> } }, 
     if (Array.isArray(v)) {
       if (r.minItems !== undefined && v.length < r.minItems) problems.push(`${path}: fewer than ${r.minItems} items`);
       if (r.maxItems !== undefined && v.length > r.maxItems) problems.push(`${path}: more than ${r.maxItems} items`);
-      if (r.items) v.forEach((item, i) => problems.push(...visit(r.items, item, `${path}[${i}]`, strictHere)));
+      if (r.items) {
+        v.forEach((item, i) => {
+          problems.push(...visit(r.items, item, `${path}[${i}]`, strictHere));
+        });
+      }
     }
     if (isObject(v)) {
       for (const name of r.required ?? []) if (!(name in v)) problems.push(`${path}: ${name} is missing`);

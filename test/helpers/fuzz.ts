@@ -37,6 +37,7 @@ export const ODD_PIECES = [
   '%2e%2e%2f',
   '../../etc/passwd',
   '..\\..\\',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, meant literally
   '${7*7}',
   '{{7*7}}',
   '<script>alert(1)</script>',

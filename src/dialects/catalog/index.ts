@@ -3,7 +3,7 @@
 // Bodies may be form-encoded or JSON; the API key may come bare, as a bearer token, or as
 // the source API's `Token token="<key>"`. Errors are `{"errors":[{"message", "field"?}]}`.
 import type { Hono } from 'hono';
-import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, type DomainError, NotFoundError, ValidationError } from '../../errors.js';
 import { findAccountByCustomerId } from '../../modules/accounts/service.js';
 import { createUser, findUserView, listUserViews, updateUser, type UpdateUserInput, type UserView } from '../../modules/users/service.js';
 import { deleteUser, deleteUserDependencies } from '../../modules/users/removal.js';

@@ -62,7 +62,7 @@ class NotCompiled extends Error {}
 export function planOperation(document: DocumentNode, operationName: string | null | undefined): OperationPlan | null {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
-  if (!operation || operation.operation !== 'query' || operation.directives?.length) return null;
+  if (operation?.operation !== 'query' || operation.directives?.length) return null;
   const fragments = new Map(
     document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
   );

@@ -18,7 +18,10 @@ export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLC
   const plans = new WeakMap<DocumentNode, Map<string, OperationPlan | null>>();
   const planFor = (document: DocumentNode, operationName: string | null | undefined) => {
     let byName = plans.get(document);
-    if (!byName) plans.set(document, (byName = new Map()));
+    if (!byName) {
+      byName = new Map();
+      plans.set(document, byName);
+    }
     const key = operationName ?? '';
     if (!byName.has(key)) byName.set(key, planOperation(document, operationName));
     return byName.get(key)!;
@@ -42,7 +45,8 @@ export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLC
           let data: Record<string, unknown> | undefined;
           return {
             get data() {
-              return (data ??= JSON.parse(text) as Record<string, unknown>);
+              data ??= JSON.parse(text) as Record<string, unknown>;
+              return data;
             },
             stringify: () => `{"data":${text}}`,
           };

@@ -49,7 +49,7 @@ const base64 = (text: string) => `encode(convert_to(${text}, 'UTF8'), 'base64')`
 const globalId = (type: string, id: string) => base64(`'${type}:' || ${id}`);
 const cursorOf = (u: string) => base64(`'GPC:S:' || ${u}.id::text`);
 
-function object(b: Builder, fields: FieldPlan[], value: (field: FieldPlan) => string): string {
+function object(fields: FieldPlan[], value: (field: FieldPlan) => string): string {
   if (fields.length > MAX_PAIRS) throw new NotCompiled();
   return `json_build_object(${fields.map((f) => `${quote(f.key)}, ${value(f)}`).join(', ')})`;
 }
@@ -134,7 +134,7 @@ function visible(b: Builder, p: UserPrincipal, u: string): string {
  * less than a subquery per row); lists and counts stay correlated subqueries on indexes.
  */
 function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[], joins: string[]): string {
-  return object(b, fields, (f) => {
+  return object(fields, (f) => {
     const scalar = USER_SCALARS[f.name];
     if (scalar) return scalar(u);
     const children = f.children!;
@@ -145,7 +145,7 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
         const [a, ap] = [b.alias('a'), b.alias('ap')];
         const key = f.name === 'partner' ? 'partnerId' : 'accountId';
         joins.push(`LEFT JOIN "Account" ${a} ON ${a}.id = ${u}."${key}" LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId"`);
-        return `CASE WHEN ${a}.id IS NOT NULL THEN ${object(b, children, (g) => ACCOUNT_SCALARS[g.name]!(a, ap))} END`;
+        return `CASE WHEN ${a}.id IS NOT NULL THEN ${object(children, (g) => ACCOUNT_SCALARS[g.name]!(a, ap))} END`;
       }
       case 'client': {
         // A client the caller cannot see reads null, as User.client does (canSeeClient). A
@@ -153,7 +153,7 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
         const c = b.alias('c');
         const seen = !p.partnerAdmin && p.adminAccountIds.size > 0 ? ` AND ${c}."accountId" = ANY(${b.param([...p.adminAccountIds])}::text[])` : '';
         joins.push(`LEFT JOIN "Client" ${c} ON ${c}.id = ${u}."clientId"${seen}`);
-        return `CASE WHEN ${c}.id IS NOT NULL THEN ${object(b, children, (g) => CLIENT_SCALARS[g.name]!(c))} END`;
+        return `CASE WHEN ${c}.id IS NOT NULL THEN ${object(children, (g) => CLIENT_SCALARS[g.name]!(c))} END`;
       }
       case 'mergedInto': {
         // A deleted or invisible target reads null, as User.mergedInto does.
@@ -164,7 +164,7 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
       }
       case 'entitlements': {
         const e = b.alias('e');
-        const body = object(b, children, (g) =>
+        const body = object(children, (g) =>
           g.name === 'kind' ? `${e}.kind::text` : g.name === 'grantedAt' ? iso(`${e}."grantedAt"`) : `'Entitlement'`,
         );
         return `(SELECT COALESCE(json_agg(${body} ORDER BY ${e}.kind), '[]'::json) FROM "Entitlement" ${e} WHERE ${e}."userId" = ${u}.id)`;
@@ -175,7 +175,7 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
         // The user is visible, so all of its rows of the partner are (course/enrollment/orderVisibility).
         const x = b.alias('x');
         const count = `(SELECT count(*)::int FROM "${counted.table}" ${x} WHERE ${x}."${counted.owner}" = ${u}.id AND ${x}."partnerId" = ${b.param(p.partnerId)})`;
-        return object(b, children, (g) => (g.name === 'totalCount' ? count : `'${counted.typename}'`));
+        return object(children, (g) => (g.name === 'totalCount' ? count : `'${counted.typename}'`));
       }
     }
   });
@@ -260,7 +260,7 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
         return `(SELECT count(*)::int FROM "User" ${t} WHERE ${[visible(b, p, t), ...filterConditions(b, args.filter, t)].join(' AND ')})`;
       }
       case 'pageInfo':
-        return object(b, f.children!, (g) => {
+        return object(f.children!, (g) => {
           switch (g.name) {
             case 'hasNextPage':
               return `(SELECT count(*) > ${size} FROM page)`;
@@ -277,7 +277,7 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
       case 'edges': {
         const e = b.alias('r');
         const joins: string[] = [];
-        const edge = object(b, f.children!, (g) =>
+        const edge = object(f.children!, (g) =>
           g.name === 'cursor' ? cursorOf(e) : g.name === 'node' ? userObject(b, p, e, g.children!, joins) : `'QueryUsersConnectionEdge'`,
         );
         return `(SELECT COALESCE(json_agg(${edge} ORDER BY ${e}.rn), '[]'::json) FROM numbered ${e} ${joins.join(' ')} WHERE ${e}.rn <= ${size})`;
@@ -286,7 +286,7 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
         throw new NotCompiled();
     }
   };
-  const body = object(b, fields, value);
+  const body = object(fields, value);
   const n = b.alias('n');
   return `(WITH page AS (${page}), numbered AS (SELECT ${n}.*, row_number() OVER (ORDER BY ${orderBy(n)}) AS rn FROM page ${n}) SELECT ${body})`;
 }
@@ -299,7 +299,7 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
 export function buildSql(roots: FieldPlan[], argsOf: (field: FieldPlan) => UsersArgs, principal: UserPrincipal): Sql | null {
   const b = new Builder();
   try {
-    const body = object(b, roots, (f) => (f.name === '__typename' ? `'Query'` : connection(b, principal, argsOf(f), f.children!)));
+    const body = object(roots, (f) => (f.name === '__typename' ? `'Query'` : connection(b, principal, argsOf(f), f.children!)));
     return { text: `SELECT ${body}::text AS data`, values: b.values };
   } catch (error) {
     if (error instanceof NotCompiled) return null;

@@ -41,7 +41,14 @@ const accessFields = {
   requireIpGqlAccess: nullish(z.boolean()),
   allowedIps: nullish(
     z
-      .array(z.string().transform((v, c) => normaliseCidr(v.trim()) ?? (c.addIssue({ code: 'custom', message: `${JSON.stringify(v).slice(0, 60)} is not an IP address or CIDR block` }), z.NEVER)))
+      .array(
+        z.string().transform((v, c) => {
+          const cidr = normaliseCidr(v.trim());
+          if (cidr) return cidr;
+          c.addIssue({ code: 'custom', message: `${JSON.stringify(v).slice(0, 60)} is not an IP address or CIDR block` });
+          return z.NEVER;
+        }),
+      )
       .max(200, 'at most 200 entries'),
   ),
 };

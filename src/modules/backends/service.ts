@@ -20,7 +20,7 @@ export const LINK_RULES = ['KEY', 'EMAIL'] as const satisfies readonly LinkRule[
 export const SYNC_INTERVAL = { min: 30, max: 86_400, default: 300 } as const;
 export const MAX_CREDENTIAL = 4096;
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 // Messages never quote the value: it is a secret.

@@ -100,9 +100,9 @@ const SEP = '[\\s.\\-/]';
 // from other digits and separators ("id 555-123-4567", "learner-555-123-4567").
 const INSIDE = [
   /(?:^|[\s:;,=(])\+\d(?:[\s.\-/()]{0,3}\d){6,14}(?!\d)/,
-  /(?:(?<![\d.\-/])|(?<=\p{L}-))(?:\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[\s.\-]\d{4}(?![\d.\-/])/u,
+  /(?:(?<![\d.\-/])|(?<=\p{L}-))(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\d.\-/])/u,
 ];
-const SEPARATED_DIGITS = new RegExp(`^[(]?\\d(?:[\\s.\\-/()]{0,3}\\d){6,14}$`);
+const SEPARATED_DIGITS = /^[(]?\d(?:[\s.\-/()]{0,3}\d){6,14}$/;
 const NANP = new RegExp(`^(?:1${SEP}?)?(?:\\(\\d{3}\\)${SEP}?\\d{3}${SEP}?\\d{4}|\\d{3}${SEP}\\d{3}${SEP}\\d{4})$`);
 // A trunk prefix 0 and an area code, then groups (UK 020 7946 0958, FR 06 12 34 56 78, DE (030) 1234567).
 const TRUNK = new RegExp(`^(?:\\(0\\d{1,4}\\)${SEP}?|0\\d{1,4}${SEP})\\d{2,8}(?:${SEP}\\d{2,8}){0,4}$`);
@@ -126,7 +126,7 @@ function isPhone(s: string): boolean {
 
 // ---------------------------------------------------------------------------- national ids
 
-const ID_LABEL = /^(?:ssn|sin|itin|nino|nin|ni|social security|national insurance)(?:\s*(?:number|no\.?|num|#))?(?:\s*[:=#.\-]\s*|\s+|(?=\d)|(?=[a-z]{2}\d))/;
+const ID_LABEL = /^(?:ssn|sin|itin|nino|nin|ni|social security|national insurance)(?:\s*(?:number|no\.?|num|#))?(?:\s*[:=#.-]\s*|\s+|(?=\d)|(?=[a-z]{2}\d))/;
 const D = '[\\s.\\-/]?';
 // US SSN (3-2-4), anywhere in the value; with separators, as plain 9 digits are allowed.
 const SSN = /(?<!\d)\d{3}[\s.\-/]\d{2}[\s.\-/]\d{4}(?!\d)/;

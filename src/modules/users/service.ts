@@ -2,7 +2,7 @@
 // and deletion: removal.ts; merges: merge.ts). Every operation checks rights here (not in
 // the resolvers), runs in one audited transaction, and leans on the database's unique
 // constraints for keys, so races end in ConflictError.
-import { Prisma, type User } from '@prisma/client';
+import type { Prisma, User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, PARTNER_WIDE_KINDS, type UserPrincipal } from '../../auth/principal.js';
@@ -283,17 +283,46 @@ export async function ensureUser(ctx: RequestContext, raw: EnsureUserInput): Pro
     if (user?.deletedAt) throw new ConflictError(`${Object.keys(key)[0]} belongs to a deleted user and cannot be reused`, Object.keys(key)[0], holderId(principal, user));
     return user;
   };
-  const found = await existing();
+  return findOrCreate(existing, () => createUser(ctx, { ...input }));
+}
+
+/**
+ * The user `find` answers, or a new one from `create`. The race of two callers creating the
+ * same key at once is settled here, for every caller: the loser's unique violation
+ * (ConflictError) is answered with the winner's row.
+ */
+async function findOrCreate<T>(find: () => Promise<T | null>, create: () => Promise<T>): Promise<{ user: T; created: boolean }> {
+  const found = await find();
   if (found) return { user: found, created: false };
   try {
-    const user = await createUser(ctx, { ...input });
-    return { user, created: true };
+    return { user: await create(), created: true };
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
-    const winner = await existing();
+    const winner = await find();
     if (!winner) throw error;
     return { user: winner, created: false };
   }
+}
+
+export interface EmbedUserFields {
+  clientIdentifier?: string | null;
+  name?: string | null;
+  avatar?: string | null;
+  metadata?: JsonObject | null;
+}
+
+/**
+ * The embed dialect's PUT of a user by identifier: creates it with `fields`, or merges them
+ * into the visible user holding the identifier (metadata as a merge patch, SPEC §3).
+ */
+export async function upsertUserByIdentifier(ctx: RequestContext, identifier: string, fields: EmbedUserFields): Promise<{ id: string; created: boolean }> {
+  const { metadata, ...rest } = fields;
+  const { user, created } = await findOrCreate(
+    () => findUserView(ctx, { identifier }),
+    () => createUser(ctx, { identifier, metadata, ...rest }),
+  );
+  if (!created) await updateUser(ctx, { id: user.id, metadataPatch: metadata, ...rest });
+  return { id: user.id, created };
 }
 
 // ---------------------------------------------------------------------------- managed users
