@@ -4,9 +4,9 @@
 // Automate plan or above (the services say so). Errors are `{"error":{"code","message"}}`.
 import type { Client } from '@prisma/client';
 import type { Hono } from 'hono';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { deleteClient, getClient, listClients, upsertClient } from '../../modules/clients/service.js';
-import { createUser, findUserView, listUserViews, updateUser, type UserView } from '../../modules/users/service.js';
+import { findUserView, listUserViews, upsertUserByIdentifier, type UserView } from '../../modules/users/service.js';
 import { deleteUser, type DeleteAction } from '../../modules/users/removal.js';
 import {
   caller,
@@ -127,21 +127,8 @@ export function embedDialect(deps: DialectDeps): Hono<HttpEnv> {
       name: stringValue(body.name, 'name'),
       avatar: stringValue(body.avatar, 'avatar'),
     };
-    const metadata = metadataOf(body);
-    let existing = await findUserView(ctx, { identifier });
-    if (!existing) {
-      try {
-        const created = await createUser(ctx, { identifier, metadata, ...fields });
-        return c.json(userJson((await findUserView(ctx, { id: created.id }))!), 201);
-      } catch (error) {
-        // A concurrent PUT created it first: merge into that one instead.
-        if (!(error instanceof ConflictError)) throw error;
-        existing = await findUserView(ctx, { identifier });
-        if (!existing) throw error;
-      }
-    }
-    await updateUser(ctx, { id: existing.id, metadataPatch: metadata, ...fields });
-    return c.json(userJson((await findUserView(ctx, { id: existing.id }))!));
+    const { id, created } = await upsertUserByIdentifier(ctx, identifier, { ...fields, metadata: metadataOf(body) });
+    return c.json(userJson((await findUserView(ctx, { id }))!), created ? 201 : 200);
   });
 
   app.delete('/v1/headless/user/:identifier', async (c) => {
