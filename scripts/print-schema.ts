@@ -2,11 +2,14 @@
 //   schema.graphql        the subgraph SDL (with @key, @link, @tag) for composition
 //   schema.client.graphql the API schema for client tools (no federation internals)
 //   possible-types.json   Apollo Client's possibleTypes (interfaces and unions → types)
+//   src/connectors/generated/<dialect>.ts  the connectors' wire types, from the dialects'
+//                         OpenAPI documents (scripts/connector-types.ts)
 import fs from 'node:fs';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { lexicographicSortSchema } from 'graphql';
 import { schema } from '../src/schema.js';
 import { clientSchema, possibleTypes, printClientSchema } from './client-schema.js';
+import { connectorTypeFiles } from './connector-types.js';
 
 const subgraphSdl = `${printSubgraphSchema(lexicographicSortSchema(schema)).trim()}\n`;
 const client = clientSchema(subgraphSdl);
@@ -14,6 +17,7 @@ const files: [name: string, text: string][] = [
   ['schema.graphql', subgraphSdl],
   ['schema.client.graphql', printClientSchema(client)],
   ['possible-types.json', `${JSON.stringify(possibleTypes(client), null, 2)}\n`],
+  ...(await connectorTypeFiles()),
 ];
 
 const root = new URL('../', import.meta.url);

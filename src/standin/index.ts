@@ -69,8 +69,16 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   try {
     store = await openStore({ dataDir: dir, poolSize: 4 });
     // The stand-in is an upstream, not a guarded edge: syncs and the benchmark read many pages.
-    const config = loadConfig({ HOST: '127.0.0.1', PORT: String(options.port ?? 0), SEED_DEMO: 'false', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '1000000' });
-    const partner = await store.prisma.$transaction((tx) => provisionPartner(tx, { name: 'Stand-in Upstream Co', plan: 'AUTOMATE' }));
+    const config = loadConfig({
+      HOST: '127.0.0.1',
+      PORT: String(options.port ?? 0),
+      SEED_DEMO: 'false',
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+    });
+    const partner = await store.prisma.$transaction((tx) =>
+      provisionPartner(tx, { name: 'Stand-in Upstream Co', plan: 'AUTOMATE' }),
+    );
     const prisma = store.prisma;
     const context = async (): Promise<RequestContext> => ({
       prisma,
@@ -95,7 +103,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     logger.info({ url }, 'stand-in upstream listening');
-    const baseUrls = Object.fromEntries(Object.entries(STANDIN_PREFIXES).map(([kind, prefix]) => [kind, url + prefix])) as Record<BackendKind, string>;
+    const baseUrls = Object.fromEntries(
+      Object.entries(STANDIN_PREFIXES).map(([kind, prefix]) => [kind, url + prefix]),
+    ) as Record<BackendKind, string>;
     const openStoreRef = store;
     let stopped: Promise<void> | undefined;
     return {

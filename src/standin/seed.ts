@@ -54,7 +54,8 @@ export async function seedStandIn(ctx: RequestContext, options: { catalogUsers: 
   };
 
   // Known to one backend only.
-  for (let i = 1; i <= 6; i++) await user({ externalUserId: `learner-${String(i).padStart(4, '0')}`, accountId: i % 2 ? europe.id : undefined });
+  for (let i = 1; i <= 6; i++)
+    await user({ externalUserId: `learner-${String(i).padStart(4, '0')}`, accountId: i % 2 ? europe.id : undefined });
   for (const [first, last, zone] of [
     ['Alice', 'Martin', 'Europe/Paris'],
     ['Bob', 'Stone', 'America/Chicago'],
@@ -76,7 +77,13 @@ export async function seedStandIn(ctx: RequestContext, options: { catalogUsers: 
       customFields: { cohort: '2026-spring' },
     });
   }
-  await user({ identifier: 'emb-only-1', clientIdentifier: 'acme-school', metadata: { plan: 'trial' }, name: 'Emb One', avatar: 'https://example.com/a.png' });
+  await user({
+    identifier: 'emb-only-1',
+    clientIdentifier: 'acme-school',
+    metadata: { plan: 'trial' },
+    name: 'Emb One',
+    avatar: 'https://example.com/a.png',
+  });
   await user({ identifier: 'emb-only-2', clientIdentifier: 'initech-institute', metadata: { plan: 'pro' } });
 
   // One hosted user known to all three user backends: same key in learning and embed, the
@@ -95,8 +102,18 @@ export async function seedStandIn(ctx: RequestContext, options: { catalogUsers: 
   await user({ externalUserId: 'p-erin' });
   await user({ identifier: 'p-erin', clientIdentifier: 'acme-school', metadata: { nickname: 'erin' } });
   // … the same e-mail (catalog + embed metadata, another case) …
-  await user({ email: 'frank@example.com', userName: 'frank', firstName: 'Frank', lastName: 'Ocean', accountId: americas.id });
-  await user({ identifier: 'frank-embed', clientIdentifier: 'globex-academy', metadata: { email: 'FRANK@example.com' } });
+  await user({
+    email: 'frank@example.com',
+    userName: 'frank',
+    firstName: 'Frank',
+    lastName: 'Ocean',
+    accountId: americas.id,
+  });
+  await user({
+    identifier: 'frank-embed',
+    clientIdentifier: 'globex-academy',
+    metadata: { email: 'FRANK@example.com' },
+  });
   // … and one embed user whose key names one person and whose e-mail another (a link conflict).
   await user({ externalUserId: 'p-gina' });
   await user({ email: 'henry@example.com', userName: 'henry', firstName: 'Henry' });

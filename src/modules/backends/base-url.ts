@@ -47,6 +47,16 @@ export function checkBaseUrl(raw: string, config: Pick<Config, 'host' | 'port' |
   return { url: `${url.origin}${path}` };
 }
 
+/**
+ * Is this resolved address one a backend must not be reached at (link-local, metadata,
+ * unspecified, broadcast, multicast)? The connectors ask it of every address a host name
+ * resolves to as they connect, since a name can resolve elsewhere than it did when checked.
+ */
+export function isRefusedAddress(raw: string): boolean {
+  const address = ipAddress(bareHost(raw));
+  return address !== null && REFUSED_RANGES.some((range) => address.kind() === range[0].kind() && address.match(range));
+}
+
 /** Lower case, without IPv6 brackets or a final dot (`example.com.` is `example.com`). */
 function bareHost(hostname: string): string {
   return hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();

@@ -1,0 +1,506 @@
+// How a connector reaches one backend (SPEC §10.3 "Politeness and faults"): HTTP over an undici
+// Agent of its own, and cockatiel policies of its own, kept for the backend's lifetime in the
+// process (src/connectors/index.ts). Per attempt: a whole-request deadline (headers and body,
+// so a slow drip cannot hold a run), the body read while streaming up to a size limit, JSON
+// only. Per backend: at most `concurrency` requests in flight (bulkhead), retries with
+// exponential backoff and decorrelated jitter on connection errors, timeouts, 429 and 5xx, a
+// Retry-After gate (no request to the backend before it expires), and a circuit breaker
+// (consecutive failures open it: FAILING; it half-opens later). A refused credential opens
+// the circuit at once: retrying it would only be a storm of 401s.
+import dns from 'node:dns';
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { BackendKind } from '@prisma/client';
+import {
+  BrokenCircuitError,
+  bulkhead,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  isTaskCancelledError,
+  retry,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+  type TimeoutPolicy,
+} from 'cockatiel';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { ConnectorHealth } from '../modules/backends/contract.js';
+import { isRefusedAddress } from '../modules/backends/base-url.js';
+import { BackendError, BackendProtocolError, BackendRefusedError, BackendUnavailableError, excerpt } from './errors.js';
+
+export interface ConnectorOptions {
+  /** Whole-request deadline of one attempt (BACKEND_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Requests in flight to the backend at most (BACKEND_CONCURRENCY). */
+  concurrency: number;
+  /** Retries after the first attempt (connection errors, timeouts, 429, 5xx). Default 5. */
+  retries?: number;
+  /** Exponential backoff between attempts, with jitter. Default 200 ms doubling up to 10 s. */
+  backoff?: { initialMs: number; maxMs: number };
+  /** Consecutive failed attempts that open the circuit (default 10), and how long it stays open (default 30 s). */
+  breaker?: { consecutiveFailures: number; halfOpenAfterMs: number };
+  /** Failures this recent make the backend DEGRADED (default 5 min). */
+  degradedWindowMs?: number;
+  /** A Retry-After longer than this is not waited for: the call fails as unavailable until then (default 60 s). */
+  maxRetryAfterMs?: number;
+  /** Largest answer read (default 10 MB): more is a protocol error, found while streaming. */
+  maxBodyBytes?: number;
+  /** Pages one read may take before it is called endless (default 10,000). */
+  maxPages?: number;
+  /** Records asked for per page (default 100; each API's own maximum caps it). */
+  pageSize?: number;
+  /** Incremental catalog reads start this long before `since` (default 5 min). */
+  overlapMs?: number;
+  /** Refuse (default) addresses a backend must not be reached at: link-local, metadata, multicast… */
+  checkAddresses?: boolean;
+  logger?: Logger;
+}
+
+export type ResolvedOptions = Required<Omit<ConnectorOptions, 'logger'>> & { logger?: Logger };
+
+/** The options of config.backends (BACKEND_TIMEOUT_MS, BACKEND_CONCURRENCY), with the defaults above. */
+export function connectorOptions(
+  config: Pick<Config, 'backends'>,
+  overrides: Partial<ConnectorOptions> = {},
+): ConnectorOptions {
+  return { timeoutMs: config.backends.timeoutMs, concurrency: config.backends.concurrency, ...overrides };
+}
+
+export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
+  return {
+    retries: 5,
+    backoff: { initialMs: 200, maxMs: 10_000 },
+    breaker: { consecutiveFailures: 10, halfOpenAfterMs: 30_000 },
+    degradedWindowMs: 300_000,
+    maxRetryAfterMs: 60_000,
+    maxBodyBytes: 10_000_000,
+    maxPages: 10_000,
+    pageSize: 100,
+    overlapMs: 300_000,
+    checkAddresses: true,
+    ...options,
+  };
+}
+
+/** One call's cost: HTTP requests sent, retries included. */
+export interface CallCounter {
+  requests: number;
+}
+
+/** An attempt that may succeed when tried again. */
+class RetryableFailure extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'connection' | 'timeout' | 'status',
+    /** 429 is the backend pacing us, not failing: it does not count towards the circuit. */
+    readonly throttled = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The Retry-After gate is further away than we wait. */
+class GateClosed extends Error {
+  constructor(readonly until: number) {
+    super('retry-after');
+  }
+}
+
+const CONNECTION_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection closed by the backend',
+  UND_ERR_CLOSED: 'connection closed',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+  UND_ERR_BODY_TIMEOUT: 'answer stalled',
+  ERR_REFUSED_ADDRESS: 'the host resolves to an address a backend must not have (link-local, metadata, multicast…)',
+};
+
+function connectionProblem(error: unknown): string {
+  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_CODES[code]) return CONNECTION_CODES[code];
+  }
+  return 'connection failed';
+}
+
+/** Retry-After as milliseconds from now: delay-seconds or an HTTP date; null when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** dns.lookup that refuses the addresses no backend may have, for every name the agent resolves. */
+function guardedLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+) {
+  dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, []);
+    const list = addresses as LookupAddress[];
+    if (list.some((a) => isRefusedAddress(a.address))) {
+      const refused: NodeJS.ErrnoException = new Error('refused address');
+      refused.code = 'ERR_REFUSED_ADDRESS';
+      return callback(refused, []);
+    }
+    if (options.all) return callback(null, list);
+    callback(null, list[0]!.address, list[0]!.family);
+  });
+}
+
+export class Transport {
+  readonly options: ResolvedOptions;
+  private readonly agent: Agent;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly attemptTimeout: TimeoutPolicy;
+  private readonly policy: IPolicy;
+  private readonly authorization: string;
+  /** No request before this time (ms since the epoch): the latest Retry-After. */
+  private notBefore = 0;
+  private openedAt = 0;
+  private failures: number[] = [];
+  private isolation: { dispose(): void; until: number; status: number; timer: NodeJS.Timeout } | undefined;
+  private closed = false;
+
+  constructor(
+    readonly kind: BackendKind,
+    /** The stored credential; sent as the header `authorization` builds, never logged or shown. */
+    private readonly credential: string,
+    authorization: (credential: string) => string,
+    options: ConnectorOptions,
+  ) {
+    this.options = resolveOptions(options);
+    this.authorization = authorization(credential);
+    const o = this.options;
+    this.agent = new Agent({
+      connections: o.concurrency,
+      headersTimeout: o.timeoutMs,
+      bodyTimeout: o.timeoutMs,
+      connect: { timeout: o.timeoutMs, ...(o.checkAddresses ? { lookup: guardedLookup } : {}) },
+    });
+    const retryPolicy = retry(
+      handleWhen((e) => e instanceof RetryableFailure || isTaskCancelledError(e)),
+      {
+        maxAttempts: o.retries,
+        backoff: new ExponentialBackoff({ initialDelay: o.backoff.initialMs, maxDelay: o.backoff.maxMs }),
+      },
+    );
+    this.breaker = circuitBreaker(
+      handleWhen(
+        (e) =>
+          (e instanceof RetryableFailure && !e.throttled) ||
+          isTaskCancelledError(e) ||
+          e instanceof BackendRefusedError,
+      ),
+      { halfOpenAfter: o.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breaker.consecutiveFailures) },
+    );
+    this.breaker.onBreak(() => {
+      this.openedAt = Date.now();
+      o.logger?.warn({ kind }, 'backend circuit opened');
+    });
+    this.breaker.onReset(() => o.logger?.info({ kind }, 'backend circuit closed'));
+    this.attemptTimeout = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
+    this.policy = wrap(retryPolicy, this.breaker, bulkhead(o.concurrency, Number.MAX_SAFE_INTEGER));
+  }
+
+  /** The circuit's state as Backend.status: open → FAILING; half-open or failures lately → DEGRADED. */
+  health(): ConnectorHealth {
+    const state = this.breaker.state;
+    if (state === CircuitState.Isolated) return 'FAILING';
+    if (state === CircuitState.Open)
+      return Date.now() >= this.openedAt + this.options.breaker.halfOpenAfterMs ? 'DEGRADED' : 'FAILING';
+    if (state === CircuitState.HalfOpen) return 'DEGRADED';
+    const since = Date.now() - this.options.degradedWindowMs;
+    this.failures = this.failures.filter((t) => t >= since);
+    return this.failures.length ? 'DEGRADED' : 'HEALTHY';
+  }
+
+  /** A fetch for openapi-fetch: GET through the policies; counts what it sends into `counter`. */
+  fetcher(counter: CallCounter, signal?: AbortSignal): (request: Request) => Promise<Response> {
+    return (request) => this.send(request, counter, signal);
+  }
+
+  async send(request: Request, counter: CallCounter, signal?: AbortSignal): Promise<Response> {
+    if (this.closed) throw new BackendUnavailableError(this.kind, `${this.kind.toLowerCase()} backend: disconnected`);
+    try {
+      return await this.policy.execute(async ({ signal: attemptSignal }) => {
+        await this.gate(attemptSignal);
+        counter.requests++;
+        try {
+          return await this.attemptTimeout.execute(
+            ({ signal: deadline }) => this.attempt(request, deadline),
+            attemptSignal,
+          );
+        } catch (error) {
+          if (isTaskCancelledError(error) && !attemptSignal.aborted) this.failed();
+          throw error;
+        }
+      }, signal);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.translate(error);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.isolation) clearTimeout(this.isolation.timer);
+    void this.agent.close().catch(() => {});
+  }
+
+  /** Waits out a Retry-After; one further than maxRetryAfterMs fails the call instead. */
+  private async gate(signal: AbortSignal): Promise<void> {
+    for (let wait = this.notBefore - Date.now(); wait > 0; wait = this.notBefore - Date.now()) {
+      if (wait > this.options.maxRetryAfterMs) throw new GateClosed(this.notBefore);
+      // Timers may fire a little early against the wall clock: wake after it, and check again.
+      await sleep(wait + 2, signal);
+    }
+  }
+
+  private async attempt(request: Request, signal: AbortSignal): Promise<Response> {
+    const what = `${this.kind.toLowerCase()} backend`;
+    let response: Awaited<ReturnType<typeof undiciFetch>>;
+    try {
+      response = await undiciFetch(request.url, {
+        method: request.method,
+        headers: {
+          accept: 'application/json',
+          authorization: this.authorization,
+          'user-agent': 'account-gateway-connector',
+        },
+        dispatcher: this.agent,
+        redirect: 'manual',
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      this.failed();
+      throw new RetryableFailure(`${what}: ${connectionProblem(error)}`, 'connection');
+    }
+    const { status } = response;
+    const pause = retryAfterMs(response.headers.get('retry-after'));
+    if (pause !== null && (status === 429 || status >= 500))
+      this.notBefore = Math.max(this.notBefore, Date.now() + pause);
+    if (status === 429 || status >= 500) {
+      await response.body?.cancel().catch(() => {});
+      if (status !== 429) this.failed();
+      throw new RetryableFailure(
+        `${what} answered ${status}${status === 429 ? ' (too many requests)' : ''}`,
+        'status',
+        status === 429,
+      );
+    }
+    if (status === 401 || status === 403) {
+      await response.body?.cancel().catch(() => {});
+      this.failed();
+      this.isolate(status);
+      throw this.refused(status);
+    }
+    if (status >= 300 && status < 400) {
+      await response.body?.cancel().catch(() => {});
+      throw new BackendProtocolError(
+        this.kind,
+        `${what} answered ${status}, a redirect: the baseUrl must name the API itself`,
+      );
+    }
+    const body = (await this.readBody(response, signal)).toString('utf8');
+    const type = response.headers.get('content-type') ?? '';
+    if (status !== 204 && body.length > 0) {
+      if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+        throw new BackendProtocolError(
+          this.kind,
+          `${what} answered ${status} with ${excerpt(type.split(';')[0] || 'no content type', 60)}, not JSON: is the baseUrl that of its API?`,
+        );
+      }
+      try {
+        JSON.parse(body);
+      } catch {
+        throw new BackendProtocolError(this.kind, `${what} answered ${status} with a body that is not valid JSON`);
+      }
+    }
+    if (status >= 400 && status !== 404) {
+      throw new BackendProtocolError(
+        this.kind,
+        `${what} refused the request with ${status}: ${excerpt(errorMessage(body) ?? '')}`.replace(/: $/, ''),
+      );
+    }
+    // Success (and 404, which readOne turns into GONE): hand openapi-fetch the body we read.
+    const headers = new Headers();
+    for (const [name, value] of response.headers) if (!PASSED_OVER.has(name)) headers.set(name, value);
+    return new Response(status === 204 || body.length === 0 ? null : body, { status, headers });
+  }
+
+  /** The body, read chunk by chunk and given up on past maxBodyBytes (announced or streamed). */
+  private async readBody(response: Awaited<ReturnType<typeof undiciFetch>>, signal: AbortSignal): Promise<Buffer> {
+    const max = this.options.maxBodyBytes;
+    const tooBig = () =>
+      new BackendProtocolError(this.kind, `${this.kind.toLowerCase()} backend sent an answer larger than ${max} bytes`);
+    const announced = Number(response.headers.get('content-length'));
+    if (announced > max) {
+      await response.body?.cancel().catch(() => {});
+      throw tooBig();
+    }
+    if (!response.body) return Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of response.body) {
+        size += chunk.byteLength;
+        if (size > max) {
+          await response.body.cancel().catch(() => {});
+          throw tooBig();
+        }
+        chunks.push(Buffer.from(chunk));
+      }
+    } catch (error) {
+      if (error instanceof BackendError) throw error;
+      if (signal.aborted) throw signal.reason;
+      this.failed();
+      throw new RetryableFailure(
+        `${this.kind.toLowerCase()} backend: ${connectionProblem(error)} while sending its answer`,
+        'connection',
+      );
+    }
+    return Buffer.concat(chunks, size);
+  }
+
+  private failed() {
+    this.failures.push(Date.now());
+    if (this.failures.length > 1000) this.failures.splice(0, this.failures.length - 1000);
+  }
+
+  /** A refused credential opens the circuit at once, for the half-open time. */
+  private isolate(status: number) {
+    if (this.isolation) return;
+    const handle = this.breaker.isolate();
+    const until = Date.now() + this.options.breaker.halfOpenAfterMs;
+    const timer = setTimeout(() => {
+      this.isolation = undefined;
+      handle.dispose();
+    }, this.options.breaker.halfOpenAfterMs);
+    timer.unref();
+    this.isolation = { dispose: handle.dispose, until, status, timer };
+    this.openedAt = Date.now();
+  }
+
+  private refused(status: number) {
+    return new BackendRefusedError(
+      this.kind,
+      `${this.kind.toLowerCase()} backend refused the credential (${status}): give the backend a valid credential (updateBackend)`,
+      status,
+    );
+  }
+
+  /** Every failure as one of the three BackendErrors, its message free of the credential. */
+  private translate(error: unknown): BackendError {
+    const what = `${this.kind.toLowerCase()} backend`;
+    const attempts = this.options.retries + 1;
+    let out: BackendError;
+    if (error instanceof BackendError) out = error;
+    else if (error instanceof GateClosed) {
+      out = new BackendUnavailableError(
+        this.kind,
+        `${what} asked not to be called before ${new Date(error.until).toISOString()} (Retry-After)`,
+        new Date(error.until),
+        'retry_after',
+      );
+    } else if (error instanceof BrokenCircuitError) {
+      if (this.isolation) {
+        out = new BackendRefusedError(
+          this.kind,
+          `${what} refused the credential (${this.isolation.status}); not asked again before ${new Date(this.isolation.until).toISOString()}`,
+          this.isolation.status,
+        );
+      } else {
+        const until = new Date(this.openedAt + this.options.breaker.halfOpenAfterMs);
+        out = new BackendUnavailableError(
+          this.kind,
+          `${what} is failing: circuit open after repeated failures, tried again after ${until.toISOString()}`,
+          until,
+          'circuit_open',
+        );
+      }
+    } else if (isTaskCancelledError(error)) {
+      out = new BackendUnavailableError(
+        this.kind,
+        `${what} sent no complete answer within ${this.options.timeoutMs} ms (${attempts} attempts)`,
+        this.gateDate(),
+        'timeout',
+      );
+    } else if (error instanceof RetryableFailure) {
+      out = new BackendUnavailableError(
+        this.kind,
+        `${error.message} (${attempts} attempts)`,
+        this.gateDate(),
+        error.reason,
+      );
+    } else {
+      this.options.logger?.error(
+        { kind: this.kind, err: scrub(String(error), this.credential) },
+        'unexpected connector failure',
+      );
+      out = new BackendUnavailableError(this.kind, `${what}: unexpected failure`);
+    }
+    if (out.message.includes(this.credential)) out.message = scrub(out.message, this.credential);
+    return out;
+  }
+
+  private gateDate(): Date | null {
+    return this.notBefore > Date.now() ? new Date(this.notBefore) : null;
+  }
+}
+
+// The body handed on is the decoded one, read whole.
+const PASSED_OVER = new Set(['content-length', 'content-encoding', 'transfer-encoding']);
+
+const scrub = (text: string, secret: string) => (secret ? text.split(secret).join('[credential]') : text);
+
+/** The message of a dialect's error body ({"errors":[{message}]}, {"error":{message}}, {"data":{message}}, {"error_message"}). */
+function errorMessage(body: string): string | null {
+  type Envelope = {
+    errors?: { message?: unknown }[];
+    error?: { message?: unknown };
+    data?: { message?: unknown };
+    error_message?: unknown;
+    message?: unknown;
+  };
+  try {
+    const json = JSON.parse(body) as Envelope | null;
+    const message =
+      json?.errors?.[0]?.message ?? json?.error?.message ?? json?.data?.message ?? json?.error_message ?? json?.message;
+    return typeof message === 'string' ? message : null;
+  } catch {
+    return null;
+  }
+}
