@@ -8,6 +8,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from './config.js';
 import type { Store } from './store/database.js';
 import type { Logger } from './logger.js';
+import type { RequestContext } from './auth/context.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
 import { canonicalAddress } from './auth/ip.js';
 import { armorPlugin, batchedOperationsPlugin, createRateLimiter, inputLimitsPlugin, type RateLimiter } from './auth/limits.js';
@@ -21,6 +22,8 @@ export interface AppDeps {
   config: Config;
   store: Store;
   logger: Logger;
+  /** The sync service's queue, for syncBackend and connectBackend (src/modules/sync). */
+  sync?: RequestContext['sync'];
 }
 
 export interface App {
@@ -33,7 +36,7 @@ export interface App {
   drain(): void;
 }
 
-export function createApp({ config, store, logger }: AppDeps): App {
+export function createApp({ config, store, logger, sync }: AppDeps): App {
   const authenticator = createAuthenticator(store.prisma, config);
   const rateLimiter = createRateLimiter(config);
   const guards = { authenticator, rateLimiter };
@@ -42,6 +45,7 @@ export function createApp({ config, store, logger }: AppDeps): App {
     logger,
     invalidatePrincipals: authenticator.invalidate,
     config,
+    sync,
     plugins: [
       armorPlugin(config),
       inputLimitsPlugin(config),

@@ -41,6 +41,9 @@ const envSchema = z.object({
     .string()
     .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
     .default([]),
+  DEMO_UPSTREAM: flag.default(true),
+  SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
+  SYNC_STALE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
 });
 
 export type Config = Readonly<{
@@ -51,6 +54,8 @@ export type Config = Readonly<{
   databasePoolSize: number | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   seedDemo: boolean;
+  /** The demo partner's four kinds connected to an in-process stand-in (false: the hosted demo). */
+  demoUpstream: boolean;
   operatorToken: string | undefined;
   jwt: Readonly<{ secret?: string; jwksUrl?: string; issuer?: string; audience?: string }>;
   trustProxy: boolean;
@@ -63,6 +68,15 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   compiledReads: boolean;
   backends: BackendSettings;
+  sync: SyncSettings;
+}>;
+
+/** Sync runs (SPEC §10.3): how many this process runs at once, and when a run's worker is dead. */
+export type SyncSettings = Readonly<{
+  /** Runs this process works on at once; 0: it runs none (other replicas do). */
+  concurrency: number;
+  /** A RUNNING run whose heartbeat is older than this is taken over (its worker died). */
+  staleSeconds: number;
 }>;
 
 /** Connected backends (SPEC §10): the key their credentials are sealed with, and politeness. */
@@ -96,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO,
+    demoUpstream: e.DEMO_UPSTREAM,
     operatorToken: e.OPERATOR_TOKEN,
     jwt: Object.freeze({ secret: e.JWT_SECRET, jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }),
     trustProxy: e.TRUST_PROXY,
@@ -112,5 +127,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.BACKEND_TIMEOUT_MS,
       allowedHosts: Object.freeze(e.BACKEND_ALLOWED_HOSTS),
     }),
+    sync: Object.freeze({ concurrency: e.SYNC_CONCURRENCY, staleSeconds: e.SYNC_STALE_SECONDS }),
   });
 }

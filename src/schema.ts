@@ -13,6 +13,7 @@ import './modules/courses/schema.js';
 import './modules/partners/schema.js';
 import './modules/audit/schema.js';
 import './modules/backends/schema.js';
+import './modules/sync/schema.js';
 
 export const schema = checkRepresentations(
   builder.toSubGraphSchema({

@@ -257,6 +257,7 @@ describe('result unions', () => {
     connectBackend: [V, C, F],
     updateBackend: [N, V, C, F],
     disconnectBackend: [N, C, F],
+    syncBackend: [N, C, F],
   };
 
   it('list exactly the errors each mutation can return', () => {

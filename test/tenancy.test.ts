@@ -102,6 +102,7 @@ const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unk
   connectBackend: () => [],
   updateBackend: (a) => [{ id: a.backend, syncIntervalSeconds: 60 }, { id: a.backend, baseUrl: 'https://b.example.com', credential: 'stolen' }],
   disconnectBackend: (a) => [{ id: a.backend }],
+  syncBackend: (a) => [{ id: a.backend }, { id: a.backend, full: true }],
 };
 
 describe('cross-partner probe', () => {

@@ -13,4 +13,6 @@ export interface RequestContext {
   readonly invalidatePrincipals?: () => void;
   /** The server's configuration, for the services that need settings (connected backends). */
   readonly config?: Config;
+  /** Hands queued sync runs to the job queue (absent: the schedule's sweep picks them up). */
+  readonly sync?: { enqueue(run: { id: string; backendId: string }): Promise<void> };
 }

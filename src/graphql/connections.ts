@@ -1,13 +1,16 @@
 // Shared connection arguments and ordering inputs.
 import { builder } from './builder.js';
 
-export const OrderDirection = builder.enumType('OrderDirection', { values: ['ASC', 'DESC'] as const });
+export const OrderDirection = builder.enumType('OrderDirection', {
+  description: 'Sort direction of a list.',
+  values: { ASC: { description: 'Ascending: smallest, earliest or A first.' }, DESC: { description: 'Descending: largest, latest or Z first.' } } as const,
+});
 
 export const DateRangeInput = builder.inputType('DateRange', {
   description: 'An inclusive time range; either end may be left open.',
   fields: (t) => ({
-    from: t.field({ type: 'DateTime' }),
-    to: t.field({ type: 'DateTime' }),
+    from: t.field({ type: 'DateTime', description: 'Earliest instant included; left out, no lower bound.' }),
+    to: t.field({ type: 'DateTime', description: 'Latest instant included; left out, no upper bound.' }),
   }),
 });
 

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Config } from '../config.js';
 import { schema } from '../schema.js';
 import type { GraphQLContext } from './builder.js';
+import type { RequestContext } from '../auth/context.js';
 import { Loaders } from './loaders.js';
 
 /** What the HTTP layer hands to yoga for each request. */
@@ -24,6 +25,7 @@ export interface YogaDeps {
   logger: Logger;
   invalidatePrincipals: () => void;
   config?: Config;
+  sync?: RequestContext['sync'];
   plugins?: Parameters<typeof createYoga>[0]['plugins'];
   batchingLimit?: number;
 }
@@ -57,6 +59,7 @@ export function createGraphQLServer(deps: YogaDeps): Yoga {
       loaders: new Loaders(deps.prisma),
       invalidatePrincipals: deps.invalidatePrincipals,
       config: deps.config,
+      sync: deps.sync,
     }),
   });
 }

@@ -36,43 +36,48 @@ export const AccountRef = builder.prismaNode('Account', {
   nullable: true,
   authScopes: (account, ctx) => canSeeAccount(ctx.principal, account) || inAdministeredSubtree(ctx.principal, account),
   runScopesOnType: true,
+  description:
+    "An organisation: a partner (a root account, no parent) or a sub-account in the partner's tree (messaging sub-accounts, catalog sub-catalogs). Admins see the accounts they administer and their subtrees; a user without admin rights sees its own account and the partner.",
   fields: (t) => ({
     ulid: t.exposeString('id', { description: 'The messaging dialect\'s account id.' }),
     customerId: t.exposeInt('customerId', { description: 'Legacy serial; also the catalog dialect\'s integer account id.' }),
-    name: t.exposeString('name'),
-    isPartner: t.boolean({ resolve: (a) => a.parentId === null }),
-    parent: t.relation('parent', { nullable: true }),
-    partner: t.relation('partner'),
+    name: t.exposeString('name', { description: 'Display name, 1 to 255 characters.' }),
+    isPartner: t.boolean({ description: 'True for a partner (a root account).', resolve: (a) => a.parentId === null }),
+    parent: t.relation('parent', { nullable: true, description: 'The account directly above; null for a partner.' }),
+    partner: t.relation('partner', { description: 'The partner (root account) of the tree; a partner is its own.' }),
     plan: t.field({
       type: PlanEnum,
       description: 'Embed plan tier, inherited from the partner.',
       select: { plan: true, partner: { select: { plan: true } } },
       resolve: (a) => a.plan ?? a.partner.plan ?? 'CORE',
     }),
-    canvasRootAccountUuid: t.exposeString('canvasUuid'),
+    canvasRootAccountUuid: t.exposeString('canvasUuid', { description: "The catalog dialect's 40-character `canvas_root_account_uuid`." }),
     legacyAccess: t.exposeBoolean('legacyAccess', { description: 'May use the legacy APIs (messaging `legacy_access`).' }),
     lrnAccess: t.exposeBoolean('lrnAccess', { description: 'May use the LRN APIs (messaging `lrn_access`).' }),
-    smsAccess: t.expose('smsAccess', { type: CoverageAccessEnum }),
-    mmsAccess: t.expose('mmsAccess', { type: CoverageAccessEnum }),
-    requireIpApiAccess: t.exposeBoolean('requireIpApiAccess'),
-    requireIpGqlAccess: t.exposeBoolean('requireIpGqlAccess'),
-    allowedIps: t.expose('allowedIps', { type: ['IPCIDR'] }),
-    status: t.expose('status', { type: AccountStatusEnum }),
+    smsAccess: t.expose('smsAccess', { type: CoverageAccessEnum, description: 'How far the account may send SMS (messaging `sms_access`).' }),
+    mmsAccess: t.expose('mmsAccess', { type: CoverageAccessEnum, description: 'How far the account may send MMS (messaging `mms_access`).' }),
+    requireIpApiAccess: t.exposeBoolean('requireIpApiAccess', { description: 'When true, REST calls of this account and its subtree from outside `allowedIps` are refused.' }),
+    requireIpGqlAccess: t.exposeBoolean('requireIpGqlAccess', { description: 'When true, GraphQL calls of this account and its subtree from outside `allowedIps` are refused.' }),
+    allowedIps: t.expose('allowedIps', { type: ['IPCIDR'], description: 'The IP allow-list: addresses and CIDR blocks (at most 200) the require flags admit.' }),
+    status: t.expose('status', { type: AccountStatusEnum, description: 'Whether the account is in use.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'Messaging `inserted_at`.' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the account last changed.' }),
     subAccounts: t.relatedConnection('subAccounts', {
       cursor: 'id',
       totalCount: true,
+      description: 'The accounts directly below this one that the caller may see, oldest first.',
       query: (_args, ctx) => ({ where: accountVisibility(ctx.principal), orderBy: { id: 'asc' } }),
     }),
     users: t.relatedConnection('users', {
       cursor: 'id',
       totalCount: true,
+      description: 'The users registered in this account (not its subtree) that the caller may see, oldest first.',
       query: (_args, ctx) => ({ where: userVisibility(ctx.principal), orderBy: { id: 'asc' } }),
     }),
     clients: t.relatedConnection('clients', {
       cursor: 'id',
       totalCount: true,
+      description: 'The embed clients of this account that the caller may see, oldest first.',
       query: (_args, ctx) => ({ where: clientVisibility(ctx.principal), orderBy: { id: 'asc' } }),
     }),
     admins: t.field({
@@ -98,19 +103,28 @@ builder.asEntity(AccountRef, {
 });
 
 const AccountFilterInput = builder.inputType('AccountFilter', {
+  description: 'Narrows `accounts`; the conditions given all apply.',
   fields: (t) => ({
     parentId: t.id({ description: 'Direct children of this account.' }),
     partnersOnly: t.boolean({ description: 'Only root accounts.' }),
-    status: t.field({ type: AccountStatusEnum }),
+    status: t.field({ type: AccountStatusEnum, description: 'Accounts in this state.' }),
     search: t.string({ description: 'Case-insensitive substring of the name.' }),
   }),
 });
 
-const AccountOrderField = builder.enumType('AccountOrderField', { values: ['CREATED_AT', 'NAME', 'CUSTOMER_ID'] as const });
+const AccountOrderField = builder.enumType('AccountOrderField', {
+  description: 'What `accounts` can be sorted by.',
+  values: {
+    CREATED_AT: { description: 'Creation time.' },
+    NAME: { description: 'The name.' },
+    CUSTOMER_ID: { description: 'The legacy serial.' },
+  } as const,
+});
 const AccountOrderInput = builder.inputType('AccountOrder', {
+  description: 'How to sort `accounts`; ties are broken by id, so pages stay stable.',
   fields: (t) => ({
-    field: t.field({ type: AccountOrderField, required: true }),
-    direction: t.field({ type: OrderDirection, defaultValue: 'ASC' }),
+    field: t.field({ type: AccountOrderField, required: true, description: 'The sort key.' }),
+    direction: t.field({ type: OrderDirection, defaultValue: 'ASC', description: 'ASC (the default) or DESC.' }),
   }),
 });
 
@@ -121,6 +135,7 @@ builder.queryFields((t) => ({
     type: 'Account',
     nullable: true,
     authScopes: { member: true },
+    description: 'The account with this id; null with a NOT_FOUND error when it names no account the caller may see (unknown and foreign ids alike).',
     args: { id: t.arg.id({ required: true, description: 'Global id or ULID.' }) },
     resolve: async (query, _root, args, ctx) => {
       const id = nativeId('Account', String(args.id));
@@ -132,7 +147,11 @@ builder.queryFields((t) => ({
     type: 'Account',
     cursor: 'id',
     authScopes: { member: true },
-    args: { filter: t.arg({ type: AccountFilterInput }), orderBy: t.arg({ type: AccountOrderInput }) },
+    description: 'The accounts the caller may see (an admin: the accounts it administers and their subtrees), by id unless `orderBy` says otherwise.',
+    args: {
+      filter: t.arg({ type: AccountFilterInput, description: 'Left out: every account the caller may see.' }),
+      orderBy: t.arg({ type: AccountOrderInput, description: 'Left out: by id (creation order).' }),
+    },
     resolve: async (query, _root, { filter, orderBy }, ctx) => {
       if (await unseenCursor(query.cursor, (where) => ctx.prisma.account.count({ where: { AND: [where, accountVisibility(ctx.principal)] } }))) return [];
       const direction = orderBy?.direction === 'DESC' ? 'desc' : 'asc';
@@ -155,31 +174,37 @@ const parentFilter = (value: string | null | undefined) =>
 const accessInputFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0]) => ({
   legacyAccess: t.boolean({ description: 'May use the legacy APIs (messaging `legacy_access`).' }),
   lrnAccess: t.boolean({ description: 'May use the LRN APIs (messaging `lrn_access`).' }),
-  smsAccess: t.field({ type: CoverageAccessEnum }),
-  mmsAccess: t.field({ type: CoverageAccessEnum }),
+  smsAccess: t.field({ type: CoverageAccessEnum, description: 'How far the account may send SMS (messaging `sms_access`).' }),
+  mmsAccess: t.field({ type: CoverageAccessEnum, description: 'How far the account may send MMS (messaging `mms_access`).' }),
   requireIpApiAccess: t.boolean({ description: 'Refuse REST calls from outside allowedIps (this account and its subtree).' }),
   requireIpGqlAccess: t.boolean({ description: 'Refuse GraphQL calls from outside allowedIps (this account and its subtree).' }),
-  allowedIps: t.field({ type: ['IPCIDR'] }),
+  allowedIps: t.field({ type: ['IPCIDR'], description: 'The IP allow-list, at most 200 addresses or CIDR blocks; replaces the whole list. A require flag needs at least one entry.' }),
 });
 
-const AccountPayload = (name: string) =>
-  builder.objectRef<{ account: Account }>(name).implement({ fields: (t) => ({ account: t.field({ type: AccountRef, resolve: (p) => p.account }) }) });
+const AccountPayload = (name: string, what: string) =>
+  builder.objectRef<{ account: Account }>(name).implement({
+    description: `The account ${what}.`,
+    fields: (t) => ({ account: t.field({ type: AccountRef, description: `The account ${what}.`, resolve: (p) => p.account }) }),
+  });
 
 builder.mutationFields((t) => ({
   createAccount: t.field({
-    type: AccountPayload('CreateAccountSuccess'),
+    type: AccountPayload('CreateAccountSuccess', 'created'),
     errors: resultUnion('CreateAccountResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
+    description: 'Creates a sub-account under an account the caller administers. Flags left out are false, coverage NONE and the allow-list empty.',
     args: {
       input: t.arg({
         type: builder.inputType('CreateAccountInput', {
+          description: 'The new sub-account: where it goes, its name and its access settings.',
           fields: (f) => ({
-            parentId: f.id({ description: 'Parent account (default: the partner).' }),
-            name: f.string({ required: true }),
+            parentId: f.id({ description: 'Parent account: global id or ULID (default: the partner).' }),
+            name: f.string({ required: true, description: 'Display name, 1 to 255 characters.' }),
             ...accessInputFields(f),
           }),
         }),
         required: true,
+        description: 'The new account.',
       }),
     },
     resolve: async (_root, { input }, ctx) => ({
@@ -187,36 +212,51 @@ builder.mutationFields((t) => ({
     }),
   }),
   updateAccount: t.field({
-    type: AccountPayload('UpdateAccountSuccess'),
+    type: AccountPayload('UpdateAccountSuccess', 'as it is now'),
     errors: resultUnion('UpdateAccountResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
+    description: 'Changes an account the caller administers: its name and access settings. Fields left out stay as they are.',
     args: {
       input: t.arg({
         type: builder.inputType('UpdateAccountInput', {
-          fields: (f) => ({ id: f.id({ required: true }), name: f.string(), ...accessInputFields(f) }),
+          description: 'Which account, and the fields to change.',
+          fields: (f) => ({
+            id: f.id({ required: true, description: 'The account: global id or ULID.' }),
+            name: f.string({ description: 'Display name, 1 to 255 characters.' }),
+            ...accessInputFields(f),
+          }),
         }),
         required: true,
+        description: 'The account and the changes.',
       }),
     },
     resolve: async (_root, { input }, ctx) => ({ account: await updateAccount(ctx, { ...input, id: idArg('Account', input.id) }) }),
   }),
   addAccountAdmin: t.field({
-    type: AccountPayload('AddAccountAdminSuccess'),
+    type: AccountPayload('AddAccountAdminSuccess', 'with its admins'),
     errors: resultUnion('AddAccountAdminResult', NotFoundError),
     authScopes: { admin: true },
-    description: 'Make a user an admin of the account and its subtree.',
-    args: { input: t.arg({ type: AccountAdminInput('AddAccountAdminInput'), required: true }) },
+    description:
+      'Makes an ACTIVE user of the partner an admin of the account and its subtree. The caller must administer the account itself, so an account admin appoints admins at or below its own accounts, never above.',
+    args: { input: t.arg({ type: AccountAdminInput('AddAccountAdminInput', 'appoint'), required: true, description: 'The account and the user.' }) },
     resolve: async (_root, { input }, ctx) => ({ account: await addAccountAdmin(ctx, idArg('Account', input.accountId), idArg('User', input.userId)) }),
   }),
   removeAccountAdmin: t.field({
-    type: AccountPayload('RemoveAccountAdminSuccess'),
+    type: AccountPayload('RemoveAccountAdminSuccess', 'with its admins'),
     errors: resultUnion('RemoveAccountAdminResult', NotFoundError),
     authScopes: { admin: true },
-    args: { input: t.arg({ type: AccountAdminInput('RemoveAccountAdminInput'), required: true }) },
+    description: "Removes a user's admin rights on the account (its AccountAdmin row); rights from entitlements or other accounts stay. The caller must administer the account.",
+    args: { input: t.arg({ type: AccountAdminInput('RemoveAccountAdminInput', 'remove'), required: true, description: 'The account and the user.' }) },
     resolve: async (_root, { input }, ctx) => ({ account: await removeAccountAdmin(ctx, idArg('Account', input.accountId), idArg('User', input.userId)) }),
   }),
 }));
 
-function AccountAdminInput(name: string) {
-  return builder.inputType(name, { fields: (f) => ({ accountId: f.id({ required: true }), userId: f.id({ required: true }) }) });
+function AccountAdminInput(name: string, verb: string) {
+  return builder.inputType(name, {
+    description: `The account, and the admin to ${verb}.`,
+    fields: (f) => ({
+      accountId: f.id({ required: true, description: 'The account: global id or ULID.' }),
+      userId: f.id({ required: true, description: 'The user: global id or uuid.' }),
+    }),
+  });
 }

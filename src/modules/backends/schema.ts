@@ -11,6 +11,7 @@ import { idArg } from '../../graphql/mutations.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { isUser } from '../../auth/principal.js';
 import { connectBackend, disconnectBackend, listBackends, updateBackend, SYNC_INTERVAL } from './service.js';
+import { firstSync } from '../sync/service.js';
 
 export const BackendKindEnum = builder.enumType(BackendKind, { name: 'BackendKind' });
 export const BackendStatusEnum = builder.enumType(BackendStatus, {
@@ -29,7 +30,17 @@ export const LinkRuleEnum = builder.enumType(LinkRule, {
     EMAIL: { description: 'Equal e-mail addresses (case-insensitive) are one person.' },
   },
 });
-export const SyncRunStatusEnum = builder.enumType(SyncRunStatus, { name: 'SyncRunStatus' });
+export const SyncRunStatusEnum = builder.enumType(SyncRunStatus, {
+  name: 'SyncRunStatus',
+  description: 'Where a sync run is: QUEUED → RUNNING → SUCCEEDED, FAILED or CANCELLED.',
+  values: {
+    QUEUED: { description: 'Waiting for a worker (a run paused by a shutdown waits here too, at its checkpoint).' },
+    RUNNING: { description: 'Being read; its counts grow page by page.' },
+    SUCCEEDED: { description: 'Every stream read to its end.' },
+    FAILED: { description: "Stopped: the backend could not be reached, refused the credential or answered garbage (see the backend's lastError)." },
+    CANCELLED: { description: 'Not run: its backend was paused or disconnected.' },
+  },
+});
 
 /** The partner whose backends the caller may see: its own when a partner admin, else none. */
 const adminPartner = (ctx: GraphQLContext) => (isUser(ctx.principal) && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '-'); // '-': no partner
@@ -38,21 +49,22 @@ const SyncRecordErrorRef = builder.objectRef<{ nativeId?: string | null; reason:
   description: 'A record a sync run skipped, and why.',
   fields: (t) => ({
     nativeId: t.string({ nullable: true, description: "The backend's id of the record, when it had one.", resolve: (e) => e.nativeId ?? null }),
-    reason: t.exposeString('reason'),
+    reason: t.exposeString('reason', { description: 'Why it was skipped.' }),
   }),
 });
 
-builder.prismaNode('SyncRun', {
+export const SyncRunRef = builder.prismaNode('SyncRun', {
   id: { field: 'id' },
   findUnique: nodeLookup('SyncRun', (id, ctx) => ({ id, partnerId: adminPartner(ctx) }) as { id: string }),
   nullable: true,
   authScopes: { partnerAdmin: true },
+  description: 'One read of a backend into the store (SPEC §10.3), with its counts of records read.',
   fields: (t) => ({
-    backend: t.relation('backend'),
-    status: t.expose('status', { type: SyncRunStatusEnum }),
+    backend: t.relation('backend', { description: 'The backend read.' }),
+    status: t.expose('status', { type: SyncRunStatusEnum, description: 'Where the run is.' }),
     full: t.exposeBoolean('full', { description: 'A full pass (every record read), not an incremental one.' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
-    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When a worker first took it (null while QUEUED the first time).' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When it ended (null until then).' }),
     requests: t.exposeInt('requests', { description: 'HTTP requests made to the backend.' }),
     seen: t.exposeInt('seen', { description: 'Records read.' }),
     created: t.exposeInt('created', { description: 'Identities new to the store.' }),
@@ -65,7 +77,7 @@ builder.prismaNode('SyncRun', {
       description: 'The first 100 record-level errors.',
       resolve: (run) => (Array.isArray(run.errors) ? (run.errors as { nativeId?: string; reason: string }[]).slice(0, 100) : []),
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was queued.' }),
   }),
 });
 
@@ -138,7 +150,12 @@ builder.mutationFields((t) => ({
     errors: resultUnion('ConnectBackendResult', ValidationError),
     authScopes: { partnerAdmin: true },
     args: { input: t.arg({ type: ConnectBackendInput, required: true }) },
-    resolve: (_root, { input }, ctx) => connectBackend(ctx, input),
+    resolve: async (_root, { input }, ctx) => {
+      const backend = await connectBackend(ctx, input);
+      // Its first full import, queued now; should that fail, the schedule queues it shortly.
+      await firstSync(ctx, backend).catch(() => {});
+      return backend;
+    },
   }),
   updateBackend: t.field({
     type: UpdateBackendSuccess,

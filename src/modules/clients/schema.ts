@@ -15,17 +15,19 @@ export const ClientRef = builder.prismaNode('Client', {
   id: { field: 'id' },
   findUnique: nodeLookup('Client', (id, ctx) => within({ id }, clientVisibility(ctx.principal)) as { id: string; partnerId_identifier: never }),
   nullable: true,
+  description: "An embed client: an organisation of the embed platform, named by a caller-chosen identifier, with its users. Admins see the clients of the accounts they administer; a user sees its own client.",
   fields: (t) => ({
     identifier: t.exposeString('identifier', { description: 'Caller-chosen, unique per partner.' }),
-    metadata: t.field({ type: 'JSONObject', tag: ['pii'], resolve: (c) => c.metadata as JsonObject }),
-    account: t.relation('account'),
+    metadata: t.field({ type: 'JSONObject', tag: ['pii'], description: 'Free-form JSON object set by the caller (upsertClient replaces it whole). May hold personal data (tag pii).', resolve: (c) => c.metadata as JsonObject }),
+    account: t.relation('account', { description: 'The account the client belongs to.' }),
     users: t.relatedConnection('users', {
       cursor: 'id',
       totalCount: true,
+      description: 'The users of this client that the caller may see, oldest first.',
       query: (_args, ctx) => ({ where: userVisibility(ctx.principal), orderBy: { id: 'asc' } }),
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the client was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the client last changed.' }),
   }),
 });
 
@@ -47,7 +49,8 @@ builder.queryFields((t) => ({
     type: 'Client',
     nullable: true,
     authScopes: { member: true },
-    args: { identifier: t.arg.string({ required: true }) },
+    description: "The client of the caller's partner with this identifier; null with a NOT_FOUND error when the caller may not see such a client.",
+    args: { identifier: t.arg.string({ required: true, description: 'The client identifier.' }) },
     resolve: async (query, _root, { identifier }, ctx) =>
       (await ctx.prisma.client.findFirst({ ...query, where: within({ identifier }, clientVisibility(ctx.principal)) })) ?? notFound('Client'),
   }),
@@ -55,6 +58,7 @@ builder.queryFields((t) => ({
     type: 'Client',
     cursor: 'id',
     authScopes: { member: true },
+    description: 'The embed clients the caller may see, oldest first.',
     resolve: async (query, _root, _args, ctx) => {
       if (await unseenCursor(query.cursor, (where) => ctx.prisma.client.count({ where: { AND: [where, clientVisibility(ctx.principal)] } }))) return [];
       return ctx.prisma.client.findMany({ ...query, where: clientVisibility(ctx.principal), orderBy: { id: 'asc' } });
@@ -66,14 +70,16 @@ builder.queryFields((t) => ({
 // ---------------------------------------------------------------------------- mutations
 
 const UpsertClientSuccess = builder.objectRef<{ client: Client; created: boolean }>('UpsertClientSuccess').implement({
+  description: 'The client as it is now, and whether this call created it.',
   fields: (t) => ({
-    client: t.field({ type: ClientRef, resolve: (p) => p.client }),
-    created: t.exposeBoolean('created'),
+    client: t.field({ type: ClientRef, description: 'The client as it is now.', resolve: (p) => p.client }),
+    created: t.exposeBoolean('created', { description: 'True when this call created the client, false when it updated it.' }),
   }),
 });
 
 const DeleteClientSuccess = builder.objectRef<{ id: string }>('DeleteClientSuccess').implement({
-  fields: (t) => ({ deletedClientId: t.id({ resolve: (p) => globalId('Client', p.id) }) }),
+  description: 'The client, its users and their courses are deleted.',
+  fields: (t) => ({ deletedClientId: t.id({ description: 'Global id of the deleted client.', resolve: (p) => globalId('Client', p.id) }) }),
 });
 
 builder.mutationFields((t) => ({
@@ -82,11 +88,14 @@ builder.mutationFields((t) => ({
     errors: resultUnion('UpsertClientResult', NotFoundError, ValidationError),
     // Both: a scope map passes when any one of its scopes does.
     authScopes: { $all: { admin: true, plan: 'CORE' } },
+    description: 'Creates the embed client with this identifier, or updates it when the partner has one. Admins on the CORE plan or above.',
     args: {
       input: t.arg({
+        description: 'The client.',
         type: builder.inputType('UpsertClientInput', {
+          description: 'The client identifier, and what to set.',
           fields: (f) => ({
-            identifier: f.string({ required: true }),
+            identifier: f.string({ required: true, description: 'Caller-chosen, unique per partner: at most 255 characters, without "/".' }),
             metadata: f.field({ type: 'JSONObject', tag: ['pii'], description: 'Replaces the whole metadata object; left out (or null), the metadata stays as it is.' }),
             accountId: f.id({ description: 'Account of a new client (default: the partner).' }),
           }),
@@ -100,8 +109,16 @@ builder.mutationFields((t) => ({
     type: DeleteClientSuccess,
     errors: resultUnion('DeleteClientResult', NotFoundError),
     authScopes: { admin: true },
+    description: 'Deletes an embed client with its users and their courses. Admins on the AUTOMATE plan or above.',
     args: {
-      input: t.arg({ type: builder.inputType('DeleteClientInput', { fields: (f) => ({ identifier: f.string({ required: true }) }) }), required: true }),
+      input: t.arg({
+        type: builder.inputType('DeleteClientInput', {
+          description: 'The client to delete.',
+          fields: (f) => ({ identifier: f.string({ required: true, description: 'The client identifier.' }) }),
+        }),
+        required: true,
+        description: 'The client.',
+      }),
     },
     resolve: async (_root, { input }, ctx) => ({ id: await deleteClient(ctx, input.identifier) }),
   }),

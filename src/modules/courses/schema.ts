@@ -14,12 +14,13 @@ const CourseRef = builder.prismaNode('Course', {
   id: { field: 'id' },
   findUnique: nodeLookup('Course', (id, ctx) => within({ id }, courseVisibility(ctx.principal)) as { id: string }),
   nullable: true,
+  description: 'A course owned by a user: what reallocateCourses and deleteUser act on.',
   fields: (t) => ({
-    title: t.exposeString('title'),
+    title: t.exposeString('title', { description: 'Title, 1 to 255 characters.' }),
     owner: t.relation('owner', { nullable: true, description: 'Null once an IGNORE delete left the course ownerless.' }),
-    enrollmentCount: t.relationCount('enrollments'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    enrollmentCount: t.relationCount('enrollments', { description: 'How many users are enrolled.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the course was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the course last changed (a new owner included).' }),
   }),
 });
 
@@ -27,10 +28,11 @@ const EnrollmentRef = builder.prismaNode('Enrollment', {
   id: { field: 'id' },
   findUnique: nodeLookup('Enrollment', (id, ctx) => within({ id }, enrollmentVisibility(ctx.principal)) as { id: string; userId_courseId: never }),
   nullable: true,
+  description: "A user's enrollment in a course (a catalog dependency: what deleteUserDependencies deletes).",
   fields: (t) => ({
-    user: t.relation('user'),
-    course: t.relation('course'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    user: t.relation('user', { description: 'The enrolled user.' }),
+    course: t.relation('course', { description: 'The course.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user was enrolled.' }),
   }),
 });
 
@@ -38,11 +40,12 @@ const OrderRef = builder.prismaNode('Order', {
   id: { field: 'id' },
   findUnique: nodeLookup('Order', (id, ctx) => within({ id }, orderVisibility(ctx.principal)) as { id: string }),
   nullable: true,
+  description: "A user's order (a catalog dependency: what deleteUserDependencies deletes).",
   fields: (t) => ({
-    user: t.relation('user'),
-    course: t.relation('course', { nullable: true }),
-    amountCents: t.exposeInt('amountCents'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    user: t.relation('user', { description: 'The user who ordered.' }),
+    course: t.relation('course', { nullable: true, description: 'The course ordered; null for an order of no course.' }),
+    amountCents: t.exposeInt('amountCents', { description: 'The amount in cents (hundredths of the currency unit), 0 to 1,000,000,000.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the order was recorded.' }),
   }),
 });
 
@@ -89,28 +92,46 @@ builder.asEntity(OrderRef, {
 builder.mutationFields((t) => ({
   createCourse: t.field({
     type: builder.objectRef<{ course: Course }>('CreateCourseSuccess').implement({
-      fields: (f) => ({ course: f.field({ type: CourseRef, resolve: (p) => p.course }) }),
+      description: 'The course created.',
+      fields: (f) => ({ course: f.field({ type: CourseRef, description: 'The course created.', resolve: (p) => p.course }) }),
     }),
     errors: resultUnion('CreateCourseResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
+    description: 'Creates a course owned by a user the caller administers.',
     args: {
       input: t.arg({
-        type: builder.inputType('CreateCourseInput', { fields: (f) => ({ ownerId: f.id({ required: true }), title: f.string({ required: true }) }) }),
+        type: builder.inputType('CreateCourseInput', {
+          description: 'The new course.',
+          fields: (f) => ({
+            ownerId: f.id({ required: true, description: 'The owner: global id or uuid of a user.' }),
+            title: f.string({ required: true, description: 'Title, 1 to 255 characters.' }),
+          }),
+        }),
         required: true,
+        description: 'The new course.',
       }),
     },
     resolve: async (_root, { input }, ctx) => ({ course: await createCourse(ctx, { ownerId: idArg('User', input.ownerId), title: input.title }) }),
   }),
   enrollUser: t.field({
     type: builder.objectRef<{ enrollment: Enrollment }>('EnrollUserSuccess').implement({
-      fields: (f) => ({ enrollment: f.field({ type: EnrollmentRef, resolve: (p) => p.enrollment }) }),
+      description: 'The enrollment created.',
+      fields: (f) => ({ enrollment: f.field({ type: EnrollmentRef, description: 'The enrollment created.', resolve: (p) => p.enrollment }) }),
     }),
     errors: resultUnion('EnrollUserResult', NotFoundError),
     authScopes: { admin: true },
+    description: 'Enrolls a user the caller administers in a course of the partner. A user already enrolled in it, or a merged user, is a ConflictError.',
     args: {
       input: t.arg({
-        type: builder.inputType('EnrollUserInput', { fields: (f) => ({ userId: f.id({ required: true }), courseId: f.id({ required: true }) }) }),
+        type: builder.inputType('EnrollUserInput', {
+          description: 'Who, in which course.',
+          fields: (f) => ({
+            userId: f.id({ required: true, description: 'The user: global id or uuid.' }),
+            courseId: f.id({ required: true, description: 'The course: global id.' }),
+          }),
+        }),
         required: true,
+        description: 'The user and the course.',
       }),
     },
     resolve: async (_root, { input }, ctx) => ({
@@ -119,16 +140,24 @@ builder.mutationFields((t) => ({
   }),
   recordOrder: t.field({
     type: builder.objectRef<{ order: Order }>('RecordOrderSuccess').implement({
-      fields: (f) => ({ order: f.field({ type: OrderRef, resolve: (p) => p.order }) }),
+      description: 'The order recorded.',
+      fields: (f) => ({ order: f.field({ type: OrderRef, description: 'The order recorded.', resolve: (p) => p.order }) }),
     }),
     errors: resultUnion('RecordOrderResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
+    description: 'Records an order of a user the caller administers, for a course of the partner or for none.',
     args: {
       input: t.arg({
         type: builder.inputType('RecordOrderInput', {
-          fields: (f) => ({ userId: f.id({ required: true }), courseId: f.id(), amountCents: f.int({ required: true }) }),
+          description: 'The order.',
+          fields: (f) => ({
+            userId: f.id({ required: true, description: 'The user: global id or uuid.' }),
+            courseId: f.id({ description: 'The course ordered: global id (left out: an order of no course).' }),
+            amountCents: f.int({ required: true, description: 'The amount in cents, a whole number from 0 to 1,000,000,000.' }),
+          }),
         }),
         required: true,
+        description: 'The order.',
       }),
     },
     resolve: async (_root, { input }, ctx) => ({

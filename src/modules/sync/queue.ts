@@ -1,0 +1,113 @@
+// Where sync jobs wait (SPEC §10.3). On PostgreSQL: graphile-worker, one job per run in a
+// queue named after its backend, so replicas share the runs and graphile-worker itself runs
+// one backend's jobs one after the other (serial named queues), besides the store's own rule
+// of one active run per backend. On the embedded store graphile-worker cannot run (it keeps
+// a LISTEN connection open, and PGlite serves one connection: see src/store/database.ts),
+// and only this process can open the store anyway, so the same job code runs in-process.
+import { Logger as GraphileLogger, run, type Runner } from 'graphile-worker';
+import type { Logger } from '../../logger.js';
+
+export interface QueuedRun {
+  id: string;
+  backendId: string;
+}
+
+export type RunJob = (runId: string, signal: AbortSignal) => Promise<void>;
+
+export interface SyncQueue {
+  readonly kind: 'graphile-worker' | 'in-process';
+  start(): Promise<void>;
+  /** Idempotent: a run already waiting is not queued twice. */
+  enqueue(run: QueuedRun): Promise<void>;
+  /** Stops taking jobs; the ones running are aborted (they go back to QUEUED at their checkpoint). */
+  stop(): Promise<void>;
+}
+
+const TASK = 'sync';
+
+export function graphileQueue(options: { connectionString: string; concurrency: number; logger: Logger; job: RunJob }): SyncQueue {
+  let runner: Runner | undefined;
+  const log = new GraphileLogger(() => (level, message) => {
+    if (level === 'error') options.logger.error({ queue: 'graphile-worker' }, message);
+    else if (level === 'warning') options.logger.warn({ queue: 'graphile-worker' }, message);
+    else options.logger.debug({ queue: 'graphile-worker' }, message);
+  });
+  return {
+    kind: 'graphile-worker',
+    async start() {
+      runner = await run({
+        connectionString: options.connectionString,
+        maxPoolSize: Math.max(2, options.concurrency + 1),
+        // 0 workers still needs the runner to add jobs; it then just never takes one.
+        concurrency: Math.max(1, options.concurrency),
+        forbiddenFlags: options.concurrency === 0 ? ['sync'] : null,
+        noHandleSignals: true,
+        pollInterval: 2000,
+        parsedCronItems: [], // no cron: the schedule is per backend (service.ts)
+        logger: log,
+        gracefulShutdownAbortTimeout: 2000,
+        taskList: {
+          [TASK]: async (payload, helpers) => {
+            const { runId } = payload as { runId: string };
+            await options.job(runId, helpers.abortSignal ?? new AbortController().signal);
+          },
+        },
+      });
+    },
+    async enqueue(queued) {
+      if (!runner) throw new Error('the sync queue is not started');
+      await runner.addJob(TASK, { runId: queued.id }, {
+        queueName: `sync:${queued.backendId}`,
+        jobKey: `sync:${queued.id}`,
+        jobKeyMode: 'preserve_run_at',
+        maxAttempts: 3,
+        flags: ['sync'],
+      });
+    },
+    async stop() {
+      await runner?.stop();
+      runner = undefined;
+    },
+  };
+}
+
+/** The embedded store's queue: the same job, in this process, `concurrency` at a time, one per backend. */
+export function inProcessQueue(options: { concurrency: number; logger: Logger; job: RunJob }): SyncQueue {
+  const waiting = new Map<string, QueuedRun>();
+  const running = new Map<string, Promise<void>>(); // by backend
+  const abort = new AbortController();
+  let started = false;
+  const pump = () => {
+    if (!started) return;
+    for (const [id, queued] of waiting) {
+      if (running.size >= options.concurrency) return;
+      if (running.has(queued.backendId)) continue;
+      waiting.delete(id);
+      const done = options
+        .job(id, abort.signal)
+        .catch((error: unknown) => options.logger.error({ err: error, runId: id }, 'sync job failed'))
+        .finally(() => {
+          running.delete(queued.backendId);
+          pump();
+        });
+      running.set(queued.backendId, done);
+    }
+  };
+  return {
+    kind: 'in-process',
+    async start() {
+      started = true;
+      pump();
+    },
+    async enqueue(queued) {
+      waiting.set(queued.id, queued);
+      pump();
+    },
+    async stop() {
+      started = false;
+      waiting.clear();
+      abort.abort(new Error('the gateway is stopping'));
+      await Promise.all(running.values());
+    },
+  };
+}
