@@ -99,7 +99,7 @@ describe('connecting backends', () => {
     expect((await node(a.key, learning.backend.id)).data.node).toMatchObject({ __typename: 'Backend', kind: 'LEARNING' });
 
     // Sealed: not the plaintext, in the v1 format, opened by the key for its own place only.
-    const row = await h.store.prisma.backend.findUniqueOrThrow({ where: { partnerId_kind: { partnerId: a.accountId, kind: 'LEARNING' } } });
+    const row = await h.store.prisma.backend.findUniqueOrThrow({ where: { partnerId_activeKind: { partnerId: a.accountId, activeKind: 'LEARNING' } } });
     expect(row.credential).not.toContain(learningCredential);
     expect(row.credential).toMatch(/^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
     expect(backendCredential(h.config, row)).toBe(learningCredential);
@@ -130,11 +130,15 @@ describe('connecting backends', () => {
     void first;
     void second;
 
-    // Disconnect: gone from the list and from node(id); a second disconnect finds nothing.
+    // Disconnect: gone from the list; node(id) still names it (its DETACHED identities do), PAUSED,
+    // with disconnectedAt; a second disconnect finds nothing.
     const disconnected = await run(a.key, 'disconnectBackend', { id: catalog.backend.id });
     expect(disconnected).toEqual({ __typename: 'DisconnectBackendSuccess', disconnectedBackendId: catalog.backend.id });
     expect((await backends(a.key)).data.backends.map((b: { kind: string }) => b.kind)).toEqual(['LEARNING', 'EMBED']);
-    expect((await node(a.key, catalog.backend.id)).data.node).toBeNull();
+    expect((await node(a.key, catalog.backend.id)).data.node).toMatchObject({ __typename: 'Backend', kind: 'CATALOG' });
+    const after = await gql(a.key, `query ($id: ID!) { node(id: $id) { ... on Backend { status disconnectedAt } } }`, { id: catalog.backend.id });
+    expect(after.data.node.status).toBe('PAUSED');
+    expect(Date.parse(after.data.node.disconnectedAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(await run(a.key, 'disconnectBackend', { id: catalog.backend.id })).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
     // The kind is free again.
     expect((await connect(a.key, { kind: 'CATALOG', baseUrl: 'https://catalog.example.com' })).__typename).toBe('ConnectBackendSuccess');

@@ -97,6 +97,11 @@ export const BackendRef = builder.prismaNode('Backend', {
     linkBy: t.expose('linkBy', { type: [LinkRuleEnum] }),
     syncRuns: t.relatedConnection('syncRuns', { cursor: 'id', totalCount: true, description: 'Newest first.', query: () => ({ orderBy: { id: 'desc' } }) }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    disconnectedAt: t.expose('disconnectedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When disconnectBackend disconnected it (then PAUSED, out of `backends`; the identities it brought stay DETACHED and name it); null while connected.',
+    }),
   }),
 });
 

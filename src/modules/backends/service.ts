@@ -11,6 +11,7 @@ import { uniqueViolation } from '../../store/errors.js';
 import { isUuid } from '../../store/ids.js';
 import { nullish } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
+import { detachIdentities } from '../identities/service.js';
 import { checkBaseUrl } from './base-url.js';
 import { SecretsKeyError } from './errors.js';
 import { open, seal } from './secrets.js';
@@ -115,11 +116,12 @@ export async function connectBackend(ctx: RequestContext, raw: ConnectBackendInp
   const taken = () => new ConflictError(`this partner already has a ${input.kind} backend: update or disconnect it`, 'kind');
   try {
     return await audited(ctx, async (tx, audit) => {
-      const existing = await tx.backend.findUnique({ where: { partnerId_kind: place }, select: { id: true } });
+      const existing = await tx.backend.findUnique({ where: { partnerId_activeKind: { partnerId: place.partnerId, activeKind: place.kind } }, select: { id: true } });
       if (existing) throw taken();
       const backend = await tx.backend.create({
         data: {
           ...place,
+          activeKind: place.kind,
           baseUrl: url!,
           credential: seal(key, input.credential, sealContext(place)),
           syncIntervalSeconds: input.syncIntervalSeconds ?? SYNC_INTERVAL.default,
@@ -169,15 +171,20 @@ export async function updateBackend(ctx: RequestContext, raw: UpdateBackendInput
   });
 }
 
-/** Removes the backend; nothing is written to the backend itself. */
+/**
+ * Disconnects the backend; nothing is written to the backend itself. The row stays, softly
+ * disconnected (no activeKind, so the kind can be connected again; the credential wiped;
+ * PAUSED), so that the identities it brought stay on their users, DETACHED, and still name
+ * their backend and kind (SPEC §10.2). Its runs waiting or running are CANCELLED; past runs stay.
+ */
 export async function disconnectBackend(ctx: RequestContext, id: string): Promise<string> {
   const principal = requirePartnerAdmin(ctx);
   return audited(ctx, async (tx, audit) => {
     const backend = await lockBackend(tx, principal.partnerId, id);
-    // Identities (SPEC §10.2) arrive with sync: here, in this transaction, the identities this
-    // backend brought get status DETACHED and lose their backend reference, so they stay on
-    // their users. Until then there is nothing to detach. Its sync runs go with it (cascade).
-    await tx.backend.delete({ where: { id: backend.id } });
+    const now = new Date();
+    await tx.backend.update({ where: { id: backend.id }, data: { activeKind: null, disconnectedAt: now, credential: '', status: 'PAUSED' } });
+    await detachIdentities(tx, backend.id);
+    await tx.syncRun.updateMany({ where: { backendId: backend.id, status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'CANCELLED', finishedAt: now } });
     audit({ action: 'backend.disconnect', subjectType: 'Backend', subjectId: backend.id, data: describe(backend) });
     return backend.id;
   });
@@ -186,21 +193,22 @@ export async function disconnectBackend(ctx: RequestContext, id: string): Promis
 /** The partner's backends in kind order (LEARNING, CATALOG, MESSAGING, EMBED). */
 export async function listBackends(ctx: RequestContext, query: object = {}): Promise<Backend[]> {
   const principal = requirePartnerAdmin(ctx);
-  return ctx.prisma.backend.findMany({ ...query, where: { partnerId: principal.partnerId }, orderBy: { kind: 'asc' } });
+  return ctx.prisma.backend.findMany({ ...query, where: { partnerId: principal.partnerId, disconnectedAt: null }, orderBy: { kind: 'asc' } });
 }
 
 /** The partner's backend of `kind`, or null (the CLI names backends by kind). */
 export async function backendOfKind(ctx: RequestContext, kind: BackendKind): Promise<Backend | null> {
   const principal = requirePartnerAdmin(ctx);
-  return ctx.prisma.backend.findUnique({ where: { partnerId_kind: { partnerId: principal.partnerId, kind } } });
+  return ctx.prisma.backend.findUnique({ where: { partnerId_activeKind: { partnerId: principal.partnerId, activeKind: kind } } });
 }
 
 /**
- * The partner's backend `id`, locked for the rest of the transaction, so that concurrent
- * changes of one backend apply one after the other. Another partner's is not found.
+ * The partner's connected backend `id`, locked for the rest of the transaction, so that
+ * concurrent changes of one backend apply one after the other. Another partner's, or a
+ * disconnected one, is not found.
  */
 async function lockBackend(tx: Tx, partnerId: string, id: string): Promise<Backend> {
-  const found = isUuid(id) ? await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Backend" WHERE id = ${id}::uuid AND "partnerId" = ${partnerId} FOR UPDATE` : [];
+  const found = isUuid(id) ? await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Backend" WHERE id = ${id}::uuid AND "partnerId" = ${partnerId} AND "disconnectedAt" IS NULL FOR UPDATE` : [];
   const backend = found.length ? await tx.backend.findUnique({ where: { id } }) : null;
   if (!backend) throw new NotFoundError('Backend', id);
   return backend;
@@ -218,8 +226,8 @@ function describe(backend: Backend) {
  */
 export async function checkStoredCredentials(prisma: PrismaClient, config: Pick<Config, 'backends'>): Promise<number> {
   const [first, count] = await Promise.all([
-    prisma.backend.findFirst({ select: { partnerId: true, kind: true, credential: true }, orderBy: { id: 'asc' } }),
-    prisma.backend.count(),
+    prisma.backend.findFirst({ where: { disconnectedAt: null }, select: { partnerId: true, kind: true, credential: true }, orderBy: { id: 'asc' } }),
+    prisma.backend.count({ where: { disconnectedAt: null } }),
   ]);
   if (!first) return 0;
   const key = config.backends.secretsKey;

@@ -1,0 +1,135 @@
+// The IdentitySink of src/modules/backends/contract.ts: what the sync runner calls to store a
+// backend's records as identities (upsertPage, markUnseenGone, markGone, knownNativeIds) and
+// then link them into users, accounts and clients (linkPending, in linking.ts). Each call is
+// one transaction (linkPending: one per chunk), retried on lost races like every write.
+import crypto from 'node:crypto';
+import type { IdentityStatus, Prisma, PrismaClient } from '@prisma/client';
+import type { RequestContext } from '../../auth/context.js';
+import { uuidv7 } from '../../store/ids.js';
+import { jsonColumn } from '../../store/json.js';
+import { audited, type Tx } from '../audit/service.js';
+import type { BackendRef, IdentitySink, SourceRecord, StreamName } from '../backends/contract.js';
+import { linkPending } from './linking.js';
+import { projectIdentity } from './writes.js';
+
+/** The context of writes nobody requested: the sync runner's (audit actor `system`). */
+export const systemContext = (prisma: PrismaClient): RequestContext => ({ prisma, principal: null, requestId: 'sync', ip: '' });
+
+/** JSON with object keys sorted, so the same record hashes the same whatever order its keys came in. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export const dataHash = (data: unknown) => crypto.createHash('sha256').update(stableJson(data)).digest('hex');
+
+const normaliseEmail = (email: string | null) => (email ? email.trim().toLowerCase() || null : null);
+
+const KNOWN_PAGE = 500;
+
+export function identitySink(prisma: PrismaClient): IdentitySink {
+  const ctx = systemContext(prisma);
+  return {
+    upsertPage: (backend, records, runId) => audited(ctx, (tx) => upsertPage(tx, backend, records, runId)),
+
+    async markUnseenGone(backend, stream, runId) {
+      const { count } = await prisma.identity.updateMany({
+        where: { backendId: backend.id, stream, status: { in: ['LINKED', 'PENDING'] }, OR: [{ lastSeenRunId: null }, { lastSeenRunId: { not: runId } }] },
+        data: { status: 'GONE' },
+      });
+      return count;
+    },
+
+    async markGone(backend, stream, nativeId) {
+      const { count } = await prisma.identity.updateMany({
+        where: { backendId: backend.id, stream, nativeId, status: { in: ['LINKED', 'PENDING'] } },
+        data: { status: 'GONE' },
+      });
+      return count > 0;
+    },
+
+    async *knownNativeIds(backend, stream) {
+      for (let after: string | undefined; ; ) {
+        const rows = await prisma.identity.findMany({
+          where: { backendId: backend.id, stream, status: { in: ['LINKED', 'PENDING'] }, ...(after ? { id: { gt: after } } : {}) },
+          select: { id: true, nativeId: true },
+          orderBy: { id: 'asc' },
+          take: KNOWN_PAGE,
+        });
+        if (rows.length) yield rows.map((r) => r.nativeId);
+        if (rows.length < KNOWN_PAGE) return;
+        after = rows.at(-1)!.id;
+      }
+    },
+
+    linkPending: (backend) => linkPending(ctx, backend),
+  };
+}
+
+async function upsertPage(tx: Tx, backend: BackendRef, records: SourceRecord[], runId: string): Promise<{ created: number; updated: number }> {
+  // A record read twice in one page (a list that shifted under the reader) counts once: the last read wins.
+  const unique = new Map<string, SourceRecord>();
+  for (const record of records) if (record.nativeId) unique.set(`${record.entity}\u0000${record.nativeId}`, record);
+  if (!unique.size) return { created: 0, updated: 0 };
+  const list = [...unique.values()];
+  const byEntity = new Map<string, string[]>();
+  for (const r of list) byEntity.set(r.entity, [...(byEntity.get(r.entity) ?? []), r.nativeId]);
+  const existing = await tx.identity.findMany({
+    where: { backendId: backend.id, OR: [...byEntity].map(([entity, nativeIds]) => ({ entity: entity as SourceRecord['entity'], nativeId: { in: nativeIds } })) },
+    select: { id: true, entity: true, nativeId: true, status: true, dataHash: true, userId: true, accountId: true, clientId: true },
+  });
+  const known = new Map(existing.map((i) => [`${i.entity}\u0000${i.nativeId}`, i]));
+  const now = new Date();
+  const fresh: Prisma.IdentityCreateManyInput[] = [];
+  const seen: string[] = [];
+  let updated = 0;
+  for (const record of list) {
+    const hash = dataHash(record.data);
+    const fields = { key: record.key, email: normaliseEmail(record.email), sourceUpdatedAt: record.sourceUpdatedAt, syncedAt: now, lastSeenRunId: runId };
+    const identity = known.get(`${record.entity}\u0000${record.nativeId}`);
+    if (!identity) {
+      fresh.push({
+        id: uuidv7(),
+        partnerId: backend.partnerId,
+        backendId: backend.id,
+        kind: backend.kind,
+        stream: record.stream,
+        entity: record.entity,
+        nativeId: record.nativeId,
+        status: 'PENDING',
+        data: jsonColumn(record.data),
+        dataHash: hash,
+        ...fields,
+      });
+      continue;
+    }
+    // A disconnected backend's identities are its last word; nothing syncs them any more.
+    if (identity.status === 'DETACHED') continue;
+    const owned = Boolean(identity.userId || identity.accountId || identity.clientId);
+    // The backend has it again: back to its owner (or to linking).
+    const status: IdentityStatus = identity.status === 'GONE' ? (owned ? 'LINKED' : 'PENDING') : identity.status;
+    if (identity.dataHash === hash && status === identity.status) {
+      seen.push(identity.id);
+      continue;
+    }
+    if (identity.dataHash !== hash) updated++;
+    const row = await tx.identity.update({
+      where: { id: identity.id },
+      data: { ...fields, status, data: jsonColumn(record.data), dataHash: hash, stream: record.stream },
+    });
+    // Changed data of a linked identity reaches its owner in the same transaction.
+    if (row.status === 'LINKED' && identity.dataHash !== hash) await projectIdentity(tx, row);
+  }
+  if (seen.length) await tx.identity.updateMany({ where: { id: { in: seen } }, data: { syncedAt: now, lastSeenRunId: runId } });
+  // A concurrent writer of the same page (there is none: one run per backend at a time) would be skipped, not doubled.
+  const created = fresh.length ? (await tx.identity.createMany({ data: fresh, skipDuplicates: true })).count : 0;
+  return { created, updated };
+}
+
+export type { StreamName };
