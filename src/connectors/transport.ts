@@ -19,8 +19,8 @@ import {
   ConsecutiveBreaker,
   ExponentialBackoff,
   handleWhen,
-  isTaskCancelledError,
   retry,
+  TaskCancelledError,
   timeout,
   TimeoutStrategy,
   wrap,
@@ -111,6 +111,9 @@ class GateClosed extends Error {
     super('retry-after');
   }
 }
+
+// cockatiel 3.2's isTaskCancelledError tests for another error's marker: check the class.
+const timedOut = (error: unknown) => error instanceof TaskCancelledError;
 
 const CONNECTION_CODES: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -205,12 +208,13 @@ export class Transport {
     const o = this.options;
     this.agent = new Agent({
       connections: o.concurrency,
-      headersTimeout: o.timeoutMs,
-      bodyTimeout: o.timeoutMs,
+      // Backstops only: the attempt's whole-request deadline (below) ends every attempt first.
+      headersTimeout: o.timeoutMs + 1000,
+      bodyTimeout: o.timeoutMs + 1000,
       connect: { timeout: o.timeoutMs, ...(o.checkAddresses ? { lookup: guardedLookup } : {}) },
     });
     const retryPolicy = retry(
-      handleWhen((e) => e instanceof RetryableFailure || isTaskCancelledError(e)),
+      handleWhen((e) => e instanceof RetryableFailure || timedOut(e)),
       {
         maxAttempts: o.retries,
         backoff: new ExponentialBackoff({ initialDelay: o.backoff.initialMs, maxDelay: o.backoff.maxMs }),
@@ -218,10 +222,7 @@ export class Transport {
     );
     this.breaker = circuitBreaker(
       handleWhen(
-        (e) =>
-          (e instanceof RetryableFailure && !e.throttled) ||
-          isTaskCancelledError(e) ||
-          e instanceof BackendRefusedError,
+        (e) => (e instanceof RetryableFailure && !e.throttled) || timedOut(e) || e instanceof BackendRefusedError,
       ),
       { halfOpenAfter: o.breaker.halfOpenAfterMs, breaker: new ConsecutiveBreaker(o.breaker.consecutiveFailures) },
     );
@@ -263,7 +264,7 @@ export class Transport {
             attemptSignal,
           );
         } catch (error) {
-          if (isTaskCancelledError(error) && !attemptSignal.aborted) this.failed();
+          if (timedOut(error) && !attemptSignal.aborted) this.failed();
           throw error;
         }
       }, signal);
@@ -304,7 +305,7 @@ export class Transport {
         signal,
       });
     } catch (error) {
-      if (signal.aborted) throw signal.reason;
+      if (signal.aborted) throw new TaskCancelledError('deadline');
       this.failed();
       throw new RetryableFailure(`${what}: ${connectionProblem(error)}`, 'connection');
     }
@@ -385,7 +386,7 @@ export class Transport {
       }
     } catch (error) {
       if (error instanceof BackendError) throw error;
-      if (signal.aborted) throw signal.reason;
+      if (signal.aborted) throw new TaskCancelledError('deadline');
       this.failed();
       throw new RetryableFailure(
         `${this.kind.toLowerCase()} backend: ${connectionProblem(error)} while sending its answer`,
@@ -451,7 +452,7 @@ export class Transport {
           'circuit_open',
         );
       }
-    } else if (isTaskCancelledError(error)) {
+    } else if (timedOut(error)) {
       out = new BackendUnavailableError(
         this.kind,
         `${what} sent no complete answer within ${this.options.timeoutMs} ms (${attempts} attempts)`,
@@ -472,7 +473,7 @@ export class Transport {
       );
       out = new BackendUnavailableError(this.kind, `${what}: unexpected failure`);
     }
-    if (out.message.includes(this.credential)) out.message = scrub(out.message, this.credential);
+    out.message = scrub(out.message, this.credential);
     return out;
   }
 
@@ -484,7 +485,8 @@ export class Transport {
 // The body handed on is the decoded one, read whole.
 const PASSED_OVER = new Set(['content-length', 'content-encoding', 'transfer-encoding']);
 
-const scrub = (text: string, secret: string) => (secret ? text.split(secret).join('[credential]') : text);
+// A credential too short to be one would only garble the message (each is checked where it is stored).
+const scrub = (text: string, secret: string) => (secret.length >= 6 ? text.split(secret).join('[credential]') : text);
 
 /** The message of a dialect's error body ({"errors":[{message}]}, {"error":{message}}, {"data":{message}}, {"error_message"}). */
 function errorMessage(body: string): string | null {
