@@ -8,8 +8,9 @@ import { isPartnerWide } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { StartOver } from '../../store/errors.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
-import { lockManagedUsers, mergedConflict } from './service.js';
+import { lockManagedUsers, mergedConflict, unmergeChange } from './service.js';
 import { optionalJsonColumn } from '../../store/json.js';
+import { mergeIdentities } from '../identities/service.js';
 
 const MAX_CHAIN = 32;
 
@@ -23,12 +24,14 @@ export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId
     await tx.user.update({ where: { id: sourceId }, data: { ...sourceData, status: 'MERGED', mergedIntoId: target.id } });
     const updatedTarget = Object.keys(targetData).length ? await tx.user.update({ where: { id: target.id }, data: targetData }) : target;
     const dependents = await moveDependents(tx, sourceId, target.id, principal.partnerAdmin);
+    // The stored identities of the kinds that moved go along, whichever backend each is of.
+    const stored = await mergeIdentities(tx, sourceId, target.id, moved);
     const updatedSource = await tx.user.findUniqueOrThrow({ where: { id: sourceId } });
     audit({
       action: 'user.merge',
       subjectType: 'User',
       subjectId: sourceId,
-      data: { target: target.id, requestedTarget: targetId, identities: moved, ...dependents },
+      data: { target: target.id, requestedTarget: targetId, identities: moved, storedIdentities: stored.identities, resolvedConflicts: stored.resolvedConflicts, ...dependents },
     });
     return { source: updatedSource, target: updatedTarget };
   });
@@ -117,7 +120,7 @@ function identityMove(source: User, target: User): { sourceData: UserUpdate; tar
   return { sourceData, targetData, moved };
 }
 
-async function moveDependents(tx: Tx, sourceId: string, targetId: string, partnerAdmin: boolean) {
+export async function moveDependents(tx: Tx, sourceId: string, targetId: string, partnerAdmin: boolean) {
   const entitlements = await tx.entitlement.findMany({ where: { userId: sourceId } });
   // The union of entitlements is a grant to the target: an account admin may not hand out
   // partner-wide rights this way any more than through grantEntitlements.
@@ -147,9 +150,7 @@ export async function unmergeUser(ctx: RequestContext, id: string): Promise<User
   return audited(ctx, async (tx, audit) => {
     const [user] = await lockManagedUsers(tx, ctx, [id]);
     if (user!.status !== 'MERGED') throw new ConflictError(`user ${id} is not merged`, 'id');
-    const updated = await tx.user.update({ where: { id }, data: { status: 'ACTIVE', mergedIntoId: null } });
-    audit({ action: 'user.unmerge', subjectType: 'User', subjectId: id, data: { was: user!.mergedIntoId } });
-    return updated;
+    return tx.user.update({ where: { id }, data: unmergeChange(user!, audit) });
   });
 }
 

@@ -13,7 +13,7 @@ import { uniqueViolation } from '../../store/errors.js';
 import { canvasUuid, isUuid, uuidv7 } from '../../store/ids.js';
 import { jsonColumn, optionalJsonColumn } from '../../store/json.js';
 import { email, embedKey, jsonObject, keyString, locale, nullish, parse, text, timeZone } from '../../validation.js';
-import { audited, requireUser, type Tx } from '../audit/service.js';
+import { audited, requireUser, type Audit, type Tx } from '../audit/service.js';
 import { applyMergePatch, type JsonObject } from './merge-patch.js';
 import { userOrderBy, userWhere, type UserFilter, type UserOrderField } from './filters.js';
 import { assertNoPii } from './pii.js';
@@ -487,10 +487,7 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       }
       const fields = Object.keys(data);
       // Clearing a pointer that is not set is a no-op (as unmergeUser would refuse it).
-      if (input.clearMergedInto && u.status === 'MERGED') {
-        Object.assign(data, { status: 'ACTIVE', mergedIntoId: null });
-        audit({ action: 'user.unmerge', subjectType: 'User', subjectId: u.id, data: { was: u.mergedIntoId } });
-      }
+      if (input.clearMergedInto && u.status === 'MERGED') Object.assign(data, unmergeChange(u, audit));
       if (Object.keys(data).length === 0) return u;
       const updated = await tx.user.update({ where: { id: u.id }, data });
       if (fields.length) audit({ action: 'user.update', subjectType: 'User', subjectId: u.id, data: { fields } });
@@ -502,6 +499,15 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
     const key = fields.find((f) => f in KEY_OF_CONSTRAINT) ?? 'key';
     throw new ConflictError(`${key} is already taken`, key);
   }
+}
+
+/**
+ * The change that makes a locked MERGED user ACTIVE again, audited: the one rule behind
+ * unmergeUser and updateUser's `clearMergedInto` (the catalog's `clear_merged_into_user_id`).
+ */
+export function unmergeChange(user: User, audit: Audit): { status: 'ACTIVE'; mergedIntoId: null } {
+  audit({ action: 'user.unmerge', subjectType: 'User', subjectId: user.id, data: { was: user.mergedIntoId } });
+  return { status: 'ACTIVE', mergedIntoId: null };
 }
 
 async function lockSelf(tx: Tx, principal: UserPrincipal, given: string[]): Promise<User[]> {
