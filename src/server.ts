@@ -1,4 +1,5 @@
 // Process entry: configuration, store, demo seed, HTTP server, graceful shutdown.
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
@@ -8,9 +9,13 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/database.js';
 import { createApp } from './app.js';
+import type { GraphQLObjectType } from 'graphql';
+import { schema } from './schema.js';
 import { seedDemo } from '../prisma/seed.js';
 import { checkStoredCredentials } from './modules/backends/service.js';
 import { SecretsKeyError } from './modules/backends/errors.js';
+import { gatewaySync } from './modules/sync/service.js';
+import { connectedDemo, type ConnectedDemo } from '../prisma/seed-connected.js';
 
 async function main() {
   let config: Config;
@@ -24,6 +29,10 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  // The connected demo seals its backends' credentials: on the embedded store, without a
+  // SECRETS_KEY of the operator's, a key of its own is made once and kept in DATA_DIR.
+  const connected = config.seedDemo && config.demoUpstream && (config.backends.secretsKey !== undefined || !config.databaseUrl);
+  if (connected && !config.backends.secretsKey) config = await withDemoSecretsKey(config);
   const store = await openStore({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -42,8 +51,15 @@ async function main() {
     process.exit(2);
   }
 
-  const demo = config.seedDemo ? await demoCredentials(config, store) : null;
-  const app = createApp({ config, store, logger });
+  const sync = gatewaySync({ prisma: store.prisma, config, logger, databaseUrl: config.databaseUrl });
+  let connectedInfo: ConnectedDemo | null = null;
+  if (connected) {
+    connectedInfo = await connectedDemo(store, config, logger, sync);
+    if (connectedInfo && store.kind === 'pglite' && connectedInfo.apiKey) await keepDemoKey(config, connectedInfo.partnerName, connectedInfo.apiKey);
+  }
+  const demo = connected ? await demoCredentials(config, store, false) : config.seedDemo ? await demoCredentials(config, store) : null;
+  await sync.start();
+  const app = createApp({ config, store, logger, sync });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   // Slow clients cannot hold sockets forever.
   server.headersTimeout = 15_000;
@@ -58,6 +74,7 @@ async function main() {
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url: `${base}/graphql` }, 'listening');
   printWelcome(base, demo);
+  if (connectedInfo) printConnected(connectedInfo, demo);
 
   // For draining: answers in progress, and connections that have served a request.
   const inFlight = new Set<ServerResponse>();
@@ -98,6 +115,9 @@ async function main() {
     const busy = new Set([...inFlight].map((res) => res.socket));
     for (const socket of served) if (!busy.has(socket)) socket.end();
     await closed;
+    // Runs in progress go back to QUEUED at their checkpoint; the next start resumes them.
+    await sync.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the sync queue failed'));
+    await connectedInfo?.standIn.stop().catch(() => {});
     await store.close();
     logger.info('stopped');
     process.exit(0);
@@ -115,9 +135,9 @@ interface DemoInfo {
  * Seeds the demo partner on an empty store. Its key is shown once; for the embedded store
  * it is also kept in DATA_DIR/demo-credentials.json (mode 0600) so later starts can repeat it.
  */
-async function demoCredentials(config: Config, store: Awaited<ReturnType<typeof openStore>>): Promise<DemoInfo | null> {
+async function demoCredentials(config: Config, store: Awaited<ReturnType<typeof openStore>>, seed = true): Promise<DemoInfo | null> {
   const file = store.kind === 'pglite' ? path.join(path.resolve(config.dataDir), 'demo-credentials.json') : null;
-  const seeded = await seedDemo(store);
+  const seeded = seed ? await seedDemo(store) : null;
   if (seeded) {
     if (file) await fs.writeFile(file, JSON.stringify({ partnerName: seeded.partnerName, apiKey: seeded.apiKey }, null, 2), { mode: 0o600 });
     return seeded;
@@ -125,6 +145,41 @@ async function demoCredentials(config: Config, store: Awaited<ReturnType<typeof 
   if (!file) return null;
   return JSON.parse(await fs.readFile(file, 'utf8').catch(() => 'null')) as DemoInfo | null;
 }
+
+async function keepDemoKey(config: Config, partnerName: string, apiKey: string) {
+  const file = path.join(path.resolve(config.dataDir), 'demo-credentials.json');
+  await fs.writeFile(file, JSON.stringify({ partnerName, apiKey }, null, 2), { mode: 0o600 });
+}
+
+/** Config with the embedded demo's own SECRETS_KEY (DATA_DIR/secrets-key, mode 0600, made once). */
+async function withDemoSecretsKey(config: Config): Promise<Config> {
+  const dir = path.resolve(config.dataDir);
+  const file = path.join(dir, 'secrets-key');
+  let key = (await fs.readFile(file, 'utf8').catch(() => '')).trim();
+  if (!key) {
+    await fs.mkdir(dir, { recursive: true });
+    key = crypto.randomBytes(32).toString('base64');
+    await fs.writeFile(file, `${key}\n`, { mode: 0o600 });
+  }
+  return loadConfig({ ...process.env, SECRETS_KEY: key });
+}
+
+function printConnected(info: ConnectedDemo, demo: DemoInfo | null) {
+  const lines = ['', `  connected demo: the demo partner's four backends read the stand-in upstream at ${info.standIn.url}`];
+  for (const [kind, run] of Object.entries(info.runs)) {
+    if (!run) continue;
+    lines.push(
+      `    ${kind.padEnd(9)} ${run.status.padEnd(9)} ${run.seen} read, ${run.created} new, ${run.updated} changed, ${run.linked} linked, ${run.gone} gone, ${run.conflicts} conflicts, ${run.requests} requests`,
+    );
+  }
+  lines.push('  users unified across the four (each with its identities), in GraphiQL or with curl:', `    ${UNIFIED_QUERY}`);
+  if (demo?.apiKey) lines.push(`  (Authorization: Bearer ${demo.apiKey})`);
+  console.log(`${lines.join('\n')}\n`);
+}
+
+// Each user with the identities it is made of, where the graph has User.identities (SPEC §10.2).
+const hasIdentities = Boolean((schema.getType('User') as GraphQLObjectType | undefined)?.getFields().identities);
+const UNIFIED_QUERY = `{ users(first: 20) { totalCount edges { node { uuid externalUserId email identifier${hasIdentities ? ' identities { kind nativeId key status }' : ''} } } } }`;
 
 function printWelcome(base: string, demo: DemoInfo | null) {
   const lines = [

@@ -14,6 +14,9 @@ import type { Logger } from '../../logger.js';
 import { isUuid } from '../../store/ids.js';
 import { requireUser } from '../audit/service.js';
 import type { Connector, IdentitySink } from '../backends/contract.js';
+import { backendCredential } from '../backends/service.js';
+import { identitySink } from '../identities/sink.js';
+import { connectorOptions, createConnector, type ConnectorOptions } from '../../connectors/index.js';
 import { graphileQueue, inProcessQueue, type SyncQueue } from './queue.js';
 import { executeRun, requestRun, type ExecuteOptions, type RunnerDeps } from './runner.js';
 
@@ -28,7 +31,7 @@ export interface SyncServiceOptions {
   config: Config;
   logger: Logger;
   sink: IdentitySink;
-  /** Makes the connector of a backend (src/connectors); kept per backend until its settings change. */
+  /** Makes the connector of a backend (src/connectors keeps one transport, and circuit, per backend). */
   createConnector(backend: Backend): Connector;
   /** PostgreSQL URL: the runs go through graphile-worker there; without it, in-process. */
   databaseUrl?: string;
@@ -53,21 +56,13 @@ export interface SyncService extends SyncRequester {
 export function createSyncService(options: SyncServiceOptions): SyncService {
   const { prisma, config, logger } = options;
   const workerId = options.workerId ?? `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
-  // One connector per backend, rebuilt when its settings (URL, credential) change.
-  const connectors = new Map<string, { updatedAt: number; connector: Connector }>();
   const deps: RunnerDeps = {
     prisma,
     logger,
     sink: options.sink,
     workerId,
     staleSeconds: config.sync.staleSeconds,
-    connectorFor(backend) {
-      const kept = connectors.get(backend.id);
-      if (kept && kept.updatedAt === backend.updatedAt.getTime()) return kept.connector;
-      const connector = options.createConnector(backend);
-      connectors.set(backend.id, { updatedAt: backend.updatedAt.getTime(), connector });
-      return connector;
-    },
+    connectorFor: options.createConnector,
   };
   const job = async (runId: string, signal: AbortSignal) => {
     await executeRun(deps, runId, { signal });
@@ -117,6 +112,20 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
 }
 
 /**
+ * The gateway's sync service: the identities service as the sink, the connectors of
+ * src/connectors with the stored credentials, graphile-worker when the store is PostgreSQL.
+ */
+export function gatewaySync(options: { prisma: PrismaClient; config: Config; logger: Logger; databaseUrl?: string; connector?: Partial<ConnectorOptions>; tickMs?: number }): SyncService {
+  const { config } = options;
+  return createSyncService({
+    ...options,
+    sink: identitySink(options.prisma),
+    createConnector: (backend) =>
+      createConnector({ id: backend.id, kind: backend.kind, baseUrl: backend.baseUrl, credential: backendCredential(config, backend) }, connectorOptions(config, options.connector)),
+  });
+}
+
+/**
  * Queues each backend's due run: the full import of one never synced, an incremental one
  * when the last run began syncIntervalSeconds ago. Paused backends wait.
  */
@@ -151,7 +160,7 @@ async function orphans(prisma: PrismaClient, staleSeconds: number): Promise<{ id
 export async function syncBackend(ctx: RequestContext & { sync?: SyncRequester }, input: { id: string; full?: boolean | null }): Promise<SyncRun> {
   const principal = requireUser(ctx);
   if (!principal.partnerAdmin) throw new ForbiddenError('connected backends are managed by partner admins only');
-  const backend = isUuid(input.id) ? await ctx.prisma.backend.findFirst({ where: { id: input.id, partnerId: principal.partnerId } }) : null;
+  const backend = isUuid(input.id) ? await ctx.prisma.backend.findFirst({ where: { id: input.id, partnerId: principal.partnerId, disconnectedAt: null } }) : null;
   if (!backend) throw new NotFoundError('Backend', input.id);
   const { run } = await requestRun(ctx.prisma, backend, input.full ?? false);
   if (run.status === 'QUEUED') await ctx.sync?.enqueue(run);
