@@ -6,6 +6,7 @@
 // independent: the stand-in always runs on its own embedded store.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BackendKind } from '@prisma/client';
+import pino from 'pino';
 import {
   BackendError,
   BackendProtocolError,
@@ -250,6 +251,14 @@ describe('every stream of every kind, read fully through the proxy', () => {
     expect(await catalog.readOne('catalog.users', String(temp.catalogId))).toBe('GONE');
     expect(await embed.readOne('embed.users', 'temp-gone')).toBe('GONE');
     expect(await messaging.readOne('messaging.accounts', '01J00000000000000000000000')).toBe('GONE');
+    // '..' would be resolved away in the URL (and read another path's 404 as GONE): refused before any request.
+    proxy.resetLog();
+    await expect(embed.readOne('embed.users', '..')).rejects.toThrow(
+      /cannot name a record of the embed backend in a URL/,
+    );
+    expect(proxy.log).toEqual([]);
+    expect(await embed.readOne('embed.users', 'a/b?c')).toBe('GONE');
+    expect(proxy.log[0]!.path).toBe('/rest/embed/v1/headless/user/a%2Fb%3Fc');
   });
 });
 
@@ -506,10 +515,13 @@ describe('faults', () => {
 
   it('the circuit opens after consecutive failures (FAILING, no request sent), half-opens later, closes on success', async () => {
     proxy.add({ kind: 'status', status: 503 });
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
     const connector = connect('EMBED', {
       retries: 0,
       breaker: { consecutiveFailures: 3, halfOpenAfterMs: 400 },
       degradedWindowMs: 300,
+      logger,
     });
     for (let i = 0; i < 3; i++) {
       const error = await failure(() => connector.readOne('embed.clients', 'acme-school'));
@@ -527,6 +539,9 @@ describe('faults', () => {
     proxy.clear();
     expect(await connector.readOne('embed.clients', 'acme-school')).toMatchObject({ nativeId: 'acme-school' });
     expect(connector.health()).toBe('HEALTHY');
+    // The circuit's changes are logged, by kind, without the credential.
+    expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['backend circuit opened', 'backend circuit closed']);
+    expect(lines.every((l) => JSON.parse(l).kind === 'EMBED' && !l.includes(standIn.credentials.EMBED))).toBe(true);
   });
 
   it('401 is refused, not retried, and opens the circuit: no retry storm', async () => {

@@ -59,6 +59,15 @@ export abstract class BaseConnector<Paths extends {}> implements Connector {
     return new BackendProtocolError(this.kind, `${this.what()}: ${message}`);
   }
 
+  /** A native id that a URL path can carry as one segment ('.' and '..' would be resolved away). */
+  protected assertId(nativeId: string): void {
+    if (nativeId === '' || nativeId === '.' || nativeId === '..' || nativeId.length > 255) {
+      throw new Error(
+        `${JSON.stringify(nativeId.slice(0, 40))} cannot name a record of the ${this.kind.toLowerCase()} backend in a URL`,
+      );
+    }
+  }
+
   protected assertStream(stream: StreamName, listing: boolean): void {
     const known = listing ? this.streams : this.readableStreams();
     if (!known.includes(stream)) {

@@ -63,6 +63,7 @@ export class EmbedConnector extends BaseConnector<paths> {
 
   async readOne(stream: StreamName, nativeId: string, signal?: AbortSignal): Promise<SourceRecord | 'GONE'> {
     this.assertStream(stream, false);
+    this.assertId(nativeId);
     const params = { path: { identifier: nativeId } };
     const { data, response } = await this.call(signal, (fetch) =>
       stream === 'embed.clients'

@@ -28,6 +28,7 @@ export class LearningConnector extends BaseConnector<paths> {
 
   async readOne(stream: StreamName, nativeId: string, signal?: AbortSignal): Promise<SourceRecord | 'GONE'> {
     this.assertStream(stream, false);
+    this.assertId(nativeId);
     const { data, response } = await this.call(signal, (fetch) =>
       this.client.GET('/accounts/{account_id}', { params: { path: { account_id: nativeId } }, fetch, signal }),
     );

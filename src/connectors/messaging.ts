@@ -67,6 +67,7 @@ export class MessagingConnector extends BaseConnector<paths> {
 
   async readOne(stream: StreamName, nativeId: string, signal?: AbortSignal): Promise<SourceRecord | 'GONE'> {
     this.assertStream(stream, false);
+    this.assertId(nativeId);
     const { data, response } = await this.call(signal, (fetch) =>
       this.client.GET('/api/v1/accounts/{id}', { params: { path: { id: nativeId } }, fetch, signal }),
     );
