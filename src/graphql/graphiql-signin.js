@@ -123,6 +123,32 @@
     session.hidden = false;
     var options = Object.assign({}, config.graphiql, { fetcher: fetcher });
     YogaGraphiQL.renderYogaGraphiQL(root, options);
+    openDocsAtQuery();
+  }
+
+  // The Docs explorer opens at its root ("Root Types — query: Query") and GraphiQL 5 keeps its
+  // navigation in a store of its own that no option or export reaches. So once the schema has
+  // loaded, this follows the explorer's own Query link, once, while the analyst has not
+  // navigated yet: the first view lists Query's fields.
+  function openDocsAtQuery() {
+    var observer = new MutationObserver(follow);
+    function follow() {
+      var explorer = root.querySelector('.graphiql-doc-explorer');
+      if (!explorer) return;
+      if (explorer.querySelector('.graphiql-doc-explorer-back')) return observer.disconnect();
+      var labels = explorer.querySelectorAll('.graphiql-doc-explorer-root-type');
+      for (var i = 0; i < labels.length; i++) {
+        if (labels[i].textContent !== 'query') continue;
+        var link = labels[i].parentNode.querySelector('a.graphiql-doc-explorer-type-name');
+        if (!link) return;
+        observer.disconnect();
+        link.click();
+        return;
+      }
+    }
+    observer.observe(root, { childList: true, subtree: true });
+    // Only the first view: a schema that takes longer leaves the explorer where it is.
+    setTimeout(function () { observer.disconnect(); }, 60000);
   }
 
   document.addEventListener('click', function (event) {
