@@ -3,11 +3,10 @@
 // partner-scoped, anonymized `external_user_id`. Conflicts and personal data are 422s with
 // `{"code":422,"error_message":…}`, the envelope every error of this dialect uses.
 import type { Hono } from 'hono';
-import { ConflictError, DomainError, ForbiddenError, ValidationError } from '../../errors.js';
-import { isAdmin } from '../../auth/principal.js';
+import { ConflictError, DomainError, ValidationError } from '../../errors.js';
 import { entitlementWireName } from '../../modules/entitlements/service.js';
 import { createUser, disableUser, findUserView, type User, type UserView } from '../../modules/users/service.js';
-import { createUsers, MAX_BULK } from '../../modules/users/bulk.js';
+import { assertMayCreateUsers, createUsers, MAX_BULK } from '../../modules/users/bulk.js';
 import { NotFoundError } from '../../errors.js';
 import {
   caller,
@@ -99,9 +98,9 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
   app.post('/batch', async (c) => {
     c.header('deprecation', 'true');
     c.header('link', `<${LEARNING_PREFIX}/accounts>; rel="alternate"`);
-    const { ctx, principal } = caller(c, deps);
-    // Admin only, as POST /accounts: a whole-request 403, not 50 items of 403.
-    if (!isAdmin(principal)) throw new ForbiddenError('only an admin of the partner or of an account can create accounts');
+    const { ctx } = caller(c, deps);
+    // A whole-request 403, not 50 items of 403.
+    assertMayCreateUsers(ctx);
     const { requests } = await jsonBody(c);
     if (!Array.isArray(requests)) throw new ValidationError('must be an array of {"method","relative_url","body"}', 'requests');
     if (requests.length === 0) throw new ValidationError('give at least one request', 'requests');

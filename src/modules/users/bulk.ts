@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { Prisma, User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
-import type { UserPrincipal } from '../../auth/principal.js';
+import { isAdmin, type UserPrincipal } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, NotFoundError, PiiRejectedError, ValidationError, type FieldIssue, type PiiRule } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { keyString, nullish, parse } from '../../validation.js';
@@ -51,6 +51,14 @@ interface StoredError {
  * inserted with ON CONFLICT DO NOTHING, so a concurrent winner turns an item into a conflict
  * instead of failing the call. With an idempotency key, a retry returns the first results.
  */
+/**
+ * Who may create users at all: an admin of the partner or of an account (where exactly is
+ * checked per item, by targetAccount). A whole-call refusal, before any item is looked at.
+ */
+export function assertMayCreateUsers(ctx: RequestContext): void {
+  if (!isAdmin(ctx.principal)) throw new ForbiddenError('only an admin of the partner or of an account can create users');
+}
+
 export async function createUsers(
   ctx: RequestContext,
   raw: { users: unknown[]; idempotencyKey?: string | null },
@@ -58,6 +66,7 @@ export async function createUsers(
   position: (index: number) => number = (index) => index,
 ): Promise<BulkItemResult[]> {
   const principal = requireUser(ctx);
+  assertMayCreateUsers(ctx);
   const { users, idempotencyKey } = parse(bulkEnvelope, raw);
   const requestHash = crypto.createHash('sha256').update(JSON.stringify(users)).digest('hex');
   if (idempotencyKey) {
