@@ -14,6 +14,7 @@ import { canonicalAddress } from './auth/ip.js';
 import { armorPlugin, batchedOperationsPlugin, createRateLimiter, inputLimitsPlugin, type RateLimiter } from './auth/limits.js';
 import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlResponse, type Yoga } from './graphql/yoga.js';
+import { schema } from './schema.js';
 import { useCompiledReads } from './graphql/compiled/plugin.js';
 import { guard, limitBody, type HttpEnv } from './http.js';
 import { DIALECTS, mountDialects } from './dialects/index.js';
@@ -41,6 +42,7 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
   const rateLimiter = createRateLimiter(config);
   const guards = { authenticator, rateLimiter };
   const yoga = createGraphQLServer({
+    schema,
     prisma: store.prisma,
     logger,
     invalidatePrincipals: authenticator.invalidate,
@@ -104,7 +106,7 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
   // GraphiQL: compressed per Accept-Encoding, with an ETag per encoding (graphiql.ts).
   app.get('/graphql', async (c, next) => {
     if (!wantsHtml(c)) return next();
-    return graphiqlResponse(c.req.raw);
+    return graphiqlResponse(c.req.raw, schema);
   });
 
   const graphqlGuard = guard(guards, 'graphql');

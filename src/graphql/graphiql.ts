@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { getNamedType, isObjectType, isLeafType, parse, validate, type GraphQLSchema } from 'graphql';
-import { schema } from '../schema.js';
 
 const TITLE = 'account-gateway';
 
@@ -25,7 +24,7 @@ export interface ExampleOperation {
  * localStorage after that). Each is checked against the schema (test/unit/graphiql.test.ts);
  * the sync runs tab appears once the schema has `syncRuns`.
  */
-export function exampleOperations(target: GraphQLSchema = schema): ExampleOperation[] {
+export function exampleOperations(target: GraphQLSchema): ExampleOperation[] {
   const examples: ExampleOperation[] = [
     {
       query: `# Who you are signed in as, and the first users of your partner.
@@ -140,8 +139,8 @@ query SyncRuns {
 }
 
 /** Options handed to GraphiQL in the page (JSON: the fetcher is added by the sign-in script). */
-function graphiqlOptions() {
-  const tabs = exampleOperations().map((example) => ({
+function graphiqlOptions(schema: GraphQLSchema) {
+  const tabs = exampleOperations(schema).map((example) => ({
     query: example.query,
     variables: example.variables ? JSON.stringify(example.variables, null, 2) : null,
     headers: null,
@@ -196,7 +195,7 @@ const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u0
 const CALL = 'YogaGraphiQL.renderYogaGraphiQL(';
 
 /** The page as HTML: yoga's offline GraphiQL with its mount call replaced by the sign-in script. */
-export function graphiqlHtml(): string {
+export function graphiqlHtml(schema: GraphQLSchema): string {
   const html = renderGraphiQL({ title: TITLE });
   // render-graphiql ends its script with a call that mounts GraphiQL at once, unauthenticated:
   // that call is replaced by the sign-in script, which mounts it once a key is known.
@@ -204,7 +203,7 @@ export function graphiqlHtml(): string {
   const end = call < 0 ? -1 : html.indexOf(');', call);
   const root = html.indexOf('<div id="root"></div>');
   if (call < 0 || end < 0 || root < 0 || root > call) throw new Error('@graphql-yoga/render-graphiql changed its page template: update src/graphql/graphiql.ts');
-  const config = { endpoint: '/graphql', title: TITLE, hiddenTypes: HIDDEN_TYPES, hiddenQueryFields: HIDDEN_QUERY_FIELDS, graphiql: graphiqlOptions() };
+  const config = { endpoint: '/graphql', title: TITLE, hiddenTypes: HIDDEN_TYPES, hiddenQueryFields: HIDDEN_QUERY_FIELDS, graphiql: graphiqlOptions(schema) };
   const script = `window.__ACCOUNT_GATEWAY_GRAPHIQL__ = ${scriptJson(config)};\n${fs.readFileSync(new URL('./graphiql-signin.js', import.meta.url), 'utf8')}`;
   return (
     html.slice(0, root) +
@@ -227,24 +226,28 @@ export type GraphiQLPage = Record<Encoding, Variant>;
 
 const gzip = promisify(zlib.gzip);
 const brotli = promisify(zlib.brotliCompress);
-let page: Promise<GraphiQLPage> | undefined;
+const pages = new WeakMap<GraphQLSchema, Promise<GraphiQLPage>>();
 
 /**
- * The page in each encoding, built on first use. Compression runs on libuv's thread pool
+ * The page of a schema in each encoding, built on first use. Compression runs on libuv's thread pool
  * (brotli quality 9: 9 MB → 1.9 MB in about a second; 11 would take 14 s for 8% less), so
  * the event loop keeps serving meanwhile. The ETag derives from the content, so replicas
  * running the same release agree on it.
  */
-export function graphiqlPage(): Promise<GraphiQLPage> {
-  page ??= build().catch((error: unknown) => {
-    page = undefined;
-    throw error;
-  });
+export function graphiqlPage(schema: GraphQLSchema): Promise<GraphiQLPage> {
+  let page = pages.get(schema);
+  if (!page) {
+    page = build(schema).catch((error: unknown) => {
+      pages.delete(schema);
+      throw error;
+    });
+    pages.set(schema, page);
+  }
   return page;
 }
 
-async function build(): Promise<GraphiQLPage> {
-  const html = Buffer.from(graphiqlHtml(), 'utf8');
+async function build(schema: GraphQLSchema): Promise<GraphiQLPage> {
+  const html = Buffer.from(graphiqlHtml(schema), 'utf8');
   const [gzipped, brotlied] = await Promise.all([
     gzip(html, { level: 9 }),
     brotli(html, {
@@ -315,9 +318,9 @@ const HEADERS = {
 };
 
 /** The answer to a browser's GET /graphql: the page in the best accepted encoding, or a 304. */
-export async function graphiqlResponse(request: Request): Promise<Response> {
+export async function graphiqlResponse(request: Request, schema: GraphQLSchema): Promise<Response> {
   const encoding = negotiateEncoding(request.headers.get('accept-encoding'));
-  const variant = (await graphiqlPage())[encoding];
+  const variant = (await graphiqlPage(schema))[encoding];
   const headers = new Headers({ ...HEADERS, etag: variant.etag });
   if (matches(request.headers.get('if-none-match'), variant.etag)) return new Response(null, { status: 304, headers });
   headers.set('content-type', 'text/html; charset=utf-8');

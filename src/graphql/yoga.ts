@@ -1,14 +1,13 @@
 // graphql-yoga over the subgraph schema: context per request, error masking, GraphiQL.
 import { createYoga, createGraphQLError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
-import type { DocumentNode, GraphQLError } from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema } from 'graphql';
 import type { PrismaClient } from '@prisma/client';
 import type { Principal } from '../auth/principal.js';
 import { DomainError } from '../errors.js';
 import { unstorable } from '../validation.js';
 import type { Logger } from '../logger.js';
 import type { Config } from '../config.js';
-import { schema } from '../schema.js';
 import type { GraphQLContext } from './builder.js';
 import type { RequestContext } from '../auth/context.js';
 import { Loaders } from './loaders.js';
@@ -21,6 +20,8 @@ export interface ServerContext {
 }
 
 export interface YogaDeps {
+  /** The subgraph schema (src/schema.ts), handed down by app.ts: nothing under graphql/ imports the modules. */
+  schema: GraphQLSchema;
   prisma: PrismaClient;
   logger: Logger;
   invalidatePrincipals: () => void;
@@ -34,7 +35,7 @@ export type Yoga = YogaServerInstance<ServerContext, GraphQLContext>;
 
 export function createGraphQLServer(deps: YogaDeps): Yoga {
   return createYoga<ServerContext, GraphQLContext>({
-    schema,
+    schema: deps.schema,
     graphqlEndpoint: '/graphql',
     // The page is served (offline, cached, compressed) by the HTTP layer: see graphiql.ts.
     graphiql: false,

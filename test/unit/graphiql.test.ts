@@ -7,7 +7,7 @@ import { exampleOperations, graphiqlHtml, graphiqlResponse, negotiateEncoding } 
 import { schema } from '../../src/schema.js';
 
 const get = (headers: Record<string, string> = {}, method = 'GET') =>
-  graphiqlResponse(new Request('http://gateway.test/graphql', { method, headers: { accept: 'text/html', ...headers } }));
+  graphiqlResponse(new Request('http://gateway.test/graphql', { method, headers: { accept: 'text/html', ...headers } }), schema);
 
 describe('Accept-Encoding negotiation', () => {
   it.each([
@@ -33,7 +33,7 @@ describe('GraphiQL over HTTP', () => {
     const br = await get({ 'accept-encoding': 'gzip, deflate, br' });
     const gzip = await get({ 'accept-encoding': 'gzip' });
     const identity = await get();
-    const html = graphiqlHtml();
+    const html = graphiqlHtml(schema);
     for (const [response, encoding] of [[br, 'br'], [gzip, 'gzip'], [identity, null]] as const) {
       expect(response.status).toBe(200);
       expect(response.headers.get('content-encoding')).toBe(encoding);
@@ -80,7 +80,7 @@ describe('GraphiQL over HTTP', () => {
 });
 
 describe('the page', () => {
-  const html = graphiqlHtml();
+  const html = graphiqlHtml(schema);
   it('is self-contained: no script, style, image or font from another origin', () => {
     expect(html).not.toMatch(/<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*["']?(https?:)?\/\//i);
     expect(html).not.toMatch(/unpkg\.com|cdn\.jsdelivr\.net|esm\.sh/);
@@ -97,7 +97,7 @@ describe('the page', () => {
 
 describe('example operations', () => {
   it('are all valid against the schema, one operation each, with JSON variables', () => {
-    const examples = exampleOperations();
+    const examples = exampleOperations(schema);
     const names = examples.map((e) => {
       const document = parse(e.query);
       expect(validate(schema, document)).toEqual([]);
