@@ -42,7 +42,7 @@ const thrown: unknown[] = [];
 
 beforeAll(async () => {
   if (onPostgres) return;
-  standIn = await startStandIn();
+  standIn = await startStandIn({ inMemory: true });
   proxy = await startFaultProxy(standIn.url);
 }, 180_000);
 

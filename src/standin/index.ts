@@ -38,6 +38,8 @@ export interface StandInOptions {
    * 50,000: written a thousand rows per statement, without audit events.
    */
   catalogUsers?: number;
+  /** Keep the stand-in's store in memory instead of a temporary directory (starts faster; tests). */
+  inMemory?: boolean;
 }
 
 export interface StandIn {
@@ -70,7 +72,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   let store: Store | undefined;
   let server: Server | undefined;
   try {
-    store = await openStore({ dataDir: dir, poolSize: 4 });
+    store = await openStore({ dataDir: options.inMemory ? 'memory://' : dir, poolSize: 4 });
     // The stand-in is an upstream, not a guarded edge: syncs and the benchmark read many pages.
     const config = loadConfig({
       HOST: '127.0.0.1',
