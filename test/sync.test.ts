@@ -446,7 +446,7 @@ describe('one run per backend', () => {
       await service.stop();
     }
     expect(present(s, backend.id)).toHaveLength(20);
-  });
+  }, 60_000);
 });
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
@@ -563,5 +563,5 @@ describe.runIf(storeKind === 'postgres')('two replicas on one PostgreSQL', () =>
     // Never two active runs of one backend (the store's rule), and every run ended.
     expect(await prisma.syncRun.count({ where: { status: { in: ['FAILED', 'CANCELLED'] } } })).toBe(0);
     for (const b of backends) expect(present(s, b.id)).toHaveLength(40);
-  });
+  }, 90_000);
 });

@@ -18,6 +18,7 @@ import { createApiKey, provisionPartner, revokeApiKey } from '../modules/partner
 import { MAX_BULK, createUsers } from '../modules/users/bulk.js';
 import { BACKEND_KINDS, LINK_RULES, MAX_CREDENTIAL, backendOfKind, checkStoredCredentials, connectBackend, disconnectBackend, listBackends } from '../modules/backends/service.js';
 import { SecretsKeyError } from '../modules/backends/errors.js';
+import { runSyncCommand } from './sync.js';
 
 const PLANS = ['CORE', 'AUTOMATE', 'ENTERPRISE'] as const;
 
@@ -254,6 +255,26 @@ backend
       if (!row) throw new CliError(`partner ${opts.partner} has no ${opts.kind} backend`);
       await disconnectBackend(ctx, row.id);
       console.log(`disconnected the ${row.kind} backend ${row.id} (${row.baseUrl})`);
+    }),
+  );
+
+program
+  .command('sync')
+  .description("sync a partner's backends now, in this process (progress bars on a terminal, JSON lines otherwise); exits 1 when a run failed")
+  .requiredOption('--partner <ulid>', 'partner id')
+  .option('--kind <kind>', `only this backend: one of ${BACKEND_KINDS.join(', ')}`, kindOption)
+  .option('--full', 'read every record (and mark what is gone) instead of the changes since the last successful run')
+  .action((opts: { partner: string; kind?: (typeof BACKEND_KINDS)[number]; full?: boolean }) =>
+    withStore(async (store, config) => {
+      await checkStoredCredentials(store.prisma, config);
+      const ctx = { ...(await adminContext(store, opts.partner)), config };
+      const outcome = await runSyncCommand(store, config, ctx, { kind: opts.kind, full: opts.full }).catch((error: unknown) => {
+        throw error instanceof DomainError ? error : new CliError(error instanceof Error ? error.message : String(error));
+      });
+      for (const { kind, run, lastError } of outcome.runs) {
+        if (run?.status !== 'SUCCEEDED') console.error(`${kind} sync ${run?.status ?? 'did not run'}: ${lastError ?? 'no reason recorded'}`);
+      }
+      if (outcome.failed) process.exitCode = 1;
     }),
   );
 
