@@ -46,6 +46,14 @@ export interface Page {
   next: Checkpoint | null;
   /** HTTP requests this page cost (retries included). */
   requests: number;
+  /**
+   * The backend's own count of the stream's records (catalog X-Total-Count, messaging
+   * page_info.total, embed total) differs from what it said on this read's first page:
+   * records were added or removed while paging, so an offset-paged read may have skipped some.
+   * A full pass that saw drift must not mark unseen identities GONE (SPEC §10.7 "Order").
+   * Absent: no drift seen (or the backend sends no count).
+   */
+  drift?: boolean;
 }
 
 export interface ReadOptions {
