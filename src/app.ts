@@ -16,7 +16,7 @@ import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlResponse, type Yoga } from './graphql/yoga.js';
 import { schema } from './schema.js';
 import { useCompiledReads } from './graphql/compiled/plugin.js';
-import { guard, limitBody, type HttpEnv } from './http.js';
+import { guard, httpStatus, limitBody, type HttpEnv } from './http.js';
 import { DIALECTS, mountDialects } from './dialects/index.js';
 
 export interface AppDeps {
@@ -116,7 +116,7 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
-      return c.json({ errors: [{ message: error.message, extensions: { code: error.code } }] }, error.status as 401);
+      return c.json({ errors: [{ message: error.message, extensions: { code: error.code } }] }, httpStatus(error));
     }
     const response = await yoga.fetch(c.req.raw, { principal: c.get('principal'), requestId: c.get('requestId'), ip: c.get('ip') });
     // A whole JSON answer is handed on as text, which the Node adapter writes in one call,
@@ -131,7 +131,7 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
     if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
-    if (error instanceof DomainError) return c.json({ error: error.message, code: error.code }, error.status as 400);
+    if (error instanceof DomainError) return c.json({ error: error.message, code: error.code }, httpStatus(error));
     logger.error({ err: error, requestId: c.get('requestId') }, 'unexpected error');
     return c.json({ error: 'internal error', requestId: c.get('requestId') }, 500);
   });

@@ -1,18 +1,16 @@
 // Expected failures of the domain. Services throw these; the graph turns them into typed
-// results (or coded GraphQL errors) and the REST dialects into status codes. Anything
+// results (or coded GraphQL errors) and the HTTP layer into status codes (HTTP_STATUS in
+// src/http.ts: a domain error knows nothing of HTTP). Anything
 // else that escapes is unexpected and masked.
 
 export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'CONFLICT' | 'FORBIDDEN' | 'PII_REJECTED' | 'UNAUTHENTICATED' | 'RATE_LIMITED';
 
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
-  /** The HTTP status a REST dialect answers with, unless it documents another. */
-  abstract readonly status: number;
 }
 
 export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND';
-  readonly status = 404;
   constructor(readonly entity: string, readonly ref?: string) {
     super(ref === undefined ? `${entity} not found` : `${entity} ${ref} not found`);
     this.name = 'NotFoundError';
@@ -26,7 +24,6 @@ export interface FieldIssue {
 
 export class ValidationError extends DomainError {
   readonly code = 'VALIDATION';
-  readonly status = 400;
   readonly issues: readonly FieldIssue[];
   constructor(issues: FieldIssue[] | string, field = 'input') {
     const list = typeof issues === 'string' ? [{ field, message: issues }] : issues;
@@ -38,7 +35,6 @@ export class ValidationError extends DomainError {
 
 export class ConflictError extends DomainError {
   readonly code = 'CONFLICT';
-  readonly status = 409;
   /** The id of the row that already holds the key, when the caller may know it. */
   constructor(message: string, readonly field?: string, readonly existingId?: string) {
     super(message);
@@ -48,7 +44,6 @@ export class ConflictError extends DomainError {
 
 export class ForbiddenError extends DomainError {
   readonly code = 'FORBIDDEN';
-  readonly status = 403;
   constructor(message = 'not allowed') {
     super(message);
     this.name = 'ForbiddenError';
@@ -59,7 +54,6 @@ export type PiiRule = 'email' | 'phone' | 'national_id';
 
 export class PiiRejectedError extends DomainError {
   readonly code = 'PII_REJECTED';
-  readonly status = 422;
   constructor(readonly field: string, readonly rule: PiiRule) {
     super(`${field} must not carry personal data: it looks like ${rule === 'email' ? 'an e-mail address' : rule === 'phone' ? 'a phone number' : 'a national id'}`);
     this.name = 'PiiRejectedError';
@@ -68,7 +62,6 @@ export class PiiRejectedError extends DomainError {
 
 export class UnauthenticatedError extends DomainError {
   readonly code = 'UNAUTHENTICATED';
-  readonly status = 401;
   constructor(message = 'missing or invalid credentials') {
     super(message);
     this.name = 'UnauthenticatedError';
@@ -77,7 +70,6 @@ export class UnauthenticatedError extends DomainError {
 
 export class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED';
-  readonly status = 429;
   constructor(readonly retryAfterSeconds: number) {
     super(`rate limit exceeded; retry in ${retryAfterSeconds}s`);
     this.name = 'RateLimitedError';

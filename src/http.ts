@@ -8,8 +8,21 @@ import type { Authenticator } from './auth/authenticate.js';
 import type { RequestContext } from './auth/context.js';
 import { assertIpAllowed, rateLimitKey, type RateLimiter } from './auth/limits.js';
 import type { Principal } from './auth/principal.js';
-import { UnauthenticatedError, ValidationError } from './errors.js';
+import { UnauthenticatedError, ValidationError, type DomainError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+
+/** The HTTP status of each domain error, for the graph's HTTP errors and every REST dialect unless it documents another. */
+export const HTTP_STATUS = {
+  NOT_FOUND: 404,
+  VALIDATION: 400,
+  CONFLICT: 409,
+  FORBIDDEN: 403,
+  PII_REJECTED: 422,
+  UNAUTHENTICATED: 401,
+  RATE_LIMITED: 429,
+} as const satisfies Record<ErrorCode, number>;
+
+export const httpStatus = (error: DomainError) => HTTP_STATUS[error.code];
 
 export type HttpEnv = {
   /** `ipProblem`: why the caller's address could not be read (a malformed X-Forwarded-For). */

@@ -9,7 +9,7 @@ import { isUser, type UserPrincipal } from '../auth/principal.js';
 import { DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
 import { isUuid } from '../store/ids.js';
 import { DATE_RANGE, storableDate, unstorable } from '../validation.js';
-import { guard, limitBody, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
+import { guard, httpStatus, limitBody, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
 import type { RequestContext } from '../auth/context.js';
 
 export type { DialectDeps, HttpContext, HttpEnv };
@@ -119,9 +119,9 @@ const CODES: Record<string, string> = {
 /** A DomainError as a Failure, with service field names renamed to the dialect's. */
 export function toFailure(error: DomainError, fieldNames: Record<string, string> = {}): Failure {
   const code = CODES[error.code] ?? error.code.toLowerCase();
-  if (!(error instanceof ValidationError)) return { status: error.status, code, message: error.message };
+  if (!(error instanceof ValidationError)) return { status: httpStatus(error), code, message: error.message };
   const issues = error.issues.map((i) => ({ field: wireField(i.field, fieldNames), message: i.message }));
-  return { status: error.status, code, message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues };
+  return { status: httpStatus(error), code, message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues };
 }
 
 function wireField(field: string, names: Record<string, string>): string {
