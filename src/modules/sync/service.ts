@@ -92,6 +92,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
     workerId,
     deps,
     async start() {
+      // The embedded store belongs to this one process: a run left RUNNING was this store's
+      // previous process's, which died. It resumes now, not after SYNC_STALE_SECONDS.
+      if (!options.databaseUrl) await prisma.syncRun.updateMany({ where: { status: 'RUNNING' }, data: { status: 'QUEUED', worker: null, heartbeatAt: null } });
       await queue.start();
       await safeTick();
       timer = setInterval(() => void safeTick(), options.tickMs ?? 5000);
