@@ -99,8 +99,46 @@ export abstract class BaseConnector<Paths extends {}> implements Connector {
     return fresh;
   }
 
-  protected page(records: SourceRecord[], errors: RecordError[], next: Checkpoint | null, requests: number): Page {
-    return { records, errors, next, requests };
+  /**
+   * A page; `next` also carries the read's drift state (the first page's total, whether it
+   * changed), so a resumed read keeps comparing against the same count.
+   */
+  protected page(
+    records: SourceRecord[],
+    errors: RecordError[],
+    next: Checkpoint | null,
+    requests: number,
+    drift: Drift,
+  ): Page {
+    return {
+      records,
+      errors,
+      next: next && { ...next, ...drift.checkpoint() },
+      requests,
+      ...(drift.seen ? { drift: true } : {}),
+    };
+  }
+}
+
+/** Whether the backend's count of a stream changed during one read (Page.drift); sticky once seen. */
+export class Drift {
+  private first: number | null;
+  seen: boolean;
+
+  constructor(from: Checkpoint | null) {
+    this.first = Number.isSafeInteger(from?.total) ? (from!.total as number) : null;
+    this.seen = from?.drift === true;
+  }
+
+  /** The count a page reports (null: the backend sent none). */
+  observe(total: number | null): void {
+    if (total === null || !Number.isSafeInteger(total)) return;
+    if (this.first === null) this.first = total;
+    else if (total !== this.first) this.seen = true;
+  }
+
+  checkpoint(): Checkpoint {
+    return { ...(this.first !== null ? { total: this.first } : {}), ...(this.seen ? { drift: true } : {}) };
   }
 }
 

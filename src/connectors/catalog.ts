@@ -10,7 +10,16 @@ import type {
   SourceRecord,
   StreamName,
 } from '../modules/backends/contract.js';
-import { BaseConnector, checkpointInt, isObject, isProblem, optionalString, parseItems, timestamp } from './base.js';
+import {
+  BaseConnector,
+  checkpointInt,
+  Drift,
+  isObject,
+  isProblem,
+  optionalString,
+  parseItems,
+  timestamp,
+} from './base.js';
 import type { paths } from './generated/catalog.js';
 
 const MAX_PER_PAGE = 100;
@@ -28,6 +37,7 @@ export class CatalogConnector extends BaseConnector<paths> {
     if (!from && !options.full && options.since)
       updatedFrom = new Date(options.since.getTime() - this.transport.options.overlapMs).toISOString();
     const seen = new Set<string>();
+    const drift = new Drift(from);
     const count = this.pageCap();
     for (;;) {
       count();
@@ -54,7 +64,9 @@ export class CatalogConnector extends BaseConnector<paths> {
       const more =
         users.length > 0 && (nextPage !== null || (!response.headers.has('link') && users.length >= perPage));
       const next = more ? { page: nextPage ?? page + 1, ...(updatedFrom ? { updatedFrom } : {}) } : null;
-      yield this.page(fresh, errors, next, requests);
+      const total = response.headers.get('x-total-count');
+      drift.observe(total !== null && /^\d+$/.test(total) ? Number(total) : null);
+      yield this.page(fresh, errors, next, requests, drift);
       if (!next) return;
       page = next.page;
     }

@@ -10,7 +10,7 @@ import type {
   SourceRecord,
   StreamName,
 } from '../modules/backends/contract.js';
-import { BaseConnector, checkpointInt, idOf, isObject, isProblem, parseItems, timestamp } from './base.js';
+import { BaseConnector, checkpointInt, Drift, idOf, isObject, isProblem, parseItems, timestamp } from './base.js';
 import type { paths } from './generated/embed.js';
 
 const MAX_LENGTH = 1000;
@@ -26,6 +26,7 @@ export class EmbedConnector extends BaseConnector<paths> {
     const length = Math.min(this.transport.options.pageSize, MAX_LENGTH);
     let page = checkpointInt(from, 'page', 0, 0);
     const seen = new Set<string>();
+    const drift = new Drift(from);
     const count = this.pageCap();
     const path = stream === 'embed.clients' ? '/v1/headless/clients' : '/v1/headless/users';
     for (;;) {
@@ -55,7 +56,8 @@ export class EmbedConnector extends BaseConnector<paths> {
         );
       }
       const next = items.length > 0 && (page + 1) * size < (total as number) ? { page: page + 1 } : null;
-      yield this.page(fresh, errors, next, requests);
+      drift.observe(total as number);
+      yield this.page(fresh, errors, next, requests, drift);
       if (!next) return;
       page = next.page;
     }

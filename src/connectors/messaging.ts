@@ -11,7 +11,7 @@ import type {
   SourceRecord,
   StreamName,
 } from '../modules/backends/contract.js';
-import { BaseConnector, idOf, isObject, isProblem, parseItems, timestamp } from './base.js';
+import { BaseConnector, Drift, idOf, isObject, isProblem, parseItems, timestamp } from './base.js';
 import type { paths } from './generated/messaging.js';
 
 const MAX_LIMIT = 100;
@@ -28,6 +28,7 @@ export class MessagingConnector extends BaseConnector<paths> {
     let after = (from?.after as string | undefined) ?? null;
     const followed = new Set<string>();
     const seen = new Set<string>();
+    const drift = new Drift(from);
     const count = this.pageCap();
     for (;;) {
       count();
@@ -59,7 +60,8 @@ export class MessagingConnector extends BaseConnector<paths> {
         followed.add(cursor);
         next = { after: cursor };
       }
-      yield this.page(fresh, errors, next, requests);
+      drift.observe(typeof pageInfo.total === 'number' ? pageInfo.total : null);
+      yield this.page(fresh, errors, next, requests, drift);
       if (!next) return;
       after = cursor as string;
     }
