@@ -13,9 +13,19 @@ import { isUser } from '../../auth/principal.js';
 import { connectBackend, disconnectBackend, listBackends, updateBackend, SYNC_INTERVAL } from './service.js';
 import { firstSync } from '../sync/service.js';
 
-export const BackendKindEnum = builder.enumType(BackendKind, { name: 'BackendKind' });
+export const BackendKindEnum = builder.enumType(BackendKind, {
+  name: 'BackendKind',
+  description: 'Which of the four systems a backend is (SPEC §1); each speaks its own source API.',
+  values: {
+    LEARNING: { description: 'The learning platform: partner accounts by external_user_id (bearer token; cannot list, so known accounts are re-read by id).' },
+    CATALOG: { description: "The course catalog's users (the key as the bare Authorization value; page/per_page, incremental by updated_at_from)." },
+    MESSAGING: { description: "The messaging platform's account tree (bearer token; after/limit cursors)." },
+    EMBED: { description: "The embeddable course builder's clients and users (bearer token; page/length)." },
+  },
+});
 export const BackendStatusEnum = builder.enumType(BackendStatus, {
   name: 'BackendStatus',
+  description: "How a backend's requests are going, as its circuit breaker sees them.",
   values: {
     HEALTHY: { description: 'Answering normally.' },
     DEGRADED: { description: 'Recent failures, still working.' },
@@ -25,6 +35,7 @@ export const BackendStatusEnum = builder.enumType(BackendStatus, {
 });
 export const LinkRuleEnum = builder.enumType(LinkRule, {
   name: 'LinkRule',
+  description: "A rule by which an arriving identity is linked to a user: exactly one matching user links it, none makes a new user, several make a LinkConflict.",
   values: {
     KEY: { description: 'Equal learning external_user_id / embed identifier values are one person.' },
     EMAIL: { description: 'Equal e-mail addresses (case-insensitive) are one person.' },
@@ -88,15 +99,15 @@ export const BackendRef = builder.prismaNode('Backend', {
   authScopes: { partnerAdmin: true },
   description: "One of the partner's own systems, connected (SPEC §10). Its credential is write-only: no field returns it.",
   fields: (t) => ({
-    kind: t.expose('kind', { type: BackendKindEnum }),
-    baseUrl: t.exposeString('baseUrl'),
-    status: t.expose('status', { type: BackendStatusEnum }),
-    lastSyncAt: t.expose('lastSyncAt', { type: 'DateTime', nullable: true }),
+    kind: t.expose('kind', { type: BackendKindEnum, description: 'Which system it is; one backend per kind per partner.' }),
+    baseUrl: t.exposeString('baseUrl', { description: 'The http(s) base URL its source API is reached at (no credentials in it).' }),
+    status: t.expose('status', { type: BackendStatusEnum, description: 'How its requests are going (HEALTHY, DEGRADED, FAILING, PAUSED).' }),
+    lastSyncAt: t.expose('lastSyncAt', { type: 'DateTime', nullable: true, description: 'When its last successful sync run finished; null before the first.' }),
     lastError: t.exposeString('lastError', { nullable: true, description: 'What went wrong last, as a message (never a credential).' }),
-    syncIntervalSeconds: t.exposeInt('syncIntervalSeconds'),
-    linkBy: t.expose('linkBy', { type: [LinkRuleEnum] }),
+    syncIntervalSeconds: t.exposeInt('syncIntervalSeconds', { description: `Seconds between its scheduled incremental syncs (${SYNC_INTERVAL.min} to ${SYNC_INTERVAL.max}; default ${SYNC_INTERVAL.default}).` }),
+    linkBy: t.expose('linkBy', { type: [LinkRuleEnum], description: 'The rules its identities are linked to users by, when they arrive.' }),
     syncRuns: t.relatedConnection('syncRuns', { cursor: 'id', totalCount: true, description: 'Newest first.', query: () => ({ orderBy: { id: 'desc' } }) }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was connected.' }),
     disconnectedAt: t.expose('disconnectedAt', {
       type: 'DateTime',
       nullable: true,
@@ -116,19 +127,26 @@ builder.queryField('backends', (t) =>
 
 // ---------------------------------------------------------------------------- mutations
 
-const BackendSuccess = (name: string) =>
-  builder.objectRef<Backend>(name).implement({ fields: (t) => ({ backend: t.field({ type: BackendRef, resolve: (b) => b }) }) });
+const BackendSuccess = (name: string, verb: string) =>
+  builder.objectRef<Backend>(name).implement({
+    description: `The backend, ${verb}.`,
+    fields: (t) => ({ backend: t.field({ type: BackendRef, description: `The backend as ${verb}.`, resolve: (b) => b }) }),
+  });
 
-const ConnectBackendSuccess = BackendSuccess('ConnectBackendSuccess');
-const UpdateBackendSuccess = BackendSuccess('UpdateBackendSuccess');
+const ConnectBackendSuccess = BackendSuccess('ConnectBackendSuccess', 'connected');
+const UpdateBackendSuccess = BackendSuccess('UpdateBackendSuccess', 'updated');
 const DisconnectBackendSuccess = builder.objectRef<{ id: string }>('DisconnectBackendSuccess').implement({
-  fields: (t) => ({ disconnectedBackendId: t.id({ resolve: (p) => globalId('Backend', p.id) }) }),
+  description: 'The backend is disconnected: nothing more is read from or written to it.',
+  fields: (t) => ({
+    disconnectedBackendId: t.id({ description: 'The global id of the disconnected backend.', resolve: (p) => globalId('Backend', p.id) }),
+  }),
 });
 
 const CREDENTIAL = 'Write-only: sealed at rest with the server key and never returned, logged or audited.';
 const INTERVAL = `Seconds between incremental syncs, ${SYNC_INTERVAL.min} to ${SYNC_INTERVAL.max}`;
 
 const ConnectBackendInput = builder.inputType('ConnectBackendInput', {
+  description: 'A backend to connect; its first full sync is queued at once.',
   fields: (f) => ({
     kind: f.field({ type: BackendKindEnum, required: true, description: 'At most one backend per kind per partner.' }),
     baseUrl: f.string({ required: true, description: 'http(s) URL of its API, without credentials.' }),
@@ -141,20 +159,26 @@ const ConnectBackendInput = builder.inputType('ConnectBackendInput', {
 const UpdateBackendInput = builder.inputType('UpdateBackendInput', {
   description: 'Fields left out stay as they are. The kind cannot change: disconnect and connect instead.',
   fields: (f) => ({
-    id: f.id({ required: true }),
+    id: f.id({ required: true, description: 'The backend (global or native id).' }),
     baseUrl: f.string({ description: 'Moving it to another origin needs the credential again.' }),
     credential: f.string({ description: `Replaces the stored one. ${CREDENTIAL}` }),
     syncIntervalSeconds: f.int({ description: `${INTERVAL}.` }),
-    linkBy: f.field({ type: [LinkRuleEnum] }),
+    linkBy: f.field({ type: [LinkRuleEnum], description: 'The linking rules from now on (identities already linked stay).' }),
   }),
+});
+
+const DisconnectBackendInput = builder.inputType('DisconnectBackendInput', {
+  description: 'The backend to disconnect.',
+  fields: (f) => ({ id: f.id({ required: true, description: 'The backend (global or native id).' }) }),
 });
 
 builder.mutationFields((t) => ({
   connectBackend: t.field({
     type: ConnectBackendSuccess,
+    description: 'Connects one of the partner\'s own systems as the backend of its kind, and queues its first full sync. Partner admins only.',
     errors: resultUnion('ConnectBackendResult', ValidationError),
     authScopes: { partnerAdmin: true },
-    args: { input: t.arg({ type: ConnectBackendInput, required: true }) },
+    args: { input: t.arg({ type: ConnectBackendInput, required: true, description: 'The backend to connect.' }) },
     resolve: async (_root, { input }, ctx) => {
       const backend = await connectBackend(ctx, input);
       // Its first full import, queued now; should that fail, the schedule queues it shortly.
@@ -164,16 +188,18 @@ builder.mutationFields((t) => ({
   }),
   updateBackend: t.field({
     type: UpdateBackendSuccess,
+    description: "Changes a backend's URL, credential, sync interval or linking rules. Partner admins only.",
     errors: resultUnion('UpdateBackendResult', NotFoundError, ValidationError),
     authScopes: { partnerAdmin: true },
-    args: { input: t.arg({ type: UpdateBackendInput, required: true }) },
+    args: { input: t.arg({ type: UpdateBackendInput, required: true, description: 'The backend and the fields to change.' }) },
     resolve: (_root, { input }, ctx) => updateBackend(ctx, { ...input, id: idArg('Backend', input.id) }),
   }),
   disconnectBackend: t.field({
     type: DisconnectBackendSuccess,
+    description: 'Disconnects a backend: the identities it brought stay on their users, DETACHED; nothing is written to the backend. Partner admins only.',
     errors: resultUnion('DisconnectBackendResult', NotFoundError),
     authScopes: { partnerAdmin: true },
-    args: { input: t.arg({ type: builder.inputType('DisconnectBackendInput', { fields: (f) => ({ id: f.id({ required: true }) }) }), required: true }) },
+    args: { input: t.arg({ type: DisconnectBackendInput, required: true, description: 'The backend to disconnect.' }) },
     resolve: async (_root, { input }, ctx) => ({ id: await disconnectBackend(ctx, idArg('Backend', input.id)) }),
   }),
 }));

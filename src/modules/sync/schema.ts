@@ -29,7 +29,7 @@ builder.mutationField('syncBackend', (t) =>
     description: 'Queues a sync run of one backend (partner admins). A run already queued or running for it is answered instead of a second one; asking for a full run makes a queued incremental one full.',
     errors: resultUnion('SyncBackendResult', NotFoundError),
     authScopes: { partnerAdmin: true },
-    args: { input: t.arg({ type: SyncBackendInput, required: true }) },
+    args: { input: t.arg({ type: SyncBackendInput, required: true, description: 'The backend, and whether to read it whole.' }) },
     resolve: (_root, { input }, ctx) => syncBackend(ctx, { id: idArg('Backend', input.id), full: input.full }),
   }),
 );
