@@ -14,6 +14,7 @@ import './modules/partners/schema.js';
 import './modules/audit/schema.js';
 import './modules/backends/schema.js';
 import './modules/sync/schema.js';
+import './modules/identities/schema.js';
 
 export const schema = checkRepresentations(
   builder.toSubGraphSchema({

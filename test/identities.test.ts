@@ -9,6 +9,7 @@ import { identitySink } from '../src/modules/identities/service.js';
 import { openStore } from '../src/store/database.js';
 import { readMigrations } from '../src/store/migrate.js';
 import { createTestDatabase, storeKind } from './helpers/store.js';
+import { accountAdmin, jwtFor, newUser, run, subAccount } from './helpers/lifecycle.js';
 
 const h = useHarness({ SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
 const sink = () => identitySink(h.store.prisma);
@@ -256,4 +257,140 @@ describe('the identities migration', () => {
     }
     // A second embedded store, opened and migrated by hand: slow on a loaded machine.
   }, 90_000);
+});
+
+describe('in the graph', () => {
+  const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
+  const IDENTITY = 'kind nativeId key status syncedAt sourceUpdatedAt data backend { id kind }';
+
+  it('User.identities: hosted ones from the record (backend null), connected ones with their provenance; Account.identities', async () => {
+    const p = await h.newPartner();
+    const hosted = await newUser(h, p.key, { externalUserId: 'g-ext', email: 'g@example.com', identifier: 'g-emb' });
+    const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG');
+    await sink().upsertPage(backend, [catalog(77, 'connected@example.com')], runId());
+    await sink().linkPending(backend);
+    const connected = await h.store.prisma.identity.findFirstOrThrow({ where: { backendId: backend.id } });
+    const read = await h.gql(
+      `query ($a: ID!, $b: ID!, $acc: ID!) { a: node(id: $a) { ... on User { identities { ${IDENTITY} } } } b: node(id: $b) { ... on User { identities { ${IDENTITY} } } } acc: node(id: $acc) { ... on Account { identities { kind nativeId backend { id } } } } }`,
+      { a: hosted.id, b: gid('User', connected.userId!), acc: p.accountGlobalId },
+      { token: p.key },
+    );
+    expect(read.errors).toBeUndefined();
+    expect(read.data.a.identities.map((i: any) => [i.kind, i.key, i.status, i.backend])).toEqual([
+      ['LEARNING', 'g-ext', 'LINKED', null],
+      ['CATALOG', 'g@example.com', 'LINKED', null],
+      ['EMBED', 'g-emb', 'LINKED', null],
+    ]);
+    expect(read.data.a.identities[0].nativeId).toBe(hosted.uuid);
+    expect(read.data.b.identities).toEqual([
+      {
+        kind: 'CATALOG',
+        nativeId: '77',
+        key: 'connected@example.com',
+        status: 'LINKED',
+        syncedAt: connected.syncedAt.toISOString(),
+        sourceUpdatedAt: '2026-01-02T00:00:00.000Z',
+        data: expect.objectContaining({ id: 77, email_address: 'connected@example.com' }),
+        backend: { id: gid('Backend', backend.id), kind: 'CATALOG' },
+      },
+    ]);
+    expect(read.data.acc.identities).toEqual([{ kind: 'MESSAGING', nativeId: p.accountId, backend: null }]);
+    // The user itself sees its identities, but not the backend (partner admins only).
+    const own = await h.gql(`{ viewer { user { identities { kind backend { id } } } } }`, {}, { token: await jwtFor(connected.userId!) });
+    expect(own.data.viewer.user.identities).toEqual([{ kind: 'CATALOG', backend: null }]);
+  });
+
+  it('100 users\' identities cost the statements 10 users\' do', async () => {
+    const p = await h.newPartner();
+    const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG');
+    await sink().upsertPage(backend, Array.from({ length: 100 }, (_, i) => catalog(1000 + i, `bulk-${i}@example.com`)), runId());
+    await sink().linkPending(backend);
+    const query = (n: number) => () =>
+      h.gql(`{ users(first: ${n}) { edges { node { uuid identities { kind nativeId data backend { kind syncRuns(first: 1) { totalCount } } } } } } }`, {}, { token: p.key });
+    // Each count right after a warm-up (the principal cache and the plans).
+    await query(10)();
+    const ten = await h.countStatements(query(10));
+    await query(100)();
+    const hundred = await h.countStatements(query(100));
+    expect(hundred).toBe(ten);
+    const r = await query(100)();
+    expect(r.data.users.edges.filter((e: any) => e.node.identities[0]?.backend?.kind === 'CATALOG')).toHaveLength(99);
+  });
+
+  it('linkIdentity moves an identity (the user left with none is MERGED into the receiver) and resolves its conflicts; unlinkIdentity detaches it into a new user', async () => {
+    const p = await h.newPartner();
+    const receiver = await newUser(h, p.key, { externalUserId: 'receiver-key' });
+    const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG');
+    await sink().upsertPage(backend, [catalog(1, 'moving@example.com')], runId());
+    await sink().linkPending(backend);
+    const identity = await h.store.prisma.identity.findFirstOrThrow({ where: { backendId: backend.id } });
+    const holder = identity.userId!;
+    await h.store.prisma.linkConflict.create({ data: { partnerId: p.accountId, identityId: identity.id, candidateIds: [receiver.uuid], reason: 'MATCH' } });
+    const linked = await run(h, p.key, 'linkIdentity', { userId: receiver.id, backendId: gid('Backend', backend.id), nativeId: '1' }, '... on LinkIdentitySuccess { user { uuid email identities { kind backend { kind } } } }');
+    expect(linked.__typename).toBe('LinkIdentitySuccess');
+    expect(linked.user).toEqual({ uuid: receiver.uuid, email: 'moving@example.com', identities: [{ kind: 'LEARNING', backend: null }, { kind: 'CATALOG', backend: { kind: 'CATALOG' } }] });
+    expect(await h.store.prisma.user.findUniqueOrThrow({ where: { id: holder } })).toMatchObject({ status: 'MERGED', mergedIntoId: receiver.uuid, email: null, inCatalog: false });
+    expect((await h.store.prisma.linkConflict.findFirstOrThrow({ where: { identityId: identity.id } })).status).toBe('RESOLVED');
+    // Again: nothing to move. A receiver with a catalog identity of its own cannot take a second.
+    expect((await run(h, p.key, 'linkIdentity', { userId: receiver.id, backendId: gid('Backend', backend.id), nativeId: '1' })).__typename).toBe('LinkIdentitySuccess');
+    await sink().upsertPage(backend, [catalog(2, 'second@example.com')], runId());
+    await sink().linkPending(backend);
+    const second = await run(h, p.key, 'linkIdentity', { userId: receiver.id, backendId: gid('Backend', backend.id), nativeId: '2' });
+    expect(second).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT' });
+    // Unknown native id or backend: NOT_FOUND.
+    expect((await run(h, p.key, 'linkIdentity', { userId: receiver.id, backendId: gid('Backend', backend.id), nativeId: 'nope' })).__typename).toBe('NotFoundError');
+    expect((await run(h, p.key, 'linkIdentity', { userId: receiver.id, backendId: crypto.randomUUID(), nativeId: '1' })).__typename).toBe('NotFoundError');
+
+    const unlinked = await run(h, p.key, 'unlinkIdentity', { userId: receiver.id, backendId: gid('Backend', backend.id) }, '... on UnlinkIdentitySuccess { user { uuid email externalUserId } detachedUser { uuid email account { ulid } identities { kind nativeId } } }');
+    expect(unlinked.user).toEqual({ uuid: receiver.uuid, email: null, externalUserId: 'receiver-key' });
+    expect(unlinked.detachedUser).toMatchObject({ email: 'moving@example.com', account: { ulid: p.accountId }, identities: [{ kind: 'CATALOG', nativeId: '1' }] });
+    // Its only identity cannot be unlinked.
+    const only = await run(h, p.key, 'unlinkIdentity', { userId: gid('User', unlinked.detachedUser.uuid), backendId: gid('Backend', backend.id) });
+    expect(only).toMatchObject({ __typename: 'ConflictError' });
+    expect((await run(h, p.key, 'unlinkIdentity', { userId: receiver.id, backendId: gid('Backend', backend.id) })).__typename).toBe('NotFoundError');
+  });
+
+  it('mergeUsers moves identities across backends and resolves the conflicts among the two', async () => {
+    const p = await h.newPartner();
+    const lrn = await makeBackend(h.store.prisma, p.accountId, 'LEARNING');
+    const cat = await makeBackend(h.store.prisma, p.accountId, 'CATALOG');
+    await sink().upsertPage(lrn, [learning(crypto.randomUUID(), 'merge-key')], runId());
+    await sink().upsertPage(cat, [catalog(1, 'merge@example.com')], runId());
+    await sink().linkPending(lrn);
+    const [l, c] = await Promise.all([lrn, cat].map((b) => h.store.prisma.identity.findFirstOrThrow({ where: { backendId: b.id } })));
+    expect(l!.userId).not.toBe(c!.userId);
+    await h.store.prisma.linkConflict.create({ data: { partnerId: p.accountId, identityId: c!.id, candidateIds: [l!.userId!], reason: 'MATCH' } });
+    const merged = await run(h, p.key, 'mergeUsers', { sourceId: gid('User', c!.userId!), targetId: gid('User', l!.userId!) }, '... on MergeUsersSuccess { target { identities { kind backend { kind } } } }');
+    expect(merged.target.identities).toEqual([{ kind: 'LEARNING', backend: { kind: 'LEARNING' } }, { kind: 'CATALOG', backend: { kind: 'CATALOG' } }]);
+    expect((await h.store.prisma.identity.findUniqueOrThrow({ where: { id: c!.id } })).userId).toBe(l!.userId);
+    expect((await h.store.prisma.linkConflict.findFirstOrThrow({ where: { identityId: c!.id } })).status).toBe('RESOLVED');
+  });
+
+  it('linkConflicts and dismissLinkConflict, for partner admins only', async () => {
+    const p = await h.newPartner();
+    const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG', ['KEY']);
+    await newUser(h, p.key, { email: 'held@example.com' });
+    await sink().upsertPage(backend, [catalog(1, 'held@example.com')], runId());
+    await sink().linkPending(backend);
+    const list = await h.gql(`{ linkConflicts(first: 10, status: OPEN) { totalCount edges { node { id reason status identity { nativeId } candidates { email } identityUser { registeredInCatalog } } } } }`, {}, { token: p.key });
+    expect(list.errors).toBeUndefined();
+    expect(list.data.linkConflicts.totalCount).toBe(1);
+    const conflict = list.data.linkConflicts.edges[0].node;
+    expect(conflict).toMatchObject({ reason: 'PROJECTION', status: 'OPEN', identity: { nativeId: '1' }, candidates: [{ email: 'held@example.com' }], identityUser: { registeredInCatalog: true } });
+    // Rights: an account admin and a plain user are refused.
+    const region = await subAccount(h, p, 'Region');
+    const admin = await accountAdmin(h, p, region, 'region-admin');
+    expect((await h.gql(`{ linkConflicts { totalCount } }`, {}, { token: admin.token })).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await run(h, admin.token, 'dismissLinkConflict', { id: conflict.id })).__typename).toBe('ForbiddenError');
+    expect((await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: conflict.id }, { token: admin.token })).data.node).toBeNull();
+    // An account admin cannot pull an identity held outside its subtree onto its user.
+    const mine = await newUser(h, admin.token, { externalUserId: 'in-region', accountId: region });
+    expect(['ForbiddenError', 'NotFoundError']).toContain((await run(h, admin.token, 'linkIdentity', { userId: mine.id, backendId: gid('Backend', backend.id), nativeId: '1' })).__typename);
+
+    const dismissed = await run(h, p.key, 'dismissLinkConflict', { id: conflict.id }, '... on DismissLinkConflictSuccess { linkConflict { status resolvedAt } }');
+    expect(dismissed.linkConflict.status).toBe('DISMISSED');
+    expect((await run(h, p.key, 'dismissLinkConflict', { id: conflict.id })).__typename).toBe('ConflictError');
+    expect((await run(h, p.key, 'dismissLinkConflict', { id: crypto.randomUUID() })).__typename).toBe('NotFoundError');
+    expect((await h.gql(`{ open: linkConflicts(status: OPEN) { totalCount } all: linkConflicts { totalCount } }`, {}, { token: p.key })).data).toEqual({ open: { totalCount: 0 }, all: { totalCount: 1 } });
+  });
 });

@@ -258,6 +258,9 @@ describe('result unions', () => {
     updateBackend: [N, V, C, F],
     disconnectBackend: [N, C, F],
     syncBackend: [N, C, F],
+    dismissLinkConflict: [N, C, F],
+    linkIdentity: [N, C, F],
+    unlinkIdentity: [N, C, F],
   };
 
   it('list exactly the errors each mutation can return', () => {

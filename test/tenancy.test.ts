@@ -20,6 +20,9 @@ interface World {
   order: string;
   apiKey: string;
   backend: string;
+  /** A catalog identity (native id `${prefix}-1`) of the backend, linked to `other`, with an OPEN conflict naming `user`. */
+  identityNativeId: string;
+  conflict: string;
 }
 
 let A: World;
@@ -39,9 +42,20 @@ async function world(name: string, prefix: string): Promise<World> {
   const order = (await mutate(h, partner.key, 'recordOrder', { userId: other.id, courseId: course, amountCents: 100 }, '... on RecordOrderSuccess { order { id } }')).order.id;
   const apiKey = (await mutate(h, partner.key, 'createApiKey', { name: `${prefix} key` }, '... on CreateApiKeySuccess { apiKey { id } }')).apiKey.id;
   // Stored directly: this harness has no SECRETS_KEY, and no probe opens the credential.
-  const backend = await h.store.prisma.backend.create({ data: { partnerId: partner.accountId, kind: 'CATALOG', baseUrl: `https://${prefix}.example.com`, credential: 'v1:not:opened:here' } });
+  const backend = await h.store.prisma.backend.create({ data: { partnerId: partner.accountId, kind: 'CATALOG', activeKind: 'CATALOG', baseUrl: `https://${prefix}.example.com`, credential: 'v1:not:opened:here' } });
   await h.store.prisma.syncRun.create({ data: { partnerId: partner.accountId, backendId: backend.id } });
-  return { partner, user, other, account, client: `${prefix}-client`, clientGlobal: client.client.id, course, enrollment, order, apiKey, backend: Buffer.from(`Backend:${backend.id}`).toString('base64') };
+  // One identity of that backend on `other`, and a conflict about it naming `user` (SPEC §10.2).
+  const identity = await h.store.prisma.identity.create({
+    data: {
+      partnerId: partner.accountId, backendId: backend.id, kind: 'CATALOG', stream: 'catalog.users', entity: 'USER', nativeId: `${prefix}-1`, status: 'LINKED',
+      userId: other.uuid, key: `${prefix}-other@example.com`, email: `${prefix}-other@example.com`, data: { id: 1, email_address: `${prefix}-other@example.com` }, dataHash: 'x', syncedAt: new Date(),
+    },
+  });
+  const conflict = await h.store.prisma.linkConflict.create({ data: { partnerId: partner.accountId, identityId: identity.id, candidateIds: [user.uuid], reason: 'MATCH' } });
+  return {
+    partner, user, other, account, client: `${prefix}-client`, clientGlobal: client.client.id, course, enrollment, order, apiKey, backend: Buffer.from(`Backend:${backend.id}`).toString('base64'),
+    identityNativeId: identity.nativeId, conflict: Buffer.from(`LinkConflict:${conflict.id}`).toString('base64'),
+  };
 }
 
 /** Every row of a partner, minus timestamps that reads may legitimately touch. */
@@ -61,6 +75,8 @@ async function dump(h: Harness, partnerId: string) {
     apiKeys: (await p.apiKey.findMany({ where: { partnerId }, orderBy: { id: 'asc' } })).map(({ lastUsedAt: _, ...k }) => k),
     backends: await p.backend.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
     syncRuns: await p.syncRun.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
+    identities: await p.identity.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
+    linkConflicts: await p.linkConflict.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
   });
 }
 
@@ -103,6 +119,13 @@ const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unk
   updateBackend: (a) => [{ id: a.backend, syncIntervalSeconds: 60 }, { id: a.backend, baseUrl: 'https://b.example.com', credential: 'stolen' }],
   disconnectBackend: (a) => [{ id: a.backend }],
   syncBackend: (a) => [{ id: a.backend }, { id: a.backend, full: true }],
+  dismissLinkConflict: (a) => [{ id: a.conflict }],
+  linkIdentity: (a, b) => [
+    { userId: b.user.id, backendId: a.backend, nativeId: a.identityNativeId },
+    { userId: a.user.id, backendId: b.backend, nativeId: b.identityNativeId },
+    { userId: a.user.id, backendId: a.backend, nativeId: a.identityNativeId },
+  ],
+  unlinkIdentity: (a, b) => [{ userId: a.other.id, backendId: a.backend }, { userId: b.other.id, backendId: a.backend }],
 };
 
 describe('cross-partner probe', () => {
@@ -113,7 +136,7 @@ describe('cross-partner probe', () => {
 
   it('finds none of A\'s nodes by id, in any form', async () => {
     const aRun = (await h.store.prisma.syncRun.findFirstOrThrow({ where: { partnerId: A.partner.accountId } })).id;
-    const ids = [A.user.id, A.other.id, A.partner.accountGlobalId, A.account, A.clientGlobal, A.course, A.enrollment, A.order, A.apiKey, A.backend, Buffer.from(`SyncRun:${aRun}`).toString('base64')];
+    const ids = [A.user.id, A.other.id, A.partner.accountGlobalId, A.account, A.clientGlobal, A.course, A.enrollment, A.order, A.apiKey, A.backend, Buffer.from(`SyncRun:${aRun}`).toString('base64'), A.conflict];
     for (const token of [B.partner.key, bUserToken]) {
       for (const id of ids) {
         const r = await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id }, { token });
@@ -149,6 +172,10 @@ describe('cross-partner probe', () => {
         accounts { edges { node { ulid } } }
         clients { edges { node { identifier } } }
         audit: auditEvents(filter: { subjectId: $subject }) { totalCount }
+        linkConflicts { totalCount edges { node { identity { nativeId } candidates { uuid } } } }
+        open: linkConflicts(status: OPEN) { totalCount }
+        users(first: 100) { edges { node { identities { nativeId backend { id } } } } }
+        viewer { user { identities { nativeId } } }
       }`,
       { acc: A.account, client: A.clientGlobal, subject: A.user.uuid },
       { token: B.partner.key },
@@ -159,6 +186,14 @@ describe('cross-partner probe', () => {
     expect(r.data.bySearch.totalCount).toBe(0);
     expect(r.data.children.totalCount).toBe(0);
     expect(r.data.audit.totalCount).toBe(0);
+    // Only B's own conflict and identities; none of A's.
+    expect(r.data.linkConflicts.totalCount).toBe(1);
+    expect(r.data.linkConflicts.edges[0].node).toEqual({ identity: { nativeId: 'b-1' }, candidates: [{ uuid: B.user.uuid }] });
+    expect(r.data.open.totalCount).toBe(1);
+    const nativeIds = r.data.users.edges.flatMap((e: any) => e.node.identities.map((i: any) => i.nativeId));
+    expect(nativeIds).toContain('b-1');
+    expect(nativeIds.some((id: string) => id.startsWith('a-'))).toBe(false);
+    expect(JSON.stringify(r.data)).not.toContain(A.backend);
     expect(r.data.accounts.edges.map((e: any) => e.node.ulid)).not.toContain(A.partner.accountId);
     expect(r.data.clients.edges.map((e: any) => e.node.identifier)).toEqual(['b-client']);
   });

@@ -4,7 +4,7 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { isUlid, isUuid } from '../store/ids.js';
 
-export type NodeType = 'Account' | 'User' | 'Client' | 'Course' | 'Enrollment' | 'Order' | 'ApiKey' | 'AuditEvent' | 'Backend' | 'SyncRun';
+export type NodeType = 'Account' | 'User' | 'Client' | 'Course' | 'Enrollment' | 'Order' | 'ApiKey' | 'AuditEvent' | 'Backend' | 'SyncRun' | 'LinkConflict';
 
 
 const NATIVE_SHAPE: Record<NodeType, (value: string) => boolean> = {
@@ -18,6 +18,7 @@ const NATIVE_SHAPE: Record<NodeType, (value: string) => boolean> = {
   AuditEvent: isUuid,
   Backend: isUuid,
   SyncRun: isUuid,
+  LinkConflict: isUuid,
 };
 
 export { isUlid, isUuid };

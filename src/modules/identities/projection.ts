@@ -5,7 +5,7 @@
 // the record carries, with the type the dialect gives them, are projected: a record that
 // leaves a field out (or sends it malformed) leaves that column alone. Nothing else writes
 // these columns from a backend's data.
-import type { BackendKind, CoverageAccess, Prisma } from '@prisma/client';
+import { Prisma, type BackendKind, type CoverageAccess } from '@prisma/client';
 import { jsonColumn } from '../../store/json.js';
 
 type Data = Record<string, unknown>;
@@ -126,4 +126,27 @@ export function parentOf(data: Data): string | null | undefined {
 export function registeredAccountOf(data: Data): number | null {
   const value = data.registered_account_id;
   return Number.isSafeInteger(value) ? (value as number) : null;
+}
+
+/**
+ * The user columns an identity of `kind` speaks for, emptied: what a user keeps of that kind
+ * once the identity moves to another user (linkIdentity, unlinkIdentity), so its unique
+ * values are free for the receiver.
+ */
+export function clearedUser(kind: BackendKind): Prisma.UserUncheckedUpdateInput {
+  switch (kind) {
+    case 'LEARNING':
+      return { externalUserId: null };
+    case 'CATALOG':
+      return { inCatalog: false, email: null, canvasUserUuid: null, userName: null };
+    case 'EMBED':
+      return { identifier: null, clientId: null, metadata: Prisma.DbNull };
+    default:
+      return {};
+  }
+}
+
+/** Whether the user's own columns hold an identity of `kind` (a hosted one, or a connected one's projection). */
+export function holdsKind(user: { externalUserId: string | null; inCatalog: boolean; identifier: string | null }, kind: BackendKind): boolean {
+  return kind === 'LEARNING' ? Boolean(user.externalUserId) : kind === 'CATALOG' ? user.inCatalog : kind === 'EMBED' ? Boolean(user.identifier) : false;
 }
