@@ -1,0 +1,88 @@
+// `account-gateway sync` end to end: child processes on their own embedded store, a stand-in
+// upstream on loopback. Off a terminal it prints one JSON line per page and one per run;
+// a run that fails exits 1 with the backend's reason; a partner without backends is told so.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { storeKind } from './helpers/store.js';
+
+let dir = '';
+let env: NodeJS.ProcessEnv;
+let standIn: StandIn | undefined;
+
+beforeAll(async () => {
+  if (storeKind !== 'pglite') return;
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-cli-sync-'));
+  env = { ...process.env, LOG_LEVEL: 'silent', DATA_DIR: path.join(dir, 'data'), DATABASE_URL: '', SECRETS_KEY: crypto.randomBytes(32).toString('base64') };
+  standIn = await startStandIn();
+}, 120_000);
+afterAll(async () => {
+  await standIn?.stop();
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+function cli(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/account-gateway.mjs', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+describe.runIf(storeKind === 'pglite')('account-gateway sync', () => {
+  it('syncs in-process with JSON progress lines, exits 1 with the reason when a run fails', async () => {
+    const created = await cli(['partner', 'create', '--name', 'CLI Sync']);
+    expect(created.code, created.stderr).toBe(0);
+    const partner = /\b([0-9A-HJKMNP-TV-Z]{26})\b/.exec(created.stdout)![1]!;
+
+    const none = await cli(['sync', '--partner', partner]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/this partner has no connected backend/);
+
+    for (const kind of ['CATALOG', 'EMBED'] as const) {
+      const connect = await cli(['backend', 'connect', '--partner', partner, '--kind', kind.toLowerCase(), '--base-url', standIn!.url + STANDIN_PREFIXES[kind]], standIn!.credentials[kind]);
+      expect(connect.code, connect.stderr).toBe(0);
+    }
+    const ok = await cli(['sync', '--partner', partner, '--full']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const lines = ok.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const runs = lines.filter((l) => l.event === 'run');
+    expect(runs.map((r) => [r.kind, r.status, r.full])).toEqual([
+      ['CATALOG', 'SUCCEEDED', true],
+      ['EMBED', 'SUCCEEDED', true],
+    ]);
+    expect(runs[0].seen).toBeGreaterThan(0);
+    expect(runs[0].created).toBe(runs[0].seen);
+    const progress = lines.filter((l) => l.event === 'progress');
+    expect(progress.some((p) => p.stream === 'catalog.users' && p.done)).toBe(true);
+    expect(progress.some((p) => p.stream === 'embed.users' && p.done)).toBe(true);
+    for (const p of progress) expect(p).toMatchObject({ pages: expect.any(Number), records: expect.any(Number), requests: expect.any(Number), rate: expect.any(Number) });
+
+    // Only one kind, incremental: nothing new.
+    const again = await cli(['sync', '--partner', partner, '--kind', 'catalog']);
+    expect(again.code, again.stderr).toBe(0);
+    const run = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'run');
+    expect(run).toMatchObject({ kind: 'CATALOG', status: 'SUCCEEDED', full: false, created: 0, updated: 0 });
+
+    // The upstream goes away: the run fails, the reason is said, exit 1.
+    await standIn!.stop();
+    const down = await cli(['sync', '--partner', partner, '--kind', 'embed']);
+    expect(down.code).toBe(1);
+    const failed = down.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'run');
+    expect(failed).toMatchObject({ kind: 'EMBED', status: 'FAILED', reason: expect.stringMatching(/^the backend could not be reached/) });
+    expect(down.stderr).toMatch(/EMBED sync FAILED: the backend could not be reached/);
+  }, 300_000);
+});
