@@ -1,7 +1,7 @@
 // Tenancy and visibility as Prisma filters. Every read of a tenant row goes through one
 // of these, so a foreign or invisible row is simply never found (NOT_FOUND, not FORBIDDEN).
 import type { Prisma } from '@prisma/client';
-import { isUser, type Principal } from './principal.js';
+import { isUser, type Principal, type UserPrincipal } from './principal.js';
 
 /**
  * `where` narrowed by a visibility filter. Spread when the two share no column (so an
@@ -32,6 +32,34 @@ export function accountVisibility(p: Principal | null): Prisma.AccountWhereInput
   // Everyone sees their partner and their own account; account admins their subtrees.
   const ids = new Set([p.partnerId, p.accountId, ...p.adminAccountIds]);
   return { partnerId: p.partnerId, id: { in: [...ids] } };
+}
+
+/**
+ * Accounts as nodes: accountVisibility, plus accounts created below an administered one since
+ * the principal was loaded (its set of administered accounts was computed when it
+ * authenticated, so an account admin's createAccount would otherwise return a sub-account that
+ * its own request may not see).
+ */
+export function accountNodeVisibility(p: Principal | null): Prisma.AccountWhereInput {
+  if (!subtreeAdmin(p)) return accountVisibility(p);
+  return { OR: [accountVisibility(p), { partnerId: p.partnerId, ancestorIds: { hasSome: [...p.adminAccountIds] } }] };
+}
+
+const subtreeAdmin = (p: Principal | null): p is UserPrincipal => isUser(p) && !p.partnerAdmin && p.adminAccountIds.size > 0;
+
+/** Synchronous twin of accountNodeVisibility for a loaded account. */
+export function canSeeAccountNode(p: Principal | null, account: { id: string; partnerId: string; ancestorIds: readonly string[] }): boolean {
+  if (canSeeAccount(p, account)) return true;
+  return isUser(p) && account.partnerId === p.partnerId && account.ancestorIds.some((id) => p.adminAccountIds.has(id));
+}
+
+/**
+ * Rows only a partner admin reads, of its own partner (audit events, backends, sync runs,
+ * identities' link conflicts): the partner to filter by, or one no row has.
+ */
+export function partnerAdminScope(p: Principal | null): { partnerId: string } {
+  // '-': no partner (a NUL would be a database error).
+  return { partnerId: isUser(p) && p.partnerAdmin ? p.partnerId : '-' };
 }
 
 export function clientVisibility(p: Principal | null): Prisma.ClientWhereInput {

@@ -1,40 +1,23 @@
 // The Account node (partners and their sub-accounts) and its reads.
-import type { Account, Prisma } from '@prisma/client';
+import type { Account } from '@prisma/client';
 import { AccountStatusEnum, CoverageAccessEnum, PlanEnum } from '../../graphql/enums.js';
 import { builder } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { nativeId } from '../../graphql/ids.js';
 import { loadEntity } from '../../graphql/entities.js';
-import { accountVisibility, canSeeAccount, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
+import { accountNodeVisibility, accountVisibility, canSeeAccountNode, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { UserRef } from '../users/schema.js';
-import { isUser, type Principal, type UserPrincipal } from '../../auth/principal.js';
 import { OrderDirection, unseenCursor } from '../../graphql/connections.js';
 import { accountWhere, addAccountAdmin, createAccount, removeAccountAdmin, updateAccount } from './service.js';
 
-/**
- * An account below one the caller administers. The principal's set of administered accounts
- * was computed when it authenticated, so an account admin's createAccount would otherwise
- * return a sub-account that its own request may not see.
- */
-function inAdministeredSubtree(principal: Principal | null, account: Pick<Account, 'partnerId' | 'ancestorIds'>): boolean {
-  return isUser(principal) && account.partnerId === principal.partnerId && account.ancestorIds.some((id) => principal.adminAccountIds.has(id));
-}
-
-const subtreeAdmin = (p: Principal | null): p is UserPrincipal => isUser(p) && !p.partnerAdmin && p.adminAccountIds.size > 0;
-const subtreeOf = (p: UserPrincipal): Prisma.AccountWhereInput => ({ partnerId: p.partnerId, ancestorIds: { hasSome: [...p.adminAccountIds] } });
-
 export const AccountRef = builder.prismaNode('Account', {
   id: { field: 'id' },
-  findUnique: nodeLookup('Account', (id, ctx) =>
-    (subtreeAdmin(ctx.principal)
-      ? { id, AND: [{ OR: [accountVisibility(ctx.principal), subtreeOf(ctx.principal)] }] }
-      : within({ id }, accountVisibility(ctx.principal))) as { id: string },
-  ),
+  findUnique: nodeLookup('Account', (id, ctx) => within({ id }, accountNodeVisibility(ctx.principal)) as { id: string }),
   nullable: true,
-  authScopes: (account, ctx) => canSeeAccount(ctx.principal, account) || inAdministeredSubtree(ctx.principal, account),
+  authScopes: (account, ctx) => canSeeAccountNode(ctx.principal, account),
   runScopesOnType: true,
   description:
     "An organisation: a partner (a root account, no parent) or a sub-account in the partner's tree (messaging sub-accounts, catalog sub-catalogs). Admins see the accounts they administer and their subtrees; a user without admin rights sees its own account and the partner.",

@@ -1,6 +1,7 @@
 // Filters of the audit log. Only a partner admin reads its partner's log.
 import type { Prisma } from '@prisma/client';
-import { isUser, type Principal } from '../../auth/principal.js';
+import type { Principal } from '../../auth/principal.js';
+import { partnerAdminScope } from '../../auth/visibility.js';
 
 export interface AuditFilter {
   subjectId?: string | null;
@@ -10,8 +11,7 @@ export interface AuditFilter {
 }
 
 export function auditWhere(principal: Principal | null, filter: AuditFilter): Prisma.AuditEventWhereInput {
-  if (!isUser(principal) || !principal.partnerAdmin) return { id: { in: [] } };
-  const where: Prisma.AuditEventWhereInput = { partnerId: principal.partnerId };
+  const where: Prisma.AuditEventWhereInput = { ...partnerAdminScope(principal) };
   if (filter.subjectId) where.subjectId = filter.subjectId;
   if (filter.actorId) where.actorId = filter.actorId;
   if (filter.action) where.action = filter.action.endsWith('.') ? { startsWith: filter.action } : filter.action;

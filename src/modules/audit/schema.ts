@@ -1,12 +1,13 @@
 // auditEvents: who did what, for admins of the partner.
 import { builder } from '../../graphql/builder.js';
+import { partnerAdminScope } from '../../auth/visibility.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { DateRangeInput, unseenCursor } from '../../graphql/connections.js';
 import { auditWhere } from './queries.js';
 
 builder.prismaNode('AuditEvent', {
   id: { field: 'id' },
-  findUnique: nodeLookup('AuditEvent', (id, ctx) => ({ id, partnerId: ctx.principal?.kind === 'user' && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '-' }) as { id: string }), // '-': no partner (a NUL is a database error)
+  findUnique: nodeLookup('AuditEvent', (id, ctx) => ({ id, ...partnerAdminScope(ctx.principal) }) as { id: string }),
   nullable: true,
   authScopes: { partnerAdmin: true },
   description: "One recorded write: who did what to which record, and when. Every write of the graph and the dialects records one in the same transaction. Partner admins only.",

@@ -3,13 +3,13 @@
 // node(id) of a backend is null, as a foreign one is, and `backends` answers FORBIDDEN.
 // The credential is an input field only; no output type has a field that could carry it.
 import { BackendKind, BackendStatus, LinkRule, SyncRunStatus, type Backend } from '@prisma/client';
-import { builder, type GraphQLContext } from '../../graphql/builder.js';
+import { builder } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { resultUnion } from '../../graphql/errors.js';
 import { globalId } from '../../graphql/ids.js';
 import { idArg } from '../../graphql/mutations.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import { isUser } from '../../auth/principal.js';
+import { partnerAdminScope } from '../../auth/visibility.js';
 import { connectBackend, disconnectBackend, listBackends, updateBackend, SYNC_INTERVAL } from './service.js';
 import { firstSync } from '../sync/service.js';
 
@@ -53,8 +53,6 @@ export const SyncRunStatusEnum = builder.enumType(SyncRunStatus, {
   },
 });
 
-/** The partner whose backends the caller may see: its own when a partner admin, else none. */
-const adminPartner = (ctx: GraphQLContext) => (isUser(ctx.principal) && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '-'); // '-': no partner
 
 const SyncRecordErrorRef = builder.objectRef<{ nativeId?: string | null; reason: string }>('SyncRecordError').implement({
   description: 'A record a sync run skipped, and why.',
@@ -66,7 +64,7 @@ const SyncRecordErrorRef = builder.objectRef<{ nativeId?: string | null; reason:
 
 export const SyncRunRef = builder.prismaNode('SyncRun', {
   id: { field: 'id' },
-  findUnique: nodeLookup('SyncRun', (id, ctx) => ({ id, partnerId: adminPartner(ctx) }) as { id: string }),
+  findUnique: nodeLookup('SyncRun', (id, ctx) => ({ id, ...partnerAdminScope(ctx.principal) }) as { id: string }),
   nullable: true,
   authScopes: { partnerAdmin: true },
   description: 'One read of a backend into the store (SPEC §10.3), with its counts of records read.',
@@ -94,7 +92,7 @@ export const SyncRunRef = builder.prismaNode('SyncRun', {
 
 export const BackendRef = builder.prismaNode('Backend', {
   id: { field: 'id' },
-  findUnique: nodeLookup('Backend', (id, ctx) => ({ id, partnerId: adminPartner(ctx) }) as { id: string }),
+  findUnique: nodeLookup('Backend', (id, ctx) => ({ id, ...partnerAdminScope(ctx.principal) }) as { id: string }),
   nullable: true,
   authScopes: { partnerAdmin: true },
   description: "One of the partner's own systems, connected (SPEC §10). Its credential is write-only: no field returns it.",
