@@ -148,5 +148,5 @@ describe('the access-flag migration', () => {
       await store.close();
       await database?.drop();
     }
-  });
+  }, 120_000); // an empty store migrated from scratch, as the template is once per run
 });

@@ -91,7 +91,7 @@ const small = () => Buffer.from(JSON.stringify({ query: '{ viewer { isAdmin } }'
 // it must not outlast the server's keep-alive timeout.
 const large = (bytes: number) => Buffer.concat([Buffer.from('{"query":"{ viewer { isAdmin } }","padding":"'), Buffer.alloc(bytes, 'x'), Buffer.from('"}')]);
 
-describe('a 413 on a kept-alive connection', () => {
+describe('a 413 on a kept-alive connection', { timeout: 90_000 }, () => {
   it('is read whole, says Connection: close, and the connection closes cleanly (body of 70 MB with Content-Length)', async () => {
     // More than the server would drain in the background before giving up on the socket.
     const body = large(70 * 1024 * 1024);

@@ -183,7 +183,7 @@ describe('compiled reads', () => {
     );
     // Most generated queries are within the compiled path's reach (not a cursor on a nullable order).
     expect(compiled / runs).toBeGreaterThan(0.6);
-  });
+  }, 180_000);
 
   it('answer a 100-user page with one SQL statement, the same for 10', async () => {
     const page = `query ($first: Int!) { users(first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id uuid status externalUserId email identifier account { id name plan } client { id identifier } entitlements { kind grantedAt } mergedInto { id uuid } courses { totalCount } } } } }`;

@@ -41,6 +41,9 @@ interface Pools {
   courses: string[];
   apiKeys: string[];
   other: string[];
+  /** Real ids of the wrong kind for any id argument except an account's: A's root account.
+   * Never drawn for an account argument (see beforeAll). */
+  notAccounts: string[];
   /** Ids of the other partner, in global and native form. */
   foreign: string[];
 }
@@ -87,9 +90,10 @@ function idFor(field: string, typeName: string, p: Pools): fc.Arbitrary<string> 
           : typeName === 'RevokeApiKeyInput'
             ? p.apiKeys
             : p.users;
+  const other = kind === p.accounts ? p.other : [...p.other, ...p.notAccounts];
   return fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...kind) },
-    { weight: 1, arbitrary: fc.constantFrom(...p.other) },
+    { weight: 1, arbitrary: fc.constantFrom(...other) },
     { weight: 2, arbitrary: fc.constantFrom(...p.foreign) },
     { weight: 3, arbitrary: badIds(p) },
   );
@@ -327,22 +331,25 @@ beforeAll(async () => {
   const auditEventId = audit.data.auditEvents.edges[0].node.id as string;
   const native = (g: string) => Buffer.from(g, 'base64').toString().split(':').slice(1).join(':');
   clientIdentifiers = ['fz-client', 'fz-b-client'];
-  // The root account is left out of the account pool: an allow-list on it would lock the
-  // fuzzer itself out of the graph. The admin user is left out so its key keeps working.
+  // The root account is never drawn for an account argument (the account pool, and the
+  // wrong-kind ids an account argument may get): an allow-list on it would lock the fuzzer
+  // itself out of the graph. It is still drawn as a wrong-kind id for every other argument.
+  // The admin user is left out so its key keeps working.
   pools = {
     users: [...users.map((u) => u.id), ...users.map((u) => u.uuid)],
     accounts: [sub.id, sub.ulid],
     clients: [client.id, native(client.id), 'fz-client'],
     courses: [course, native(course)],
     apiKeys: [apiKey],
-    other: [course, client.id, sub.id, users[0].id, apiKey, auditEventId, A.accountGlobalId],
+    other: [course, client.id, sub.id, users[0].id, apiKey, auditEventId],
+    notAccounts: [A.accountGlobalId],
     foreign: [bUser.id, bUser.uuid, bCourse, bClient, B.accountGlobalId, B.accountId, B.adminGlobalId, B.adminUserId],
   };
 });
 
 const mutationNames = Object.keys(schema.getMutationType()!.getFields());
 
-describe('fuzzing every mutation', () => {
+describe('fuzzing every mutation', { timeout: 180_000 }, () => {
   it('enumerates the whole Mutation type', () => {
     expect(mutationNames.length).toBeGreaterThanOrEqual(23);
   });
@@ -385,7 +392,7 @@ describe('fuzzing every mutation', () => {
   });
 });
 
-describe('fuzzing every query argument', () => {
+describe('fuzzing every query argument', { timeout: 180_000 }, () => {
   const queryFields = Object.values(schema.getQueryType()!.getFields()).filter((f) => f.args.length > 0);
 
   /** `{ field(args) { __typename } }` with every argument as a variable. */
@@ -455,5 +462,15 @@ describe('fuzzing every query argument', () => {
     const { status, body } = await send('huge', 'query ($s: String!) { client(identifier: $s) { id } }', { s: 'x'.repeat(MAX_BODY + 10) }, A.key);
     expect(status).toBe(413);
     expect(body.errors?.[0]?.message).toMatch(/larger than/);
+  });
+});
+
+describe('after fuzzing', () => {
+  it("left A's root account without an allow-list, so the fuzzer was never locked out", async () => {
+    const root = await h.store.prisma.account.findUniqueOrThrow({ where: { id: A.accountId }, select: { allowedIps: true, requireIpApiAccess: true, requireIpGqlAccess: true } });
+    expect(root).toEqual({ allowedIps: [], requireIpApiAccess: false, requireIpGqlAccess: false });
+    const { status, data } = await h.gql('{ viewer { __typename } }', {}, { token: A.key });
+    expect(status).toBe(200);
+    expect(data?.viewer?.__typename).toBeTruthy();
   });
 });

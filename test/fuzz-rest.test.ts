@@ -342,7 +342,7 @@ beforeAll(async () => {
 
 // ------------------------------------------------------------------ properties
 
-describe('fuzzing every REST route of the four dialects', () => {
+describe('fuzzing every REST route of the four dialects', { timeout: 180_000 }, () => {
   it('reads the routes from the four OpenAPI documents', () => {
     const byDialect = Object.fromEntries(DIALECTS.map((d) => [d, operations.filter((o) => o.dialect === d).length]));
     for (const d of DIALECTS) expect(byDialect[d], d).toBeGreaterThanOrEqual(3);

@@ -58,7 +58,7 @@ beforeAll(async () => {
     foreign.push(target);
     return route.abort();
   });
-});
+}, 60_000); // Chromium's start
 
 afterAll(async () => {
   await context?.close();
@@ -135,7 +135,7 @@ it.skipIf(!haveChromium)('signs in with the key and the Docs explorer lists Quer
   expect(problems).toEqual([]);
   expect(foreign).toEqual([]);
   await page.close();
-});
+}, 120_000);
 
 it.skipIf(!haveChromium)('a key revoked mid-session sends the analyst back to the sign-in form with the reason', async (ctx) => {
   if (!h.ready) return ctx.skip();
@@ -147,4 +147,4 @@ it.skipIf(!haveChromium)('a key revoked mid-session sends the analyst back to th
   expect(problems).toEqual([]);
   expect(foreign).toEqual([]);
   await page.close();
-});
+}, 120_000);

@@ -27,7 +27,7 @@ describe('without credentials', () => {
       const r = await h.request(path);
       expect([401, 404], path).toContain(r.status);
     }
-  });
+  }, 90_000);
 });
 
 describe('GraphiQL', () => {
@@ -45,7 +45,7 @@ describe('GraphiQL', () => {
     const identity = await h.request('/graphql', { headers: { accept: 'text/html', 'if-none-match': etag } });
     expect(identity.status).toBe(200);
     expect(identity.headers.get('content-encoding')).toBeNull();
-  });
+  }, 90_000);
 });
 
 describe('responses', () => {

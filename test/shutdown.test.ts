@@ -149,5 +149,5 @@ describe('graceful shutdown', () => {
       again.child.kill('SIGTERM');
       expect(await again.exited).toBe(0);
     }
-  });
+  }, 180_000);
 });

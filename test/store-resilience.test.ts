@@ -137,7 +137,7 @@ describe('a failing statement', () => {
     await Promise.all(loops);
     expect(failedMeanwhile).toBeGreaterThanOrEqual(10);
     expect(results.filter((r) => !r.ok)).toEqual([]);
-  });
+  }, 120_000);
 });
 
 /**
@@ -234,5 +234,5 @@ describe('dates PostgreSQL cannot store', () => {
     await badCaller;
     expect(refusedMeanwhile).toBeGreaterThanOrEqual(20);
     expect(results.filter((r) => !r.ok)).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -30,6 +30,10 @@ export interface StoreOptions {
   databaseUrl?: string;
   /** Data directory of the embedded store, or 'memory://' for a throw-away one. */
   dataDir?: string;
+  /** A throw-away embedded store ('memory://') starts as a copy of this dump of a data
+   * directory (PGlite's dumpDataDir): tests start each file's store from one migrated
+   * template instead of migrating an empty one every time. */
+  loadDataDir?: Blob;
   poolSize?: number;
   /** How long an idle pool connection stays open (pg's default, 10 s, when absent). */
   idleTimeoutMillis?: number;
@@ -76,7 +80,7 @@ class EmbeddedClient extends CountingClient {
 }
 
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
-  const embedded = options.databaseUrl ? undefined : await startEmbedded(options.dataDir ?? './data', options.poolSize);
+  const embedded = options.databaseUrl ? undefined : await startEmbedded(options.dataDir ?? './data', options.loadDataDir);
   const pool = new pg.Pool({
     ...(embedded ? embedded.connection : { connectionString: options.databaseUrl }),
     max: embedded ? embedded.connection.max : options.poolSize ?? 10,
@@ -117,10 +121,11 @@ interface Embedded {
   stop(): Promise<void>;
 }
 
-async function startEmbedded(dataDir: string, poolSize = 4): Promise<Embedded> {
+async function startEmbedded(dataDir: string, loadDataDir: Blob | undefined): Promise<Embedded> {
   const inMemory = dataDir.startsWith('memory://');
+  if (loadDataDir && !inMemory) throw new Error('loadDataDir is only for a throw-away (memory://) store');
   const releaseLock = inMemory ? async () => {} : await acquireDataDirLock(path.resolve(dataDir));
-  const db = inMemory ? await PGlite.create() : await PGlite.create(path.resolve(dataDir));
+  const db = inMemory ? await PGlite.create(loadDataDir ? { loadDataDir } : {}) : await PGlite.create(path.resolve(dataDir));
   // A unix socket inside a 0700 directory: reachable by this process owner only,
   // unlike a loopback TCP port that every local user could open.
   const socketDir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-'));
@@ -132,7 +137,6 @@ async function startEmbedded(dataDir: string, poolSize = 4): Promise<Embedded> {
   // messages until that connection's Sync, swallowing another connection's Bind ("portal
   // \"\" does not exist") under concurrent load. PGlite runs one statement at a time anyway,
   // so queueing in the pg pool instead costs no throughput.
-  void poolSize;
   const connections = 1;
   // The pool drops a connection after every failed statement (pg-pool never reuses a client
   // released with an error) and after its idle timeout, and opens the next one as soon as its

@@ -44,6 +44,13 @@ export interface Partner {
 let counter = 0;
 
 /**
+ * Opening a store (a copy of the migrated template) and building an app. PGlite's start is
+ * WebAssembly work that a machine shared with other suites slows many times over (more than
+ * 30 s seen under a load average of 12 on 2 cores).
+ */
+export const STORE_START_TIMEOUT = 90_000;
+
+/**
  * Sets up the app once for the calling test file (beforeAll/afterAll). `ready` is false
  * when the file's store is not available (postgres project without a server).
  */
@@ -62,10 +69,10 @@ export function useHarness(
     const config = loadConfig({ OPERATOR_TOKEN, JWT_SECRET, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SEED_DEMO: 'false', ...env });
     const app = createApp({ config, store, logger: options.logger ?? createLogger(config.logLevel) });
     state = { harness: makeHarness(app, store, config), drop };
-  });
+  }, STORE_START_TIMEOUT);
   afterAll(async () => {
     await state?.drop();
-  });
+  }, STORE_START_TIMEOUT);
   beforeEach((context) => {
     if (!ready) context.skip();
   });

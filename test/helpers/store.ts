@@ -1,11 +1,14 @@
 // A fresh store per test file: an in-memory PGlite, or a new database on the PostgreSQL
-// server (TEST_DATABASE_URL, default the local one), dropped afterwards.
+// server (TEST_DATABASE_URL, default the local one), dropped afterwards. Both start as a
+// copy of the run's migrated template (templates.ts) when there is one.
 import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { openStore, type Store, type StoreOptions } from '../../src/store/database.js';
 
 export const storeKind = (process.env.TEST_STORE ?? 'pglite') as 'pglite' | 'postgres';
-const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 let reachable: Promise<boolean> | undefined;
 
@@ -36,13 +39,19 @@ export interface TestStore {
   drop(): Promise<void>;
 }
 
-/** A new, empty database on the test server; `drop` removes it. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A new database on the test server; `drop` removes it. Empty, or with `template` a copy of
+ * that (migrated) database.
+ */
+export async function createTestDatabase(template?: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `ag_test_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+  } finally {
+    await admin.end();
+  }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
@@ -56,13 +65,31 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
-/** `options` tunes the pool (e.g. a short idle timeout to provoke reconnects). */
+let pgliteTemplate: Promise<Blob | undefined> | undefined;
+
+/** The run's migrated PGlite dump, read once per worker (undefined: migrate an empty store). */
+function pgliteDump(): Promise<Blob | undefined> {
+  pgliteTemplate ??= (async () => {
+    const file = inject('pgliteTemplate');
+    return file ? new Blob([await fs.readFile(file)]) : undefined;
+  })();
+  return pgliteTemplate;
+}
+
+/**
+ * A migrated store of this project's kind, a copy of the run's template. `options` tunes the
+ * pool (e.g. a short idle timeout to provoke reconnects). openStore still runs its migration
+ * check, which finds nothing to do.
+ */
 export async function openTestStore(options: Pick<StoreOptions, 'idleTimeoutMillis'> = {}): Promise<TestStore> {
+  // Workers run file after file in one module graph (isolate: false): a worker must never
+  // carry this module from one project into another.
+  if ((process.env.TEST_STORE ?? 'pglite') !== storeKind) throw new Error(`this worker was set up for ${storeKind}, not ${process.env.TEST_STORE}`);
   if (storeKind === 'pglite') {
-    const store = await openStore({ dataDir: 'memory://', poolSize: 4, ...options });
+    const store = await openStore({ dataDir: 'memory://', poolSize: 4, loadDataDir: await pgliteDump(), ...options });
     return { store, drop: () => store.close() };
   }
-  const database = await createTestDatabase();
+  const database = await createTestDatabase(inject('postgresTemplate') ?? undefined);
   const store = await openStore({ databaseUrl: database.url, poolSize: 10, ...options });
   return {
     store,

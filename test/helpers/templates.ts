@@ -1,0 +1,87 @@
+// Global setup of the pglite and postgres projects (vitest.config.ts): one migrated store to
+// copy, made once per run instead of migrating an empty store for every test file.
+// - pglite: a dump of a migrated data directory (PGlite's dumpDataDir) in the temp
+//   directory; each file's in-memory store starts from it (openStore's loadDataDir).
+// - postgres: a migrated template database; each file's database is CREATE DATABASE …
+//   TEMPLATE it (a file copy on the server).
+// Both are named by a hash of the migrations and the PGlite version, so a new migration
+// makes a new template, and a suite running beside this one (another checkout) shares or
+// makes its own without a race: the dump is renamed into place, the database is made under
+// an advisory lock. Files that test migrations themselves open empty stores as before.
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { openStore } from '../../src/store/database.js';
+import { readMigrations } from '../../src/store/migrate.js';
+import { adminUrl, postgresAvailable } from './store.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Path of the migrated PGlite dump (pglite project). */
+    pgliteTemplate: string | null;
+    /** Name of the migrated template database (postgres project; null without a server). */
+    postgresTemplate: string | null;
+  }
+}
+
+async function templateKey(): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for (const m of await readMigrations()) hash.update(`${m.name}\n${m.checksum}\n`);
+  hash.update(JSON.parse(await fs.readFile(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')).version);
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function pgliteTemplate(key: string): Promise<string> {
+  const file = path.join(os.tmpdir(), `account-gateway-test-template-${key}.tar`);
+  if (await fs.stat(file).then(() => true, () => false)) return file;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-template-'));
+  try {
+    const store = await openStore({ dataDir: path.join(dir, 'data') });
+    await store.close();
+    const db = await PGlite.create(path.join(dir, 'data'));
+    const dump = await db.dumpDataDir('none');
+    await db.close();
+    const partial = `${file}.${process.pid}.tmp`;
+    await fs.writeFile(partial, Buffer.from(await dump.arrayBuffer()));
+    await fs.rename(partial, file);
+    return file;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function postgresTemplate(key: string): Promise<string> {
+  const name = `ag_template_${key}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    // One maker per template, across suites running at once.
+    await admin.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      const building = `${name}_building`;
+      await admin.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${building}`);
+      const url = new URL(adminUrl);
+      url.pathname = `/${building}`;
+      const store = await openStore({ databaseUrl: url.toString(), poolSize: 2 });
+      await store.close();
+      await admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
+    }
+    await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+  } finally {
+    await admin.end();
+  }
+  return name;
+}
+
+export default async function setup(project: TestProject): Promise<void> {
+  const kind = project.config.env?.TEST_STORE;
+  const key = await templateKey();
+  project.provide('pgliteTemplate', kind === 'pglite' ? await pgliteTemplate(key) : null);
+  project.provide('postgresTemplate', kind === 'postgres' && (await postgresAvailable()) ? await postgresTemplate(key) : null);
+}
