@@ -7,11 +7,12 @@ import { nativeId } from '../../graphql/ids.js';
 import { loadEntity } from '../../graphql/entities.js';
 import { accountNodeVisibility, accountVisibility, canSeeAccountNode, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { BackendUnavailableError, NotFoundError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { UserRef } from '../users/schema.js';
 import { OrderDirection, unseenCursor } from '../../graphql/connections.js';
-import { accountWhere, addAccountAdmin, createAccount, removeAccountAdmin, updateAccount } from './service.js';
+import { accountWhere, createAccount, updateAccount } from './service.js';
+import { addAccountAdmin, removeAccountAdmin } from '../admins/service.js';
 
 export const AccountRef = builder.prismaNode('Account', {
   id: { field: 'id' },
@@ -173,7 +174,7 @@ const AccountPayload = (name: string, what: string) =>
 builder.mutationFields((t) => ({
   createAccount: t.field({
     type: AccountPayload('CreateAccountSuccess', 'created'),
-    errors: resultUnion('CreateAccountResult', NotFoundError, ValidationError),
+    errors: resultUnion('CreateAccountResult', NotFoundError, ValidationError, BackendUnavailableError, UnsupportedByBackendError),
     authScopes: { admin: true },
     description: 'Creates a sub-account under an account the caller administers. Flags left out are false, coverage NONE and the allow-list empty.',
     args: {

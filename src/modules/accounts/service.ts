@@ -2,14 +2,12 @@
 import { CoverageAccess, type Account, type AccountStatus, type Prisma } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
-import type { Principal } from '../../auth/principal.js';
+import { administers, type Principal, type UserPrincipal } from '../../auth/principal.js';
 import { accountVisibility, within } from '../../auth/visibility.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { normaliseCidr } from '../../auth/ip.js';
 import { nullish, parse, text } from '../../validation.js';
-import { audited, requireUser } from '../audit/service.js';
-import { lockManagedUsers } from '../users/service.js';
-import { managedAccount } from './access.js';
+import { audited, requireUser, type Tx } from '../audit/service.js';
 import { canvasUuid } from '../../store/ids.js';
 
 
@@ -166,35 +164,16 @@ export async function listAccountSubtree(
   return { accounts, total, hasNext: backward ? beyond : more, hasPrevious: backward ? more : beyond };
 }
 
-// ---------------------------------------------------------------------------- account admins
+// ---------------------------------------------------------------------------- acting on an account
 
 /**
- * Makes a user an admin of an account's subtree (AccountAdmin). The caller must administer
- * the account itself, so an account admin can appoint admins below it but never above.
+ * The one rule for acting on an account: one the caller cannot see is not found (never
+ * forbidden, which would confirm it exists); one it sees but does not administer is forbidden.
+ * Account `id` if the caller administers it; `forbidden` says what the rights were needed for.
  */
-export async function addAccountAdmin(ctx: RequestContext, accountId: string, userId: string): Promise<Account> {
-  const principal = requireUser(ctx);
-  const account = await audited(ctx, async (tx, audit) => {
-    const account = await managedAccount(tx, principal, accountId, 'appointing admins needs admin rights on the account');
-    const [user] = await lockManagedUsers(tx, ctx, [userId]);
-    if (user!.status !== 'ACTIVE') throw new ConflictError(`user ${userId} is ${user!.status.toLowerCase()} and cannot administer`, 'userId');
-    await tx.accountAdmin.upsert({ where: { accountId_userId: { accountId, userId } }, create: { accountId, userId }, update: {} });
-    audit({ action: 'account.admin.add', subjectType: 'Account', subjectId: accountId, data: { userId } });
-    return account;
-  });
-  ctx.invalidatePrincipals?.();
-  return account;
-}
-
-export async function removeAccountAdmin(ctx: RequestContext, accountId: string, userId: string): Promise<Account> {
-  const principal = requireUser(ctx);
-  const account = await audited(ctx, async (tx, audit) => {
-    const account = await managedAccount(tx, principal, accountId, 'removing admins needs admin rights on the account');
-    await lockManagedUsers(tx, ctx, [userId]);
-    const { count } = await tx.accountAdmin.deleteMany({ where: { accountId, userId } });
-    if (count) audit({ action: 'account.admin.remove', subjectType: 'Account', subjectId: accountId, data: { userId } });
-    return account;
-  });
-  ctx.invalidatePrincipals?.();
+export async function managedAccount(db: Tx | RequestContext['prisma'], principal: UserPrincipal, id: string, forbidden: string): Promise<Account> {
+  const account = await db.account.findFirst({ where: within({ id }, accountVisibility(principal)) });
+  if (!account) throw new NotFoundError('Account', id);
+  if (!administers(principal, account.id)) throw new ForbiddenError(forbidden);
   return account;
 }

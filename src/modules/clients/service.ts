@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, planAtLeast } from '../../auth/principal.js';
 import { clientVisibility, within } from '../../auth/visibility.js';
-import { managedAccount } from '../accounts/access.js';
+import { managedAccount } from '../accounts/service.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { embedKey, jsonObject, nullish, parse } from '../../validation.js';

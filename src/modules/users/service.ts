@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, PARTNER_WIDE_KINDS, type UserPrincipal } from '../../auth/principal.js';
 import { canSeeClient, canSeeUser, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
-import { managedAccount } from '../accounts/access.js';
+import { managedAccount } from '../accounts/service.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { canvasUuid, isUuid, uuidv7 } from '../../store/ids.js';
