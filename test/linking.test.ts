@@ -174,6 +174,22 @@ describe('determinism', () => {
     }
   });
 
+  it('two linkPending calls at once (two backends\' runs finishing together) link each identity once', async () => {
+    const p = await h.newPartner();
+    const backends = {
+      learning: await makeBackend(h.store.prisma, p.accountId, 'LEARNING'),
+      catalog: await makeBackend(h.store.prisma, p.accountId, 'CATALOG'),
+      embed: await makeBackend(h.store.prisma, p.accountId, 'EMBED'),
+    };
+    const feed = people();
+    for (const kind of ['learning', 'catalog', 'embed'] as const) await sink().upsertPage(backends[kind], feed[kind]!, runId());
+    const [a, b] = await Promise.all([sink().linkPending(backends.catalog), sink().linkPending(backends.embed)]);
+    const reference = await linkAll(people());
+    expect(a.newUsers + b.newUsers).toBe(reference.counts.newUsers);
+    expect(a.conflicts + b.conflicts).toBe(reference.counts.conflicts);
+    expect(await partition(h.store.prisma, p.accountId)).toEqual(reference.groups);
+  });
+
   it('the same upstream synced twice (a second run of the same records) keeps every assignment', async () => {
     const { p, backends } = await linkAll(people());
     const before = await h.store.prisma.identity.findMany({ where: { partnerId: p.accountId }, select: { id: true, userId: true }, orderBy: { id: 'asc' } });

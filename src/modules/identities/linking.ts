@@ -75,6 +75,15 @@ export async function linkPending(ctx: RequestContext, backend: BackendRef): Pro
   return counts;
 }
 
+/**
+ * Linking of one partner runs one transaction at a time (two backends' runs finishing
+ * together, or a linkIdentity beside a run): each waits for the other's chunk, then finds only
+ * the identities still PENDING. A transaction-scoped advisory lock, released at commit.
+ */
+export async function lockLinking(tx: Tx, partnerId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`identities.link:${partnerId}`}))`;
+}
+
 /** Each backend's rules by id (the partner's pending identities may come from several). */
 async function rulesOf(ctx: RequestContext, backend: BackendRef): Promise<Map<string, readonly LinkRule[]>> {
   const rows = await ctx.prisma.backend.findMany({ where: { partnerId: backend.partnerId }, select: { id: true, linkBy: true } });
@@ -91,6 +100,7 @@ async function rulesOf(ctx: RequestContext, backend: BackendRef): Promise<Map<st
  * says it has no parent is the backend's own root, which is the partner's root account.
  */
 async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<LinkCounts> {
+  await lockLinking(tx, partnerId);
   const ids = heads.map((h) => h.id);
   const identities = await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } });
   const backendIds = [...new Set(identities.map((i) => i.backendId))];
@@ -142,6 +152,7 @@ async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<L
 
 /** Embed clients: the partner's client of that identifier (a hosted one), else a new one in the partner root. */
 async function linkClients(tx: Tx, partnerId: string, ids: string[]): Promise<LinkCounts> {
+  await lockLinking(tx, partnerId);
   const identities = (await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } })).sort((a, b) => compare(a.nativeId, b.nativeId));
   const existing = await tx.client.findMany({ where: { partnerId, identifier: { in: identities.map((i) => i.nativeId) } }, select: { id: true, identifier: true } });
   const byIdentifier = new Map(existing.map((c) => [c.identifier, c.id]));
@@ -220,6 +231,7 @@ class Index {
 }
 
 async function linkUsers(tx: Tx, partnerId: string, ids: string[], rules: Map<string, readonly LinkRule[]>): Promise<LinkCounts> {
+  await lockLinking(tx, partnerId);
   const loaded = await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } });
   const identities = loaded.sort(userOrder);
   if (!identities.length) return { linked: 0, newUsers: 0, conflicts: 0 };

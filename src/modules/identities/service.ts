@@ -19,6 +19,7 @@ import { audited, requireUser, type Tx } from '../audit/service.js';
 import { assertNotMerged, lockManagedUsers } from '../users/service.js';
 import { moveDependents } from '../users/merge.js';
 import { clearedUser, holdsKind } from './projection.js';
+import { lockLinking } from './linking.js';
 import { projectIdentity } from './writes.js';
 
 export { identitySink, systemContext } from './sink.js';
@@ -198,6 +199,7 @@ async function partnerBackend(tx: Tx, partnerId: string, backendId: string): Pro
 export async function linkIdentity(ctx: RequestContext, input: { userId: string; backendId: string; nativeId: string }): Promise<{ user: User; identity: Identity }> {
   const principal = requireUser(ctx);
   const result = await audited(ctx, async (tx, audit) => {
+    await lockLinking(tx, principal.partnerId);
     const backend = await partnerBackend(tx, principal.partnerId, input.backendId);
     const found = await tx.identity.findUnique({ where: { backendId_entity_nativeId: { backendId: backend.id, entity: 'USER', nativeId: input.nativeId } } });
     if (!found) throw new NotFoundError('Identity', input.nativeId.slice(0, 100));
@@ -241,6 +243,7 @@ export async function linkIdentity(ctx: RequestContext, input: { userId: string;
 export async function unlinkIdentity(ctx: RequestContext, input: { userId: string; backendId: string }): Promise<{ user: User; detachedUser: User }> {
   const principal = requireUser(ctx);
   return audited(ctx, async (tx, audit) => {
+    await lockLinking(tx, principal.partnerId);
     const backend = await partnerBackend(tx, principal.partnerId, input.backendId);
     const [user] = await lockManagedUsers(tx, ctx, [input.userId]);
     await assertNotMerged(tx, ctx, user!, 'unlink it from the user it was merged into', 'userId');
