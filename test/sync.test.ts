@@ -74,7 +74,8 @@ function connector(kind: BackendKind, up: Upstream): Connector {
         up.maxInFlight = Math.max(up.maxInFlight, up.inFlight);
         try {
           await up.beforePage?.(stream, index);
-          const all = up.records.get(stream) ?? [];
+          // A record `hidden` is one the listing misses (it moved while the pages were read).
+          const all = (up.records.get(stream) ?? []).filter((r) => !r.data.hidden);
           const slice = all.slice(offset, offset + up.pageSize);
           const good = slice.filter((r) => !r.data.broken);
           const errors = slice.filter((r) => r.data.broken).map((r) => ({ nativeId: r.nativeId, reason: 'no email_address' }));
@@ -137,6 +138,13 @@ function sink() {
         }
       }
       return n;
+    },
+    async unseenNativeIds(backend, stream, runId, limit) {
+      return [...identities.entries()]
+        .filter(([id, i]) => id.startsWith(`${backend.id}:`) && i.stream === stream && i.seenBy !== runId && i.status !== 'GONE')
+        .map(([, i]) => i.nativeId)
+        .sort()
+        .slice(0, limit);
     },
     async markGone(backend, _stream, nativeId) {
       const identity = identities.get(`${backend.id}:${nativeId}`);
@@ -244,6 +252,21 @@ describe('a sync run', () => {
     const full = await runOnce(deps(up, s), backend, true);
     expect(full).toMatchObject({ status: 'SUCCEEDED', full: true, seen: 10, created: 0, updated: 0, gone: 2 });
     expect(present(s, backend.id)).toEqual(users.map((u) => u.nativeId).sort());
+  });
+
+  it('a full pass that missed a record (the list shifted) asks for it by id: present, it stays; 404, it is GONE', async () => {
+    const backend = await backendOf(A);
+    const up = upstream({ 'catalog.users': 10 }, 4);
+    const s = sink();
+    await runOnce(deps(up, s), backend, true);
+    const users = up.records.get('catalog.users')!;
+    users[3]!.data.hidden = true; // still there, missed by the listing
+    up.byId.set(users[3]!.nativeId, { ...users[3]!, data: { id: users[3]!.nativeId } });
+    users.splice(7, 1); // really gone: 404 by id
+    const full = await runOnce(deps(up, s), backend, true);
+    expect(full).toMatchObject({ status: 'SUCCEEDED', gone: 1, seen: 9, requests: 2 + 2 }); // 2 pages of the 8 listed, 2 asked for by id
+    expect(present(s, backend.id)).toContain('catalog.users-3');
+    expect(present(s, backend.id)).not.toContain('catalog.users-7');
   });
 
   it('a page the identities service refuses is stored record by record: the bad one is skipped and counted, never fatal', async () => {

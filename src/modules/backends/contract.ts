@@ -97,6 +97,12 @@ export interface IdentitySink {
   upsertPage(backend: BackendRef, records: SourceRecord[], runId: string): Promise<{ created: number; updated: number }>;
   /** After a complete full pass of a stream: its identities not seen by `runId` become GONE. */
   markUnseenGone(backend: BackendRef, stream: StreamName, runId: string): Promise<number>;
+  /**
+   * After a complete full pass: native ids of the stream's identities (LINKED or PENDING) that
+   * `runId` did not see, at most `limit`. The runner asks the backend for each by id before
+   * marking it GONE, as a paged read may miss a record while the list shifts (SPEC §10.7).
+   */
+  unseenNativeIds(backend: BackendRef, stream: StreamName, runId: string, limit: number): Promise<string[]>;
   /** One identity the backend answered 404 for becomes GONE. */
   markGone(backend: BackendRef, stream: StreamName, nativeId: string): Promise<boolean>;
   /** Native ids of the backend's known identities of a stream, for streams re-read by id (learning). */

@@ -46,6 +46,16 @@ export function identitySink(prisma: PrismaClient): IdentitySink {
       return count;
     },
 
+    async unseenNativeIds(backend, stream, runId, limit) {
+      const rows = await prisma.identity.findMany({
+        where: { backendId: backend.id, stream, status: { in: ['LINKED', 'PENDING'] }, OR: [{ lastSeenRunId: null }, { lastSeenRunId: { not: runId } }] },
+        select: { nativeId: true },
+        orderBy: { nativeId: 'asc' },
+        take: limit,
+      });
+      return rows.map((r) => r.nativeId);
+    },
+
     async markGone(backend, stream, nativeId) {
       const { count } = await prisma.identity.updateMany({
         where: { backendId: backend.id, stream, nativeId, status: { in: ['LINKED', 'PENDING'] } },

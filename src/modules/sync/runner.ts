@@ -2,7 +2,8 @@
 // per page: the identities service stores the page, then the run saves its checkpoint and
 // counts, so a process killed mid-run resumes at the page after the last one saved (the
 // page itself is idempotent if it is read again). Linking runs at the end of each stream;
-// after a complete full pass the stream's unseen identities become GONE. Streams that
+// after a complete full pass the stream's unseen identities, each confirmed by id (404),
+// become GONE. Streams that
 // cannot be listed (learning) re-read the known identities by id.
 //
 // Exclusivity: the store holds at most one QUEUED or RUNNING run per backend (a partial
@@ -18,6 +19,8 @@ export const REREAD_STREAMS: Partial<Record<Backend['kind'], StreamName>> = { LE
 export const MAX_RECORD_ERRORS = 100;
 /** Ids re-read at once from a stream that cannot be listed (the connector bounds requests in flight). */
 const REREAD_BATCH = 16;
+/** Unseen records of a full pass confirmed by id at most (see confirmUnseen). */
+export const MAX_CONFIRM = 1000;
 
 /** Where a run is, saved after every page. */
 export interface RunCheckpoint {
@@ -204,7 +207,7 @@ async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, conne
       if (signal.aborted) throw signal.reason;
     }
     await link();
-    const gone = full ? await sink.markUnseenGone(ref, stream, run.id) : 0;
+    const gone = full ? await confirmUnseen(deps, ref, connector, stream, run.id, signal, save) : 0;
     checkpoint.done.push(stream);
     checkpoint.stream = null;
     checkpoint.position = null;
@@ -248,6 +251,51 @@ async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, conne
     onProgress?.({ runId: run.id, backendId: backend.id, kind: backend.kind, stream: reread, pages, records, requests: counts.requests, done: true });
   }
   return counts;
+}
+
+/**
+ * After a full pass of a stream: the identities it did not see. A record may be missed by a
+ * paged read while the list shifts under it (SPEC §10.7, "Order"), so each is asked for by id
+ * before it is marked GONE: found, it is stored as read (seen by this run); 404, GONE. Never
+ * is a present record marked GONE. More than MAX_CONFIRM unseen (a mass deletion, or a pass
+ * that drifted badly) are left as they are, with a record error saying so; the next full
+ * pass looks again. Resolves to the number marked GONE.
+ */
+async function confirmUnseen(
+  deps: RunnerDeps,
+  ref: BackendRef,
+  connector: Connector,
+  stream: StreamName,
+  runId: string,
+  signal: AbortSignal,
+  save: (delta: Partial<Counts>, errors?: RecordError[]) => Promise<void>,
+): Promise<number> {
+  const unseen = await deps.sink.unseenNativeIds(ref, stream, runId, MAX_CONFIRM + 1);
+  if (unseen.length > MAX_CONFIRM) {
+    await save({}, [{ nativeId: null, reason: `more than ${MAX_CONFIRM} known ${stream} records were not in this full pass: none was marked GONE (each is confirmed by id first, and that many are left to the next full pass)` }]);
+    return 0;
+  }
+  let gone = 0;
+  for (let i = 0; i < unseen.length; i += REREAD_BATCH) {
+    const batch = unseen.slice(i, i + REREAD_BATCH);
+    const answers = await Promise.all(batch.map((id) => connector.readOne(stream, id, signal).catch((error: unknown) => ({ error }))));
+    const found: SourceRecord[] = [];
+    const errors: RecordError[] = [];
+    let marked = 0;
+    for (const [index, answer] of answers.entries()) {
+      if (answer === 'GONE') {
+        if (await deps.sink.markGone(ref, stream, batch[index]!)) marked++;
+      } else if ('error' in answer) {
+        if (classify(answer.error) !== 'protocol') throw answer.error;
+        // Not confirmed either way: it stays as it is.
+        errors.push({ nativeId: batch[index]!, reason: errorMessage(answer.error) });
+      } else found.push(answer);
+    }
+    const stored = await store(deps.sink, ref, found, runId);
+    gone += marked;
+    await save({ requests: batch.length, seen: found.length, created: stored.created, updated: stored.updated }, [...errors, ...stored.errors]);
+  }
+  return gone;
 }
 
 /**
