@@ -126,7 +126,7 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
     return new Response(await response.text(), { status: response.status, headers: response.headers });
   });
 
-  mountDialects(app, { prisma: store.prisma, logger, guards, maxBodyBytes: config.maxBodyBytes });
+  mountDialects(app, { prisma: store.prisma, logger, guards, maxBodyBytes: config.maxBodyBytes, config });
 
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {

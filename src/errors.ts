@@ -3,7 +3,18 @@
 // src/http.ts: a domain error knows nothing of HTTP). Anything
 // else that escapes is unexpected and masked.
 
-export type ErrorCode = 'NOT_FOUND' | 'VALIDATION' | 'CONFLICT' | 'FORBIDDEN' | 'PII_REJECTED' | 'UNAUTHENTICATED' | 'RATE_LIMITED';
+import type { Backend } from '@prisma/client';
+
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'VALIDATION'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'PII_REJECTED'
+  | 'UNAUTHENTICATED'
+  | 'RATE_LIMITED'
+  | 'BACKEND_UNAVAILABLE'
+  | 'UNSUPPORTED_BY_BACKEND';
 
 export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
@@ -73,5 +84,37 @@ export class RateLimitedError extends DomainError {
   constructor(readonly retryAfterSeconds: number) {
     super(`rate limit exceeded; retry in ${retryAfterSeconds}s`);
     this.name = 'RateLimitedError';
+  }
+}
+
+/**
+ * A connected backend the write must go through could not be reached (down, too slow, its
+ * circuit open, its credential refused, or answering something that is not its API): nothing
+ * was changed, in the store or the backend (SPEC §10.4).
+ */
+export class BackendUnavailableError extends DomainError {
+  readonly code = 'BACKEND_UNAVAILABLE';
+  constructor(
+    readonly backend: Backend,
+    /** Seconds until the backend may be asked again (its Retry-After, or the circuit's half-open time); null: unknown. */
+    readonly retryAfter: number | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+/** A connected backend's API has no call for this operation (SPEC §10.4): nothing was changed. */
+export class UnsupportedByBackendError extends DomainError {
+  readonly code = 'UNSUPPORTED_BY_BACKEND';
+  constructor(
+    readonly backend: Backend,
+    /** The operation refused, e.g. enableUser. */
+    readonly operation: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnsupportedByBackendError';
   }
 }

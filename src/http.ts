@@ -10,6 +10,7 @@ import { assertIpAllowed, rateLimitKey, type RateLimiter } from './auth/limits.j
 import type { Principal } from './auth/principal.js';
 import { UnauthenticatedError, ValidationError, type DomainError, type ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
+import type { Config } from './config.js';
 
 /** The HTTP status of each domain error, for the graph's HTTP errors and every REST dialect unless it documents another. */
 export const HTTP_STATUS = {
@@ -20,6 +21,10 @@ export const HTTP_STATUS = {
   PII_REJECTED: 422,
   UNAUTHENTICATED: 401,
   RATE_LIMITED: 429,
+  // The backend is the authority and could not be asked: try again later (Retry-After when known).
+  BACKEND_UNAVAILABLE: 503,
+  // The backend's API has no such call: retrying cannot help.
+  UNSUPPORTED_BY_BACKEND: 501,
 } as const satisfies Record<ErrorCode, number>;
 
 export const httpStatus = (error: DomainError) => HTTP_STATUS[error.code];
@@ -79,6 +84,8 @@ export interface DialectDeps {
   guards: Guards;
   /** Larger request bodies are answered 413 in the dialect's error envelope. */
   maxBodyBytes: number;
+  /** The server's settings: the services need them to reach connected backends (write-through). */
+  config?: Config;
 }
 
 /** The message of every 413, in whichever envelope the surface uses. */
@@ -144,5 +151,6 @@ export function requestContext(c: HttpContext, deps: DialectDeps): RequestContex
     requestId: c.get('requestId'),
     ip: c.get('ip'),
     invalidatePrincipals: deps.guards.authenticator.invalidate,
+    ...(deps.config ? { config: deps.config } : {}),
   };
 }

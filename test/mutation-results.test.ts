@@ -223,22 +223,26 @@ describe('result unions', () => {
   const V = 'ValidationError';
   const C = 'ConflictError';
   const P = 'PiiRejectedError';
+  // A connected backend's verdicts (SPEC §10.4), where the mutation writes through to one:
+  // unreachable where it calls a backend, unsupported where a backend's API lacks the call.
+  const B = 'BackendUnavailableError';
+  const U = 'UnsupportedByBackendError';
   // What each service can throw: every mutation can be refused; NotFound where an id is looked
   // up; Validation where input is checked; Conflict everywhere (a key or a state can clash, and
   // the one transaction runner answers a write that kept losing to concurrent ones with it);
   // PiiRejected only where an externalUserId is written.
   const expected: Record<string, string[]> = {
     createPartner: [V, C, F],
-    createAccount: [N, V, C, F],
+    createAccount: [N, V, C, F, B, U],
     updateAccount: [N, V, C, F],
     addAccountAdmin: [N, C, F],
     removeAccountAdmin: [N, C, F],
-    createUser: [N, V, C, F, P],
+    createUser: [N, V, C, F, P, B],
     createUsers: [V, C, F],
-    ensureUser: [N, V, C, F, P],
-    updateUser: [N, V, C, F, P],
-    disableUser: [N, C, F],
-    enableUser: [N, C, F],
+    ensureUser: [N, V, C, F, P, B],
+    updateUser: [N, V, C, F, P, B, U],
+    disableUser: [N, C, F, B],
+    enableUser: [N, C, F, U],
     mergeUsers: [N, V, C, F],
     unmergeUser: [N, C, F],
     reallocateCourses: [N, V, C, F],
@@ -246,7 +250,7 @@ describe('result unions', () => {
     deleteUserDependencies: [N, C, F],
     grantEntitlements: [N, V, C, F],
     revokeEntitlements: [N, V, C, F],
-    upsertClient: [N, V, C, F],
+    upsertClient: [N, V, C, F, B],
     deleteClient: [N, C, F],
     createApiKey: [V, C, F],
     revokeApiKey: [N, C, F],
@@ -272,8 +276,9 @@ describe('result unions', () => {
       }),
     );
     expect(actual).toEqual(Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, [...v].sort()])));
-    // One bulk item can fail in every way a createUser can.
+    // One bulk item can fail in every way a createUser can, but reaching a backend: createUsers
+    // does not write through yet (README "Connected backends").
     const items = getNamedType((schema.getType('CreateUsersSuccess') as GraphQLObjectType).getFields().results!.type) as GraphQLUnionType;
-    expect(items.getTypes().map((t) => t.name).filter((n) => n.endsWith('Error')).sort()).toEqual([...expected.createUser!].sort());
+    expect(items.getTypes().map((t) => t.name).filter((n) => n.endsWith('Error')).sort()).toEqual(expected.createUser!.filter((e) => e !== B).sort());
   });
 });

@@ -2,11 +2,13 @@
 // The error types are value types a Pothos/Relay subgraph usually defines too (same names,
 // message and code): @shareable, so that a supergraph composes with such a subgraph.
 import {
+  type BackendUnavailableError,
   ConflictError,
   type DomainError,
   ForbiddenError,
   NotFoundError,
   PiiRejectedError,
+  type UnsupportedByBackendError,
   ValidationError,
   type FieldIssue,
 } from '../errors.js';
@@ -17,7 +19,7 @@ export const ErrorInterface = builder.interfaceRef<DomainError>('Error').impleme
   description: 'An expected failure of a mutation: read `code` and `message`, or select a concrete type for details.',
   fields: (t) => ({
     message: t.exposeString('message', { description: 'What went wrong, in English, for a person to read (it may change between releases; branch on `code`).' }),
-    code: t.exposeString('code', { description: 'The kind of failure, stable for programs: NOT_FOUND, VALIDATION, CONFLICT, FORBIDDEN or PII_REJECTED (one per concrete type).' }),
+    code: t.exposeString('code', { description: 'The kind of failure, stable for programs: NOT_FOUND, VALIDATION, CONFLICT, FORBIDDEN, PII_REJECTED, BACKEND_UNAVAILABLE or UNSUPPORTED_BY_BACKEND (one per concrete type).' }),
   }),
 });
 
@@ -84,7 +86,13 @@ builder.objectType(PiiRejectedError, {
 /** Every typed error: what one item of createUsers (a whole createUser) can fail with. */
 export const ALL_ERRORS = [NotFoundError, ValidationError, ConflictError, ForbiddenError, PiiRejectedError];
 
-type TypedError = (typeof ALL_ERRORS)[number];
+/**
+ * The errors of a connected backend (SPEC §10.4), for the mutations that write through to one;
+ * their GraphQL types are in src/modules/backends/schema.ts (they carry the Backend).
+ */
+type BackendErrorClass = typeof BackendUnavailableError | typeof UnsupportedByBackendError;
+
+type TypedError = (typeof ALL_ERRORS)[number] | BackendErrorClass;
 
 /**
  * The `errors` option of a mutation: its success type and, in one union, the typed errors its

@@ -3,13 +3,14 @@
 // node(id) of a backend is null, as a foreign one is, and `backends` answers FORBIDDEN.
 // The credential is an input field only; no output type has a field that could carry it.
 import { BackendKind, BackendStatus, LinkRule, SyncRunStatus, type Backend } from '@prisma/client';
-import { builder } from '../../graphql/builder.js';
+import { builder, type GraphQLContext } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
-import { resultUnion } from '../../graphql/errors.js';
+import { ErrorInterface, resultUnion } from '../../graphql/errors.js';
 import { globalId } from '../../graphql/ids.js';
 import { idArg } from '../../graphql/mutations.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { BackendUnavailableError, NotFoundError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
 import { partnerAdminScope } from '../../auth/visibility.js';
+import { isUser } from '../../auth/principal.js';
 import { connectBackend, disconnectBackend, listBackends, updateBackend, SYNC_INTERVAL } from './service.js';
 import { firstSync } from '../sync/service.js';
 
@@ -111,6 +112,50 @@ export const BackendRef = builder.prismaNode('Backend', {
       nullable: true,
       description: 'When disconnectBackend disconnected it (then PAUSED, out of `backends`; the identities it brought stay DETACHED and name it); null while connected.',
     }),
+  }),
+});
+
+// ---------------------------------------------------------------------------- the backends' errors (SPEC §10.4)
+
+/** Only partner admins see backends: anyone else reads an error's `backend` as null. */
+const seenBackend = (backend: Backend, ctx: GraphQLContext) => (isUser(ctx.principal) && ctx.principal.partnerAdmin ? backend : null);
+
+builder.objectType(BackendUnavailableError, {
+  name: 'BackendUnavailableError',
+  description:
+    "A connected backend this write goes through (the authority for that kind of identity) could not be reached: down, too slow, its circuit open after repeated failures, its stored credential refused, or answering something that is not its API. Nothing was changed, in the store or in the backend; try again after `retryAfter` seconds when it is given.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof BackendUnavailableError,
+  fields: (t) => ({
+    backend: t.field({
+      type: BackendRef,
+      nullable: true,
+      description: 'The backend that could not be reached; null for callers who are not partner admins (only they see backends).',
+      resolve: (e, _args, ctx) => seenBackend(e.backend, ctx),
+    }),
+    kind: t.field({ type: BackendKindEnum, description: 'Which kind of backend it is.', resolve: (e) => e.backend.kind }),
+    retryAfter: t.exposeInt('retryAfter', {
+      nullable: true,
+      description: "Seconds until the backend may be asked again (its Retry-After, or when its circuit half-opens); null when unknown.",
+    }),
+  }),
+});
+
+builder.objectType(UnsupportedByBackendError, {
+  name: 'UnsupportedByBackendError',
+  description:
+    "The connected backend that is the authority for this change has no call for it in its API (e.g. enabling a learning account: the learning API can only disable). Nothing was changed; retrying cannot help.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof UnsupportedByBackendError,
+  fields: (t) => ({
+    backend: t.field({
+      type: BackendRef,
+      nullable: true,
+      description: 'The backend that cannot do it; null for callers who are not partner admins (only they see backends).',
+      resolve: (e, _args, ctx) => seenBackend(e.backend, ctx),
+    }),
+    kind: t.field({ type: BackendKindEnum, description: 'Which kind of backend it is.', resolve: (e) => e.backend.kind }),
+    operation: t.exposeString('operation', { description: 'The operation refused, e.g. enableUser.' }),
   }),
 });
 

@@ -3,7 +3,7 @@ import type { Client } from '@prisma/client';
 import { builder, type JsonObject } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { BackendUnavailableError, NotFoundError, ValidationError } from '../../errors.js';
 import { globalId, nativeId } from '../../graphql/ids.js';
 import { loadEntity } from '../../graphql/entities.js';
 import { optionalIdArg } from '../../graphql/mutations.js';
@@ -85,7 +85,7 @@ const DeleteClientSuccess = builder.objectRef<{ id: string }>('DeleteClientSucce
 builder.mutationFields((t) => ({
   upsertClient: t.field({
     type: UpsertClientSuccess,
-    errors: resultUnion('UpsertClientResult', NotFoundError, ValidationError),
+    errors: resultUnion('UpsertClientResult', NotFoundError, ValidationError, BackendUnavailableError),
     // Both: a scope map passes when any one of its scopes does.
     authScopes: { $all: { admin: true, plan: 'CORE' } },
     description: 'Creates the embed client with this identifier, or updates it when the partner has one. Admins on the CORE plan or above.',

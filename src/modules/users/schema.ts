@@ -11,7 +11,7 @@ import { canSeeClient, canSeeUser, courseVisibility, enrollmentVisibility, order
 import { EntitlementKindEnum, UserStatusEnum } from '../../graphql/enums.js';
 import { ALL_ERRORS, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
-import { NotFoundError, PiiRejectedError, ValidationError } from '../../errors.js';
+import { BackendUnavailableError, NotFoundError, PiiRejectedError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
 import { userOrderBy, userWhere, type UserFilter } from './filters.js';
 import { mergeUsers, unmergeUser } from './merge.js';
 import { MAX_BULK, createUsers, type BulkItemResult } from './bulk.js';
@@ -304,7 +304,7 @@ function toCreateInput(input: (typeof CreateUserInput)['$inferInput']): CreateUs
 builder.mutationFields((t) => ({
   createUser: t.field({
     type: CreateUserSuccess,
-    errors: resultUnion('CreateUserResult', NotFoundError, ValidationError, PiiRejectedError),
+    errors: resultUnion('CreateUserResult', NotFoundError, ValidationError, PiiRejectedError, BackendUnavailableError),
     authScopes: { admin: true },
     description: 'Creates a user in an account the caller administers. A key (externalUserId, email, identifier) already held in the partner, also by a disabled or deleted user, is a ConflictError naming it, never a second user.',
     args: { input: t.arg({ type: CreateUserInput, required: true, description: 'The new user.' }) },
@@ -428,7 +428,7 @@ builder.mutationFields((t) => ({
   }),
   ensureUser: t.field({
     type: EnsureUserSuccess,
-    errors: resultUnion('EnsureUserResult', NotFoundError, ValidationError, PiiRejectedError),
+    errors: resultUnion('EnsureUserResult', NotFoundError, ValidationError, PiiRejectedError, BackendUnavailableError),
     authScopes: { admin: true },
     description: 'Lazy provisioning: the user of the partner holding the key, created when none does. Idempotent, also under concurrent calls (they all answer the same user).',
     args: { input: t.arg({ type: EnsureUserInput, required: true, description: 'The key.' }) },
@@ -436,7 +436,7 @@ builder.mutationFields((t) => ({
   }),
   updateUser: t.field({
     type: UserPayload('UpdateUserSuccess', 'as it is now'),
-    errors: resultUnion('UpdateUserResult', NotFoundError, ValidationError, PiiRejectedError),
+    errors: resultUnion('UpdateUserResult', NotFoundError, ValidationError, PiiRejectedError, BackendUnavailableError, UnsupportedByBackendError),
     authScopes: { member: true },
     description: 'Changes profile fields, metadata and unset keys of a user: an admin within what it administers, any user on itself (profile fields only). Keys, once set, never change.',
     args: { input: t.arg({ type: UpdateUserInput, required: true, description: 'The user and the changes.' }) },
@@ -444,7 +444,7 @@ builder.mutationFields((t) => ({
   }),
   disableUser: t.field({
     type: UserPayload('DisableUserSuccess', 'now DISABLED'),
-    errors: resultUnion('DisableUserResult', NotFoundError),
+    errors: resultUnion('DisableUserResult', NotFoundError, BackendUnavailableError),
     authScopes: { admin: true },
     description: "Makes a user DISABLED: it cannot authenticate (its credentials are refused), stays readable by admins, and its keys cannot be taken by a new user. Admins only, within what they administer.",
     args: { input: t.arg({ type: UserIdInput('DisableUserInput', 'disable'), required: true, description: 'The user.' }) },
@@ -452,7 +452,7 @@ builder.mutationFields((t) => ({
   }),
   enableUser: t.field({
     type: UserPayload('EnableUserSuccess', 'now ACTIVE'),
-    errors: resultUnion('EnableUserResult', NotFoundError),
+    errors: resultUnion('EnableUserResult', NotFoundError, UnsupportedByBackendError),
     authScopes: { admin: true },
     description: 'Makes a disabled user ACTIVE again. Admins only, within what they administer.',
     args: { input: t.arg({ type: UserIdInput('EnableUserInput', 'enable'), required: true, description: 'The user.' }) },
