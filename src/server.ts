@@ -11,11 +11,11 @@ import { openStore } from './store/database.js';
 import { createApp } from './app.js';
 import type { GraphQLObjectType } from 'graphql';
 import { schema } from './schema.js';
-import { seedDemo } from '../prisma/seed.js';
+import { seedDemo } from './demo/hosted.js';
 import { checkStoredCredentials } from './modules/backends/service.js';
 import { SecretsKeyError } from './modules/backends/errors.js';
 import { gatewaySync } from './modules/sync/service.js';
-import { connectedDemo, type ConnectedDemo } from '../prisma/seed-connected.js';
+import { connectedDemo, type ConnectedDemo } from './demo/connected.js';
 
 async function main() {
   let config: Config;

@@ -6,19 +6,19 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Backend, BackendKind, SyncRun } from '@prisma/client';
-import type { Config } from '../src/config.js';
-import type { Logger } from '../src/logger.js';
-import type { Store } from '../src/store/database.js';
-import { loadUserPrincipal } from '../src/auth/authenticate.js';
-import type { RequestContext } from '../src/auth/context.js';
-import { provisionPartner } from '../src/modules/partners/service.js';
-import { BACKEND_KINDS, connectBackend, updateBackend } from '../src/modules/backends/service.js';
-import { identitySink } from '../src/modules/identities/sink.js';
-import { requestRun } from '../src/modules/sync/runner.js';
-import type { SyncService } from '../src/modules/sync/service.js';
-import { startStandIn, type StandIn } from '../src/standin/index.js';
-import { connectorOptions, createConnector } from '../src/connectors/index.js';
-import { uuidv7 } from '../src/store/ids.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/database.js';
+import { loadUserPrincipal } from '../auth/authenticate.js';
+import type { RequestContext } from '../auth/context.js';
+import { provisionPartner } from '../modules/partners/service.js';
+import { BACKEND_KINDS, connectBackend, updateBackend } from '../modules/backends/service.js';
+import { identitySink } from '../modules/identities/sink.js';
+import { requestRun } from '../modules/sync/runner.js';
+import type { SyncService } from '../modules/sync/service.js';
+import { startStandIn, type StandIn } from '../standin/index.js';
+import { connectorOptions, createConnector } from '../connectors/index.js';
+import { uuidv7 } from '../store/ids.js';
 
 export const DEMO_PARTNER = 'Demo Learning Co';
 

@@ -1,17 +1,17 @@
 // Demo data for `npm start` on an empty store: one partner with a small account tree and
 // users of every identity kind, written through the same services as real requests.
-import type { Store } from '../src/store/database.js';
-import { loadUserPrincipal } from '../src/auth/authenticate.js';
-import type { RequestContext } from '../src/auth/context.js';
-import { provisionPartner } from '../src/modules/partners/service.js';
-import { createAccount } from '../src/modules/accounts/service.js';
-import { addAccountAdmin } from '../src/modules/admins/service.js';
-import { upsertClient } from '../src/modules/clients/service.js';
-import { createUser, disableUser } from '../src/modules/users/service.js';
-import { createUsers } from '../src/modules/users/bulk.js';
-import { mergeUsers } from '../src/modules/users/merge.js';
-import { grantEntitlements } from '../src/modules/entitlements/service.js';
-import { createCourse, enrollUser, recordOrder } from '../src/modules/courses/service.js';
+import type { Store } from '../store/database.js';
+import { loadUserPrincipal } from '../auth/authenticate.js';
+import type { RequestContext } from '../auth/context.js';
+import { provisionPartner } from '../modules/partners/service.js';
+import { createAccount } from '../modules/accounts/service.js';
+import { addAccountAdmin } from '../modules/admins/service.js';
+import { upsertClient } from '../modules/clients/service.js';
+import { createUser, disableUser } from '../modules/users/service.js';
+import { createUsers } from '../modules/users/bulk.js';
+import { mergeUsers } from '../modules/users/merge.js';
+import { grantEntitlements } from '../modules/entitlements/service.js';
+import { createCourse, enrollUser, recordOrder } from '../modules/courses/service.js';
 
 export interface DemoSeed {
   partnerName: string;
