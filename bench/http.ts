@@ -24,6 +24,24 @@ export interface ServerHandle {
 
 export type StoreLocation = { dataDir: string } | { databaseUrl: string };
 
+/**
+ * Requests to a forked child over IPC, each with an id its reply carries back (the child's
+ * message handler resolves them through `pending`); a reply with `error` rejects.
+ */
+export function ipcAsk<R extends { id: number }>(child: ChildProcess, pending: Map<number, (reply: any) => void>) {
+  let next = 1;
+  return (request: Omit<R, 'id'>) =>
+    new Promise<any>((resolve, reject) => {
+      const id = next++;
+      pending.set(id, (reply) => {
+        pending.delete(id);
+        if (reply.error) reject(new Error(reply.error));
+        else resolve(reply);
+      });
+      child.send({ ...request, id });
+    });
+}
+
 /** Forks bench/serve.ts for `target` on the store and waits until it listens. */
 export async function startServer(target: ServeTarget, store: StoreLocation, partnerId: string): Promise<ServerHandle> {
   const child: ChildProcess = fork(fileURLToPath(new URL('./serve.ts', import.meta.url)), [], {
@@ -37,7 +55,6 @@ export async function startServer(target: ServeTarget, store: StoreLocation, par
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, (reply: any) => void>();
-  let next = 1;
   const port = await new Promise<number>((resolve, reject) => {
     const early = (code: number | null) => reject(new Error(`bench server (${target}) exited with ${code} before listening`));
     child.once('exit', early);
@@ -48,16 +65,7 @@ export async function startServer(target: ServeTarget, store: StoreLocation, par
       } else pending.get(message.id)?.(message);
     });
   });
-  const ask = (request: Omit<ServeRequest, 'id'>) =>
-    new Promise<any>((resolve, reject) => {
-      const id = next++;
-      pending.set(id, (reply) => {
-        pending.delete(id);
-        if (reply.error) reject(new Error(reply.error));
-        else resolve(reply);
-      });
-      child.send({ ...request, id });
-    });
+  const ask = ipcAsk<ServeRequest>(child, pending);
   return {
     target,
     url: `http://127.0.0.1:${port}`,

@@ -62,7 +62,7 @@ export const SCENARIOS = {
 
 type Fetch = (request: Request) => Promise<Response>;
 
-function gqlRequest(body: string, key: string): Request {
+export function gqlRequest(body: string, key: string): Request {
   return new Request('http://bench.test/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
@@ -79,7 +79,7 @@ const median = (values: number[]) => percentile([...values].sort((a, b) => a - b
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Runs `once` `iterations` times in sequence: per-request statements and latency. */
-async function sequential(store: Store, iterations: number, once: () => Promise<unknown>) {
+export async function sequential(store: Store, iterations: number, once: () => Promise<unknown>) {
   const times: number[] = [];
   const statements: number[] = [];
   let last: unknown;

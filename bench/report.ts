@@ -2,6 +2,7 @@
 // terminal, bench/results.json and BENCHMARKS.md.
 import type { Measurement } from './inprocess.js';
 import { SCENARIOS } from './inprocess.js';
+import { syncTable, type SyncReport } from './sync.js';
 
 export interface StoreReport {
   store: 'pglite' | 'postgres';
@@ -11,6 +12,8 @@ export interface StoreReport {
   targets: TargetResult[];
   /** Highest RSS of the gateway process over all its HTTP runs, MiB. */
   gatewayMaxRssMiB: number | null;
+  /** The sync scenarios (SPEC §10.6), see bench/sync.ts. */
+  sync?: SyncReport;
 }
 
 export interface TargetResult {
@@ -150,4 +153,24 @@ export function storeSection(r: StoreReport): string {
     '',
     targetTable(r.targets),
   ].join('\n');
+}
+
+/** BENCHMARKS.md's "Sync" section: each store's sync figures and the bars of SPEC §10.6. */
+export function syncSection(reports: StoreReport[], machineNote: string): string {
+  const parts = ['## Sync (SPEC §10.6)', '', machineNote, ''];
+  for (const r of reports) {
+    if (!r.sync) continue;
+    const title = r.store === 'pglite' ? 'Embedded PGlite' : 'PostgreSQL';
+    parts.push(
+      `### Sync on ${title}`,
+      '',
+      `The gateway's store is ${title}; the upstream is a stand-in (src/standin) in its own process on loopback, seeded with ${r.sync.upstreamUsers} catalog users in ${r.sync.seedSeconds} s (not measured). The sync runs in the bench's process, whose RSS and heap are sampled every 50 ms during the full run.`,
+      '',
+      syncTable(r.sync),
+      '',
+      targetTable(r.sync.targets).replace('| target (SPEC §9) |', '| target (SPEC §10.6) |'),
+      '',
+    );
+  }
+  return parts.join('\n').trimEnd();
 }

@@ -17,7 +17,8 @@ import { SCENARIOS, benchTargets, ensureVerdictOf, inProcessReads, inProcessWrit
 import { load, startServer, type LoadOptions, type ServerHandle, type StoreLocation } from './http.js';
 import { wrk, wrkAvailable } from './wrk.js';
 import { REST_LISTS, createUsersBody, ensureBody, entitiesBody, pageBody } from './queries.js';
-import { evaluate, storeSection, type StoreReport } from './report.js';
+import { evaluate, storeSection, syncSection, type StoreReport } from './report.js';
+import { SYNC_FULL, SYNC_QUICK, syncScenarios } from './sync.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BENCH_DB = 'account_gateway_bench';
@@ -296,8 +297,11 @@ async function benchStore(kind: 'pglite' | 'postgres', o: Options, tag: string):
       if (kind === 'pglite') store = await open();
     }
     measurements.push(...(await inProcessWrites(benchTargets(store, data), o.iterations, tag, log)));
+    // The sync scenarios last: they add a connected partner with its synced users.
+    const hostedPage = reads.measurements.find((m) => m.scenario === SCENARIOS.page100 && m.target === 'gateway' && m.mode === 'in-process');
+    const sync = await syncScenarios(store, data, hostedPage, o.quick ? SYNC_QUICK : SYNC_FULL, log);
     await store.close();
-    return { store: kind, version, data: data.counts, measurements, targets: evaluate(kind, measurements, o.quick), gatewayMaxRssMiB };
+    return { store: kind, version, data: data.counts, measurements, targets: evaluate(kind, measurements, o.quick), gatewayMaxRssMiB, sync };
   } finally {
     await cleanup();
   }
@@ -333,7 +337,7 @@ async function main() {
     `Load average at start: ${host.loadAverageAtStart.join(' / ')}${shared ? ' — other processes were using the machine, so absolute numbers are lower than on an idle one; the ratios come from one run on the same data and store.' : '.'}`,
     ...(o.note ? [o.note] : []),
   ].join('\n');
-  const body = reports.map(storeSection).join('\n\n');
+  const body = [...reports.map(storeSection), syncSection(reports, header.split('\n')[0]!)].join('\n\n');
   console.log(`\n${header}\n\n${body}\n`);
 
   const results = { date: started.toISOString(), quick: o.quick, seconds, machine: host, note: o.note, options: { duration: o.duration, warmup: o.warmup, iterations: o.iterations, naiveRequests: o.naiveRequests }, stores: reports };

@@ -5,10 +5,12 @@ import { openTestStore, storeAvailable, type TestStore } from './helpers/store.j
 import { QUICK, generate } from '../bench/data.js';
 import { SCENARIOS, benchTargets, inProcessReads, inProcessWrites, type Measurement, type ReadResults } from '../bench/inprocess.js';
 import { evaluate } from '../bench/report.js';
+import { syncScenarios, type SyncReport } from '../bench/sync.js';
 
 let store: TestStore | undefined;
 let reads: ReadResults;
 let writes: Measurement[];
+let sync: SyncReport;
 
 beforeAll(async () => {
   if (!(await storeAvailable())) return;
@@ -17,6 +19,8 @@ beforeAll(async () => {
   const targets = benchTargets(store.store, data);
   reads = await inProcessReads(targets, 2);
   writes = await inProcessWrites(targets, 2, 'smoke');
+  const hostedPage = reads.measurements.find((m) => m.scenario === SCENARIOS.page100 && m.target === 'gateway');
+  sync = await syncScenarios(store.store, data, hostedPage, { catalogUsers: 1_000, changes: 500 });
 }, 300_000);
 
 afterAll(async () => {
@@ -75,5 +79,42 @@ describe('bench --quick, in-process', () => {
     expect(byName('Statements do not grow').pass).toBe(true);
     expect(byName('Scenario 3').pass).toBe(true);
     expect(byName('Fewer statements than the naive').pass).toBe(true);
+  });
+});
+
+describe('bench --quick, sync scenarios (1,000 catalog users on a stand-in)', () => {
+  const target = (prefix: string) => {
+    const t = sync.targets.find((x) => x.target.startsWith(prefix));
+    if (!t) throw new Error(`no sync target ${prefix}`);
+    return t;
+  };
+
+  it('the full sync reads every upstream user once: one request per page of per_page, identities = upstream', () => {
+    expect(sync.full.status).toBe('SUCCEEDED');
+    expect(sync.upstreamUsers).toBeGreaterThanOrEqual(1_000);
+    expect(sync.full.pages).toBe(Math.ceil(sync.upstreamUsers / sync.perPage));
+    expect(sync.full.identities).toBe(sync.upstreamUsers);
+    expect(target('Full sync: requests = pages').pass).toBe(true);
+    expect(target('Full sync: end state').pass).toBe(true);
+    // Times and memory are judged at 50,000 users only (npm run bench).
+    expect(target('Full sync of').pass).toBeNull();
+    expect(sync.full.rssGrowthMiB).toEqual(expect.any(Number));
+  });
+
+  it('the incremental sync after 500 upstream changes reads at most 10 pages and stores all 500', () => {
+    expect(sync.incremental.status).toBe('SUCCEEDED');
+    expect(sync.incremental.pages).toBeLessThanOrEqual(10);
+    expect(sync.incremental.identitiesChanged).toBe(500);
+    expect(sync.incremental.usersChanged).toBe(500);
+    expect(target('Incremental sync after').pass).toBe(true);
+    expect(target('Incremental sync: the changes').pass).toBe(true);
+  });
+
+  it("the connected partner's users pages (upstream stopped) cost the hosted partner's statements", () => {
+    expect(sync.reads).toHaveLength(2);
+    for (const read of sync.reads) {
+      expect(read.connectedOk, read.note).toBe(true);
+      expect(read.connected).toBe(read.hosted);
+    }
   });
 });

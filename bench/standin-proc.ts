@@ -1,0 +1,56 @@
+// The sync scenarios' upstream (forked by bench/sync.ts): a stand-in (src/standin) in its own
+// process, so that the memory and CPU measured in the bench's process are the syncing
+// gateway's alone. Seeded with BENCH_CATALOG_USERS bulk catalog users, all of them (and the
+// demo records) dated a day back: the upstream's records were last changed long before the
+// gateway connected, so an incremental read's overlap window (5 minutes) holds only the
+// changes the scenario makes. Talks to the parent over IPC: "ready", then change/count/stop.
+import { startStandIn } from '../src/standin/index.js';
+
+export interface StandInRequest {
+  id: number;
+  cmd: 'change' | 'count' | 'stop';
+  /** change: how many catalog users get a new last name (the first ones by catalog id). */
+  n?: number;
+}
+
+async function main() {
+  const users = Number(process.env.BENCH_CATALOG_USERS ?? '0');
+  const started = performance.now();
+  const standIn = await startStandIn({ catalogUsers: users });
+  const { pool } = standIn.store;
+  await pool.query(`UPDATE "User" SET "createdAt" = now() - interval '1 day', "updatedAt" = now() - interval '1 day' WHERE "partnerId" = $1`, [standIn.partnerId]);
+  const listed = `"partnerId" = $1 AND "inCatalog" AND status <> 'DELETED'`;
+
+  process.on('message', async (message: StandInRequest) => {
+    try {
+      if (message.cmd === 'change') {
+        const { rows } = await pool.query<{ catalogId: number }>(
+          `UPDATE "User" SET "lastName" = 'Changed ' || "catalogId", "updatedAt" = now()
+            WHERE id IN (SELECT id FROM "User" WHERE ${listed} ORDER BY "catalogId" LIMIT $2)
+            RETURNING "catalogId"`,
+          [standIn.partnerId, message.n ?? 0],
+        );
+        process.send!({ id: message.id, changed: rows.map((r) => String(r.catalogId)) });
+      } else if (message.cmd === 'count') {
+        const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "User" WHERE ${listed}`, [standIn.partnerId]);
+        process.send!({ id: message.id, count: rows[0]!.n });
+      } else if (message.cmd === 'stop') {
+        await standIn.stop();
+        process.send!({ id: message.id }, () => process.exit(0));
+      }
+    } catch (error) {
+      process.send!({ id: message.id, error: String(error) });
+    }
+  });
+  process.send!({
+    ready: true,
+    baseUrl: standIn.baseUrls.CATALOG,
+    credential: standIn.credentials.CATALOG,
+    seedSeconds: (performance.now() - started) / 1000,
+  });
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
