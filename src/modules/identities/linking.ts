@@ -49,20 +49,22 @@ export function userOrder(a: Head, b: Head): number {
 export async function linkPending(ctx: RequestContext, backend: BackendRef): Promise<LinkCounts> {
   const counts: LinkCounts = { linked: 0, newUsers: 0, conflicts: 0 };
   const add = (c: LinkCounts) => ((counts.linked += c.linked), (counts.newUsers += c.newUsers), (counts.conflicts += c.conflicts));
+  // Every pending identity of the partner in one statement (a run calls this after each page).
+  const all = await ctx.prisma.identity.findMany({
+    where: { partnerId: backend.partnerId, status: 'PENDING' },
+    select: { id: true, backendId: true, kind: true, entity: true, nativeId: true, key: true, email: true },
+  });
+  if (!all.length) return counts;
   const rules = await rulesOf(ctx, backend);
-  const pending = async (entity: IdentityEntity) =>
-    ctx.prisma.identity.findMany({
-      where: { partnerId: backend.partnerId, status: 'PENDING', entity },
-      select: { id: true, backendId: true, kind: true, entity: true, nativeId: true, key: true, email: true },
-    });
-  const accounts = await pending('ACCOUNT');
+  const pending = (entity: IdentityEntity) => all.filter((i) => i.entity === entity);
+  const accounts = pending('ACCOUNT');
   if (accounts.length) add(await audited(ctx, (tx) => linkAccounts(tx, backend.partnerId, accounts)));
-  const clients = (await pending('CLIENT')).sort((a, b) => compare(a.nativeId, b.nativeId) || compare(a.backendId, b.backendId));
+  const clients = pending('CLIENT').sort((a, b) => compare(a.nativeId, b.nativeId) || compare(a.backendId, b.backendId));
   for (let i = 0; i < clients.length; i += OTHER_CHUNK) {
     const chunk = clients.slice(i, i + OTHER_CHUNK).map((c) => c.id);
     add(await audited(ctx, (tx) => linkClients(tx, backend.partnerId, chunk)));
   }
-  const users = (await pending('USER')).sort(userOrder);
+  const users = pending('USER').sort(userOrder);
   for (let i = 0; i < users.length; i += USER_CHUNK) {
     const chunk = users.slice(i, i + USER_CHUNK).map((u) => u.id);
     add(await audited(ctx, (tx) => linkUsers(tx, backend.partnerId, chunk, rules)));
