@@ -8,6 +8,7 @@ import { isUnionType, type GraphQLFieldResolver, type GraphQLResolveInfo, type G
 import { createGraphQLError } from 'graphql-yoga';
 import type { PrismaClient } from '@prisma/client';
 import type { GraphQLContext } from './builder.js';
+import { nativeId } from './ids.js';
 import { loadPlanned, type PlannedQuery } from './loaders.js';
 
 /** The include/select the prisma plugin planned for one entity type's selection. */
@@ -28,6 +29,24 @@ export interface EntityLoad<K, V> {
 export function loadEntity<K, V>(ctx: GraphQLContext, info: GraphQLResolveInfo, load: EntityLoad<K, V>): Promise<V | null> {
   if (load.key === null) return Promise.resolve(null);
   return loadPlanned(ctx, info, { name: `entity:${load.typeName}:${load.keyName}`, typeName: load.typeName, find: load.find, keyOf: load.keyOf }, load.key);
+}
+
+/**
+ * The resolveReference of an entity keyed by its global id: the representations of one request
+ * load in one findMany; `find` applies the type's visibility (auth/visibility.ts).
+ */
+export function referenceById<V extends { id: string }>(
+  typeName: EntityLoad<string, V>['typeName'],
+  find: (prisma: PrismaClient, ids: string[], query: EntityQuery, ctx: GraphQLContext) => Promise<V[]>,
+) {
+  return (ref: { id: string | number }, ctx: GraphQLContext, info: GraphQLResolveInfo): Promise<V | null> =>
+    loadEntity(ctx, info, {
+      typeName,
+      keyName: 'id',
+      key: nativeId(typeName, String(ref.id)),
+      find: (prisma, ids, query) => find(prisma, ids, query, ctx),
+      keyOf: (row) => row.id,
+    });
 }
 
 /** A string key from a representation; anything else (number, object, huge) is no key. */

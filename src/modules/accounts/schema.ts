@@ -4,7 +4,7 @@ import { AccountStatusEnum, CoverageAccessEnum, PlanEnum } from '../../graphql/e
 import { builder } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { nativeId } from '../../graphql/ids.js';
-import { loadEntity } from '../../graphql/entities.js';
+import { referenceById } from '../../graphql/entities.js';
 import { accountNodeVisibility, accountVisibility, canSeeAccountNode, clientVisibility, userVisibility, within } from '../../auth/visibility.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
 import { BackendUnavailableError, NotFoundError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
@@ -76,14 +76,9 @@ export const AccountRef = builder.prismaNode('Account', {
 // Federation: other subgraphs reference an account by its global id.
 builder.asEntity(AccountRef, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: (ref, ctx, info) =>
-    loadEntity(ctx, info, {
-      typeName: 'Account',
-      keyName: 'id',
-      key: nativeId('Account', String(ref.id)),
-      find: (prisma, ids, query) => prisma.account.findMany({ ...query, where: within({ id: { in: ids } }, accountVisibility(ctx.principal)) }),
-      keyOf: (a) => a.id,
-    }),
+  resolveReference: referenceById('Account', (prisma, ids, query, ctx) =>
+    prisma.account.findMany({ ...query, where: within({ id: { in: ids } }, accountNodeVisibility(ctx.principal)) }),
+  ),
 });
 
 const AccountFilterInput = builder.inputType('AccountFilter', {

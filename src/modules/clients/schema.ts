@@ -4,8 +4,8 @@ import { builder, type JsonObject } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
 import { BackendUnavailableError, NotFoundError, ValidationError } from '../../errors.js';
-import { globalId, nativeId } from '../../graphql/ids.js';
-import { loadEntity } from '../../graphql/entities.js';
+import { globalId } from '../../graphql/ids.js';
+import { referenceById } from '../../graphql/entities.js';
 import { optionalIdArg } from '../../graphql/mutations.js';
 import { deleteClient, upsertClient } from './service.js';
 import { clientVisibility, userVisibility, within } from '../../auth/visibility.js';
@@ -34,14 +34,9 @@ export const ClientRef = builder.prismaNode('Client', {
 // Federation: other subgraphs reference a client by its global id.
 builder.asEntity(ClientRef, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: (ref, ctx, info) =>
-    loadEntity(ctx, info, {
-      typeName: 'Client',
-      keyName: 'id',
-      key: nativeId('Client', String(ref.id)),
-      find: (prisma, ids, query) => prisma.client.findMany({ ...query, where: within({ id: { in: ids } }, clientVisibility(ctx.principal)) }),
-      keyOf: (c) => c.id,
-    }),
+  resolveReference: referenceById('Client', (prisma, ids, query, ctx) =>
+    prisma.client.findMany({ ...query, where: within({ id: { in: ids } }, clientVisibility(ctx.principal)) }),
+  ),
 });
 
 builder.queryFields((t) => ({

@@ -5,8 +5,7 @@ import { nodeLookup } from '../../graphql/nodes.js';
 import { resultUnion } from '../../graphql/errors.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
-import { loadEntity } from '../../graphql/entities.js';
-import { nativeId } from '../../graphql/ids.js';
+import { referenceById } from '../../graphql/entities.js';
 import { createCourse, enrollUser, recordOrder } from './service.js';
 import { courseVisibility, enrollmentVisibility, orderVisibility, within } from '../../auth/visibility.js';
 
@@ -53,38 +52,23 @@ const OrderRef = builder.prismaNode('Order', {
 // representations of one type load in one statement, narrowed to what the caller may see.
 builder.asEntity(CourseRef, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: (ref, ctx, info) =>
-    loadEntity(ctx, info, {
-      typeName: 'Course',
-      keyName: 'id',
-      key: nativeId('Course', String(ref.id)),
-      find: (prisma, ids, query) => prisma.course.findMany({ ...query, where: within({ id: { in: ids } }, courseVisibility(ctx.principal)) }),
-      keyOf: (c) => c.id,
-    }),
+  resolveReference: referenceById('Course', (prisma, ids, query, ctx) =>
+    prisma.course.findMany({ ...query, where: within({ id: { in: ids } }, courseVisibility(ctx.principal)) }),
+  ),
 });
 
 builder.asEntity(EnrollmentRef, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: (ref, ctx, info) =>
-    loadEntity(ctx, info, {
-      typeName: 'Enrollment',
-      keyName: 'id',
-      key: nativeId('Enrollment', String(ref.id)),
-      find: (prisma, ids, query) => prisma.enrollment.findMany({ ...query, where: within({ id: { in: ids } }, enrollmentVisibility(ctx.principal)) }),
-      keyOf: (e) => e.id,
-    }),
+  resolveReference: referenceById('Enrollment', (prisma, ids, query, ctx) =>
+    prisma.enrollment.findMany({ ...query, where: within({ id: { in: ids } }, enrollmentVisibility(ctx.principal)) }),
+  ),
 });
 
 builder.asEntity(OrderRef, {
   key: builder.selection<{ id: string }>('id'),
-  resolveReference: (ref, ctx, info) =>
-    loadEntity(ctx, info, {
-      typeName: 'Order',
-      keyName: 'id',
-      key: nativeId('Order', String(ref.id)),
-      find: (prisma, ids, query) => prisma.order.findMany({ ...query, where: within({ id: { in: ids } }, orderVisibility(ctx.principal)) }),
-      keyOf: (o) => o.id,
-    }),
+  resolveReference: referenceById('Order', (prisma, ids, query, ctx) =>
+    prisma.order.findMany({ ...query, where: within({ id: { in: ids } }, orderVisibility(ctx.principal)) }),
+  ),
 });
 
 // ---------------------------------------------------------------------------- mutations
