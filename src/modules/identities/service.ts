@@ -204,7 +204,10 @@ export async function linkIdentity(ctx: RequestContext, input: { userId: string;
     const found = await tx.identity.findUnique({ where: { backendId_entity_nativeId: { backendId: backend.id, entity: 'USER', nativeId: input.nativeId } } });
     if (!found) throw new NotFoundError('Identity', input.nativeId.slice(0, 100));
     const involved = [input.userId, ...(found.userId && found.userId !== input.userId ? [found.userId] : [])];
-    const users = await lockManagedUsers(tx, ctx, involved);
+    const users = await lockManagedUsers(tx, ctx, involved).catch((error: unknown) => {
+      // A holder outside the caller's accounts is not named to it: the identity is simply not found.
+      throw error instanceof NotFoundError && error.ref === found.userId ? new NotFoundError('Identity', input.nativeId.slice(0, 100)) : error;
+    });
     const receiver = users[0]!;
     const holder = users[1] ?? null;
     await assertNotMerged(tx, ctx, receiver, 'link the identity to the user it was merged into', 'userId');
