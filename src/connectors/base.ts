@@ -10,11 +10,13 @@ import type {
   ConnectorHealth,
   Page,
   ReadOptions,
+  WriteOperation,
+  WriteOutcome,
   RecordError,
   SourceRecord,
   StreamName,
 } from '../modules/backends/contract.js';
-import { BackendProtocolError } from './errors.js';
+import { BackendProtocolError, excerpt } from './errors.js';
 import type { CallCounter, Transport } from './transport.js';
 
 export type Json = Record<string, unknown>;
@@ -49,6 +51,35 @@ export abstract class BaseConnector<Paths extends {}> implements Connector {
     const counter: CallCounter = { requests: 0 };
     const result = await send(this.transport.fetcher(counter, signal));
     return { ...result, requests: counter.requests };
+  }
+
+  /**
+   * A write the backend refused, as its verdict: 409, or a 422 saying duplicate/taken, is a
+   * conflict; 400 and other 422s invalid input; 404/410 missing; 405/501 an unsupported call.
+   */
+  protected refusal(response: Response, body: unknown, requests: number): WriteOutcome {
+    const { status } = response;
+    const message = excerpt(errorText(body) ?? `answered ${status}`);
+    const refusal =
+      status === 409 || (status === 422 && /duplicate|already|taken|exists/i.test(message))
+        ? 'conflict'
+        : status === 404 || status === 410
+          ? 'missing'
+          : status === 405 || status === 501
+            ? 'unsupported'
+            : 'invalid';
+    return { ok: false, refusal, status, message, requests };
+  }
+
+  /** A record the backend answered a write with, or a protocol error naming the call. */
+  protected accepted(call: string, result: SourceRecord | RecordError, requests: number): WriteOutcome {
+    if ('reason' in result) throw this.protocol(`${call} answered a record that is not one: ${result.reason}`);
+    return { ok: true, record: result, requests };
+  }
+
+  /** An operation of another kind: a programming error, never sent. */
+  protected foreign(operation: WriteOperation): never {
+    throw new Error(`the ${this.kind} connector cannot carry out ${operation.op}`);
   }
 
   protected what(): string {
@@ -185,4 +216,13 @@ export function checkpointInt(from: Checkpoint | null, field: string, fallback: 
   if (!Number.isSafeInteger(value) || (value as number) < min)
     throw new Error(`checkpoint ${field} must be an integer ≥ ${min}`);
   return value as number;
+}
+
+/** The message of a dialect's error body ({"error_message"}, {"errors":[{message}]}, {"error":{message}}, {"data":{message}}, {"message"}). */
+export function errorText(body: unknown): string | null {
+  if (!isObject(body)) return null;
+  const errors = Array.isArray(body.errors) && isObject(body.errors[0]) ? body.errors[0] : undefined;
+  const candidates = [body.error_message, errors?.message, isObject(body.error) ? body.error.message : body.error, isObject(body.data) ? body.data.message : undefined, body.message];
+  const found = candidates.find((c) => typeof c === 'string');
+  return typeof found === 'string' ? found : null;
 }

@@ -4,11 +4,14 @@
 // records a page repeats from an earlier one of the same read are dropped (by id).
 import type {
   Checkpoint,
+  ConnectorWrites,
   Page,
   ReadOptions,
   RecordError,
   SourceRecord,
   StreamName,
+  WriteOperation,
+  WriteOutcome,
 } from '../modules/backends/contract.js';
 import {
   BaseConnector,
@@ -24,7 +27,7 @@ import type { paths } from './generated/catalog.js';
 
 const MAX_PER_PAGE = 100;
 
-export class CatalogConnector extends BaseConnector<paths> {
+export class CatalogConnector extends BaseConnector<paths> implements ConnectorWrites {
   readonly kind = 'CATALOG' as const;
   readonly streams = ['catalog.users'] as const;
 
@@ -85,6 +88,27 @@ export class CatalogConnector extends BaseConnector<paths> {
     if ('reason' in result)
       throw this.protocol(`GET /api/v1/users/${id} answered a user that is not one: ${result.reason}`);
     return result;
+  }
+
+  /** POST /api/v1/users (a taken email_address: 409), PUT /api/v1/users/{id} (the fields given). */
+  async write(operation: WriteOperation, signal?: AbortSignal): Promise<WriteOutcome> {
+    if (operation.op === 'catalog.createUser') {
+      const { data, error, response, requests } = await this.call(signal, (fetch) =>
+        this.client.POST('/api/v1/users', { body: operation.fields as never, fetch, signal }),
+      );
+      if (!response.ok) return this.refusal(response, error, requests);
+      return this.accepted('POST /api/v1/users', catalogUser(isObject(data) ? (data as { user?: unknown }).user : undefined), requests);
+    }
+    if (operation.op === 'catalog.updateUser') {
+      const id = /^\d{1,10}$/.test(operation.nativeId) ? Number(operation.nativeId) : NaN;
+      if (!(id >= 1)) throw new Error(`a catalog user id is a positive integer, not ${JSON.stringify(operation.nativeId.slice(0, 40))}`);
+      const { data, error, response, requests } = await this.call(signal, (fetch) =>
+        this.client.PUT('/api/v1/users/{id}', { params: { path: { id } }, body: operation.fields as never, fetch, signal }),
+      );
+      if (!response.ok) return this.refusal(response, error, requests);
+      return this.accepted(`PUT /api/v1/users/${id}`, catalogUser(isObject(data) ? (data as { user?: unknown }).user : undefined), requests);
+    }
+    return this.foreign(operation);
   }
 }
 

@@ -4,11 +4,14 @@
 // backend answers as another page, or one that repeats an earlier page's records, is a loop.
 import type {
   Checkpoint,
+  ConnectorWrites,
   Page,
   ReadOptions,
   RecordError,
   SourceRecord,
   StreamName,
+  WriteOperation,
+  WriteOutcome,
 } from '../modules/backends/contract.js';
 import { BaseConnector, checkpointInt, Drift, idOf, isObject, isProblem, parseItems, timestamp } from './base.js';
 import type { paths } from './generated/embed.js';
@@ -17,7 +20,7 @@ const MAX_LENGTH = 1000;
 
 type EmbedStream = 'embed.clients' | 'embed.users';
 
-export class EmbedConnector extends BaseConnector<paths> {
+export class EmbedConnector extends BaseConnector<paths> implements ConnectorWrites {
   readonly kind = 'EMBED' as const;
   readonly streams = ['embed.clients', 'embed.users'] as const;
 
@@ -79,6 +82,24 @@ export class EmbedConnector extends BaseConnector<paths> {
         `GET of ${stream === 'embed.clients' ? 'client' : 'user'} ${nativeId.slice(0, 40)} answered a record that is not one: ${result.reason}`,
       );
     return result;
+  }
+
+  /** PUT /v1/headless/user/{identifier} (creates or merges), PUT /v1/headless/client/{identifier} (creates or replaces). */
+  async write(operation: WriteOperation, signal?: AbortSignal): Promise<WriteOutcome> {
+    if (operation.op === 'embed.putUser' || operation.op === 'embed.putClient') {
+      this.assertId(operation.identifier);
+      const params = { path: { identifier: operation.identifier } };
+      const user = operation.op === 'embed.putUser';
+      const { data, error, response, requests } = await this.call(signal, (fetch) =>
+        operation.op === 'embed.putUser'
+          ? this.client.PUT('/v1/headless/user/{identifier}', { params, body: operation.fields as never, fetch, signal })
+          : this.client.PUT('/v1/headless/client/{identifier}', { params, body: { metadata: operation.metadata } as never, fetch, signal }),
+      );
+      if (!response.ok) return this.refusal(response, error, requests);
+      const call = `PUT /v1/headless/${user ? 'user' : 'client'}/${operation.identifier.slice(0, 40)}`;
+      return this.accepted(call, embedRecord(user ? 'embed.users' : 'embed.clients', data), requests);
+    }
+    return this.foreign(operation);
   }
 }
 

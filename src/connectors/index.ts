@@ -4,6 +4,7 @@
 //
 //   const connector = createConnector({ id, kind, baseUrl, credential }, connectorOptions(config));
 //   for await (const page of connector.readPages('catalog.users', checkpoint, { full, since })) …
+//   const outcome = await connector.write({ op: 'learning.createAccount', externalUserId });
 //
 // A backend with an `id` keeps one Transport (HTTP agent, bulkhead, retry, circuit breaker,
 // Retry-After gate) per process, reused across runs, so its politeness limits and circuit
@@ -11,7 +12,7 @@
 // gets its own.
 import crypto from 'node:crypto';
 import type { BackendKind } from '@prisma/client';
-import type { Connector } from '../modules/backends/contract.js';
+import type { Connector, ConnectorWrites } from '../modules/backends/contract.js';
 import { CatalogConnector } from './catalog.js';
 import { EmbedConnector } from './embed.js';
 import { LearningConnector } from './learning.js';
@@ -48,7 +49,8 @@ const CONNECTORS = {
 
 const transports = new Map<string, { fingerprint: string; transport: Transport }>();
 
-export function createConnector(backend: BackendAccess, options: ConnectorOptions): Connector {
+/** A backend's reader and writer (SPEC §10.3, §10.4): one transport, so reads and writes share its limits and circuit. */
+export function createConnector(backend: BackendAccess, options: ConnectorOptions): Connector & ConnectorWrites {
   const transport = backend.id
     ? sharedTransport(backend, options)
     : new Transport(backend.kind, backend.credential, AUTHORIZATION[backend.kind], options);

@@ -3,16 +3,19 @@
 // arrive through writes, the proxy and ensureUser.
 import type {
   Checkpoint,
+  ConnectorWrites,
   Page,
   ReadOptions,
   RecordError,
   SourceRecord,
   StreamName,
+  WriteOperation,
+  WriteOutcome,
 } from '../modules/backends/contract.js';
 import { BaseConnector, idOf, isObject, isProblem, optionalString } from './base.js';
 import type { paths } from './generated/learning.js';
 
-export class LearningConnector extends BaseConnector<paths> {
+export class LearningConnector extends BaseConnector<paths> implements ConnectorWrites {
   readonly kind = 'LEARNING' as const;
   readonly streams = [] as const;
 
@@ -41,6 +44,26 @@ export class LearningConnector extends BaseConnector<paths> {
     if (result.nativeId !== nativeId)
       throw this.protocol(`GET /accounts/${nativeId.slice(0, 40)} answered another account`);
     return result;
+  }
+
+  /** POST /accounts (a duplicate, also of a disabled account: 422), DELETE /accounts/{id} (disables). */
+  async write(operation: WriteOperation, signal?: AbortSignal): Promise<WriteOutcome> {
+    if (operation.op === 'learning.createAccount') {
+      const { data, error, response, requests } = await this.call(signal, (fetch) =>
+        this.client.POST('/accounts', { body: { external_user_id: operation.externalUserId }, fetch, signal }),
+      );
+      if (!response.ok) return this.refusal(response, error, requests);
+      return this.accepted('POST /accounts', learningAccount(data), requests);
+    }
+    if (operation.op === 'learning.disableAccount') {
+      this.assertId(operation.nativeId);
+      const { error, response, requests } = await this.call(signal, (fetch) =>
+        this.client.DELETE('/accounts/{account_id}', { params: { path: { account_id: operation.nativeId } }, fetch, signal }),
+      );
+      if (!response.ok) return this.refusal(response, error, requests);
+      return { ok: true, record: null, requests };
+    }
+    return this.foreign(operation);
   }
 }
 

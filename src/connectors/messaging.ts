@@ -5,11 +5,14 @@
 // is a loop (the backend would send the same pages forever).
 import type {
   Checkpoint,
+  ConnectorWrites,
   Page,
   ReadOptions,
   RecordError,
   SourceRecord,
   StreamName,
+  WriteOperation,
+  WriteOutcome,
 } from '../modules/backends/contract.js';
 import { BaseConnector, Drift, idOf, isObject, isProblem, parseItems, timestamp } from './base.js';
 import type { paths } from './generated/messaging.js';
@@ -17,7 +20,7 @@ import type { paths } from './generated/messaging.js';
 const MAX_LIMIT = 100;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 
-export class MessagingConnector extends BaseConnector<paths> {
+export class MessagingConnector extends BaseConnector<paths> implements ConnectorWrites {
   readonly kind = 'MESSAGING' as const;
   readonly streams = ['messaging.accounts'] as const;
 
@@ -80,6 +83,16 @@ export class MessagingConnector extends BaseConnector<paths> {
         `GET /api/v1/accounts/${nativeId.slice(0, 40)} answered an account that is not one: ${result.reason}`,
       );
     return result;
+  }
+
+  /** POST /api/v1/accounts: a sub-account of the credential's own account (201). */
+  async write(operation: WriteOperation, signal?: AbortSignal): Promise<WriteOutcome> {
+    if (operation.op !== 'messaging.createAccount') return this.foreign(operation);
+    const { data, error, response, requests } = await this.call(signal, (fetch) =>
+      this.client.POST('/api/v1/accounts', { body: { data: { name: operation.name }, type: 'account' } as never, fetch, signal }),
+    );
+    if (!response.ok) return this.refusal(response, error, requests);
+    return this.accepted('POST /api/v1/accounts', messagingAccount(data), requests);
   }
 }
 

@@ -7,6 +7,13 @@
 // Retry-After gate (no request to the backend before it expires), and a circuit breaker
 // (consecutive failures open it: FAILING; it half-opens later). A refused credential opens
 // the circuit at once: retrying it would only be a storm of 401s.
+//
+// Writes (SPEC §10.4) go through the same policies with their body. PUT and DELETE are
+// idempotent and retried like reads; a POST (a create) is retried only when it cannot have
+// reached the backend (connection refused, host not found, connect timeout, 429): after a
+// reset, a timeout or a 5xx it may have been applied, so it fails as unavailable instead of
+// being sent twice. A write's 4xx answers (400, 404, 405, 409, 410, 422) and 501 are the
+// backend's verdict: they come back to the connector to interpret, not as errors.
 import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -100,6 +107,8 @@ class RetryableFailure extends Error {
     readonly reason: 'connection' | 'timeout' | 'status',
     /** 429 is the backend pacing us, not failing: it does not count towards the circuit. */
     readonly throttled = false,
+    /** A create that may have been applied: not tried again. */
+    readonly final = false,
   ) {
     super(message);
   }
@@ -114,6 +123,20 @@ class GateClosed extends Error {
 
 // cockatiel 3.2's isTaskCancelledError tests for another error's marker: check the class.
 const timedOut = (error: unknown) => error instanceof TaskCancelledError;
+
+/** Connection failures that happen before a request is sent: a POST is safe to send again after them. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_REFUSED_ADDRESS']);
+
+/** A write's answers that are the backend's verdict on it, handed to the connector. */
+const WRITE_VERDICTS = new Set([400, 404, 405, 409, 410, 422, 501]);
+
+/** What one attempt sends besides the method and URL. */
+interface Outgoing {
+  body: Buffer | undefined;
+  contentType: string | null;
+  write: boolean;
+  idempotent: boolean;
+}
 
 const CONNECTION_CODES: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -132,12 +155,17 @@ const CONNECTION_CODES: Record<string, string> = {
   ERR_REFUSED_ADDRESS: 'the host resolves to an address a backend must not have (link-local, metadata, multicast…)',
 };
 
-function connectionProblem(error: unknown): string {
+function connectionCode(error: unknown): string | null {
   for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && CONNECTION_CODES[code]) return CONNECTION_CODES[code];
+    if (typeof code === 'string' && CONNECTION_CODES[code]) return code;
   }
-  return 'connection failed';
+  return null;
+}
+
+function connectionProblem(error: unknown): string {
+  const code = connectionCode(error);
+  return code ? CONNECTION_CODES[code]! : 'connection failed';
 }
 
 /** Retry-After as milliseconds from now: delay-seconds or an HTTP date; null when absent or unreadable. */
@@ -214,7 +242,7 @@ export class Transport {
       connect: { timeout: o.timeoutMs, ...(o.checkAddresses ? { lookup: guardedLookup } : {}) },
     });
     const retryPolicy = retry(
-      handleWhen((e) => e instanceof RetryableFailure || timedOut(e)),
+      handleWhen((e) => (e instanceof RetryableFailure && !e.final) || timedOut(e)),
       {
         maxAttempts: o.retries,
         backoff: new ExponentialBackoff({ initialDelay: o.backoff.initialMs, maxDelay: o.backoff.maxMs }),
@@ -254,17 +282,33 @@ export class Transport {
 
   async send(request: Request, counter: CallCounter, signal?: AbortSignal): Promise<Response> {
     if (this.closed) throw new BackendUnavailableError(this.kind, `${this.kind.toLowerCase()} backend: disconnected`);
+    const write = request.method !== 'GET' && request.method !== 'HEAD';
+    const outgoing: Outgoing = {
+      body: request.body ? Buffer.from(await request.arrayBuffer()) : undefined,
+      contentType: request.headers.get('content-type'),
+      write,
+      idempotent: request.method !== 'POST' && request.method !== 'PATCH',
+    };
     try {
       return await this.policy.execute(async ({ signal: attemptSignal }) => {
         await this.gate(attemptSignal);
         counter.requests++;
         try {
           return await this.attemptTimeout.execute(
-            ({ signal: deadline }) => this.attempt(request, deadline),
+            ({ signal: deadline }) => this.attempt(request, deadline, outgoing),
             attemptSignal,
           );
         } catch (error) {
-          if (timedOut(error) && !attemptSignal.aborted) this.failed();
+          if (timedOut(error) && !attemptSignal.aborted) {
+            this.failed();
+            if (!outgoing.idempotent)
+              throw new RetryableFailure(
+                `${this.kind.toLowerCase()} backend sent no complete answer within ${this.options.timeoutMs} ms; the create was not sent again (it may have been applied)`,
+                'timeout',
+                false,
+                true,
+              );
+          }
           throw error;
         }
       }, signal);
@@ -289,7 +333,7 @@ export class Transport {
     }
   }
 
-  private async attempt(request: Request, signal: AbortSignal): Promise<Response> {
+  private async attempt(request: Request, signal: AbortSignal, outgoing: Outgoing): Promise<Response> {
     const what = `${this.kind.toLowerCase()} backend`;
     let response: Awaited<ReturnType<typeof undiciFetch>>;
     try {
@@ -299,7 +343,9 @@ export class Transport {
           accept: 'application/json',
           authorization: this.authorization,
           'user-agent': 'account-gateway-connector',
+          ...(outgoing.body && outgoing.contentType ? { 'content-type': outgoing.contentType } : {}),
         },
+        ...(outgoing.body ? { body: outgoing.body } : {}),
         dispatcher: this.agent,
         redirect: 'manual',
         signal,
@@ -307,19 +353,29 @@ export class Transport {
     } catch (error) {
       if (signal.aborted) throw new TaskCancelledError('deadline');
       this.failed();
-      throw new RetryableFailure(`${what}: ${connectionProblem(error)}`, 'connection');
+      const code = connectionCode(error);
+      const maybeApplied = !outgoing.idempotent && !(code && NOT_SENT.has(code));
+      throw new RetryableFailure(
+        `${what}: ${connectionProblem(error)}${maybeApplied ? '; the create was not sent again (it may have been applied)' : ''}`,
+        'connection',
+        false,
+        maybeApplied,
+      );
     }
     const { status } = response;
+    const verdict = outgoing.write && WRITE_VERDICTS.has(status);
     const pause = retryAfterMs(response.headers.get('retry-after'));
     if (pause !== null && (status === 429 || status >= 500))
       this.notBefore = Math.max(this.notBefore, Date.now() + pause);
-    if (status === 429 || status >= 500) {
+    if (!verdict && (status === 429 || status >= 500)) {
       await response.body?.cancel().catch(() => {});
       if (status !== 429) this.failed();
+      const maybeApplied = status !== 429 && !outgoing.idempotent;
       throw new RetryableFailure(
-        `${what} answered ${status}${status === 429 ? ' (too many requests)' : ''}`,
+        `${what} answered ${status}${status === 429 ? ' (too many requests)' : ''}${maybeApplied ? '; the create was not sent again (it may have been applied)' : ''}`,
         'status',
         status === 429,
+        maybeApplied,
       );
     }
     if (status === 401 || status === 403) {
@@ -350,7 +406,7 @@ export class Transport {
         throw new BackendProtocolError(this.kind, `${what} answered ${status} with a body that is not valid JSON`);
       }
     }
-    if (status >= 400 && status !== 404) {
+    if (status >= 400 && status !== 404 && !verdict) {
       throw new BackendProtocolError(
         this.kind,
         `${what} refused the request with ${status}: ${excerpt(errorMessage(body) ?? '')}`.replace(/: $/, ''),
@@ -462,7 +518,7 @@ export class Transport {
     } else if (error instanceof RetryableFailure) {
       out = new BackendUnavailableError(
         this.kind,
-        `${error.message} (${attempts} attempts)`,
+        error.final ? error.message : `${error.message} (${attempts} attempts)`,
         this.gateDate(),
         error.reason,
       );

@@ -113,3 +113,52 @@ export interface IdentitySink {
    */
   linkPending(backend: BackendRef): Promise<{ linked: number; newUsers: number; conflicts: number }>;
 }
+
+/**
+ * The source API calls of SPEC §10.4's mapping, one per operation; each connector carries
+ * out those of its kind (another kind's is a programming error).
+ */
+export type WriteOperation =
+  /** learning POST /accounts */
+  | { op: 'learning.createAccount'; externalUserId: string }
+  /** learning DELETE /accounts/{id} (disables) */
+  | { op: 'learning.disableAccount'; nativeId: string }
+  /** catalog POST /api/v1/users */
+  | { op: 'catalog.createUser'; fields: CatalogUserFields & { user_name: string; email_address: string } }
+  /** catalog PUT /api/v1/users/{id} */
+  | { op: 'catalog.updateUser'; nativeId: string; fields: CatalogUserFields }
+  /** messaging POST /api/v1/accounts (a sub-account of the credential's account) */
+  | { op: 'messaging.createAccount'; name: string }
+  /** embed PUT /v1/headless/user/{identifier} (creates, or merges metadata: null removes a key) */
+  | { op: 'embed.putUser'; identifier: string; fields: { clientIdentifier?: string | null; metadata?: Record<string, unknown> } }
+  /** embed PUT /v1/headless/client/{identifier} (creates or replaces) */
+  | { op: 'embed.putClient'; identifier: string; metadata: Record<string, unknown> };
+
+export interface CatalogUserFields {
+  user_name?: string;
+  email_address?: string;
+  first_name?: string | null;
+  last_name?: string | null;
+  custom_fields?: Record<string, unknown> | null;
+  time_zone?: string | null;
+  locale?: string | null;
+}
+
+/** What the backend said to a write: its record of the result, or its refusal. */
+export type WriteOutcome =
+  /** Accepted; `record` is the backend's record as it answered (null: it answered none, e.g. a 204 DELETE). */
+  | { ok: true; record: SourceRecord | null; requests: number }
+  | {
+      ok: false;
+      /** conflict: a duplicate key (learning 422 Duplicate, catalog 409); invalid: refused input; missing: 404; unsupported: 405/501. */
+      refusal: 'conflict' | 'invalid' | 'missing' | 'unsupported';
+      status: number;
+      /** The backend's message, a short cleaned excerpt. */
+      message: string;
+      requests: number;
+    };
+
+/** The writes of a connector (SPEC §10.4): same transport and policies as its reads. */
+export interface ConnectorWrites {
+  write(operation: WriteOperation, signal?: AbortSignal): Promise<WriteOutcome>;
+}
