@@ -41,8 +41,8 @@ export default defineConfig({
   test: {
     // A test that needs longer says so itself (fuzzers, races, child processes, the browser).
     // The defaults leave room for a machine shared with another suite, not for a hang.
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
     // Each worker imports the app's module graph once and runs file after file in it: every

@@ -44,7 +44,7 @@ describe('the store', () => {
   });
 });
 
-describe('races', () => {
+describe('races', { timeout: 90_000 }, () => {
   it('100 concurrent ensureUser calls with one key create exactly one user', async () => {
     const sel = '... on EnsureUserSuccess { created user { uuid } }';
     const results = await race(100, () => run(h, a.key, 'ensureUser', { externalUserId: 'race-ensure' }, sel));

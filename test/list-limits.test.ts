@@ -107,7 +107,7 @@ describe('list arguments are capped', () => {
       const small = await h.gql(document(first), 'ids' in (variables as object) ? { ids: ids.slice(0, 1) } : { n: 1 }, { token: a.key });
       expect(small.errors).toBeUndefined();
     }
-  });
+  }, 120_000); // up to 24 documents reading hundreds of users each
 });
 
 /** The smallest k whose document is refused for cost (400, nothing run); every larger k is too. */

@@ -113,7 +113,8 @@ async function auditCount(action: string, subjectIds: string[]): Promise<number>
   return h.store.prisma.auditEvent.count({ where: { partnerId: p.accountId, action, subjectId: { in: subjectIds } } });
 }
 
-describe('races', () => {
+// Rounds of concurrent requests: up to 25 s a test on PostgreSQL on a loaded machine.
+describe('races', { timeout: 90_000 }, () => {
   it('deletes with reallocation race with merges, course creation, reallocation and creates', async () => {
     const users = [];
     for (let i = 0; i < 12; i++) users.push(await newUser(h, p.key, { externalUserId: `rd-${i}` }));
