@@ -9,6 +9,7 @@ import { normaliseCidr } from '../../auth/ip.js';
 import { nullish, parse, text } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
 import { canvasUuid } from '../../store/ids.js';
+import { accountCreateCalls, callBackends, connectedBackends, recordAccepted } from '../backends/write-through.js';
 
 
 export interface AccountFilter {
@@ -86,7 +87,14 @@ export async function createAccount(ctx: RequestContext, raw: CreateAccountInput
       allowedIps: input.allowedIps ?? [],
     };
     assertAllowListUsable(data);
-    const account = await tx.account.create({ data });
+    // A connected messaging backend creates it first (write-through.ts).
+    const backends = await connectedBackends(tx, parent.partnerId);
+    const accepted = backends.has('MESSAGING') ? await callBackends(ctx, backends, accountCreateCalls(parent.partnerId, parent.id, input.name, backends), 'createAccount') : [];
+    let account = await tx.account.create({ data });
+    if (accepted.length) {
+      await recordAccepted(tx, accepted, { accountId: account.id });
+      account = await tx.account.findUniqueOrThrow({ where: { id: account.id } });
+    }
     audit({ action: 'account.create', subjectType: 'Account', subjectId: account.id, data: { parentId: parent.id, name: account.name } });
     return account;
   });

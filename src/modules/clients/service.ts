@@ -8,7 +8,8 @@ import { managedAccount } from '../accounts/service.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { embedKey, jsonObject, nullish, parse } from '../../validation.js';
-import { audited, requireUser } from '../audit/service.js';
+import { audited, requireUser, type Tx } from '../audit/service.js';
+import { callBackends, clientUpsertCalls, connectedBackends, recordAccepted, type Accepted } from '../backends/write-through.js';
 import { lockManagedUsers } from '../users/service.js';
 import { removeUser, type DeleteAction } from '../users/removal.js';
 import { jsonColumn } from '../../store/json.js';
@@ -27,6 +28,13 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
   const principal = requireUser(ctx);
   const input = parse(upsertSchema, raw);
   const accountId = input.accountId ?? principal.partnerId;
+  // A connected embed backend is asked first (write-through.ts): PUT client creates or replaces.
+  const throughEmbed = async (tx: Tx, identifier: string, metadata: Record<string, unknown>) =>
+    callBackends(ctx, await connectedBackends(tx, principal.partnerId), clientUpsertCalls(identifier, metadata), 'upsertClient');
+  const recorded = async (tx: Tx, accepted: Accepted[], clientId: string) => {
+    await recordAccepted(tx, accepted, { clientId });
+    return tx.client.findUniqueOrThrow({ where: { id: clientId } });
+  };
   for (let attempt = 0; ; attempt++) {
     try {
       return await audited(ctx, async (tx, audit) => {
@@ -43,15 +51,19 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
           }
           // Metadata is replaced only when given: leaving it out changes nothing.
           if (input.metadata === undefined) return { client: existing, created: false };
-          const client = await tx.client.update({ where: { id: existing.id }, data: { metadata: jsonColumn(input.metadata) } });
+          const accepted = await throughEmbed(tx, input.identifier, input.metadata);
+          let client = await tx.client.update({ where: { id: existing.id }, data: { metadata: jsonColumn(input.metadata) } });
+          if (accepted.length) client = await recorded(tx, accepted, client.id);
           audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
           return { client, created: false };
         }
         const forbidden = 'creating a client needs admin rights on its account (give accountId)';
         if (input.accountId) await managedAccount(tx, principal, accountId, forbidden);
         else if (!administers(principal, accountId)) throw new ForbiddenError(forbidden);
+        const accepted = await throughEmbed(tx, input.identifier, input.metadata ?? {});
         const metadata = jsonColumn(input.metadata ?? {});
-        const client = await tx.client.create({ data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata } });
+        let client = await tx.client.create({ data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata } });
+        if (accepted.length) client = await recorded(tx, accepted, client.id);
         audit({ action: 'client.create', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
         return { client, created: true };
       });

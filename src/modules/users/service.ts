@@ -17,6 +17,7 @@ import { audited, requireUser, type Audit, type Tx } from '../audit/service.js';
 import { applyMergePatch, type JsonObject } from './merge-patch.js';
 import { userOrderBy, userWhere, type UserFilter, type UserOrderField } from './filters.js';
 import { assertNoPii } from './pii.js';
+import { assertEnableSupported, callBackends, connectedBackends, recordAccepted, userChangeCalls, userCreateCalls, userIdentities } from '../backends/write-through.js';
 
 export type { User };
 
@@ -243,13 +244,31 @@ export async function createUser(ctx: RequestContext, raw: CreateUserInput): Pro
   try {
     return await audited(ctx, async (tx, audit) => {
       await lockClient(tx, clientId, input.clientIdentifier);
-      const user = await tx.user.create({ data: row as Prisma.UserUncheckedCreateInput });
+      // A connected kind's backend is asked first (write-through.ts); a key taken here is refused before it is.
+      const backends = await connectedBackends(tx, principal.partnerId);
+      if (backends.size) await assertKeysFree(tx, principal, row);
+      const accepted = await callBackends(ctx, backends, userCreateCalls(row, input.clientIdentifier), 'createUser');
+      let user = await tx.user.create({ data: row as Prisma.UserUncheckedCreateInput });
+      if (accepted.length) {
+        await recordAccepted(tx, accepted, { userId: user.id });
+        user = await tx.user.findUniqueOrThrow({ where: { id: user.id } });
+      }
       audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user) } });
       return user;
     });
   } catch (error) {
     throw (await conflictFor(ctx, principal.partnerId, error, row)) ?? error;
   }
+}
+
+/** A key of `row` another user of the partner holds: the ConflictError the insert would meet, found before a backend is asked. */
+async function assertKeysFree(tx: Tx, principal: UserPrincipal, row: Prisma.UserCreateManyInput): Promise<void> {
+  const keys = (['externalUserId', 'email', 'identifier'] as const).filter((k) => row[k]);
+  if (!keys.length) return;
+  const holder = await tx.user.findFirst({ where: { partnerId: row.partnerId, OR: keys.map((k) => ({ [k]: row[k] })) }, select: { ...HOLDER, externalUserId: true, email: true, identifier: true } });
+  if (!holder) return;
+  const key = keys.find((k) => holder[k] === row[k])!;
+  throw new ConflictError(`${key} ${JSON.stringify(row[key])} is already taken`, key, holderId(principal, holder));
 }
 
 export const keysOf = (u: Pick<User, 'externalUserId' | 'email' | 'identifier'>) => ({
@@ -384,6 +403,11 @@ export async function disableUser(ctx: RequestContext, id: string): Promise<User
     const [user] = await lockManagedUsers(tx, ctx, [id]);
     await assertNotMerged(tx, ctx, user!, 'disable the target instead');
     if (user!.status === 'DISABLED') return user!;
+    const backends = await connectedBackends(tx, user!.partnerId);
+    if (backends.size) {
+      const calls = userChangeCalls(user!, { status: 'DISABLED' }, backends, await userIdentities(tx, id, backends), undefined);
+      await callBackends(ctx, backends, calls, 'disableUser');
+    }
     const updated = await tx.user.update({ where: { id }, data: { status: 'DISABLED', disabledAt: new Date() } });
     audit({ action: 'user.disable', subjectType: 'User', subjectId: id, data: { before: user!.status, after: 'DISABLED' } });
     return updated;
@@ -397,6 +421,7 @@ export async function enableUser(ctx: RequestContext, id: string): Promise<User>
     const [user] = await lockManagedUsers(tx, ctx, [id]);
     await assertNotMerged(tx, ctx, user!, 'enable the target instead');
     if (user!.status === 'ACTIVE') return user!;
+    await assertEnableSupported(tx, user!);
     const updated = await tx.user.update({ where: { id }, data: { status: 'ACTIVE', disabledAt: null } });
     audit({ action: 'user.enable', subjectType: 'User', subjectId: id, data: { before: user!.status, after: 'ACTIVE' } });
     return updated;
@@ -489,7 +514,15 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       // Clearing a pointer that is not set is a no-op (as unmergeUser would refuse it).
       if (input.clearMergedInto && u.status === 'MERGED') Object.assign(data, unmergeChange(u, audit));
       if (Object.keys(data).length === 0) return u;
-      const updated = await tx.user.update({ where: { id: u.id }, data });
+      const backends = await connectedBackends(tx, u.partnerId);
+      const accepted = backends.size
+        ? await callBackends(ctx, backends, userChangeCalls(u, data, backends, await userIdentities(tx, u.id, backends), input.clientIdentifier), 'updateUser')
+        : [];
+      let updated = await tx.user.update({ where: { id: u.id }, data });
+      if (accepted.length) {
+        await recordAccepted(tx, accepted, { userId: u.id });
+        updated = await tx.user.findUniqueOrThrow({ where: { id: u.id } });
+      }
       if (fields.length) audit({ action: 'user.update', subjectType: 'User', subjectId: u.id, data: { fields } });
       return updated;
     });

@@ -1,0 +1,283 @@
+// Write-through to ONE connected backend, synchronously (SPEC §10.4, §10.7 "Single vs several"):
+// the one home of the rule "for a connected kind the backend is the authority". The users,
+// accounts and clients services call it inside their transaction, before they write: the
+// backend is asked first and its verdict is the answer (a duplicate is a ConflictError naming
+// the key and the backend, unreachable is a BackendUnavailableError, a call its API lacks an
+// UnsupportedByBackendError, and each throws before the store is written, so the transaction
+// rolls back with nothing changed). What the backend accepted is then recorded as the owner's
+// identity, LINKED, and projected onto its columns, in the same transaction.
+//
+// Hosted kinds (no connected backend of that kind) are untouched: every function here returns
+// without a call. A change that would land in two or more backends needs the outbox (not built
+// yet): it is refused with a ValidationError saying so, before any backend is called.
+import type { Backend, BackendKind, Prisma, User } from '@prisma/client';
+import type { RequestContext } from '../../auth/context.js';
+import { BackendUnavailableError, ConflictError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
+import { jsonColumn } from '../../store/json.js';
+import { uuidv7 } from '../../store/ids.js';
+import {
+  BackendError,
+  BackendUnavailableError as ConnectorUnavailable,
+  connectorOptions,
+  createConnector,
+} from '../../connectors/index.js';
+import type { Tx } from '../audit/service.js';
+import { dataHash } from '../identities/sink.js';
+import { projectIdentity } from '../identities/writes.js';
+import type { CatalogUserFields, SourceRecord, WriteOperation } from './contract.js';
+import { backendCredential } from './service.js';
+
+type Db = Tx | RequestContext['prisma'];
+type Json = Record<string, unknown>;
+
+/** One backend call a change needs, and what a duplicate there is about. */
+interface Call {
+  kind: BackendKind;
+  operation: WriteOperation;
+  /** The key a conflict is about: its input field and value. */
+  key?: { field: string; value: string };
+  /** Check-then-act: the backend's PUT creates or merges, so an existing record must be found first. */
+  mustNotExist?: { stream: 'embed.users'; nativeId: string };
+}
+
+/** What a backend accepted, to record as an identity of its owner. */
+export interface Accepted {
+  backend: Backend;
+  record: SourceRecord | null;
+}
+
+export type Owner = { userId: string } | { accountId: string } | { clientId: string };
+
+/** The partner's connected backends by kind. */
+export async function connectedBackends(db: Db, partnerId: string): Promise<Map<BackendKind, Backend>> {
+  const rows = await db.backend.findMany({ where: { partnerId, disconnectedAt: null } });
+  return new Map(rows.map((b) => [b.kind, b]));
+}
+
+function connectorFor(ctx: RequestContext, backend: Backend) {
+  if (!ctx.config) {
+    throw new BackendUnavailableError(backend, null, `the ${what(backend)} cannot be reached from here: this process was started without the backends' settings`);
+  }
+  const credential = backendCredential(ctx.config, backend);
+  return createConnector({ id: backend.id, kind: backend.kind, baseUrl: backend.baseUrl, credential }, connectorOptions(ctx.config, { logger: undefined }));
+}
+
+const what = (backend: Pick<Backend, 'kind'>) => `${backend.kind.toLowerCase()} backend`;
+
+/** A connector's failure as the domain's: unreachable, refused credential and garbage alike are unavailable. */
+function unavailable(backend: Backend, error: BackendError): BackendUnavailableError {
+  const until = error instanceof ConnectorUnavailable ? error.retryAfter : null;
+  const retryAfter = until ? Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000)) : null;
+  return new BackendUnavailableError(backend, retryAfter, `${error.message}; nothing was changed`);
+}
+
+/**
+ * Carries out the one call a change needs (none: returns []); refuses a change that needs
+ * several. The caller records the result with `recordAccepted` once its own rows are written.
+ */
+export async function callBackends(ctx: RequestContext, backends: Map<BackendKind, Backend>, calls: Call[], operation: string): Promise<Accepted[]> {
+  const connected = calls.filter((c) => backends.has(c.kind));
+  if (connected.length === 0) return [];
+  if (connected.length > 1) {
+    const kinds = connected.map((c) => c.kind.toLowerCase()).join(', ');
+    throw new ValidationError(
+      `${operation} would change ${connected.length} connected backends (${kinds}); a change that spans several backends goes through the outbox, which this gateway does not have yet: make it one backend at a time`,
+    );
+  }
+  const call = connected[0]!;
+  const backend = backends.get(call.kind)!;
+  const connector = connectorFor(ctx, backend);
+  try {
+    if (call.mustNotExist) {
+      const found = await connector.readOne(call.mustNotExist.stream, call.mustNotExist.nativeId);
+      if (found !== 'GONE') throw conflict(backend, call, 'it already has one');
+    }
+    const outcome = await connector.write(call.operation);
+    if (outcome.ok) return [{ backend, record: outcome.record }];
+    switch (outcome.refusal) {
+      case 'conflict':
+        throw conflict(backend, call, outcome.message);
+      case 'unsupported':
+        throw new UnsupportedByBackendError(backend, operation, `the ${what(backend)} has no call for ${operation} (${outcome.status}: ${outcome.message}); nothing was changed`);
+      case 'missing':
+        throw new ConflictError(`the ${what(backend)} no longer has this record (${outcome.status}); a sync marks it GONE`, call.key?.field);
+      default:
+        throw new ValidationError(`the ${what(backend)} refused it (${outcome.status}): ${outcome.message}`, call.key ? `input.${call.key.field}` : 'input');
+    }
+  } catch (error) {
+    if (error instanceof BackendError) throw unavailable(backend, error);
+    throw error;
+  }
+}
+
+/**
+ * A key that exists only upstream (SPEC §10.7): a ConflictError naming the key and the backend;
+ * the backend cannot say who holds it, so linkIdentity with its id attaches it.
+ */
+function conflict(backend: Backend, call: Call, message: string): ConflictError {
+  const key = call.key ? `${call.key.field} ${JSON.stringify(call.key.value)}` : 'the key';
+  return new ConflictError(`${key} is already taken in the ${what(backend)} (${message}); linkIdentity with the backend's id attaches it to a user`, call.key?.field);
+}
+
+/** Records what each backend accepted as the owner's LINKED identity and projects it onto the owner. */
+export async function recordAccepted(tx: Tx, accepted: Accepted[], owner: Owner): Promise<void> {
+  const now = new Date();
+  for (const { backend, record } of accepted) {
+    if (!record) continue;
+    const data = jsonColumn(record.data);
+    const fields = {
+      key: record.key,
+      email: record.email ? record.email.trim().toLowerCase() || null : null,
+      sourceUpdatedAt: record.sourceUpdatedAt,
+      syncedAt: now,
+      status: 'LINKED' as const,
+      data,
+      dataHash: dataHash(record.data),
+      stream: record.stream,
+      ...owner,
+    };
+    const identity = await tx.identity.upsert({
+      where: { backendId_entity_nativeId: { backendId: backend.id, entity: record.entity, nativeId: record.nativeId } },
+      create: { id: uuidv7(), partnerId: backend.partnerId, backendId: backend.id, kind: backend.kind, entity: record.entity, nativeId: record.nativeId, ...fields },
+      update: fields,
+    });
+    await projectIdentity(tx, identity);
+  }
+}
+
+// ---------------------------------------------------------------------------- users
+
+const CATALOG_COLUMNS = { userName: 'user_name', email: 'email_address', firstName: 'first_name', lastName: 'last_name', customFields: 'custom_fields', timeZone: 'time_zone', locale: 'locale' } as const;
+
+/** A JSON column's value as plain JSON (jsonColumn wraps it for Prisma: src/store/json.ts). */
+function plain(value: unknown): unknown {
+  const wrapped = value && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): unknown }).toJSON() : null;
+  return wrapped && typeof wrapped === 'object' && (wrapped as Json).$type === 'Json' ? JSON.parse((wrapped as { value: string }).value) : value;
+}
+
+/** The catalog fields of a user row (or change), as the catalog API names them. */
+function catalogFields(row: Json): CatalogUserFields {
+  const fields: Json = {};
+  for (const [column, wire] of Object.entries(CATALOG_COLUMNS)) if (row[column] !== undefined) fields[wire] = plain(row[column]);
+  return fields as CatalogUserFields;
+}
+
+/** The calls that create a new user's identities in their backends (SPEC §10.4 "create user"). */
+export function userCreateCalls(row: Prisma.UserCreateManyInput, clientIdentifier: string | null | undefined): Call[] {
+  const calls: Call[] = [];
+  if (row.externalUserId) calls.push({ kind: 'LEARNING', operation: { op: 'learning.createAccount', externalUserId: row.externalUserId }, key: { field: 'externalUserId', value: row.externalUserId } });
+  if (row.inCatalog && row.email) {
+    const fields = { ...catalogFields(row as Json), user_name: row.userName ?? row.email, email_address: row.email };
+    calls.push({ kind: 'CATALOG', operation: { op: 'catalog.createUser', fields }, key: { field: 'email', value: row.email } });
+  }
+  if (row.identifier) {
+    const metadata = plain(row.metadata ?? undefined) as Json | undefined;
+    calls.push({
+      kind: 'EMBED',
+      operation: { op: 'embed.putUser', identifier: row.identifier, fields: { ...(clientIdentifier ? { clientIdentifier } : {}), ...(metadata ? { metadata } : {}) } },
+      key: { field: 'identifier', value: row.identifier },
+      mustNotExist: { stream: 'embed.users', nativeId: row.identifier },
+    });
+  }
+  return calls;
+}
+
+/** RFC 7396 patch that turns `before` into `after` (null removes a key): how a replace reaches the embed PUT, which merges. */
+function replacingPatch(before: Json, after: Json): Json {
+  const patch: Json = { ...after };
+  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
+  return patch;
+}
+
+/**
+ * The calls of a change to an existing user (`data`, as updateUser/disableUser would write it):
+ * a new identity is created in its backend; the catalog profile is PUT to the catalog; the
+ * embed metadata or client is PUT to the embed backend; a disable is the learning DELETE.
+ * `identities`: the user's LINKED identities by backend id.
+ */
+export function userChangeCalls(
+  user: User,
+  data: Prisma.UserUncheckedUpdateInput,
+  backends: Map<BackendKind, Backend>,
+  identities: Map<string, string>,
+  clientIdentifier: string | null | undefined,
+): Call[] {
+  const calls: Call[] = [];
+  const native = (kind: BackendKind) => {
+    const backend = backends.get(kind);
+    return backend ? identities.get(backend.id) : undefined;
+  };
+  const changed = data as Json;
+  if (typeof changed.externalUserId === 'string' && !user.externalUserId) {
+    calls.push({ kind: 'LEARNING', operation: { op: 'learning.createAccount', externalUserId: changed.externalUserId }, key: { field: 'externalUserId', value: changed.externalUserId } });
+  }
+  if (changed.status === 'DISABLED' && user.status !== 'DISABLED' && native('LEARNING')) {
+    calls.push({ kind: 'LEARNING', operation: { op: 'learning.disableAccount', nativeId: native('LEARNING')! } });
+  }
+  const catalog = catalogFields(changed);
+  if (changed.inCatalog === true && !user.inCatalog && typeof changed.email === 'string') {
+    const fields = { ...catalogFields({ ...user, ...changed }), user_name: (changed.userName ?? user.userName ?? changed.email) as string, email_address: changed.email };
+    calls.push({ kind: 'CATALOG', operation: { op: 'catalog.createUser', fields }, key: { field: 'email', value: changed.email } });
+  } else if (Object.keys(catalog).length && native('CATALOG')) {
+    calls.push({ kind: 'CATALOG', operation: { op: 'catalog.updateUser', nativeId: native('CATALOG')!, fields: catalog }, ...(typeof changed.email === 'string' ? { key: { field: 'email', value: changed.email } } : {}) });
+  }
+  const identifier = (typeof changed.identifier === 'string' ? changed.identifier : null) ?? user.identifier;
+  const embedChanged = changed.metadata !== undefined || changed.clientId !== undefined || (typeof changed.identifier === 'string' && !user.identifier);
+  if (identifier && embedChanged && (native('EMBED') || !user.identifier)) {
+    const fields: { clientIdentifier?: string | null; metadata?: Json } = {};
+    if (changed.metadata !== undefined) fields.metadata = replacingPatch((user.metadata ?? {}) as Json, (plain(changed.metadata) ?? {}) as Json);
+    if (clientIdentifier) fields.clientIdentifier = clientIdentifier;
+    const created = !user.identifier;
+    calls.push({
+      kind: 'EMBED',
+      operation: { op: 'embed.putUser', identifier, fields },
+      key: { field: 'identifier', value: identifier },
+      ...(created ? { mustNotExist: { stream: 'embed.users' as const, nativeId: identifier } } : {}),
+    });
+  }
+  return calls;
+}
+
+/** The user's LINKED identities in the given backends: backend id → native id. */
+export async function userIdentities(tx: Tx, userId: string, backends: Map<BackendKind, Backend>): Promise<Map<string, string>> {
+  if (!backends.size) return new Map();
+  const rows = await tx.identity.findMany({
+    where: { userId, entity: 'USER', status: 'LINKED', backendId: { in: [...backends.values()].map((b) => b.id) } },
+    select: { backendId: true, nativeId: true },
+  });
+  return new Map(rows.map((r) => [r.backendId, r.nativeId]));
+}
+
+/**
+ * Enabling a user whose learning account the connected learning backend holds: the learning
+ * API can disable an account but has no call to enable it again (SPEC §10.4).
+ */
+export async function assertEnableSupported(tx: Tx, user: User): Promise<void> {
+  const backends = await connectedBackends(tx, user.partnerId);
+  const learning = backends.get('LEARNING');
+  if (!learning) return;
+  const identities = await userIdentities(tx, user.id, new Map([['LEARNING', learning]]));
+  if (identities.has(learning.id)) {
+    throw new UnsupportedByBackendError(learning, 'enableUser', 'the learning backend holds this user\'s account and its API cannot enable a disabled account; nothing was changed');
+  }
+}
+
+// ---------------------------------------------------------------------------- accounts and clients
+
+/**
+ * createAccount on a partner whose messaging backend is connected: messaging POST
+ * /api/v1/accounts, which creates a sub-account of the credential's own account, the
+ * partner's root (SPEC §10.7 "Messaging tree"); a deeper parent is not expressible there.
+ */
+export function accountCreateCalls(partnerId: string, parentId: string, name: string, backends: Map<BackendKind, Backend>): Call[] {
+  const messaging = backends.get('MESSAGING');
+  if (messaging && parentId !== partnerId) {
+    throw new UnsupportedByBackendError(messaging, 'createAccount', 'the messaging backend creates sub-accounts of the partner\'s root account only (its API has no parent); create it under the root; nothing was changed');
+  }
+  return [{ kind: 'MESSAGING', operation: { op: 'messaging.createAccount', name } }];
+}
+
+/** upsertClient: embed PUT /v1/headless/client/{identifier} with the metadata (creates or replaces). */
+export function clientUpsertCalls(identifier: string, metadata: Json): Call[] {
+  return [{ kind: 'EMBED', operation: { op: 'embed.putClient', identifier, metadata }, key: { field: 'identifier', value: identifier } }];
+}

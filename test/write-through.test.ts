@@ -1,0 +1,244 @@
+// Write-through to one connected backend (SPEC §10.4, §10.7 "Single vs several"): the graph's
+// mutations on a partner with all four kinds connected to a stand-in upstream, through the
+// fault proxy. For each mapping: the proxy's log shows the exact call, the stand-in has the
+// record, the gateway's store has the user (account, client) and its LINKED identity. A key
+// that exists only upstream is a ConflictError with nothing stored; an upstream down is a
+// BackendUnavailableError with retryAfter and nothing changed; another partner's mutations
+// never reach A's backends.
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getNamedType, type GraphQLUnionType } from 'graphql';
+import { schema } from '../src/schema.js';
+import type { Backend, BackendKind } from '@prisma/client';
+import { useHarness, type Partner } from './helpers/app.js';
+import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
+import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { createUser as standInCreateUser } from '../src/modules/users/service.js';
+
+const h = useHarness({ SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
+
+let standIn: StandIn;
+let proxy: FaultProxy;
+let a: Partner;
+let b: Partner;
+const backends = {} as Record<BackendKind, Backend>;
+
+const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }`;
+const DETAILS: Record<string, string> = {
+  ConflictError: 'field',
+  BackendUnavailableError: 'retryAfter kind backend { id }',
+  UnsupportedByBackendError: 'operation kind',
+};
+
+/** The error selection a mutation's union admits (a fragment on a type outside it is invalid). */
+function errorSelection(mutation: string): string {
+  const union = getNamedType(schema.getMutationType()!.getFields()[mutation]!.type) as GraphQLUnionType;
+  const members = new Set(union.getTypes().map((t) => t.name));
+  return ['... on Error { code message }', ...Object.entries(DETAILS).filter(([t]) => members.has(t)).map(([t, f]) => `... on ${t} { ${f} }`)].join(' ');
+}
+const USER = 'user { id uuid externalUserId email firstName identifier metadata status }';
+
+/** One mutation; its payload (the success's fields, or the error's). */
+async function mutate(token: string, name: string, input: Record<string, unknown>, success: string) {
+  const type = `${name[0]!.toUpperCase()}${name.slice(1)}`;
+  const r = await h.gql(`mutation ($input: ${type}Input!) { ${name}(input: $input) { __typename ... on ${type}Success { ${success} } ${errorSelection(name)} } }`, { input }, { token });
+  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+  return r.data[name];
+}
+
+/** The proxy's log since `resetLog`, as "METHOD path". */
+const calls = () => proxy.log.map((r) => `${r.method} ${r.path}`);
+
+const identityOf = (where: { userId?: string; accountId?: string; clientId?: string }, kind: BackendKind) =>
+  h.store.prisma.identity.findFirst({ where: { ...where, backendId: backends[kind].id } });
+
+const uuidOf = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
+
+beforeAll(async () => {
+  if (!h.ready) return;
+  standIn = await startStandIn({ inMemory: true });
+  proxy = await startFaultProxy(standIn.url, { seed: 3 });
+  a = await h.newPartner('Write-through A', 'AUTOMATE');
+  b = await h.newPartner('Write-through B', 'AUTOMATE');
+  for (const kind of ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED'] as const) {
+    const r = await h.gql(CONNECT, { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } }, { token: a.key });
+    expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
+    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: a.accountId, kind, disconnectedAt: null } });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await standIn?.stop();
+});
+
+const upstreamUser = (where: Record<string, unknown>) => standIn.store.prisma.user.findFirst({ where: { partnerId: standIn.partnerId, ...where } });
+
+describe('write-through to one connected backend', () => {
+  let learningUser: any;
+  let catalogUser: any;
+  let embedUser: any;
+
+  it('createUser with externalUserId → learning POST /accounts; the store has the user and its LINKED identity', async () => {
+    proxy.resetLog();
+    const r = await mutate(a.key, 'createUser', { externalUserId: 'wt-learner' }, USER);
+    expect(r.__typename).toBe('CreateUserSuccess');
+    expect(calls()).toEqual(['POST /rest/learning/accounts']);
+    const upstream = await upstreamUser({ externalUserId: 'wt-learner' });
+    expect(upstream).not.toBeNull();
+    learningUser = r.user;
+    const identity = await identityOf({ userId: r.user.uuid }, 'LEARNING');
+    expect(identity).toMatchObject({ nativeId: upstream!.id, status: 'LINKED', key: 'wt-learner', entity: 'USER', kind: 'LEARNING' });
+  });
+
+  it('createUser with email → catalog POST /api/v1/users; the identity is the catalog user id', async () => {
+    proxy.resetLog();
+    const r = await mutate(a.key, 'createUser', { email: 'wt-cat@example.com', firstName: 'Cat' }, USER);
+    expect(r.__typename, JSON.stringify(r)).toBe('CreateUserSuccess');
+    expect(calls()).toEqual(['POST /rest/catalog/api/v1/users']);
+    const upstream = await upstreamUser({ email: 'wt-cat@example.com' });
+    expect(upstream).toMatchObject({ inCatalog: true, firstName: 'Cat' });
+    catalogUser = r.user;
+    expect(await identityOf({ userId: r.user.uuid }, 'CATALOG')).toMatchObject({ nativeId: String(upstream!.catalogId), status: 'LINKED' });
+  });
+
+  it('createUser with identifier → embed GET (check) then PUT user, with its metadata', async () => {
+    proxy.resetLog();
+    const r = await mutate(a.key, 'createUser', { identifier: 'wt-emb', metadata: { colour: 'red', size: 1 } }, USER);
+    expect(r.__typename, JSON.stringify(r)).toBe('CreateUserSuccess');
+    expect(calls()).toEqual(['GET /rest/embed/v1/headless/user/wt-emb', 'PUT /rest/embed/v1/headless/user/wt-emb']);
+    expect((await upstreamUser({ identifier: 'wt-emb' }))?.metadata).toEqual({ colour: 'red', size: 1 });
+    embedUser = r.user;
+    expect(await identityOf({ userId: r.user.uuid }, 'EMBED')).toMatchObject({ nativeId: 'wt-emb', status: 'LINKED' });
+  });
+
+  it('ensureUser creates through learning once; a second ensure finds it without a call', async () => {
+    proxy.resetLog();
+    const first = await mutate(a.key, 'ensureUser', { externalUserId: 'wt-ensured' }, `created ${USER}`);
+    expect(first).toMatchObject({ __typename: 'EnsureUserSuccess', created: true });
+    const second = await mutate(a.key, 'ensureUser', { externalUserId: 'wt-ensured' }, `created ${USER}`);
+    expect(second).toMatchObject({ created: false, user: { id: first.user.id } });
+    expect(calls()).toEqual(['POST /rest/learning/accounts']);
+    expect(await upstreamUser({ externalUserId: 'wt-ensured' })).not.toBeNull();
+  });
+
+  it('createAccount → messaging POST /api/v1/accounts (a sub-account of the root); a deeper parent is unsupported there', async () => {
+    proxy.resetLog();
+    const r = await mutate(a.key, 'createAccount', { name: 'WT region' }, 'account { id }');
+    expect(r.__typename, JSON.stringify(r)).toBe('CreateAccountSuccess');
+    expect(calls()).toEqual(['POST /rest/messaging/api/v1/accounts']);
+    const upstream = await standIn.store.prisma.account.findFirst({ where: { partnerId: standIn.partnerId, name: 'WT region' } });
+    expect(upstream).toMatchObject({ parentId: standIn.partnerId });
+    const accountId = uuidOf(r.account.id);
+    expect(await identityOf({ accountId }, 'MESSAGING')).toMatchObject({ nativeId: upstream!.id.toUpperCase(), status: 'LINKED', entity: 'ACCOUNT' });
+
+    proxy.resetLog();
+    const deeper = await mutate(a.key, 'createAccount', { name: 'WT deeper', parentId: r.account.id }, 'account { id }');
+    expect(deeper).toMatchObject({ __typename: 'UnsupportedByBackendError', code: 'UNSUPPORTED_BY_BACKEND', operation: 'createAccount', kind: 'MESSAGING' });
+    expect(calls()).toEqual([]);
+    expect(await h.store.prisma.account.count({ where: { name: 'WT deeper' } })).toBe(0);
+  });
+
+  it('upsertClient → embed PUT client; the store has the client and its identity', async () => {
+    proxy.resetLog();
+    const r = await mutate(a.key, 'upsertClient', { identifier: 'wt-client', metadata: { tier: 'gold' } }, 'client { id identifier metadata }');
+    expect(r.__typename, JSON.stringify(r)).toBe('UpsertClientSuccess');
+    expect(calls()).toEqual(['PUT /rest/embed/v1/headless/client/wt-client']);
+    const upstream = await standIn.store.prisma.client.findFirst({ where: { partnerId: standIn.partnerId, identifier: 'wt-client' } });
+    expect(upstream?.metadata).toEqual({ tier: 'gold' });
+    const client = await h.store.prisma.client.findFirstOrThrow({ where: { partnerId: a.accountId, identifier: 'wt-client' } });
+    expect(await identityOf({ clientId: client.id }, 'EMBED')).toMatchObject({ nativeId: 'wt-client', status: 'LINKED', entity: 'CLIENT' });
+  });
+
+  it('updateUser of the catalog profile → catalog PUT /api/v1/users/{id}', async () => {
+    proxy.resetLog();
+    const upstreamBefore = await upstreamUser({ email: 'wt-cat@example.com' });
+    const r = await mutate(a.key, 'updateUser', { id: catalogUser.id, firstName: 'Renamed' }, USER);
+    expect(r).toMatchObject({ __typename: 'UpdateUserSuccess', user: { firstName: 'Renamed' } });
+    expect(calls()).toEqual([`PUT /rest/catalog/api/v1/users/${upstreamBefore!.catalogId}`]);
+    expect((await upstreamUser({ email: 'wt-cat@example.com' }))?.firstName).toBe('Renamed');
+  });
+
+  it('updateUser replacing embed metadata → embed PUT user; the upstream ends with exactly the new object', async () => {
+    proxy.resetLog();
+    const r = await mutate(a.key, 'updateUser', { id: embedUser.id, metadata: { colour: 'blue' } }, USER);
+    expect(r).toMatchObject({ __typename: 'UpdateUserSuccess', user: { metadata: { colour: 'blue' } } });
+    expect(calls()).toEqual(['PUT /rest/embed/v1/headless/user/wt-emb']);
+    expect((await upstreamUser({ identifier: 'wt-emb' }))?.metadata).toEqual({ colour: 'blue' });
+  });
+
+  it('disableUser → learning DELETE /accounts/{id}; enableUser then is unsupported by the learning API', async () => {
+    proxy.resetLog();
+    const upstream = await upstreamUser({ externalUserId: 'wt-learner' });
+    const r = await mutate(a.key, 'disableUser', { id: learningUser.id }, USER);
+    expect(r).toMatchObject({ __typename: 'DisableUserSuccess', user: { status: 'DISABLED' } });
+    expect(calls()).toEqual([`DELETE /rest/learning/accounts/${upstream!.id}`]);
+    expect((await upstreamUser({ externalUserId: 'wt-learner' }))?.status).toBe('DISABLED');
+
+    const enabled = await mutate(a.key, 'enableUser', { id: learningUser.id }, USER);
+    expect(enabled).toMatchObject({ __typename: 'UnsupportedByBackendError', operation: 'enableUser', kind: 'LEARNING' });
+    expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: learningUser.uuid } })).status).toBe('DISABLED');
+  });
+
+  it('a key that exists only upstream is a ConflictError naming the key and the backend, and nothing is stored', async () => {
+    const ctx = await standIn.context();
+    await standInCreateUser(ctx, { externalUserId: 'wt-upstream-only' });
+    await standInCreateUser(ctx, { email: 'wt-upstream@example.com' });
+    await standInCreateUser(ctx, { identifier: 'wt-upstream-emb' });
+    for (const [input, field, kind] of [
+      [{ externalUserId: 'wt-upstream-only' }, 'externalUserId', 'learning'],
+      [{ email: 'wt-upstream@example.com' }, 'email', 'catalog'],
+      [{ identifier: 'wt-upstream-emb' }, 'identifier', 'embed'],
+    ] as const) {
+      const r = await mutate(a.key, 'createUser', input, USER);
+      expect(r, JSON.stringify(r)).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT', field });
+      expect(r.message).toContain(`${kind} backend`);
+      expect(r.message).toContain(Object.values(input)[0]);
+      expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, ...input } })).toBe(0);
+    }
+    // ensureUser answers the same conflict (the learning API cannot say who holds the key).
+    const ensured = await mutate(a.key, 'ensureUser', { externalUserId: 'wt-upstream-only' }, `created ${USER}`);
+    expect(ensured).toMatchObject({ __typename: 'ConflictError', field: 'externalUserId' });
+  });
+
+  it('a change that would reach two backends is refused before any call (the outbox is not built)', async () => {
+    proxy.resetLog();
+    const r = await mutate(a.key, 'createUser', { externalUserId: 'wt-two', email: 'wt-two@example.com' }, USER);
+    expect(r).toMatchObject({ __typename: 'ValidationError' });
+    expect(r.message).toContain('2 connected backends');
+    expect(calls()).toEqual([]);
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-two' } })).toBe(0);
+  });
+
+  it("partner B's mutations never reach A's backends", async () => {
+    proxy.resetLog();
+    expect((await mutate(b.key, 'createUser', { externalUserId: 'wt-b', email: 'wt-b@example.com', identifier: 'wt-b-emb' }, USER)).__typename).toBe('CreateUserSuccess');
+    expect((await mutate(b.key, 'createAccount', { name: 'WT B region' }, 'account { id }')).__typename).toBe('CreateAccountSuccess');
+    expect((await mutate(b.key, 'upsertClient', { identifier: 'wt-client', metadata: { b: true } }, 'client { id }')).__typename).toBe('UpsertClientSuccess');
+    // B's key is A's taken one upstream: B is hosted, so it is B's own.
+    expect((await mutate(b.key, 'createUser', { externalUserId: 'wt-upstream-only' }, USER)).__typename).toBe('CreateUserSuccess');
+    expect(calls()).toEqual([]);
+    expect(await h.store.prisma.identity.count({ where: { partnerId: b.accountId } })).toBe(0);
+  });
+
+  it('an upstream down is a BackendUnavailableError with retryAfter, and nothing changed in the store or upstream', async () => {
+    proxy.resetLog();
+    proxy.add({ kind: 'status', status: 503, retryAfter: '120', match: (r) => r.path.startsWith('/rest/learning') });
+    const r = await mutate(a.key, 'createUser', { externalUserId: 'wt-down' }, USER);
+    expect(r).toMatchObject({ __typename: 'BackendUnavailableError', code: 'BACKEND_UNAVAILABLE', kind: 'LEARNING', backend: { id: expect.any(String) } });
+    expect(r.retryAfter).toBeGreaterThanOrEqual(100);
+    expect(r.retryAfter).toBeLessThanOrEqual(120);
+    // A create is not sent again after a 503: it may have been applied.
+    expect(calls()).toEqual(['POST /rest/learning/accounts']);
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-down' } })).toBe(0);
+    expect(await upstreamUser({ externalUserId: 'wt-down' })).toBeNull();
+
+    proxy.add({ kind: 'status', status: 503, retryAfter: '120', match: (r) => r.path.startsWith('/rest/catalog') });
+    const before = await h.store.prisma.user.findUniqueOrThrow({ where: { id: catalogUser.uuid } });
+    const updated = await mutate(a.key, 'updateUser', { id: catalogUser.id, firstName: 'Never' }, USER);
+    expect(updated).toMatchObject({ __typename: 'BackendUnavailableError', kind: 'CATALOG' });
+    expect(updated.retryAfter).toBeGreaterThanOrEqual(100);
+    expect(await h.store.prisma.user.findUniqueOrThrow({ where: { id: catalogUser.uuid } })).toEqual(before);
+    expect((await upstreamUser({ email: 'wt-cat@example.com' }))?.firstName).toBe('Renamed');
+  });
+});
