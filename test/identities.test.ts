@@ -368,8 +368,9 @@ describe('in the graph', () => {
 
   it('linkConflicts and dismissLinkConflict, for partner admins only', async () => {
     const p = await h.newPartner();
-    const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG', ['KEY']);
+    // The hosted holder first: once the catalog is connected, a catalog user is created there (SPEC §10.4).
     await newUser(h, p.key, { email: 'held@example.com' });
+    const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG', ['KEY']);
     await sink().upsertPage(backend, [catalog(1, 'held@example.com')], runId());
     await sink().linkPending(backend);
     const list = await h.gql(`{ linkConflicts(first: 10, status: OPEN) { totalCount edges { node { id reason status identity { nativeId } candidates { email } identityUser { registeredInCatalog } } } } }`, {}, { token: p.key });
