@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Store } from '../store/database.js';
 import { loadUserPrincipal } from '../auth/authenticate.js';
 import type { RequestContext } from '../auth/context.js';
-import { provisionPartner } from '../modules/partners/service.js';
+import { createApiKey, provisionPartner } from '../modules/partners/service.js';
 import { BACKEND_KINDS, connectBackend, updateBackend } from '../modules/backends/service.js';
 import { identitySink } from '../modules/identities/sink.js';
 import { requestRun } from '../modules/sync/runner.js';
@@ -56,10 +56,19 @@ export async function connectedDemo(store: Store, config: Config, logger: Logger
       ({ partnerId, adminUserId } = marker!);
     }
     const ctx: RequestContext = { prisma: store.prisma, principal: await loadUserPrincipal(store.prisma, adminUserId, 'api_key'), requestId: 'demo', ip: '127.0.0.1', config };
+    // A first start stopped before it kept the admin's key (DATA_DIR/demo-credentials.json): a new one.
+    if (!empty && store.kind === 'pglite' && !(await fs.stat(path.join(path.resolve(config.dataDir), 'demo-credentials.json')).catch(() => null))) {
+      apiKey = (await createApiKey(ctx, { name: 'demo admin (issued again)' })).key;
+    }
     const backends: Backend[] = [];
     for (const kind of BACKEND_KINDS) {
       const existing = await store.prisma.backend.findFirst({ where: { partnerId, kind, disconnectedAt: null } });
       const settings = { baseUrl: standIn.baseUrls[kind], credential: standIn.credentials[kind] };
+      if (existing) {
+        // A run left by an earlier start read the previous stand-in: its checkpoint (a page,
+        // a cursor) means nothing to the new one, so it is cancelled and a fresh full run reads it.
+        await store.prisma.syncRun.updateMany({ where: { backendId: existing.id, status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'CANCELLED', finishedAt: new Date(), worker: null } });
+      }
       backends.push(existing ? await updateBackend(ctx, { id: existing.id, ...settings }) : await connectBackend(ctx, { kind, ...settings }));
     }
     await fs.writeFile(markerFile(config), JSON.stringify({ partnerId, adminUserId }, null, 2), { mode: 0o600 }).catch(() => {});
