@@ -276,7 +276,7 @@ export function syncTable(r: SyncReport): string {
   const f = r.full;
   const i = r.incremental;
   const lines = [
-    '| sync scenario | wall time (s) | requests | pages (per_page ' + r.perPage + ') | records | memory growth (MiB) | end state | status |',
+    `| sync scenario | wall time (s) | requests | pages (per_page ${r.perPage}) | records | memory growth (MiB) | end state | status |`,
     '|---|--:|--:|--:|--:|--:|---|---|',
     `| full, ${r.upstreamUsers} catalog users | ${f.seconds} | ${f.requests} | ${f.pages} (expected ${f.expectedPages}) | ${f.identities} | RSS +${f.rssGrowthMiB}, heap +${f.heapGrowthMiB} | ${f.identities} identities of ${r.upstreamUsers} | ${f.status} |`,
     `| incremental after ${r.size.changes} changes | ${i.seconds} | ${i.requests} | ${i.pages} | ${i.records} | – | ${i.identitiesChanged} identities, ${i.usersChanged} users changed | ${i.status} |`,

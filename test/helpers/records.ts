@@ -90,7 +90,10 @@ export async function partition(prisma: PrismaClient, partnerId: string): Promis
 export function shuffled<T>(items: T[], seed: number): T[] {
   const out = [...items];
   let s = seed;
-  const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = () => {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];

@@ -24,7 +24,7 @@ import { clientSchema } from '../../scripts/client-schema.js';
 const blank = (text: string | null | undefined) => !text || text.trim() === '';
 
 /** `type X`, `field X.f`, `argument X.f(a)`, `input field X.f`, `enum value X.V` for each element without a description. */
-export function undescribed(schema: GraphQLSchema): string[] {
+function undescribed(schema: GraphQLSchema): string[] {
   const missing: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     if (isIntrospectionType(type) || (isScalarType(type) && isSpecifiedScalarType(type))) continue;

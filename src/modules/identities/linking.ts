@@ -48,7 +48,11 @@ export function userOrder(a: Head, b: Head): number {
 
 export async function linkPending(ctx: RequestContext, backend: BackendRef): Promise<LinkCounts> {
   const counts: LinkCounts = { linked: 0, newUsers: 0, conflicts: 0 };
-  const add = (c: LinkCounts) => ((counts.linked += c.linked), (counts.newUsers += c.newUsers), (counts.conflicts += c.conflicts));
+  const add = (c: LinkCounts) => {
+    counts.linked += c.linked;
+    counts.newUsers += c.newUsers;
+    counts.conflicts += c.conflicts;
+  };
   // Every pending identity of the partner in one statement (a run calls this after each page).
   const all = await ctx.prisma.identity.findMany({
     where: { partnerId: backend.partnerId, status: 'PENDING' },

@@ -10,7 +10,7 @@ import { jsonColumn } from '../../store/json.js';
 
 type Data = Record<string, unknown>;
 
-const has = (data: Data, field: string) => Object.prototype.hasOwnProperty.call(data, field);
+const has = (data: Data, field: string) => Object.hasOwn(data, field);
 const str = (v: unknown): string | null | undefined => (typeof v === 'string' ? v : v === null ? null : undefined);
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
 const isObject = (v: unknown): v is Data => typeof v === 'object' && v !== null && !Array.isArray(v);
