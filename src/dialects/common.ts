@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isUser, type UserPrincipal } from '../auth/principal.js';
-import { DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
+import { BackendUnavailableError, DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
 import { isUuid } from '../store/ids.js';
 import { DATE_RANGE, storableDate, unstorable } from '../validation.js';
 import { guard, httpStatus, limitBody, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
@@ -67,6 +67,7 @@ export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<Htt
   });
   app.onError((error, c) => {
     if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
+    if (error instanceof BackendUnavailableError && error.retryAfter !== null) c.header('retry-after', String(error.retryAfter));
     if (error instanceof DomainError) return options.render(c, options.failure?.(error) ?? toFailure(error, options.fieldNames));
     if (error instanceof HTTPException) return error.getResponse();
     deps.logger.error({ err: error, requestId: c.get('requestId') }, 'unexpected error');
@@ -116,11 +117,14 @@ const CODES: Record<string, string> = {
   RATE_LIMITED: 'rate_limited',
 };
 
+/** A bad request field found by a route declaration: its issues already name wire fields. */
+export class WireValidationError extends ValidationError {}
+
 /** A DomainError as a Failure, with service field names renamed to the dialect's. */
 export function toFailure(error: DomainError, fieldNames: Record<string, string> = {}): Failure {
   const code = CODES[error.code] ?? error.code.toLowerCase();
   if (!(error instanceof ValidationError)) return { status: httpStatus(error), code, message: error.message };
-  const issues = error.issues.map((i) => ({ field: wireField(i.field, fieldNames), message: i.message }));
+  const issues = error instanceof WireValidationError ? error.issues : error.issues.map((i) => ({ field: wireField(i.field, fieldNames), message: i.message }));
   return { status: httpStatus(error), code, message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues };
 }
 

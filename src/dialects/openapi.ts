@@ -1,22 +1,10 @@
 // Small builders for the hand-written OpenAPI 3.1 documents of the dialects. Each dialect
 // keeps its document next to its routes; a test checks that both list the same operations.
 
+import { REASONS } from './declared.js';
+
 export type Schema = Record<string, unknown>;
 
-const REASONS: Record<number, string> = {
-  200: 'OK',
-  201: 'Created',
-  204: 'No content',
-  400: 'Malformed request or invalid field',
-  401: 'No or invalid credentials',
-  403: 'Not allowed (rights, plan tier or IP allow-list)',
-  404: 'Unknown, foreign or deleted id',
-  405: 'Method not allowed on this path',
-  409: 'Conflict: a unique key is taken or the state forbids it',
-  413: 'Request body too large',
-  422: 'Unprocessable: duplicate, or personal data in an anonymized key',
-  429: 'Rate limit exceeded (see Retry-After)',
-};
 
 export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 

@@ -3,31 +3,27 @@
 // errors included: `{"data":{"code","message","issues"?},"type":"error"}`.
 import type { Account } from '@prisma/client';
 import type { Hono } from 'hono';
-import { NotFoundError, ValidationError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import { createAccount, getAccount, listAccountSubtree } from '../../modules/accounts/service.js';
-import { boolValue, caller, dialectApp, finishDialect, isObject, iso, jsonBody, optionalInt, send, type DialectDeps, type HttpEnv, type RenderFailure } from '../common.js';
-import { messagingOpenApi } from './openapi.js';
+import { caller, dialectApp, finishDialect, iso, send, type DialectDeps, type HttpEnv, type RenderFailure } from '../common.js';
+import { declaredRoutes } from '../declared.js';
+import { MESSAGING_PREFIX, messagingOpenApi, messagingRoutes as routes, ULID } from './routes.js';
 
-export const MESSAGING_PREFIX = '/rest/messaging';
+export { MESSAGING_PREFIX };
 
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
-const DEFAULT_LIMIT = 20;
-const MAX_LIMIT = 100;
-
-// Coverage access flags (upper-case values, as the source API spells them) and booleans.
-const COVERAGE = { sms_access: 'smsAccess', mms_access: 'mmsAccess' } as const;
-const FLAGS = {
+// Service field names → wire names (the routes' declarations name their own fields).
+const FIELDS = {
+  sms_access: 'smsAccess',
+  mms_access: 'mmsAccess',
   legacy_access: 'legacyAccess',
   lrn_access: 'lrnAccess',
   require_ip_api_access: 'requireIpApiAccess',
   require_ip_gql_access: 'requireIpGqlAccess',
+  allowed_ips: 'allowedIps',
+  name: 'name',
 } as const;
 
-const FIELD_NAMES: Record<string, string> = {
-  ...Object.fromEntries(Object.entries({ ...COVERAGE, ...FLAGS }).map(([wire, field]) => [field, `data.${wire}`])),
-  name: 'data.name',
-  allowedIps: 'data.allowed_ips',
-};
+const FIELD_NAMES: Record<string, string> = Object.fromEntries(Object.entries(FIELDS).map(([wire, field]) => [field, `data.${wire}`]));
 
 const render: RenderFailure = (c, f) =>
   send(c, { data: { code: f.code, message: f.message, ...(f.issues?.length ? { issues: f.issues } : {}) }, type: 'error' }, f.status);
@@ -48,47 +44,21 @@ const accountJson = (a: Account) => ({
 
 const envelope = (a: Account) => ({ data: accountJson(a), type: 'account' });
 
-/** The `data` of a `{"data": {...}, "type": "account"}` request body. */
-function accountData(body: Record<string, unknown>): Record<string, unknown> {
-  if (body.type !== undefined && body.type !== 'account') throw new ValidationError('must be "account"', 'type');
-  if (!isObject(body.data)) throw new ValidationError('must be an object: {"data": {"name": ...}, "type": "account"}', 'data');
-  return body.data;
-}
-
-/** A cursor is an account id (a ULID); anything else cannot be one. */
-function cursor(value: string | undefined, field: string): string | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (!ULID.test(value)) throw new ValidationError('must be a cursor from page_info', field);
-  return value.toUpperCase();
-}
-
 export function messagingDialect(deps: DialectDeps): Hono<HttpEnv> {
   const app = dialectApp(deps, { prefix: MESSAGING_PREFIX, openapi: messagingOpenApi, render, fieldNames: FIELD_NAMES });
+  const serve = declaredRoutes(app, (c) => caller(c, deps));
 
   // A sub-account of the caller's own account.
-  app.post('/api/v1/accounts', async (c) => {
-    const { ctx, principal } = caller(c, deps);
-    const data = accountData(await jsonBody(c));
-    const input: Record<string, unknown> = { parentId: principal.accountId, name: data.name };
-    // Coverage values are upper-case ("NONE"); other spellings of the same value are taken too.
-    for (const [wire, field] of Object.entries(COVERAGE)) {
-      const value = data[wire];
-      if (value !== undefined && value !== null) input[field] = typeof value === 'string' ? value.toUpperCase() : value;
-    }
-    for (const [wire, field] of Object.entries(FLAGS)) input[field] = boolValue(data[wire], `data.${wire}`);
-    if (data.allowed_ips !== undefined) input.allowedIps = data.allowed_ips;
+  serve(routes.createAccount, async (c, { body }, { ctx, principal }) => {
+    const input: Record<string, unknown> = { parentId: principal.accountId };
+    for (const [wire, field] of Object.entries(FIELDS)) input[field] = body.data[wire as keyof typeof FIELDS];
     const account = await createAccount(ctx, input as Parameters<typeof createAccount>[1]);
     return c.json(envelope(account), 201);
   });
 
   // Every account associated with the caller's: itself and its whole subtree, in creation
   // (ULID) order.
-  app.get('/api/v1/accounts', async (c) => {
-    const { ctx, principal } = caller(c, deps);
-    const after = cursor(c.req.query('after'), 'after');
-    const before = cursor(c.req.query('before'), 'before');
-    if (after && before) throw new ValidationError('give after or before, not both', 'before');
-    const limit = optionalInt(c.req.query('limit'), 'limit', 1, MAX_LIMIT, DEFAULT_LIMIT)!;
+  serve(routes.listAccounts, async (c, { query: { after, before, limit } }, { ctx, principal }) => {
     const page = await listAccountSubtree(ctx, principal.accountId, { after, before, limit });
     return c.json({
       data: {
@@ -104,9 +74,7 @@ export function messagingDialect(deps: DialectDeps): Hono<HttpEnv> {
     });
   });
 
-  app.get('/api/v1/accounts/:id', async (c) => {
-    const { ctx } = caller(c, deps);
-    const id = c.req.param('id');
+  serve(routes.getAccount, async (c, { params: { id } }, { ctx }) => {
     if (!ULID.test(id)) throw new NotFoundError('Account', id.slice(0, 100));
     return c.json(envelope(await getAccount(ctx, id.toUpperCase())));
   });
