@@ -238,8 +238,10 @@ describe('connecting backends', () => {
 
   it('is for partner admins only: account admins and plain users are refused', async () => {
     const a = await h.newPartner();
+    // The members first: with learning connected, creating them would write through to it (SPEC §10.4).
+    const members = [await member(a, true), await member(a, false)];
     const mine = await connect(a.key, { kind: 'LEARNING', baseUrl: 'https://learning.example.com' });
-    for (const token of [await member(a, true), await member(a, false)]) {
+    for (const token of members) {
       expect(await connect(token, { kind: 'CATALOG', baseUrl: 'https://catalog.example.com' })).toMatchObject({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
       expect(await run(token, 'updateBackend', { id: mine.backend.id, syncIntervalSeconds: 60 })).toMatchObject({ __typename: 'ForbiddenError' });
       expect(await run(token, 'disconnectBackend', { id: mine.backend.id })).toMatchObject({ __typename: 'ForbiddenError' });

@@ -240,5 +240,12 @@ describe('write-through to one connected backend', () => {
     expect(updated.retryAfter).toBeGreaterThanOrEqual(100);
     expect(await h.store.prisma.user.findUniqueOrThrow({ where: { id: catalogUser.uuid } })).toEqual(before);
     expect((await upstreamUser({ email: 'wt-cat@example.com' }))?.firstName).toBe('Renamed');
+
+    // The learning dialect answers the same error 503 with Retry-After (the backend asked not to be called for 120 s).
+    const rest = await h.request('/rest/learning/accounts', { method: 'POST', token: a.key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ external_user_id: 'wt-rest-down' }) });
+    expect(rest.status).toBe(503);
+    expect(Number(rest.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
+    expect(JSON.stringify(await rest.json())).toContain('learning backend');
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-rest-down' } })).toBe(0);
   });
 });

@@ -58,7 +58,12 @@ function connectorFor(ctx: RequestContext, backend: Backend) {
   if (!ctx.config) {
     throw new BackendUnavailableError(backend, null, `the ${what(backend)} cannot be reached from here: this process was started without the backends' settings`);
   }
-  const credential = backendCredential(ctx.config, backend);
+  let credential: string;
+  try {
+    credential = backendCredential(ctx.config, backend);
+  } catch {
+    throw new BackendUnavailableError(backend, null, `the ${what(backend)}'s stored credential cannot be opened with this gateway's SECRETS_KEY; nothing was changed`);
+  }
   return createConnector({ id: backend.id, kind: backend.kind, baseUrl: backend.baseUrl, credential }, connectorOptions(ctx.config, { logger: undefined }));
 }
 
