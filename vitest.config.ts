@@ -28,6 +28,7 @@ export const STORE_DEPENDENT = [
   'test/sync.test.ts', // sync runs on graphile-worker (SKIP LOCKED, LISTEN/NOTIFY): two replicas on one database, claims racing
   'test/identities.test.ts', // the identities migration upgrading an existing database; upserts and GONE marks in one transaction
   'test/linking.test.ts', // linking's server-side SQL (unnest updates, jsonb e-mail matching) and its canonical order on the server
+  'test/write-through.test.ts', // a backend call inside a real transaction: a refusal rolls the user, identity and audit rows back
 ];
 
 const integration = ['test/**/*.test.ts'];

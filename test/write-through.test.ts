@@ -223,6 +223,9 @@ describe('write-through to one connected backend', () => {
 
   it('an upstream down is a BackendUnavailableError with retryAfter, and nothing changed in the store or upstream', async () => {
     proxy.resetLog();
+    const audited = () => h.store.prisma.auditEvent.count({ where: { partnerId: a.accountId } });
+    const auditBefore = await audited();
+    const identitiesBefore = await h.store.prisma.identity.count({ where: { partnerId: a.accountId } });
     proxy.add({ kind: 'status', status: 503, retryAfter: '120', match: (r) => r.path.startsWith('/rest/learning') });
     const r = await mutate(a.key, 'createUser', { externalUserId: 'wt-down' }, USER);
     expect(r).toMatchObject({ __typename: 'BackendUnavailableError', code: 'BACKEND_UNAVAILABLE', kind: 'LEARNING', backend: { id: expect.any(String) } });
@@ -247,5 +250,8 @@ describe('write-through to one connected backend', () => {
     expect(Number(rest.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
     expect(JSON.stringify(await rest.json())).toContain('learning backend');
     expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-rest-down' } })).toBe(0);
+    // The refused transactions left no audit event and no identity either.
+    expect(await audited()).toBe(auditBefore);
+    expect(await h.store.prisma.identity.count({ where: { partnerId: a.accountId } })).toBe(identitiesBefore);
   });
 });
