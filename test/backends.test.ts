@@ -87,7 +87,8 @@ describe('connecting backends', () => {
       lastError: null,
       syncIntervalSeconds: 300,
       linkBy: ['KEY', 'EMAIL'],
-      syncRuns: { totalCount: 0, edges: [] },
+      // Connecting queues the first full import at once (SPEC §10.3).
+      syncRuns: { totalCount: 1, edges: [{ node: { id: expect.any(String) } }] },
     });
     const catalog = await connect(a.key, { kind: 'CATALOG', baseUrl: 'https://catalog.example.com', syncIntervalSeconds: 60, linkBy: ['EMAIL'] });
     expect(catalog.backend).toMatchObject({ kind: 'CATALOG', baseUrl: 'https://catalog.example.com', syncIntervalSeconds: 60, linkBy: ['EMAIL'] });
@@ -119,12 +120,14 @@ describe('connecting backends', () => {
     const withCredential = await run(a.key, 'updateBackend', { id: learning.backend.id, baseUrl: 'https://learning.example.net', credential: secret() });
     expect(withCredential.backend.baseUrl).toBe('https://learning.example.net');
 
-    // Sync runs: newest first, with their counts (the table sync will fill).
+    // Sync runs: newest first, with their counts.
     const first = await h.store.prisma.syncRun.create({ data: { partnerId: a.accountId, backendId: row.id, status: 'SUCCEEDED', full: true, seen: 7, requests: 2 } });
     const second = await h.store.prisma.syncRun.create({ data: { partnerId: a.accountId, backendId: row.id, status: 'FAILED', errors: [{ nativeId: '42', reason: 'bad record' }] } });
     const runs = await gql(a.key, `query ($id: ID!) { node(id: $id) { ... on Backend { syncRuns(first: 10) { totalCount edges { node { id status full seen requests errors { nativeId reason } backend { kind } } } } } } }`, { id: learning.backend.id });
-    expect(runs.data.node.syncRuns.totalCount).toBe(2);
-    expect(runs.data.node.syncRuns.edges.map((e: { node: { status: string } }) => e.node.status)).toEqual(['FAILED', 'SUCCEEDED']);
+    // Three: the two above and, oldest, the first full import that connectBackend queued.
+    expect(runs.data.node.syncRuns.totalCount).toBe(3);
+    expect(runs.data.node.syncRuns.edges.slice(0, 2).map((e: { node: { status: string } }) => e.node.status)).toEqual(['FAILED', 'SUCCEEDED']);
+    expect(runs.data.node.syncRuns.edges[2].node).toMatchObject({ full: true, backend: { kind: 'LEARNING' } });
     expect(runs.data.node.syncRuns.edges[0].node).toMatchObject({ errors: [{ nativeId: '42', reason: 'bad record' }], backend: { kind: 'LEARNING' } });
     expect(runs.data.node.syncRuns.edges[1].node).toMatchObject({ full: true, seen: 7, requests: 2 });
     void first;
@@ -257,7 +260,8 @@ describe('connecting backends', () => {
     const a = await h.newPartner();
     const b = await h.newPartner();
     const mine = await connect(a.key, { kind: 'MESSAGING', baseUrl: 'https://messaging.example.com' });
-    const run_ = await h.store.prisma.syncRun.create({ data: { partnerId: a.accountId, backendId: (await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: a.accountId } })).id } });
+    // The first full import connectBackend queued.
+    const run_ = await h.store.prisma.syncRun.findFirstOrThrow({ where: { partnerId: a.accountId } });
     const runId = Buffer.from(`SyncRun:${run_.id}`).toString('base64');
     expect((await node(a.key, runId)).data.node).toMatchObject({ __typename: 'SyncRun', status: 'QUEUED' });
     expect(await run(b.key, 'updateBackend', { id: mine.backend.id, credential: secret() })).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
@@ -286,7 +290,8 @@ describe('the start-up check', () => {
   it('passes with the key the credentials were sealed with, and refuses another key or none', async () => {
     const a = await h.newPartner();
     await connect(a.key, { kind: 'LEARNING', baseUrl: 'https://learning.example.com' });
-    const stored = await h.store.prisma.backend.count();
+    // Disconnected backends keep no credential (it is wiped), so only connected ones are opened.
+    const stored = await h.store.prisma.backend.count({ where: { disconnectedAt: null } });
     expect(await checkStoredCredentials(h.store.prisma, h.config)).toBe(stored);
     const other = loadConfig({ SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
     await expect(checkStoredCredentials(h.store.prisma, other)).rejects.toThrow(SecretsKeyError);
