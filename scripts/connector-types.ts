@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import openapiTS, { type OpenAPI3 } from 'openapi-typescript';
 import { catalogOpenApi } from '../src/dialects/catalog/openapi.js';
 import { embedOpenApi } from '../src/dialects/embed/routes.js';
-import { learningOpenApi } from '../src/dialects/learning/openapi.js';
+import { learningOpenApi } from '../src/dialects/learning/routes.js';
 import { messagingOpenApi } from '../src/dialects/messaging/routes.js';
 
 const DOCUMENTS = {

@@ -18,7 +18,12 @@ import { boolValue, formOrJsonBody, jsonBody, optionalInt, stringValue, WireVali
 export { createRoute, z } from '@hono/zod-openapi';
 
 // The metadata argument of `.openapi(...)` (its first overload).
-type Meta = z.ZodUnknown['openapi'] extends { (metadata: infer M, options?: infer _O): unknown; (refId: string, ...rest: infer _R): unknown } ? M : never;
+type Meta = z.ZodUnknown['openapi'] extends {
+  (metadata: infer M, options?: infer _O): unknown;
+  (refId: string, ...rest: infer _R): unknown;
+}
+  ? M
+  : never;
 type Output<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
 type BodySchema<R extends RouteConfig> = R['request'] extends { body?: { content: infer C } }
   ? C extends Record<string, { schema: infer S }>
@@ -56,7 +61,12 @@ export function coerced<T>(parse: (value: unknown) => T, meta: Meta) {
 }
 
 /** A whole number in [min, max] (a query/form string or a JSON number); absent → `fallback`. */
-export const wholeNumber = <F extends number | undefined = undefined>(min: number, max: number, fallback?: F, description?: string) =>
+export const wholeNumber = <F extends number | undefined = undefined>(
+  min: number,
+  max: number,
+  fallback?: F,
+  description?: string,
+) =>
   coerced((v) => optionalInt(v, '', min, max, fallback) as F extends number ? number : number | undefined, {
     type: 'integer',
     minimum: min,
@@ -93,7 +103,10 @@ export const serviceChecked = (meta: Meta) => z.unknown().optional().openapi(met
 /** The error responses of an operation (401 and 429 always), each in the dialect's envelope. */
 export function errorResponses(statuses: number[], error: z.ZodType) {
   return Object.fromEntries(
-    [401, 429, ...statuses].map((s) => [s, { description: REASONS[s] ?? String(s), content: { 'application/json': { schema: error } } }]),
+    [401, 429, ...statuses].map((s) => [
+      s,
+      { description: REASONS[s] ?? String(s), content: { 'application/json': { schema: error } } },
+    ]),
   );
 }
 
@@ -126,14 +139,20 @@ export interface DocumentInfo {
   description: string;
   prefix: string;
   /** Security schemes; by default a bearer token (a partner API key or a user JWT). */
-  securitySchemes?: Record<string, { type: 'http' | 'apiKey'; scheme?: string; name?: string; in?: 'header'; description: string }>;
+  securitySchemes?: Record<
+    string,
+    { type: 'http' | 'apiKey'; scheme?: string; name?: string; in?: 'header'; description: string }
+  >;
 }
 
 /** The OpenAPI 3.1 document of a dialect, generated from its route declarations. */
 export function dialectDocument(info: DocumentInfo, routes: Record<string, RouteConfig>) {
   const doc = new OpenAPIHono();
-  const schemes = info.securitySchemes ?? { bearer: { type: 'http', scheme: 'bearer', description: 'A partner API key or a user JWT.' } };
-  for (const [name, scheme] of Object.entries(schemes)) doc.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
+  const schemes = info.securitySchemes ?? {
+    bearer: { type: 'http', scheme: 'bearer', description: 'A partner API key or a user JWT.' },
+  };
+  for (const [name, scheme] of Object.entries(schemes))
+    doc.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
   for (const route of Object.values(routes)) doc.openAPIRegistry.registerPath(route);
   return doc.getOpenAPI31Document({
     openapi: '3.1.0',
@@ -153,13 +172,18 @@ export function dialectDocument(info: DocumentInfo, routes: Record<string, Route
  * handed to the handler with the parsed input.
  */
 export function declaredRoutes<W>(app: Hono<HttpEnv>, authorize: (c: HttpContext) => W) {
-  return <R extends RouteConfig>(route: R, handler: (c: HttpContext, input: Input<R>, who: W) => Response | Promise<Response>) => {
+  return <R extends RouteConfig>(
+    route: R,
+    handler: (c: HttpContext, input: Input<R>, who: W) => Response | Promise<Response>,
+  ) => {
     const path = route.path.replaceAll(/\{(\w+)\}/g, ':$1');
     const request = route.request;
     const content = request?.body?.content as Record<string, { schema?: unknown }> | undefined;
     const types = Object.keys(content ?? {});
     const bodySchema = types.length ? (content![types[0]!]!.schema as z.ZodType) : undefined;
-    const readsForms = types.some((t) => t.startsWith('application/x-www-form-urlencoded') || t.startsWith('multipart/form-data'));
+    const readsForms = types.some(
+      (t) => t.startsWith('application/x-www-form-urlencoded') || t.startsWith('multipart/form-data'),
+    );
     app.on(route.method.toUpperCase(), path, async (c) => {
       const who = authorize(c);
       const issues: { field: string; message: string }[] = [];
@@ -167,7 +191,8 @@ export function declaredRoutes<W>(app: Hono<HttpEnv>, authorize: (c: HttpContext
         if (!schema) return undefined;
         const result = (schema as z.ZodType).safeParse(value);
         if (result.success) return result.data;
-        for (const i of result.error.issues) issues.push({ field: [...prefix, ...i.path.map(String)].join('.') || 'body', message: i.message });
+        for (const i of result.error.issues)
+          issues.push({ field: [...prefix, ...i.path.map(String)].join('.') || 'body', message: i.message });
         return undefined;
       };
       const params = parse(request?.params, c.req.param());

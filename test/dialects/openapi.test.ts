@@ -20,7 +20,11 @@ let partner: Partner;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
 // Building a dialect only registers its routes; nothing here is called.
-const inert = { prisma: null, logger: null, guards: { authenticator: null, rateLimiter: null } } as unknown as DialectDeps;
+const inert = {
+  prisma: null,
+  logger: null,
+  guards: { authenticator: null, rateLimiter: null },
+} as unknown as DialectDeps;
 
 beforeAll(async () => {
   if (!h.ready) return;
@@ -42,7 +46,12 @@ describe.each(Object.entries(DIALECTS))('%s', (prefix, dialect) => {
     Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
       Object.keys(item)
         .filter((m) => METHODS.includes(m))
-        .map((method) => ({ method: method.toUpperCase(), path, route: path.replace(/\{(\w+)\}/g, ':$1'), op: item[method] })),
+        .map((method) => ({
+          method: method.toUpperCase(),
+          path,
+          route: path.replace(/\{(\w+)\}/g, ':$1'),
+          op: item[method],
+        })),
     );
 
   it('is served without credentials as an OpenAPI 3.1 document for this prefix', () => {
@@ -53,7 +62,9 @@ describe.each(Object.entries(DIALECTS))('%s', (prefix, dialect) => {
   });
 
   it('documents exactly the routes the dialect registers', () => {
-    const documented = operations().map((o) => `${o.method} ${o.route}`).sort();
+    const documented = operations()
+      .map((o) => `${o.method} ${o.route}`)
+      .sort();
     const registered = dialectRoutes(dialect(inert))
       .filter((r) => r.path !== '/openapi.json')
       .map((r) => `${r.method} ${r.path}`)
@@ -77,7 +88,10 @@ describe.each(Object.entries(DIALECTS))('%s', (prefix, dialect) => {
   it('answers every documented operation (not "no route", not 405)', async () => {
     for (const { method, path } of operations()) {
       const url = prefix + path.replace(/\{\w+\}/g, '1');
-      const res = await rest(h, method, url, { token: partner.key, ...(method === 'GET' || method === 'DELETE' ? {} : { json: {} }) });
+      const res = await rest(h, method, url, {
+        token: partner.key,
+        ...(method === 'GET' || method === 'DELETE' ? {} : { json: {} }),
+      });
       expect(res.status, `${method} ${url}`).not.toBe(405);
       expect(res.text, `${method} ${url}`).not.toMatch(/no route/);
       expect(res.status, `${method} ${url}`).toBeLessThan(500);

@@ -2,11 +2,6 @@
 // Do not edit: change the dialect's OpenAPI document and run the script again.
 /* eslint-disable */
 
-/** OneOf type helpers */
-type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
-type XOR<T, U> = (T | U) extends object ? (Without<T, U> & U) | (Without<U, T> & T) : T | U;
-type OneOf<T extends any[]> = T extends [infer Only] ? Only : T extends [infer A, infer B, ...infer Rest] ? OneOf<[XOR<A, B>, ...Rest]> : never;
-
 export interface paths {
   "/accounts": {
     /** Create an account (admin) */
@@ -43,8 +38,29 @@ export interface components {
       /** @description Lower-case; absent when the account has none. */
       entitlements?: string[];
     };
+    Error: {
+      /** @example 422 */
+      code: number;
+      /**
+       * @description A duplicate names the taken external_user_id.
+       * @example Duplicate account with abc322
+       */
+      error_message: string;
+    };
     NewAccount: {
       external_user_id: string;
+    };
+    BatchResponse: {
+      /** @description One per request, in request order. */
+      responses: ({
+          /** @description 200, or the status the request would have had on its own (400, 403, 404, 422). */
+          code: number;
+          body: {
+            external_user_id: string;
+            /** Format: uuid */
+            account_id: string;
+          } | components["schemas"]["Error"];
+        })[];
     };
     BatchRequest: {
       requests: {
@@ -55,30 +71,10 @@ export interface components {
           body: components["schemas"]["NewAccount"];
         }[];
     };
-    BatchResponse: {
-      /** @description One per request, in request order. */
-      responses: {
-          /** @description 200, or the status the request would have had on its own (400, 403, 404, 422). */
-          code: number;
-          body: OneOf<[{
-            external_user_id: string;
-            /** Format: uuid */
-            account_id: string;
-          }, components["schemas"]["Error"]]>;
-        }[];
-    };
-    Error: {
-      /** @example 422 */
-      code: number;
-      /**
-       * @description A duplicate names the taken external_user_id.
-       * @example Duplicate account with abc322
-       */
-      error_message: string;
-    };
   };
   responses: never;
-  parameters: never;
+  parameters: {
+  };
   requestBodies: never;
   headers: never;
   pathItems: never;
@@ -291,7 +287,7 @@ export interface operations {
       200: {
         headers: {
           /** @description Always "true". */
-          Deprecation?: string;
+          Deprecation: string;
         };
         content: {
           "application/json": components["schemas"]["BatchResponse"];

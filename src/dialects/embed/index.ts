@@ -8,7 +8,16 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { deleteClient, getClient, listClients, upsertClient } from '../../modules/clients/service.js';
 import { findUserView, listUserViews, upsertUserByIdentifier, type UserView } from '../../modules/users/service.js';
 import { deleteUser, type DeleteAction } from '../../modules/users/removal.js';
-import { caller, dialectApp, finishDialect, iso, send, type DialectDeps, type HttpEnv, type RenderFailure } from '../common.js';
+import {
+  caller,
+  dialectApp,
+  finishDialect,
+  iso,
+  send,
+  type DialectDeps,
+  type HttpEnv,
+  type RenderFailure,
+} from '../common.js';
 import { declaredRoutes } from '../declared.js';
 import { EMBED_PREFIX, embedOpenApi, embedRoutes as routes } from './routes.js';
 
@@ -54,7 +63,9 @@ export function embedDialect(deps: DialectDeps): Hono<HttpEnv> {
     return c.json({ data: clients.map(clientJson), ...query, total });
   });
 
-  serve(routes.getClient, async (c, { params }, { ctx }) => c.json(clientJson(await getClient(ctx, params.identifier))));
+  serve(routes.getClient, async (c, { params }, { ctx }) =>
+    c.json(clientJson(await getClient(ctx, params.identifier))),
+  );
 
   // Creates the client or replaces its whole metadata.
   serve(routes.putClient, async (c, { params, body }, { ctx }) => {
@@ -69,7 +80,11 @@ export function embedDialect(deps: DialectDeps): Hono<HttpEnv> {
   });
 
   serve(routes.listUsers, async (c, { query: { clientIdentifier, ...paging } }, { ctx }) => {
-    const { users, total } = await listUserViews(ctx, { hasIdentifier: true, clientIdentifier }, { ...window(paging), order: 'CREATED_AT' });
+    const { users, total } = await listUserViews(
+      ctx,
+      { hasIdentifier: true, clientIdentifier },
+      { ...window(paging), order: 'CREATED_AT' },
+    );
     return c.json({ data: users.map(userJson), ...paging, total });
   });
 
@@ -90,7 +105,11 @@ export function embedDialect(deps: DialectDeps): Hono<HttpEnv> {
     let reallocateTo: string | undefined;
     if (query.reallocateTo) {
       const receiver = await findUserView(ctx, { identifier: query.reallocateTo });
-      if (!receiver) throw new ValidationError(`no user with identifier ${JSON.stringify(query.reallocateTo.slice(0, 100))}`, 'reallocateTo');
+      if (!receiver)
+        throw new ValidationError(
+          `no user with identifier ${JSON.stringify(query.reallocateTo.slice(0, 100))}`,
+          'reallocateTo',
+        );
       reallocateTo = receiver.id;
     }
     await deleteUser(ctx, user.id, ACTIONS[query.action]!, reallocateTo);

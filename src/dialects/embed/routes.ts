@@ -1,7 +1,17 @@
 // The embed dialect's routes, declared once: they validate its requests and are its OpenAPI
 // 3.1 document (served at /rest/embed/openapi.json).
 import { ValidationError } from '../../errors.js';
-import { coerced, createRoute, dialectDocument, errorResponses, jsonObject, ok, text, wholeNumber, z } from '../declared.js';
+import {
+  coerced,
+  createRoute,
+  dialectDocument,
+  errorResponses,
+  jsonObject,
+  ok,
+  text,
+  wholeNumber,
+  z,
+} from '../declared.js';
 
 export const EMBED_PREFIX = '/rest/embed';
 
@@ -20,21 +30,36 @@ const USER_EXAMPLE = {
 };
 
 const dateTime = z.string().openapi({ format: 'date-time' });
-const metadata = z.record(z.string(), z.unknown()).openapi({ description: 'At most 64 KiB as JSON and 16 levels deep.' });
+const metadata = z
+  .record(z.string(), z.unknown())
+  .openapi({ description: 'At most 64 KiB as JSON and 16 levels deep.' });
 
-const Client = z.object({ identifier: z.string(), metadata, createdAt: dateTime, updatedAt: dateTime }).openapi('Client');
+const Client = z
+  .object({ identifier: z.string(), metadata, createdAt: dateTime, updatedAt: dateTime })
+  .openapi('Client');
 const User = z
-  .object({ identifier: z.string(), clientIdentifier: z.string().nullable(), metadata, createdAt: dateTime, updatedAt: dateTime })
+  .object({
+    identifier: z.string(),
+    clientIdentifier: z.string().nullable(),
+    metadata,
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  })
   .openapi('User');
 
 const ClientPut = z
-  .object({ metadata: jsonObject({ description: 'Replaces the whole metadata (absent: {}). At most 64 KiB as JSON and 16 levels deep.' }) })
+  .object({
+    metadata: jsonObject({
+      description: 'Replaces the whole metadata (absent: {}). At most 64 KiB as JSON and 16 levels deep.',
+    }),
+  })
   .openapi('ClientPut');
 const UserPut = z
   .object({
     clientIdentifier: text({ description: 'An existing client.' }),
     metadata: jsonObject({
-      description: 'Merged into the current metadata key by key; a null value removes a key. At most 64 KiB as JSON and 16 levels deep.',
+      description:
+        'Merged into the current metadata key by key; a null value removes a key. At most 64 KiB as JSON and 16 levels deep.',
     }),
     name: text({ description: 'Sets metadata.name.' }),
     avatar: text({ description: 'Sets metadata.avatar.' }),
@@ -65,7 +90,8 @@ const ACTIONS = ['reallocate', 'delete', 'ignore'] as const;
 const action = coerced(
   (v) => {
     const name = (typeof v === 'string' && v !== '' ? v : 'reallocate').toLowerCase();
-    if (!(ACTIONS as readonly string[]).includes(name)) throw new ValidationError('must be reallocate, delete or ignore');
+    if (!(ACTIONS as readonly string[]).includes(name))
+      throw new ValidationError('must be reallocate, delete or ignore');
     return name as (typeof ACTIONS)[number];
   },
   { type: 'string', enum: [...ACTIONS], default: 'reallocate' },
@@ -100,9 +126,16 @@ export const embedRoutes = {
     summary: 'Create a client (201) or replace its metadata (200)',
     request: {
       params: identifier,
-      body: { required: true, content: { 'application/json': { schema: ClientPut, example: { metadata: { name: 'Acme School' } } } } },
+      body: {
+        required: true,
+        content: { 'application/json': { schema: ClientPut, example: { metadata: { name: 'Acme School' } } } },
+      },
     },
-    responses: { ...ok(200, Client, CLIENT_EXAMPLE), ...ok(201, Client, CLIENT_EXAMPLE), ...errorResponses([400, 403], ErrorEnvelope) },
+    responses: {
+      ...ok(200, Client, CLIENT_EXAMPLE),
+      ...ok(201, Client, CLIENT_EXAMPLE),
+      ...errorResponses([400, 403], ErrorEnvelope),
+    },
   }),
   deleteClient: createRoute({
     method: 'delete',
@@ -140,16 +173,26 @@ export const embedRoutes = {
       params: identifier,
       body: {
         required: true,
-        content: { 'application/json': { schema: UserPut, example: { clientIdentifier: 'acme-school', name: 'Ada', metadata: { level: 3 } } } },
+        content: {
+          'application/json': {
+            schema: UserPut,
+            example: { clientIdentifier: 'acme-school', name: 'Ada', metadata: { level: 3 } },
+          },
+        },
       },
     },
-    responses: { ...ok(200, User, USER_EXAMPLE), ...ok(201, User, USER_EXAMPLE), ...errorResponses([400, 403, 404, 409], ErrorEnvelope) },
+    responses: {
+      ...ok(200, User, USER_EXAMPLE),
+      ...ok(201, User, USER_EXAMPLE),
+      ...errorResponses([400, 403, 404, 409], ErrorEnvelope),
+    },
   }),
   deleteUser: createRoute({
     method: 'delete',
     path: '/v1/headless/user/{identifier}',
     operationId: 'deleteUser',
-    summary: "Delete a user (Automate and above); its courses are reallocated (default: to the partner's first admin), deleted or left",
+    summary:
+      "Delete a user (Automate and above); its courses are reallocated (default: to the partner's first admin), deleted or left",
     request: {
       params: identifier,
       query: z
@@ -159,7 +202,10 @@ export const embedRoutes = {
           action,
           reallocateTo: optionalText('Identifier of the user who receives the courses (action=reallocate).'),
         })
-        .refine((q) => !q.reallocateTo || q.action === 'reallocate', { message: 'only goes with action=reallocate', path: ['reallocateTo'] }),
+        .refine((q) => !q.reallocateTo || q.action === 'reallocate', {
+          message: 'only goes with action=reallocate',
+          path: ['reallocateTo'],
+        }),
     },
     responses: { ...noContent, ...errorResponses([400, 403, 404], ErrorEnvelope) },
   }),

@@ -13,7 +13,6 @@ import {
   dialectApp,
   finishDialect,
   isObject,
-  jsonBody,
   send,
   toFailure,
   uuidParam,
@@ -22,9 +21,15 @@ import {
   type HttpEnv,
   type RenderFailure,
 } from '../common.js';
-import { learningOpenApi } from './openapi.js';
+import { declaredRoutes } from '../declared.js';
+import {
+  externalUserId as externalUserIdSchema,
+  LEARNING_PREFIX,
+  learningOpenApi,
+  learningRoutes as routes,
+} from './routes.js';
 
-export const LEARNING_PREFIX = '/rest/learning';
+export { LEARNING_PREFIX };
 
 const FIELD_NAMES = { externalUserId: 'external_user_id', users: 'requests' };
 
@@ -43,29 +48,39 @@ function failure(error: DomainError): Failure {
  * id, which the caller may not be allowed to see.
  */
 function duplicateOf(error: unknown, externalUserId: string): unknown {
-  return error instanceof ConflictError ? new ConflictError(`Duplicate account with ${externalUserId}`, 'externalUserId') : error;
+  return error instanceof ConflictError
+    ? new ConflictError(`Duplicate account with ${externalUserId}`, 'externalUserId')
+    : error;
 }
 
 const accountJson = (user: User | UserView) => ({
   id: user.id,
   external_user_id: user.externalUserId,
   // Absent, not empty, when the user has none.
-  ...('entitlements' in user && user.entitlements.length ? { entitlements: user.entitlements.map((e) => entitlementWireName(e.kind)) } : {}),
+  ...('entitlements' in user && user.entitlements.length
+    ? { entitlements: user.entitlements.map((e) => entitlementWireName(e.kind)) }
+    : {}),
 });
 
-function externalUserId(body: Record<string, unknown>): string {
-  const value = body.external_user_id;
-  if (value === undefined || value === null) throw new ValidationError('is required', 'external_user_id');
-  if (typeof value !== 'string') throw new ValidationError('must be a string', 'external_user_id');
-  return value;
+/** A batch item's external_user_id, by the same declared rule as POST /accounts. */
+function externalUserId(body: Record<string, unknown>, field: string): string {
+  const result = externalUserIdSchema.safeParse(body.external_user_id);
+  if (!result.success) throw new ValidationError(result.error.issues[0]!.message, field);
+  return result.data;
 }
 
 export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
-  const app = dialectApp(deps, { prefix: LEARNING_PREFIX, openapi: learningOpenApi, render, failure, fieldNames: FIELD_NAMES });
+  const app = dialectApp(deps, {
+    prefix: LEARNING_PREFIX,
+    openapi: learningOpenApi,
+    render,
+    failure,
+    fieldNames: FIELD_NAMES,
+  });
+  const serve = declaredRoutes(app, (c) => caller(c, deps));
 
-  app.post('/accounts', async (c) => {
-    const { ctx } = caller(c, deps);
-    const key = externalUserId(await jsonBody(c));
+  serve(routes.createAccount, async (c, { body }, { ctx }) => {
+    const key = body.external_user_id;
     const user = await createUser(ctx, { externalUserId: key }).catch((error: unknown) => {
       throw duplicateOf(error, key);
     });
@@ -73,64 +88,80 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
   });
 
   // Registered before /accounts/:account_id so that "current" is not taken for an id.
-  app.get('/accounts/current', async (c) => {
-    const { ctx, principal } = caller(c, deps);
+  serve(routes.getCurrentAccount, async (c, _input, { ctx, principal }) => {
     const user = await findUserView(ctx, { id: principal.userId });
     if (!user) throw new NotFoundError('Account', principal.userId);
     return c.json(accountJson(user));
   });
 
-  app.get('/accounts/:account_id', async (c) => {
-    const { ctx } = caller(c, deps);
-    const id = c.req.param('account_id');
+  serve(routes.getAccount, async (c, { params: { account_id: id } }, { ctx }) => {
     const user = await findUserView(ctx, { id });
     if (!user) throw new NotFoundError('Account', id.slice(0, 100));
     return c.json(accountJson(user));
   });
 
-  app.delete('/accounts/:account_id', async (c) => {
-    const { ctx } = caller(c, deps);
-    await disableUser(ctx, uuidParam(c.req.param('account_id'), 'Account'));
+  serve(routes.disableAccount, async (c, { params }, { ctx }) => {
+    await disableUser(ctx, uuidParam(params.account_id, 'Account'));
     return c.body(null, 204);
   });
 
   // Deprecated: several account creations in one call, each answered with its own code.
-  app.post('/batch', async (c) => {
+  // The deprecation headers go on every answer of /batch, errors included; a caller who may not
+  // create users learns it (one 403, not 50 items of 403) before anything about the body.
+  app.post('/batch', async (c, next) => {
     c.header('deprecation', 'true');
     c.header('link', `<${LEARNING_PREFIX}/accounts>; rel="alternate"`);
-    const { ctx } = caller(c, deps);
-    // A whole-request 403, not 50 items of 403.
-    assertMayCreateUsers(ctx);
-    const { requests } = await jsonBody(c);
-    if (!Array.isArray(requests)) throw new ValidationError('must be an array of {"method","relative_url","body"}', 'requests');
+    assertMayCreateUsers(caller(c, deps).ctx);
+    await next();
+  });
+  serve(routes.batch, async (c, { body: { requests } }, { ctx }) => {
+    if (!Array.isArray(requests))
+      throw new ValidationError('must be an array of {"method","relative_url","body"}', 'requests');
     if (requests.length === 0) throw new ValidationError('give at least one request', 'requests');
-    if (requests.length > MAX_BULK) throw new ValidationError(`at most ${MAX_BULK} requests per batch (got ${requests.length})`, 'requests');
+    if (requests.length > MAX_BULK)
+      throw new ValidationError(`at most ${MAX_BULK} requests per batch (got ${requests.length})`, 'requests');
 
     const responses: { code: number; body: unknown }[] = new Array(requests.length);
-    const itemError = (index: number, f: Failure) => (responses[index] = { code: f.status, body: { code: f.status, error_message: f.message } });
+    const itemError = (index: number, f: Failure) =>
+      (responses[index] = { code: f.status, body: { code: f.status, error_message: f.message } });
     const calls: { index: number; externalUserId: string }[] = [];
     requests.forEach((item: unknown, index) => {
       try {
-        if (!isObject(item)) throw new ValidationError('must be an object {"method","relative_url","body"}', `requests.${index}`);
+        if (!isObject(item))
+          throw new ValidationError('must be an object {"method","relative_url","body"}', `requests.${index}`);
         const method = typeof item.method === 'string' ? item.method.toLowerCase() : String(item.method);
-        const url = typeof item.relative_url === 'string' ? item.relative_url.trim().replace(/\/+$/, '') : String(item.relative_url);
+        const url =
+          typeof item.relative_url === 'string'
+            ? item.relative_url.trim().replace(/\/+$/, '')
+            : String(item.relative_url);
         if (method !== 'post' || (url !== '/accounts' && url !== 'accounts')) {
-          throw new ValidationError(`only "post" to "/accounts" can be batched, not ${JSON.stringify(method)} to ${JSON.stringify(url).slice(0, 100)}`, `requests.${index}`);
+          throw new ValidationError(
+            `only "post" to "/accounts" can be batched, not ${JSON.stringify(method)} to ${JSON.stringify(url).slice(0, 100)}`,
+            `requests.${index}`,
+          );
         }
-        if (!isObject(item.body)) throw new ValidationError('must be an object with external_user_id', `requests.${index}.body`);
-        calls.push({ index, externalUserId: externalUserId(item.body) });
+        if (!isObject(item.body))
+          throw new ValidationError('must be an object with external_user_id', `requests.${index}.body`);
+        calls.push({ index, externalUserId: externalUserId(item.body, 'external_user_id') });
       } catch (error) {
         itemError(index, failure(error as DomainError));
       }
     });
     if (calls.length) {
       // Only the valid items go to the service; its errors name them by their place in the request.
-      const results = await createUsers(ctx, { users: calls.map((call) => ({ externalUserId: call.externalUserId })) }, (i) => calls[i]!.index);
+      const results = await createUsers(
+        ctx,
+        { users: calls.map((call) => ({ externalUserId: call.externalUserId })) },
+        (i) => calls[i]!.index,
+      );
       results.forEach((result, i) => {
         const { index, externalUserId } = calls[i]!;
         const error = result.ok ? undefined : duplicateOf(result.error, externalUserId);
         if (result.ok) {
-          responses[index] = { code: 200, body: { external_user_id: result.user.externalUserId, account_id: result.user.id } };
+          responses[index] = {
+            code: 200,
+            body: { external_user_id: result.user.externalUserId, account_id: result.user.id },
+          };
         } else if (error instanceof DomainError) {
           itemError(index, failure(error));
         } else {

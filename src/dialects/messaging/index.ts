@@ -5,7 +5,16 @@ import type { Account } from '@prisma/client';
 import type { Hono } from 'hono';
 import { NotFoundError } from '../../errors.js';
 import { createAccount, getAccount, listAccountSubtree } from '../../modules/accounts/service.js';
-import { caller, dialectApp, finishDialect, iso, send, type DialectDeps, type HttpEnv, type RenderFailure } from '../common.js';
+import {
+  caller,
+  dialectApp,
+  finishDialect,
+  iso,
+  send,
+  type DialectDeps,
+  type HttpEnv,
+  type RenderFailure,
+} from '../common.js';
 import { declaredRoutes } from '../declared.js';
 import { MESSAGING_PREFIX, messagingOpenApi, messagingRoutes as routes, ULID } from './routes.js';
 
@@ -23,10 +32,16 @@ const FIELDS = {
   name: 'name',
 } as const;
 
-const FIELD_NAMES: Record<string, string> = Object.fromEntries(Object.entries(FIELDS).map(([wire, field]) => [field, `data.${wire}`]));
+const FIELD_NAMES: Record<string, string> = Object.fromEntries(
+  Object.entries(FIELDS).map(([wire, field]) => [field, `data.${wire}`]),
+);
 
 const render: RenderFailure = (c, f) =>
-  send(c, { data: { code: f.code, message: f.message, ...(f.issues?.length ? { issues: f.issues } : {}) }, type: 'error' }, f.status);
+  send(
+    c,
+    { data: { code: f.code, message: f.message, ...(f.issues?.length ? { issues: f.issues } : {}) }, type: 'error' },
+    f.status,
+  );
 
 const accountJson = (a: Account) => ({
   customer_id: a.customerId,
@@ -45,7 +60,12 @@ const accountJson = (a: Account) => ({
 const envelope = (a: Account) => ({ data: accountJson(a), type: 'account' });
 
 export function messagingDialect(deps: DialectDeps): Hono<HttpEnv> {
-  const app = dialectApp(deps, { prefix: MESSAGING_PREFIX, openapi: messagingOpenApi, render, fieldNames: FIELD_NAMES });
+  const app = dialectApp(deps, {
+    prefix: MESSAGING_PREFIX,
+    openapi: messagingOpenApi,
+    render,
+    fieldNames: FIELD_NAMES,
+  });
   const serve = declaredRoutes(app, (c) => caller(c, deps));
 
   // A sub-account of the caller's own account.
@@ -64,8 +84,8 @@ export function messagingDialect(deps: DialectDeps): Hono<HttpEnv> {
       data: {
         items: page.accounts.map(envelope),
         page_info: {
-          after: page.hasNext ? page.accounts.at(-1)?.id ?? null : null,
-          before: page.hasPrevious ? page.accounts[0]?.id ?? null : null,
+          after: page.hasNext ? (page.accounts.at(-1)?.id ?? null) : null,
+          before: page.hasPrevious ? (page.accounts[0]?.id ?? null) : null,
           limit,
           total: page.total,
         },

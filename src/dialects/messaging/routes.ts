@@ -1,6 +1,16 @@
 // The messaging dialect's routes, declared once: they validate its requests and are its
 // OpenAPI 3.1 document (served at /rest/messaging/openapi.json).
-import { coerced, createRoute, dialectDocument, errorResponses, flag, ok, serviceChecked, wholeNumber, z } from '../declared.js';
+import {
+  coerced,
+  createRoute,
+  dialectDocument,
+  errorResponses,
+  flag,
+  ok,
+  serviceChecked,
+  wholeNumber,
+  z,
+} from '../declared.js';
 import { ValidationError } from '../../errors.js';
 
 export const MESSAGING_PREFIX = '/rest/messaging';
@@ -28,14 +38,19 @@ const ACCOUNT_EXAMPLE = {
 
 const Account = z
   .object({
-    customer_id: z.number().int().openapi({ description: "Serial id of the account (the catalog dialect's account id)." }),
+    customer_id: z
+      .number()
+      .int()
+      .openapi({ description: "Serial id of the account (the catalog dialect's account id)." }),
     id: z.string().openapi({ description: 'ULID' }),
     inserted_at: dateTime,
     legacy_access: z.boolean().openapi({ description: 'Whether the account may use the legacy APIs.' }),
     lrn_access: z.boolean().openapi({ description: 'Whether the account may use the LRN APIs.' }),
     mms_access: coverage('MMS'),
     name: z.string(),
-    require_ip_api_access: z.boolean().openapi({ description: 'Whether calls to the standard APIs must come from allowed_ips.' }),
+    require_ip_api_access: z
+      .boolean()
+      .openapi({ description: 'Whether calls to the standard APIs must come from allowed_ips.' }),
     require_ip_gql_access: z.boolean().openapi({ description: 'Whether GraphQL calls must come from allowed_ips.' }),
     sms_access: coverage('SMS'),
     updated_at: dateTime,
@@ -86,7 +101,10 @@ const AccountList = z
       items: z.array(AccountEnvelope),
       page_info: z.object({
         after: z.string().nullable().openapi({ description: 'Pass as `after` for the next page; null on the last.' }),
-        before: z.string().nullable().openapi({ description: 'Pass as `before` for the previous page; null on the first.' }),
+        before: z
+          .string()
+          .nullable()
+          .openapi({ description: 'Pass as `before` for the previous page; null on the first.' }),
         limit: z.number().int(),
         total: z.number().int(),
       }),
@@ -121,7 +139,8 @@ export const messagingRoutes = {
     method: 'get',
     path: '/api/v1/accounts',
     operationId: 'listAccounts',
-    summary: "Every account associated with the caller's: itself and all accounts below it (cursor pages in creation order)",
+    summary:
+      "Every account associated with the caller's: itself and all accounts below it (cursor pages in creation order)",
     request: {
       query: z
         .object({
@@ -133,7 +152,10 @@ export const messagingRoutes = {
     },
     responses: {
       ...ok(200, AccountList, {
-        data: { items: [{ data: ACCOUNT_EXAMPLE, type: 'account' }], page_info: { after: null, before: null, limit: 20, total: 1 } },
+        data: {
+          items: [{ data: ACCOUNT_EXAMPLE, type: 'account' }],
+          page_info: { after: null, before: null, limit: 20, total: 1 },
+        },
         type: 'list',
       }),
       ...errorResponses([400, 403], ErrorEnvelope),
@@ -148,11 +170,17 @@ export const messagingRoutes = {
       body: {
         required: true,
         content: {
-          'application/json': { schema: NewAccountEnvelope, example: { data: { name: 'Acme EMEA', sms_access: 'DOMESTIC' }, type: 'account' } },
+          'application/json': {
+            schema: NewAccountEnvelope,
+            example: { data: { name: 'Acme EMEA', sms_access: 'DOMESTIC' }, type: 'account' },
+          },
         },
       },
     },
-    responses: { ...ok(201, AccountEnvelope, { data: ACCOUNT_EXAMPLE, type: 'account' }), ...errorResponses([400, 403], ErrorEnvelope) },
+    responses: {
+      ...ok(201, AccountEnvelope, { data: ACCOUNT_EXAMPLE, type: 'account' }),
+      ...errorResponses([400, 403], ErrorEnvelope),
+    },
   }),
   getAccount: createRoute({
     method: 'get',
@@ -160,7 +188,10 @@ export const messagingRoutes = {
     operationId: 'getAccount',
     summary: 'An account',
     request: { params: z.object({ id: z.string().openapi({ description: 'ULID' }) }) },
-    responses: { ...ok(200, AccountEnvelope, { data: ACCOUNT_EXAMPLE, type: 'account' }), ...errorResponses([404], ErrorEnvelope) },
+    responses: {
+      ...ok(200, AccountEnvelope, { data: ACCOUNT_EXAMPLE, type: 'account' }),
+      ...errorResponses([404], ErrorEnvelope),
+    },
   }),
 };
 
