@@ -15,7 +15,7 @@ import { armorPlugin, batchedOperationsPlugin, createRateLimiter, inputLimitsPlu
 import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlResponse, type Yoga } from './graphql/yoga.js';
 import { schema } from './schema.js';
-import { useCompiledReads } from './graphql/compiled/plugin.js';
+import { useCompiledReads } from './modules/users/compiled/plugin.js';
 import { guard, httpStatus, limitBody, type HttpEnv } from './http.js';
 import { DIALECTS, mountDialects } from './dialects/index.js';
 

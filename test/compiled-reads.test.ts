@@ -1,4 +1,4 @@
-// The compiled read path (src/graphql/compiled) against the normal executor: generated
+// The compiled read path (src/modules/users/compiled) against the normal executor: generated
 // `users` queries — random selections, aliases, fragments, filters, orders, pages and
 // cursors, as different principals — must give the same answer both ways (the same JSON
 // text once whitespace is normalised: key order counts), the same status and content type,

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { getArgumentValues, getVariableValues, type DocumentNode, type FieldNode, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type pg from 'pg';
-import { isUser } from '../../auth/principal.js';
-import type { Logger } from '../../logger.js';
-import { toUserFilter } from '../../modules/users/schema.js';
-import type { GraphQLContext } from '../builder.js';
+import { isUser } from '../../../auth/principal.js';
+import type { Logger } from '../../../logger.js';
+import { toUserFilter } from '../schema.js';
+import type { GraphQLContext } from '../../../graphql/builder.js';
 import { planOperation, type FieldPlan, type OperationPlan } from './plan.js';
 import { buildSql, type UsersArgs } from './sql.js';
 

@@ -4,10 +4,10 @@
 // and tenancy, filters, ordering and cursors follow the Prisma queries of the users
 // connection; test/compiled-reads.test.ts compares both paths on generated queries.
 // Anything this file does not handle returns null, and the normal executor answers.
-import type { UserPrincipal } from '../../auth/principal.js';
-import type { UserFilter } from '../../modules/users/filters.js';
-import { escapeLike } from '../../modules/users/filters.js';
-import { isUuid } from '../../store/ids.js';
+import type { UserPrincipal } from '../../../auth/principal.js';
+import type { UserFilter } from '../filters.js';
+import { escapeLike } from '../filters.js';
+import { isUuid } from '../../../store/ids.js';
 import type { FieldPlan } from './plan.js';
 
 export interface Sql {
