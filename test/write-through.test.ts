@@ -210,6 +210,20 @@ describe('write-through to one connected backend', () => {
     expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-two' } })).toBe(0);
   });
 
+  it('createUsers refuses each item a connected backend would hold (bulk does not write through yet): no call, nothing stored', async () => {
+    proxy.resetLog();
+    const r = await h.gql(
+      `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on CreateUsersSuccess { results { __typename ... on Error { code message } } } } }`,
+      { input: { users: [{ externalUserId: 'wt-bulk' }, { email: 'wt-bulk@example.com' }] } },
+      { token: a.key },
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data.createUsers.results.map((i: any) => i.__typename)).toEqual(['ValidationError', 'ValidationError']);
+    expect(r.data.createUsers.results[0].message).toContain('learning');
+    expect(calls()).toEqual([]);
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, OR: [{ externalUserId: 'wt-bulk' }, { email: 'wt-bulk@example.com' }] } })).toBe(0);
+  });
+
   it("partner B's mutations never reach A's backends", async () => {
     proxy.resetLog();
     expect((await mutate(b.key, 'createUser', { externalUserId: 'wt-b', email: 'wt-b@example.com', identifier: 'wt-b-emb' }, USER)).__typename).toBe('CreateUserSuccess');

@@ -187,6 +187,17 @@ export function userCreateCalls(row: Prisma.UserCreateManyInput, clientIdentifie
   return calls;
 }
 
+/**
+ * createUsers does not write through yet: an item whose identities a connected backend holds
+ * is refused (a ValidationError for that item only), never created in the store alone.
+ */
+export function assertNoBulkWriteThrough(backends: Map<BackendKind, Backend>, row: Prisma.UserCreateManyInput, clientIdentifier: string | null | undefined, field: string): void {
+  const kinds = userCreateCalls(row, clientIdentifier).filter((c) => backends.has(c.kind)).map((c) => c.kind.toLowerCase());
+  if (kinds.length) {
+    throw new ValidationError(`createUsers does not reach connected backends yet (${kinds.join(', ')}): create this user with createUser`, field);
+  }
+}
+
 /** RFC 7396 patch that turns `before` into `after` (null removes a key): how a replace reaches the embed PUT, which merges. */
 function replacingPatch(before: Json, after: Json): Json {
   const patch: Json = { ...after };

@@ -10,6 +10,7 @@ import { uniqueViolation } from '../../store/errors.js';
 import { keyString, nullish, parse } from '../../validation.js';
 import { audited, requireUser, type Tx } from '../audit/service.js';
 import { HOLDER, clientIdFor, createUserSchema, holderId, keysOf, lockClients, newUserRow, targetAccount } from './service.js';
+import { assertNoBulkWriteThrough, connectedBackends } from '../backends/write-through.js';
 
 export const MAX_BULK = 50;
 
@@ -78,6 +79,7 @@ export async function createUsers(
   const seen = new Map<string, number>();
   const clientCache = new Map<string, string | null>();
   const accountCache = new Map<string | undefined, Promise<string>>();
+  const backends = await connectedBackends(ctx.prisma, principal.partnerId);
   for (const [index, item] of users.entries()) {
     try {
       const input = parse(createUserSchema, item, `input.users.${position(index)}`);
@@ -92,6 +94,7 @@ export async function createUsers(
         if (!clientId) throw new NotFoundError('Client', input.clientIdentifier);
       }
       const row = newUserRow(principal.partnerId, accountId, input, clientId);
+      if (backends.size) assertNoBulkWriteThrough(backends, row, input.clientIdentifier, `input.users.${position(index)}`);
       for (const [field, value] of Object.entries(keysOf(row as User))) {
         if (!value) continue;
         const earlier = seen.get(`${field}:${value}`);
