@@ -1,6 +1,7 @@
 // What a service needs to know about the request it works for.
 import type { PrismaClient } from '@prisma/client';
-import type { Principal } from './principal.js';
+import { ForbiddenError } from '../errors.js';
+import { isUser, type Principal, type UserPrincipal } from './principal.js';
 import type { Config } from '../config.js';
 
 export interface RequestContext {
@@ -15,4 +16,10 @@ export interface RequestContext {
   readonly config?: Config;
   /** Hands queued sync runs to the job queue (absent: the schedule's sweep picks them up). */
   readonly sync?: { enqueue(run: { id: string; backendId: string }): Promise<void> };
+}
+
+/** The calling user of a partner; anyone else (no principal, the operator) is FORBIDDEN. */
+export function requireUser(ctx: RequestContext): UserPrincipal {
+  if (!isUser(ctx.principal)) throw new ForbiddenError('this operation needs a user of a partner');
+  return ctx.principal;
 }

@@ -72,3 +72,11 @@ export function goneEntity(error: unknown): string | null {
   const column = cause?.constraint?.fields?.[0] ?? cause?.constraint?.index?.match(/^[A-Za-z]+_([A-Za-z]+)_fkey$/)?.[1];
   return (column && REFERENCED[column.replace(/"/g, '')]) || 'Record';
 }
+
+/**
+ * A transaction that could not start within its maxWait (P2028: every connection was busy
+ * for that long) or outlived its timeout. Nothing of it was written.
+ */
+export function isTransactionTimeout(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2028';
+}

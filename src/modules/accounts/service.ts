@@ -7,7 +7,9 @@ import { accountVisibility, within } from '../../auth/visibility.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { normaliseCidr } from '../../auth/ip.js';
 import { nullish, parse, text } from '../../validation.js';
-import { audited, requireUser, type Tx } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
+import type { Tx } from '../../store/transaction.js';
 import { canvasUuid } from '../../store/ids.js';
 import { accountCreateCalls, callBackends, connectedBackends, recordAccepted } from '../backends/write-through.js';
 

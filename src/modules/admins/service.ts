@@ -4,7 +4,8 @@
 import type { Account } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { ConflictError } from '../../errors.js';
-import { audited, requireUser } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
 import { managedAccount } from '../accounts/service.js';
 import { lockManagedUsers } from '../users/service.js';
 

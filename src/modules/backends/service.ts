@@ -10,7 +10,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type Fie
 import { uniqueViolation } from '../../store/errors.js';
 import { isUuid } from '../../store/ids.js';
 import { nullish } from '../../validation.js';
-import { audited, requireUser, type Tx } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
+import type { Tx } from '../../store/transaction.js';
 import { detachIdentities } from '../identities/service.js';
 import { checkBaseUrl } from './base-url.js';
 import { SecretsKeyError } from './errors.js';

@@ -21,7 +21,7 @@ import {
   connectorOptions,
   createConnector,
 } from '../../connectors/index.js';
-import type { Tx } from '../audit/service.js';
+import type { Tx } from '../../store/transaction.js';
 import { dataHash } from '../identities/sink.js';
 import { projectIdentity } from '../identities/writes.js';
 import type { CatalogUserFields, SourceRecord, WriteOperation } from './contract.js';

@@ -6,7 +6,9 @@ import { courseVisibility, within } from '../../auth/visibility.js';
 import { ConflictError, NotFoundError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { cents, parse, text } from '../../validation.js';
-import { audited, requireUser, type Tx } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
+import type { Tx } from '../../store/transaction.js';
 import { assertNotMerged, lockManagedUsers } from '../users/service.js';
 
 const courseSchema = z.object({ ownerId: z.string(), title: text.min(1, 'must not be empty') });

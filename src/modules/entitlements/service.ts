@@ -6,7 +6,8 @@ import type { RequestContext } from '../../auth/context.js';
 import { isPartnerWide } from '../../auth/principal.js';
 import { ForbiddenError } from '../../errors.js';
 import { parse } from '../../validation.js';
-import { audited, requireUser } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
 import { lockManagedUsers } from '../users/service.js';
 
 const schema = z.object({

@@ -20,7 +20,8 @@
 import type { BackendKind, Identity, IdentityEntity, LinkRule, Prisma } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { canvasUuid, uuidv7 } from '../../store/ids.js';
-import { audited, type Tx } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import type { Tx } from '../../store/transaction.js';
 import type { BackendRef } from '../backends/contract.js';
 import { parentOf, projectAccount, projectClient, projectUser, registeredAccountOf, UNIQUE_USER_COLUMNS, type UniqueUserColumn } from './projection.js';
 import { projectIdentity } from './writes.js';

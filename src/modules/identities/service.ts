@@ -15,7 +15,9 @@ import type { Account, Backend, BackendKind, Identity, IdentityStatus, LinkConfl
 import type { RequestContext } from '../../auth/context.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { uuidv7 } from '../../store/ids.js';
-import { audited, requireUser, type Tx } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
+import type { Tx } from '../../store/transaction.js';
 import { assertNotMerged, lockManagedUsers } from '../users/service.js';
 import { moveDependents } from '../users/merge.js';
 import { clearedUser, holdsKind } from './projection.js';

@@ -5,7 +5,7 @@
 // admin sees why (a merge of the two, or linkIdentity, resolves it).
 import type { Identity, Prisma } from '@prisma/client';
 import { uuidv7 } from '../../store/ids.js';
-import type { Tx } from '../audit/service.js';
+import type { Tx } from '../../store/transaction.js';
 import { projectAccount, projectClient, projectUser, UNIQUE_USER_COLUMNS, type UniqueUserColumn, type UserProjection } from './projection.js';
 
 type Data = Record<string, unknown>;

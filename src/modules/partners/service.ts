@@ -10,7 +10,9 @@ import { isAdmin } from '../../auth/principal.js';
 import { apiKeyVisibility, within } from '../../auth/visibility.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { nullish, parse, text } from '../../validation.js';
-import { audited, requireUser, type Tx } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
+import type { Tx } from '../../store/transaction.js';
 import { canvasUuid, uuidv7 } from '../../store/ids.js';
 
 const partnerSchema = z.object({ name: text.min(1, 'must not be empty'), plan: z.enum(Plan).default('CORE') });

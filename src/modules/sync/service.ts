@@ -12,7 +12,7 @@ import type { Config } from '../../config.js';
 import { ForbiddenError, NotFoundError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { isUuid } from '../../store/ids.js';
-import { requireUser } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
 import type { Connector, IdentitySink } from '../backends/contract.js';
 import { backendCredential } from '../backends/service.js';
 import { identitySink } from '../identities/sink.js';

@@ -8,7 +8,9 @@ import { isAdmin, type UserPrincipal } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, NotFoundError, PiiRejectedError, ValidationError, type FieldIssue, type PiiRule } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { keyString, nullish, parse } from '../../validation.js';
-import { audited, requireUser, type Tx } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
+import type { Tx } from '../../store/transaction.js';
 import { HOLDER, clientIdFor, createUserSchema, holderId, keysOf, lockClients, newUserRow, targetAccount } from './service.js';
 import { assertNoBulkWriteThrough, connectedBackends } from '../backends/write-through.js';
 

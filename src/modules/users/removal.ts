@@ -4,7 +4,9 @@ import { Prisma, type User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { PARTNER_WIDE_KINDS, planAtLeast, type UserPrincipal } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, ValidationError } from '../../errors.js';
-import { audited, requireUser, type Tx } from '../audit/service.js';
+import { audited } from '../audit/service.js';
+import { requireUser } from '../../auth/context.js';
+import type { Tx } from '../../store/transaction.js';
 import { assertNotMerged, lockManagedUsers, userNamed } from './service.js';
 
 async function reallocate(tx: Tx, fromId: string, toId: string): Promise<number> {
