@@ -23,7 +23,10 @@ const config: CodegenConfig = {
           DateTime: { input: 'string', output: 'string' }, // RFC 3339 at UTC: 2007-12-03T10:15:30.000Z
           EmailAddress: { input: 'string', output: 'string' },
           IPCIDR: { input: 'string', output: 'string' }, // 10.0.0.0/8, 2001:db8::/32 or a bare address
-          JSON: { input: 'string | number | boolean | null | unknown[] | { [key: string]: unknown }', output: 'string | number | boolean | null | unknown[] | { [key: string]: unknown }' },
+          JSON: {
+            input: 'string | number | boolean | null | unknown[] | { [key: string]: unknown }',
+            output: 'string | number | boolean | null | unknown[] | { [key: string]: unknown }',
+          },
           JSONObject: { input: 'Record<string, unknown>', output: 'Record<string, unknown>' },
           UUID: { input: 'string', output: 'string' },
         },

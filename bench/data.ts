@@ -91,7 +91,12 @@ async function inBatches<T>(rows: T[], insert: (batch: T[]) => Promise<unknown>,
  * Writes the data set into an empty, migrated store. Users are spread over the partners
  * 5:3:2 (the first partner, whose admin key the scenarios use, holds half of them).
  */
-export async function generate(store: Store, size: DataSize, seed = 42, log: (line: string) => void = () => {}): Promise<BenchData> {
+export async function generate(
+  store: Store,
+  size: DataSize,
+  seed = 42,
+  log: (line: string) => void = () => {},
+): Promise<BenchData> {
   const rng = prng(seed);
   const prisma = store.prisma;
   const started = performance.now();
@@ -108,13 +113,30 @@ export async function generate(store: Store, size: DataSize, seed = 42, log: (li
     const at = new Date(BASE - (size.partners - p) * 86_400_000);
     const id = ulid(rng, at.getTime());
     const name = `${BENCH_PREFIX} ${p + 1}`;
-    accounts.push({ id, partnerId: id, name, plan: plans[p % 3], ancestorIds: [], canvasUuid: rng.hex(40), createdAt: at, updatedAt: at });
+    accounts.push({
+      id,
+      partnerId: id,
+      name,
+      plan: plans[p % 3],
+      ancestorIds: [],
+      canvasUuid: rng.hex(40),
+      createdAt: at,
+      updatedAt: at,
+    });
     treeOf.push([id]);
     const adminUserId = uuid7(rng, at.getTime());
     admins.push({ id: adminUserId, partnerId: id, accountId: id, userName: 'admin', createdAt: at, updatedAt: at });
     adminGrants.push({ id: uuid7(rng, at.getTime()), userId: adminUserId, kind: 'PARTNER_ADMIN', grantedAt: at });
     const { key, hash, prefix } = generateApiKey();
-    apiKeys.push({ id: uuid7(rng, at.getTime()), partnerId: id, principalId: adminUserId, name: 'bench', prefix, hash, createdAt: at });
+    apiKeys.push({
+      id: uuid7(rng, at.getTime()),
+      partnerId: id,
+      principalId: adminUserId,
+      name: 'bench',
+      prefix,
+      hash,
+      createdAt: at,
+    });
     partners.push({ id, name, key, adminUserId, clientIdentifiers: [] });
   }
   // Sub-accounts round-robin over the partners; every third one nests under the previous.
@@ -148,7 +170,15 @@ export async function generate(store: Store, size: DataSize, seed = 42, log: (li
       const at = new Date(BASE - 1_800_000 + c * 1000);
       const id = uuid7(rng, at.getTime());
       const identifier = `client-${p + 1}-${c + 1}`;
-      clients.push({ id, partnerId: partner.id, accountId: rng.pick(treeOf[p]!), identifier, metadata: { name: `Client ${c + 1}`, tier: c % 2 ? 'gold' : 'silver' }, createdAt: at, updatedAt: at });
+      clients.push({
+        id,
+        partnerId: partner.id,
+        accountId: rng.pick(treeOf[p]!),
+        identifier,
+        metadata: { name: `Client ${c + 1}`, tier: c % 2 ? 'gold' : 'silver' },
+        createdAt: at,
+        updatedAt: at,
+      });
       clientsOf[p]!.push(id);
       partner.clientIdentifiers.push(identifier);
     }
@@ -184,13 +214,19 @@ export async function generate(store: Store, size: DataSize, seed = 42, log: (li
       firstName: catalog && !deleted ? rng.pick(['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald']) : null,
       lastName: catalog && !deleted ? `Learner${i}` : null,
       email: catalog ? `user${i}@bench.example` : null,
-      customFields: catalog && !deleted && rng.chance(0.5) ? { department: rng.pick(['sales', 'support', 'r&d']), seat: i } : undefined,
+      customFields:
+        catalog && !deleted && rng.chance(0.5)
+          ? { department: rng.pick(['sales', 'support', 'r&d']), seat: i }
+          : undefined,
       timeZone: catalog ? rng.pick(['UTC', 'Europe/Paris', 'America/New_York']) : null,
       locale: catalog ? rng.pick(['en', 'fr-FR', 'de']) : null,
       termsOfUse: catalog,
       identifier: embed ? `emb-${i}` : null,
       clientId: embed ? rng.pick(clientsOf[p]!) : null,
-      metadata: embed && !deleted ? { name: `Embedded ${i}`, ...(rng.chance(0.3) ? { avatar: `https://cdn.bench.example/a/${i}.png` } : {}) } : undefined,
+      metadata:
+        embed && !deleted
+          ? { name: `Embedded ${i}`, ...(rng.chance(0.3) ? { avatar: `https://cdn.bench.example/a/${i}.png` } : {}) }
+          : undefined,
       createdAt: at,
       updatedAt: at,
       disabledAt: status === 'DISABLED' ? at : null,
@@ -209,12 +245,20 @@ export async function generate(store: Store, size: DataSize, seed = 42, log: (li
       if (deleted) continue;
       if (rng.chance(0.15)) {
         const kinds = new Set(Array.from({ length: 1 + rng.int(3) }, () => rng.pick(EXTRA_KINDS)));
-        for (const kind of kinds) entitlements.push({ id: uuid7(rng, BASE), userId: id, kind, grantedAt: new Date(BASE + 86_400_000) });
+        for (const kind of kinds)
+          entitlements.push({ id: uuid7(rng, BASE), userId: id, kind, grantedAt: new Date(BASE + 86_400_000) });
       }
       if (rng.chance(0.2)) {
         for (let c = 1 + rng.int(3); c > 0; c--) {
           const cid = uuid7(rng, BASE + courses.length * 1000);
-          courses.push({ id: cid, partnerId: partners[p]!.id, ownerId: id, title: `Course ${courses.length + 1}`, createdAt: new Date(BASE), updatedAt: new Date(BASE) });
+          courses.push({
+            id: cid,
+            partnerId: partners[p]!.id,
+            ownerId: id,
+            title: `Course ${courses.length + 1}`,
+            createdAt: new Date(BASE),
+            updatedAt: new Date(BASE),
+          });
           coursesOf[p]!.push(cid);
         }
       }
@@ -229,11 +273,18 @@ export async function generate(store: Store, size: DataSize, seed = 42, log: (li
       if (deleted) continue;
       if (rng.chance(0.4)) {
         const picked = new Set(Array.from({ length: 1 + rng.int(3) }, () => rng.pick(pool)));
-        for (const courseId of picked) enrollments.push({ id: uuid7(rng, BASE + 2 * 86_400_000), partnerId: partners[p]!.id, userId: id, courseId });
+        for (const courseId of picked)
+          enrollments.push({ id: uuid7(rng, BASE + 2 * 86_400_000), partnerId: partners[p]!.id, userId: id, courseId });
       }
       if (rng.chance(0.2)) {
         for (let o = 1 + rng.int(2); o > 0; o--) {
-          orders.push({ id: uuid7(rng, BASE + 3 * 86_400_000), partnerId: partners[p]!.id, userId: id, courseId: rng.pick(pool), amountCents: 500 + rng.int(20_000) });
+          orders.push({
+            id: uuid7(rng, BASE + 3 * 86_400_000),
+            partnerId: partners[p]!.id,
+            userId: id,
+            courseId: rng.pick(pool),
+            amountCents: 500 + rng.int(20_000),
+          });
         }
       }
     }
@@ -261,6 +312,10 @@ export async function generate(store: Store, size: DataSize, seed = 42, log: (li
     enrollments: enrollments.length,
     orders: orders.length,
   };
-  log(`data: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+  log(
+    `data: ${Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+  );
   return { size, seed, partners, counts };
 }

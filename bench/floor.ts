@@ -45,14 +45,21 @@ SELECT json_build_object('data', json_build_object('users', json_build_object(
 
 /** The PAGE response for `first` users of `partnerId`, as JSON text: one statement. */
 export async function floorPage(pool: pg.Pool, partnerId: string, first: number): Promise<string> {
-  const { rows } = await pool.query<{ body: string }>({ name: 'bench-floor-page', text: FLOOR_SQL, values: [partnerId, first] });
+  const { rows } = await pool.query<{ body: string }>({
+    name: 'bench-floor-page',
+    text: FLOOR_SQL,
+    values: [partnerId, first],
+  });
   return rows[0]!.body;
 }
 
 /** A bare node:http server: GET /page?first=N answers the PAGE response of the fixed partner. */
 export function createFloorServer(pool: pg.Pool, partnerId: string): http.Server {
   return http.createServer((req, res) => {
-    const first = Math.min(100, Math.max(1, Number(new URL(req.url ?? '/', 'http://floor').searchParams.get('first')) || 100));
+    const first = Math.min(
+      100,
+      Math.max(1, Number(new URL(req.url ?? '/', 'http://floor').searchParams.get('first')) || 100),
+    );
     // Drain the body (there is none for GET) before answering, as any server must.
     req.resume();
     floorPage(pool, partnerId, first).then(

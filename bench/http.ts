@@ -50,13 +50,16 @@ export async function startServer(target: ServeTarget, store: StoreLocation, par
       ...process.env,
       BENCH_TARGET: target,
       BENCH_PARTNER_ID: partnerId,
-      ...('dataDir' in store ? { BENCH_DATA_DIR: store.dataDir, BENCH_DATABASE_URL: '' } : { BENCH_DATABASE_URL: store.databaseUrl }),
+      ...('dataDir' in store
+        ? { BENCH_DATA_DIR: store.dataDir, BENCH_DATABASE_URL: '' }
+        : { BENCH_DATABASE_URL: store.databaseUrl }),
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, (reply: any) => void>();
   const port = await new Promise<number>((resolve, reject) => {
-    const early = (code: number | null) => reject(new Error(`bench server (${target}) exited with ${code} before listening`));
+    const early = (code: number | null) =>
+      reject(new Error(`bench server (${target}) exited with ${code} before listening`));
     child.once('exit', early);
     child.on('message', (message: any) => {
       if (message.ready) {

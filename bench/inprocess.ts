@@ -48,7 +48,12 @@ export function benchConfig() {
 
 export function benchTargets(store: Store, data: BenchData): InProcessTargets {
   const config = benchConfig();
-  return { store, data, gateway: createApp({ config, store, logger: createLogger('silent') }), naive: createNaive(store.prisma, config) };
+  return {
+    store,
+    data,
+    gateway: createApp({ config, store, logger: createLogger('silent') }),
+    naive: createNaive(store.prisma, config),
+  };
 }
 
 export const SCENARIOS = {
@@ -65,7 +70,11 @@ type Fetch = (request: Request) => Promise<Response>;
 export function gqlRequest(body: string, key: string): Request {
   return new Request('http://bench.test/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${key}`,
+    },
     body,
   });
 }
@@ -75,7 +84,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Runs `once` `iterations` times in sequence: per-request statements and latency. */
@@ -113,7 +126,11 @@ export interface ReadResults {
 }
 
 /** Scenarios 1, 2, 3 and 6 for the gateway; 1 for the naive build and the floor. */
-export async function inProcessReads(t: InProcessTargets, iterations: number, log: (line: string) => void = () => {}): Promise<ReadResults> {
+export async function inProcessReads(
+  t: InProcessTargets,
+  iterations: number,
+  log: (line: string) => void = () => {},
+): Promise<ReadResults> {
   const { store, data } = t;
   const partner = data.partners[0]!;
   const gateway: Fetch = (r) => t.gateway.fetch(r, { ip: '127.0.0.1' });
@@ -125,25 +142,60 @@ export async function inProcessReads(t: InProcessTargets, iterations: number, lo
     const once =
       target === 'floor'
         ? async () => JSON.parse(await floorPage(store.pool, partner.id, first))
-        : async () => (await json(target === 'gateway' ? gateway : t.naive.fetch, gqlRequest(pageBody(first), partner.key))).body;
+        : async () =>
+            (await json(target === 'gateway' ? gateway : t.naive.fetch, gqlRequest(pageBody(first), partner.key))).body;
     await sequential(store, warm, once);
     return sequential(store, target === 'naive' ? Math.max(3, Math.ceil(iterations / 4)) : iterations, once);
   };
   const g100 = await page('gateway', 100);
   const reference = g100.last as any;
-  const pageOk = !reference?.errors && reference?.data?.users?.edges?.length === Math.min(100, reference?.data?.users?.totalCount);
-  out.push({ scenario: SCENARIOS.page100, target: 'gateway', mode: 'in-process', statements: g100.statements, p50: g100.p50, p99: g100.p99, samples: iterations, ok: pageOk, note: pageOk ? undefined : JSON.stringify(reference?.errors ?? reference).slice(0, 200) });
+  const pageOk =
+    !reference?.errors && reference?.data?.users?.edges?.length === Math.min(100, reference?.data?.users?.totalCount);
+  out.push({
+    scenario: SCENARIOS.page100,
+    target: 'gateway',
+    mode: 'in-process',
+    statements: g100.statements,
+    p50: g100.p50,
+    p99: g100.p99,
+    samples: iterations,
+    ok: pageOk,
+    note: pageOk ? undefined : JSON.stringify(reference?.errors ?? reference).slice(0, 200),
+  });
   log(`  in-process gateway page(100): ${g100.statements} statements, p50 ${g100.p50} ms`);
   for (const target of ['naive', 'floor'] as const) {
     const r = await page(target, 100);
     const same = isDeepStrictEqual(r.last, reference);
     const errors = (r.last as any)?.errors;
-    const note = same ? 'same JSON as the gateway' : `ANSWER DIFFERS from the gateway${errors ? `: ${JSON.stringify(errors).slice(0, 200)}` : ''}`;
-    out.push({ scenario: SCENARIOS.page100, target, mode: 'in-process', statements: r.statements, p50: r.p50, p99: r.p99, samples: iterations, ok: same, note });
-    log(`  in-process ${target} page(100): ${r.statements} statements, p50 ${r.p50} ms${same ? '' : ' (answer differs!)'}`);
+    const note = same
+      ? 'same JSON as the gateway'
+      : `ANSWER DIFFERS from the gateway${errors ? `: ${JSON.stringify(errors).slice(0, 200)}` : ''}`;
+    out.push({
+      scenario: SCENARIOS.page100,
+      target,
+      mode: 'in-process',
+      statements: r.statements,
+      p50: r.p50,
+      p99: r.p99,
+      samples: iterations,
+      ok: same,
+      note,
+    });
+    log(
+      `  in-process ${target} page(100): ${r.statements} statements, p50 ${r.p50} ms${same ? '' : ' (answer differs!)'}`,
+    );
   }
   const g10 = await page('gateway', 10);
-  out.push({ scenario: SCENARIOS.page10, target: 'gateway', mode: 'in-process', statements: g10.statements, p50: g10.p50, p99: g10.p99, samples: iterations, ok: !(g10.last as any)?.errors });
+  out.push({
+    scenario: SCENARIOS.page10,
+    target: 'gateway',
+    mode: 'in-process',
+    statements: g10.statements,
+    p50: g10.p50,
+    p99: g10.p99,
+    samples: iterations,
+    ok: !(g10.last as any)?.errors,
+  });
 
   // Scenario 3: _entities for the page's users; the answer must equal the page's nodes.
   const nodes = (reference?.data?.users?.edges ?? []).map((e: any) => e.node);
@@ -169,11 +221,25 @@ export async function inProcessReads(t: InProcessTargets, iterations: number, lo
   // Scenario 6: the REST list pages that exist.
   const restAvailable: string[] = [];
   for (const rest of REST_LISTS) {
-    const get = () => json(gateway, new Request(`http://bench.test${rest.path}`, { headers: { authorization: `Bearer ${partner.key}` } }));
+    const get = () =>
+      json(
+        gateway,
+        new Request(`http://bench.test${rest.path}`, { headers: { authorization: `Bearer ${partner.key}` } }),
+      );
     const probe = await get();
     const scenario = SCENARIOS.rest(rest.name);
     if (probe.status === 404 && /no route/.test(JSON.stringify(probe.body))) {
-      out.push({ scenario, target: 'gateway', mode: 'in-process', statements: null, p50: null, p99: null, samples: 0, ok: false, note: `missing: ${rest.path} is not served (dialect not mounted)` });
+      out.push({
+        scenario,
+        target: 'gateway',
+        mode: 'in-process',
+        statements: null,
+        p50: null,
+        p99: null,
+        samples: 0,
+        ok: false,
+        note: `missing: ${rest.path} is not served (dialect not mounted)`,
+      });
       log(`  in-process REST ${rest.name}: missing`);
       continue;
     }
@@ -181,15 +247,32 @@ export async function inProcessReads(t: InProcessTargets, iterations: number, lo
     const ok = probe.status === 200 && Array.isArray(items) && items.length > 0;
     await sequential(store, warm, get);
     const r = await sequential(store, iterations, get);
-    out.push({ scenario, target: 'gateway', mode: 'in-process', statements: r.statements, p50: r.p50, p99: r.p99, samples: iterations, ok, note: ok ? `${items.length} items` : `status ${probe.status}: ${JSON.stringify(probe.body).slice(0, 160)}` });
+    out.push({
+      scenario,
+      target: 'gateway',
+      mode: 'in-process',
+      statements: r.statements,
+      p50: r.p50,
+      p99: r.p99,
+      samples: iterations,
+      ok,
+      note: ok ? `${items.length} items` : `status ${probe.status}: ${JSON.stringify(probe.body).slice(0, 160)}`,
+    });
     if (ok) restAvailable.push(rest.name);
-    log(`  in-process REST ${rest.name}: ${ok ? `${r.statements} statements, p50 ${r.p50} ms` : `status ${probe.status}`}`);
+    log(
+      `  in-process REST ${rest.name}: ${ok ? `${r.statements} statements, p50 ${r.p50} ms` : `status ${probe.status}`}`,
+    );
   }
   return { measurements: out, pageIds, restAvailable };
 }
 
 /** Scenarios 4 and 5 (they write, so they run after the reads). */
-export async function inProcessWrites(t: InProcessTargets, iterations: number, tag: string, log: (line: string) => void = () => {}): Promise<Measurement[]> {
+export async function inProcessWrites(
+  t: InProcessTargets,
+  iterations: number,
+  tag: string,
+  log: (line: string) => void = () => {},
+): Promise<Measurement[]> {
   const { store, data } = t;
   const partner = data.partners[0]!;
   const gateway: Fetch = (r) => t.gateway.fetch(r, { ip: '127.0.0.1' });
@@ -199,9 +282,14 @@ export async function inProcessWrites(t: InProcessTargets, iterations: number, t
   let call = 0;
   let failures = 0;
   const bulk = async () => {
-    const { body } = await json(gateway, gqlRequest(createUsersBody(`bulk-${tag}-${call++}`, partner.clientIdentifiers[0]), partner.key));
+    const { body } = await json(
+      gateway,
+      gqlRequest(createUsersBody(`bulk-${tag}-${call++}`, partner.clientIdentifiers[0]), partner.key),
+    );
     const results = body?.data?.createUsers?.results;
-    const created = Array.isArray(results) ? results.filter((r: any) => r.__typename === 'CreateUserSuccess').length : 0;
+    const created = Array.isArray(results)
+      ? results.filter((r: any) => r.__typename === 'CreateUserSuccess').length
+      : 0;
     if (created !== 50) failures++;
     return body;
   };
@@ -215,7 +303,10 @@ export async function inProcessWrites(t: InProcessTargets, iterations: number, t
     p99: b.p99,
     samples: call,
     ok: failures === 0,
-    note: failures === 0 ? `50 of 50 created per call, ${call} calls` : `${failures} of ${call} calls did not create 50 users: ${JSON.stringify(b.last).slice(0, 200)}`,
+    note:
+      failures === 0
+        ? `50 of 50 created per call, ${call} calls`
+        : `${failures} of ${call} calls did not create 50 users: ${JSON.stringify(b.last).slice(0, 200)}`,
   });
   log(`  in-process createUsers(50): ${b.statements} statements, p50 ${b.p50} ms, ${failures} failed calls`);
 
@@ -234,14 +325,27 @@ export async function inProcessWrites(t: InProcessTargets, iterations: number, t
   const statements = (store.statementCount() - before) / 200;
   const verdict = await ensureVerdict(store, partner.id, key, bodies);
   times.sort((x, y) => x - y);
-  out.push({ scenario: SCENARIOS.ensure, target: 'gateway', mode: 'in-process', statements: round(statements, 1), p50: round(percentile(times, 50)), p99: round(percentile(times, 99)), samples: 200, ok: verdict.ok, note: verdict.note });
+  out.push({
+    scenario: SCENARIOS.ensure,
+    target: 'gateway',
+    mode: 'in-process',
+    statements: round(statements, 1),
+    p50: round(percentile(times, 50)),
+    p99: round(percentile(times, 99)),
+    samples: 200,
+    ok: verdict.ok,
+    note: verdict.note,
+  });
   log(`  in-process ensureUser x200: ${verdict.note}`);
   return out;
 }
 
 /** Checks a race on one key: one row in the store, one caller told `created`, no errors. */
 export async function ensureVerdict(store: Pick<Store, 'pool'>, partnerId: string, key: string, bodies: any[]) {
-  const { rows } = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM "User" WHERE "partnerId" = $1 AND "externalUserId" = $2', [partnerId, key]);
+  const { rows } = await store.pool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM "User" WHERE "partnerId" = $1 AND "externalUserId" = $2',
+    [partnerId, key],
+  );
   const rowCount = Number(rows[0]!.n);
   return ensureVerdictOf(rowCount, bodies);
 }
@@ -259,5 +363,10 @@ export function ensureVerdictOf(rowCount: number, bodies: any[]) {
     failures.set(what, (failures.get(what) ?? 0) + 1);
   }
   const failed = [...failures].map(([what, n]) => `${n}× ${what}`).join(', ');
-  return { ok, rowCount, created, note: `${rowCount} row, ${created} created, ${succeeded}/${bodies.length} succeeded${failed ? ` (${failed})` : ''}, ${ids.size} distinct user` };
+  return {
+    ok,
+    rowCount,
+    created,
+    note: `${rowCount} row, ${created} created, ${succeeded}/${bodies.length} succeeded${failed ? ` (${failed})` : ''}, ${ids.size} distinct user`,
+  };
 }

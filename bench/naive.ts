@@ -18,8 +18,16 @@ import { globalId } from '../src/graphql/ids.js';
 // graphql ships CJS and ESM builds; yoga gets the CJS one (Node's resolution of 'graphql'),
 // while a bundler-style resolver (vitest) would give this file the ESM one, and a schema of
 // one realm cannot run in the other. Requiring it pins the instance yoga uses.
-const { GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString } =
-  createRequire(import.meta.url)('graphql') as typeof import('graphql');
+const {
+  GraphQLBoolean,
+  GraphQLID,
+  GraphQLInt,
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLObjectType,
+  GraphQLSchema,
+  GraphQLString,
+} = createRequire(import.meta.url)('graphql') as typeof import('graphql');
 
 interface NaiveContext {
   prisma: PrismaClient;
@@ -38,7 +46,9 @@ const AccountType = new GraphQLObjectType<Account, NaiveContext>({
     plan: {
       type: nonNull(GraphQLString),
       resolve: async (a, _args, ctx) =>
-        a.plan ?? (await ctx.prisma.account.findFirst({ where: { id: a.partnerId }, select: { plan: true } }))?.plan ?? 'CORE',
+        a.plan ??
+        (await ctx.prisma.account.findFirst({ where: { id: a.partnerId }, select: { plan: true } }))?.plan ??
+        'CORE',
     },
   },
 });
@@ -78,13 +88,24 @@ const UserType: ObjectType<User, NaiveContext> = new GraphQLObjectType<User, Nai
     externalUserId: { type: GraphQLString },
     email: { type: GraphQLString },
     identifier: { type: GraphQLString },
-    account: { type: nonNull(AccountType), resolve: (u, _args, ctx) => ctx.prisma.account.findFirst({ where: { id: u.accountId } }) },
-    client: { type: ClientType, resolve: (u, _args, ctx) => (u.clientId ? ctx.prisma.client.findFirst({ where: { id: u.clientId } }) : null) },
+    account: {
+      type: nonNull(AccountType),
+      resolve: (u, _args, ctx) => ctx.prisma.account.findFirst({ where: { id: u.accountId } }),
+    },
+    client: {
+      type: ClientType,
+      resolve: (u, _args, ctx) => (u.clientId ? ctx.prisma.client.findFirst({ where: { id: u.clientId } }) : null),
+    },
     entitlements: {
       type: nonNull(new GraphQLList(nonNull(EntitlementType))),
-      resolve: (u, _args, ctx) => ctx.prisma.entitlement.findMany({ where: { userId: u.id }, orderBy: { kind: 'asc' } }),
+      resolve: (u, _args, ctx) =>
+        ctx.prisma.entitlement.findMany({ where: { userId: u.id }, orderBy: { kind: 'asc' } }),
     },
-    mergedInto: { type: UserType, resolve: (u, _args, ctx) => (u.mergedIntoId ? ctx.prisma.user.findFirst({ where: { id: u.mergedIntoId } }) : null) },
+    mergedInto: {
+      type: UserType,
+      resolve: (u, _args, ctx) =>
+        u.mergedIntoId ? ctx.prisma.user.findFirst({ where: { id: u.mergedIntoId } }) : null,
+    },
     courses: { type: nonNull(CourseConnectionType), resolve: (u) => ({ userId: u.id }) },
   }),
 });
@@ -96,7 +117,10 @@ const PageInfoType = new GraphQLObjectType<{ hasNextPage: boolean; endCursor: st
 
 const EdgeType = new GraphQLObjectType<User>({
   name: 'UserEdge',
-  fields: { cursor: { type: nonNull(GraphQLString), resolve: (u) => cursorOf(u.id) }, node: { type: nonNull(UserType), resolve: (u) => u } },
+  fields: {
+    cursor: { type: nonNull(GraphQLString), resolve: (u) => cursorOf(u.id) },
+    node: { type: nonNull(UserType), resolve: (u) => u },
+  },
 });
 
 interface Page {
@@ -113,7 +137,10 @@ const ConnectionType = new GraphQLObjectType<Page, NaiveContext>({
     },
     pageInfo: {
       type: nonNull(PageInfoType),
-      resolve: ({ rows, first }) => ({ hasNextPage: rows.length > first, endCursor: rows.length ? cursorOf(rows[Math.min(first, rows.length) - 1]!.id) : null }),
+      resolve: ({ rows, first }) => ({
+        hasNextPage: rows.length > first,
+        endCursor: rows.length ? cursorOf(rows[Math.min(first, rows.length) - 1]!.id) : null,
+      }),
     },
     edges: { type: nonNull(new GraphQLList(nonNull(EdgeType))), resolve: ({ rows, first }) => rows.slice(0, first) },
   },
@@ -128,7 +155,11 @@ export const naiveSchema = new GraphQLSchema({
         args: { first: { type: GraphQLInt } },
         resolve: async (_root, args: { first?: number | null }, ctx): Promise<Page> => {
           const first = Math.min(100, Math.max(1, args.first ?? 20));
-          const rows = await ctx.prisma.user.findMany({ where: { partnerId: ctx.partnerId, deletedAt: null }, orderBy: { id: 'asc' }, take: first + 1 });
+          const rows = await ctx.prisma.user.findMany({
+            where: { partnerId: ctx.partnerId, deletedAt: null },
+            orderBy: { id: 'asc' },
+            take: first + 1,
+          });
           return { rows, first };
         },
       },
@@ -149,7 +180,8 @@ export function createNaive(prisma: PrismaClient, config: Config) {
     maskedErrors: false,
     context: async ({ request }) => {
       const principal = await authenticator.authenticate(request.headers.get('authorization'));
-      if (principal?.kind !== 'user' || !principal.partnerAdmin) throw new Error('the naive server needs a partner admin key');
+      if (principal?.kind !== 'user' || !principal.partnerAdmin)
+        throw new Error('the naive server needs a partner admin key');
       return { prisma, partnerId: principal.partnerId };
     },
   });

@@ -48,7 +48,8 @@ export const gqlBody = (query: string, variables: Record<string, unknown>) => JS
 
 export const pageBody = (first: number) => gqlBody(PAGE, { first });
 
-export const entitiesBody = (globalIds: string[]) => gqlBody(ENTITIES, { r: globalIds.map((id) => ({ __typename: 'User', id })) });
+export const entitiesBody = (globalIds: string[]) =>
+  gqlBody(ENTITIES, { r: globalIds.map((id) => ({ __typename: 'User', id })) });
 
 /** 50 new users, each with a learning and a catalog identity (half also embedded). */
 export function createUsersBody(prefix: string, clientIdentifier: string | undefined, count = 50): string {
@@ -57,7 +58,9 @@ export function createUsersBody(prefix: string, clientIdentifier: string | undef
     email: `${prefix}-${i}@bulk.bench.example`,
     firstName: 'Bulk',
     lastName: `User ${i}`,
-    ...(clientIdentifier && i % 2 === 0 ? { identifier: `${prefix}-emb-${i}`, clientIdentifier, name: `Bulk ${i}` } : {}),
+    ...(clientIdentifier && i % 2 === 0
+      ? { identifier: `${prefix}-emb-${i}`, clientIdentifier, name: `Bulk ${i}` }
+      : {}),
   }));
   return gqlBody(CREATE_USERS, { input: { users } });
 }

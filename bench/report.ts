@@ -40,7 +40,12 @@ export function evaluate(store: StoreReport['store'], ms: Measurement[], quick: 
   const f100 = find(ms, SCENARIOS.page100, 'floor', 'in-process');
   const s = (m?: Measurement) => m?.statements ?? null;
 
-  out.push({ target: 'Scenario 1: statements for the 100-user page', bar: '≤ 6', measured: `${s(g100) ?? 'n/a'}`, pass: s(g100) !== null ? s(g100)! <= 6 : false });
+  out.push({
+    target: 'Scenario 1: statements for the 100-user page',
+    bar: '≤ 6',
+    measured: `${s(g100) ?? 'n/a'}`,
+    pass: s(g100) !== null ? s(g100)! <= 6 : false,
+  });
   out.push({
     target: 'Statements do not grow with the page size',
     bar: '10 users = 100 users',
@@ -48,7 +53,12 @@ export function evaluate(store: StoreReport['store'], ms: Measurement[], quick: 
     pass: s(g10) !== null && s(g10) === s(g100),
   });
   const e = find(ms, SCENARIOS.entities, 'gateway', 'in-process');
-  out.push({ target: 'Scenario 3: statements for `_entities` of 100 users', bar: '≤ 2', measured: e?.ok ? `${e.statements}` : 'missing (not resolvable)', pass: e?.ok ? e.statements! <= 2 : false });
+  out.push({
+    target: 'Scenario 3: statements for `_entities` of 100 users',
+    bar: '≤ 2',
+    measured: e?.ok ? `${e.statements}` : 'missing (not resolvable)',
+    pass: e?.ok ? e.statements! <= 2 : false,
+  });
   out.push({
     target: 'Fewer statements than the naive build (page of 100)',
     bar: '≥ 10×',
@@ -60,8 +70,18 @@ export function evaluate(store: StoreReport['store'], ms: Measurement[], quick: 
   const fh = find(ms, SCENARIOS.page100, 'floor', 'http');
   out.push(
     gh?.rps && nh?.rps
-      ? { target: 'Throughput over the naive build (page of 100, 50 connections)', bar: '≥ 3×', measured: `${x(gh.rps / nh.rps)} (${gh.rps.toFixed(1)} vs ${nh.rps.toFixed(1)} req/s)`, pass: gh.rps / nh.rps >= 3 }
-      : { target: 'Throughput over the naive build (page of 100, 50 connections)', bar: '≥ 3×', measured: quick ? 'not measured in --quick' : 'not measured', pass: null },
+      ? {
+          target: 'Throughput over the naive build (page of 100, 50 connections)',
+          bar: '≥ 3×',
+          measured: `${x(gh.rps / nh.rps)} (${gh.rps.toFixed(1)} vs ${nh.rps.toFixed(1)} req/s)`,
+          pass: gh.rps / nh.rps >= 3,
+        }
+      : {
+          target: 'Throughput over the naive build (page of 100, 50 connections)',
+          bar: '≥ 3×',
+          measured: quick ? 'not measured in --quick' : 'not measured',
+          pass: null,
+        },
   );
   out.push(
     gh?.p50 && fh?.p50
@@ -80,9 +100,21 @@ export function evaluate(store: StoreReport['store'], ms: Measurement[], quick: 
   );
   for (const mode of ['in-process', 'http'] as const) {
     const bulk = find(ms, SCENARIOS.createUsers, 'gateway', mode);
-    if (bulk) out.push({ target: `Scenario 4: createUsers, 50 per call (${mode})`, bar: 'all 50 created', measured: bulk.note ?? '', pass: bulk.ok });
+    if (bulk)
+      out.push({
+        target: `Scenario 4: createUsers, 50 per call (${mode})`,
+        bar: 'all 50 created',
+        measured: bulk.note ?? '',
+        pass: bulk.ok,
+      });
     const ensure = find(ms, SCENARIOS.ensure, 'gateway', mode);
-    if (ensure) out.push({ target: `Scenario 5: 200 concurrent ensureUser on one key (${mode})`, bar: '1 row, no errors', measured: ensure.note ?? '', pass: ensure.ok });
+    if (ensure)
+      out.push({
+        target: `Scenario 5: 200 concurrent ensureUser on one key (${mode})`,
+        bar: '1 row, no errors',
+        measured: ensure.note ?? '',
+        pass: ensure.ok,
+      });
   }
   // The reference was measured with a load generator outside the server's cores' way; wrk
   // comes closest to that (autocannon shares the 2 cores with the target).
@@ -90,7 +122,9 @@ export function evaluate(store: StoreReport['store'], ms: Measurement[], quick: 
   const fw = find(ms, SCENARIOS.page100, 'floor', 'wrk');
   const rate = gw?.rps ?? gh?.rps;
   // The figure was measured over PostgreSQL: on the embedded store the row is for reference.
-  const measured = rate ? `${rate.toFixed(1)} req/s (${gw ? 'wrk' : 'autocannon'}${fw?.rps ? `; floor ${fw.rps.toFixed(1)}` : ''})` : 'not measured';
+  const measured = rate
+    ? `${rate.toFixed(1)} req/s (${gw ? 'wrk' : 'autocannon'}${fw?.rps ? `; floor ${fw.rps.toFixed(1)}` : ''})`
+    : 'not measured';
   out.push({
     target: `PostGraphile v5 reference (page of 100, 50 connections${store === 'pglite' ? '; a PostgreSQL figure' : ''})`,
     bar: `≥ ${POSTGRAPHILE_RPS} req/s`,
@@ -100,13 +134,21 @@ export function evaluate(store: StoreReport['store'], ms: Measurement[], quick: 
   for (const m of ms.filter((m) => m.scenario.startsWith('6.') && m.mode === 'in-process' && !m.ok)) {
     out.push({ target: m.scenario, bar: 'served', measured: m.note ?? 'failed', pass: false });
   }
-  for (const m of ms.filter((m) => m.target !== 'gateway' && m.scenario === SCENARIOS.page100 && m.mode === 'in-process' && !m.ok)) {
-    out.push({ target: `${m.target} answers the same JSON as the gateway`, bar: 'equal', measured: m.note ?? 'differs', pass: false });
+  for (const m of ms.filter(
+    (m) => m.target !== 'gateway' && m.scenario === SCENARIOS.page100 && m.mode === 'in-process' && !m.ok,
+  )) {
+    out.push({
+      target: `${m.target} answers the same JSON as the gateway`,
+      bar: 'equal',
+      measured: m.note ?? 'differs',
+      pass: false,
+    });
   }
   return out;
 }
 
-const cell = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+const cell = (v: number | null | undefined, digits = 1) =>
+  v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits);
 
 export function measurementTable(ms: Measurement[]): string {
   const rows = new Map<string, { inproc?: Measurement; http?: Measurement; wrk?: Measurement }>();
@@ -125,9 +167,14 @@ export function measurementTable(ms: Measurement[]): string {
     const [scenario, target] = key.split('\u0000');
     const stmts = inproc?.statements ?? null;
     const httpStmts = http?.statements ?? null;
-    const stmtCell = stmts === null && httpStmts === null ? '–' : `${stmts ?? '–'}${httpStmts !== null && httpStmts !== undefined ? ` (HTTP ${cell(httpStmts, 2)})` : ''}`;
+    const stmtCell =
+      stmts === null && httpStmts === null
+        ? '–'
+        : `${stmts ?? '–'}${httpStmts !== null && httpStmts !== undefined ? ` (HTTP ${cell(httpStmts, 2)})` : ''}`;
     const okAll = (inproc?.ok ?? true) && (http?.ok ?? true) && (wrk?.ok ?? true);
-    const notes = [inproc?.note, http?.note && http.note !== inproc?.note ? `HTTP: ${http.note}` : undefined, wrk?.note].filter(Boolean).join('; ');
+    const notes = [inproc?.note, http?.note && http.note !== inproc?.note ? `HTTP: ${http.note}` : undefined, wrk?.note]
+      .filter(Boolean)
+      .join('; ');
     const wrkCell = wrk?.rps != null ? `${cell(wrk.rps)} (${cell(wrk.p50, 0)} / ${cell(wrk.p99, 0)})` : '–';
     lines.push(
       `| ${scenario} | ${target} | ${stmtCell} | ${inproc?.p50 != null ? `${cell(inproc.p50)} / ${cell(inproc.p99)}` : '–'} | ${cell(http?.rps)} | ${http?.p50 != null ? `${cell(http.p50, 0)} / ${cell(http.p99, 0)}` : '–'} | ${wrkCell} | ${cell(http?.peakRssMiB, 0)} | ${okAll ? 'ok' : '**FAIL**'}${notes ? `: ${notes}` : ''} |`,
@@ -138,7 +185,10 @@ export function measurementTable(ms: Measurement[]): string {
 
 export function targetTable(targets: TargetResult[]): string {
   const lines = ['| target (SPEC §9) | bar | measured | result |', '|---|---|---|---|'];
-  for (const t of targets) lines.push(`| ${t.target} | ${t.bar} | ${t.measured} | ${t.pass === null ? 'not judged' : t.pass ? 'pass' : '**MISSED**'} |`);
+  for (const t of targets)
+    lines.push(
+      `| ${t.target} | ${t.bar} | ${t.measured} | ${t.pass === null ? 'not judged' : t.pass ? 'pass' : '**MISSED**'} |`,
+    );
   return lines.join('\n');
 }
 
@@ -147,7 +197,9 @@ export function storeSection(r: StoreReport): string {
   return [
     `### ${title} (${r.version})`,
     '',
-    `Data: ${Object.entries(r.data).map(([k, v]) => `${v} ${k}`).join(', ')}. Gateway process peak RSS over all its HTTP runs: ${cell(r.gatewayMaxRssMiB, 0)} MiB.`,
+    `Data: ${Object.entries(r.data)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')}. Gateway process peak RSS over all its HTTP runs: ${cell(r.gatewayMaxRssMiB, 0)} MiB.`,
     '',
     measurementTable(r.measurements),
     '',

@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { openStore } from '../src/store/database.js';
 import { BENCH_PREFIX, FULL, QUICK, generate, type BenchData } from './data.js';
-import { SCENARIOS, benchTargets, ensureVerdictOf, inProcessReads, inProcessWrites, type Measurement } from './inprocess.js';
+import {
+  SCENARIOS,
+  benchTargets,
+  ensureVerdictOf,
+  inProcessReads,
+  inProcessWrites,
+  type Measurement,
+} from './inprocess.js';
 import { load, startServer, type LoadOptions, type ServerHandle, type StoreLocation } from './http.js';
 import { wrk, wrkAvailable } from './wrk.js';
 import { REST_LISTS, createUsersBody, ensureBody, entitiesBody, pageBody } from './queries.js';
@@ -74,7 +81,9 @@ async function benchDatabase(url: string): Promise<string> {
     log(`PostgreSQL: created database ${BENCH_DB} on ${bench.host} (dropped and recreated on every run)`);
     return bench.toString();
   } catch (error) {
-    log(`PostgreSQL: cannot create database ${BENCH_DB} (${(error as Error).message}); checking that ${given.pathname.slice(1)} holds only bench data`);
+    log(
+      `PostgreSQL: cannot create database ${BENCH_DB} (${(error as Error).message}); checking that ${given.pathname.slice(1)} holds only bench data`,
+    );
   } finally {
     await client.end();
   }
@@ -83,9 +92,14 @@ async function benchDatabase(url: string): Promise<string> {
   try {
     const { rows } = await target.query(`SELECT to_regclass('public."Account"') IS NOT NULL AS has`);
     if (rows[0].has) {
-      const foreign = await target.query(`SELECT count(*)::int AS n FROM "Account" WHERE "parentId" IS NULL AND name NOT LIKE $1`, [`${BENCH_PREFIX}%`]);
+      const foreign = await target.query(
+        `SELECT count(*)::int AS n FROM "Account" WHERE "parentId" IS NULL AND name NOT LIKE $1`,
+        [`${BENCH_PREFIX}%`],
+      );
       if (foreign.rows[0].n > 0) {
-        throw new Error(`refusing to run: ${given.pathname.slice(1)} holds data that is not the benchmark's (${foreign.rows[0].n} partners). Point DATABASE_URL at a scratch server.`);
+        throw new Error(
+          `refusing to run: ${given.pathname.slice(1)} holds data that is not the benchmark's (${foreign.rows[0].n} partners). Point DATABASE_URL at a scratch server.`,
+        );
       }
     }
     await target.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
@@ -105,7 +119,11 @@ async function dropBenchDatabase(url: string, benchUrl: string) {
   await client.end();
 }
 
-const gqlHeaders = (key: string) => ({ 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${key}` });
+const gqlHeaders = (key: string) => ({
+  'content-type': 'application/json',
+  accept: 'application/graphql-response+json',
+  authorization: `Bearer ${key}`,
+});
 
 /** One measured HTTP run (after a warm-up), with the target's statements and memory. */
 async function httpRun(
@@ -113,12 +131,23 @@ async function httpRun(
   scenario: string,
   options: Omit<LoadOptions, 'connections' | 'amount'> & { connections?: number },
   o: Options,
-  check: { bodyOk?: (body: string) => boolean; after?: () => Promise<{ ok: boolean; note: string }>; warm?: boolean; warmAmount?: number; amount?: number } = {},
+  check: {
+    bodyOk?: (body: string) => boolean;
+    after?: () => Promise<{ ok: boolean; note: string }>;
+    warm?: boolean;
+    warmAmount?: number;
+    amount?: number;
+  } = {},
 ): Promise<Measurement> {
   const connections = options.connections ?? 50;
   let amount = check.amount;
   if (check.warm !== false) {
-    const warm = await load(server.url, { ...options, onResponse: undefined, connections, amount: check.warmAmount ?? connections * o.warmup });
+    const warm = await load(server.url, {
+      ...options,
+      onResponse: undefined,
+      connections,
+      amount: check.warmAmount ?? connections * o.warmup,
+    });
     amount ??= Math.max(o.quick ? connections : 2 * connections, Math.round(warm.rps * o.duration));
   }
   let bad = 0;
@@ -143,7 +172,9 @@ async function httpRun(
     .join('; ');
   // Only right answers count: a target that fails requests under load is not faster for it.
   const rps = (r.rps * (r.requests - bad)) / Math.max(1, r.requests);
-  log(`  HTTP ${server.target} ${scenario}: ${rps.toFixed(1)} right answers/s (${bad} wrong), p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests, peak RSS ${after.peakRssMiB.toFixed(0)} MiB${note ? ` (${note})` : ''}`);
+  log(
+    `  HTTP ${server.target} ${scenario}: ${rps.toFixed(1)} right answers/s (${bad} wrong), p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests, peak RSS ${after.peakRssMiB.toFixed(0)} MiB${note ? ` (${note})` : ''}`,
+  );
   return {
     scenario,
     target: server.target,
@@ -162,14 +193,41 @@ async function httpRun(
 const noErrors = (body: string) => !body.includes('"errors"');
 
 /** The same load from wrk, when installed (see bench/wrk.ts); nothing otherwise. */
-async function wrkRun(server: ServerHandle, scenario: string, request: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string }, o: Options): Promise<Measurement[]> {
+async function wrkRun(
+  server: ServerHandle,
+  scenario: string,
+  request: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string },
+  o: Options,
+): Promise<Measurement[]> {
   if (!(await wrkAvailable())) return [];
   const r = await wrk(server.url + request.path, { ...request, connections: 50, seconds: o.quick ? 3 : o.duration });
-  log(`  wrk ${server.target} ${scenario}: ${r.rps.toFixed(1)} answers/s (${r.non2xx} non-2xx), p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests`);
-  return [{ scenario, target: server.target as Measurement['target'], mode: 'wrk', statements: null, p50: r.p50, p99: r.p99, rps: Math.round(r.rps * 10) / 10, samples: r.requests, ok: r.non2xx === 0, note: r.non2xx ? `wrk: ${r.non2xx} non-2xx` : undefined }];
+  log(
+    `  wrk ${server.target} ${scenario}: ${r.rps.toFixed(1)} answers/s (${r.non2xx} non-2xx), p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests`,
+  );
+  return [
+    {
+      scenario,
+      target: server.target as Measurement['target'],
+      mode: 'wrk',
+      statements: null,
+      p50: r.p50,
+      p99: r.p99,
+      rps: Math.round(r.rps * 10) / 10,
+      samples: r.requests,
+      ok: r.non2xx === 0,
+      note: r.non2xx ? `wrk: ${r.non2xx} non-2xx` : undefined,
+    },
+  ];
 }
 
-async function httpPhase(location: StoreLocation, data: BenchData, pageIds: string[], restAvailable: string[], o: Options, tag: string) {
+async function httpPhase(
+  location: StoreLocation,
+  data: BenchData,
+  pageIds: string[],
+  restAvailable: string[],
+  o: Options,
+  tag: string,
+) {
   const partner = data.partners[0]!;
   const out: Measurement[] = [];
   const headers = gqlHeaders(partner.key);
@@ -177,11 +235,27 @@ async function httpPhase(location: StoreLocation, data: BenchData, pageIds: stri
 
   // The naive build and the floor first, on the data exactly as generated.
   if (o.quick) {
-    out.push({ scenario: SCENARIOS.page100, target: 'naive', mode: 'http', statements: null, p50: null, p99: null, samples: 0, ok: true, note: 'HTTP skipped in --quick (about a second per request)' });
+    out.push({
+      scenario: SCENARIOS.page100,
+      target: 'naive',
+      mode: 'http',
+      statements: null,
+      p50: null,
+      p99: null,
+      samples: 0,
+      ok: true,
+      note: 'HTTP skipped in --quick (about a second per request)',
+    });
   } else {
     const naive = await startServer('naive', location, partner.id);
     try {
-      out.push(await httpRun(naive, SCENARIOS.page100, { path: '/graphql', headers, body: pageBody(100) }, o, { bodyOk: noErrors, amount: o.naiveRequests, warmAmount: 10 }));
+      out.push(
+        await httpRun(naive, SCENARIOS.page100, { path: '/graphql', headers, body: pageBody(100) }, o, {
+          bodyOk: noErrors,
+          amount: o.naiveRequests,
+          warmAmount: 10,
+        }),
+      );
     } finally {
       await naive.stop();
     }
@@ -196,14 +270,40 @@ async function httpPhase(location: StoreLocation, data: BenchData, pageIds: stri
 
   const gateway = await startServer('gateway', location, partner.id);
   try {
-    out.push(await httpRun(gateway, SCENARIOS.page100, { path: '/graphql', headers, body: pageBody(100) }, o, { bodyOk: noErrors }));
-    out.push(...(await wrkRun(gateway, SCENARIOS.page100, { method: 'POST', path: '/graphql', headers, body: pageBody(100) }, o)));
-    out.push(await httpRun(gateway, SCENARIOS.page10, { path: '/graphql', headers, body: pageBody(10) }, o, { bodyOk: noErrors }));
+    out.push(
+      await httpRun(gateway, SCENARIOS.page100, { path: '/graphql', headers, body: pageBody(100) }, o, {
+        bodyOk: noErrors,
+      }),
+    );
+    out.push(
+      ...(await wrkRun(
+        gateway,
+        SCENARIOS.page100,
+        { method: 'POST', path: '/graphql', headers, body: pageBody(100) },
+        o,
+      )),
+    );
+    out.push(
+      await httpRun(gateway, SCENARIOS.page10, { path: '/graphql', headers, body: pageBody(10) }, o, {
+        bodyOk: noErrors,
+      }),
+    );
     if (pageIds.length) {
-      out.push(await httpRun(gateway, SCENARIOS.entities, { path: '/graphql', headers, body: entitiesBody(pageIds) }, o, { bodyOk: noErrors }));
+      out.push(
+        await httpRun(gateway, SCENARIOS.entities, { path: '/graphql', headers, body: entitiesBody(pageIds) }, o, {
+          bodyOk: noErrors,
+        }),
+      );
     }
     for (const rest of REST_LISTS.filter((r) => restAvailable.includes(r.name))) {
-      out.push(await httpRun(gateway, SCENARIOS.rest(rest.name), { path: rest.path, method: 'GET', headers: { authorization: `Bearer ${partner.key}` } }, o));
+      out.push(
+        await httpRun(
+          gateway,
+          SCENARIOS.rest(rest.name),
+          { path: rest.path, method: 'GET', headers: { authorization: `Bearer ${partner.key}` } },
+          o,
+        ),
+      );
     }
 
     // Writes last: createUsers with 50 new users per request, then the ensure race.
@@ -225,7 +325,10 @@ async function httpPhase(location: StoreLocation, data: BenchData, pageIds: stri
           ...(o.quick ? { amount: 50, warmAmount: 10 } : {}),
           bodyOk: (body) => (body.match(/"CreateUserSuccess"/g) ?? []).length === 50,
           after: async () => {
-            const [row] = await gateway.sql<{ n: number }>(`SELECT count(*)::int AS n FROM "User" WHERE "partnerId" = $1 AND "externalUserId" LIKE $2`, [partner.id, `${prefix}-%`]);
+            const [row] = await gateway.sql<{ n: number }>(
+              `SELECT count(*)::int AS n FROM "User" WHERE "partnerId" = $1 AND "externalUserId" LIKE $2`,
+              [partner.id, `${prefix}-%`],
+            );
             return { ok: true, note: `${created} users created by the measured calls (${row!.n} with the warm-up's)` };
           },
         },
@@ -237,13 +340,22 @@ async function httpPhase(location: StoreLocation, data: BenchData, pageIds: stri
       await httpRun(
         gateway,
         SCENARIOS.ensure,
-        { path: '/graphql', headers, body: ensureBody(key), connections: 200, onResponse: (_s, body) => bodies.push(safeJson(body)) },
+        {
+          path: '/graphql',
+          headers,
+          body: ensureBody(key),
+          connections: 200,
+          onResponse: (_s, body) => bodies.push(safeJson(body)),
+        },
         o,
         {
           warm: false,
           amount: 200,
           after: async () => {
-            const [row] = await gateway.sql<{ n: number }>(`SELECT count(*)::int AS n FROM "User" WHERE "partnerId" = $1 AND "externalUserId" = $2`, [partner.id, key]);
+            const [row] = await gateway.sql<{ n: number }>(
+              `SELECT count(*)::int AS n FROM "User" WHERE "partnerId" = $1 AND "externalUserId" = $2`,
+              [partner.id, key],
+            );
             return ensureVerdictOf(row!.n, bodies);
           },
         },
@@ -279,10 +391,13 @@ async function benchStore(kind: 'pglite' | 'postgres', o: Options, tag: string):
     location = { databaseUrl: benchUrl };
     cleanup = () => dropBenchDatabase(url, benchUrl);
   }
-  const open = () => openStore('dataDir' in location ? { dataDir: location.dataDir } : { databaseUrl: location.databaseUrl });
+  const open = () =>
+    openStore('dataDir' in location ? { dataDir: location.dataDir } : { databaseUrl: location.databaseUrl });
   try {
     let store = await open();
-    const version = (await store.pool.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v.split(' on ')[0]!.split(',')[0]!;
+    const version = (await store.pool.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v.split(' on ')[0]!.split(
+      ',',
+    )[0]!;
     const data = await generate(store, o.quick ? QUICK : FULL, 42, log);
     const measurements: Measurement[] = [];
     const reads = await inProcessReads(benchTargets(store, data), o.iterations, log);
@@ -298,10 +413,20 @@ async function benchStore(kind: 'pglite' | 'postgres', o: Options, tag: string):
     }
     measurements.push(...(await inProcessWrites(benchTargets(store, data), o.iterations, tag, log)));
     // The sync scenarios last: they add a connected partner with its synced users.
-    const hostedPage = reads.measurements.find((m) => m.scenario === SCENARIOS.page100 && m.target === 'gateway' && m.mode === 'in-process');
+    const hostedPage = reads.measurements.find(
+      (m) => m.scenario === SCENARIOS.page100 && m.target === 'gateway' && m.mode === 'in-process',
+    );
     const sync = await syncScenarios(store, data, hostedPage, o.quick ? SYNC_QUICK : SYNC_FULL, log);
     await store.close();
-    return { store: kind, version, data: data.counts, measurements, targets: evaluate(kind, measurements, o.quick), gatewayMaxRssMiB, sync };
+    return {
+      store: kind,
+      version,
+      data: data.counts,
+      measurements,
+      targets: evaluate(kind, measurements, o.quick),
+      gatewayMaxRssMiB,
+      sync,
+    };
   } finally {
     await cleanup();
   }
@@ -324,7 +449,9 @@ async function main() {
   const started = new Date();
   const host = machine();
   const tag = started.getTime().toString(36);
-  log(`account-gateway benchmark${o.quick ? ' --quick' : ''}: node ${host.node}, ${host.cpu} × ${host.cores}, load average ${host.loadAverageAtStart.join(' ')}`);
+  log(
+    `account-gateway benchmark${o.quick ? ' --quick' : ''}: node ${host.node}, ${host.cpu} × ${host.cores}, load average ${host.loadAverageAtStart.join(' ')}`,
+  );
   const stores: ('pglite' | 'postgres')[] = ['pglite', ...(process.env.DATABASE_URL ? (['postgres'] as const) : [])];
   if (!process.env.DATABASE_URL) log('(set DATABASE_URL=postgres://… of a scratch server to also measure PostgreSQL)');
   const reports: StoreReport[] = [];
@@ -340,7 +467,15 @@ async function main() {
   const body = [...reports.map(storeSection), syncSection(reports, header.split('\n')[0]!)].join('\n\n');
   console.log(`\n${header}\n\n${body}\n`);
 
-  const results = { date: started.toISOString(), quick: o.quick, seconds, machine: host, note: o.note, options: { duration: o.duration, warmup: o.warmup, iterations: o.iterations, naiveRequests: o.naiveRequests }, stores: reports };
+  const results = {
+    date: started.toISOString(),
+    quick: o.quick,
+    seconds,
+    machine: host,
+    note: o.note,
+    options: { duration: o.duration, warmup: o.warmup, iterations: o.iterations, naiveRequests: o.naiveRequests },
+    stores: reports,
+  };
   await fs.writeFile(path.join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   log('wrote bench/results.json');
   if (!o.quick && o.http) {

@@ -26,7 +26,11 @@ const MiB = 1024 * 1024;
 
 async function main() {
   const target = process.env.BENCH_TARGET as ServeTarget;
-  const store = await openStore(process.env.BENCH_DATABASE_URL ? { databaseUrl: process.env.BENCH_DATABASE_URL } : { dataDir: process.env.BENCH_DATA_DIR! });
+  const store = await openStore(
+    process.env.BENCH_DATABASE_URL
+      ? { databaseUrl: process.env.BENCH_DATABASE_URL }
+      : { dataDir: process.env.BENCH_DATA_DIR! },
+  );
   // Logs off (a log line per request is the operator's choice, not the gateway's cost).
   const config = benchConfig();
   let server: Server;
@@ -34,7 +38,10 @@ async function main() {
     const app = createApp({ config, store, logger: createLogger('silent') });
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
   } else {
-    server = target === 'naive' ? createNaive(store.prisma, config).server() : createFloorServer(store.pool, process.env.BENCH_PARTNER_ID!);
+    server =
+      target === 'naive'
+        ? createNaive(store.prisma, config).server()
+        : createFloorServer(store.pool, process.env.BENCH_PARTNER_ID!);
     server.listen(0, '127.0.0.1');
   }
   server.keepAliveTimeout = 60_000;
@@ -49,7 +56,13 @@ async function main() {
     try {
       if (message.cmd === 'stats') {
         const rss = process.memoryUsage().rss;
-        const reply = { id: message.id, statements: store.statementCount(), rssMiB: rss / MiB, peakRssMiB: Math.max(peak, rss) / MiB, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+        const reply = {
+          id: message.id,
+          statements: store.statementCount(),
+          rssMiB: rss / MiB,
+          peakRssMiB: Math.max(peak, rss) / MiB,
+          maxRssMiB: process.resourceUsage().maxRSS / 1024,
+        };
         peak = rss;
         process.send!(reply);
       } else if (message.cmd === 'sql') {

@@ -18,7 +18,10 @@ async function main() {
   const started = performance.now();
   const standIn = await startStandIn({ catalogUsers: users });
   const { pool } = standIn.store;
-  await pool.query(`UPDATE "User" SET "createdAt" = now() - interval '1 day', "updatedAt" = now() - interval '1 day' WHERE "partnerId" = $1`, [standIn.partnerId]);
+  await pool.query(
+    `UPDATE "User" SET "createdAt" = now() - interval '1 day', "updatedAt" = now() - interval '1 day' WHERE "partnerId" = $1`,
+    [standIn.partnerId],
+  );
   const listed = `"partnerId" = $1 AND "inCatalog" AND status <> 'DELETED'`;
 
   process.on('message', async (message: StandInRequest) => {
@@ -32,7 +35,9 @@ async function main() {
         );
         process.send!({ id: message.id, changed: rows.map((r) => String(r.catalogId)) });
       } else if (message.cmd === 'count') {
-        const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "User" WHERE ${listed}`, [standIn.partnerId]);
+        const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "User" WHERE ${listed}`, [
+          standIn.partnerId,
+        ]);
         process.send!({ id: message.id, count: rows[0]!.n });
       } else if (message.cmd === 'stop') {
         await standIn.stop();

@@ -73,7 +73,10 @@ const MiB = 1024 * 1024;
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** The users page with each user's identities: the unified graph's read. */
-export const UNIFIED_PAGE = PAGE.replace('courses { totalCount }', 'courses { totalCount }\n      identities { kind nativeId status }');
+export const UNIFIED_PAGE = PAGE.replace(
+  'courses { totalCount }',
+  'courses { totalCount }\n      identities { kind nativeId status }',
+);
 
 interface StandInProcess {
   baseUrl: string;
@@ -91,7 +94,8 @@ async function startStandInProcess(users: number): Promise<StandInProcess> {
   });
   const pending = new Map<number, (reply: any) => void>();
   const ready = await new Promise<any>((resolve, reject) => {
-    const early = (code: number | null) => reject(new Error(`stand-in process exited with ${code} before it was ready`));
+    const early = (code: number | null) =>
+      reject(new Error(`stand-in process exited with ${code} before it was ready`));
     child.once('exit', early);
     child.on('message', (message: any) => {
       if (message.ready) {
@@ -137,17 +141,42 @@ function memorySampler() {
   };
 }
 
-export async function syncScenarios(store: Store, data: BenchData, hostedPage: { statements: number | null } | undefined, size: SyncSize, log: (line: string) => void = () => {}): Promise<SyncReport> {
+export async function syncScenarios(
+  store: Store,
+  data: BenchData,
+  hostedPage: { statements: number | null } | undefined,
+  size: SyncSize,
+  log: (line: string) => void = () => {},
+): Promise<SyncReport> {
   const { prisma } = store;
   const standIn = await startStandInProcess(size.catalogUsers);
   try {
     const upstreamUsers: number = (await standIn.ask({ cmd: 'count' })).count;
-    log(`sync: stand-in seeded with ${upstreamUsers} catalog users in ${standIn.seedSeconds.toFixed(1)}s (its own process; not measured)`);
-    const config = loadConfig({ LOG_LEVEL: 'silent', SEED_DEMO: 'false', RATE_LIMIT_PER_MINUTE: '1000000000', SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
+    log(
+      `sync: stand-in seeded with ${upstreamUsers} catalog users in ${standIn.seedSeconds.toFixed(1)}s (its own process; not measured)`,
+    );
+    const config = loadConfig({
+      LOG_LEVEL: 'silent',
+      SEED_DEMO: 'false',
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+      SECRETS_KEY: crypto.randomBytes(32).toString('base64'),
+    });
     const logger = createLogger('silent');
-    const partner = await prisma.$transaction((tx) => provisionPartner(tx, { name: `${BENCH_PREFIX} connected (sync)`, plan: 'AUTOMATE' }));
-    const ctx = { prisma, principal: await loadUserPrincipal(prisma, partner.adminUser.id, 'api_key', partner.apiKey.id), requestId: 'bench-sync', ip: '127.0.0.1', config };
-    const backend = await connectBackend(ctx, { kind: 'CATALOG', baseUrl: standIn.baseUrl, credential: standIn.credential });
+    const partner = await prisma.$transaction((tx) =>
+      provisionPartner(tx, { name: `${BENCH_PREFIX} connected (sync)`, plan: 'AUTOMATE' }),
+    );
+    const ctx = {
+      prisma,
+      principal: await loadUserPrincipal(prisma, partner.adminUser.id, 'api_key', partner.apiKey.id),
+      requestId: 'bench-sync',
+      ip: '127.0.0.1',
+      config,
+    };
+    const backend = await connectBackend(ctx, {
+      kind: 'CATALOG',
+      baseUrl: standIn.baseUrl,
+      credential: standIn.credential,
+    });
     const sync = gatewaySync({ prisma, config, logger });
     const perPage = Math.min(resolveOptions(connectorOptions(config)).pageSize, 100);
 
@@ -164,9 +193,20 @@ export async function syncScenarios(store: Store, data: BenchData, hostedPage: {
       const seconds = round((performance.now() - started) / 1000, 2);
       if (!ended) throw new Error('the sync run was not claimed');
       // Why a run failed is the backend's lastError; record errors are the run's own.
-      const failure = ended.status === 'SUCCEEDED' ? null : (await prisma.backend.findUnique({ where: { id: backend.id } }))?.lastError ?? null;
+      const failure =
+        ended.status === 'SUCCEEDED'
+          ? null
+          : ((await prisma.backend.findUnique({ where: { id: backend.id } }))?.lastError ?? null);
       const recordErrors = Array.isArray(ended.errors) ? ended.errors.length : 0;
-      const lastError = [failure, recordErrors ? `${recordErrors} record errors, first: ${JSON.stringify((ended.errors as unknown[])[0]).slice(0, 200)}` : null].filter(Boolean).join('; ') || null;
+      const lastError =
+        [
+          failure,
+          recordErrors
+            ? `${recordErrors} record errors, first: ${JSON.stringify((ended.errors as unknown[])[0]).slice(0, 200)}`
+            : null,
+        ]
+          .filter(Boolean)
+          .join('; ') || null;
       return { run: { ...ended, lastError }, seconds, pages, records };
     };
 
@@ -175,10 +215,16 @@ export async function syncScenarios(store: Store, data: BenchData, hostedPage: {
     const stopSampling = memorySampler();
     const full = await runOnce(true);
     const memory = stopSampling();
-    const identities = await prisma.identity.count({ where: { backendId: backend.id, status: { in: ['LINKED', 'PENDING'] } } });
-    const linkedUsers = await prisma.identity.count({ where: { backendId: backend.id, status: 'LINKED', userId: { not: null } } });
+    const identities = await prisma.identity.count({
+      where: { backendId: backend.id, status: { in: ['LINKED', 'PENDING'] } },
+    });
+    const linkedUsers = await prisma.identity.count({
+      where: { backendId: backend.id, status: 'LINKED', userId: { not: null } },
+    });
     const expectedPages = Math.max(1, Math.ceil(upstreamUsers / perPage));
-    log(`sync: full ${full.run.status} in ${full.seconds}s, ${full.run.requests} requests for ${full.pages} pages (${expectedPages} of ${perPage}), RSS +${memory.rssGrowthMiB} MiB, heap +${memory.heapGrowthMiB} MiB, ${identities} identities of ${upstreamUsers} upstream`);
+    log(
+      `sync: full ${full.run.status} in ${full.seconds}s, ${full.run.requests} requests for ${full.pages} pages (${expectedPages} of ${perPage}), RSS +${memory.rssGrowthMiB} MiB, heap +${memory.heapGrowthMiB} MiB, ${identities} identities of ${upstreamUsers} upstream`,
+    );
 
     // 2. The incremental sync after `changes` upstream changes.
     const changed: string[] = (await standIn.ask({ cmd: 'change', n: size.changes })).changed;
@@ -189,17 +235,24 @@ export async function syncScenarios(store: Store, data: BenchData, hostedPage: {
        WHERE i."backendId" = ${backend.id}::uuid AND i."nativeId" = ANY(${changed}) AND i.data->>'last_name' = 'Changed ' || i."nativeId"`;
     const identitiesChanged = changedRows[0]!.identities;
     const usersChanged = changedRows[0]!.users;
-    log(`sync: incremental after ${changed.length} changes ${incremental.run.status} in ${incremental.seconds}s, ${incremental.pages} pages, ${incremental.records} records, ${incremental.run.requests} requests; ${identitiesChanged} identities and ${usersChanged} users show the change`);
+    log(
+      `sync: incremental after ${changed.length} changes ${incremental.run.status} in ${incremental.seconds}s, ${incremental.pages} pages, ${incremental.records} records, ${incremental.run.requests} requests; ${identitiesChanged} identities and ${usersChanged} users show the change`,
+    );
 
     // 3. Reads of the connected partner, with the upstream stopped: they come from the store.
     await standIn.stop();
     const app = createApp({ config, store, logger });
     const hosted = data.partners[0]!;
     const reads: SyncReport['reads'] = [];
-    for (const [name, query] of [['users page (100)', PAGE], ['users page (100) with identities', UNIFIED_PAGE]] as const) {
+    for (const [name, query] of [
+      ['users page (100)', PAGE],
+      ['users page (100) with identities', UNIFIED_PAGE],
+    ] as const) {
       const measure = async (key: string) => {
         const once = async () => {
-          const response = await app.fetch(gqlRequest(JSON.stringify({ query, variables: { first: 100 } }), key), { ip: '127.0.0.1' });
+          const response = await app.fetch(gqlRequest(JSON.stringify({ query, variables: { first: 100 } }), key), {
+            ip: '127.0.0.1',
+          });
           return response.json();
         };
         await sequential(store, 3, once);
@@ -211,9 +264,21 @@ export async function syncScenarios(store: Store, data: BenchData, hostedPage: {
       const edges = body?.data?.users?.edges ?? [];
       // The partner's users: the synced ones and its admin (who has no catalog identity).
       const catalogued = edges.filter((e: any) => e.node.identities?.some((i: any) => i.kind === 'CATALOG')).length;
-      const connectedOk = !body?.errors && body?.data?.users?.totalCount === linkedUsers + 1 && edges.length === Math.min(100, linkedUsers + 1) && (name === 'users page (100)' || catalogued >= edges.length - 1);
-      reads.push({ query: name, hosted: h.statements, connected: c.statements, connectedOk, note: connectedOk ? undefined : JSON.stringify(body?.errors ?? body).slice(0, 200) });
-      log(`sync: ${name}: ${c.statements} statements for the connected partner, ${h.statements} for the hosted one${connectedOk ? '' : ` (WRONG ANSWER: ${JSON.stringify(body?.errors ?? body).slice(0, 200)})`}`);
+      const connectedOk =
+        !body?.errors &&
+        body?.data?.users?.totalCount === linkedUsers + 1 &&
+        edges.length === Math.min(100, linkedUsers + 1) &&
+        (name === 'users page (100)' || catalogued >= edges.length - 1);
+      reads.push({
+        query: name,
+        hosted: h.statements,
+        connected: c.statements,
+        connectedOk,
+        note: connectedOk ? undefined : JSON.stringify(body?.errors ?? body).slice(0, 200),
+      });
+      log(
+        `sync: ${name}: ${c.statements} statements for the connected partner, ${h.statements} for the hosted one${connectedOk ? '' : ` (WRONG ANSWER: ${JSON.stringify(body?.errors ?? body).slice(0, 200)})`}`,
+      );
     }
 
     const report: Omit<SyncReport, 'targets'> = {
@@ -221,7 +286,17 @@ export async function syncScenarios(store: Store, data: BenchData, hostedPage: {
       upstreamUsers,
       seedSeconds: round(standIn.seedSeconds),
       perPage,
-      full: { status: full.run.status, seconds: full.seconds, requests: full.run.requests, pages: full.pages, expectedPages, ...memory, identities, linkedUsers, lastError: full.run.lastError },
+      full: {
+        status: full.run.status,
+        seconds: full.seconds,
+        requests: full.run.requests,
+        pages: full.pages,
+        expectedPages,
+        ...memory,
+        identities,
+        linkedUsers,
+        lastError: full.run.lastError,
+      },
       incremental: {
         status: incremental.run.status,
         seconds: incremental.seconds,
@@ -249,17 +324,46 @@ export function evaluateSync(r: Omit<SyncReport, 'targets'>): TargetResult[] {
   const atScale = r.size.catalogUsers >= 50_000;
   const scale = atScale ? '' : ` (${r.upstreamUsers} users here: the bar is judged at 50,000)`;
   const out: TargetResult[] = [
-    { target: `Full sync of ${r.upstreamUsers} catalog users: wall time`, bar: '≤ 60 s (50,000 users)', measured: `${f.seconds} s, ${f.status}${f.lastError ? `: ${f.lastError}` : ''}${scale}`, pass: f.status !== 'SUCCEEDED' ? false : atScale ? f.seconds <= 60 : null },
-    { target: 'Full sync: memory growth of the syncing process', bar: '≤ 150 MB', measured: `RSS +${f.rssGrowthMiB} MiB (${round((f.rssGrowthMiB * MiB) / 1e6)} MB), heap +${f.heapGrowthMiB} MiB${scale}`, pass: atScale ? f.rssGrowthMiB * MiB <= 150e6 : null },
+    {
+      target: `Full sync of ${r.upstreamUsers} catalog users: wall time`,
+      bar: '≤ 60 s (50,000 users)',
+      measured: `${f.seconds} s, ${f.status}${f.lastError ? `: ${f.lastError}` : ''}${scale}`,
+      pass: f.status !== 'SUCCEEDED' ? false : atScale ? f.seconds <= 60 : null,
+    },
+    {
+      target: 'Full sync: memory growth of the syncing process',
+      bar: '≤ 150 MB',
+      measured: `RSS +${f.rssGrowthMiB} MiB (${round((f.rssGrowthMiB * MiB) / 1e6)} MB), heap +${f.heapGrowthMiB} MiB${scale}`,
+      pass: atScale ? f.rssGrowthMiB * MiB <= 150e6 : null,
+    },
     {
       target: 'Full sync: requests = pages + a constant',
       bar: `requests − ⌈users / ${r.perPage}⌉ ≤ ${REQUESTS_OVER_PAGES}`,
       measured: `${f.requests} requests, ${f.pages} pages read, ${f.expectedPages} pages of ${r.perPage} (constant ${f.requests - f.expectedPages})`,
-      pass: f.status === 'SUCCEEDED' && f.pages === f.expectedPages && f.requests - f.expectedPages >= 0 && f.requests - f.expectedPages <= REQUESTS_OVER_PAGES,
+      pass:
+        f.status === 'SUCCEEDED' &&
+        f.pages === f.expectedPages &&
+        f.requests - f.expectedPages >= 0 &&
+        f.requests - f.expectedPages <= REQUESTS_OVER_PAGES,
     },
-    { target: 'Full sync: end state', bar: 'identities = upstream users', measured: `${f.identities} identities (${f.linkedUsers} linked to users) of ${r.upstreamUsers}`, pass: f.identities === r.upstreamUsers && f.linkedUsers === r.upstreamUsers },
-    { target: `Incremental sync after ${r.size.changes} upstream changes: pages read`, bar: '≤ 10', measured: `${i.pages} pages, ${i.records} records, ${i.requests} requests, ${i.seconds} s, ${i.status}${i.lastError ? `: ${i.lastError}` : ''}`, pass: i.status === 'SUCCEEDED' && i.pages <= 10 },
-    { target: 'Incremental sync: the changes visible in the store', bar: `${r.size.changes} of ${r.size.changes}`, measured: `${i.identitiesChanged} identities, ${i.usersChanged} users`, pass: i.identitiesChanged === r.size.changes && i.usersChanged === r.size.changes },
+    {
+      target: 'Full sync: end state',
+      bar: 'identities = upstream users',
+      measured: `${f.identities} identities (${f.linkedUsers} linked to users) of ${r.upstreamUsers}`,
+      pass: f.identities === r.upstreamUsers && f.linkedUsers === r.upstreamUsers,
+    },
+    {
+      target: `Incremental sync after ${r.size.changes} upstream changes: pages read`,
+      bar: '≤ 10',
+      measured: `${i.pages} pages, ${i.records} records, ${i.requests} requests, ${i.seconds} s, ${i.status}${i.lastError ? `: ${i.lastError}` : ''}`,
+      pass: i.status === 'SUCCEEDED' && i.pages <= 10,
+    },
+    {
+      target: 'Incremental sync: the changes visible in the store',
+      bar: `${r.size.changes} of ${r.size.changes}`,
+      measured: `${i.identitiesChanged} identities, ${i.usersChanged} users`,
+      pass: i.identitiesChanged === r.size.changes && i.usersChanged === r.size.changes,
+    },
   ];
   for (const read of r.reads) {
     out.push({

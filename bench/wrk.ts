@@ -25,17 +25,32 @@ export async function wrkAvailable(): Promise<boolean> {
   );
 }
 
-export async function wrk(url: string, options: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; connections: number; seconds: number }): Promise<WrkResult> {
+export async function wrk(
+  url: string,
+  options: {
+    method: 'GET' | 'POST';
+    headers?: Record<string, string>;
+    body?: string;
+    connections: number;
+    seconds: number;
+  },
+): Promise<WrkResult> {
   const lua = [
     `wrk.method = ${JSON.stringify(options.method)}`,
-    ...Object.entries(options.headers ?? {}).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+    ...Object.entries(options.headers ?? {}).map(
+      ([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`,
+    ),
     ...(options.body ? [`wrk.body = ${luaString(options.body)}`] : []),
   ].join('\n');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-wrk-'));
   const script = path.join(dir, 'request.lua');
   await fs.writeFile(script, lua);
   try {
-    const { stdout } = await run('wrk', ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '-s', script, url], { timeout: (options.seconds + 30) * 1000 });
+    const { stdout } = await run(
+      'wrk',
+      ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '--latency', '-s', script, url],
+      { timeout: (options.seconds + 30) * 1000 },
+    );
     const number = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? NaN);
     const ms = (re: RegExp) => {
       const m = re.exec(stdout);

@@ -31,7 +31,13 @@ export async function startServer(env: NodeJS.ProcessEnv): Promise<ChildServer> 
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 240; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return { child, port, url, exited };
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { child, port, url, exited };
     await new Promise((r) => setTimeout(r, 250));
   }
   child.kill('SIGKILL');

@@ -40,10 +40,20 @@ const FEDERATION_DIRECTIVES = new Set([
 ]);
 
 /** Federation's own types and Query fields (printSubgraphSchema leaves them out already). */
-const FEDERATION_TYPES = new Set(['_Any', '_Entity', '_Service', 'link__Import', 'link__Purpose', 'federation__FieldSet', 'federation__Scope', 'federation__Policy']);
+const FEDERATION_TYPES = new Set([
+  '_Any',
+  '_Entity',
+  '_Service',
+  'link__Import',
+  'link__Purpose',
+  'federation__FieldSet',
+  'federation__Scope',
+  'federation__Policy',
+]);
 const FEDERATION_QUERY_FIELDS = new Set(['_entities', '_service']);
 
-const isInaccessible = (node: { directives?: readonly DirectiveNode[] }) => node.directives?.some((d) => d.name.value === 'inaccessible') ?? false;
+const isInaccessible = (node: { directives?: readonly DirectiveNode[] }) =>
+  node.directives?.some((d) => d.name.value === 'inaccessible') ?? false;
 
 /**
  * The API schema of a subgraph SDL: @inaccessible elements removed (as composition removes
@@ -53,7 +63,9 @@ const isInaccessible = (node: { directives?: readonly DirectiveNode[] }) => node
 export function clientSchema(subgraphSdl: string): GraphQLSchema {
   const document = parse(subgraphSdl);
   const hidden = new Set(
-    document.definitions.flatMap((d) => ('name' in d && d.name && 'directives' in d && isInaccessible(d) ? [d.name.value] : [])),
+    document.definitions.flatMap((d) =>
+      'name' in d && d.name && 'directives' in d && isInaccessible(d) ? [d.name.value] : [],
+    ),
   );
   for (const name of FEDERATION_TYPES) hidden.add(name);
   const cleaned = visit(document, {
@@ -97,7 +109,8 @@ export function clientSchema(subgraphSdl: string): GraphQLSchema {
   });
   const schema = buildASTSchema(cleaned, { assumeValidSDL: true });
   const errors = validateSchema(schema);
-  if (errors.length) throw new Error(`the client schema is not valid:\n${errors.map((e) => `  ${e.message}`).join('\n')}`);
+  if (errors.length)
+    throw new Error(`the client schema is not valid:\n${errors.map((e) => `  ${e.message}`).join('\n')}`);
   return lexicographicSortSchema(schema);
 }
 
@@ -112,7 +125,10 @@ export function possibleTypes(schema: GraphQLSchema): Record<string, string[]> {
   const map: Record<string, string[]> = {};
   for (const type of Object.values(schema.getTypeMap()).sort((a, b) => a.name.localeCompare(b.name))) {
     if (type.name.startsWith('__') || !isAbstractType(type)) continue;
-    map[type.name] = schema.getPossibleTypes(type).map((t) => t.name).sort();
+    map[type.name] = schema
+      .getPossibleTypes(type)
+      .map((t) => t.name)
+      .sort();
   }
   return map;
 }

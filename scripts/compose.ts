@@ -24,7 +24,9 @@ if (values['exclude-tag'] !== undefined && values['exclude-tag'] !== 'pii') {
 
 // The same SDL as schema.graphql and `_service { sdl }`.
 const accounts = { sdl: printSubgraphSchema(lexicographicSortSchema(schema)), url: values['accounts-url'] };
-const result = values['exclude-tag'] ? composeWithoutPii(accounts, values['reviews-url']) : composeWithReviews(accounts, values['reviews-url']);
+const result = values['exclude-tag']
+  ? composeWithoutPii(accounts, values['reviews-url'])
+  : composeWithReviews(accounts, values['reviews-url']);
 if (compositionHasErrors(result)) {
   for (const error of result.errors) console.error(error.message);
   process.exit(1);

@@ -21,9 +21,8 @@ interface Acked {
   batches: string[]; // key prefixes of every bulk call sent, acknowledged or not
 }
 
-
-
-const start = (env: NodeJS.ProcessEnv) => startServer({ ...env, OPERATOR_TOKEN: OPERATOR, RATE_LIMIT_PER_MINUTE: '1000000' });
+const start = (env: NodeJS.ProcessEnv) =>
+  startServer({ ...env, OPERATOR_TOKEN: OPERATOR, RATE_LIMIT_PER_MINUTE: '1000000' });
 
 async function gql(url: string, token: string, query: string, variables: object = {}): Promise<any> {
   const res = await fetch(`${url}/graphql`, {
@@ -48,19 +47,36 @@ async function load(url: string, key: string, round: number, acked: Acked, stop:
           if (free.length < 2) continue;
           const [source, target] = [free[(i * 7) % free.length]!, free[(i * 13 + 1) % free.length]!];
           if (source === target || merged.has(target)) continue;
-          const r = await gql(url, key, `mutation ($s: ID!, $t: ID!) { mergeUsers(input: { sourceId: $s, targetId: $t }) { __typename ... on MergeUsersSuccess { target { id } } } }`, { s: source, t: target });
+          const r = await gql(
+            url,
+            key,
+            `mutation ($s: ID!, $t: ID!) { mergeUsers(input: { sourceId: $s, targetId: $t }) { __typename ... on MergeUsersSuccess { target { id } } } }`,
+            { s: source, t: target },
+          );
           // Another worker may have merged the target meanwhile: the merge then follows the
           // chain, and the answer names the user the source was really merged into.
-          if (r.data?.mergeUsers?.__typename === 'MergeUsersSuccess') acked.merges.push([source, r.data.mergeUsers.target.id]);
+          if (r.data?.mergeUsers?.__typename === 'MergeUsersSuccess')
+            acked.merges.push([source, r.data.mergeUsers.target.id]);
         } else if (i % 5 === 3) {
           const prefix = `r${round}-w${w}-b${i}-`;
           acked.batches.push(prefix);
           const users = Array.from({ length: 10 }, (_, j) => ({ externalUserId: `${prefix}${j}` }));
-          const r = await gql(url, key, `mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) { ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { id externalUserId } } } } } }`, { u: users });
-          for (const item of r.data?.createUsers?.results ?? []) if (item.user) acked.creates.set(item.user.externalUserId, item.user.id);
+          const r = await gql(
+            url,
+            key,
+            `mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) { ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { id externalUserId } } } } } }`,
+            { u: users },
+          );
+          for (const item of r.data?.createUsers?.results ?? [])
+            if (item.user) acked.creates.set(item.user.externalUserId, item.user.id);
         } else {
           const ext = `r${round}-w${w}-${i}`;
-          const r = await gql(url, key, `mutation ($e: String!) { createUser(input: { externalUserId: $e, metadata: { round: ${round} } }) { ... on CreateUserSuccess { user { id } } } }`, { e: ext });
+          const r = await gql(
+            url,
+            key,
+            `mutation ($e: String!) { createUser(input: { externalUserId: $e, metadata: { round: ${round} } }) { ... on CreateUserSuccess { user { id } } } }`,
+            { e: ext },
+          );
           if (r.data?.createUser?.user) acked.creates.set(ext, r.data.createUser.user.id);
         }
       } catch {
@@ -76,16 +92,24 @@ async function verify(url: string, key: string, acked: Acked, db: pg.Client | nu
   const entries = [...acked.creates.entries()];
   for (let i = 0; i < entries.length; i += 100) {
     const chunk = entries.slice(i, i + 100);
-    const r = await gql(url, key, `query ($ids: [ID!]!) { nodes(ids: $ids) { ... on User { id status mergedInto { id } } } }`, { ids: chunk.map(([, id]) => id) });
+    const r = await gql(
+      url,
+      key,
+      `query ($ids: [ID!]!) { nodes(ids: $ids) { ... on User { id status mergedInto { id } } } }`,
+      { ids: chunk.map(([, id]) => id) },
+    );
     chunk.forEach(([ext, id], j) => {
       if (r.data?.nodes?.[j]?.id !== id) problems.push(`acknowledged user ${ext} (${id}) is missing`);
     });
   }
   const merged = new Map(acked.merges);
   for (const [source, target] of merged) {
-    const r = await gql(url, key, `query ($id: ID!) { node(id: $id) { ... on User { status mergedInto { id } } } }`, { id: source });
+    const r = await gql(url, key, `query ($id: ID!) { node(id: $id) { ... on User { status mergedInto { id } } } }`, {
+      id: source,
+    });
     const node = r.data?.node;
-    if (node?.status !== 'MERGED' || node.mergedInto?.id !== target) problems.push(`acknowledged merge ${source} → ${target} not found: ${JSON.stringify(node)}`);
+    if (node?.status !== 'MERGED' || node.mergedInto?.id !== target)
+      problems.push(`acknowledged merge ${source} → ${target} not found: ${JSON.stringify(node)}`);
   }
   // A bulk call is one transaction: after the crash each is all there or not at all.
   for (let i = 0; i < acked.batches.length; i += 10) {
@@ -103,11 +127,15 @@ async function verify(url: string, key: string, acked: Acked, db: pg.Client | nu
     const orphans = await db.query(`SELECT count(*)::int AS n FROM "User" u WHERE u."userName" IS DISTINCT FROM 'admin'
       AND NOT EXISTS (SELECT 1 FROM "AuditEvent" e WHERE e."subjectId" = u.id::text AND e.action = 'user.create')`);
     if (orphans.rows[0].n) problems.push(`${orphans.rows[0].n} user rows without their audit event`);
-    const bare = await db.query(`SELECT count(*)::int AS n FROM "User" WHERE "userName" IS DISTINCT FROM 'admin' AND status <> 'MERGED'
+    const bare =
+      await db.query(`SELECT count(*)::int AS n FROM "User" WHERE "userName" IS DISTINCT FROM 'admin' AND status <> 'MERGED'
       AND "externalUserId" IS NULL AND email IS NULL AND identifier IS NULL`);
     if (bare.rows[0].n) problems.push(`${bare.rows[0].n} users without any identity`);
-    const halfMerged = await db.query(`SELECT count(*)::int AS n FROM "User" WHERE (status = 'MERGED') <> ("mergedIntoId" IS NOT NULL)`);
-    if (halfMerged.rows[0].n) problems.push(`${halfMerged.rows[0].n} users with a status and merge pointer that disagree`);
+    const halfMerged = await db.query(
+      `SELECT count(*)::int AS n FROM "User" WHERE (status = 'MERGED') <> ("mergedIntoId" IS NOT NULL)`,
+    );
+    if (halfMerged.rows[0].n)
+      problems.push(`${halfMerged.rows[0].n} users with a status and merge pointer that disagree`);
   }
   return problems;
 }
@@ -118,7 +146,11 @@ async function crashRounds(label: string, env: NodeJS.ProcessEnv, connect: () =>
   for (let round = 1; round <= rounds; round++) {
     const { child, url } = await start(env);
     if (!key) {
-      const r = await gql(url, OPERATOR, `mutation { createPartner(input: { name: "Crash" }) { ... on CreatePartnerSuccess { apiKey } } }`);
+      const r = await gql(
+        url,
+        OPERATOR,
+        `mutation { createPartner(input: { name: "Crash" }) { ... on CreatePartnerSuccess { apiKey } } }`,
+      );
       key = r.data.createPartner.apiKey;
     }
     const stop = { dead: false };
@@ -134,7 +166,9 @@ async function crashRounds(label: string, env: NodeJS.ProcessEnv, connect: () =>
     await db?.end();
     restarted.child.kill('SIGTERM');
     await new Promise((r) => restarted.child.once('exit', r));
-    console.log(`${label} round ${round}: ${acked.creates.size} acknowledged users, ${acked.merges.length} merges, ${acked.batches.length} bulk calls — ${problems.length ? 'FAILED' : 'all present, nothing half-written'}`);
+    console.log(
+      `${label} round ${round}: ${acked.creates.size} acknowledged users, ${acked.merges.length} merges, ${acked.batches.length} bulk calls — ${problems.length ? 'FAILED' : 'all present, nothing half-written'}`,
+    );
     if (problems.length) {
       for (const p of problems.slice(0, 20)) console.log(`  ${p}`);
       process.exitCode = 1;
@@ -152,7 +186,10 @@ async function main() {
   }
   if (which === 'postgres' || which === 'both') {
     const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-    const up = await admin.connect().then(() => true, () => false);
+    const up = await admin.connect().then(
+      () => true,
+      () => false,
+    );
     if (!up) {
       if (process.env.CI === 'true') throw new Error(`PostgreSQL required in CI: ${ADMIN_URL} does not answer`);
       console.log('postgres: no server answers; skipped');

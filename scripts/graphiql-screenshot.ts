@@ -25,15 +25,27 @@ async function main() {
   const dataDir = path.join(work, 'data');
   const server = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), ['src/server.ts'], {
     cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', PORT: '0', HOST: '127.0.0.1', SEED_DEMO: 'true', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SEED_DEMO: 'true',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
     const base = await listeningUrl(server);
     // The demo key of a fresh embedded store is kept here (mode 0600) by the server.
-    const { apiKey } = JSON.parse(await fs.readFile(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as { apiKey: string };
+    const { apiKey } = JSON.parse(await fs.readFile(path.join(dataDir, 'demo-credentials.json'), 'utf8')) as {
+      apiKey: string;
+    };
     await screenshot(`${base}/graphql`, apiKey, path.join(work, 'profile'));
-    console.log(`GraphiQL signed in and ran the query offline; screenshots: ${path.relative(process.cwd(), signInOutput)}, ${path.relative(process.cwd(), output)}`);
+    console.log(
+      `GraphiQL signed in and ran the query offline; screenshots: ${path.relative(process.cwd(), signInOutput)}, ${path.relative(process.cwd(), output)}`,
+    );
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
@@ -62,7 +74,16 @@ async function screenshot(url: string, apiKey: string, profile: string) {
   // Flags as verified in ../shared/STACK.md; playwright refuses --user-data-dir in args.
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1400, height: 900 },
   });
   try {
@@ -71,7 +92,8 @@ async function screenshot(url: string, apiKey: string, profile: string) {
     // Fail any request that leaves the server: a CDN asset would hang the page offline.
     await context.route('**/*', (route) => {
       const target = route.request().url();
-      if (target.startsWith(origin) || target.startsWith('data:') || target.startsWith('blob:')) return route.continue();
+      if (target.startsWith(origin) || target.startsWith('data:') || target.startsWith('blob:'))
+        return route.continue();
       foreign.push(target);
       return route.abort();
     });
@@ -86,7 +108,11 @@ async function screenshot(url: string, apiKey: string, profile: string) {
     await key.fill(apiKey);
     await key.press('Enter');
     await page.locator('.graphiql-query-editor').first().waitFor({ timeout: 30_000 });
-    await page.locator('.graphiql-doc-explorer').getByText('Query', { exact: true }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.graphiql-doc-explorer')
+      .getByText('Query', { exact: true })
+      .first()
+      .waitFor({ timeout: 30_000 });
 
     // Run the default query (viewer + the first users) and wait for its answer.
     await page.locator('.graphiql-execute-button').click();
@@ -94,9 +120,11 @@ async function screenshot(url: string, apiKey: string, profile: string) {
     await response.getByText('"totalCount"').waitFor({ timeout: 30_000 });
     // Monaco renders spaces as no-break spaces: normalise before looking.
     const text = (await response.innerText()).replace(/\s+/g, ' ');
-    if (!text.includes('"isAdmin": true') || text.includes('"errors"')) throw new Error(`unexpected response in GraphiQL:\n${text}`);
+    if (!text.includes('"isAdmin": true') || text.includes('"errors"'))
+      throw new Error(`unexpected response in GraphiQL:\n${text}`);
     await page.screenshot({ path: output });
-    if (foreign.length > 0) throw new Error(`the page requested other hosts (it would not work offline):\n${foreign.join('\n')}`);
+    if (foreign.length > 0)
+      throw new Error(`the page requested other hosts (it would not work offline):\n${foreign.join('\n')}`);
   } finally {
     await context.close();
   }

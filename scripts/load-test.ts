@@ -12,13 +12,15 @@ import pg from 'pg';
 import { startServer } from './child-server.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1]! : fallback);
+const arg = (name: string, fallback: string) =>
+  args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1]! : fallback;
 const DURATION_S = Number(arg('duration', '20'));
 const CLIENTS = Number(arg('clients', '50'));
 const WARMUP_S = 5;
 const which = arg('store', 'both');
 const OPERATOR = 'load-test-operator-token';
-const start = (env: NodeJS.ProcessEnv) => startServer({ ...env, OPERATOR_TOKEN: OPERATOR, RATE_LIMIT_PER_MINUTE: '100000000' });
+const start = (env: NodeJS.ProcessEnv) =>
+  startServer({ ...env, OPERATOR_TOKEN: OPERATOR, RATE_LIMIT_PER_MINUTE: '100000000' });
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /**
@@ -66,15 +68,18 @@ interface Stats {
   samples: string[];
 }
 
-
-
 /** Resident set size of a process in MB (Linux /proc). */
 async function rssMb(pid: number): Promise<number> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
-async function gql(url: string, token: string, query: string, variables: object = {}): Promise<{ status: number; body: any }> {
+async function gql(
+  url: string,
+  token: string,
+  query: string,
+  variables: object = {},
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -83,32 +88,50 @@ async function gql(url: string, token: string, query: string, variables: object 
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
 async function run(label: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   const { child, url } = await start(env);
   try {
-    const partner = await gql(url, OPERATOR, `mutation { createPartner(input: { name: "Load", plan: AUTOMATE }) { ... on CreatePartnerSuccess { apiKey } } }`);
+    const partner = await gql(
+      url,
+      OPERATOR,
+      `mutation { createPartner(input: { name: "Load", plan: AUTOMATE }) { ... on CreatePartnerSuccess { apiKey } } }`,
+    );
     const key = partner.body.data.createPartner.apiKey as string;
     // 200 users to read and update, in 4 bulk calls.
     const ids: string[] = [];
     const keys: string[] = [];
     for (let b = 0; b < 4; b++) {
-      const users = Array.from({ length: 50 }, (_, i) => ({ externalUserId: `seed-${b * 50 + i}`, metadata: { seed: true, n: b * 50 + i } }));
-      const r = await gql(url, key, `mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) { ... on CreateUsersSuccess { results { ... on CreateUserSuccess { user { id externalUserId } } } } } }`, { u: users });
+      const users = Array.from({ length: 50 }, (_, i) => ({
+        externalUserId: `seed-${b * 50 + i}`,
+        metadata: { seed: true, n: b * 50 + i },
+      }));
+      const r = await gql(
+        url,
+        key,
+        `mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) { ... on CreateUsersSuccess { results { ... on CreateUserSuccess { user { id externalUserId } } } } } }`,
+        { u: users },
+      );
       for (const item of r.body.data.createUsers.results) {
         ids.push(item.user.id);
         keys.push(item.user.externalUserId);
       }
     }
-    const stats: Stats = { latencies: Object.fromEntries(MIX.map(([op]) => [op, []])) as any, errors: Object.fromEntries(MIX.map(([op]) => [op, 0])) as any, samples: [] };
+    const stats: Stats = {
+      latencies: Object.fromEntries(MIX.map(([op]) => [op, []])) as any,
+      errors: Object.fromEntries(MIX.map(([op]) => [op, 0])) as any,
+      samples: [],
+    };
     const total = MIX.reduce((n, [, w]) => n + w, 0);
     let created = 0;
     let measuring = false;
 
     /** Runs one operation; answers null when it went right, else what was wrong. */
     const call = async (op: Op, client: number): Promise<string | null> => {
-      const check = (good: boolean, r: { status: number; body: any }) => (good ? null : `${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      const check = (good: boolean, r: { status: number; body: any }) =>
+        good ? null : `${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
       const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
       switch (op) {
         case 'usersPage': {
@@ -137,12 +160,18 @@ async function run(label: string, env: NodeJS.ProcessEnv): Promise<boolean> {
         }
         case 'updateUser': {
           const r = await gql(url, key, UPDATE, { id: pick(ids), p: { [`c${client}`]: Date.now(), removed: null } });
-          return check(r.status === 200 && !r.body?.errors && r.body?.data?.updateUser?.__typename === 'UpdateUserSuccess', r);
+          return check(
+            r.status === 200 && !r.body?.errors && r.body?.data?.updateUser?.__typename === 'UpdateUserSuccess',
+            r,
+          );
         }
         case 'ensureUser': {
           // Half of these keys exist after a while: both paths of ensure are exercised.
           const r = await gql(url, key, ENSURE, { e: `ensure-${Math.floor(Math.random() * 400)}` });
-          return check(r.status === 200 && !r.body?.errors && r.body?.data?.ensureUser?.__typename === 'EnsureUserSuccess', r);
+          return check(
+            r.status === 200 && !r.body?.errors && r.body?.data?.ensureUser?.__typename === 'EnsureUserSuccess',
+            r,
+          );
         }
       }
     };
@@ -199,7 +228,15 @@ async function run(label: string, env: NodeJS.ProcessEnv): Promise<boolean> {
 
     const rows = MIX.map(([op]) => {
       const sorted = [...stats.latencies[op]].sort((a, b) => a - b);
-      return { op, requests: sorted.length, rps: sorted.length / seconds, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), errors: stats.errors[op] };
+      return {
+        op,
+        requests: sorted.length,
+        rps: sorted.length / seconds,
+        p50: percentile(sorted, 50),
+        p95: percentile(sorted, 95),
+        p99: percentile(sorted, 99),
+        errors: stats.errors[op],
+      };
     });
     const requests = rows.reduce((n, r) => n + r.requests, 0);
     const errors = rows.reduce((n, r) => n + r.errors, 0);
@@ -209,18 +246,28 @@ async function run(label: string, env: NodeJS.ProcessEnv): Promise<boolean> {
     console.log(`\n${label}: ${CLIENTS} clients, ${seconds.toFixed(1)} s measured after a ${WARMUP_S} s warm-up`);
     console.log('operation      requests   req/s    p50 ms   p95 ms   p99 ms  errors');
     for (const r of rows) {
-      console.log(`${r.op.padEnd(13)} ${String(r.requests).padStart(9)} ${r.rps.toFixed(1).padStart(7)} ${r.p50.toFixed(1).padStart(9)} ${r.p95.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)}`);
+      console.log(
+        `${r.op.padEnd(13)} ${String(r.requests).padStart(9)} ${r.rps.toFixed(1).padStart(7)} ${r.p50.toFixed(1).padStart(9)} ${r.p95.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)}`,
+      );
     }
-    console.log(`${'all'.padEnd(13)} ${String(requests).padStart(9)} ${(requests / seconds).toFixed(1).padStart(7)}${' '.repeat(36)}${String(errors).padStart(7)}`);
-    console.log(`server RSS: ${rssStart.toFixed(0)} MB after warm-up, ${rssEnd.toFixed(0)} MB at the end, ${rssPeak.toFixed(0)} MB peak (bound: ${rssFirstHalf.toFixed(0)} MB, the first half's highest, + 20 % + ${RSS_GROWTH_FIXED_MB} MB = ${bound.toFixed(0)} MB); each second: ${timeline.join(' ')}`);
-    console.log(`LOAD-RESULT ${JSON.stringify({ store: label, clients: CLIENTS, seconds: Number(seconds.toFixed(1)), requests, rps: Number((requests / seconds).toFixed(1)), errors, rssStartMb: Math.round(rssStart), rssEndMb: Math.round(rssEnd), rssPeakMb: Math.round(rssPeak), ops: rows.map((r) => ({ op: r.op, rps: Number(r.rps.toFixed(1)), p50: Number(r.p50.toFixed(1)), p95: Number(r.p95.toFixed(1)), p99: Number(r.p99.toFixed(1)), errors: r.errors })) })}`);
+    console.log(
+      `${'all'.padEnd(13)} ${String(requests).padStart(9)} ${(requests / seconds).toFixed(1).padStart(7)}${' '.repeat(36)}${String(errors).padStart(7)}`,
+    );
+    console.log(
+      `server RSS: ${rssStart.toFixed(0)} MB after warm-up, ${rssEnd.toFixed(0)} MB at the end, ${rssPeak.toFixed(0)} MB peak (bound: ${rssFirstHalf.toFixed(0)} MB, the first half's highest, + 20 % + ${RSS_GROWTH_FIXED_MB} MB = ${bound.toFixed(0)} MB); each second: ${timeline.join(' ')}`,
+    );
+    console.log(
+      `LOAD-RESULT ${JSON.stringify({ store: label, clients: CLIENTS, seconds: Number(seconds.toFixed(1)), requests, rps: Number((requests / seconds).toFixed(1)), errors, rssStartMb: Math.round(rssStart), rssEndMb: Math.round(rssEnd), rssPeakMb: Math.round(rssPeak), ops: rows.map((r) => ({ op: r.op, rps: Number(r.rps.toFixed(1)), p50: Number(r.p50.toFixed(1)), p95: Number(r.p95.toFixed(1)), p99: Number(r.p99.toFixed(1)), errors: r.errors })) })}`,
+    );
     let ok = true;
     if (errors) {
       console.log(`FAILED: ${errors} errors, e.g. ${stats.samples.join(' | ')}`);
       ok = false;
     }
     if (rssEnd > bound) {
-      console.log(`FAILED: RSS kept growing: ${rssFirstHalf.toFixed(0)} MB in the first half, ${rssEnd.toFixed(0)} MB at the end (bound ${bound.toFixed(0)} MB)`);
+      console.log(
+        `FAILED: RSS kept growing: ${rssFirstHalf.toFixed(0)} MB in the first half, ${rssEnd.toFixed(0)} MB at the end (bound ${bound.toFixed(0)} MB)`,
+      );
       ok = false;
     }
     if (requests === 0) ok = false;
@@ -243,7 +290,12 @@ async function main() {
   }
   if (which === 'postgres' || which === 'both') {
     const admin = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 3000 });
-    if (!(await admin.connect().then(() => true, () => false))) {
+    if (
+      !(await admin.connect().then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (process.env.CI === 'true') throw new Error(`PostgreSQL required in CI: ${ADMIN_URL} does not answer`);
       console.log('postgres: no server answers; skipped');
     } else {

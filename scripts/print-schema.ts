@@ -27,7 +27,9 @@ if (process.argv.includes('--check')) {
     return !fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== text;
   });
   if (stale.length) {
-    console.error(`${stale.map(([name]) => name).join(', ')} ${stale.length > 1 ? 'are' : 'is'} stale: run \`npm run schema:print\``);
+    console.error(
+      `${stale.map(([name]) => name).join(', ')} ${stale.length > 1 ? 'are' : 'is'} stale: run \`npm run schema:print\``,
+    );
     process.exit(1);
   }
   console.log(`${files.map(([name]) => name).join(', ')} are up to date`);

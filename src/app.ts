@@ -11,7 +11,13 @@ import type { Logger } from './logger.js';
 import type { RequestContext } from './auth/context.js';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.js';
 import { canonicalAddress } from './auth/ip.js';
-import { armorPlugin, batchedOperationsPlugin, createRateLimiter, inputLimitsPlugin, type RateLimiter } from './auth/limits.js';
+import {
+  armorPlugin,
+  batchedOperationsPlugin,
+  createRateLimiter,
+  inputLimitsPlugin,
+  type RateLimiter,
+} from './auth/limits.js';
 import { DomainError, RateLimitedError } from './errors.js';
 import { createGraphQLServer, graphiqlResponse, type Yoga } from './graphql/yoga.js';
 import { schema } from './schema.js';
@@ -66,18 +72,33 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
     const given = c.req.header('x-request-id');
     c.set('requestId', given && /^[\w.-]{1,64}$/.test(given) ? given : crypto.randomUUID());
     const ip = clientIp(c, config.trustProxy);
-    if (ip === null) c.set('ipProblem', 'the last entry must be an IPv4 address in dotted-quad form (such as 203.0.113.7) or an IPv6 address');
+    if (ip === null)
+      c.set(
+        'ipProblem',
+        'the last entry must be an IPv4 address in dotted-quad form (such as 203.0.113.7) or an IPv6 address',
+      );
     c.set('ip', ip ?? '');
     await next();
     c.header('x-request-id', c.get('requestId'));
     logger.info(
-      { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
       'request',
     );
   });
 
   // The dialects apply the same limit in their own envelopes (dialects/common.ts).
-  app.use('/graphql', limitBody(config.maxBodyBytes, (c, message) => c.json({ errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, 413)));
+  app.use(
+    '/graphql',
+    limitBody(config.maxBodyBytes, (c, message) =>
+      c.json({ errors: [{ message, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, 413),
+    ),
+  );
 
   // Whoever opens the bare host is pointed at the graph: a browser goes to GraphiQL.
   app.get('/', (c) => {
@@ -118,7 +139,11 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
       if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
       return c.json({ errors: [{ message: error.message, extensions: { code: error.code } }] }, httpStatus(error));
     }
-    const response = await yoga.fetch(c.req.raw, { principal: c.get('principal'), requestId: c.get('requestId'), ip: c.get('ip') });
+    const response = await yoga.fetch(c.req.raw, {
+      principal: c.get('principal'),
+      requestId: c.get('requestId'),
+      ip: c.get('ip'),
+    });
     // A whole JSON answer is handed on as text, which the Node adapter writes in one call,
     // rather than as a stream it would read and write chunk by chunk (multipart and
     // event-stream answers stay streams).

@@ -24,7 +24,10 @@ const envSchema = z.object({
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   TRUST_PROXY: flag.default(false),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .optional(),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
   MAX_BODY_BYTES: positiveInt.default(1_000_000),
   MAX_LIST_ITEMS: positiveInt.max(10_000).default(100),
@@ -33,13 +36,21 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
   SECRETS_KEY: z
     .string()
-    .refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)')
+    .refine(
+      (v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32,
+      'must be 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)',
+    )
     .optional(),
   BACKEND_CONCURRENCY: positiveInt.max(64).default(4),
   BACKEND_TIMEOUT_MS: positiveInt.max(300_000).default(10_000),
   BACKEND_ALLOWED_HOSTS: z
     .string()
-    .transform((v) => v.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    )
     .default([]),
   DEMO_UPSTREAM: flag.default(true),
   SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
@@ -112,7 +123,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: e.SEED_DEMO,
     demoUpstream: e.DEMO_UPSTREAM,
     operatorToken: e.OPERATOR_TOKEN,
-    jwt: Object.freeze({ secret: e.JWT_SECRET, jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE }),
+    jwt: Object.freeze({
+      secret: e.JWT_SECRET,
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+    }),
     trustProxy: e.TRUST_PROXY,
     redisUrl: e.REDIS_URL,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,

@@ -22,7 +22,10 @@ export abstract class DomainError extends Error {
 
 export class NotFoundError extends DomainError {
   readonly code = 'NOT_FOUND';
-  constructor(readonly entity: string, readonly ref?: string) {
+  constructor(
+    readonly entity: string,
+    readonly ref?: string,
+  ) {
     super(ref === undefined ? `${entity} not found` : `${entity} ${ref} not found`);
     this.name = 'NotFoundError';
   }
@@ -47,7 +50,11 @@ export class ValidationError extends DomainError {
 export class ConflictError extends DomainError {
   readonly code = 'CONFLICT';
   /** The id of the row that already holds the key, when the caller may know it. */
-  constructor(message: string, readonly field?: string, readonly existingId?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+    readonly existingId?: string,
+  ) {
     super(message);
     this.name = 'ConflictError';
   }
@@ -65,8 +72,13 @@ export type PiiRule = 'email' | 'phone' | 'national_id';
 
 export class PiiRejectedError extends DomainError {
   readonly code = 'PII_REJECTED';
-  constructor(readonly field: string, readonly rule: PiiRule) {
-    super(`${field} must not carry personal data: it looks like ${rule === 'email' ? 'an e-mail address' : rule === 'phone' ? 'a phone number' : 'a national id'}`);
+  constructor(
+    readonly field: string,
+    readonly rule: PiiRule,
+  ) {
+    super(
+      `${field} must not carry personal data: it looks like ${rule === 'email' ? 'an e-mail address' : rule === 'phone' ? 'a phone number' : 'a national id'}`,
+    );
     this.name = 'PiiRejectedError';
   }
 }

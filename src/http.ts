@@ -97,7 +97,10 @@ export const bodyTooLarge = (maxBodyBytes: number) => `request body larger than 
  * carry another request: the answer says `Connection: close`, and the socket closes only
  * once the client has read it (lingerAfterAnswer).
  */
-export function limitBody(maxBodyBytes: number, answer: (c: HttpContext, message: string) => Response): MiddlewareHandler<HttpEnv> {
+export function limitBody(
+  maxBodyBytes: number,
+  answer: (c: HttpContext, message: string) => Response,
+): MiddlewareHandler<HttpEnv> {
   return bodyLimit({
     maxSize: maxBodyBytes,
     onError: (c) => {

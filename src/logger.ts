@@ -10,6 +10,9 @@ export function createLogger(level: Config['logLevel'] = 'info'): Logger {
     base: { service: 'account-gateway' },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Credentials never reach a log line, whatever logs a request.
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.key', '*.password'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.key', '*.password'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -31,7 +31,8 @@ async function main() {
   const logger = createLogger(config.logLevel);
   // The connected demo seals its backends' credentials: on the embedded store, without a
   // SECRETS_KEY of the operator's, a key of its own is made once and kept in DATA_DIR.
-  const connected = config.seedDemo && config.demoUpstream && (config.backends.secretsKey !== undefined || !config.databaseUrl);
+  const connected =
+    config.seedDemo && config.demoUpstream && (config.backends.secretsKey !== undefined || !config.databaseUrl);
   if (connected && !config.backends.secretsKey) config = await withDemoSecretsKey(config);
   const store = await openStore({
     databaseUrl: config.databaseUrl,
@@ -39,7 +40,10 @@ async function main() {
     poolSize: config.databasePoolSize,
     log: (message) => logger.info(message),
   });
-  logger.info({ store: store.kind, dataDir: store.kind === 'pglite' ? path.resolve(config.dataDir) : undefined }, 'store ready');
+  logger.info(
+    { store: store.kind, dataDir: store.kind === 'pglite' ? path.resolve(config.dataDir) : undefined },
+    'store ready',
+  );
   // Stored backend credentials that SECRETS_KEY cannot open would fail every sync later:
   // refuse now, with the reason, before serving anything.
   try {
@@ -55,9 +59,14 @@ async function main() {
   let connectedInfo: ConnectedDemo | null = null;
   if (connected) {
     connectedInfo = await connectedDemo(store, config, logger, sync);
-    if (connectedInfo && store.kind === 'pglite' && connectedInfo.apiKey) await keepDemoKey(config, connectedInfo.partnerName, connectedInfo.apiKey);
+    if (connectedInfo && store.kind === 'pglite' && connectedInfo.apiKey)
+      await keepDemoKey(config, connectedInfo.partnerName, connectedInfo.apiKey);
   }
-  const demo = connected ? await demoCredentials(config, store, false) : config.seedDemo ? await demoCredentials(config, store) : null;
+  const demo = connected
+    ? await demoCredentials(config, store, false)
+    : config.seedDemo
+      ? await demoCredentials(config, store)
+      : null;
   await sync.start();
   const app = createApp({ config, store, logger, sync });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
@@ -135,11 +144,18 @@ interface DemoInfo {
  * Seeds the demo partner on an empty store. Its key is shown once; for the embedded store
  * it is also kept in DATA_DIR/demo-credentials.json (mode 0600) so later starts can repeat it.
  */
-async function demoCredentials(config: Config, store: Awaited<ReturnType<typeof openStore>>, seed = true): Promise<DemoInfo | null> {
+async function demoCredentials(
+  config: Config,
+  store: Awaited<ReturnType<typeof openStore>>,
+  seed = true,
+): Promise<DemoInfo | null> {
   const file = store.kind === 'pglite' ? path.join(path.resolve(config.dataDir), 'demo-credentials.json') : null;
   const seeded = seed ? await seedDemo(store) : null;
   if (seeded) {
-    if (file) await fs.writeFile(file, JSON.stringify({ partnerName: seeded.partnerName, apiKey: seeded.apiKey }, null, 2), { mode: 0o600 });
+    if (file)
+      await fs.writeFile(file, JSON.stringify({ partnerName: seeded.partnerName, apiKey: seeded.apiKey }, null, 2), {
+        mode: 0o600,
+      });
     return seeded;
   }
   if (!file) return null;
@@ -165,14 +181,20 @@ async function withDemoSecretsKey(config: Config): Promise<Config> {
 }
 
 function printConnected(info: ConnectedDemo, demo: DemoInfo | null) {
-  const lines = ['', `  connected demo: the demo partner's four backends read the stand-in upstream at ${info.standIn.url}`];
+  const lines = [
+    '',
+    `  connected demo: the demo partner's four backends read the stand-in upstream at ${info.standIn.url}`,
+  ];
   for (const [kind, run] of Object.entries(info.runs)) {
     if (!run) continue;
     lines.push(
       `    ${kind.padEnd(9)} ${run.status.padEnd(9)} ${run.seen} read, ${run.created} new, ${run.updated} changed, ${run.linked} linked, ${run.gone} gone, ${run.conflicts} conflicts, ${run.requests} requests`,
     );
   }
-  lines.push('  users unified across the four (each with its identities), in GraphiQL or with curl:', `    ${UNIFIED_QUERY}`);
+  lines.push(
+    '  users unified across the four (each with its identities), in GraphiQL or with curl:',
+    `    ${UNIFIED_QUERY}`,
+  );
   if (demo?.apiKey) lines.push(`  (Authorization: Bearer ${demo.apiKey})`);
   console.log(`${lines.join('\n')}\n`);
 }

@@ -49,22 +49,28 @@ export const email = z
   .pipe(z.email('must be an e-mail address'))
   .transform((v) => v.toLowerCase());
 
-export const timeZone = z.string().max(64).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone such as Europe/Paris');
+export const timeZone = z
+  .string()
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Europe/Paris');
 
-export const locale = z.string().max(35).refine((l) => {
-  try {
-    return Intl.getCanonicalLocales(l).length === 1;
-  } catch {
-    return false;
-  }
-}, 'must be a BCP 47 language tag such as en-GB');
+export const locale = z
+  .string()
+  .max(35)
+  .refine((l) => {
+    try {
+      return Intl.getCanonicalLocales(l).length === 1;
+    } catch {
+      return false;
+    }
+  }, 'must be a BCP 47 language tag such as en-GB');
 
 const MAX_JSON_BYTES = 64 * 1024;
 const MAX_JSON_DEPTH = 16;
@@ -79,7 +85,8 @@ function depth(value: unknown, level = 0): number {
   return level;
 }
 
-const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isJsonObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A JSON object (metadata, custom fields): at most 64 KiB and 16 levels deep. Kept as given,
@@ -90,7 +97,10 @@ export const jsonObject = z
   .custom<Record<string, unknown>>(isJsonObject, 'must be a JSON object')
   // abort: the size check below must not stringify a value nested thousands of levels deep.
   .refine((v) => depth(v) <= MAX_JSON_DEPTH, { message: `must be at most ${MAX_JSON_DEPTH} levels deep`, abort: true })
-  .refine((v) => unstorable(v, 'value', MAX_JSON_DEPTH + 1) === null, 'must not contain NUL characters or unpaired surrogates')
+  .refine(
+    (v) => unstorable(v, 'value', MAX_JSON_DEPTH + 1) === null,
+    'must not contain NUL characters or unpaired surrogates',
+  )
   .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_JSON_BYTES, 'must be at most 64 KiB as JSON');
 
 /** How deep any request value may nest (JSON objects inside inputs need far less). */
@@ -130,6 +140,7 @@ export const MAX_DATE = new Date('9999-12-31T23:59:59.999Z');
 export const DATE_RANGE = 'must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z (UTC)';
 
 /** Whether a date can be stored and compared with (see MIN_DATE). */
-export const storableDate = (date: Date) => date.getTime() >= MIN_DATE.getTime() && date.getTime() <= MAX_DATE.getTime();
+export const storableDate = (date: Date) =>
+  date.getTime() >= MIN_DATE.getTime() && date.getTime() <= MAX_DATE.getTime();
 
 export const cents = z.number().int('must be a whole number of cents').min(0).max(1_000_000_000);

@@ -2,7 +2,17 @@
 // own transaction; auditEvents filters by subject and action; partner admins only; tenancy.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness, type Partner } from './helpers/app.js';
-import { accountAdmin, createCourse, createUser, enroll, jwtFor, newUser, order, run, subAccount } from './helpers/lifecycle.js';
+import {
+  accountAdmin,
+  createCourse,
+  createUser,
+  enroll,
+  jwtFor,
+  newUser,
+  order,
+  run,
+  subAccount,
+} from './helpers/lifecycle.js';
 
 const h = useHarness();
 let a: Partner;
@@ -13,7 +23,11 @@ const EVENTS = `query ($filter: AuditEventFilter, $first: Int) { auditEvents(fil
 
 async function events(token: string, filter: Record<string, unknown> = {}, first = 100) {
   const r = await h.gql(EVENTS, { filter, first }, { token });
-  return { list: r.data?.auditEvents?.edges.map((e: any) => e.node) ?? null, total: r.data?.auditEvents?.totalCount, code: r.errors?.[0]?.extensions?.code };
+  return {
+    list: r.data?.auditEvents?.edges.map((e: any) => e.node) ?? null,
+    total: r.data?.auditEvents?.totalCount,
+    code: r.errors?.[0]?.extensions?.code,
+  };
 }
 
 beforeAll(async () => {
@@ -28,10 +42,16 @@ describe('audit events', () => {
     await run(h, a.key, 'updateAccount', { id: child, name: 'Audit child renamed' });
     await run(h, a.key, 'upsertClient', { identifier: 'audit-client' });
     await run(h, a.key, 'upsertClient', { identifier: 'audit-client', metadata: { v: 2 } });
-    const u = await newUser(h, a.key, { externalUserId: 'audit-u', identifier: 'audit-emb', clientIdentifier: 'audit-client' });
+    const u = await newUser(h, a.key, {
+      externalUserId: 'audit-u',
+      identifier: 'audit-emb',
+      clientIdentifier: 'audit-client',
+    });
     const v = await newUser(h, a.key, { email: 'audit-v@example.com' });
     await run(h, a.key, 'ensureUser', { externalUserId: 'audit-ensured' });
-    await run(h, a.key, 'createUsers', { users: [{ externalUserId: 'audit-bulk-1' }, { externalUserId: 'audit-bulk-2' }] });
+    await run(h, a.key, 'createUsers', {
+      users: [{ externalUserId: 'audit-bulk-1' }, { externalUserId: 'audit-bulk-2' }],
+    });
     await run(h, a.key, 'updateUser', { id: u.id, metadataPatch: { a: 1 } });
     await run(h, a.key, 'disableUser', { id: u.id });
     await run(h, a.key, 'enableUser', { id: u.id });
@@ -51,14 +71,32 @@ describe('audit events', () => {
     const { list } = await events(a.key, {}, 100);
     const actions = new Set(list.map((e: any) => e.action));
     for (const action of [
-      'account.create', 'account.update', 'client.create', 'client.update', 'client.delete',
-      'user.create', 'user.update', 'user.disable', 'user.enable', 'user.merge', 'user.unmerge', 'user.delete', 'user.delete_dependencies',
-      'entitlement.grant', 'entitlement.revoke', 'course.create', 'course.reallocate', 'enrollment.create', 'order.create',
+      'account.create',
+      'account.update',
+      'client.create',
+      'client.update',
+      'client.delete',
+      'user.create',
+      'user.update',
+      'user.disable',
+      'user.enable',
+      'user.merge',
+      'user.unmerge',
+      'user.delete',
+      'user.delete_dependencies',
+      'entitlement.grant',
+      'entitlement.revoke',
+      'course.create',
+      'course.reallocate',
+      'enrollment.create',
+      'order.create',
     ]) {
       expect(actions, action).toContain(action);
     }
     // Every event names the acting admin and its credential; the partner itself was made by the operator.
-    expect(list.filter((e: any) => e.action === 'partner.create')).toEqual([expect.objectContaining({ actorKind: 'operator', actorId: null, subjectId: a.accountId })]);
+    expect(list.filter((e: any) => e.action === 'partner.create')).toEqual([
+      expect.objectContaining({ actorKind: 'operator', actorId: null, subjectId: a.accountId }),
+    ]);
     for (const e of list.filter((e: any) => e.action !== 'partner.create')) {
       expect(e, e.action).toMatchObject({ actorId: a.adminUserId, actorKind: 'api_key' });
       expect(e.data?.apiKeyId, e.action).toEqual(expect.any(String));
@@ -69,7 +107,12 @@ describe('audit events', () => {
     expect(times).toEqual([...times].sort((x, y) => y - x));
     // The deleted user's tombstone keeps its history.
     const wEvents = await events(a.key, { subjectId: w.uuid });
-    expect(wEvents.list.map((e: any) => e.action).sort()).toEqual(['user.create', 'user.delete', 'user.merge', 'user.unmerge']);
+    expect(wEvents.list.map((e: any) => e.action).sort()).toEqual([
+      'user.create',
+      'user.delete',
+      'user.merge',
+      'user.unmerge',
+    ]);
     expect(wEvents.list.find((e: any) => e.action === 'user.merge').data).toMatchObject({ target: v.uuid });
   });
 
@@ -80,7 +123,12 @@ describe('audit events', () => {
     await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] });
     const all = await events(a.key, { subjectId: user.uuid });
     expect(all.total).toBe(4);
-    expect(all.list.map((e: any) => e.action)).toEqual(['entitlement.grant', 'user.disable', 'user.update', 'user.create']);
+    expect(all.list.map((e: any) => e.action)).toEqual([
+      'entitlement.grant',
+      'user.disable',
+      'user.update',
+      'user.create',
+    ]);
     const userOnly = await events(a.key, { subjectId: user.uuid, action: 'user.' });
     expect(userOnly.list.map((e: any) => e.action)).toEqual(['user.disable', 'user.update', 'user.create']);
     const exact = await events(a.key, { subjectId: user.uuid, action: 'user.update' });
@@ -135,7 +183,11 @@ describe('audit events', () => {
     // Not through node(id) either.
     const node = await h.gql('query ($id: ID!) { node(id: $id) { id } }', { id: mine.list[0].id }, { token: b.key });
     expect(node.data?.node ?? null).toBeNull();
-    const own = await h.gql('query ($id: ID!) { node(id: $id) { ... on AuditEvent { action } } }', { id: mine.list[0].id }, { token: a.key });
+    const own = await h.gql(
+      'query ($id: ID!) { node(id: $id) { ... on AuditEvent { action } } }',
+      { id: mine.list[0].id },
+      { token: a.key },
+    );
     expect(own.data.node).toEqual({ action: 'user.create' });
   });
 });

@@ -28,7 +28,13 @@ beforeAll(async () => {
 
 describe('API keys', () => {
   it('never hands a request that comes after a revocation the result of a lookup started before it', async () => {
-    const created = await mutate(h, partner.key, 'createApiKey', { name: 'racing' }, '... on CreateApiKeySuccess { key }');
+    const created = await mutate(
+      h,
+      partner.key,
+      'createApiKey',
+      { name: 'racing' },
+      '... on CreateApiKeySuccess { key }',
+    );
     const db = h.store.prisma;
     // The key's row is read, then held at a gate: the lookup stays under way.
     let open!: () => void;
@@ -48,7 +54,10 @@ describe('API keys', () => {
     const auth = createAuthenticator(gated, h.config);
     const before = auth.authenticate(`Bearer ${created.key}`);
     await new Promise((resolve) => setTimeout(resolve, 50)); // the row has been read as active
-    await db.apiKey.updateMany({ where: { partnerId: partner.accountId, name: 'racing' }, data: { revokedAt: new Date() } });
+    await db.apiKey.updateMany({
+      where: { partnerId: partner.accountId, name: 'racing' },
+      data: { revokedAt: new Date() },
+    });
     auth.invalidate();
     const after = auth.authenticate(`Bearer ${created.key}`);
     open();
@@ -64,12 +73,27 @@ describe('API keys', () => {
   });
 
   it('refuse missing, malformed, unknown, revoked and expired keys with 401', async () => {
-    const created = await mutate(h, partner.key, 'createApiKey', { name: 'temp' }, '... on CreateApiKeySuccess { key apiKey { id prefix } }');
+    const created = await mutate(
+      h,
+      partner.key,
+      'createApiKey',
+      { name: 'temp' },
+      '... on CreateApiKeySuccess { key apiKey { id prefix } }',
+    );
     expect(created.key.startsWith(created.apiKey.prefix)).toBe(true);
     expect((await h.gql(VIEWER, {}, { token: created.key })).status).toBe(200);
     await mutate(h, partner.key, 'revokeApiKey', { id: created.apiKey.id });
-    const expiring = await mutate(h, partner.key, 'createApiKey', { name: 'expiring' }, '... on CreateApiKeySuccess { key apiKey { id } }');
-    await h.store.prisma.apiKey.updateMany({ where: { name: 'expiring' }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const expiring = await mutate(
+      h,
+      partner.key,
+      'createApiKey',
+      { name: 'expiring' },
+      '... on CreateApiKeySuccess { key apiKey { id } }',
+    );
+    await h.store.prisma.apiKey.updateMany({
+      where: { name: 'expiring' },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     for (const token of [undefined, 'garbage', `agk_${'x'.repeat(43)}`, created.key, expiring.key, 'a.b.c']) {
       const r = await h.gql(VIEWER, {}, { token });
       expect(r.status, String(token)).toBe(401);
@@ -86,7 +110,11 @@ describe('API keys', () => {
 
   it('cannot be created by a non-admin, and a past expiry is a validation error', async () => {
     const token = await hs256(member.uuid);
-    const r = await h.gql(`mutation { createApiKey(input: { name: "x" }) { __typename ... on Error { code } } }`, {}, { token });
+    const r = await h.gql(
+      `mutation { createApiKey(input: { name: "x" }) { __typename ... on Error { code } } }`,
+      {},
+      { token },
+    );
     expect(r.data.createApiKey).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
     const past = await mutate(h, partner.key, 'createApiKey', { name: 'old', expiresAt: '2001-01-01T00:00:00Z' });
     expect(past.__typename).toBe('ValidationError');
@@ -135,11 +163,19 @@ describe('JWTs (HS256)', () => {
 
 describe('the operator', () => {
   it('provisions partners; others may not', async () => {
-    const r = await h.gql(`mutation { createPartner(input: { name: "Nope" }) { __typename ... on Error { code } } }`, {}, { token: partner.key });
+    const r = await h.gql(
+      `mutation { createPartner(input: { name: "Nope" }) { __typename ... on Error { code } } }`,
+      {},
+      { token: partner.key },
+    );
     expect(r.data.createPartner).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
-    const ok = await h.gql(`mutation { createPartner(input: { name: "Yes", plan: ENTERPRISE }) { __typename ... on CreatePartnerSuccess { account { plan } apiKey } } }`, {}, { token: OPERATOR_TOKEN });
+    const ok = await h.gql(
+      `mutation { createPartner(input: { name: "Yes", plan: ENTERPRISE }) { __typename ... on CreatePartnerSuccess { account { plan } apiKey } } }`,
+      {},
+      { token: OPERATOR_TOKEN },
+    );
     expect(ok.errors).toBeUndefined();
-    expect(ok.data.createPartner.account.plan).toBe("ENTERPRISE");
+    expect(ok.data.createPartner.account.plan).toBe('ENTERPRISE');
     expect(ok.data.createPartner.apiKey).toMatch(/^agk_/);
   });
 
@@ -160,29 +196,63 @@ describe('visibility inside a partner', () => {
     expect(r.data.accounts.totalCount).toBe(1);
     const other = await h.gql(`query ($id: ID!) { user(id: $id) { id } }`, { id: partner.adminGlobalId }, { token });
     expect(other.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const mutation = await h.gql(`mutation ($id: ID!) { disableUser(input: { id: $id }) { __typename ... on Error { code } } }`, { id: partner.adminGlobalId }, { token });
+    const mutation = await h.gql(
+      `mutation ($id: ID!) { disableUser(input: { id: $id }) { __typename ... on Error { code } } }`,
+      { id: partner.adminGlobalId },
+      { token },
+    );
     expect(mutation.data.disableUser).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
   });
 
   it('a user may edit its own profile but not its keys or status', async () => {
     const token = await hs256(member.uuid);
-    const ok = await h.gql(`mutation ($id: ID!) { updateUser(input: { id: $id, firstName: "Me" }) { __typename } }`, { id: member.id }, { token });
+    const ok = await h.gql(
+      `mutation ($id: ID!) { updateUser(input: { id: $id, firstName: "Me" }) { __typename } }`,
+      { id: member.id },
+      { token },
+    );
     expect(ok.data.updateUser.__typename).toBe('UpdateUserSuccess');
-    const key = await h.gql(`mutation ($id: ID!) { updateUser(input: { id: $id, email: "me@example.com" }) { __typename ... on Error { message } } }`, { id: member.id }, { token });
+    const key = await h.gql(
+      `mutation ($id: ID!) { updateUser(input: { id: $id, email: "me@example.com" }) { __typename ... on Error { message } } }`,
+      { id: member.id },
+      { token },
+    );
     expect(key.data.updateUser.__typename).toBe('ForbiddenError');
   });
 
   it('an account admin administers its subtree only', async () => {
-    const branch = await mutate(h, partner.key, 'createAccount', { name: 'Branch' }, '... on CreateAccountSuccess { account { id ulid } }');
-    const leaf = await mutate(h, partner.key, 'createAccount', { name: 'Leaf', parentId: branch.account.id }, '... on CreateAccountSuccess { account { id } }');
+    const branch = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Branch' },
+      '... on CreateAccountSuccess { account { id ulid } }',
+    );
+    const leaf = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Leaf', parentId: branch.account.id },
+      '... on CreateAccountSuccess { account { id } }',
+    );
     const admin = await newUser(partner.key, { externalUserId: 'branch-admin', accountId: branch.account.id });
     await h.store.prisma.accountAdmin.create({ data: { accountId: branch.account.ulid, userId: admin.uuid } });
     const inLeaf = await newUser(partner.key, { externalUserId: 'leaf-user', accountId: leaf.account.id });
     const token = await hs256(admin.uuid);
-    const r = await h.gql(`{ viewer { isAdmin } users { totalCount edges { node { externalUserId } } } }`, {}, { token });
+    const r = await h.gql(
+      `{ viewer { isAdmin } users { totalCount edges { node { externalUserId } } } }`,
+      {},
+      { token },
+    );
     expect(r.data.viewer.isAdmin).toBe(true);
     expect(r.data.users.edges.map((e: any) => e.node.externalUserId).sort()).toEqual(['branch-admin', 'leaf-user']);
-    const disable = await mutate(h, token, 'disableUser', { id: inLeaf.id }, '... on DisableUserSuccess { user { status } }');
+    const disable = await mutate(
+      h,
+      token,
+      'disableUser',
+      { id: inLeaf.id },
+      '... on DisableUserSuccess { user { status } }',
+    );
     expect(disable.user.status).toBe('DISABLED');
     const outside = await mutate(h, token, 'disableUser', { id: member.id });
     expect(outside.__typename).toBe('NotFoundError');
@@ -231,7 +301,15 @@ describe('claims of the wrong type in a validly signed JWT', () => {
 });
 
 describe('WWW-Authenticate', () => {
-  const DIALECT_PATHS = ['/rest/learning/openapi.json', '/rest/catalog/openapi.json', '/rest/messaging/openapi.json', '/rest/embed/openapi.json', '/rest/learning/accounts/current', '/rest/catalog/api/v1/users', '/rest/embed/v1/headless/users'];
+  const DIALECT_PATHS = [
+    '/rest/learning/openapi.json',
+    '/rest/catalog/openapi.json',
+    '/rest/messaging/openapi.json',
+    '/rest/embed/openapi.json',
+    '/rest/learning/accounts/current',
+    '/rest/catalog/api/v1/users',
+    '/rest/embed/v1/headless/users',
+  ];
 
   it('comes with every 401 of the graph and of each dialect', async () => {
     const missing = await h.gql(VIEWER, {}, {});
@@ -240,7 +318,9 @@ describe('WWW-Authenticate', () => {
     const bad = await h.gql(VIEWER, {}, { token: 'agk_not-a-key' });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toBe('Bearer realm="account-gateway", error="invalid_token"');
-    const viaGet = await h.request(`/graphql?query=${encodeURIComponent('{ viewer { isAdmin } }')}`, { headers: { accept: 'application/json' } });
+    const viaGet = await h.request(`/graphql?query=${encodeURIComponent('{ viewer { isAdmin } }')}`, {
+      headers: { accept: 'application/json' },
+    });
     expect(viaGet.status).toBe(401);
     expect(viaGet.headers.get('www-authenticate')).toBe('Bearer realm="account-gateway"');
     for (const path of DIALECT_PATHS) {
@@ -264,6 +344,8 @@ describe('WWW-Authenticate', () => {
     expect(ok.headers.get('www-authenticate')).toBeNull();
     const forbidden = await h.gql(`{ users { totalCount } }`, {}, { token: OPERATOR_TOKEN });
     expect(forbidden.headers.get('www-authenticate')).toBeNull();
-    expect((await h.request('/rest/learning/accounts/current', { token: partner.key })).headers.get('www-authenticate')).toBeNull();
+    expect(
+      (await h.request('/rest/learning/accounts/current', { token: partner.key })).headers.get('www-authenticate'),
+    ).toBeNull();
   });
 });

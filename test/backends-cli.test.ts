@@ -19,7 +19,13 @@ beforeAll(async () => {
   ready = await storeAvailable();
   if (!ready) return;
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-cli-backends-'));
-  env = { ...process.env, LOG_LEVEL: 'silent', DATA_DIR: path.join(dir, 'data'), DATABASE_URL: '', SECRETS_KEY: crypto.randomBytes(32).toString('base64') };
+  env = {
+    ...process.env,
+    LOG_LEVEL: 'silent',
+    DATA_DIR: path.join(dir, 'data'),
+    DATABASE_URL: '',
+    SECRETS_KEY: crypto.randomBytes(32).toString('base64'),
+  };
   if (storeKind === 'postgres') {
     const db = await createTestDatabase();
     env.DATABASE_URL = db.url;
@@ -54,34 +60,106 @@ function spawnWith(args: string[], input: string | null, extra: NodeJS.ProcessEn
     child.stdin.end(input ?? '');
   });
 }
-const cli = (args: string[], input: string | null = null, extra: NodeJS.ProcessEnv = {}) => spawnWith(['bin/account-gateway.mjs', ...args], input, extra);
+const cli = (args: string[], input: string | null = null, extra: NodeJS.ProcessEnv = {}) =>
+  spawnWith(['bin/account-gateway.mjs', ...args], input, extra);
 
 it('connects from a file or standard input, lists aligned, disconnects, and never takes or shows the credential on the command line', async (context) => {
   if (!ready) return context.skip();
-  const partnerId = JSON.parse((await run(process.execPath, ['bin/account-gateway.mjs', 'partner', 'create', '--name', 'Backends Co'], { env })).stdout).partnerId;
+  const partnerId = JSON.parse(
+    (await run(process.execPath, ['bin/account-gateway.mjs', 'partner', 'create', '--name', 'Backends Co'], { env }))
+      .stdout,
+  ).partnerId;
   const credentials = [`learning-${crypto.randomUUID()}`, `catalog-${crypto.randomUUID()}`];
 
-  const fromStdin = await cli(['backend', 'connect', '--partner', partnerId, '--kind', 'learning', '--base-url', 'http://127.0.0.1:4100/rest/learning/'], `${credentials[0]}\n`);
+  const fromStdin = await cli(
+    [
+      'backend',
+      'connect',
+      '--partner',
+      partnerId,
+      '--kind',
+      'learning',
+      '--base-url',
+      'http://127.0.0.1:4100/rest/learning/',
+    ],
+    `${credentials[0]}\n`,
+  );
   expect(fromStdin.code, fromStdin.stderr).toBe(0);
-  expect(JSON.parse(fromStdin.stdout)).toMatchObject({ kind: 'LEARNING', baseUrl: 'http://127.0.0.1:4100/rest/learning', syncIntervalSeconds: 300, linkBy: ['KEY', 'EMAIL'], status: 'HEALTHY' });
+  expect(JSON.parse(fromStdin.stdout)).toMatchObject({
+    kind: 'LEARNING',
+    baseUrl: 'http://127.0.0.1:4100/rest/learning',
+    syncIntervalSeconds: 300,
+    linkBy: ['KEY', 'EMAIL'],
+    status: 'HEALTHY',
+  });
 
   const file = path.join(dir, 'catalog.key');
   await fs.writeFile(file, `${credentials[1]}\n`, { mode: 0o600 });
-  const fromFile = await cli(['backend', 'connect', '--partner', partnerId, '--kind', 'CATALOG', '--base-url', 'https://catalog.example.com', '--credential-file', file, '--sync-interval', '60', '--link-by', 'email']);
+  const fromFile = await cli([
+    'backend',
+    'connect',
+    '--partner',
+    partnerId,
+    '--kind',
+    'CATALOG',
+    '--base-url',
+    'https://catalog.example.com',
+    '--credential-file',
+    file,
+    '--sync-interval',
+    '60',
+    '--link-by',
+    'email',
+  ]);
   expect(fromFile.code, fromFile.stderr).toBe(0);
   expect(JSON.parse(fromFile.stdout)).toMatchObject({ kind: 'CATALOG', syncIntervalSeconds: 60, linkBy: ['EMAIL'] });
 
   // Refused outright, before anything is opened, without echoing the value.
-  const onArgv = await cli(['backend', 'connect', '--partner', partnerId, '--kind', 'embed', '--base-url', 'https://embed.example.com', '--credential', 'argv-secret-value']);
+  const onArgv = await cli([
+    'backend',
+    'connect',
+    '--partner',
+    partnerId,
+    '--kind',
+    'embed',
+    '--base-url',
+    'https://embed.example.com',
+    '--credential',
+    'argv-secret-value',
+  ]);
   expect(onArgv.code).toBe(1);
-  expect(onArgv.stderr.trim()).toBe('the credential is never taken from the command line, where shell history and the process list would keep it: use --credential-file FILE or standard input');
+  expect(onArgv.stderr.trim()).toBe(
+    'the credential is never taken from the command line, where shell history and the process list would keep it: use --credential-file FILE or standard input',
+  );
   expect(onArgv.stderr).not.toContain('argv-secret-value');
 
   // The service's refusals, named by the flags.
-  const invalid = await cli(['backend', 'connect', '--partner', partnerId, '--kind', 'embed', '--base-url', 'http://169.254.169.254', '--sync-interval', '5'], 'x');
+  const invalid = await cli(
+    [
+      'backend',
+      'connect',
+      '--partner',
+      partnerId,
+      '--kind',
+      'embed',
+      '--base-url',
+      'http://169.254.169.254',
+      '--sync-interval',
+      '5',
+    ],
+    'x',
+  );
   expect(invalid.code).toBe(1);
-  expect(invalid.stderr.split('\n')).toEqual(expect.arrayContaining(['--sync-interval: must be at least 30 seconds', expect.stringMatching(/^--base-url: must not point at a link-local/)]));
-  const taken = await cli(['backend', 'connect', '--partner', partnerId, '--kind', 'learning', '--base-url', 'https://learning.example.com'], 'y');
+  expect(invalid.stderr.split('\n')).toEqual(
+    expect.arrayContaining([
+      '--sync-interval: must be at least 30 seconds',
+      expect.stringMatching(/^--base-url: must not point at a link-local/),
+    ]),
+  );
+  const taken = await cli(
+    ['backend', 'connect', '--partner', partnerId, '--kind', 'learning', '--base-url', 'https://learning.example.com'],
+    'y',
+  );
   expect(taken.code).toBe(1);
   expect(taken.stderr.trim()).toBe('this partner already has a LEARNING backend: update or disconnect it');
   const badKind = await cli(['backend', 'disconnect', '--partner', partnerId, '--kind', 'ldap']);
@@ -116,14 +194,24 @@ it('connects from a file or standard input, lists aligned, disconnects, and neve
   // Another key cannot open what is stored: the CLI will not seal beside it, and the server
   // refuses to start (exit 2, the reason on stderr); so does a server without any key.
   const otherKey = { SECRETS_KEY: crypto.randomBytes(32).toString('base64') };
-  const mixed = await cli(['backend', 'connect', '--partner', partnerId, '--kind', 'embed', '--base-url', 'https://embed.example.com'], 'z', otherKey);
+  const mixed = await cli(
+    ['backend', 'connect', '--partner', partnerId, '--kind', 'embed', '--base-url', 'https://embed.example.com'],
+    'z',
+    otherKey,
+  );
   expect(mixed.code).toBe(1);
-  expect(mixed.stderr.trim()).toBe('SECRETS_KEY does not open the stored backend credentials: it is not the key they were sealed with');
+  expect(mixed.stderr.trim()).toBe(
+    'SECRETS_KEY does not open the stored backend credentials: it is not the key they were sealed with',
+  );
   const server = ['--import', 'tsx', 'src/server.ts'];
   const wrong = await spawnWith(server, null, { ...otherKey, PORT: '0', SEED_DEMO: 'false' });
   expect(wrong.code).toBe(2);
-  expect(wrong.stderr.trim()).toBe('SECRETS_KEY does not open the stored backend credentials: it is not the key they were sealed with');
+  expect(wrong.stderr.trim()).toBe(
+    'SECRETS_KEY does not open the stored backend credentials: it is not the key they were sealed with',
+  );
   const none = await spawnWith(server, null, { SECRETS_KEY: '', PORT: '0', SEED_DEMO: 'false' });
   expect(none.code).toBe(2);
-  expect(none.stderr.trim()).toBe('1 backend credential(s) are stored but SECRETS_KEY is not set: set it to the key they were sealed with');
+  expect(none.stderr.trim()).toBe(
+    '1 backend credential(s) are stored but SECRETS_KEY is not set: set it to the key they were sealed with',
+  );
 }, 240_000);

@@ -3,7 +3,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestStore, storeAvailable, type TestStore } from './helpers/store.js';
 import { QUICK, generate } from '../bench/data.js';
-import { SCENARIOS, benchTargets, inProcessReads, inProcessWrites, type Measurement, type ReadResults } from '../bench/inprocess.js';
+import {
+  SCENARIOS,
+  benchTargets,
+  inProcessReads,
+  inProcessWrites,
+  type Measurement,
+  type ReadResults,
+} from '../bench/inprocess.js';
 import { evaluate } from '../bench/report.js';
 import { syncScenarios, type SyncReport } from '../bench/sync.js';
 
@@ -54,7 +61,7 @@ describe('bench --quick, in-process', () => {
     expect(floor.statements).toBe(1);
   });
 
-  it('resolves `_entities` of the page\'s 100 users, equal to the page\'s nodes, in at most 2 statements', () => {
+  it("resolves `_entities` of the page's 100 users, equal to the page's nodes, in at most 2 statements", () => {
     expect(reads.pageIds).toHaveLength(100);
     const entities = get(SCENARIOS.entities);
     expect(entities.note).toBe('same nodes as the page');

@@ -44,7 +44,10 @@ interface Answer {
 function post(agent: http.Agent, path: string, body: Buffer, chunked = false): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const errors: Error[] = [];
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', authorization: `Bearer ${partner.key}` };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${partner.key}`,
+    };
     if (!chunked) headers['content-length'] = body.length;
     let answered = false;
     const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers }, (res) => {
@@ -55,10 +58,21 @@ function post(agent: http.Agent, path: string, body: Buffer, chunked = false): P
       res.on('error', (error) => errors.push(error));
       res.on('end', () => {
         const socket = req.socket!;
-        const done = () => resolve({ status: res.statusCode!, headers: res.headers, text, socket, reused: req.reusedSocket, errors: [...errors] });
+        const done = () =>
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            text,
+            socket,
+            reused: req.reusedSocket,
+            errors: [...errors],
+          });
         // A kept-alive socket stays open; one the server closes must close, without errors.
         if (res.headers.connection !== 'close') return void setImmediate(done);
-        const timer = setTimeout(() => reject(new Error(`the socket did not close (errors: ${errors.map((e) => e.message)})`)), 20_000);
+        const timer = setTimeout(
+          () => reject(new Error(`the socket did not close (errors: ${errors.map((e) => e.message)})`)),
+          20_000,
+        );
         socket.once('close', () => {
           clearTimeout(timer);
           setImmediate(done);
@@ -89,7 +103,12 @@ function post(agent: http.Agent, path: string, body: Buffer, chunked = false): P
 const small = () => Buffer.from(JSON.stringify({ query: '{ viewer { isAdmin } }' }));
 // Valid JSON, so that only its size is wrong. Built before the connection is opened: building
 // it must not outlast the server's keep-alive timeout.
-const large = (bytes: number) => Buffer.concat([Buffer.from('{"query":"{ viewer { isAdmin } }","padding":"'), Buffer.alloc(bytes, 'x'), Buffer.from('"}')]);
+const large = (bytes: number) =>
+  Buffer.concat([
+    Buffer.from('{"query":"{ viewer { isAdmin } }","padding":"'),
+    Buffer.alloc(bytes, 'x'),
+    Buffer.from('"}'),
+  ]);
 
 describe('a 413 on a kept-alive connection', { timeout: 90_000 }, () => {
   it('is read whole, says Connection: close, and the connection closes cleanly (body of 70 MB with Content-Length)', async () => {
@@ -105,7 +124,9 @@ describe('a 413 on a kept-alive connection', { timeout: 90_000 }, () => {
       expect(refused.socket).toBe(first.socket);
       expect(refused.status).toBe(413);
       expect(refused.headers.connection).toBe('close');
-      expect(JSON.parse(refused.text)).toEqual({ errors: [{ message: `request body larger than ${MAX} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      expect(JSON.parse(refused.text)).toEqual({
+        errors: [{ message: `request body larger than ${MAX} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+      });
       expect(refused.errors).toEqual([]);
       const after = await post(agent, '/graphql', small());
       expect(after.status).toBe(200);
@@ -119,7 +140,11 @@ describe('a 413 on a kept-alive connection', { timeout: 90_000 }, () => {
     const body = large(2 * 1024 * 1024);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const first = await post(agent, '/rest/learning/accounts', Buffer.from(JSON.stringify({ external_user_id: 'body-limit-1' })));
+      const first = await post(
+        agent,
+        '/rest/learning/accounts',
+        Buffer.from(JSON.stringify({ external_user_id: 'body-limit-1' })),
+      );
       expect(first.status).toBe(200);
       const refused = await post(agent, '/rest/learning/accounts', body, true);
       expect(refused.reused).toBe(true);
@@ -127,7 +152,11 @@ describe('a 413 on a kept-alive connection', { timeout: 90_000 }, () => {
       expect(refused.headers.connection).toBe('close');
       expect(JSON.parse(refused.text)).toEqual({ code: 413, error_message: `request body larger than ${MAX} bytes` });
       expect(refused.errors).toEqual([]);
-      const after = await post(agent, '/rest/learning/accounts', Buffer.from(JSON.stringify({ external_user_id: 'body-limit-2' })));
+      const after = await post(
+        agent,
+        '/rest/learning/accounts',
+        Buffer.from(JSON.stringify({ external_user_id: 'body-limit-2' })),
+      );
       expect(after.status).toBe(200);
     } finally {
       agent.destroy();

@@ -29,7 +29,8 @@ afterAll(async () => {
   await drop();
 });
 
-const cli = (...args: string[]) => run(process.execPath, ['bin/account-gateway.mjs', ...args], { env, timeout: 60_000 });
+const cli = (...args: string[]) =>
+  run(process.execPath, ['bin/account-gateway.mjs', ...args], { env, timeout: 60_000 });
 
 it('creates a partner, imports users with a report of rejected lines, and manages keys', async (context) => {
   if (!ready) return context.skip();
@@ -42,18 +43,37 @@ it('creates a partner, imports users with a report of rejected lines, and manage
   // Aligned: every column starts under its heading (customer ids are right-aligned to it).
   expect(row.indexOf('AUTOMATE')).toBe(list[0]!.indexOf('PLAN'));
   expect(row.indexOf('Imported Co')).toBe(list[0]!.indexOf('NAME'));
-  expect(row.slice(0, list[0]!.indexOf('CUSTOMER ID') + 'CUSTOMER ID'.length).trimEnd()).toMatch(new RegExp(` ${created.customerId}$`));
+  expect(row.slice(0, list[0]!.indexOf('CUSTOMER ID') + 'CUSTOMER ID'.length).trimEnd()).toMatch(
+    new RegExp(` ${created.customerId}$`),
+  );
 
   const lines = Array.from({ length: 120 }, (_, i) => JSON.stringify({ externalUserId: `imp-${i}` }));
-  const odd = ['{not json', JSON.stringify({ externalUserId: 'someone@example.com' }), JSON.stringify({ externalUserId: 'imp-3' }), JSON.stringify({ externalUserId: 'imp-x', nickname: 'Bo' })];
+  const odd = [
+    '{not json',
+    JSON.stringify({ externalUserId: 'someone@example.com' }),
+    JSON.stringify({ externalUserId: 'imp-3' }),
+    JSON.stringify({ externalUserId: 'imp-x', nickname: 'Bo' }),
+  ];
   lines.splice(10, 0, ...odd);
   const file = path.join(dir, 'users.jsonl');
   await fs.writeFile(file, `${lines.join('\n')}\n`);
   const errors = path.join(dir, 'rejected.jsonl');
-  const result = await cli('import', '--partner', created.partnerId, '--file', file, '--errors', errors, '--no-progress').catch((e) => e);
+  const result = await cli(
+    'import',
+    '--partner',
+    created.partnerId,
+    '--file',
+    file,
+    '--errors',
+    errors,
+    '--no-progress',
+  ).catch((e) => e);
   expect(result.code).toBe(1);
   expect(result.stdout).toContain('imported 120 user(s); 4 rejected');
-  const rejected = (await fs.readFile(errors, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const rejected = (await fs.readFile(errors, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(rejected.map((r) => r.line).sort((x, y) => x - y)).toEqual([11, 12, 13, 14]);
   const at = (line: number) => rejected.find((r) => r.line === line)!;
   // Each record keeps the original line, so the file can be fixed and imported again.
@@ -77,10 +97,20 @@ it('creates a partner, imports users with a report of rejected lines, and manage
 it('says what is wrong with the files, shows reasons without --errors, and prints progress lines off a terminal', async (context) => {
   if (!ready) return context.skip();
   const created = JSON.parse((await cli('partner', 'create', '--name', 'Errors Co')).stdout);
-  const missing = await cli('import', '--partner', created.partnerId, '--file', path.join(dir, 'nope.jsonl')).catch((e) => e);
+  const missing = await cli('import', '--partner', created.partnerId, '--file', path.join(dir, 'nope.jsonl')).catch(
+    (e) => e,
+  );
   expect(missing.code).toBe(1);
   expect(missing.stderr.trim()).toBe(`cannot read ${path.join(dir, 'nope.jsonl')}: no such file or directory`);
-  const unwritable = await cli('import', '--partner', created.partnerId, '--file', dir, '--errors', path.join(dir, 'no/such/dir.jsonl')).catch((e) => e);
+  const unwritable = await cli(
+    'import',
+    '--partner',
+    created.partnerId,
+    '--file',
+    dir,
+    '--errors',
+    path.join(dir, 'no/such/dir.jsonl'),
+  ).catch((e) => e);
   expect(unwritable.code).toBe(1);
   expect(unwritable.stderr.trim()).toBe(`cannot read ${dir}: is a directory`);
 

@@ -31,13 +31,18 @@ function client(key: string, options: { possibleTypes?: PossibleTypesMap } = {})
 
 it("reads a ConflictError's message and code with possible-types.json, and loses them without it", async () => {
   const a = await h.newPartner();
-  const create = (c: ApolloClient) => c.mutate({ mutation: CREATE_USER, variables: { input: { externalUserId: 'apollo-dup' } } });
+  const create = (c: ApolloClient) =>
+    c.mutate({ mutation: CREATE_USER, variables: { input: { externalUserId: 'apollo-dup' } } });
 
   const first = await create(client(a.key, { possibleTypes }));
-  expect(first.data).toMatchObject({ createUser: { __typename: 'CreateUserSuccess', user: { externalUserId: 'apollo-dup' } } });
+  expect(first.data).toMatchObject({
+    createUser: { __typename: 'CreateUserSuccess', user: { externalUserId: 'apollo-dup' } },
+  });
 
   const conflict = await create(client(a.key, { possibleTypes }));
-  expect(conflict.data).toEqual({ createUser: { __typename: 'ConflictError', message: expect.stringContaining('apollo-dup'), code: 'CONFLICT' } });
+  expect(conflict.data).toEqual({
+    createUser: { __typename: 'ConflictError', message: expect.stringContaining('apollo-dup'), code: 'CONFLICT' },
+  });
 
   // The failure the map prevents (Apollo warns on the console, hence the spy).
   const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
@@ -54,7 +59,11 @@ it("reads a ConflictError's message and code with possible-types.json, and loses
 it('GET / points to /graphql: JSON for a program, a redirect to GraphiQL for a browser', async () => {
   const json = await h.request('/');
   expect(json.status).toBe(200);
-  expect(await json.json()).toMatchObject({ graphql: '/graphql', rest: expect.arrayContaining(['/rest/learning', '/rest/embed']), health: '/healthz' });
+  expect(await json.json()).toMatchObject({
+    graphql: '/graphql',
+    rest: expect.arrayContaining(['/rest/learning', '/rest/embed']),
+    health: '/healthz',
+  });
   const browser = await h.request('/', { headers: { accept: 'text/html,application/xhtml+xml' } });
   expect(browser.status).toBe(302);
   expect(browser.headers.get('location')).toBe('/graphql');

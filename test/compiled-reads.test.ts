@@ -33,14 +33,25 @@ async function call(app: App, token: string, query: string, variables: object = 
   );
   // Whitespace aside (PostgreSQL writes `{"a" : 1}`), the same text: key order included.
   const text = await response.text();
-  return { status: response.status, contentType: response.headers.get('content-type'), body: JSON.stringify(JSON.parse(text)) };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    body: JSON.stringify(JSON.parse(text)),
+  };
 }
 
 beforeAll(async () => {
   if (!h.ready) return;
   const make = (compiled: boolean) =>
     createApp({
-      config: loadConfig({ OPERATOR_TOKEN, JWT_SECRET, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SEED_DEMO: 'false', RATE_LIMIT_PER_MINUTE: '1000000', COMPILED_READS: String(compiled) }),
+      config: loadConfig({
+        OPERATOR_TOKEN,
+        JWT_SECRET,
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        SEED_DEMO: 'false',
+        RATE_LIMIT_PER_MINUTE: '1000000',
+        COMPILED_READS: String(compiled),
+      }),
       store: h.store,
       logger: createLogger((process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent'),
     });
@@ -48,22 +59,62 @@ beforeAll(async () => {
   slow = make(false);
   a = await h.newPartner('Compiled A', 'AUTOMATE');
   b = await h.newPartner('Compiled B', 'CORE');
-  const sub = await mutate(h, a.key, 'createAccount', { name: 'Sub', allowedIps: ['10.0.0.0/8'], smsAccess: 'DOMESTIC' }, '... on CreateAccountSuccess { account { id ulid } }');
+  const sub = await mutate(
+    h,
+    a.key,
+    'createAccount',
+    { name: 'Sub', allowedIps: ['10.0.0.0/8'], smsAccess: 'DOMESTIC' },
+    '... on CreateAccountSuccess { account { id ulid } }',
+  );
   subAccountId = sub.account.id;
-  clientGlobalId = (await mutate(h, a.key, 'upsertClient', { identifier: 'client-x', metadata: { tier: 'gold', n: [1, 2] } }, '... on UpsertClientSuccess { client { id } }')).client.id;
+  clientGlobalId = (
+    await mutate(
+      h,
+      a.key,
+      'upsertClient',
+      { identifier: 'client-x', metadata: { tier: 'gold', n: [1, 2] } },
+      '... on UpsertClientSuccess { client { id } }',
+    )
+  ).client.id;
   ids = await createManyUsers(h, a, 60, (i) => {
     const kinds = [
       { externalUserId: `ext-${i}` },
-      { email: `user${i}@Example.com`, userName: `user_${i}`, firstName: i % 4 ? 'Ann' : null, lastName: `L%${i}`, customFields: { i } },
-      { identifier: `emb-${i}`, clientIdentifier: 'client-x', name: `Name ${i}`, metadata: { avatar: i % 2 ? 'a.png' : 7 } },
-      { externalUserId: `all-${i}`, email: `all${i}@example.com`, identifier: `all-${i}`, clientIdentifier: 'client-x', canvasUserId: 1000 + i },
+      {
+        email: `user${i}@Example.com`,
+        userName: `user_${i}`,
+        firstName: i % 4 ? 'Ann' : null,
+        lastName: `L%${i}`,
+        customFields: { i },
+      },
+      {
+        identifier: `emb-${i}`,
+        clientIdentifier: 'client-x',
+        name: `Name ${i}`,
+        metadata: { avatar: i % 2 ? 'a.png' : 7 },
+      },
+      {
+        externalUserId: `all-${i}`,
+        email: `all${i}@example.com`,
+        identifier: `all-${i}`,
+        clientIdentifier: 'client-x',
+        canvasUserId: 1000 + i,
+      },
     ];
     return { ...kinds[i % 4], ...(i % 5 === 0 ? { accountId: subAccountId } : {}) };
   });
   await createManyUsers(h, b, 5);
   for (const i of [1, 2, 3, 7, 11]) {
-    await mutate(h, a.key, 'grantEntitlements', { userId: ids[i], kinds: i % 2 ? ['KNERD', 'CREATE_LEARNING_INSTANCE'] : ['PARTNER_GRAPH_INGEST'] });
-    const course = await mutate(h, a.key, 'createCourse', { ownerId: ids[i], title: `C${i}` }, '... on CreateCourseSuccess { course { id } }');
+    await mutate(h, a.key, 'grantEntitlements', {
+      userId: ids[i],
+      kinds: i % 2 ? ['KNERD', 'CREATE_LEARNING_INSTANCE'] : ['PARTNER_GRAPH_INGEST'],
+    });
+    const course = await mutate(
+      h,
+      a.key,
+      'createCourse',
+      { ownerId: ids[i], title: `C${i}` },
+      '... on CreateCourseSuccess { course { id } }',
+    );
     await mutate(h, a.key, 'enrollUser', { userId: ids[i + 1], courseId: course.course.id });
     await mutate(h, a.key, 'recordOrder', { userId: ids[i + 1], courseId: course.course.id, amountCents: 10 * i });
   }
@@ -73,7 +124,13 @@ beforeAll(async () => {
   await mutate(h, a.key, 'mergeUsers', { sourceId: ids[25], targetId: ids[26] }); // 25 is in the sub-account, 26 is not
   await mutate(h, a.key, 'disableUser', { id: ids[30] });
   await mutate(h, a.key, 'deleteUser', { id: ids[31], action: 'DELETE' });
-  const subAdmin = await mutate(h, a.key, 'createUser', { externalUserId: 'sub-admin', accountId: subAccountId }, '... on CreateUserSuccess { user { id uuid } }');
+  const subAdmin = await mutate(
+    h,
+    a.key,
+    'createUser',
+    { externalUserId: 'sub-admin', accountId: subAccountId },
+    '... on CreateUserSuccess { user { id uuid } }',
+  );
   await mutate(h, a.key, 'addAccountAdmin', { accountId: subAccountId, userId: subAdmin.user.id });
   const plain = await h.store.prisma.user.findFirstOrThrow({ where: { externalUserId: 'ext-8' } });
   tokens = { admin: a.key, subAdmin: await hs256(subAdmin.user.uuid), plain: await hs256(plain.id), other: b.key };
@@ -81,20 +138,65 @@ beforeAll(async () => {
 
 // ------------------------------------------------------------------------ query generator
 
-const ACCOUNT = ['id', 'ulid', 'customerId', 'name', 'isPartner', 'plan', 'canvasRootAccountUuid', 'legacyAccess', 'smsAccess', 'requireIpApiAccess', 'allowedIps', 'status', 'createdAt', 'updatedAt', '__typename'];
+const ACCOUNT = [
+  'id',
+  'ulid',
+  'customerId',
+  'name',
+  'isPartner',
+  'plan',
+  'canvasRootAccountUuid',
+  'legacyAccess',
+  'smsAccess',
+  'requireIpApiAccess',
+  'allowedIps',
+  'status',
+  'createdAt',
+  'updatedAt',
+  '__typename',
+];
 const CLIENT = ['id', 'identifier', 'metadata', 'createdAt', 'updatedAt', '__typename'];
-const USER_SCALARS = ['id', 'uuid', 'status', 'externalUserId', 'catalogId', 'registeredInCatalog', 'canvasUserId', 'canvasUserUuid', 'userName', 'firstName', 'lastName', 'email', 'customFields', 'timeZone', 'locale', 'termsOfUse', 'identifier', 'metadata', 'name', 'avatar', 'createdAt', 'updatedAt', 'disabledAt', '__typename'];
+const USER_SCALARS = [
+  'id',
+  'uuid',
+  'status',
+  'externalUserId',
+  'catalogId',
+  'registeredInCatalog',
+  'canvasUserId',
+  'canvasUserUuid',
+  'userName',
+  'firstName',
+  'lastName',
+  'email',
+  'customFields',
+  'timeZone',
+  'locale',
+  'termsOfUse',
+  'identifier',
+  'metadata',
+  'name',
+  'avatar',
+  'createdAt',
+  'updatedAt',
+  'disabledAt',
+  '__typename',
+];
 
 const pick = (names: string[]) => fc.subarray(names, { minLength: 1 });
 // A few aliases per object (the document limit allows 15 in all).
-const aliased = (name: string, alias: boolean) => (alias && ['uuid', 'email', 'metadata', 'createdAt'].includes(name) ? `al_${name}: ${name}` : name);
+const aliased = (name: string, alias: boolean) =>
+  alias && ['uuid', 'email', 'metadata', 'createdAt'].includes(name) ? `al_${name}: ${name}` : name;
 
 const userSelection = (depth: number): fc.Arbitrary<string> =>
   fc
     .record({
       scalars: pick(USER_SCALARS),
       alias: fc.boolean(),
-      accounts: fc.uniqueArray(fc.tuple(fc.constantFrom('account', 'registeredAccount', 'partner'), pick(ACCOUNT)), { selector: ([field]) => field, maxLength: 3 }),
+      accounts: fc.uniqueArray(fc.tuple(fc.constantFrom('account', 'registeredAccount', 'partner'), pick(ACCOUNT)), {
+        selector: ([field]) => field,
+        maxLength: 3,
+      }),
       client: fc.option(pick(CLIENT), { nil: undefined }),
       entitlements: fc.option(pick(['kind', 'grantedAt', '__typename']), { nil: undefined }),
       counts: fc.subarray(['courses', 'enrollments', 'orders']),
@@ -109,24 +211,40 @@ const userSelection = (depth: number): fc.Arbitrary<string> =>
       for (const c of s.counts) parts.push(`${c} { totalCount }`);
       if (s.merged) parts.push(`mergedInto { ${s.merged} }`);
       const body = parts.join(' ');
-      return s.fragment === 'inline' ? `... on User { ${body} }` : s.fragment === 'node' ? `... on Node { id } ${body}` : body;
+      return s.fragment === 'inline'
+        ? `... on User { ${body} }`
+        : s.fragment === 'node'
+          ? `... on Node { id } ${body}`
+          : body;
     });
 
 const connectionSelection = fc
   .record({
     totalCount: fc.boolean(),
-    pageInfo: fc.option(pick(['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor', '__typename']), { nil: undefined }),
+    pageInfo: fc.option(pick(['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor', '__typename']), {
+      nil: undefined,
+    }),
     cursor: fc.boolean(),
     node: userSelection(0),
   })
-  .map((s) => [s.totalCount ? 'totalCount' : '', s.pageInfo ? `pageInfo { ${s.pageInfo.join(' ')} }` : '', `edges { ${s.cursor ? 'cursor ' : ''}node { ${s.node} } }`].join(' '));
+  .map((s) =>
+    [
+      s.totalCount ? 'totalCount' : '',
+      s.pageInfo ? `pageInfo { ${s.pageInfo.join(' ')} }` : '',
+      `edges { ${s.cursor ? 'cursor ' : ''}node { ${s.node} } }`,
+    ].join(' '),
+  );
 
 const filterArb = fc.record(
   {
     status: fc.constantFrom('ACTIVE', 'DISABLED', 'MERGED'),
     accountId: fc.constantFrom('sub', 'garbage'),
     clientId: fc.constantFrom('client', 'garbage'),
-    createdAt: fc.constantFrom({ from: '2000-01-01T00:00:00Z' }, { to: '2000-01-01T00:00:00Z' }, { from: '2000-01-01T00:00:00Z', to: '2999-01-01T00:00:00Z' }),
+    createdAt: fc.constantFrom(
+      { from: '2000-01-01T00:00:00Z' },
+      { to: '2000-01-01T00:00:00Z' },
+      { from: '2000-01-01T00:00:00Z', to: '2999-01-01T00:00:00Z' },
+    ),
     registeredInCatalog: fc.boolean(),
     canvasUserId: fc.constantFrom(1003, 1007, 5),
     entitlement: fc.constantFrom('KNERD', 'PARTNER_GRAPH_INGEST', 'ALL'),
@@ -139,7 +257,10 @@ const argsArb = fc.record(
   {
     first: fc.constantFrom(0, 1, 3, 7, 20, 100, 150),
     filter: filterArb,
-    orderBy: fc.record({ field: fc.constantFrom('CREATED_AT', 'UPDATED_AT', 'EXTERNAL_USER_ID', 'EMAIL', 'CATALOG_ID'), direction: fc.constantFrom('ASC', 'DESC') }),
+    orderBy: fc.record({
+      field: fc.constantFrom('CREATED_AT', 'UPDATED_AT', 'EXTERNAL_USER_ID', 'EMAIL', 'CATALOG_ID'),
+      direction: fc.constantFrom('ASC', 'DESC'),
+    }),
   },
   { requiredKeys: [] },
 );
@@ -156,29 +277,48 @@ const QUERY = (selection: string, extra: string) =>
   `query Page($first: Int, $after: String, $filter: UserFilter, $orderBy: UserOrder) { page: users(first: $first, after: $after, filter: $filter, orderBy: $orderBy) { ${selection} } ${extra} }`;
 
 /** Sometimes more root fields: the root __typename, or a second page under another alias. */
-const extraRoot = fc.constantFrom('', '__typename', 'second: users(first: 2, orderBy: { field: CATALOG_ID, direction: DESC }) { totalCount edges { node { uuid catalogId } } }');
+const extraRoot = fc.constantFrom(
+  '',
+  '__typename',
+  'second: users(first: 2, orderBy: { field: CATALOG_ID, direction: DESC }) { totalCount edges { node { uuid catalogId } } }',
+);
 
 describe('compiled reads', () => {
   it('answer generated queries exactly as the executor does', async () => {
     let runs = 0;
     let compiled = 0;
     await fc.assert(
-      fc.asyncProperty(connectionSelection, argsArb, fc.constantFrom('admin', 'subAdmin', 'plain', 'other'), fc.boolean(), extraRoot, async (selection, args, who, paged, extra) => {
-        const variables: Record<string, unknown> = { ...args, filter: resolveFilter(args.filter as Record<string, unknown> | undefined) };
-        if (paged) {
-          // Continue from the end of a first page of the same query.
-          const first = await call(slow, tokens[who]!, `query ($first: Int, $filter: UserFilter, $orderBy: UserOrder) { users(first: $first, filter: $filter, orderBy: $orderBy) { pageInfo { endCursor } } }`, { ...variables, first: 4 });
-          variables.after = JSON.parse(first.body).data?.users?.pageInfo?.endCursor ?? null;
-        }
-        const query = QUERY(selection, extra);
-        const before = h.store.statementCount();
-        const x = await call(fast, tokens[who]!, query, variables);
-        runs++;
-        // One statement: the compiled path answered (the executor needs at least two).
-        if (h.store.statementCount() - before === 1) compiled++;
-        const y = await call(slow, tokens[who]!, query, variables);
-        expect(x, `${who} ${query} ${JSON.stringify(variables)}`).toEqual(y);
-      }),
+      fc.asyncProperty(
+        connectionSelection,
+        argsArb,
+        fc.constantFrom('admin', 'subAdmin', 'plain', 'other'),
+        fc.boolean(),
+        extraRoot,
+        async (selection, args, who, paged, extra) => {
+          const variables: Record<string, unknown> = {
+            ...args,
+            filter: resolveFilter(args.filter as Record<string, unknown> | undefined),
+          };
+          if (paged) {
+            // Continue from the end of a first page of the same query.
+            const first = await call(
+              slow,
+              tokens[who]!,
+              `query ($first: Int, $filter: UserFilter, $orderBy: UserOrder) { users(first: $first, filter: $filter, orderBy: $orderBy) { pageInfo { endCursor } } }`,
+              { ...variables, first: 4 },
+            );
+            variables.after = JSON.parse(first.body).data?.users?.pageInfo?.endCursor ?? null;
+          }
+          const query = QUERY(selection, extra);
+          const before = h.store.statementCount();
+          const x = await call(fast, tokens[who]!, query, variables);
+          runs++;
+          // One statement: the compiled path answered (the executor needs at least two).
+          if (h.store.statementCount() - before === 1) compiled++;
+          const y = await call(slow, tokens[who]!, query, variables);
+          expect(x, `${who} ${query} ${JSON.stringify(variables)}`).toEqual(y);
+        },
+      ),
       { numRuns: Number(process.env.COMPILED_RUNS ?? 120) },
     );
     // Most generated queries are within the compiled path's reach (not a cursor on a nullable order).
@@ -189,7 +329,10 @@ describe('compiled reads', () => {
     const page = `query ($first: Int!) { users(first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id uuid status externalUserId email identifier account { id name plan } client { id identifier } entitlements { kind grantedAt } mergedInto { id uuid } courses { totalCount } } } } }`;
     // Warm the credential cache; the lookup also writes the key's lastUsedAt (once a minute)
     // in the background, which must settle before counting.
-    await h.store.prisma.apiKey.updateMany({ where: { partnerId: a.accountId }, data: { lastUsedAt: new Date(Date.now() - 120_000) } });
+    await h.store.prisma.apiKey.updateMany({
+      where: { partnerId: a.accountId },
+      data: { lastUsedAt: new Date(Date.now() - 120_000) },
+    });
     fast.authenticator.invalidate();
     await call(fast, a.key, page, { first: 1 });
     for (const first of [10, 100]) {
@@ -217,8 +360,12 @@ describe('compiled reads', () => {
     }
   });
 
-  it('never show another partner\'s users', async () => {
-    const r = await call(fast, b.key, `{ users(first: 100, filter: { search: "all-" }) { totalCount edges { node { externalUserId } } } }`);
+  it("never show another partner's users", async () => {
+    const r = await call(
+      fast,
+      b.key,
+      `{ users(first: 100, filter: { search: "all-" }) { totalCount edges { node { externalUserId } } } }`,
+    );
     expect(JSON.parse(r.body).data.users).toEqual({ totalCount: 0, edges: [] });
   });
 });

@@ -27,17 +27,23 @@ describe('the store', () => {
     const failures: string[] = [];
     await race(60, async (i) => {
       try {
-        await prisma.$transaction(async (tx) => {
-          await tx.$queryRaw`SELECT ${i}::int AS n`;
-          await tx.$executeRaw`INSERT INTO race_probe (k) VALUES ('same')`;
-          // The app's transaction runner waits as long (src/modules/audit/service.ts): on the
-          // embedded store's one connection, 60 transactions queue, and under a loaded machine
-          // Prisma's 2 s default measures the queue, not the interleaving this test is about.
-        }, { maxWait: 30_000, timeout: 30_000 });
+        await prisma.$transaction(
+          async (tx) => {
+            await tx.$queryRaw`SELECT ${i}::int AS n`;
+            await tx.$executeRaw`INSERT INTO race_probe (k) VALUES ('same')`;
+            // The app's transaction runner waits as long (src/modules/audit/service.ts): on the
+            // embedded store's one connection, 60 transactions queue, and under a loaded machine
+            // Prisma's 2 s default measures the queue, not the interleaving this test is about.
+          },
+          { maxWait: 30_000, timeout: 30_000 },
+        );
       } catch (error) {
-        if (!String((error as Error).message).includes('23505')) failures.push(String((error as Error).message).slice(-120));
+        if (!String((error as Error).message).includes('23505'))
+          failures.push(String((error as Error).message).slice(-120));
       }
-      const rows = await prisma.$queryRaw<{ n: number }[]>`SELECT ${i}::int AS n`.catch((error: Error) => [{ n: error.message }]);
+      const rows = await prisma.$queryRaw<{ n: number }[]>`SELECT ${i}::int AS n`.catch((error: Error) => [
+        { n: error.message },
+      ]);
       if (rows[0]?.n !== i) failures.push(`read ${i} got ${JSON.stringify(rows)}`);
     });
     expect(failures).toEqual([]);
@@ -51,13 +57,17 @@ describe('races', { timeout: 90_000 }, () => {
     expect(results.map((r) => r.__typename)).toEqual(Array(100).fill('EnsureUserSuccess'));
     expect(new Set(results.map((r) => r.user.uuid)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
-    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'race-ensure' } })).toBe(1);
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'race-ensure' } })).toBe(
+      1,
+    );
   });
 
   it('concurrent ensureUser by identifier also converges', async () => {
     await run(h, a.key, 'upsertClient', { identifier: 'race-client' });
     const sel = '... on EnsureUserSuccess { created user { uuid client { identifier } } }';
-    const results = await race(30, () => run(h, a.key, 'ensureUser', { identifier: 'race-emb', clientIdentifier: 'race-client' }, sel));
+    const results = await race(30, () =>
+      run(h, a.key, 'ensureUser', { identifier: 'race-emb', clientIdentifier: 'race-client' }, sel),
+    );
     expect(new Set(results.map((r) => r.user?.uuid)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, identifier: 'race-emb' } })).toBe(1);
@@ -65,13 +75,20 @@ describe('races', { timeout: 90_000 }, () => {
 
   it('concurrent createUser with one key: one success, the rest ConflictError', async () => {
     const results = await race(20, (i) =>
-      run(h, a.key, 'createUser', { email: 'Race@Example.com', firstName: `F${i}` }, '... on CreateUserSuccess { user { uuid } }'),
+      run(
+        h,
+        a.key,
+        'createUser',
+        { email: 'Race@Example.com', firstName: `F${i}` },
+        '... on CreateUserSuccess { user { uuid } }',
+      ),
     );
     const winners = results.filter((r) => r.__typename === 'CreateUserSuccess');
     expect(winners).toHaveLength(1);
     const losers = results.filter((r) => r.__typename !== 'CreateUserSuccess');
     expect(losers).toHaveLength(19);
-    for (const loser of losers) expect(loser).toMatchObject({ __typename: 'ConflictError', field: 'email', existingId: winners[0].user.uuid });
+    for (const loser of losers)
+      expect(loser).toMatchObject({ __typename: 'ConflictError', field: 'email', existingId: winners[0].user.uuid });
     expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, email: 'race@example.com' } })).toBe(1);
   });
 
@@ -100,7 +117,9 @@ describe('races', { timeout: 90_000 }, () => {
 
   it('merges racing around a triangle leave no cycle', async () => {
     const sel = '... on MergeUsersSuccess { source { uuid } }';
-    const [p, q, r] = await Promise.all(['p', 'q', 'r'].map((n) => newUser(h, a.key, { externalUserId: `race-tri-${n}` })));
+    const [p, q, r] = await Promise.all(
+      ['p', 'q', 'r'].map((n) => newUser(h, a.key, { externalUserId: `race-tri-${n}` })),
+    );
     await Promise.all([
       run(h, a.key, 'mergeUsers', { sourceId: p.id, targetId: q.id }, sel),
       run(h, a.key, 'mergeUsers', { sourceId: q.id, targetId: r.id }, sel),
@@ -125,7 +144,9 @@ describe('races', { timeout: 90_000 }, () => {
     // Four calls of 30 keys each, in different orders, so their inserts cross.
     const calls = [0, 1, 2, 3].map((c) => {
       const picked = keys.filter((_, i) => (i + c) % 4 !== 0);
-      return (c % 2 ? picked.reverse() : picked).map((k) => (Number(k.split('-')[2]) % 2 ? { externalUserId: k } : { identifier: k }));
+      return (c % 2 ? picked.reverse() : picked).map((k) =>
+        Number(k.split('-')[2]) % 2 ? { externalUserId: k } : { identifier: k },
+      );
     });
     const BULK = `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on Error { message }
       ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { uuid } } ... on Error { code message } ${ERRORS} } } } }`;
@@ -138,7 +159,8 @@ describe('races', { timeout: 90_000 }, () => {
     expect(results).toHaveLength(120);
     const successes = results.filter((x: any) => x.__typename === 'CreateUserSuccess');
     expect(successes).toHaveLength(40);
-    for (const x of results.filter((x: any) => x.__typename !== 'CreateUserSuccess')) expect(x.__typename).toBe('ConflictError');
+    for (const x of results.filter((x: any) => x.__typename !== 'CreateUserSuccess'))
+      expect(x.__typename).toBe('ConflictError');
     const rows = await h.store.prisma.user.findMany({
       where: { partnerId: a.accountId, OR: [{ externalUserId: { in: keys } }, { identifier: { in: keys } }] },
       select: { id: true },
@@ -151,7 +173,9 @@ describe('races', { timeout: 90_000 }, () => {
     const users = [{ externalUserId: 'race-idem-1' }, { externalUserId: 'race-idem-2' }];
     const BULK = `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on Error { message }
       ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { uuid } } } } } }`;
-    const responses = await race(6, () => h.gql(BULK, { input: { users, idempotencyKey: 'race-idem' } }, { token: a.key }));
+    const responses = await race(6, () =>
+      h.gql(BULK, { input: { users, idempotencyKey: 'race-idem' } }, { token: a.key }),
+    );
     const answers = responses.map((r) => {
       expect(r.errors).toBeUndefined();
       return r.data.createUsers.results.map((x: any) => x.user?.uuid ?? x.__typename);
@@ -163,7 +187,9 @@ describe('races', { timeout: 90_000 }, () => {
 
   it('concurrent metadataPatch updates lose nothing', async () => {
     const user = await newUser(h, a.key, { identifier: 'race-meta', metadata: { base: true } });
-    const results = await race(25, (i) => run(h, a.key, 'updateUser', { id: user.id, metadataPatch: { [`k${i}`]: i } }));
+    const results = await race(25, (i) =>
+      run(h, a.key, 'updateUser', { id: user.id, metadataPatch: { [`k${i}`]: i } }),
+    );
     expect(results.map((r) => r.__typename)).toEqual(Array(25).fill('UpdateUserSuccess'));
     const metadata = (await rawUser(h, user.uuid))!.metadata as Record<string, unknown>;
     expect(metadata).toEqual({ base: true, ...Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i])) });

@@ -19,8 +19,20 @@ describe.runIf(storeKind === 'pglite')('npm start with the connected demo', () =
   it('seeds, syncs and serves users unified across the four backends; stops cleanly', async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-demo-'));
     const port = await freePort();
-    const env = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', SECRETS_KEY: '', SEED_DEMO: 'true', DEMO_UPSTREAM: '', LOG_LEVEL: 'warn', PORT: String(port) };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      SECRETS_KEY: '',
+      SEED_DEMO: 'true',
+      DEMO_UPSTREAM: '',
+      LOG_LEVEL: 'warn',
+      PORT: String(port),
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -34,23 +46,33 @@ describe.runIf(storeKind === 'pglite')('npm start with the connected demo', () =
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       expect(out).toMatch(/stand-in upstream at http:\/\/127\.0\.0\.1:\d+/);
-      for (const kind of ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED']) expect(out).toMatch(new RegExp(`${kind}\\s+SUCCEEDED \\d+ read`));
+      for (const kind of ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED'])
+        expect(out).toMatch(new RegExp(`${kind}\\s+SUCCEEDED \\d+ read`));
       const key = /(agk_[\w-]+)/.exec(out)![1]!;
       const query = /\n {4}(\{ users\(first: 20\).*\})\n/.exec(out)![1]!;
       const gql = async (q: string) => {
-        const response = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: q }) });
+        const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query: q }),
+        });
         return (await response.json()) as { data: any; errors?: unknown };
       };
       const backends = await gql('{ backends { kind status lastError lastSyncAt } }');
       expect(backends.errors).toBeUndefined();
       expect(backends.data.backends).toHaveLength(4);
-      for (const b of backends.data.backends) expect(b).toMatchObject({ status: 'HEALTHY', lastError: null, lastSyncAt: expect.any(String) });
+      for (const b of backends.data.backends)
+        expect(b).toMatchObject({ status: 'HEALTHY', lastError: null, lastSyncAt: expect.any(String) });
       // The printed query is valid, and its users carry what several backends said of them.
       const users = await gql(query);
       expect(users.errors).toBeUndefined();
       const nodes = users.data.users.edges.map((e: any) => e.node);
       expect(users.data.users.totalCount).toBeGreaterThan(10);
-      const unified = nodes.filter((u: any) => [u.externalUserId, u.email, u.identifier].filter(Boolean).length >= 2 || (u.identities && new Set(u.identities.map((i: any) => i.kind)).size >= 2));
+      const unified = nodes.filter(
+        (u: any) =>
+          [u.externalUserId, u.email, u.identifier].filter(Boolean).length >= 2 ||
+          (u.identities && new Set(u.identities.map((i: any) => i.kind)).size >= 2),
+      );
       expect(unified.length, JSON.stringify(nodes)).toBeGreaterThan(0);
     } finally {
       child.kill('SIGTERM');

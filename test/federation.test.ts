@@ -9,7 +9,13 @@ import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway
 import { compositionHasErrors } from '@theguild/federation-composition';
 import { useHarness, type Partner } from './helpers/app.js';
 import { createManyUsers, mutate } from './helpers/fixtures.js';
-import { composeWithReviews, composeWithoutPii, startReviews, supergraphOf, type ReviewsSubgraph } from './helpers/reviews.js';
+import {
+  composeWithReviews,
+  composeWithoutPii,
+  startReviews,
+  supergraphOf,
+  type ReviewsSubgraph,
+} from './helpers/reviews.js';
 
 const h = useHarness();
 let a: Partner;
@@ -27,7 +33,11 @@ beforeAll(async () => {
   if (!h.ready) return;
   a = await h.newPartner('Federated A', 'AUTOMATE');
   b = await h.newPartner('Federated B', 'AUTOMATE');
-  ids = await createManyUsers(h, a, 50, (i) => ({ externalUserId: `fed-${i}`, email: `fed${i}@example.com`, firstName: `F${i}` }));
+  ids = await createManyUsers(h, a, 50, (i) => ({
+    externalUserId: `fed-${i}`,
+    email: `fed${i}@example.com`,
+    firstName: `F${i}`,
+  }));
   for (const i of [0, 1]) await mutate(h, a.key, 'grantEntitlements', { userId: ids[i], kinds: ['KNERD'] });
 
   // Our app over real HTTP on a loopback port, as a gateway reaches it.
@@ -79,10 +89,17 @@ afterAll(async () => {
 async function viaGateway(query: string, variables: Record<string, unknown> = {}, token?: string) {
   const response = await gateway!.fetch('http://gateway.test/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, ...((await response.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] }) };
+  return {
+    status: response.status,
+    ...((await response.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] }),
+  };
 }
 
 const ENTITIES = `query ($r: [_Any!]!) { _entities(representations: $r) { __typename
@@ -93,7 +110,9 @@ const ENTITIES = `query ($r: [_Any!]!) { _entities(representations: $r) { __type
 
 describe('subgraph SDL', () => {
   it('declares the entities, their keys, the pii tags and the shareable PageInfo', () => {
-    expect(sdl).toMatch(/type User implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "uuid"\)\s+@key\(fields: "externalUserId"\)/);
+    expect(sdl).toMatch(
+      /type User implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "uuid"\)\s+@key\(fields: "externalUserId"\)/,
+    );
     expect(sdl).toMatch(/type Account implements Node\s+@key\(fields: "id"\)/);
     expect(sdl).toMatch(/type Client implements Node\s+@key\(fields: "id"\)/);
     expect(sdl).toMatch(/type PageInfo\s+@shareable/);
@@ -119,40 +138,87 @@ describe('subgraph SDL', () => {
 
 describe('through the gateway', () => {
   it('serves a query that only this subgraph answers', async () => {
-    const result = await viaGateway(`{ viewer { isAdmin partner { name } } users(first: 3) { totalCount edges { node { externalUserId } } } }`, {}, a.key);
+    const result = await viaGateway(
+      `{ viewer { isAdmin partner { name } } users(first: 3) { totalCount edges { node { externalUserId } } } }`,
+      {},
+      a.key,
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data.viewer).toEqual({ isAdmin: true, partner: { name: 'Federated A' } });
     expect(result.data.users.totalCount).toBe(51);
     expect(result.data.users.edges).toHaveLength(3);
   });
 
-  it('resolves User fields of another subgraph\'s reviews through our _entities', async () => {
-    const result = await viaGateway(`{ latestReviews { body author { id externalUserId email account { name } entitlements { kind } } } }`, {}, a.key);
+  it("resolves User fields of another subgraph's reviews through our _entities", async () => {
+    const result = await viaGateway(
+      `{ latestReviews { body author { id externalUserId email account { name } entitlements { kind } } } }`,
+      {},
+      a.key,
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data.latestReviews).toEqual([
-      { body: 'Great learner', author: { id: ids[0], externalUserId: 'fed-0', email: 'fed0@example.com', account: { name: 'Federated A' }, entitlements: [{ kind: 'KNERD' }] } },
-      { body: 'Asks good questions', author: { id: ids[1], externalUserId: 'fed-1', email: 'fed1@example.com', account: { name: 'Federated A' }, entitlements: [{ kind: 'KNERD' }] } },
+      {
+        body: 'Great learner',
+        author: {
+          id: ids[0],
+          externalUserId: 'fed-0',
+          email: 'fed0@example.com',
+          account: { name: 'Federated A' },
+          entitlements: [{ kind: 'KNERD' }],
+        },
+      },
+      {
+        body: 'Asks good questions',
+        author: {
+          id: ids[1],
+          externalUserId: 'fed-1',
+          email: 'fed1@example.com',
+          account: { name: 'Federated A' },
+          entitlements: [{ kind: 'KNERD' }],
+        },
+      },
       { body: 'Again', author: expect.objectContaining({ id: ids[0], externalUserId: 'fed-0' }) },
     ]);
   });
 
-  it('adds the other subgraph\'s fields to our users', async () => {
-    const result = await viaGateway(`query ($id: ID!) { user(id: $id) { externalUserId reviews { body } } }`, { id: ids[0] }, a.key);
+  it("adds the other subgraph's fields to our users", async () => {
+    const result = await viaGateway(
+      `query ($id: ID!) { user(id: $id) { externalUserId reviews { body } } }`,
+      { id: ids[0] },
+      a.key,
+    );
     expect(result.errors).toBeUndefined();
-    expect(result.data.user).toEqual({ externalUserId: 'fed-0', reviews: [{ body: 'Great learner' }, { body: 'Again' }] });
+    expect(result.data.user).toEqual({
+      externalUserId: 'fed-0',
+      reviews: [{ body: 'Great learner' }, { body: 'Again' }],
+    });
   });
 
-  it('passes a gateway\'s merged fetches: one request with an alias per fetch (20 user lookups, two _entities)', async () => {
+  it("passes a gateway's merged fetches: one request with an alias per fetch (20 user lookups, two _entities)", async () => {
     subgraphQueries.length = 0;
-    const lookups = await viaGateway(`{ ${ids.slice(0, 20).map((id, i) => `u${i}: user(id: "${id}") { externalUserId reviews { body } }`).join(' ')} }`, {}, a.key);
+    const lookups = await viaGateway(
+      `{ ${ids
+        .slice(0, 20)
+        .map((id, i) => `u${i}: user(id: "${id}") { externalUserId reviews { body } }`)
+        .join(' ')} }`,
+      {},
+      a.key,
+    );
     expect(lookups.errors).toBeUndefined();
-    expect(lookups.data.u0).toEqual({ externalUserId: 'fed-0', reviews: [{ body: 'Great learner' }, { body: 'Again' }] });
+    expect(lookups.data.u0).toEqual({
+      externalUserId: 'fed-0',
+      reviews: [{ body: 'Great learner' }, { body: 'Again' }],
+    });
     expect(lookups.data.u19).toEqual({ externalUserId: 'fed-19', reviews: [] });
     // Hive Gateway sent the 20 lookups to us as one document with 20 aliases (`_v0_user`, …).
     expect(subgraphQueries.some((q) => (q.match(/_v\d+_user:/g) ?? []).length === 20)).toBe(true);
 
     subgraphQueries.length = 0;
-    const twice = await viaGateway(`{ a: latestReviews { author { externalUserId } } b: latestReviews { author { email account { name } } } }`, {}, a.key);
+    const twice = await viaGateway(
+      `{ a: latestReviews { author { externalUserId } } b: latestReviews { author { email account { name } } } }`,
+      {},
+      a.key,
+    );
     expect(twice.errors).toBeUndefined();
     expect(twice.data.a[0]).toEqual({ author: { externalUserId: 'fed-0' } });
     expect(twice.data.b[1]).toEqual({ author: { email: 'fed1@example.com', account: { name: 'Federated A' } } });
@@ -161,18 +227,26 @@ describe('through the gateway', () => {
 
   it('still refuses an abusive query that comes through the gateway', async () => {
     // Three 100-node pages, each with a 100-node connection in every node: far over the cost.
-    const pages = Array.from({ length: 3 }, (_, i) => `p${i}: users(first: 100) { edges { node { id courses(first: 100) { edges { node { id title } } } } } }`).join(' ');
+    const pages = Array.from(
+      { length: 3 },
+      (_, i) =>
+        `p${i}: users(first: 100) { edges { node { id courses(first: 100) { edges { node { id title } } } } } }`,
+    ).join(' ');
     const result = await viaGateway(`{ ${pages} }`, {}, a.key);
     expect(result.data?.p0 ?? null).toBeNull();
     expect(result.errors?.[0]?.message).toMatch(/cost/i);
   });
 
-  it('forwards the caller\'s credential: another partner sees null authors, no credential is refused', async () => {
+  it("forwards the caller's credential: another partner sees null authors, no credential is refused", async () => {
     const foreign = await viaGateway(`{ latestReviews { body author { externalUserId } } }`, {}, b.key);
     // The reviews still come (that subgraph knows nothing of tenancy); every User field
     // from us is null, since our _entities found none of A's users for B.
     expect(foreign.errors).toBeUndefined();
-    expect(foreign.data.latestReviews.map((r: any) => r.author)).toEqual([{ externalUserId: null }, { externalUserId: null }, { externalUserId: null }]);
+    expect(foreign.data.latestReviews.map((r: any) => r.author)).toEqual([
+      { externalUserId: null },
+      { externalUserId: null },
+      { externalUserId: null },
+    ]);
     const anonymous = await viaGateway(`{ users(first: 1) { totalCount } }`);
     expect(anonymous.data).toBeNull();
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -180,7 +254,8 @@ describe('through the gateway', () => {
 });
 
 describe('_entities sent straight to this subgraph', () => {
-  const send = (representations: object[], token: string, query = ENTITIES) => h.gql(query, { r: representations }, { token });
+  const send = (representations: object[], token: string, query = ENTITIES) =>
+    h.gql(query, { r: representations }, { token });
 
   it('resolves 50 users by id and 49 by externalUserId in at most 2 statements per entity type', async () => {
     const byId = ids.map((id) => ({ __typename: 'User', id }));
@@ -195,7 +270,15 @@ describe('_entities sent straight to this subgraph', () => {
     expect(result!.errors).toBeUndefined();
     const entities = result!.data._entities;
     expect(entities).toHaveLength(100);
-    expect(entities[0]).toEqual({ __typename: 'User', id: ids[0], uuid: expect.any(String), externalUserId: 'fed-0', email: 'fed0@example.com', account: { name: 'Federated A' }, entitlements: [{ kind: 'KNERD' }] });
+    expect(entities[0]).toEqual({
+      __typename: 'User',
+      id: ids[0],
+      uuid: expect.any(String),
+      externalUserId: 'fed-0',
+      email: 'fed0@example.com',
+      account: { name: 'Federated A' },
+      entitlements: [{ kind: 'KNERD' }],
+    });
     expect(entities[98]).toMatchObject({ id: ids[49], externalUserId: 'fed-49' });
     expect(entities[99]).toEqual({ __typename: 'Account', ulid: a.accountId, name: 'Federated A' });
     // Users: one statement per key (id, externalUserId), nested account and entitlements
@@ -213,7 +296,7 @@ describe('_entities sent straight to this subgraph', () => {
     expect(fifty).toBeLessThanOrEqual(2);
   });
 
-  it('answers null for another partner\'s, unknown and malformed representations', async () => {
+  it("answers null for another partner's, unknown and malformed representations", async () => {
     const foreign = [
       ...ids.slice(0, 5).map((id) => ({ __typename: 'User', id })),
       { __typename: 'User', externalUserId: 'fed-1' },
@@ -278,7 +361,7 @@ describe('_entities sent straight to this subgraph', () => {
     expect(errors[4]!.message).toBe("representations[5] carries none of User's keys (id | uuid | externalUserId)");
   });
 
-  it('resolves a client entity within the caller\'s partner only', async () => {
+  it("resolves a client entity within the caller's partner only", async () => {
     await mutate(h, a.key, 'upsertClient', { identifier: 'fed-client' });
     const { data } = await h.gql(`{ client(identifier: "fed-client") { id } }`, {}, { token: a.key });
     const rep = [{ __typename: 'Client', id: data.client.id }];

@@ -5,7 +5,15 @@
 // has a clear message, nothing leaks (stack, SQL, Prisma), and a rejected mutation leaves
 // every table exactly as it was.
 import fc from 'fast-check';
-import type { GraphQLArgument, GraphQLEnumType, GraphQLField, GraphQLInputObjectType, GraphQLInputType, GraphQLNamedType, GraphQLScalarType } from 'graphql';
+import type {
+  GraphQLArgument,
+  GraphQLEnumType,
+  GraphQLField,
+  GraphQLInputObjectType,
+  GraphQLInputType,
+  GraphQLNamedType,
+  GraphQLScalarType,
+} from 'graphql';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../src/schema.js';
@@ -68,11 +76,32 @@ function badIds(p: Pools): fc.Arbitrary<string> {
       const native = raw.slice(raw.indexOf(':') + 1);
       return encodeGlobalID(raw.startsWith('User') ? 'Course' : 'User', native);
     }),
-    fc.constantFrom(...p.accounts).map((g) => encodeGlobalID('User', Buffer.from(g, 'base64').toString().split(':')[1]!)),
+    fc
+      .constantFrom(...p.accounts)
+      .map((g) => encodeGlobalID('User', Buffer.from(g, 'base64').toString().split(':')[1]!)),
     fc.base64String({ maxLength: 60 }),
     fc.string({ maxLength: 30 }).map((s) => Buffer.from(s).toString('base64')),
-    fc.constantFrom('VXNlcjo', 'VXNlcjo=', '====', 'VXNlcjpub3QtYS11dWlk', '!!!', '', ' ', 'User:', 'Account:', '0', '-1', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '00000000-0000-0000-0000-000000000000'),
-    fc.constantFrom(encodeGlobalID('User', "' OR 1=1 --"), encodeGlobalID('Nope', '1'), encodeGlobalID('AuditEvent', '\u0000'), encodeGlobalID('Course', 'x'.repeat(500))),
+    fc.constantFrom(
+      'VXNlcjo',
+      'VXNlcjo=',
+      '====',
+      'VXNlcjpub3QtYS11dWlk',
+      '!!!',
+      '',
+      ' ',
+      'User:',
+      'Account:',
+      '0',
+      '-1',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      '00000000-0000-0000-0000-000000000000',
+    ),
+    fc.constantFrom(
+      encodeGlobalID('User', "' OR 1=1 --"),
+      encodeGlobalID('Nope', '1'),
+      encodeGlobalID('AuditEvent', '\u0000'),
+      encodeGlobalID('Course', 'x'.repeat(500)),
+    ),
     fc.integer({ min: 1000, max: 100_000 }).map((n) => 'A'.repeat(n)),
     oddString,
   );
@@ -102,7 +131,17 @@ function idFor(field: string, typeName: string, p: Pools): fc.Arbitrary<string> 
 /** A string for a field: plausible values for what the name suggests, mixed with hostile ones. */
 function stringFor(field: string, light = false): fc.Arbitrary<string> {
   const plausible: fc.Arbitrary<string> = /email/i.test(field)
-    ? fc.oneof(fc.emailAddress(), fc.constantFrom('a@b', 'x@example.com', 'UPPER@EXAMPLE.COM', 'no-at-sign', 'a@b@c.d', `${'a'.repeat(250)}@x.io`))
+    ? fc.oneof(
+        fc.emailAddress(),
+        fc.constantFrom(
+          'a@b',
+          'x@example.com',
+          'UPPER@EXAMPLE.COM',
+          'no-at-sign',
+          'a@b@c.d',
+          `${'a'.repeat(250)}@x.io`,
+        ),
+      )
     : /timeZone/.test(field)
       ? fc.constantFrom('Europe/Paris', 'UTC', 'Mars/Olympus', 'Etc/GMT+14', '../../etc', '')
       : /locale/.test(field)
@@ -112,7 +151,16 @@ function stringFor(field: string, light = false): fc.Arbitrary<string> {
           : /externalUserId|identifier|idempotencyKey/i.test(field)
             ? fc.oneof(
                 fc.stringMatching(/^[a-z0-9-]{1,24}$/),
-                fc.constantFrom('fz-existing-ext', 'fz-existing-emb', 'someone@example.com', '+44 20 7946 0958', '555-123-4567', '123-45-6789', 'AB 12 34 56 C', 'a/b'),
+                fc.constantFrom(
+                  'fz-existing-ext',
+                  'fz-existing-emb',
+                  'someone@example.com',
+                  '+44 20 7946 0958',
+                  '555-123-4567',
+                  '123-45-6789',
+                  'AB 12 34 56 C',
+                  'a/b',
+                ),
               )
             : /action/.test(field)
               ? fc.constantFrom('user.', 'user.create', 'account.', '%', '')
@@ -127,7 +175,13 @@ function stringFor(field: string, light = false): fc.Arbitrary<string> {
   );
 }
 
-function scalarFor(type: GraphQLScalarType, field: string, parent: string, p: Pools, light: boolean): fc.Arbitrary<unknown> {
+function scalarFor(
+  type: GraphQLScalarType,
+  field: string,
+  parent: string,
+  p: Pools,
+  light: boolean,
+): fc.Arbitrary<unknown> {
   switch (type.name) {
     case 'String':
       return stringFor(field, light);
@@ -149,14 +203,36 @@ function scalarFor(type: GraphQLScalarType, field: string, parent: string, p: Po
       return fc.oneof(fc.jsonValue({ maxDepth: 3 }), hostileObject);
     case 'DateTime':
       return fc.oneof(
-        fc.date({ min: new Date('1900-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
-        fc.constantFrom('2024-02-30T00:00:00Z', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00Z', '1970-01-01T00:00:00Z', '2024-01-01', '2024-01-01T25:00:00Z', 'yesterday', ''),
+        fc
+          .date({ min: new Date('1900-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+          .map((d) => d.toISOString()),
+        fc.constantFrom(
+          '2024-02-30T00:00:00Z',
+          '+275760-09-13T00:00:00.000Z',
+          '0000-01-01T00:00:00Z',
+          '1970-01-01T00:00:00Z',
+          '2024-01-01',
+          '2024-01-01T25:00:00Z',
+          'yesterday',
+          '',
+        ),
       );
     case 'IPCIDR':
       return fc.oneof(
         fc.ipV4().map((ip) => `${ip}/24`),
         fc.ipV6(),
-        fc.constantFrom('10.0.0.0/8', '::1/128', '300.1.1.1/33', '1.2.3.4/-1', '1.2.3.4/', '::ffff:1.2.3.4/200', 'localhost', '0.0.0.0/0', '', "'; --"),
+        fc.constantFrom(
+          '10.0.0.0/8',
+          '::1/128',
+          '300.1.1.1/33',
+          '1.2.3.4/-1',
+          '1.2.3.4/',
+          '::ffff:1.2.3.4/200',
+          'localhost',
+          '0.0.0.0/0',
+          '',
+          "'; --",
+        ),
       );
     case 'EmailAddress':
       return fc.oneof(fc.emailAddress(), oddString);
@@ -165,7 +241,10 @@ function scalarFor(type: GraphQLScalarType, field: string, parent: string, p: Po
     case '_Any':
       // Federation representations: right and wrong typenames, keys and shapes.
       return fc.oneof(
-        fc.record({ __typename: fc.constantFrom('User', 'Account', 'Client', 'Course', 'Query', 'Nope', ''), id: idFor('id', 'x', p) }),
+        fc.record({
+          __typename: fc.constantFrom('User', 'Account', 'Client', 'Course', 'Query', 'Nope', ''),
+          id: idFor('id', 'x', p),
+        }),
         fc.record({ __typename: fc.constantFrom('User'), externalUserId: stringFor('externalUserId') }),
         fc.record({ __typename: fc.constantFrom('User', 'Account'), id: wrongType }),
         hostileObject,
@@ -202,18 +281,28 @@ function wild(type: GraphQLInputType, field: string, parent: string, p: Pools): 
   const object = named(type);
   if (!isInputObject(object)) return fc.oneof(wrongType, fc.constant(undefined));
   const keys = Object.keys(object.getFields());
-  return fc.tuple(typed(type, field, parent, p), fc.constantFrom(...keys), wrongType, fc.integer({ min: 0, max: 4 }), fc.string({ minLength: 1, maxLength: 10 })).map(
-    ([value, key, bad, op, extra]) => {
+  return fc
+    .tuple(
+      typed(type, field, parent, p),
+      fc.constantFrom(...keys),
+      wrongType,
+      fc.integer({ min: 0, max: 4 }),
+      fc.string({ minLength: 1, maxLength: 10 }),
+    )
+    .map(([value, key, bad, op, extra]) => {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad;
       const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-      if (op === 0) delete copy[key]; // a required field may go missing
-      else if (op === 1) copy[`extra_${extra}`] = bad; // an unknown field
-      else if (op === 2) copy[key] = bad; // a wrong type
-      else if (op === 3) return [copy]; // a list where an object belongs
+      if (op === 0)
+        delete copy[key]; // a required field may go missing
+      else if (op === 1)
+        copy[`extra_${extra}`] = bad; // an unknown field
+      else if (op === 2)
+        copy[key] = bad; // a wrong type
+      else if (op === 3)
+        return [copy]; // a list where an object belongs
       else copy[key] = { $gt: '' }; // an operator object where a value belongs
       return copy;
-    },
-  );
+    });
 }
 
 // Type tests by shape: the schema may come from another copy of graphql (CJS vs ESM), and
@@ -221,7 +310,8 @@ function wild(type: GraphQLInputType, field: string, parent: string, p: Pools): 
 type Wrapped = GraphQLInputType & { ofType?: GraphQLInputType };
 const isNonNull = (t: GraphQLInputType) => 'ofType' in t && String(t).endsWith('!');
 const isList = (t: GraphQLInputType) => 'ofType' in t && !String(t).endsWith('!');
-const isInputObject = (t: unknown): t is GraphQLInputObjectType => !!t && typeof t === 'object' && 'getFields' in t && !('ofType' in t);
+const isInputObject = (t: unknown): t is GraphQLInputObjectType =>
+  !!t && typeof t === 'object' && 'getFields' in t && !('ofType' in t);
 const isEnum = (t: unknown): t is GraphQLEnumType => !!t && typeof t === 'object' && 'getValues' in t;
 function named(t: unknown): GraphQLNamedType {
   let current = t as Wrapped;
@@ -267,7 +357,8 @@ async function send(label: string, query: string, variables: Record<string, unkn
 
 /** Selection for a mutation's result union: its typename and any typed error. */
 function mutationSelection(name: string): string {
-  const items = name === 'createUsers' ? '... on CreateUsersSuccess { results { __typename ... on Error { message code } } }' : '';
+  const items =
+    name === 'createUsers' ? '... on CreateUsersSuccess { results { __typename ... on Error { message code } } }' : '';
   return `{ __typename ... on Error { message code } ${items} }`;
 }
 
@@ -284,13 +375,19 @@ async function fuzzMutation(name: string, value: unknown, token: string) {
   const argType = field.args[0]!.type.toString();
   const before = await fingerprint();
   const variables = value === undefined ? {} : { input: value };
-  const { body, context } = await send(name, `mutation ($input: ${argType}) { ${name}(input: $input) ${mutationSelection(name)} }`, variables, token);
+  const { body, context } = await send(
+    name,
+    `mutation ($input: ${argType}) { ${name}(input: $input) ${mutationSelection(name)} }`,
+    variables,
+    token,
+  );
   const outcome = body.data?.[name];
   if (outcome?.__typename?.endsWith('Error')) {
     expectClearMessage(outcome.message, context);
     expect(ERROR_CODES.has(outcome.code), context).toBe(true);
   }
-  for (const item of outcome?.results ?? []) if (item.__typename.endsWith('Error')) expectClearMessage(item.message, context);
+  for (const item of outcome?.results ?? [])
+    if (item.__typename.endsWith('Error')) expectClearMessage(item.message, context);
   if (rejected(outcome)) {
     const after = await fingerprint();
     // A bulk call whose items all failed still answered: under an idempotency key it keeps
@@ -306,8 +403,18 @@ beforeAll(async () => {
   A = await h.newPartner('Fuzz A', 'AUTOMATE');
   B = await h.newPartner('Fuzz B', 'CORE');
   const userSel = '... on CreateUserSuccess { user { id uuid } }';
-  const sub = (await mutate(h, A.key, 'createAccount', { name: 'fz sub' }, '... on CreateAccountSuccess { account { id ulid } }')).account;
-  const client = (await mutate(h, A.key, 'upsertClient', { identifier: 'fz-client', metadata: { a: 1 } }, '... on UpsertClientSuccess { client { id } }')).client;
+  const sub = (
+    await mutate(h, A.key, 'createAccount', { name: 'fz sub' }, '... on CreateAccountSuccess { account { id ulid } }')
+  ).account;
+  const client = (
+    await mutate(
+      h,
+      A.key,
+      'upsertClient',
+      { identifier: 'fz-client', metadata: { a: 1 } },
+      '... on UpsertClientSuccess { client { id } }',
+    )
+  ).client;
   const users = [];
   for (const input of [
     { externalUserId: 'fz-existing-ext' },
@@ -320,12 +427,38 @@ beforeAll(async () => {
     const r = await mutate(h, A.key, 'createUser', input, userSel);
     users.push(r.user);
   }
-  const course = (await mutate(h, A.key, 'createCourse', { ownerId: users[0].id, title: 'fz course' }, '... on CreateCourseSuccess { course { id } }')).course.id;
+  const course = (
+    await mutate(
+      h,
+      A.key,
+      'createCourse',
+      { ownerId: users[0].id, title: 'fz course' },
+      '... on CreateCourseSuccess { course { id } }',
+    )
+  ).course.id;
   await mutate(h, A.key, 'enrollUser', { userId: users[1].id, courseId: course });
-  const apiKey = (await mutate(h, A.key, 'createApiKey', { name: 'fz spare' }, '... on CreateApiKeySuccess { apiKey { id } }')).apiKey.id;
+  const apiKey = (
+    await mutate(h, A.key, 'createApiKey', { name: 'fz spare' }, '... on CreateApiKeySuccess { apiKey { id } }')
+  ).apiKey.id;
   const bUser = (await mutate(h, B.key, 'createUser', { externalUserId: 'fz-b' }, userSel)).user;
-  const bCourse = (await mutate(h, B.key, 'createCourse', { ownerId: bUser.id, title: 'b' }, '... on CreateCourseSuccess { course { id } }')).course.id;
-  const bClient = (await mutate(h, B.key, 'upsertClient', { identifier: 'fz-b-client' }, '... on UpsertClientSuccess { client { id } }')).client.id;
+  const bCourse = (
+    await mutate(
+      h,
+      B.key,
+      'createCourse',
+      { ownerId: bUser.id, title: 'b' },
+      '... on CreateCourseSuccess { course { id } }',
+    )
+  ).course.id;
+  const bClient = (
+    await mutate(
+      h,
+      B.key,
+      'upsertClient',
+      { identifier: 'fz-b-client' },
+      '... on UpsertClientSuccess { client { id } }',
+    )
+  ).client.id;
   bUserToken = await hs256(bUser.uuid);
   const audit = await h.gql('{ auditEvents(first: 1) { edges { node { id } } } }', {}, { token: A.key });
   const auditEventId = audit.data.auditEvents.edges[0].node.id as string;
@@ -383,9 +516,12 @@ describe('fuzzing every mutation', { timeout: 180_000 }, () => {
   it('a plain user (not an admin) and another partner get typed refusals, never a 500', async () => {
     for (const name of mutationNames) {
       await fc.assert(
-        fc.asyncProperty(typed(schema.getMutationType()!.getFields()[name]!.args[0]!.type, 'input', name, pools), async (value) => {
-          await fuzzMutation(name, value, bUserToken);
-        }),
+        fc.asyncProperty(
+          typed(schema.getMutationType()!.getFields()[name]!.args[0]!.type, 'input', name, pools),
+          async (value) => {
+            await fuzzMutation(name, value, bUserToken);
+          },
+        ),
         { numRuns: 5 },
       );
     }
@@ -400,7 +536,11 @@ describe('fuzzing every query argument', { timeout: 180_000 }, () => {
     const vars = field.args.map((a: GraphQLArgument) => `$${a.name}: ${a.type.toString()}`).join(', ');
     const args = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
     const type = named(field.type) as GraphQLNamedType & { getFields?: () => Record<string, unknown> };
-    const selection = !type.getFields ? '' : 'totalCount' in type.getFields() ? '{ totalCount edges { cursor } }' : '{ __typename }';
+    const selection = !type.getFields
+      ? ''
+      : 'totalCount' in type.getFields()
+        ? '{ totalCount edges { cursor } }'
+        : '{ __typename }';
     return `query (${vars}) { ${field.name}(${args}) ${selection} }`;
   }
 
@@ -413,7 +553,12 @@ describe('fuzzing every query argument', { timeout: 180_000 }, () => {
     );
     // Cursors are strings the client got from us: also try forged ones.
     for (const cursor of ['after', 'before'])
-      if (cursor in spec) spec[cursor] = fc.oneof(oddString, fc.base64String(), fc.constantFrom('', 'YXJyYXljb25uZWN0aW9uOjA=', Buffer.from("' OR 1=1").toString('base64')));
+      if (cursor in spec)
+        spec[cursor] = fc.oneof(
+          oddString,
+          fc.base64String(),
+          fc.constantFrom('', 'YXJyYXljb25uZWN0aW9uOjA=', Buffer.from("' OR 1=1").toString('base64')),
+        );
     for (const n of ['first', 'last']) if (n in spec) spec[n] = fc.oneof(fc.integer({ min: -3, max: 150 }), wildNumber);
     const required = field.args.filter((a) => isNonNull(a.type)).map((a) => a.name);
     return fc.record(spec, { requiredKeys: broken ? [] : required });
@@ -423,13 +568,23 @@ describe('fuzzing every query argument', { timeout: 180_000 }, () => {
     it(`${field.name}(${field.args.map((a) => a.name).join(', ')})`, async () => {
       const before = await fingerprint();
       await fc.assert(
-        fc.asyncProperty(argsFor(field, false), argsFor(field, true), fc.constantFrom('admin', 'admin', 'plain user of B', 'operator'), async (good, bad, who) => {
-          const token = who === 'admin' ? A.key : who === 'operator' ? OPERATOR_TOKEN : bUserToken;
-          for (const variables of [good, bad]) {
-            const { body, context } = await send(`${field.name} as ${who}`, queryFor(field), variables as Record<string, unknown>, token);
-            for (const error of body.errors ?? []) expect(error.extensions?.code ?? 'GRAPHQL', context).toBeTruthy();
-          }
-        }),
+        fc.asyncProperty(
+          argsFor(field, false),
+          argsFor(field, true),
+          fc.constantFrom('admin', 'admin', 'plain user of B', 'operator'),
+          async (good, bad, who) => {
+            const token = who === 'admin' ? A.key : who === 'operator' ? OPERATOR_TOKEN : bUserToken;
+            for (const variables of [good, bad]) {
+              const { body, context } = await send(
+                `${field.name} as ${who}`,
+                queryFor(field),
+                variables as Record<string, unknown>,
+                token,
+              );
+              for (const error of body.errors ?? []) expect(error.extensions?.code ?? 'GRAPHQL', context).toBeTruthy();
+            }
+          },
+        ),
         { numRuns: RUNS },
       );
       expect(await fingerprint(), 'a read changed rows').toEqual(before);
@@ -438,28 +593,44 @@ describe('fuzzing every query argument', { timeout: 180_000 }, () => {
 
   it('node and nodes: ids of every kind resolve to a node or null, never an error of ours', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(idFor('id', 'x', pools), badIds(pools)), { minLength: 1, maxLength: 20 }), fc.constantFrom('admin', 'plain user of B', 'operator'), async (ids, who) => {
-        const token = who === 'admin' ? A.key : who === 'operator' ? OPERATOR_TOKEN : bUserToken;
-        const { body, context } = await send(`nodes as ${who}`, 'query ($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids }, token);
-        if (unstorable(ids)) {
-          // Text no column can hold is refused up front, whatever it was meant to be.
-          expect(body.errors?.[0]?.extensions?.code, context).toBe('BAD_USER_INPUT');
-          return;
-        }
-        expect(body.errors, context).toBeUndefined();
-        expect(body.data.nodes, context).toHaveLength(ids.length);
-        // Foreign ids are never found.
-        ids.forEach((id, i) => {
-          if (pools.foreign.includes(id) && who === 'admin') expect(body.data.nodes[i], `${context}: ${id} of partner B found`).toBeNull();
-          if (who !== 'admin' && !pools.foreign.includes(id)) expect(body.data.nodes[i], `${context}: ${id} of partner A found`).toBeNull();
-        });
-      }),
+      fc.asyncProperty(
+        fc.array(fc.oneof(idFor('id', 'x', pools), badIds(pools)), { minLength: 1, maxLength: 20 }),
+        fc.constantFrom('admin', 'plain user of B', 'operator'),
+        async (ids, who) => {
+          const token = who === 'admin' ? A.key : who === 'operator' ? OPERATOR_TOKEN : bUserToken;
+          const { body, context } = await send(
+            `nodes as ${who}`,
+            'query ($ids: [ID!]!) { nodes(ids: $ids) { id } }',
+            { ids },
+            token,
+          );
+          if (unstorable(ids)) {
+            // Text no column can hold is refused up front, whatever it was meant to be.
+            expect(body.errors?.[0]?.extensions?.code, context).toBe('BAD_USER_INPUT');
+            return;
+          }
+          expect(body.errors, context).toBeUndefined();
+          expect(body.data.nodes, context).toHaveLength(ids.length);
+          // Foreign ids are never found.
+          ids.forEach((id, i) => {
+            if (pools.foreign.includes(id) && who === 'admin')
+              expect(body.data.nodes[i], `${context}: ${id} of partner B found`).toBeNull();
+            if (who !== 'admin' && !pools.foreign.includes(id))
+              expect(body.data.nodes[i], `${context}: ${id} of partner A found`).toBeNull();
+          });
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   it('a body over MAX_BODY_BYTES gets 413 with a message', async () => {
-    const { status, body } = await send('huge', 'query ($s: String!) { client(identifier: $s) { id } }', { s: 'x'.repeat(MAX_BODY + 10) }, A.key);
+    const { status, body } = await send(
+      'huge',
+      'query ($s: String!) { client(identifier: $s) { id } }',
+      { s: 'x'.repeat(MAX_BODY + 10) },
+      A.key,
+    );
     expect(status).toBe(413);
     expect(body.errors?.[0]?.message).toMatch(/larger than/);
   });
@@ -467,7 +638,10 @@ describe('fuzzing every query argument', { timeout: 180_000 }, () => {
 
 describe('after fuzzing', () => {
   it("left A's root account without an allow-list, so the fuzzer was never locked out", async () => {
-    const root = await h.store.prisma.account.findUniqueOrThrow({ where: { id: A.accountId }, select: { allowedIps: true, requireIpApiAccess: true, requireIpGqlAccess: true } });
+    const root = await h.store.prisma.account.findUniqueOrThrow({
+      where: { id: A.accountId },
+      select: { allowedIps: true, requireIpApiAccess: true, requireIpGqlAccess: true },
+    });
     expect(root).toEqual({ allowedIps: [], requireIpApiAccess: false, requireIpGqlAccess: false });
     const { status, data } = await h.gql('{ viewer { __typename } }', {}, { token: A.key });
     expect(status).toBe(200);

@@ -38,7 +38,13 @@ beforeAll(async () => {
     await mutate(h, partner.key, 'grantEntitlements', { userId: ids[i], kinds: ['KNERD', 'CREATE_LEARNING_INSTANCE'] });
     await mutate(h, partner.key, 'createCourse', { ownerId: ids[i], title: `Course ${i}` });
   }
-  await mutate(h, partner.key, 'mergeUsers', { sourceId: ids[10], targetId: ids[11] }, '... on MergeUsersSuccess { source { id } }');
+  await mutate(
+    h,
+    partner.key,
+    'mergeUsers',
+    { sourceId: ids[10], targetId: ids[11] },
+    '... on MergeUsersSuccess { source { id } }',
+  );
 });
 
 describe('users connection', () => {
@@ -84,7 +90,13 @@ describe('users connection', () => {
 
   it('filters by status, client, entitlement, catalog registration, dates and search', async () => {
     const count = async (filter: object) =>
-      (await h.gql(`query ($f: UserFilter) { users(filter: $f) { totalCount } }`, { f: filter }, { token: partner.key })).data.users.totalCount;
+      (
+        await h.gql(
+          `query ($f: UserFilter) { users(filter: $f) { totalCount } }`,
+          { f: filter },
+          { token: partner.key },
+        )
+      ).data.users.totalCount;
     expect(await count({ status: 'MERGED' })).toBe(1);
     expect(await count({ entitlement: 'KNERD' })).toBe(5);
     // 40 catalog users, plus the merge target that gained the merged source's catalog identity.
@@ -93,7 +105,8 @@ describe('users connection', () => {
     expect(await count({ search: 'user1' })).toBe(13);
     expect(await count({ createdAt: { from: '2000-01-01T00:00:00Z', to: '2001-01-01T00:00:00Z' } })).toBe(0);
     expect(await count({ createdAt: { from: '2000-01-01T00:00:00Z' } })).toBe(121);
-    const clientId = (await h.gql(`{ client(identifier: "client-a") { id } }`, {}, { token: partner.key })).data.client.id;
+    const clientId = (await h.gql(`{ client(identifier: "client-a") { id } }`, {}, { token: partner.key })).data.client
+      .id;
     // The merge moved ids[10]'s embed identity to ids[11]: still 40 users on the client.
     expect(await count({ clientId })).toBe(40);
   });
@@ -113,12 +126,20 @@ describe('users connection', () => {
 
 describe('single lookups', () => {
   it('finds a user by global id, uuid, and each key', async () => {
-    const { data } = await h.gql(`query ($id: ID!) { node(id: $id) { ... on User { uuid email catalogId } } }`, { id: ids[1] }, { token: partner.key });
+    const { data } = await h.gql(
+      `query ($id: ID!) { node(id: $id) { ... on User { uuid email catalogId } } }`,
+      { id: ids[1] },
+      { token: partner.key },
+    );
     const { uuid, email, catalogId } = data.node;
     const byUuid = await h.gql(`query ($id: ID!) { user(id: $id) { id } }`, { id: uuid }, { token: partner.key });
     expect(byUuid.data.user.id).toBe(ids[1]);
     for (const key of [{ email }, { email: email.toUpperCase() }, { catalogId }]) {
-      const r = await h.gql(`query ($externalUserId: String, $email: String, $identifier: String, $catalogId: Int) { userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier, catalogId: $catalogId) { id } }`, key, { token: partner.key });
+      const r = await h.gql(
+        `query ($externalUserId: String, $email: String, $identifier: String, $catalogId: Int) { userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier, catalogId: $catalogId) { id } }`,
+        key,
+        { token: partner.key },
+      );
       expect(r.data.userByKey?.id).toBe(ids[1]);
     }
     const ext = await h.gql(`{ userByKey(externalUserId: "ext-2") { id } }`, {}, { token: partner.key });
@@ -154,8 +175,20 @@ describe('single lookups', () => {
 
 describe('accounts', () => {
   it('lists the tree and inherits the plan', async () => {
-    const child = await mutate(h, partner.key, 'createAccount', { name: 'Child', smsAccess: 'DOMESTIC' }, '... on CreateAccountSuccess { account { id } }');
-    const grand = await mutate(h, partner.key, 'createAccount', { name: 'Grandchild', parentId: child.account.id }, '... on CreateAccountSuccess { account { id plan parent { id } } }');
+    const child = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Child', smsAccess: 'DOMESTIC' },
+      '... on CreateAccountSuccess { account { id } }',
+    );
+    const grand = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Grandchild', parentId: child.account.id },
+      '... on CreateAccountSuccess { account { id plan parent { id } } }',
+    );
     expect(grand.account.plan).toBe('AUTOMATE');
     expect(grand.account.parent.id).toBe(child.account.id);
     const { data } = await h.gql(
@@ -163,8 +196,16 @@ describe('accounts', () => {
       { id: child.account.id },
       { token: partner.key },
     );
-    expect(data.account).toEqual({ name: 'Child', smsAccess: 'DOMESTIC', subAccounts: { totalCount: 1, edges: [{ node: { name: 'Grandchild' } }] } });
-    const all = await h.gql(`{ accounts { totalCount } partners: accounts(filter: { partnersOnly: true }) { totalCount } }`, {}, { token: partner.key });
+    expect(data.account).toEqual({
+      name: 'Child',
+      smsAccess: 'DOMESTIC',
+      subAccounts: { totalCount: 1, edges: [{ node: { name: 'Grandchild' } }] },
+    });
+    const all = await h.gql(
+      `{ accounts { totalCount } partners: accounts(filter: { partnersOnly: true }) { totalCount } }`,
+      {},
+      { token: partner.key },
+    );
     expect(all.data).toEqual({ accounts: { totalCount: 3 }, partners: { totalCount: 1 } });
   });
 });

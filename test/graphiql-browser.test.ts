@@ -21,8 +21,13 @@ const haveChromium = onThisProject && fs.existsSync(CHROMIUM);
 if (!onThisProject) {
   console.warn('[graphiql-browser] runs in the pglite project only');
 } else if (!haveChromium) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is required in CI (.ci/run installs it: apt-get install -y --no-install-recommends chromium)`);
-  console.warn(`[graphiql-browser] skipped: ${CHROMIUM} not found (apt-get install -y --no-install-recommends chromium)`);
+  if (process.env.CI === 'true')
+    throw new Error(
+      `${CHROMIUM} is required in CI (.ci/run installs it: apt-get install -y --no-install-recommends chromium)`,
+    );
+  console.warn(
+    `[graphiql-browser] skipped: ${CHROMIUM} not found (apt-get install -y --no-install-recommends chromium)`,
+  );
 }
 
 const h = useHarness();
@@ -44,12 +49,23 @@ beforeAll(async () => {
   // Flags as verified in ../shared/STACK.md; playwright refuses --user-data-dir in args.
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1400, height: 900 },
   });
   // A CSP violation is reported on the console, where openPage() collects it.
   await context.addInitScript(() =>
-    document.addEventListener('securitypolicyviolation', (e) => console.error(`Refused to (CSP ${e.violatedDirective}) ${e.blockedURI}`)),
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`Refused to (CSP ${e.violatedDirective}) ${e.blockedURI}`),
+    ),
   );
   // Any request that leaves the origin fails (and is recorded): the page must work offline.
   await context.route('**/*', (route) => {
@@ -78,73 +94,103 @@ async function openPage(): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
-it.skipIf(!haveChromium)('signs in with the key and the Docs explorer lists Query at once', async (ctx) => {
-  if (!h.ready) return ctx.skip();
-  const { page, problems } = await openPage();
+it.skipIf(!haveChromium)(
+  'signs in with the key and the Docs explorer lists Query at once',
+  async (ctx) => {
+    if (!h.ready) return ctx.skip();
+    const { page, problems } = await openPage();
 
-  // Fresh page: the sign-in form, not GraphiQL introspecting without a key.
-  const key = page.getByLabel('API key');
-  await key.waitFor({ timeout: 30_000 });
-  expect(await page.locator('.graphiql-container').count()).toBe(0);
-  expect(await page.locator('#ag-origin').innerText()).toBe(`${base}/graphql`);
+    // Fresh page: the sign-in form, not GraphiQL introspecting without a key.
+    const key = page.getByLabel('API key');
+    await key.waitFor({ timeout: 30_000 });
+    expect(await page.locator('.graphiql-container').count()).toBe(0);
+    expect(await page.locator('#ag-origin').innerText()).toBe(`${base}/graphql`);
 
-  // A refused key says so and leaves the form up.
-  await key.fill('not-a-real-key');
-  await key.press('Enter');
-  await expect.poll(() => page.locator('#ag-message').innerText(), { timeout: 15_000 }).toMatch(/^The server refused this key: \S/);
-  expect(await page.locator('.graphiql-container').count()).toBe(0);
+    // A refused key says so and leaves the form up.
+    await key.fill('not-a-real-key');
+    await key.press('Enter');
+    await expect
+      .poll(() => page.locator('#ag-message').innerText(), { timeout: 15_000 })
+      .toMatch(/^The server refused this key: \S/);
+    expect(await page.locator('.graphiql-container').count()).toBe(0);
 
-  // The right key: GraphiQL mounts with the schema fetched using it, nothing else clicked.
-  await key.fill(partner.key);
-  await key.press('Enter');
-  // The Docs explorer opens at Query by itself: its title is Query, with a way back to the root.
-  const docs = page.locator('.graphiql-doc-explorer');
-  await expect.poll(() => docs.locator('.graphiql-doc-explorer-title').first().innerText().catch(() => ''), { timeout: 30_000 }).toBe('Query');
-  expect(await docs.locator('.graphiql-doc-explorer-back').innerText()).toContain('Docs');
-  for (const field of ['users', 'accounts', 'auditEvents', 'viewer']) {
-    await docs.locator('.graphiql-doc-explorer-field-name', { hasText: new RegExp(`^${field}$`) }).first().waitFor({ timeout: 15_000 });
-  }
-  const fields = await docs.locator('.graphiql-doc-explorer-field-name').allInnerTexts();
-  expect(fields).not.toContain('_entities');
-  expect(fields).not.toContain('_service');
-  expect(await page.getByText('Error fetching schema').count()).toBe(0);
+    // The right key: GraphiQL mounts with the schema fetched using it, nothing else clicked.
+    await key.fill(partner.key);
+    await key.press('Enter');
+    // The Docs explorer opens at Query by itself: its title is Query, with a way back to the root.
+    const docs = page.locator('.graphiql-doc-explorer');
+    await expect
+      .poll(
+        () =>
+          docs
+            .locator('.graphiql-doc-explorer-title')
+            .first()
+            .innerText()
+            .catch(() => ''),
+        { timeout: 30_000 },
+      )
+      .toBe('Query');
+    expect(await docs.locator('.graphiql-doc-explorer-back').innerText()).toContain('Docs');
+    for (const field of ['users', 'accounts', 'auditEvents', 'viewer']) {
+      await docs
+        .locator('.graphiql-doc-explorer-field-name', { hasText: new RegExp(`^${field}$`) })
+        .first()
+        .waitFor({ timeout: 15_000 });
+    }
+    const fields = await docs.locator('.graphiql-doc-explorer-field-name').allInnerTexts();
+    expect(fields).not.toContain('_entities');
+    expect(fields).not.toContain('_service');
+    expect(await page.getByText('Error fetching schema').count()).toBe(0);
 
-  // The first example tab runs as it is, with the signed-in key.
-  await page.locator('.graphiql-execute-button').click();
-  const response = page.locator('.graphiql-response');
-  await response.getByText('"totalCount"').waitFor({ timeout: 30_000 });
-  const text = (await response.innerText()).replace(/\s+/g, ' ');
-  expect(text).not.toContain('"errors"');
-  expect(text).toContain('"name": "Analysts');
-  // Example operations for analysts are there as tabs.
-  const tabs = await page.locator('.graphiql-tab').allInnerTexts();
-  expect(tabs.join(' ')).toMatch(/UsersCreatedBetween[\s\S]*UsersByEntitlement[\s\S]*SearchUsers[\s\S]*AccountTree[\s\S]*AuditEvents/);
+    // The first example tab runs as it is, with the signed-in key.
+    await page.locator('.graphiql-execute-button').click();
+    const response = page.locator('.graphiql-response');
+    await response.getByText('"totalCount"').waitFor({ timeout: 30_000 });
+    const text = (await response.innerText()).replace(/\s+/g, ' ');
+    expect(text).not.toContain('"errors"');
+    expect(text).toContain('"name": "Analysts');
+    // Example operations for analysts are there as tabs.
+    const tabs = await page.locator('.graphiql-tab').allInnerTexts();
+    expect(tabs.join(' ')).toMatch(
+      /UsersCreatedBetween[\s\S]*UsersByEntitlement[\s\S]*SearchUsers[\s\S]*AccountTree[\s\S]*AuditEvents/,
+    );
 
-  // The key is kept for the tab's session only, never in localStorage.
-  const storage = await page.evaluate(() => ({ session: JSON.stringify(sessionStorage), local: JSON.stringify(localStorage) }));
-  expect(storage.session).toContain(partner.key);
-  expect(storage.local).not.toContain(partner.key);
-  const screenshot = process.env.GRAPHIQL_SCREENSHOT;
-  if (screenshot) await page.screenshot({ path: screenshot });
+    // The key is kept for the tab's session only, never in localStorage.
+    const storage = await page.evaluate(() => ({
+      session: JSON.stringify(sessionStorage),
+      local: JSON.stringify(localStorage),
+    }));
+    expect(storage.session).toContain(partner.key);
+    expect(storage.local).not.toContain(partner.key);
+    const screenshot = process.env.GRAPHIQL_SCREENSHOT;
+    if (screenshot) await page.screenshot({ path: screenshot });
 
-  // Signing out brings the form back.
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByLabel('API key').waitFor({ timeout: 15_000 });
-  expect(await page.evaluate(() => JSON.stringify(sessionStorage))).not.toContain(partner.key);
+    // Signing out brings the form back.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => JSON.stringify(sessionStorage))).not.toContain(partner.key);
 
-  expect(problems).toEqual([]);
-  expect(foreign).toEqual([]);
-  await page.close();
-}, 120_000);
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.close();
+  },
+  120_000,
+);
 
-it.skipIf(!haveChromium)('a key revoked mid-session sends the analyst back to the sign-in form with the reason', async (ctx) => {
-  if (!h.ready) return ctx.skip();
-  const { page, problems } = await openPage();
-  await page.evaluate(() => sessionStorage.setItem('account-gateway.graphiql.apiKey', 'revoked-key'));
-  await page.reload({ waitUntil: 'load' });
-  await expect.poll(() => page.locator('#ag-message').innerText(), { timeout: 30_000 }).toMatch(/^The server refused the API key: \S/);
-  expect(await page.getByLabel('API key').isVisible()).toBe(true);
-  expect(problems).toEqual([]);
-  expect(foreign).toEqual([]);
-  await page.close();
-}, 120_000);
+it.skipIf(!haveChromium)(
+  'a key revoked mid-session sends the analyst back to the sign-in form with the reason',
+  async (ctx) => {
+    if (!h.ready) return ctx.skip();
+    const { page, problems } = await openPage();
+    await page.evaluate(() => sessionStorage.setItem('account-gateway.graphiql.apiKey', 'revoked-key'));
+    await page.reload({ waitUntil: 'load' });
+    await expect
+      .poll(() => page.locator('#ag-message').innerText(), { timeout: 30_000 })
+      .toMatch(/^The server refused the API key: \S/);
+    expect(await page.getByLabel('API key').isVisible()).toBe(true);
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.close();
+  },
+  120_000,
+);

@@ -18,12 +18,22 @@ describe('without credentials', () => {
     expect(await ready.json()).toMatchObject({ status: 'ready' });
     const page = await h.request('/graphql', { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
-    const post = await h.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ viewer { isAdmin } }"}' });
+    const post = await h.request('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ viewer { isAdmin } }"}',
+    });
     expect(post.status).toBe(401);
     expect((await post.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
     const get = await h.request('/graphql?query=%7B__typename%7D', { headers: { accept: 'application/json' } });
     expect(get.status).toBe(401);
-    for (const path of ['/rest/learning/openapi.json', '/rest/learning/accounts/current', '/rest/catalog/api/v1/users', '/rest/messaging/api/v1/accounts', '/rest/embed/v1/headless/clients']) {
+    for (const path of [
+      '/rest/learning/openapi.json',
+      '/rest/learning/accounts/current',
+      '/rest/catalog/api/v1/users',
+      '/rest/messaging/api/v1/accounts',
+      '/rest/embed/v1/headless/clients',
+    ]) {
       const r = await h.request(path);
       expect([401, 404], path).toContain(r.status);
     }
@@ -40,7 +50,9 @@ describe('GraphiQL', () => {
     expect(html).not.toMatch(/unpkg\.com|cdn\.jsdelivr\.net|esm\.sh/);
     expect(r.headers.get('vary')).toBe('Accept, Accept-Encoding');
     // An ETag per encoding (test/unit/graphiql.test.ts covers the negotiation).
-    const again = await h.request('/graphql', { headers: { accept: 'text/html', 'accept-encoding': 'gzip', 'if-none-match': etag } });
+    const again = await h.request('/graphql', {
+      headers: { accept: 'text/html', 'accept-encoding': 'gzip', 'if-none-match': etag },
+    });
     expect(again.status).toBe(304);
     const identity = await h.request('/graphql', { headers: { accept: 'text/html', 'if-none-match': etag } });
     expect(identity.status).toBe(200);

@@ -39,14 +39,30 @@ beforeAll(async () => {
   course = await createCourse(h, a.key, plain.id, 'Owned by plain');
   // Targets holding every key, so the merged users keep theirs (and stay reachable by them).
   const targets = {
-    root: await newUser(h, a.key, { externalUserId: 'lk-root', email: 'lk-root@example.com', identifier: 'lk-root-emb' }, USER),
-    sibling: await newUser(h, a.key, { externalUserId: 'lk-sib', email: 'lk-sib@example.com', identifier: 'lk-sib-emb', accountId: sibling }, USER),
+    root: await newUser(
+      h,
+      a.key,
+      { externalUserId: 'lk-root', email: 'lk-root@example.com', identifier: 'lk-root-emb' },
+      USER,
+    ),
+    sibling: await newUser(
+      h,
+      a.key,
+      { externalUserId: 'lk-sib', email: 'lk-sib@example.com', identifier: 'lk-sib-emb', accountId: sibling },
+      USER,
+    ),
   };
   for (const [name, target] of Object.entries(targets)) {
     const merged = await newUser(
       h,
       a.key,
-      { externalUserId: `lk-m-${name}`, email: `lk-m-${name}@example.com`, identifier: `lk-m-${name}-emb`, clientIdentifier: 'lk-root-app', accountId: child },
+      {
+        externalUserId: `lk-m-${name}`,
+        email: `lk-m-${name}@example.com`,
+        identifier: `lk-m-${name}-emb`,
+        clientIdentifier: 'lk-root-app',
+        accountId: child,
+      },
       USER,
     );
     const r = await run(h, a.key, 'mergeUsers', { sourceId: merged.id, targetId: target.id });
@@ -66,7 +82,7 @@ const MUTATIONS: [string, (m: any) => Record<string, unknown>][] = [
   ['mergeUsers', (m) => ({ sourceId: m.id, targetId: plain.id })],
 ];
 
-describe('a user merged outside an account admin\'s subtree', () => {
+describe("a user merged outside an account admin's subtree", () => {
   for (const name of ['root', 'sibling']) {
     describe(`into a ${name} account's user`, () => {
       const c = () => cases.find((x) => x.name === name)!;
@@ -84,10 +100,14 @@ describe('a user merged outside an account admin\'s subtree', () => {
         });
       }
 
-      it('mergeUsers into the merged user: NOT_FOUND names only the target given, not the chain\'s end', async () => {
+      it("mergeUsers into the merged user: NOT_FOUND names only the target given, not the chain's end", async () => {
         const { merged, target } = c();
         const r = await run(h, admin.token, 'mergeUsers', { sourceId: plain.id, targetId: merged.id });
-        expect(r).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND', message: `User ${merged.uuid} not found` });
+        expect(r).toMatchObject({
+          __typename: 'NotFoundError',
+          code: 'NOT_FOUND',
+          message: `User ${merged.uuid} not found`,
+        });
         expectUnnamed(r, target);
         const row = await h.store.prisma.user.findUnique({ where: { id: plain.uuid } });
         expect(row).toMatchObject({ status: 'ACTIVE', mergedIntoId: null });
@@ -134,26 +154,41 @@ describe('a user merged outside an account admin\'s subtree', () => {
     expect(row).toMatchObject({ status: 'ACTIVE', mergedIntoId: null });
     expect(row!.courses).toHaveLength(1);
     for (const { merged, target } of cases) {
-      const m = await h.store.prisma.user.findUnique({ where: { id: merged.uuid }, include: { courses: true, orders: true, enrollments: true } });
-      expect(m).toMatchObject({ status: 'MERGED', mergedIntoId: target.uuid, courses: [], orders: [], enrollments: [] });
+      const m = await h.store.prisma.user.findUnique({
+        where: { id: merged.uuid },
+        include: { courses: true, orders: true, enrollments: true },
+      });
+      expect(m).toMatchObject({
+        status: 'MERGED',
+        mergedIntoId: target.uuid,
+        courses: [],
+        orders: [],
+        enrollments: [],
+      });
     }
   });
 });
 
 describe('a client of the root account, to an account admin', () => {
-  it('embed: the user\'s clientIdentifier reads null (as User.client in the graph), the client to a partner admin', async () => {
+  it("embed: the user's clientIdentifier reads null (as User.client in the graph), the client to a partner admin", async () => {
     const res = await rest(h, 'GET', '/rest/embed/v1/headless/user/lk-m-root-emb', { token: admin.token });
     expect(res.status).toBe(200);
     expect(res.body.clientIdentifier).toBeNull();
     expect(res.text).not.toContain('lk-root-app');
-    const graph = await h.gql('query ($id: ID!) { user(id: $id) { client { identifier } } }', { id: cases[0]!.merged.id }, { token: admin.token });
+    const graph = await h.gql(
+      'query ($id: ID!) { user(id: $id) { client { identifier } } }',
+      { id: cases[0]!.merged.id },
+      { token: admin.token },
+    );
     expect(graph.data.user.client).toBeNull();
     const p = await rest(h, 'GET', '/rest/embed/v1/headless/user/lk-m-root-emb', { token: a.key });
     expect(p.body.clientIdentifier).toBe('lk-root-app');
   });
 
   it('embed: listing by that client finds nobody; every listed user shows no such client', async () => {
-    const byClient = await rest(h, 'GET', '/rest/embed/v1/headless/users?clientIdentifier=lk-root-app', { token: admin.token });
+    const byClient = await rest(h, 'GET', '/rest/embed/v1/headless/users?clientIdentifier=lk-root-app', {
+      token: admin.token,
+    });
     expect(byClient.status).toBe(200);
     expect(byClient.body).toMatchObject({ data: [], total: 0 });
     const all = await rest(h, 'GET', '/rest/embed/v1/headless/users', { token: admin.token });
@@ -164,15 +199,22 @@ describe('a client of the root account, to an account admin', () => {
   });
 
   it('embed: naming that client on a delete is NOT_FOUND, and deletes nothing', async () => {
-    const res = await rest(h, 'DELETE', '/rest/embed/v1/headless/user/lk-m-root-emb?clientIdentifier=lk-root-app&action=ignore', { token: admin.token });
+    const res = await rest(
+      h,
+      'DELETE',
+      '/rest/embed/v1/headless/user/lk-m-root-emb?clientIdentifier=lk-root-app&action=ignore',
+      { token: admin.token },
+    );
     expect(res.status).toBe(404);
     expect(res.text).not.toContain('lk-root-app');
-    expect(await h.store.prisma.user.findUnique({ where: { id: cases[0]!.merged.uuid } })).toMatchObject({ status: 'MERGED' });
+    expect(await h.store.prisma.user.findUnique({ where: { id: cases[0]!.merged.uuid } })).toMatchObject({
+      status: 'MERGED',
+    });
   });
 });
 
 describe('partner B probing partner A', () => {
-  it('acting on A\'s merged users is NOT_FOUND naming only the id given', async () => {
+  it("acting on A's merged users is NOT_FOUND naming only the id given", async () => {
     const mine = await newUser(h, b.key, { externalUserId: 'lk-b-user' }, USER);
     for (const { name, merged, target } of cases) {
       for (const [mutation, input] of [
@@ -194,7 +236,9 @@ describe('partner B probing partner A', () => {
       expect(catalog.status).toBe(404);
       expectUnnamed(catalog.text, target);
     }
-    const clients = await rest(h, 'GET', '/rest/embed/v1/headless/users?clientIdentifier=lk-root-app', { token: b.key });
+    const clients = await rest(h, 'GET', '/rest/embed/v1/headless/users?clientIdentifier=lk-root-app', {
+      token: b.key,
+    });
     expect(clients.body.total).toBe(0);
   });
 });

@@ -10,11 +10,20 @@ let partner: Partner;
 beforeAll(async () => {
   if (!h.ready) return;
   partner = await h.newPartner('Proxy');
-  await mutate(h, partner.key, 'updateAccount', { id: partner.accountGlobalId, requireIpGqlAccess: true, allowedIps: ['203.0.113.0/24'] });
+  await mutate(h, partner.key, 'updateAccount', {
+    id: partner.accountGlobalId,
+    requireIpGqlAccess: true,
+    allowedIps: ['203.0.113.0/24'],
+  });
 });
 
 it('believes X-Forwarded-For behind a trusted proxy', async () => {
-  const via = (xff?: string) => h.gql(`{ viewer { isAdmin } }`, {}, { token: partner.key, ip: '10.0.0.1', headers: xff ? { 'x-forwarded-for': xff } : {} });
+  const via = (xff?: string) =>
+    h.gql(
+      `{ viewer { isAdmin } }`,
+      {},
+      { token: partner.key, ip: '10.0.0.1', headers: xff ? { 'x-forwarded-for': xff } : {} },
+    );
   expect((await via('203.0.113.7')).status).toBe(200);
   expect((await via('198.51.100.9, 203.0.113.7')).status).toBe(200);
   expect((await via('198.51.100.1')).status).toBe(403);

@@ -40,7 +40,11 @@ describe('document limits', () => {
   it('refuses documents over the token limit', async () => {
     const fields = (n: number) => `{ viewer { ${Array.from({ length: n }, () => 'isAdmin').join(' ')} } }`;
     // 5 tokens of frame ({ viewer { } }) plus one per field.
-    expect((await h.gql(fields(DOCUMENT_LIMITS.maxTokens - 5), {}, { token: partner.key })).errors?.some((e) => /token/i.test(e.message))).toBeFalsy();
+    expect(
+      (await h.gql(fields(DOCUMENT_LIMITS.maxTokens - 5), {}, { token: partner.key })).errors?.some((e) =>
+        /token/i.test(e.message),
+      ),
+    ).toBeFalsy();
     const over = await h.gql(fields(DOCUMENT_LIMITS.maxTokens + 10), {}, { token: partner.key });
     expect(over.errors?.[0]?.message).toMatch(/token/i);
   });
@@ -62,7 +66,8 @@ describe('document limits', () => {
   });
 
   it(`allows ${DOCUMENT_LIMITS.maxDirectives} directives and refuses one more`, async () => {
-    const directives = (n: number) => `{ viewer { ${Array.from({ length: n }, () => 'isAdmin @include(if: true)').join(' ')} } }`;
+    const directives = (n: number) =>
+      `{ viewer { ${Array.from({ length: n }, () => 'isAdmin @include(if: true)').join(' ')} } }`;
     expect((await h.gql(directives(DOCUMENT_LIMITS.maxDirectives), {}, { token: partner.key })).errors).toBeUndefined();
     const over = await h.gql(directives(DOCUMENT_LIMITS.maxDirectives + 1), {}, { token: partner.key });
     expect(over.errors?.[0]?.message).toMatch(/directive/i);
@@ -70,7 +75,11 @@ describe('document limits', () => {
 
   it('caps connection pages at 100 nodes', async () => {
     await createManyUsers(h, partner, 104);
-    const r = await h.gql(`query ($n: Int) { users(first: $n) { edges { node { id } } pageInfo { hasNextPage } } }`, { n: 1000 }, { token: partner.key });
+    const r = await h.gql(
+      `query ($n: Int) { users(first: $n) { edges { node { id } } pageInfo { hasNextPage } } }`,
+      { n: 1000 },
+      { token: partner.key },
+    );
     expect(r.data.users.edges).toHaveLength(100);
     expect(r.data.users.pageInfo.hasNextPage).toBe(true);
     const literal = await h.gql(`{ users(first: 1000) { edges { node { id } } } }`, {}, { token: partner.key });
@@ -81,17 +90,37 @@ describe('document limits', () => {
 describe('HTTP limits', () => {
   it('accepts a body just under MAX_BODY_BYTES', async () => {
     const frame = JSON.stringify({ query: `{ viewer { isAdmin } }`, variables: { pad: '' } });
-    const body = JSON.stringify({ query: `{ viewer { isAdmin } }`, variables: { pad: 'x'.repeat(h.config.maxBodyBytes - frame.length - 1) } });
+    const body = JSON.stringify({
+      query: `{ viewer { isAdmin } }`,
+      variables: { pad: 'x'.repeat(h.config.maxBodyBytes - frame.length - 1) },
+    });
     expect(body.length).toBe(h.config.maxBodyBytes - 1);
-    const r = await h.request('/graphql', { method: 'POST', token: partner.key, headers: { 'content-type': 'application/json' }, body });
+    const r = await h.request('/graphql', {
+      method: 'POST',
+      token: partner.key,
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(r.status).toBe(200);
   });
 
   it('answers 413 for a body over MAX_BODY_BYTES', async () => {
     const body = JSON.stringify({ query: `{ viewer { isAdmin } }`, variables: { pad: 'x'.repeat(25_000) } });
-    const r = await h.request('/graphql', { method: 'POST', token: partner.key, headers: { 'content-type': 'application/json' }, body });
+    const r = await h.request('/graphql', {
+      method: 'POST',
+      token: partner.key,
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(r.status).toBe(413);
-    expect(await r.json()).toEqual({ errors: [{ message: `request body larger than ${h.config.maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    expect(await r.json()).toEqual({
+      errors: [
+        {
+          message: `request body larger than ${h.config.maxBodyBytes} bytes`,
+          extensions: { code: 'PAYLOAD_TOO_LARGE' },
+        },
+      ],
+    });
   });
 
   it('allows 10 batched operations and refuses 11', async () => {
@@ -105,17 +134,40 @@ describe('HTTP limits', () => {
   });
 
   it('answers malformed JSON with a 400', async () => {
-    const r = await h.request('/graphql', { method: 'POST', token: partner.key, headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    const r = await h.request('/graphql', {
+      method: 'POST',
+      token: partner.key,
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
     expect(r.status).toBe(400);
   });
 });
 
 describe('IP allow-lists', () => {
   it('refuse GraphQL calls from outside allowedIps when the account requires it', async () => {
-    const locked = await mutate(h, partner.key, 'createAccount', { name: 'Locked', requireIpGqlAccess: true, allowedIps: ['10.0.0.0/8', '2001:db8::/32'] }, '... on CreateAccountSuccess { account { id allowedIps } }');
+    const locked = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Locked', requireIpGqlAccess: true, allowedIps: ['10.0.0.0/8', '2001:db8::/32'] },
+      '... on CreateAccountSuccess { account { id allowedIps } }',
+    );
     expect(locked.account.allowedIps).toEqual(['10.0.0.0/8', '2001:db8::/32']);
-    const child = await mutate(h, partner.key, 'createAccount', { name: 'Locked child', parentId: locked.account.id }, '... on CreateAccountSuccess { account { id } }');
-    const user = await mutate(h, partner.key, 'createUser', { externalUserId: 'locked-user', accountId: child.account.id }, '... on CreateUserSuccess { user { uuid } }');
+    const child = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Locked child', parentId: locked.account.id },
+      '... on CreateAccountSuccess { account { id } }',
+    );
+    const user = await mutate(
+      h,
+      partner.key,
+      'createUser',
+      { externalUserId: 'locked-user', accountId: child.account.id },
+      '... on CreateUserSuccess { user { uuid } }',
+    );
     const token = await hs256(user.user.uuid);
     const outside = await h.gql(`{ viewer { isAdmin } }`, {}, { token, ip: '192.168.1.10' });
     expect(outside.status).toBe(403);
@@ -124,14 +176,22 @@ describe('IP allow-lists', () => {
       expect((await h.gql(`{ viewer { isAdmin } }`, {}, { token, ip })).status, ip).toBe(200);
     }
     // X-Forwarded-For is not believed without TRUST_PROXY.
-    const spoofed = await h.gql(`{ viewer { isAdmin } }`, {}, { token, ip: '192.168.1.10', headers: { 'x-forwarded-for': '10.1.2.3' } });
+    const spoofed = await h.gql(
+      `{ viewer { isAdmin } }`,
+      {},
+      { token, ip: '192.168.1.10', headers: { 'x-forwarded-for': '10.1.2.3' } },
+    );
     expect(spoofed.status).toBe(403);
   });
 
   it('refuses requiring an allow-list without entries, and bad CIDRs', async () => {
     const empty = await mutate(h, partner.key, 'createAccount', { name: 'Empty', requireIpApiAccess: true });
     expect(empty.__typename).toBe('ValidationError');
-    const bad = await h.gql(`mutation { createAccount(input: { name: "Bad", allowedIps: ["10.0.0.0/99"] }) { __typename } }`, {}, { token: partner.key });
+    const bad = await h.gql(
+      `mutation { createAccount(input: { name: "Bad", allowedIps: ["10.0.0.0/99"] }) { __typename } }`,
+      {},
+      { token: partner.key },
+    );
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });

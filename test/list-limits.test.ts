@@ -17,14 +17,21 @@ let plainToken: string;
 let plainId: string;
 
 const NODES = `query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on User { uuid externalUserId account { name } entitlements { kind } } ... on Account { ulid name } } }`;
-const unknownUserIds = (n: number) => Array.from({ length: n }, () => Buffer.from(`User:${crypto.randomUUID()}`).toString('base64'));
+const unknownUserIds = (n: number) =>
+  Array.from({ length: n }, () => Buffer.from(`User:${crypto.randomUUID()}`).toString('base64'));
 
 beforeAll(async () => {
   if (!h.ready) return;
   a = await h.newPartner('Lists A');
   b = await h.newPartner('Lists B');
   ids = await createManyUsers(h, a, 100, (i) => ({ externalUserId: `list-${i}` }));
-  const plain = await mutate(h, a.key, 'createUser', { externalUserId: 'list-plain' }, '... on CreateUserSuccess { user { id uuid } }');
+  const plain = await mutate(
+    h,
+    a.key,
+    'createUser',
+    { externalUserId: 'list-plain' },
+    '... on CreateUserSuccess { user { id uuid } }',
+  );
   plainId = plain.user.id;
   plainToken = await hs256(plain.user.uuid);
 });
@@ -51,7 +58,12 @@ describe('list arguments are capped', () => {
     const r = await h.gql(NODES, { ids }, { token: a.key });
     expect(r.errors).toBeUndefined();
     expect(r.data.nodes).toHaveLength(100);
-    expect(r.data.nodes[0]).toMatchObject({ __typename: 'User', id: ids[0], externalUserId: 'list-0', account: { name: 'Lists A' } });
+    expect(r.data.nodes[0]).toMatchObject({
+      __typename: 'User',
+      id: ids[0],
+      externalUserId: 'list-0',
+      account: { name: 'Lists A' },
+    });
     expect(r.data.nodes[99]).toMatchObject({ id: ids[99], externalUserId: 'list-99' });
     const over = await h.gql(NODES, { ids: [...ids, plainId] }, { token: a.key });
     expect(over.status).toBe(400);
@@ -59,43 +71,71 @@ describe('list arguments are capped', () => {
   });
 
   it('caps lists written into the document, and lists inside input objects', async () => {
-    const literal = (n: number) => `{ nodes(ids: [${unknownUserIds(n).map((id) => JSON.stringify(id)).join(' ')}]) { id } }`;
+    const literal = (n: number) =>
+      `{ nodes(ids: [${unknownUserIds(n)
+        .map((id) => JSON.stringify(id))
+        .join(' ')}]) { id } }`;
     expect((await h.gql(literal(100), {}, { token: a.key })).errors).toBeUndefined();
     const over = await h.gql(literal(101), {}, { token: a.key });
     expect(over.status).toBe(400);
-    expect(over.errors?.[0]).toMatchObject({ message: 'nodes(ids:) has 101 items; a list takes at most 100', extensions: { code: 'BAD_USER_INPUT' } });
+    expect(over.errors?.[0]).toMatchObject({
+      message: 'nodes(ids:) has 101 items; a list takes at most 100',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
 
     // A list nested in an input variable, and one nested in an input literal.
     const cidrs = Array.from({ length: 101 }, (_, i) => `10.${i}.0.0/16`);
-    const viaVariable = await h.gql(`mutation ($input: CreateAccountInput!) { createAccount(input: $input) { __typename } }`, { input: { name: 'Many', allowedIps: cidrs } }, { token: a.key });
+    const viaVariable = await h.gql(
+      `mutation ($input: CreateAccountInput!) { createAccount(input: $input) { __typename } }`,
+      { input: { name: 'Many', allowedIps: cidrs } },
+      { token: a.key },
+    );
     expect(viaVariable.status).toBe(400);
-    expect(viaVariable.errors?.[0]).toMatchObject({ message: '$input.allowedIps has 101 items; a list takes at most 100', extensions: { code: 'BAD_USER_INPUT' } });
-    const viaLiteral = await h.gql(`mutation { createAccount(input: { name: "Many", allowedIps: ${JSON.stringify(cidrs)} }) { __typename } }`, {}, { token: a.key });
-    expect(viaLiteral.errors?.[0]).toMatchObject({ message: 'createAccount(input.allowedIps:) has 101 items; a list takes at most 100', extensions: { code: 'BAD_USER_INPUT' } });
+    expect(viaVariable.errors?.[0]).toMatchObject({
+      message: '$input.allowedIps has 101 items; a list takes at most 100',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    const viaLiteral = await h.gql(
+      `mutation { createAccount(input: { name: "Many", allowedIps: ${JSON.stringify(cidrs)} }) { __typename } }`,
+      {},
+      { token: a.key },
+    );
+    expect(viaLiteral.errors?.[0]).toMatchObject({
+      message: 'createAccount(input.allowedIps:) has 101 items; a list takes at most 100',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
     // Nothing was created.
     const accounts = await h.gql(`{ accounts(first: 100) { edges { node { name } } } }`, {}, { token: a.key });
     expect(accounts.data.accounts.edges.map((e: any) => e.node.name)).not.toContain('Many');
   });
 
   it('caps _entities representations, and leaves arrays inside JSON values alone', async () => {
-    const reps = (n: number) => Array.from({ length: n }, (_, i) => ({ __typename: 'User', externalUserId: `list-${i}` }));
+    const reps = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ __typename: 'User', externalUserId: `list-${i}` }));
     const query = `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { externalUserId } } }`;
     const ok = await h.gql(query, { r: reps(100) }, { token: a.key });
     expect(ok.errors).toBeUndefined();
     expect(ok.data._entities).toHaveLength(100);
     const over = await h.gql(query, { r: reps(101) }, { token: a.key });
     expect(over.status).toBe(400);
-    expect(over.errors?.[0]).toMatchObject({ message: '$r has 101 items; a list takes at most 100', extensions: { code: 'BAD_USER_INPUT' } });
+    expect(over.errors?.[0]).toMatchObject({
+      message: '$r has 101 items; a list takes at most 100',
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
     // A JSON scalar is one value, whatever it holds.
     const metadata = { tags: Array.from({ length: 500 }, (_, i) => i) };
-    expect((await mutate(h, a.key, 'upsertClient', { identifier: 'list-json', metadata })).__typename).toBe('UpsertClientSuccess');
+    expect((await mutate(h, a.key, 'upsertClient', { identifier: 'list-json', metadata })).__typename).toBe(
+      'UpsertClientSuccess',
+    );
   });
 
   it('counts list variables and page sizes sent as variables in the cost limit', async () => {
     // k aliased nodes(ids: $ids) of 100 users each: refused for cost from some k on, well
     // under the alias limit; and the same with users(first: $n).
-    const nodes = (k: number) => `query ($ids: [ID!]!) { ${Array.from({ length: k }, (_, i) => `n${i}: nodes(ids: $ids) { id ... on User { uuid status externalUserId email account { id name parent { id name } } } }`).join(' ')} }`;
-    const pages = (k: number) => `query ($n: Int) { ${Array.from({ length: k }, (_, i) => `u${i}: users(first: $n) { edges { node { id uuid status externalUserId email account { id name parent { id name } } } } }`).join(' ')} }`;
+    const nodes = (k: number) =>
+      `query ($ids: [ID!]!) { ${Array.from({ length: k }, (_, i) => `n${i}: nodes(ids: $ids) { id ... on User { uuid status externalUserId email account { id name parent { id name } } } }`).join(' ')} }`;
+    const pages = (k: number) =>
+      `query ($n: Int) { ${Array.from({ length: k }, (_, i) => `u${i}: users(first: $n) { edges { node { id uuid status externalUserId email account { id name parent { id name } } } } }`).join(' ')} }`;
     for (const [document, variables] of [
       [nodes, { ids }],
       [pages, { n: 100 }],
@@ -104,14 +144,20 @@ describe('list arguments are capped', () => {
       expect(first).toBeGreaterThan(1);
       expect(first).toBeLessThan(DOCUMENT_LIMITS.maxAliases);
       // The same documents with one item per list cost a hundredth and pass.
-      const small = await h.gql(document(first), 'ids' in (variables as object) ? { ids: ids.slice(0, 1) } : { n: 1 }, { token: a.key });
+      const small = await h.gql(document(first), 'ids' in (variables as object) ? { ids: ids.slice(0, 1) } : { n: 1 }, {
+        token: a.key,
+      });
       expect(small.errors).toBeUndefined();
     }
   }, 120_000); // up to 24 documents reading hundreds of users each
 });
 
 /** The smallest k whose document is refused for cost (400, nothing run); every larger k is too. */
-async function firstRefused(send: (k: number) => Promise<{ status: number; data: unknown; errors?: { message: string; extensions?: { code?: string } }[] }>) {
+async function firstRefused(
+  send: (
+    k: number,
+  ) => Promise<{ status: number; data: unknown; errors?: { message: string; extensions?: { code?: string } }[] }>,
+) {
   const refused: boolean[] = [];
   for (let k = 1; k <= 12; k++) {
     const r = await send(k);
@@ -175,7 +221,11 @@ describe('node and nodes read in batches', () => {
   });
 
   it('answers node(id) and repeated ids like nodes', async () => {
-    const one = await h.gql(`query ($id: ID!) { node(id: $id) { id ... on User { externalUserId } } }`, { id: ids[5] }, { token: a.key });
+    const one = await h.gql(
+      `query ($id: ID!) { node(id: $id) { id ... on User { externalUserId } } }`,
+      { id: ids[5] },
+      { token: a.key },
+    );
     expect(one.data.node).toEqual({ id: ids[5], externalUserId: 'list-5' });
     const twice = await h.gql(NODES, { ids: [ids[1], 'not-an-id', ids[1], b.accountGlobalId] }, { token: a.key });
     expect(twice.errors).toBeUndefined();
@@ -191,6 +241,9 @@ describe('other inputs whose cost grew faster than their size', () => {
     expect(ok.data.users.totalCount).toBe(0);
     // A 100 KB pattern took PostgreSQL's ILIKE seconds; now refused before any statement.
     const long = await h.gql(query, { s: 'ab'.repeat(50_000) }, { token: a.key });
-    expect(long.errors?.[0]).toMatchObject({ message: 'filter.search: must be at most 255 characters', extensions: { code: 'VALIDATION' } });
+    expect(long.errors?.[0]).toMatchObject({
+      message: 'filter.search: must be at most 255 characters',
+      extensions: { code: 'VALIDATION' },
+    });
   });
 });

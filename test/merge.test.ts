@@ -3,15 +3,29 @@
 // self-merges, rights, and partner B probing partner A's users.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness, type Partner } from './helpers/app.js';
-import { accountAdmin, createCourse, enroll, jwtFor, newUser, order, rawUser, readUser, run, subAccount, USER_FIELDS } from './helpers/lifecycle.js';
+import {
+  accountAdmin,
+  createCourse,
+  enroll,
+  jwtFor,
+  newUser,
+  order,
+  rawUser,
+  readUser,
+  run,
+  subAccount,
+  USER_FIELDS,
+} from './helpers/lifecycle.js';
 
 const h = useHarness();
 let a: Partner;
 let b: Partner;
 
 const MERGE = `... on MergeUsersSuccess { source { ${USER_FIELDS} } target { ${USER_FIELDS} name metadata registeredInCatalog firstName } }`;
-const merge = (token: string, sourceId: string, targetId: string) => run(h, token, 'mergeUsers', { sourceId, targetId }, MERGE);
-const unmerge = (token: string, id: string) => run(h, token, 'unmergeUser', { id }, `... on UnmergeUserSuccess { user { ${USER_FIELDS} } }`);
+const merge = (token: string, sourceId: string, targetId: string) =>
+  run(h, token, 'mergeUsers', { sourceId, targetId }, MERGE);
+const unmerge = (token: string, id: string) =>
+  run(h, token, 'unmergeUser', { id }, `... on UnmergeUserSuccess { user { ${USER_FIELDS} } }`);
 const kinds = (user: { entitlements: { kind: string }[] }) => user.entitlements.map((e) => e.kind).sort();
 
 beforeAll(async () => {
@@ -59,7 +73,14 @@ describe('mergeUsers', () => {
     });
     expect(kinds(r.target)).toEqual(['CREATE_LEARNING_INSTANCE', 'KNERD', 'PARTNER_GRAPH_UPDATE']);
     // The source keeps what did not move (its learning key, burned) and points at the target.
-    expect(r.source).toMatchObject({ uuid: source.uuid, status: 'MERGED', mergedInto: { uuid: target.uuid }, externalUserId: 'm-src-ext', email: null, identifier: null });
+    expect(r.source).toMatchObject({
+      uuid: source.uuid,
+      status: 'MERGED',
+      mergedInto: { uuid: target.uuid },
+      externalUserId: 'm-src-ext',
+      email: null,
+      identifier: null,
+    });
     expect(r.source.catalogId).toEqual(expect.any(Number));
 
     const src = await rawUser(h, source.uuid);
@@ -81,10 +102,25 @@ describe('mergeUsers', () => {
   });
 
   it("keeps the target's own identities when it has them all", async () => {
-    const source = await newUser(h, a.key, { externalUserId: 'k-src', email: 'k-src@example.com', identifier: 'k-src-emb', metadata: { from: 'source' } });
-    const target = await newUser(h, a.key, { externalUserId: 'k-tgt', email: 'k-tgt@example.com', identifier: 'k-tgt-emb', metadata: { from: 'target' } });
+    const source = await newUser(h, a.key, {
+      externalUserId: 'k-src',
+      email: 'k-src@example.com',
+      identifier: 'k-src-emb',
+      metadata: { from: 'source' },
+    });
+    const target = await newUser(h, a.key, {
+      externalUserId: 'k-tgt',
+      email: 'k-tgt@example.com',
+      identifier: 'k-tgt-emb',
+      metadata: { from: 'target' },
+    });
     const r = await merge(a.key, source.id, target.id);
-    expect(r.target).toMatchObject({ externalUserId: 'k-tgt', email: 'k-tgt@example.com', identifier: 'k-tgt-emb', metadata: { from: 'target' } });
+    expect(r.target).toMatchObject({
+      externalUserId: 'k-tgt',
+      email: 'k-tgt@example.com',
+      identifier: 'k-tgt-emb',
+      metadata: { from: 'target' },
+    });
     // Nothing moved, so the source's keys stay with it (burned, as the source is merged).
     expect(r.source).toMatchObject({ externalUserId: 'k-src', email: 'k-src@example.com', identifier: 'k-src-emb' });
     expect((await run(h, a.key, 'createUser', { externalUserId: 'k-src' })).__typename).toBe('ConflictError');
@@ -102,7 +138,10 @@ describe('mergeUsers', () => {
   it('refuses merging a user into itself', async () => {
     const user = await newUser(h, a.key, { externalUserId: 'self-merge' });
     for (const target of [user.id, user.uuid]) {
-      expect(await merge(a.key, user.id, target)).toMatchObject({ __typename: 'ValidationError', issues: [{ field: 'input.targetId' }] });
+      expect(await merge(a.key, user.id, target)).toMatchObject({
+        __typename: 'ValidationError',
+        issues: [{ field: 'input.targetId' }],
+      });
     }
     expect((await rawUser(h, user.uuid))!.status).toBe('ACTIVE');
   });
@@ -179,20 +218,28 @@ describe('mergeUsers', () => {
     const target = await newUser(h, a.key, { externalUserId: 'gone-tgt' });
     await merge(a.key, source.id, target.id);
     await run(h, a.key, 'deleteUser', { id: target.id, action: 'IGNORE' });
-    const r = await h.gql('query ($id: ID!) { user(id: $id) { status mergedInto { uuid } } node(id: $id) { id } }', { id: source.id }, { token: a.key });
+    const r = await h.gql(
+      'query ($id: ID!) { user(id: $id) { status mergedInto { uuid } } node(id: $id) { id } }',
+      { id: source.id },
+      { token: a.key },
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data).toEqual({ user: { status: 'MERGED', mergedInto: null }, node: { id: source.id } });
     const gone = await h.gql('query ($id: ID!) { node(id: $id) { id } }', { id: target.id }, { token: a.key });
     expect(gone.data.node).toBeNull();
   });
 
-  it("shows an account admin a merge target outside its subtree as null, not an error", async () => {
+  it('shows an account admin a merge target outside its subtree as null, not an error', async () => {
     const child = await subAccount(h, a, 'Merge view child');
     const admin = await accountAdmin(h, a, child, 'merge-view-admin');
     const source = await newUser(h, a.key, { externalUserId: 'view-src', accountId: child });
     const outside = await newUser(h, a.key, { externalUserId: 'view-outside' });
     await merge(a.key, source.id, outside.id);
-    const r = await h.gql('query ($id: ID!) { user(id: $id) { status mergedInto { uuid } entitlements { kind } } }', { id: source.id }, { token: admin.token });
+    const r = await h.gql(
+      'query ($id: ID!) { user(id: $id) { status mergedInto { uuid } entitlements { kind } } }',
+      { id: source.id },
+      { token: admin.token },
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data.user).toMatchObject({ status: 'MERGED', mergedInto: null });
   });
@@ -201,9 +248,14 @@ describe('mergeUsers', () => {
     const source = await newUser(h, a.key, { externalUserId: 'audit-src' });
     const target = await newUser(h, a.key, { externalUserId: 'audit-tgt' });
     await merge(a.key, source.id, target.id);
-    const events = await h.store.prisma.auditEvent.findMany({ where: { subjectId: source.uuid, action: 'user.merge' } });
+    const events = await h.store.prisma.auditEvent.findMany({
+      where: { subjectId: source.uuid, action: 'user.merge' },
+    });
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ actorId: a.adminUserId, data: expect.objectContaining({ target: target.uuid, identities: [] }) });
+    expect(events[0]).toMatchObject({
+      actorId: a.adminUserId,
+      data: expect.objectContaining({ target: target.uuid, identities: [] }),
+    });
   });
 });
 
@@ -215,7 +267,13 @@ describe('unmergeUser', () => {
     await run(h, a.key, 'grantEntitlements', { userId: source.id, kinds: ['KNERD'] });
     await merge(a.key, source.id, target.id);
     const r = await unmerge(a.key, source.id);
-    expect(r.user).toMatchObject({ uuid: source.uuid, status: 'ACTIVE', mergedInto: null, email: null, entitlements: [] });
+    expect(r.user).toMatchObject({
+      uuid: source.uuid,
+      status: 'ACTIVE',
+      mergedInto: null,
+      email: null,
+      entitlements: [],
+    });
     const tgt = await rawUser(h, target.uuid);
     expect(tgt).toMatchObject({ email: 'u-src@example.com', inCatalog: true });
     expect(tgt!.courses.map((c) => c.title)).toEqual(['Moved']);

@@ -29,7 +29,9 @@ async function dump(partnerId: string) {
     users,
     entitlements: await p.entitlement.findMany({ where: { userId: { in: userIds } }, orderBy: { id: 'asc' } }),
     admins: await p.accountAdmin.findMany({ where: { userId: { in: userIds } }, orderBy: { id: 'asc' } }),
-    apiKeys: (await p.apiKey.findMany({ where: { partnerId }, orderBy: { id: 'asc' } })).map(({ lastUsedAt: _, ...k }) => k),
+    apiKeys: (await p.apiKey.findMany({ where: { partnerId }, orderBy: { id: 'asc' } })).map(
+      ({ lastUsedAt: _, ...k }) => k,
+    ),
     audit: await p.auditEvent.count({ where: { partnerId } }),
   });
 }
@@ -59,18 +61,53 @@ describe('a refused mutation', () => {
     ['a plain user', 'createUser', () => plain.token, () => ({ externalUserId: 'res-by-plain' })],
     ['a plain user', 'disableUser', () => plain.token, () => ({ id: victim.id })],
     ['a plain user', 'disableUser', () => plain.token, () => ({ id: plain.user.id })],
-    ['a plain user', 'grantEntitlements', () => plain.token, () => ({ userId: plain.user.id, kinds: ['PARTNER_ADMIN'] })],
+    [
+      'a plain user',
+      'grantEntitlements',
+      () => plain.token,
+      () => ({ userId: plain.user.id, kinds: ['PARTNER_ADMIN'] }),
+    ],
     ['a plain user', 'createAccount', () => plain.token, () => ({ name: 'By plain' })],
     ['a plain user', 'createApiKey', () => plain.token, () => ({ name: 'by plain' })],
     ['a plain user', 'deleteUser', () => plain.token, () => ({ id: victim.id, action: 'DELETE' })],
     ['a plain user', 'mergeUsers', () => plain.token, () => ({ sourceId: victim.id, targetId: plain.user.id })],
-    ['an account admin above its subtree', 'createUser', () => regional.token, () => ({ externalUserId: 'res-by-regional', accountId: a.accountId })],
+    [
+      'an account admin above its subtree',
+      'createUser',
+      () => regional.token,
+      () => ({ externalUserId: 'res-by-regional', accountId: a.accountId }),
+    ],
     ['an account admin above its subtree', 'disableUser', () => regional.token, () => ({ id: regional.user.id })],
-    ['an account admin above its subtree', 'grantEntitlements', () => regional.token, () => ({ userId: inRegion.id, kinds: ['PARTNER_ADMIN'] })],
-    ['an account admin above its subtree', 'grantEntitlements', () => regional.token, () => ({ userId: regional.user.id, kinds: ['CREATE_LEARNING_INSTANCE'] })],
-    ['an account admin above its subtree', 'createAccount', () => regional.token, () => ({ name: 'By regional', parentId: a.accountId })],
-    ['an account admin above its subtree', 'deleteUser', () => regional.token, () => ({ id: regional.user.id, action: 'DELETE' })],
-    ['an account admin above its subtree', 'mergeUsers', () => regional.token, () => ({ sourceId: inRegion.id, targetId: regional.user.id })],
+    [
+      'an account admin above its subtree',
+      'grantEntitlements',
+      () => regional.token,
+      () => ({ userId: inRegion.id, kinds: ['PARTNER_ADMIN'] }),
+    ],
+    [
+      'an account admin above its subtree',
+      'grantEntitlements',
+      () => regional.token,
+      () => ({ userId: regional.user.id, kinds: ['CREATE_LEARNING_INSTANCE'] }),
+    ],
+    [
+      'an account admin above its subtree',
+      'createAccount',
+      () => regional.token,
+      () => ({ name: 'By regional', parentId: a.accountId }),
+    ],
+    [
+      'an account admin above its subtree',
+      'deleteUser',
+      () => regional.token,
+      () => ({ id: regional.user.id, action: 'DELETE' }),
+    ],
+    [
+      'an account admin above its subtree',
+      'mergeUsers',
+      () => regional.token,
+      () => ({ sourceId: inRegion.id, targetId: regional.user.id }),
+    ],
     // The operator provisions partners and reads nothing of them: it is no admin of any.
     ['the operator', 'createApiKey', () => OPERATOR_TOKEN, () => ({ name: 'by operator' })],
     ['the operator', 'disableUser', () => OPERATOR_TOKEN, () => ({ id: victim.id })],
@@ -162,7 +199,10 @@ describe('a refused mutation', () => {
  * are left out, abstract types answer __typename (and their id when they are nodes).
  */
 function everyField(type: GraphQLObjectType, depth: number): string {
-  const fields = Object.values(type.getFields()).filter((f: GraphQLField<unknown, unknown>) => !f.args.some((arg) => arg.type.toString().endsWith('!') && arg.defaultValue === undefined));
+  const fields = Object.values(type.getFields()).filter(
+    (f: GraphQLField<unknown, unknown>) =>
+      !f.args.some((arg) => arg.type.toString().endsWith('!') && arg.defaultValue === undefined),
+  );
   return fields
     .map((f) => {
       const named = getNamedType(f.type);
@@ -178,17 +218,29 @@ describe('createPartner', () => {
     const payload = schema.getType('CreatePartnerSuccess') as GraphQLObjectType;
     const selection = everyField(payload, 3);
     expect(selection).toContain('apiKeyInfo {');
-    const r = await h.gql(`mutation { createPartner(input: { name: "Results D", plan: ENTERPRISE }) { __typename ... on CreatePartnerSuccess { ${selection} } } }`, {}, { token: OPERATOR_TOKEN });
+    const r = await h.gql(
+      `mutation { createPartner(input: { name: "Results D", plan: ENTERPRISE }) { __typename ... on CreatePartnerSuccess { ${selection} } } }`,
+      {},
+      { token: OPERATOR_TOKEN },
+    );
     expect(r.errors).toBeUndefined();
     const created = r.data.createPartner;
     expect(created.__typename).toBe('CreatePartnerSuccess');
     expect(created.apiKey).toMatch(/^agk_/);
-    expect(created.apiKeyInfo).toMatchObject({ name: 'initial', revokedAt: null, principal: { uuid: created.adminUser.uuid } });
+    expect(created.apiKeyInfo).toMatchObject({
+      name: 'initial',
+      revokedAt: null,
+      principal: { uuid: created.adminUser.uuid },
+    });
     expect(created.apiKey.startsWith(created.apiKeyInfo.prefix)).toBe(true);
     expect(created.account).toMatchObject({ name: 'Results D', plan: 'ENTERPRISE' });
     expect(created.adminUser.partner.ulid).toBe(created.account.ulid);
     // Reading its own answer gives the operator no way into the tenant.
-    const node = await h.gql('query ($id: ID!) { node(id: $id) { id } }', { id: created.apiKeyInfo.id }, { token: OPERATOR_TOKEN });
+    const node = await h.gql(
+      'query ($id: ID!) { node(id: $id) { id } }',
+      { id: created.apiKeyInfo.id },
+      { token: OPERATOR_TOKEN },
+    );
     expect(node.data.node).toBeNull();
   });
 });
@@ -198,8 +250,18 @@ describe('a payload', () => {
   // field must still answer (null where it points above), or a committed write loses its answer.
   const cases: [string, string, () => string, () => Record<string, unknown>][] = [
     ['an account admin', 'createAccount', () => regional.token, () => ({ name: 'Regional child', parentId: region })],
-    ['an account admin', 'createUser', () => regional.token, () => ({ externalUserId: 'res-payload-region', accountId: region })],
-    ['an account admin', 'grantEntitlements', () => regional.token, () => ({ userId: inRegion.id, kinds: ['CREATE_LEARNING_INSTANCE'] })],
+    [
+      'an account admin',
+      'createUser',
+      () => regional.token,
+      () => ({ externalUserId: 'res-payload-region', accountId: region }),
+    ],
+    [
+      'an account admin',
+      'grantEntitlements',
+      () => regional.token,
+      () => ({ userId: inRegion.id, kinds: ['CREATE_LEARNING_INSTANCE'] }),
+    ],
     ['an account admin', 'createApiKey', () => regional.token, () => ({ name: 'regional key' })],
     ['a plain user', 'updateUser', () => plain.token, () => ({ id: plain.user.id, lastName: 'Payload' })],
   ];
@@ -272,13 +334,28 @@ describe('result unions', () => {
     const actual = Object.fromEntries(
       Object.values(mutation.getFields()).map((f) => {
         const union = getNamedType(f.type) as GraphQLUnionType;
-        return [f.name, union.getTypes().map((t) => t.name).filter((n) => n.endsWith('Error')).sort()];
+        return [
+          f.name,
+          union
+            .getTypes()
+            .map((t) => t.name)
+            .filter((n) => n.endsWith('Error'))
+            .sort(),
+        ];
       }),
     );
     expect(actual).toEqual(Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, [...v].sort()])));
     // One bulk item can fail in every way a createUser can, but reaching a backend: createUsers
     // does not write through yet (README "Connected backends").
-    const items = getNamedType((schema.getType('CreateUsersSuccess') as GraphQLObjectType).getFields().results!.type) as GraphQLUnionType;
-    expect(items.getTypes().map((t) => t.name).filter((n) => n.endsWith('Error')).sort()).toEqual(expected.createUser!.filter((e) => e !== B).sort());
+    const items = getNamedType(
+      (schema.getType('CreateUsersSuccess') as GraphQLObjectType).getFields().results!.type,
+    ) as GraphQLUnionType;
+    expect(
+      items
+        .getTypes()
+        .map((t) => t.name)
+        .filter((n) => n.endsWith('Error'))
+        .sort(),
+    ).toEqual(expected.createUser!.filter((e) => e !== B).sort());
   });
 });

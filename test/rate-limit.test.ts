@@ -40,7 +40,8 @@ describe('per credential', () => {
 
   it('limits guessing without a valid credential by address', async () => {
     const statuses = [];
-    for (let i = 0; i < 6; i++) statuses.push((await h.gql(`{ viewer { isAdmin } }`, {}, { token: `agk_guess${i}`, ip: '198.51.100.9' })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await h.gql(`{ viewer { isAdmin } }`, {}, { token: `agk_guess${i}`, ip: '198.51.100.9' })).status);
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
   });
 });
@@ -49,7 +50,10 @@ describe('shared through Redis', () => {
   it('two replicas count against one budget', async (context) => {
     const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
-    const up = await probe.connect().then(() => true, () => false);
+    const up = await probe.connect().then(
+      () => true,
+      () => false,
+    );
     probe.disconnect();
     if (!up) {
       if (process.env.CI === 'true') throw new Error(`Redis is required in CI but ${url} does not answer`);
@@ -61,7 +65,12 @@ describe('shared through Redis', () => {
     const key = `test:${Date.now()}:${Math.random()}`;
     const results: string[] = [];
     for (const limiter of [one, two, one, two, one]) {
-      results.push(await limiter.consume(key).then(() => 'ok', (e) => e.name));
+      results.push(
+        await limiter.consume(key).then(
+          () => 'ok',
+          (e) => e.name,
+        ),
+      );
     }
     expect(results).toEqual(['ok', 'ok', 'ok', 'ok', 'RateLimitedError']);
     await one.close();

@@ -46,7 +46,11 @@ function rawRequest(port: number, token: string, body: string, agent: http.Agent
     method: 'POST',
     path: '/graphql',
     agent,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'content-length': Buffer.byteLength(body) },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      'content-length': Buffer.byteLength(body),
+    },
   });
   const response = new Promise<{ status: number; body: any }>((resolve, reject) => {
     request.on('response', (res) => {
@@ -84,17 +88,27 @@ describe('graceful shutdown', () => {
   it('SIGTERM drains in-flight requests, refuses new connections, exits 0 and closes the store', async (context) => {
     if (!ready) return context.skip();
     const server = await start();
-    const partner = await gql(server.port, OPERATOR, `mutation { createPartner(input: { name: "Shutdown" }) { ... on CreatePartnerSuccess { apiKey } } }`);
+    const partner = await gql(
+      server.port,
+      OPERATOR,
+      `mutation { createPartner(input: { name: "Shutdown" }) { ... on CreatePartnerSuccess { apiKey } } }`,
+    );
     const key = partner.body.data.createPartner.apiKey as string;
 
     // A slow upload: headers and half the body now, the rest after SIGTERM.
-    const slowBody = JSON.stringify({ query: 'mutation ($e: String!) { createUser(input: { externalUserId: $e }) { __typename } }', variables: { e: 'slow-upload' } });
+    const slowBody = JSON.stringify({
+      query: 'mutation ($e: String!) { createUser(input: { externalUserId: $e }) { __typename } }',
+      variables: { e: 'slow-upload' },
+    });
     const slow = rawRequest(server.port, key, slowBody);
     slow.request.write(slowBody.slice(0, 40));
     // A few bulk creates of 50 users each, all in flight at once.
     const finished: number[] = [];
     const bulks = Array.from({ length: 6 }, (_, b) => {
-      const body = JSON.stringify({ query: BULK, variables: { u: Array.from({ length: 50 }, (_, i) => ({ externalUserId: `drain-${b}-${i}` })) } });
+      const body = JSON.stringify({
+        query: BULK,
+        variables: { u: Array.from({ length: 50 }, (_, i) => ({ externalUserId: `drain-${b}-${i}` })) },
+      });
       const r = rawRequest(server.port, key, body);
       r.request.end(body);
       return r.response.then((answer) => {
@@ -105,7 +119,12 @@ describe('graceful shutdown', () => {
     // A client that keeps its connection open after the answer (keep-alive): the server must
     // close it once the answer is out, not wait for the client.
     const keepAlive = new http.Agent({ keepAlive: true });
-    const kept = rawRequest(server.port, key, JSON.stringify({ query: BULK, variables: { u: [{ externalUserId: 'kept-alive' }] } }), keepAlive);
+    const kept = rawRequest(
+      server.port,
+      key,
+      JSON.stringify({ query: BULK, variables: { u: [{ externalUserId: 'kept-alive' }] } }),
+      keepAlive,
+    );
     kept.request.end(JSON.stringify({ query: BULK, variables: { u: [{ externalUserId: 'kept-alive' }] } }));
     await new Promise((r) => setTimeout(r, 50));
 
@@ -126,14 +145,18 @@ describe('graceful shutdown', () => {
     expect(slowAnswer).toEqual({ status: 200, body: { data: { createUser: { __typename: 'CreateUserSuccess' } } } });
     for (const answer of await Promise.all(bulks)) {
       expect(answer.status).toBe(200);
-      expect(answer.body.data.createUsers.results.map((r: any) => r.__typename)).toEqual(Array(50).fill('CreateUserSuccess'));
+      expect(answer.body.data.createUsers.results.map((r: any) => r.__typename)).toEqual(
+        Array(50).fill('CreateUserSuccess'),
+      );
     }
 
     expect((await kept.response).status).toBe(200);
     // Some bulk calls were still running when the signal came (they were not refused).
     expect(finished.filter((t) => t > signalled).length, 'no bulk call was in flight at SIGTERM').toBeGreaterThan(0);
     expect(await server.exited, 'exit code').toBe(0);
-    console.log(`shutdown (${storeKind}): exit ${Date.now() - signalled} ms after SIGTERM; ${finished.filter((t) => t > signalled).length} of 6 bulk calls and the slow upload finished after it`);
+    console.log(
+      `shutdown (${storeKind}): exit ${Date.now() - signalled} ms after SIGTERM; ${finished.filter((t) => t > signalled).length} of 6 bulk calls and the slow upload finished after it`,
+    );
     // Well under the 5 s keep-alive timeout: idle kept-alive connections are closed, not waited for.
     expect(Date.now() - signalled, 'draining waited for idle connections').toBeLessThan(4_000);
     keepAlive.destroy();
@@ -143,7 +166,11 @@ describe('graceful shutdown', () => {
     }
     const again = await start();
     try {
-      const r = await gql(again.port, key, `{ a: users(filter: { search: "drain-" }) { totalCount } b: userByKey(externalUserId: "slow-upload") { externalUserId } }`);
+      const r = await gql(
+        again.port,
+        key,
+        `{ a: users(filter: { search: "drain-" }) { totalCount } b: userByKey(externalUserId: "slow-upload") { externalUserId } }`,
+      );
       expect(r.body.data).toEqual({ a: { totalCount: 300 }, b: { externalUserId: 'slow-upload' } });
     } finally {
       again.child.kill('SIGTERM');

@@ -21,7 +21,11 @@ const logs: { level: number; msg: string; err?: { message?: string } }[] = [];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function call(token: string, path: string, init: { query?: string; variables?: Record<string, unknown>; authorization?: string } = {}) {
+async function call(
+  token: string,
+  path: string,
+  init: { query?: string; variables?: Record<string, unknown>; authorization?: string } = {},
+) {
   const headers: Record<string, string> = { authorization: init.authorization ?? `Bearer ${token}` };
   let body: string | undefined;
   if (init.query) {
@@ -29,13 +33,18 @@ async function call(token: string, path: string, init: { query?: string; variabl
     headers.accept = 'application/graphql-response+json';
     body = JSON.stringify({ query: init.query, variables: init.variables });
   }
-  const response = await app.fetch(new Request(`http://gateway.test${path}`, { method: body ? 'POST' : 'GET', headers, body }), { ip: '127.0.0.1' });
+  const response = await app.fetch(
+    new Request(`http://gateway.test${path}`, { method: body ? 'POST' : 'GET', headers, body }),
+    { ip: '127.0.0.1' },
+  );
   const text = await response.text();
   return { status: response.status, text, body: JSON.parse(text) as any };
 }
 
-const gql = (token: string, query: string, variables?: Record<string, unknown>) => call(token, '/graphql', { query, variables });
-const catalog = (key: string, query: string) => call(key, `/rest/catalog/api/v1/users?${query}`, { authorization: key });
+const gql = (token: string, query: string, variables?: Record<string, unknown>) =>
+  call(token, '/graphql', { query, variables });
+const catalog = (key: string, query: string) =>
+  call(key, `/rest/catalog/api/v1/users?${query}`, { authorization: key });
 
 const USERS = `query ($first: Int, $filter: UserFilter) { users(first: $first, filter: $filter) {
   totalCount edges { cursor node { id uuid externalUserId createdAt account { ulid } } } pageInfo { hasNextPage endCursor } } }`;
@@ -81,7 +90,11 @@ describe('compiled reads across reconnects', () => {
   it('answer while other requests keep the connection busy between reconnects', async () => {
     const from = logs.length;
     for (let round = 0; round < 3; round++) {
-      const results = await Promise.all([gql(a.key, USERS, { first: 3 }), gql(b.key, USERS, { first: 4 }), gql(a.key, USERS, { first: 3 })]);
+      const results = await Promise.all([
+        gql(a.key, USERS, { first: 3 }),
+        gql(b.key, USERS, { first: 4 }),
+        gql(a.key, USERS, { first: 3 }),
+      ]);
       for (const res of results) {
         expect(res.status, res.text).toBe(200);
         expect(res.body.errors).toBeUndefined();
@@ -176,9 +189,17 @@ describe('dates PostgreSQL cannot store', () => {
 
   it('are refused by the DateTime scalar, in variables and in literals', async () => {
     expectBadDate(await gql(a.key, USERS, { filter: { createdAt: { to: '0000-01-01T00:00:00Z' } } }));
-    expectBadDate(await gql(a.key, `{ users(filter: { createdAt: { from: "0000-06-01T00:00:00Z" } }) { totalCount } }`));
-    expectBadDate(await gql(a.key, `{ auditEvents(filter: { createdAt: { to: "0000-01-01T00:00:00Z" } }) { totalCount } }`));
-    expectBadDate(await gql(a.key, `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`, { f: { createdAt: { from: '0000-12-31T23:59:59.999Z' } } }));
+    expectBadDate(
+      await gql(a.key, `{ users(filter: { createdAt: { from: "0000-06-01T00:00:00Z" } }) { totalCount } }`),
+    );
+    expectBadDate(
+      await gql(a.key, `{ auditEvents(filter: { createdAt: { to: "0000-01-01T00:00:00Z" } }) { totalCount } }`),
+    );
+    expectBadDate(
+      await gql(a.key, `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`, {
+        f: { createdAt: { from: '0000-12-31T23:59:59.999Z' } },
+      }),
+    );
     // Year 1 written with a positive offset is still in year 0 at UTC; year 9999 with a
     // negative one is in year 10000, which the ORM cannot write.
     expectBadDate(await gql(a.key, USERS, { filter: { createdAt: { from: '0001-01-01T00:30:00+01:00' } } }));
@@ -194,13 +215,21 @@ describe('dates PostgreSQL cannot store', () => {
       expect(res.status, res.text).toBe(200);
       expect(res.body.errors).toBeUndefined();
       expect(res.body.data.users.totalCount).toBe(13);
-      const audit = await gql(a.key, `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`, { f: { createdAt: { from, to } } });
+      const audit = await gql(a.key, `query ($f: AuditEventFilter) { auditEvents(filter: $f) { totalCount } }`, {
+        f: { createdAt: { from, to } },
+      });
       expect(audit.body.errors, audit.text).toBeUndefined();
     }
   });
 
   it('are a 400 naming the field in the catalog dialect', async () => {
-    for (const query of ['created_at_from=0000-01-01', 'created_at_to=0000-01-01T00:00:00Z', 'updated_at_from=0001-01-01T00:00:00%2B02:00', 'updated_at_to=0000-12-31', 'updated_at_to=9999-12-31T23:30:00-01:00']) {
+    for (const query of [
+      'created_at_from=0000-01-01',
+      'created_at_to=0000-01-01T00:00:00Z',
+      'updated_at_from=0001-01-01T00:00:00%2B02:00',
+      'updated_at_to=0000-12-31',
+      'updated_at_to=9999-12-31T23:30:00-01:00',
+    ]) {
       const res = await catalog(a.key, query);
       expect(res.status, res.text).toBe(400);
       const field = query.split('=')[0]!;

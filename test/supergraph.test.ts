@@ -1,10 +1,23 @@
 // What a supergraph owner meets: composing with a second subgraph of the usual Pothos/Relay
 // shape (both composition libraries), the Course/Enrollment/Order/User-by-uuid keys another
 // subgraph extends, federated tracing (ftv1), and a contract without `pii`.
-import { assertEnumType, assertInputObjectType, buildSchema, isEnumType, isInputObjectType, isObjectType, parse, type GraphQLSchema } from 'graphql';
+import {
+  assertEnumType,
+  assertInputObjectType,
+  buildSchema,
+  isEnumType,
+  isInputObjectType,
+  isObjectType,
+  parse,
+  type GraphQLSchema,
+} from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { composeServices as composeWithApollo } from '@apollo/composition';
-import { composeServices as composeWithGuild, composeSchemaContract, compositionHasErrors } from '@theguild/federation-composition';
+import {
+  composeServices as composeWithGuild,
+  composeSchemaContract,
+  compositionHasErrors,
+} from '@theguild/federation-composition';
 import { Trace } from '@apollo/usage-reporting-protobuf';
 import { useHarness, type Partner } from './helpers/app.js';
 import { createManyUsers, mutate } from './helpers/fixtures.js';
@@ -118,11 +131,33 @@ beforeAll(async () => {
   sdl = data._service.sdl;
 
   const users = await createManyUsers(h, a, 25, (i) => ({ externalUserId: `sg-${i}` }));
-  const { data: uuids } = await h.gql(`query ($ids: [ID!]!) { nodes(ids: $ids) { ... on User { uuid } } }`, { ids: users }, { token: a.key });
+  const { data: uuids } = await h.gql(
+    `query ($ids: [ID!]!) { nodes(ids: $ids) { ... on User { uuid } } }`,
+    { ids: users },
+    { token: a.key },
+  );
   for (const [i, user] of users.entries()) {
-    const course = await mutate(h, a.key, 'createCourse', { ownerId: user, title: `Course ${i}` }, '... on CreateCourseSuccess { course { id } }');
-    const enrollment = await mutate(h, a.key, 'enrollUser', { userId: user, courseId: course.course.id }, '... on EnrollUserSuccess { enrollment { id } }');
-    const order = await mutate(h, a.key, 'recordOrder', { userId: user, courseId: course.course.id, amountCents: 100 + i }, '... on RecordOrderSuccess { order { id } }');
+    const course = await mutate(
+      h,
+      a.key,
+      'createCourse',
+      { ownerId: user, title: `Course ${i}` },
+      '... on CreateCourseSuccess { course { id } }',
+    );
+    const enrollment = await mutate(
+      h,
+      a.key,
+      'enrollUser',
+      { userId: user, courseId: course.course.id },
+      '... on EnrollUserSuccess { enrollment { id } }',
+    );
+    const order = await mutate(
+      h,
+      a.key,
+      'recordOrder',
+      { userId: user, courseId: course.course.id, amountCents: 100 + i },
+      '... on RecordOrderSuccess { order { id } }',
+    );
     reps.Course.push({ __typename: 'Course', id: course.course.id });
     reps.Enrollment.push({ __typename: 'Enrollment', id: enrollment.enrollment.id });
     reps.Order.push({ __typename: 'Order', id: order.order.id });
@@ -146,15 +181,18 @@ describe('composition with a second Pothos/Relay subgraph', () => {
     expect(result.publicSdl).toMatch(/type User implements Node \{[^}]*externalUserId: String[^}]*lessonsDone: Int!/s);
   });
 
-  it('composes with Apollo\'s library', () => {
+  it("composes with Apollo's library", () => {
     const result = composeWithApollo(services(sdl));
     expect((result.errors ?? []).map((e) => `${e.extensions?.code}: ${e.message}`)).toEqual([]);
     expect(result.supergraphSdl).toContain('lessonsDone: Int!');
   });
 
   it('declares keys for Course, Enrollment, Order and User by uuid', () => {
-    for (const type of ['Course', 'Enrollment', 'Order']) expect(sdl).toMatch(new RegExp(`type ${type} implements Node\\s+@key\\(fields: "id"\\)`));
-    expect(sdl).toMatch(/type User implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "uuid"\)\s+@key\(fields: "externalUserId"\)/);
+    for (const type of ['Course', 'Enrollment', 'Order'])
+      expect(sdl).toMatch(new RegExp(`type ${type} implements Node\\s+@key\\(fields: "id"\\)`));
+    expect(sdl).toMatch(
+      /type User implements Node\s+@key\(fields: "id"\)\s+@key\(fields: "uuid"\)\s+@key\(fields: "externalUserId"\)/,
+    );
   });
 });
 
@@ -166,7 +204,8 @@ describe('_entities for the new keys', () => {
     ... on User { uuid externalUserId }
   } }`;
   /** n representations, cycling through the four types. */
-  const mixed = (n: number) => Array.from({ length: n }, (_, i) => Object.values(reps)[i % 4]![Math.floor(i / 4) % 25]!);
+  const mixed = (n: number) =>
+    Array.from({ length: n }, (_, i) => Object.values(reps)[i % 4]![Math.floor(i / 4) % 25]!);
   const send = (representations: object[], token: string) => h.gql(QUERY, { r: representations }, { token });
 
   it('resolves 100 Course/Enrollment/Order/User-by-uuid representations in as many statements as 10', async () => {
@@ -180,21 +219,38 @@ describe('_entities for the new keys', () => {
     const entities = hundred!.data._entities;
     expect(entities).toHaveLength(100);
     expect(entities.every((e: unknown) => e !== null)).toBe(true);
-    expect(entities[0]).toEqual({ __typename: 'Course', id: (reps.Course[0] as { id: string }).id, title: 'Course 0', owner: { uuid: (reps.User[0] as { uuid: string }).uuid }, enrollmentCount: 1 });
-    expect(entities[1]).toMatchObject({ __typename: 'Enrollment', user: { uuid: (reps.User[0] as { uuid: string }).uuid }, course: { title: 'Course 0' } });
+    expect(entities[0]).toEqual({
+      __typename: 'Course',
+      id: (reps.Course[0] as { id: string }).id,
+      title: 'Course 0',
+      owner: { uuid: (reps.User[0] as { uuid: string }).uuid },
+      enrollmentCount: 1,
+    });
+    expect(entities[1]).toMatchObject({
+      __typename: 'Enrollment',
+      user: { uuid: (reps.User[0] as { uuid: string }).uuid },
+      course: { title: 'Course 0' },
+    });
     expect(entities[2]).toMatchObject({ __typename: 'Order', amountCents: 100, user: { externalUserId: 'sg-0' } });
-    expect(entities[3]).toEqual({ __typename: 'User', uuid: (reps.User[0] as { uuid: string }).uuid, externalUserId: 'sg-0' });
+    expect(entities[3]).toEqual({
+      __typename: 'User',
+      uuid: (reps.User[0] as { uuid: string }).uuid,
+      externalUserId: 'sg-0',
+    });
     expect(entities[99]).toMatchObject({ __typename: 'User', externalUserId: 'sg-24' });
     expect(hundredStatements).toBe(tenStatements);
     // One statement per entity type (relations joined in), plus the relation count.
     expect(hundredStatements).toBeLessThanOrEqual(8);
   });
 
-  it('answers null for another partner\'s courses, enrollments, orders and uuids', async () => {
+  it("answers null for another partner's courses, enrollments, orders and uuids", async () => {
     const { data } = await h.gql('{ viewer { user { uuid } } }', {}, { token: b.key });
     const own = { __typename: 'User', uuid: data.viewer.user.uuid };
     const foreign = mixed(8);
-    const result = await send([...foreign, own, { __typename: 'User', uuid: 'not-a-uuid' }, { __typename: 'Course', id: 'Q291cnNlOng=' }], b.key);
+    const result = await send(
+      [...foreign, own, { __typename: 'User', uuid: 'not-a-uuid' }, { __typename: 'Course', id: 'Q291cnNlOng=' }],
+      b.key,
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data._entities.slice(0, 8)).toEqual(Array(8).fill(null));
     // B's own admin by uuid, for contrast: the filter is the caller's tenancy.
@@ -205,12 +261,18 @@ describe('_entities for the new keys', () => {
 
 describe('federated tracing', () => {
   const ask = (headers: Record<string, string>) =>
-    h.request('/graphql', {
-      method: 'POST',
-      token: a.key,
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
-      body: JSON.stringify({ query: '{ viewer { isAdmin } user(id: "00000000-0000-4000-8000-000000000000") { uuid } }' }),
-    }).then((r) => r.json() as Promise<{ data: any; errors?: { message: string }[]; extensions?: Record<string, unknown> }>);
+    h
+      .request('/graphql', {
+        method: 'POST',
+        token: a.key,
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+        body: JSON.stringify({
+          query: '{ viewer { isAdmin } user(id: "00000000-0000-4000-8000-000000000000") { uuid } }',
+        }),
+      })
+      .then(
+        (r) => r.json() as Promise<{ data: any; errors?: { message: string }[]; extensions?: Record<string, unknown> }>,
+      );
 
   it('adds extensions.ftv1 only when the router asks with apollo-federation-include-trace: ftv1', async () => {
     const traced = await ask({ 'apollo-federation-include-trace': 'ftv1' });
@@ -238,7 +300,17 @@ describe('a contract without pii', () => {
     contract = buildSchema(result.publicSdl);
   });
 
-  const PERSONAL = ['email', 'userName', 'firstName', 'lastName', 'customFields', 'metadata', 'metadataPatch', 'avatar', 'data'];
+  const PERSONAL = [
+    'email',
+    'userName',
+    'firstName',
+    'lastName',
+    'customFields',
+    'metadata',
+    'metadataPatch',
+    'avatar',
+    'data',
+  ];
 
   it('leaves no field, argument, input field or order that reads, writes, matches or sorts by personal data', () => {
     const found: string[] = [];
@@ -246,16 +318,23 @@ describe('a contract without pii', () => {
       if (type.name.startsWith('__')) continue;
       // A user's `name` (metadata.name) and search (names, e-mails) are personal; an account's
       // or a course's are not.
-      const personal = (field: string) => PERSONAL.includes(field) || (['name', 'search'].includes(field) && /User/.test(type.name));
+      const personal = (field: string) =>
+        PERSONAL.includes(field) || (['name', 'search'].includes(field) && /User/.test(type.name));
       if (isObjectType(type)) {
         for (const field of Object.values(type.getFields())) {
           if (personal(field.name)) found.push(`${type.name}.${field.name}`);
           for (const arg of field.args) if (personal(arg.name)) found.push(`${type.name}.${field.name}(${arg.name}:)`);
         }
       } else if (isInputObjectType(type)) {
-        for (const field of Object.values(type.getFields())) if (personal(field.name)) found.push(`${type.name}.${field.name}`);
+        for (const field of Object.values(type.getFields()))
+          if (personal(field.name)) found.push(`${type.name}.${field.name}`);
       } else if (isEnumType(type) && type.name === 'UserOrderField') {
-        found.push(...type.getValues().filter((v) => v.name === 'EMAIL').map((v) => `${type.name}.${v.name}`));
+        found.push(
+          ...type
+            .getValues()
+            .filter((v) => v.name === 'EMAIL')
+            .map((v) => `${type.name}.${v.name}`),
+        );
       }
     }
     expect(found).toEqual([]);
@@ -265,7 +344,11 @@ describe('a contract without pii', () => {
     const query = contract.getQueryType()!.getFields();
     expect(query.userByKey!.args.map((arg) => arg.name)).toEqual(['externalUserId', 'identifier', 'catalogId']);
     expect(Object.keys(assertInputObjectType(contract.getType('UserFilter')).getFields())).toContain('status');
-    expect(assertEnumType(contract.getType('UserOrderField')).getValues().map((v) => v.name)).toEqual(['CREATED_AT', 'UPDATED_AT', 'EXTERNAL_USER_ID', 'CATALOG_ID']);
+    expect(
+      assertEnumType(contract.getType('UserOrderField'))
+        .getValues()
+        .map((v) => v.name),
+    ).toEqual(['CREATED_AT', 'UPDATED_AT', 'EXTERNAL_USER_ID', 'CATALOG_ID']);
     expect(Object.keys(assertInputObjectType(contract.getType('CreateUserInput')).getFields())).toEqual(
       expect.arrayContaining(['externalUserId', 'identifier', 'timeZone', 'locale', 'termsOfUse', 'canvasUserId']),
     );

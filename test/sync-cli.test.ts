@@ -17,7 +17,13 @@ let standIn: StandIn | undefined;
 beforeAll(async () => {
   if (storeKind !== 'pglite') return;
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-cli-sync-'));
-  env = { ...process.env, LOG_LEVEL: 'silent', DATA_DIR: path.join(dir, 'data'), DATABASE_URL: '', SECRETS_KEY: crypto.randomBytes(32).toString('base64') };
+  env = {
+    ...process.env,
+    LOG_LEVEL: 'silent',
+    DATA_DIR: path.join(dir, 'data'),
+    DATABASE_URL: '',
+    SECRETS_KEY: crypto.randomBytes(32).toString('base64'),
+  };
   standIn = await startStandIn();
 }, 120_000);
 afterAll(async () => {
@@ -27,7 +33,10 @@ afterAll(async () => {
 
 function cli(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/account-gateway.mjs', ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/account-gateway.mjs', ...args], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -53,12 +62,27 @@ describe.runIf(storeKind === 'pglite')('account-gateway sync', () => {
     expect(none.stderr).toMatch(/this partner has no connected backend/);
 
     for (const kind of ['CATALOG', 'EMBED'] as const) {
-      const connect = await cli(['backend', 'connect', '--partner', partner, '--kind', kind.toLowerCase(), '--base-url', standIn!.url + STANDIN_PREFIXES[kind]], standIn!.credentials[kind]);
+      const connect = await cli(
+        [
+          'backend',
+          'connect',
+          '--partner',
+          partner,
+          '--kind',
+          kind.toLowerCase(),
+          '--base-url',
+          standIn!.url + STANDIN_PREFIXES[kind],
+        ],
+        standIn!.credentials[kind],
+      );
       expect(connect.code, connect.stderr).toBe(0);
     }
     const ok = await cli(['sync', '--partner', partner, '--full']);
     expect(ok.code, ok.stderr).toBe(0);
-    const lines = ok.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = ok.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const runs = lines.filter((l) => l.event === 'run');
     expect(runs.map((r) => [r.kind, r.status, r.full])).toEqual([
       ['CATALOG', 'SUCCEEDED', true],
@@ -69,20 +93,38 @@ describe.runIf(storeKind === 'pglite')('account-gateway sync', () => {
     const progress = lines.filter((l) => l.event === 'progress');
     expect(progress.some((p) => p.stream === 'catalog.users' && p.done)).toBe(true);
     expect(progress.some((p) => p.stream === 'embed.users' && p.done)).toBe(true);
-    for (const p of progress) expect(p).toMatchObject({ pages: expect.any(Number), records: expect.any(Number), requests: expect.any(Number), rate: expect.any(Number) });
+    for (const p of progress)
+      expect(p).toMatchObject({
+        pages: expect.any(Number),
+        records: expect.any(Number),
+        requests: expect.any(Number),
+        rate: expect.any(Number),
+      });
 
     // Only one kind, incremental: nothing new.
     const again = await cli(['sync', '--partner', partner, '--kind', 'catalog']);
     expect(again.code, again.stderr).toBe(0);
-    const run = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'run');
+    const run = again.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l.event === 'run');
     expect(run).toMatchObject({ kind: 'CATALOG', status: 'SUCCEEDED', full: false, created: 0, updated: 0 });
 
     // The upstream goes away: the run fails, the reason is said, exit 1.
     await standIn!.stop();
     const down = await cli(['sync', '--partner', partner, '--kind', 'embed']);
     expect(down.code).toBe(1);
-    const failed = down.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.event === 'run');
-    expect(failed).toMatchObject({ kind: 'EMBED', status: 'FAILED', reason: expect.stringMatching(/^the backend could not be reached/) });
+    const failed = down.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l.event === 'run');
+    expect(failed).toMatchObject({
+      kind: 'EMBED',
+      status: 'FAILED',
+      reason: expect.stringMatching(/^the backend could not be reached/),
+    });
     expect(down.stderr).toMatch(/EMBED sync FAILED: the backend could not be reached/);
   }, 300_000);
 });

@@ -33,28 +33,52 @@ describe.runIf(storeKind === 'pglite')('kill -9 mid-sync', () => {
     // Each page takes a while, so the kill lands mid-run.
     proxy.add({ kind: 'latency', ms: 250 });
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-resume-'));
-    const env = { DATA_DIR: dataDir, DATABASE_URL: '', OPERATOR_TOKEN: OPERATOR, SECRETS_KEY: crypto.randomBytes(32).toString('base64'), RATE_LIMIT_PER_MINUTE: '100000' };
+    const env = {
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      OPERATOR_TOKEN: OPERATOR,
+      SECRETS_KEY: crypto.randomBytes(32).toString('base64'),
+      RATE_LIMIT_PER_MINUTE: '100000',
+    };
     server = await startServer(env);
     const gql = async (query: string, variables: Record<string, unknown>, token: string) => {
-      const response = await fetch(`${server!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+      const response = await fetch(`${server!.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
       return (await response.json()) as { data: any; errors?: unknown };
     };
-    const created = await gql(`mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { ... on CreatePartnerSuccess { apiKey } } }`, { input: { name: 'Resumed', plan: 'AUTOMATE' } }, OPERATOR);
+    const created = await gql(
+      `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { ... on CreatePartnerSuccess { apiKey } } }`,
+      { input: { name: 'Resumed', plan: 'AUTOMATE' } },
+      OPERATOR,
+    );
     const key = created.data.createPartner.apiKey as string;
     const connected = await gql(
       `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } } }`,
-      { input: { kind: 'CATALOG', baseUrl: proxy.url + STANDIN_PREFIXES.CATALOG, credential: standIn.credentials.CATALOG } },
+      {
+        input: {
+          kind: 'CATALOG',
+          baseUrl: proxy.url + STANDIN_PREFIXES.CATALOG,
+          credential: standIn.credentials.CATALOG,
+        },
+      },
       key,
     );
     expect(connected.data.connectBackend.__typename).toBe('ConnectBackendSuccess');
     const RUNS = `{ backends { syncRuns(first: 1) { edges { node { status seen } } } } }`;
-    const latest = async (token: string) => (await gql(RUNS, {}, token)).data?.backends?.[0]?.syncRuns.edges[0]?.node as { status: string; seen: number } | undefined;
+    const latest = async (token: string) =>
+      (await gql(RUNS, {}, token)).data?.backends?.[0]?.syncRuns.edges[0]?.node as
+        | { status: string; seen: number }
+        | undefined;
 
     // The server's queue runs the first full import; kill it once a few pages are stored.
     for (const until = Date.now() + 60_000; ; ) {
       const run = await latest(key);
       if (run?.status === 'RUNNING' && run.seen >= 300) break;
-      if (run && run.status !== 'QUEUED' && run.status !== 'RUNNING') throw new Error(`the run ended before the kill: ${JSON.stringify(run)}`);
+      if (run && run.status !== 'QUEUED' && run.status !== 'RUNNING')
+        throw new Error(`the run ended before the kill: ${JSON.stringify(run)}`);
       if (Date.now() > until) throw new Error('the run did not get going');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -74,15 +98,28 @@ describe.runIf(storeKind === 'pglite')('kill -9 mid-sync', () => {
     // The restarted process went on from a later page: page 1 was not asked for again.
     const after = proxy.log.filter((e) => e.at > killedAt && e.path.endsWith('/api/v1/users'));
     expect(after.length).toBeGreaterThan(0);
-    expect(after.every((e) => Number(e.query.page ?? '1') > 1), JSON.stringify(after.map((e) => e.query))).toBe(true);
+    expect(
+      after.every((e) => Number(e.query.page ?? '1') > 1),
+      JSON.stringify(after.map((e) => e.query)),
+    ).toBe(true);
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     server = undefined;
-    const upstream = (await standIn.store.prisma.user.findMany({ where: { partnerId: standIn.partnerId, inCatalog: true }, select: { catalogId: true } })).map((u) => String(u.catalogId)).sort();
+    const upstream = (
+      await standIn.store.prisma.user.findMany({
+        where: { partnerId: standIn.partnerId, inCatalog: true },
+        select: { catalogId: true },
+      })
+    )
+      .map((u) => String(u.catalogId))
+      .sort();
     const store = await openStore({ dataDir });
     try {
-      const identities = await store.prisma.identity.findMany({ where: { kind: 'CATALOG' }, select: { nativeId: true, status: true } });
+      const identities = await store.prisma.identity.findMany({
+        where: { kind: 'CATALOG' },
+        select: { nativeId: true, status: true },
+      });
       expect(identities.map((i) => i.nativeId).sort()).toEqual(upstream);
       expect(identities.every((i) => i.status !== 'GONE')).toBe(true);
       const runs = await store.prisma.syncRun.findMany();

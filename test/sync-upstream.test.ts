@@ -32,12 +32,28 @@ beforeAll(async () => {
   proxy = await startFaultProxy(standIn.url, { seed: 7 });
   partner = await h.newPartner('Synced partner');
   for (const kind of ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED'] as const) {
-    const r = await h.gql(CONNECT, { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } }, { token: partner.key });
+    const r = await h.gql(
+      CONNECT,
+      { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } },
+      { token: partner.key },
+    );
     expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
-    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: partner.accountId, kind, disconnectedAt: null } });
+    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({
+      where: { partnerId: partner.accountId, kind, disconnectedAt: null },
+    });
   }
   // Fast backoff; the production defaults are slower but the same policies.
-  sync = gatewaySync({ prisma: h.store.prisma, config: h.config, logger, connector: { timeoutMs: 3000, retries: 10, backoff: { initialMs: 5, maxMs: 40 }, breaker: { consecutiveFailures: 30, halfOpenAfterMs: 500 } } });
+  sync = gatewaySync({
+    prisma: h.store.prisma,
+    config: h.config,
+    logger,
+    connector: {
+      timeoutMs: 3000,
+      retries: 10,
+      backoff: { initialMs: 5, maxMs: 40 },
+      breaker: { consecutiveFailures: 30, halfOpenAfterMs: 500 },
+    },
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -53,18 +69,26 @@ async function run(kind: BackendKind, full: boolean) {
 }
 
 const identities = (kind: BackendKind, status: string[] = ['LINKED', 'PENDING']) =>
-  h.store.prisma.identity.findMany({ where: { backendId: backends[kind].id, status: { in: status as never } }, orderBy: { nativeId: 'asc' } });
+  h.store.prisma.identity.findMany({
+    where: { backendId: backends[kind].id, status: { in: status as never } },
+    orderBy: { nativeId: 'asc' },
+  });
 
 /** The stand-in's catalog users, as the catalog lists them (ids as strings). */
 async function upstreamCatalog(): Promise<string[]> {
-  const users = await standIn.store.prisma.user.findMany({ where: { partnerId: standIn.partnerId, inCatalog: true, status: { not: 'DELETED' as never } }, select: { catalogId: true } });
+  const users = await standIn.store.prisma.user.findMany({
+    where: { partnerId: standIn.partnerId, inCatalog: true, status: { not: 'DELETED' as never } },
+    select: { catalogId: true },
+  });
   return users.map((u) => String(u.catalogId)).sort();
 }
 
 describe('sync from a stand-in upstream', () => {
   it('connectBackend queued the first full import of each backend', async () => {
     for (const kind of ['CATALOG', 'MESSAGING', 'EMBED'] as const) {
-      expect(await h.store.prisma.syncRun.findMany({ where: { backendId: backends[kind].id } })).toEqual([expect.objectContaining({ status: 'QUEUED', full: true })]);
+      expect(await h.store.prisma.syncRun.findMany({ where: { backendId: backends[kind].id } })).toEqual([
+        expect.objectContaining({ status: 'QUEUED', full: true }),
+      ]);
     }
   });
 
@@ -93,22 +117,32 @@ describe('sync from a stand-in upstream', () => {
     const before = await identities('CATALOG');
     const again = await run('CATALOG', true);
     expect(again).toMatchObject({ status: 'SUCCEEDED', created: 0, updated: 0, gone: 0, linked: 0 });
-    expect((await identities('CATALOG')).map((i) => [i.id, i.nativeId, i.dataHash])).toEqual(before.map((i) => [i.id, i.nativeId, i.dataHash]));
+    expect((await identities('CATALOG')).map((i) => [i.id, i.nativeId, i.dataHash])).toEqual(
+      before.map((i) => [i.id, i.nativeId, i.dataHash]),
+    );
   });
 
   it('incremental after an upstream change reads the change; a full pass after a delete marks it GONE and keeps its user', async () => {
     const ctx = await standIn.context();
-    const victims = await standIn.store.prisma.user.findMany({ where: { partnerId: standIn.partnerId, inCatalog: true }, orderBy: { catalogId: 'asc' }, take: 2 });
+    const victims = await standIn.store.prisma.user.findMany({
+      where: { partnerId: standIn.partnerId, inCatalog: true },
+      orderBy: { catalogId: 'asc' },
+      take: 2,
+    });
     await updateUser(ctx, { id: victims[0]!.id, firstName: 'Renamed' });
     const incremental = await run('CATALOG', false);
     expect(incremental).toMatchObject({ status: 'SUCCEEDED', full: false, created: 0, updated: 1, gone: 0 });
-    const changed = await h.store.prisma.identity.findFirstOrThrow({ where: { backendId: backends.CATALOG.id, nativeId: String(victims[0]!.catalogId) } });
+    const changed = await h.store.prisma.identity.findFirstOrThrow({
+      where: { backendId: backends.CATALOG.id, nativeId: String(victims[0]!.catalogId) },
+    });
     expect((changed.data as Record<string, unknown>).first_name).toBe('Renamed');
 
     await deleteUser(ctx, victims[1]!.id, 'DELETE');
     const full = await run('CATALOG', true);
     expect(full).toMatchObject({ status: 'SUCCEEDED', gone: 1, created: 0 });
-    const gone = await h.store.prisma.identity.findFirstOrThrow({ where: { backendId: backends.CATALOG.id, nativeId: String(victims[1]!.catalogId) } });
+    const gone = await h.store.prisma.identity.findFirstOrThrow({
+      where: { backendId: backends.CATALOG.id, nativeId: String(victims[1]!.catalogId) },
+    });
     expect(gone.status).toBe('GONE');
     if (gone.userId) expect(await h.store.prisma.user.findUnique({ where: { id: gone.userId } })).not.toBeNull();
     expect((await identities('CATALOG')).map((i) => i.nativeId).sort()).toEqual(await upstreamCatalog());
@@ -133,7 +167,9 @@ describe('sync from a stand-in upstream', () => {
   it('learning re-reads its known accounts by id', async () => {
     const learning = backends.LEARNING;
     // Known through a write or ensureUser (part 2): here, one stand-in account read by id first.
-    const account = await standIn.store.prisma.user.findFirstOrThrow({ where: { partnerId: standIn.partnerId, externalUserId: { not: null } } });
+    const account = await standIn.store.prisma.user.findFirstOrThrow({
+      where: { partnerId: standIn.partnerId, externalUserId: { not: null } },
+    });
     const ref = { id: learning.id, partnerId: learning.partnerId, kind: learning.kind, linkBy: learning.linkBy };
     const connector = sync.deps.connectorFor(learning);
     const record = await connector.readOne('learning.accounts', account.id);
@@ -147,7 +183,9 @@ describe('sync from a stand-in upstream', () => {
     const UPDATE = `mutation ($input: UpdateBackendInput!) { updateBackend(input: $input) { __typename } }`;
     const wrong = 'agk_wrong_credential_value_0123456789';
     const id = Buffer.from(`Backend:${backends.MESSAGING.id}`).toString('base64');
-    expect((await h.gql(UPDATE, { input: { id, credential: wrong } }, { token: partner.key })).data.updateBackend.__typename).toBe('UpdateBackendSuccess');
+    expect(
+      (await h.gql(UPDATE, { input: { id, credential: wrong } }, { token: partner.key })).data.updateBackend.__typename,
+    ).toBe('UpdateBackendSuccess');
     backends.MESSAGING = await h.store.prisma.backend.findUniqueOrThrow({ where: { id: backends.MESSAGING.id } });
     proxy.resetLog();
     const refused = await run('MESSAGING', true);
@@ -158,20 +196,32 @@ describe('sync from a stand-in upstream', () => {
     expect(after.lastError).not.toContain(wrong);
     // No retry storm: a refusal is not retried.
     expect(proxy.log.length).toBe(1);
-    const r = await h.gql(`query ($id: ID!) { node(id: $id) { ... on Backend { status lastError } } }`, { id }, { token: partner.key });
+    const r = await h.gql(
+      `query ($id: ID!) { node(id: $id) { ... on Backend { status lastError } } }`,
+      { id },
+      { token: partner.key },
+    );
     expect(JSON.stringify(r)).not.toContain(wrong);
   });
 
-  it("another partner sees none of the runs and cannot start one", async () => {
+  it('another partner sees none of the runs and cannot start one', async () => {
     const other = await h.newPartner('Not synced');
     const SYNC = `mutation ($input: SyncBackendInput!) { syncBackend(input: $input) { __typename } }`;
     const count = await h.store.prisma.syncRun.count({ where: { backendId: backends.CATALOG.id } });
-    const r = await h.gql(SYNC, { input: { id: Buffer.from(`Backend:${backends.CATALOG.id}`).toString('base64'), full: true } }, { token: other.key });
+    const r = await h.gql(
+      SYNC,
+      { input: { id: Buffer.from(`Backend:${backends.CATALOG.id}`).toString('base64'), full: true } },
+      { token: other.key },
+    );
     expect(r.data.syncBackend.__typename).toBe('NotFoundError');
     expect(await h.store.prisma.syncRun.count({ where: { backendId: backends.CATALOG.id } })).toBe(count);
     const runs = await h.store.prisma.syncRun.findMany({ where: { backendId: backends.CATALOG.id } });
     for (const run of runs) {
-      const node = await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: Buffer.from(`SyncRun:${run.id}`).toString('base64') }, { token: other.key });
+      const node = await h.gql(
+        `query ($id: ID!) { node(id: $id) { id } }`,
+        { id: Buffer.from(`SyncRun:${run.id}`).toString('base64') },
+        { token: other.key },
+      );
       expect(node.data.node).toBeNull();
     }
   });

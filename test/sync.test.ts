@@ -11,7 +11,17 @@ import { createTestDatabase, storeKind, postgresAvailable } from './helpers/stor
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openStore, type Store } from '../src/store/database.js';
-import type { BackendRef, Checkpoint, Connector, ConnectorHealth, IdentitySink, Page, ReadOptions, SourceRecord, StreamName } from '../src/modules/backends/contract.js';
+import type {
+  BackendRef,
+  Checkpoint,
+  Connector,
+  ConnectorHealth,
+  IdentitySink,
+  Page,
+  ReadOptions,
+  SourceRecord,
+  StreamName,
+} from '../src/modules/backends/contract.js';
 import { executeRun, requestRun, type RunnerDeps } from '../src/modules/sync/runner.js';
 import { createSyncService, queueDue, type SyncService } from '../src/modules/sync/service.js';
 
@@ -57,7 +67,11 @@ const record = (stream: StreamName, nativeId: string, data: Record<string, unkno
 
 function upstream(streams: Partial<Record<StreamName, number>>, pageSize = 10): Upstream {
   const records = new Map<StreamName, SourceRecord[]>();
-  for (const [stream, n] of Object.entries(streams) as [StreamName, number][]) records.set(stream, Array.from({ length: n }, (_, i) => record(stream, `${stream}-${i}`)));
+  for (const [stream, n] of Object.entries(streams) as [StreamName, number][])
+    records.set(
+      stream,
+      Array.from({ length: n }, (_, i) => record(stream, `${stream}-${i}`)),
+    );
   return { records, byId: new Map(), pageSize, health: 'HEALTHY', reads: [], inFlight: 0, maxInFlight: 0 };
 }
 
@@ -78,7 +92,9 @@ function connector(kind: BackendKind, up: Upstream): Connector {
           const all = (up.records.get(stream) ?? []).filter((r) => !r.data.hidden);
           const slice = all.slice(offset, offset + up.pageSize);
           const good = slice.filter((r) => !r.data.broken);
-          const errors = slice.filter((r) => r.data.broken).map((r) => ({ nativeId: r.nativeId, reason: 'no email_address' }));
+          const errors = slice
+            .filter((r) => r.data.broken)
+            .map((r) => ({ nativeId: r.nativeId, reason: 'no email_address' }));
           offset += slice.length;
           const next = offset < all.length ? { offset } : null;
           yield { records: good, errors, next, requests: 1 };
@@ -107,12 +123,17 @@ interface Identity {
 function sink() {
   const identities = new Map<string, Identity>(); // `${backendId}:${nativeId}`
   let upserts = 0;
-  const impl: IdentitySink & { identities: Map<string, Identity>; upserts: () => number; refuse?: (r: SourceRecord) => boolean } = {
+  const impl: IdentitySink & {
+    identities: Map<string, Identity>;
+    upserts: () => number;
+    refuse?: (r: SourceRecord) => boolean;
+  } = {
     identities,
     upserts: () => upserts,
     async upsertPage(backend, records, runId) {
       upserts++;
-      if (records.some((r) => impl.refuse?.(r))) throw new Error('ERROR: null value in column "email" violates not-null constraint');
+      if (records.some((r) => impl.refuse?.(r)))
+        throw new Error('ERROR: null value in column "email" violates not-null constraint');
       let created = 0;
       let updated = 0;
       for (const r of records) {
@@ -132,7 +153,12 @@ function sink() {
     async markUnseenGone(backend, stream, runId) {
       let n = 0;
       for (const [id, identity] of identities) {
-        if (id.startsWith(`${backend.id}:`) && identity.stream === stream && identity.seenBy !== runId && identity.status !== 'GONE') {
+        if (
+          id.startsWith(`${backend.id}:`) &&
+          identity.stream === stream &&
+          identity.seenBy !== runId &&
+          identity.status !== 'GONE'
+        ) {
           identity.status = 'GONE';
           n++;
         }
@@ -141,7 +167,10 @@ function sink() {
     },
     async unseenNativeIds(backend, stream, runId, limit) {
       return [...identities.entries()]
-        .filter(([id, i]) => id.startsWith(`${backend.id}:`) && i.stream === stream && i.seenBy !== runId && i.status !== 'GONE')
+        .filter(
+          ([id, i]) =>
+            id.startsWith(`${backend.id}:`) && i.stream === stream && i.seenBy !== runId && i.status !== 'GONE',
+        )
         .map(([, i]) => i.nativeId)
         .sort()
         .slice(0, limit);
@@ -153,7 +182,9 @@ function sink() {
       return true;
     },
     async *knownNativeIds(backend, stream) {
-      const ids = [...identities.entries()].filter(([id, i]) => id.startsWith(`${backend.id}:`) && i.stream === stream && i.status !== 'GONE').map(([, i]) => i.nativeId);
+      const ids = [...identities.entries()]
+        .filter(([id, i]) => id.startsWith(`${backend.id}:`) && i.stream === stream && i.status !== 'GONE')
+        .map(([, i]) => i.nativeId);
       for (let i = 0; i < ids.length; i += 5) yield ids.slice(i, i + 5);
     },
     async linkPending(backend: BackendRef) {
@@ -171,7 +202,10 @@ function sink() {
 }
 
 const present = (s: ReturnType<typeof sink>, backendId: string) =>
-  [...s.identities.entries()].filter(([id, i]) => id.startsWith(`${backendId}:`) && i.status !== 'GONE').map(([, i]) => i.nativeId).sort();
+  [...s.identities.entries()]
+    .filter(([id, i]) => id.startsWith(`${backendId}:`) && i.status !== 'GONE')
+    .map(([, i]) => i.nativeId)
+    .sort();
 
 // ---------------------------------------------------------------------------- set-up
 
@@ -188,11 +222,25 @@ beforeAll(async () => {
 /** A backend row of a partner of its own (one backend per kind per partner). */
 async function backendOf(_partner: Partner, kind: BackendKind = 'CATALOG'): Promise<Backend> {
   const owner = await h.newPartner(`Sync owner ${++kinds}`);
-  return h.store.prisma.backend.create({ data: { partnerId: owner.accountId, kind, baseUrl: 'https://backend.example.com', credential: 'v1:sealed:elsewhere' } });
+  return h.store.prisma.backend.create({
+    data: {
+      partnerId: owner.accountId,
+      kind,
+      baseUrl: 'https://backend.example.com',
+      credential: 'v1:sealed:elsewhere',
+    },
+  });
 }
 
 function deps(up: Upstream, s: IdentitySink, kind: BackendKind = 'CATALOG', workerId = 'test-worker'): RunnerDeps {
-  return { prisma: h.store.prisma, logger, sink: s, connectorFor: () => connector(kind, up), workerId, staleSeconds: 30 };
+  return {
+    prisma: h.store.prisma,
+    logger,
+    sink: s,
+    connectorFor: () => connector(kind, up),
+    workerId,
+    staleSeconds: 30,
+  };
 }
 
 async function runOnce(d: RunnerDeps, backend: Backend, full = false) {
@@ -216,7 +264,15 @@ describe('a sync run', () => {
     expect(run.startedAt).toBeInstanceOf(Date);
     expect(run.finishedAt!.getTime()).toBeGreaterThanOrEqual(run.startedAt!.getTime());
     // 1 page of clients, 3 pages of users.
-    expect({ requests: run.requests, seen: run.seen, created: run.created, updated: run.updated, linked: run.linked, gone: run.gone, conflicts: run.conflicts }).toEqual({
+    expect({
+      requests: run.requests,
+      seen: run.seen,
+      created: run.created,
+      updated: run.updated,
+      linked: run.linked,
+      gone: run.gone,
+      conflicts: run.conflicts,
+    }).toEqual({
       requests: 4,
       seen: 27,
       created: 27,
@@ -277,7 +333,9 @@ describe('a sync run', () => {
     const run = await runOnce(deps(up, s), backend);
     expect(run).toMatchObject({ status: 'SUCCEEDED', seen: 8, created: 7 });
     // The store's own message (SQL) is not shown to admins.
-    expect(run.errors).toEqual([{ nativeId: 'catalog.users-5', reason: 'not stored: the gateway could not store this record' }]);
+    expect(run.errors).toEqual([
+      { nativeId: 'catalog.users-5', reason: 'not stored: the gateway could not store this record' },
+    ]);
   });
 
   it('keeps the first 100 record errors', async () => {
@@ -296,7 +354,13 @@ describe('a sync run', () => {
     const s = sink();
     for (let i = 0; i < 7; i++) {
       const r = record('learning.accounts', `uuid-${i}`);
-      s.identities.set(`${backend.id}:${r.nativeId}`, { nativeId: r.nativeId, stream: 'learning.accounts', data: JSON.stringify(r.data), status: 'LINKED', seenBy: 'earlier' });
+      s.identities.set(`${backend.id}:${r.nativeId}`, {
+        nativeId: r.nativeId,
+        stream: 'learning.accounts',
+        data: JSON.stringify(r.data),
+        status: 'LINKED',
+        seenBy: 'earlier',
+      });
       if (i !== 3) up.byId.set(r.nativeId, i === 5 ? record('learning.accounts', r.nativeId, { disabled: true }) : r);
     }
     const run = await runOnce(deps(up, s, 'LEARNING'), backend);
@@ -329,7 +393,10 @@ describe('a sync run', () => {
     const run = await runOnce(deps(up, sink()), backend);
     expect(run.status).toBe('FAILED');
     let after = await h.store.prisma.backend.findUniqueOrThrow({ where: { id: backend.id } });
-    expect(after).toMatchObject({ status: 'DEGRADED', lastError: 'the backend could not be reached: connect ECONNREFUSED 127.0.0.1:9' });
+    expect(after).toMatchObject({
+      status: 'DEGRADED',
+      lastError: 'the backend could not be reached: connect ECONNREFUSED 127.0.0.1:9',
+    });
 
     up.health = 'FAILING';
     await runOnce(deps(up, sink()), backend);
@@ -387,7 +454,12 @@ describe('checkpoints and resume', () => {
     // Resumed from the users' 4th page: clients not read again, users from offset 30.
     expect(up.reads.slice(-1)).toEqual([expect.objectContaining({ stream: 'embed.users', from: { offset: 30 } })]);
     expect(s.upserts() - upsertsBefore).toBe(2);
-    expect(present(s, backend.id)).toEqual([...up.records.values()].flat().map((r) => r.nativeId).sort());
+    expect(present(s, backend.id)).toEqual(
+      [...up.records.values()]
+        .flat()
+        .map((r) => r.nativeId)
+        .sort(),
+    );
   });
 
   it('a RUNNING run whose worker died (silent heartbeat) is taken over; a live one is not', async () => {
@@ -397,11 +469,21 @@ describe('checkpoints and resume', () => {
     const { run } = await requestRun(h.store.prisma, backend, true);
     await h.store.prisma.syncRun.update({
       where: { id: run.id },
-      data: { status: 'RUNNING', worker: 'dead-worker', startedAt: new Date(Date.now() - 120_000), heartbeatAt: new Date(), checkpoint: { stream: 'catalog.users', position: { offset: 10 }, done: [] }, seen: 10 },
+      data: {
+        status: 'RUNNING',
+        worker: 'dead-worker',
+        startedAt: new Date(Date.now() - 120_000),
+        heartbeatAt: new Date(),
+        checkpoint: { stream: 'catalog.users', position: { offset: 10 }, done: [] },
+        seen: 10,
+      },
     });
     // Alive (a fresh heartbeat): nobody else takes it.
     expect(await executeRun(deps(up, s), run.id)).toBeNull();
-    await h.store.prisma.syncRun.update({ where: { id: run.id }, data: { heartbeatAt: new Date(Date.now() - 60_000) } });
+    await h.store.prisma.syncRun.update({
+      where: { id: run.id },
+      data: { heartbeatAt: new Date(Date.now() - 60_000) },
+    });
     const taken = await executeRun(deps(up, s), run.id);
     expect(taken).toMatchObject({ status: 'SUCCEEDED', seen: 20 });
     expect(up.reads).toEqual([expect.objectContaining({ from: { offset: 10 } })]);
@@ -428,7 +510,10 @@ describe('one run per backend', () => {
     const up = upstream({ 'catalog.users': 30 }, 10);
     const { run } = await requestRun(h.store.prisma, backend, true);
     const s = sink();
-    const results = await Promise.all([executeRun(deps(up, s, 'CATALOG', 'w1'), run.id), executeRun(deps(up, s, 'CATALOG', 'w2'), run.id)]);
+    const results = await Promise.all([
+      executeRun(deps(up, s, 'CATALOG', 'w1'), run.id),
+      executeRun(deps(up, s, 'CATALOG', 'w2'), run.id),
+    ]);
     expect(results.filter((r) => r !== null)).toHaveLength(1);
     expect(up.reads).toHaveLength(1);
   });
@@ -441,8 +526,22 @@ describe('one run per backend', () => {
     const paused = await backendOf(A);
     await prisma.backend.update({ where: { id: paused.id }, data: { status: 'PAUSED' } });
     await prisma.backend.update({ where: { id: due.id }, data: { syncIntervalSeconds: 60 } });
-    await prisma.syncRun.create({ data: { partnerId: due.partnerId, backendId: due.id, status: 'SUCCEEDED', createdAt: new Date(Date.now() - 61_000) } });
-    await prisma.syncRun.create({ data: { partnerId: recent.partnerId, backendId: recent.id, status: 'SUCCEEDED', createdAt: new Date(Date.now() - 10_000) } });
+    await prisma.syncRun.create({
+      data: {
+        partnerId: due.partnerId,
+        backendId: due.id,
+        status: 'SUCCEEDED',
+        createdAt: new Date(Date.now() - 61_000),
+      },
+    });
+    await prisma.syncRun.create({
+      data: {
+        partnerId: recent.partnerId,
+        backendId: recent.id,
+        status: 'SUCCEEDED',
+        createdAt: new Date(Date.now() - 10_000),
+      },
+    });
     await queueDue(prisma);
     const queued = async (b: Backend) => prisma.syncRun.findMany({ where: { backendId: b.id, status: 'QUEUED' } });
     expect(await queued(fresh)).toEqual([expect.objectContaining({ full: true })]);
@@ -455,16 +554,26 @@ describe('one run per backend', () => {
     await prisma.syncRun.deleteMany({ where: { backendId: { in: [fresh.id, due.id] } } });
   });
 
-  it('the service (this store\'s queue) runs queued runs and stops cleanly', async () => {
+  it("the service (this store's queue) runs queued runs and stops cleanly", async () => {
     const backend = await backendOf(A);
     const up = upstream({ 'catalog.users': 20 }, 5);
     const s = sink();
     const config = loadConfig({ SEED_DEMO: 'false', SYNC_STALE_SECONDS: '30' });
-    const service = createSyncService({ prisma: h.store.prisma, config, logger, sink: s, createConnector: (b) => connector(b.kind, up), tickMs: 200 });
+    const service = createSyncService({
+      prisma: h.store.prisma,
+      config,
+      logger,
+      sink: s,
+      createConnector: (b) => connector(b.kind, up),
+      tickMs: 200,
+    });
     expect(service.queue).toBe('in-process');
     await service.start();
     try {
-      await waitFor(async () => (await h.store.prisma.syncRun.findFirst({ where: { backendId: backend.id, status: 'SUCCEEDED' } })) !== null);
+      await waitFor(
+        async () =>
+          (await h.store.prisma.syncRun.findFirst({ where: { backendId: backend.id, status: 'SUCCEEDED' } })) !== null,
+      );
     } finally {
       await service.stop();
     }
@@ -493,7 +602,9 @@ describe('syncBackend and Backend.syncRuns', () => {
   beforeAll(async () => {
     if (!h.ready) return;
     owner = await h.newPartner('Sync graph');
-    backend = await h.store.prisma.backend.create({ data: { partnerId: owner.accountId, kind: 'MESSAGING', baseUrl: 'https://m.example.com', credential: 'v1:x' } });
+    backend = await h.store.prisma.backend.create({
+      data: { partnerId: owner.accountId, kind: 'MESSAGING', baseUrl: 'https://m.example.com', credential: 'v1:x' },
+    });
   });
 
   it('queues a run, answers the same one when asked again, and lists runs newest first', async () => {
@@ -513,7 +624,12 @@ describe('syncBackend and Backend.syncRuns', () => {
     expect(runs.errors).toBeUndefined();
     expect(runs.data.node.syncRuns.totalCount).toBe(2);
     expect(runs.data.node.syncRuns.edges.map((e: any) => e.node.id)).toEqual([second.data.syncBackend.run.id, run.id]);
-    expect(runs.data.node.syncRuns.edges[1].node).toMatchObject({ status: 'SUCCEEDED', seen: 3, created: 3, errors: [] });
+    expect(runs.data.node.syncRuns.edges[1].node).toMatchObject({
+      status: 'SUCCEEDED',
+      seen: 3,
+      created: 3,
+      errors: [],
+    });
   });
 
   it('another partner can neither sync nor see the runs; a bad id is NOT_FOUND', async () => {
@@ -522,8 +638,14 @@ describe('syncBackend and Backend.syncRuns', () => {
     expect(probe.data.syncBackend).toMatchObject({ __typename: 'NotFoundError' });
     const runs = await h.gql(RUNS, { id: gid('Backend', backend.id) }, { token: B.key });
     expect(runs.data.node).toBeNull();
-    for (const run of before) expect((await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: gid('SyncRun', run.id) }, { token: B.key })).data.node).toBeNull();
-    expect(await h.store.prisma.syncRun.findMany({ where: { backendId: backend.id }, orderBy: { id: 'asc' } })).toEqual(before);
+    for (const run of before)
+      expect(
+        (await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: gid('SyncRun', run.id) }, { token: B.key }))
+          .data.node,
+      ).toBeNull();
+    expect(await h.store.prisma.syncRun.findMany({ where: { backendId: backend.id }, orderBy: { id: 'asc' } })).toEqual(
+      before,
+    );
     const bad = await h.gql(SYNC, { input: { id: 'not-an-id' } }, { token: owner.key });
     expect(bad.errors ?? bad.data.syncBackend.__typename).toBeTruthy();
   });
@@ -538,7 +660,10 @@ describe.runIf(storeKind === 'postgres')('two replicas on one PostgreSQL', () =>
   beforeAll(async () => {
     if (!(await postgresAvailable())) return;
     database = await createTestDatabase();
-    stores = [await openStore({ databaseUrl: database.url, poolSize: 5 }), await openStore({ databaseUrl: database.url, poolSize: 5 })];
+    stores = [
+      await openStore({ databaseUrl: database.url, poolSize: 5 }),
+      await openStore({ databaseUrl: database.url, poolSize: 5 }),
+    ];
   });
   afterAll(async () => {
     for (const s of services) await s.stop().catch(() => {});
@@ -552,13 +677,36 @@ describe.runIf(storeKind === 'postgres')('two replicas on one PostgreSQL', () =>
     // A partner row of this database (createPartner is the graph's; a bare root account will do).
     const partnerId = ulid();
     await prisma.account.create({ data: { id: partnerId, partnerId, name: 'Replicas', canvasUuid: 'c'.repeat(40) } });
-    const backends = await Promise.all((['CATALOG', 'EMBED', 'MESSAGING'] as const).map((kind) => prisma.backend.create({ data: { partnerId, kind, baseUrl: 'https://r.example.com', credential: 'v1:x', syncIntervalSeconds: 30 } })));
-    const ups = new Map(backends.map((b) => [b.id, upstream({ [b.kind === 'CATALOG' ? 'catalog.users' : b.kind === 'EMBED' ? 'embed.users' : 'messaging.accounts']: 40 }, 5)]));
+    const backends = await Promise.all(
+      (['CATALOG', 'EMBED', 'MESSAGING'] as const).map((kind) =>
+        prisma.backend.create({
+          data: { partnerId, kind, baseUrl: 'https://r.example.com', credential: 'v1:x', syncIntervalSeconds: 30 },
+        }),
+      ),
+    );
+    const ups = new Map(
+      backends.map((b) => [
+        b.id,
+        upstream(
+          { [b.kind === 'CATALOG' ? 'catalog.users' : b.kind === 'EMBED' ? 'embed.users' : 'messaging.accounts']: 40 },
+          5,
+        ),
+      ]),
+    );
     for (const up of ups.values()) up.beforePage = () => new Promise((resolve) => setTimeout(resolve, 20));
     const s = sink();
     const config = loadConfig({ SEED_DEMO: 'false', SYNC_CONCURRENCY: '3' });
     services = stores.map((store, i) =>
-      createSyncService({ prisma: store.prisma, config, logger, sink: s, createConnector: (b) => connector(b.kind, ups.get(b.id)!), databaseUrl: database!.url, tickMs: 100, workerId: `replica-${i}` }),
+      createSyncService({
+        prisma: store.prisma,
+        config,
+        logger,
+        sink: s,
+        createConnector: (b) => connector(b.kind, ups.get(b.id)!),
+        databaseUrl: database!.url,
+        tickMs: 100,
+        workerId: `replica-${i}`,
+      }),
     );
     expect(services.map((x) => x.queue)).toEqual(['graphile-worker', 'graphile-worker']);
     await Promise.all(services.map((x) => x.start()));

@@ -32,29 +32,121 @@ let bUserToken: string;
 async function world(name: string, prefix: string): Promise<World> {
   const partner = await h.newPartner(name, 'AUTOMATE');
   const sel = '... on CreateUserSuccess { user { id uuid } }';
-  const account = (await mutate(h, partner.key, 'createAccount', { name: `${prefix} sub` }, '... on CreateAccountSuccess { account { id } }')).account.id;
-  const client = await mutate(h, partner.key, 'upsertClient', { identifier: `${prefix}-client`, metadata: { secret: prefix } }, '... on UpsertClientSuccess { client { id } }');
-  const user = (await mutate(h, partner.key, 'createUser', { externalUserId: `${prefix}-ext`, email: `${prefix}@example.com`, identifier: `${prefix}-emb`, clientIdentifier: `${prefix}-client`, accountId: account }, sel)).user;
+  const account = (
+    await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: `${prefix} sub` },
+      '... on CreateAccountSuccess { account { id } }',
+    )
+  ).account.id;
+  const client = await mutate(
+    h,
+    partner.key,
+    'upsertClient',
+    { identifier: `${prefix}-client`, metadata: { secret: prefix } },
+    '... on UpsertClientSuccess { client { id } }',
+  );
+  const user = (
+    await mutate(
+      h,
+      partner.key,
+      'createUser',
+      {
+        externalUserId: `${prefix}-ext`,
+        email: `${prefix}@example.com`,
+        identifier: `${prefix}-emb`,
+        clientIdentifier: `${prefix}-client`,
+        accountId: account,
+      },
+      sel,
+    )
+  ).user;
   const other = (await mutate(h, partner.key, 'createUser', { externalUserId: `${prefix}-other` }, sel)).user;
   await mutate(h, partner.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] });
-  const course = (await mutate(h, partner.key, 'createCourse', { ownerId: user.id, title: `${prefix} course` }, '... on CreateCourseSuccess { course { id } }')).course.id;
-  const enrollment = (await mutate(h, partner.key, 'enrollUser', { userId: other.id, courseId: course }, '... on EnrollUserSuccess { enrollment { id } }')).enrollment.id;
-  const order = (await mutate(h, partner.key, 'recordOrder', { userId: other.id, courseId: course, amountCents: 100 }, '... on RecordOrderSuccess { order { id } }')).order.id;
-  const apiKey = (await mutate(h, partner.key, 'createApiKey', { name: `${prefix} key` }, '... on CreateApiKeySuccess { apiKey { id } }')).apiKey.id;
+  const course = (
+    await mutate(
+      h,
+      partner.key,
+      'createCourse',
+      { ownerId: user.id, title: `${prefix} course` },
+      '... on CreateCourseSuccess { course { id } }',
+    )
+  ).course.id;
+  const enrollment = (
+    await mutate(
+      h,
+      partner.key,
+      'enrollUser',
+      { userId: other.id, courseId: course },
+      '... on EnrollUserSuccess { enrollment { id } }',
+    )
+  ).enrollment.id;
+  const order = (
+    await mutate(
+      h,
+      partner.key,
+      'recordOrder',
+      { userId: other.id, courseId: course, amountCents: 100 },
+      '... on RecordOrderSuccess { order { id } }',
+    )
+  ).order.id;
+  const apiKey = (
+    await mutate(
+      h,
+      partner.key,
+      'createApiKey',
+      { name: `${prefix} key` },
+      '... on CreateApiKeySuccess { apiKey { id } }',
+    )
+  ).apiKey.id;
   // Stored directly: this harness has no SECRETS_KEY, and no probe opens the credential.
-  const backend = await h.store.prisma.backend.create({ data: { partnerId: partner.accountId, kind: 'CATALOG', activeKind: 'CATALOG', baseUrl: `https://${prefix}.example.com`, credential: 'v1:not:opened:here' } });
+  const backend = await h.store.prisma.backend.create({
+    data: {
+      partnerId: partner.accountId,
+      kind: 'CATALOG',
+      activeKind: 'CATALOG',
+      baseUrl: `https://${prefix}.example.com`,
+      credential: 'v1:not:opened:here',
+    },
+  });
   await h.store.prisma.syncRun.create({ data: { partnerId: partner.accountId, backendId: backend.id } });
   // One identity of that backend on `other`, and a conflict about it naming `user` (SPEC §10.2).
   const identity = await h.store.prisma.identity.create({
     data: {
-      partnerId: partner.accountId, backendId: backend.id, kind: 'CATALOG', stream: 'catalog.users', entity: 'USER', nativeId: `${prefix}-1`, status: 'LINKED',
-      userId: other.uuid, key: `${prefix}-other@example.com`, email: `${prefix}-other@example.com`, data: { id: 1, email_address: `${prefix}-other@example.com` }, dataHash: 'x', syncedAt: new Date(),
+      partnerId: partner.accountId,
+      backendId: backend.id,
+      kind: 'CATALOG',
+      stream: 'catalog.users',
+      entity: 'USER',
+      nativeId: `${prefix}-1`,
+      status: 'LINKED',
+      userId: other.uuid,
+      key: `${prefix}-other@example.com`,
+      email: `${prefix}-other@example.com`,
+      data: { id: 1, email_address: `${prefix}-other@example.com` },
+      dataHash: 'x',
+      syncedAt: new Date(),
     },
   });
-  const conflict = await h.store.prisma.linkConflict.create({ data: { partnerId: partner.accountId, identityId: identity.id, candidateIds: [user.uuid], reason: 'MATCH' } });
+  const conflict = await h.store.prisma.linkConflict.create({
+    data: { partnerId: partner.accountId, identityId: identity.id, candidateIds: [user.uuid], reason: 'MATCH' },
+  });
   return {
-    partner, user, other, account, client: `${prefix}-client`, clientGlobal: client.client.id, course, enrollment, order, apiKey, backend: Buffer.from(`Backend:${backend.id}`).toString('base64'),
-    identityNativeId: identity.nativeId, conflict: Buffer.from(`LinkConflict:${conflict.id}`).toString('base64'),
+    partner,
+    user,
+    other,
+    account,
+    client: `${prefix}-client`,
+    clientGlobal: client.client.id,
+    course,
+    enrollment,
+    order,
+    apiKey,
+    backend: Buffer.from(`Backend:${backend.id}`).toString('base64'),
+    identityNativeId: identity.nativeId,
+    conflict: Buffer.from(`LinkConflict:${conflict.id}`).toString('base64'),
   };
 }
 
@@ -72,7 +164,9 @@ async function dump(h: Harness, partnerId: string) {
     enrollments: await p.enrollment.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
     orders: await p.order.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
     admins: await p.accountAdmin.findMany({ where: { userId: { in: userIds } }, orderBy: { id: 'asc' } }),
-    apiKeys: (await p.apiKey.findMany({ where: { partnerId }, orderBy: { id: 'asc' } })).map(({ lastUsedAt: _, ...k }) => k),
+    apiKeys: (await p.apiKey.findMany({ where: { partnerId }, orderBy: { id: 'asc' } })).map(
+      ({ lastUsedAt: _, ...k }) => k,
+    ),
     backends: await p.backend.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
     syncRuns: await p.syncRun.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
     identities: await p.identity.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
@@ -91,19 +185,40 @@ beforeAll(async () => {
 const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unknown>[]> = {
   createPartner: () => [{ name: 'x' }],
   createAccount: (a) => [{ parentId: a.account, name: 'intruder' }],
-  addAccountAdmin: (a, b) => [{ accountId: a.account, userId: b.user.id }, { accountId: b.account, userId: a.user.id }],
+  addAccountAdmin: (a, b) => [
+    { accountId: a.account, userId: b.user.id },
+    { accountId: b.account, userId: a.user.id },
+  ],
   removeAccountAdmin: (a) => [{ accountId: a.account, userId: a.user.id }],
-  updateAccount: (a) => [{ id: a.account, name: 'pwned' }, { id: a.partner.accountGlobalId, requireIpGqlAccess: true, allowedIps: ['10.0.0.0/8'] }],
-  createUser: (a) => [{ accountId: a.account, externalUserId: 'intruder' }, { identifier: 'x-emb', clientIdentifier: a.client }],
+  updateAccount: (a) => [
+    { id: a.account, name: 'pwned' },
+    { id: a.partner.accountGlobalId, requireIpGqlAccess: true, allowedIps: ['10.0.0.0/8'] },
+  ],
+  createUser: (a) => [
+    { accountId: a.account, externalUserId: 'intruder' },
+    { identifier: 'x-emb', clientIdentifier: a.client },
+  ],
   createUsers: (a) => [{ users: [{ accountId: a.account, externalUserId: 'intruder-bulk' }] }],
   ensureUser: (a) => [{ identifier: 'new-emb', clientIdentifier: a.client }],
-  updateUser: (a) => [{ id: a.user.id, firstName: 'pwned' }, { id: a.user.uuid, metadataPatch: { x: 1 } }],
+  updateUser: (a) => [
+    { id: a.user.id, firstName: 'pwned' },
+    { id: a.user.uuid, metadataPatch: { x: 1 } },
+  ],
   disableUser: (a) => [{ id: a.user.id }],
   enableUser: (a) => [{ id: a.user.id }],
-  mergeUsers: (a, b) => [{ sourceId: a.user.id, targetId: b.user.id }, { sourceId: b.user.id, targetId: a.user.id }],
+  mergeUsers: (a, b) => [
+    { sourceId: a.user.id, targetId: b.user.id },
+    { sourceId: b.user.id, targetId: a.user.id },
+  ],
   unmergeUser: (a) => [{ id: a.user.id }],
-  reallocateCourses: (a, b) => [{ fromUserId: a.user.id, toUserId: b.user.id }, { fromUserId: b.user.id, toUserId: a.user.id }],
-  deleteUser: (a, b) => [{ id: a.user.id, action: 'DELETE' }, { id: b.other.id, action: 'REALLOCATE', reallocateTo: a.user.id }],
+  reallocateCourses: (a, b) => [
+    { fromUserId: a.user.id, toUserId: b.user.id },
+    { fromUserId: b.user.id, toUserId: a.user.id },
+  ],
+  deleteUser: (a, b) => [
+    { id: a.user.id, action: 'DELETE' },
+    { id: b.other.id, action: 'REALLOCATE', reallocateTo: a.user.id },
+  ],
   deleteUserDependencies: (a) => [{ id: a.other.id }],
   grantEntitlements: (a) => [{ userId: a.user.id, kinds: ['PARTNER_ADMIN'] }],
   revokeEntitlements: (a) => [{ userId: a.user.id, kinds: ['KNERD'] }],
@@ -113,10 +228,19 @@ const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unk
   revokeApiKey: (a) => [{ id: a.apiKey }],
   resetAccountIpAccess: (a) => [{ accountId: a.partner.accountGlobalId }, { accountId: a.account }],
   createCourse: (a) => [{ ownerId: a.user.id, title: 'intruder' }],
-  enrollUser: (a, b) => [{ userId: a.user.id, courseId: b.course }, { userId: b.user.id, courseId: a.course }],
-  recordOrder: (a, b) => [{ userId: a.user.id, amountCents: 1 }, { userId: b.user.id, courseId: a.course, amountCents: 1 }],
+  enrollUser: (a, b) => [
+    { userId: a.user.id, courseId: b.course },
+    { userId: b.user.id, courseId: a.course },
+  ],
+  recordOrder: (a, b) => [
+    { userId: a.user.id, amountCents: 1 },
+    { userId: b.user.id, courseId: a.course, amountCents: 1 },
+  ],
   connectBackend: () => [],
-  updateBackend: (a) => [{ id: a.backend, syncIntervalSeconds: 60 }, { id: a.backend, baseUrl: 'https://b.example.com', credential: 'stolen' }],
+  updateBackend: (a) => [
+    { id: a.backend, syncIntervalSeconds: 60 },
+    { id: a.backend, baseUrl: 'https://b.example.com', credential: 'stolen' },
+  ],
   disconnectBackend: (a) => [{ id: a.backend }],
   syncBackend: (a) => [{ id: a.backend }, { id: a.backend, full: true }],
   dismissLinkConflict: (a) => [{ id: a.conflict }],
@@ -125,7 +249,10 @@ const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unk
     { userId: a.user.id, backendId: b.backend, nativeId: b.identityNativeId },
     { userId: a.user.id, backendId: a.backend, nativeId: a.identityNativeId },
   ],
-  unlinkIdentity: (a, b) => [{ userId: a.other.id, backendId: a.backend }, { userId: b.other.id, backendId: a.backend }],
+  unlinkIdentity: (a, b) => [
+    { userId: a.other.id, backendId: a.backend },
+    { userId: b.other.id, backendId: a.backend },
+  ],
 };
 
 describe('cross-partner probe', () => {
@@ -134,9 +261,22 @@ describe('cross-partner probe', () => {
     expect(Object.keys(MUTATION_PROBES).sort()).toEqual(fields);
   });
 
-  it('finds none of A\'s nodes by id, in any form', async () => {
+  it("finds none of A's nodes by id, in any form", async () => {
     const aRun = (await h.store.prisma.syncRun.findFirstOrThrow({ where: { partnerId: A.partner.accountId } })).id;
-    const ids = [A.user.id, A.other.id, A.partner.accountGlobalId, A.account, A.clientGlobal, A.course, A.enrollment, A.order, A.apiKey, A.backend, Buffer.from(`SyncRun:${aRun}`).toString('base64'), A.conflict];
+    const ids = [
+      A.user.id,
+      A.other.id,
+      A.partner.accountGlobalId,
+      A.account,
+      A.clientGlobal,
+      A.course,
+      A.enrollment,
+      A.order,
+      A.apiKey,
+      A.backend,
+      Buffer.from(`SyncRun:${aRun}`).toString('base64'),
+      A.conflict,
+    ];
     for (const token of [B.partner.key, bUserToken]) {
       for (const id of ids) {
         const r = await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id }, { token });
@@ -188,7 +328,10 @@ describe('cross-partner probe', () => {
     expect(r.data.audit.totalCount).toBe(0);
     // Only B's own conflict and identities; none of A's.
     expect(r.data.linkConflicts.totalCount).toBe(1);
-    expect(r.data.linkConflicts.edges[0].node).toEqual({ identity: { nativeId: 'b-1' }, candidates: [{ uuid: B.user.uuid }] });
+    expect(r.data.linkConflicts.edges[0].node).toEqual({
+      identity: { nativeId: 'b-1' },
+      candidates: [{ uuid: B.user.uuid }],
+    });
     expect(r.data.open.totalCount).toBe(1);
     const nativeIds = r.data.users.edges.flatMap((e: any) => e.node.identities.map((i: any) => i.nativeId));
     expect(nativeIds).toContain('b-1');
@@ -217,11 +360,22 @@ describe('cross-partner probe', () => {
         { token: B.partner.key },
       );
     // Alone, the users page takes the compiled read path; beside viewer, the executor.
-    const usersOnly = (id: string) => h.gql(`query ($u: String) { users(first: 5, after: $u) { edges { node { uuid } } } }`, { u: cursor(id) }, { token: B.partner.key });
+    const usersOnly = (id: string) =>
+      h.gql(
+        `query ($u: String) { users(first: 5, after: $u) { edges { node { uuid } } } }`,
+        { u: cursor(id) },
+        { token: B.partner.key },
+      );
     expect((await usersOnly(A.user.uuid)).data).toEqual((await usersOnly(unknown)).data);
     for (const withViewer of [false, true]) {
-      const foreign = await page({ user: A.user.uuid, account: A.partner.accountId, client: aClient, event: aEvent }, withViewer);
-      const none = await page({ user: unknown, account: '01ZZZZZZZZZZZZZZZZZZZZZZZZ', client: unknown, event: unknown }, withViewer);
+      const foreign = await page(
+        { user: A.user.uuid, account: A.partner.accountId, client: aClient, event: aEvent },
+        withViewer,
+      );
+      const none = await page(
+        { user: unknown, account: '01ZZZZZZZZZZZZZZZZZZZZZZZZ', client: unknown, event: unknown },
+        withViewer,
+      );
       expect(foreign.errors).toBeUndefined();
       expect(foreign.data).toEqual(none.data);
       expect(foreign.data.users.edges).toEqual([]);
@@ -244,7 +398,11 @@ describe('cross-partner probe', () => {
           const code = outcome?.code ?? r.errors?.[0]?.extensions?.code;
           const items = outcome?.results?.map((x: { __typename: string }) => x.__typename);
           // Either refused (NOT_FOUND / FORBIDDEN), or acting on B's own data only.
-          const acceptable = ['NOT_FOUND', 'FORBIDDEN'].includes(code) || (items?.every((t: string) => t === 'NotFoundError')) || name === 'upsertClient' || name === 'ensureUser';
+          const acceptable =
+            ['NOT_FOUND', 'FORBIDDEN'].includes(code) ||
+            items?.every((t: string) => t === 'NotFoundError') ||
+            name === 'upsertClient' ||
+            name === 'ensureUser';
           expect(acceptable, `${name} ${JSON.stringify(input)} → ${JSON.stringify(r.data ?? r.errors)}`).toBe(true);
         }
       }

@@ -34,22 +34,54 @@ beforeAll(async () => {
 describe('createUser', () => {
   it('creates each identity kind', async () => {
     const learning = await newUser(h, a.key, { externalUserId: 'c-ext-1' });
-    expect(learning).toMatchObject({ status: 'ACTIVE', externalUserId: 'c-ext-1', email: null, identifier: null, catalogId: null });
+    expect(learning).toMatchObject({
+      status: 'ACTIVE',
+      externalUserId: 'c-ext-1',
+      email: null,
+      identifier: null,
+      catalogId: null,
+    });
     expect(learning.account.ulid).toBe(a.accountId);
 
-    const catalog = await newUser(h, a.key, { email: 'Ada@Example.COM', firstName: 'Ada', timeZone: 'Europe/Paris', locale: 'en-GB' }, `${USER_FIELDS} userName firstName timeZone locale registeredInCatalog canvasUserUuid`);
+    const catalog = await newUser(
+      h,
+      a.key,
+      { email: 'Ada@Example.COM', firstName: 'Ada', timeZone: 'Europe/Paris', locale: 'en-GB' },
+      `${USER_FIELDS} userName firstName timeZone locale registeredInCatalog canvasUserUuid`,
+    );
     expect(catalog.email).toBe('ada@example.com');
     expect(catalog.userName).toBe('ada@example.com');
     expect(catalog.registeredInCatalog).toBe(true);
     expect(catalog.catalogId).toEqual(expect.any(Number));
     expect(catalog.canvasUserUuid).toMatch(/^[A-Za-z0-9]{40}$/);
 
-    const embed = await newUser(h, a.key, { identifier: 'c-emb-1', clientIdentifier: 'web', name: 'Emb', avatar: 'https://x/a.png', metadata: { plan: 'gold' } }, `${USER_FIELDS} name avatar metadata`);
-    expect(embed).toMatchObject({ identifier: 'c-emb-1', client: { identifier: 'web' }, name: 'Emb', avatar: 'https://x/a.png' });
+    const embed = await newUser(
+      h,
+      a.key,
+      {
+        identifier: 'c-emb-1',
+        clientIdentifier: 'web',
+        name: 'Emb',
+        avatar: 'https://x/a.png',
+        metadata: { plan: 'gold' },
+      },
+      `${USER_FIELDS} name avatar metadata`,
+    );
+    expect(embed).toMatchObject({
+      identifier: 'c-emb-1',
+      client: { identifier: 'web' },
+      name: 'Emb',
+      avatar: 'https://x/a.png',
+    });
     expect(embed.metadata).toEqual({ plan: 'gold', name: 'Emb', avatar: 'https://x/a.png' });
 
     const all = await newUser(h, a.key, { externalUserId: 'c-ext-2', email: 'all@example.com', identifier: 'c-emb-2' });
-    expect(all).toMatchObject({ externalUserId: 'c-ext-2', email: 'all@example.com', identifier: 'c-emb-2', client: null });
+    expect(all).toMatchObject({
+      externalUserId: 'c-ext-2',
+      email: 'all@example.com',
+      identifier: 'c-emb-2',
+      client: null,
+    });
   });
 
   it('registers the user in a sub-account', async () => {
@@ -68,15 +100,26 @@ describe('createUser', () => {
       expect(r.existingId).toBe(holder.uuid);
     }
     // The same keys are free in another partner.
-    expect((await createUser(h, b.key, { externalUserId: 'k-ext', email: 'k@example.com', identifier: 'k-emb' })).__typename).toBe('CreateUserSuccess');
+    expect(
+      (await createUser(h, b.key, { externalUserId: 'k-ext', email: 'k@example.com', identifier: 'k-emb' })).__typename,
+    ).toBe('CreateUserSuccess');
   });
 
   it("keeps a disabled user's key burned", async () => {
     const user = await newUser(h, a.key, { externalUserId: 'burn-disabled' });
-    expect((await run(h, a.key, 'disableUser', { id: user.id }, '... on DisableUserSuccess { user { status } }')).user.status).toBe('DISABLED');
+    expect(
+      (await run(h, a.key, 'disableUser', { id: user.id }, '... on DisableUserSuccess { user { status } }')).user
+        .status,
+    ).toBe('DISABLED');
     const again = await createUser(h, a.key, { externalUserId: 'burn-disabled' });
     expect(again).toMatchObject({ __typename: 'ConflictError', field: 'externalUserId', existingId: user.uuid });
-    const ensured = await run(h, a.key, 'ensureUser', { externalUserId: 'burn-disabled' }, '... on EnsureUserSuccess { created user { uuid status } }');
+    const ensured = await run(
+      h,
+      a.key,
+      'ensureUser',
+      { externalUserId: 'burn-disabled' },
+      '... on EnsureUserSuccess { created user { uuid status } }',
+    );
     expect(ensured).toMatchObject({ created: false, user: { uuid: user.uuid, status: 'DISABLED' } });
   });
 
@@ -94,10 +137,19 @@ describe('createUser', () => {
     ];
     for (const [value, rule] of cases) {
       const r = await createUser(h, a.key, { externalUserId: value });
-      expect(r, value).toMatchObject({ __typename: 'PiiRejectedError', code: 'PII_REJECTED', piiField: 'externalUserId', rule });
+      expect(r, value).toMatchObject({
+        __typename: 'PiiRejectedError',
+        code: 'PII_REJECTED',
+        piiField: 'externalUserId',
+        rule,
+      });
       expect(r.message).toContain('externalUserId');
     }
-    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: { in: cases.map(([v]) => v) } } })).toBe(0);
+    expect(
+      await h.store.prisma.user.count({
+        where: { partnerId: a.accountId, externalUserId: { in: cases.map(([v]) => v) } },
+      }),
+    ).toBe(0);
     // Anonymized numeric ids are fine.
     expect((await createUser(h, a.key, { externalUserId: '4155552671' })).__typename).toBe('CreateUserSuccess');
   });
@@ -127,10 +179,18 @@ describe('createUser', () => {
   });
 
   it('answers NOT_FOUND for an unknown client or a foreign account', async () => {
-    expect(await createUser(h, a.key, { identifier: 'nf-1', clientIdentifier: 'nope' })).toMatchObject({ __typename: 'NotFoundError', entity: 'Client' });
-    expect(await createUser(h, b.key, { externalUserId: 'nf-2', accountId: a.accountId })).toMatchObject({ __typename: 'NotFoundError', entity: 'Account' });
+    expect(await createUser(h, a.key, { identifier: 'nf-1', clientIdentifier: 'nope' })).toMatchObject({
+      __typename: 'NotFoundError',
+      entity: 'Client',
+    });
+    expect(await createUser(h, b.key, { externalUserId: 'nf-2', accountId: a.accountId })).toMatchObject({
+      __typename: 'NotFoundError',
+      entity: 'Account',
+    });
     // B cannot attach a user to A's client either.
-    expect(await createUser(h, b.key, { identifier: 'nf-3', clientIdentifier: 'web' })).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await createUser(h, b.key, { identifier: 'nf-3', clientIdentifier: 'web' })).toMatchObject({
+      __typename: 'NotFoundError',
+    });
     expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'nf-2' } })).toBe(0);
   });
 });
@@ -139,10 +199,16 @@ describe('ensureUser', () => {
   it('returns an existing user, creates a new one, and refuses a deleted key', async () => {
     const existing = await newUser(h, a.key, { externalUserId: 'e-1' });
     const sel = '... on EnsureUserSuccess { created user { uuid externalUserId identifier client { identifier } } }';
-    expect(await run(h, a.key, 'ensureUser', { externalUserId: 'e-1' }, sel)).toMatchObject({ created: false, user: { uuid: existing.uuid } });
+    expect(await run(h, a.key, 'ensureUser', { externalUserId: 'e-1' }, sel)).toMatchObject({
+      created: false,
+      user: { uuid: existing.uuid },
+    });
     const fresh = await run(h, a.key, 'ensureUser', { externalUserId: 'e-2' }, sel);
     expect(fresh).toMatchObject({ created: true, user: { externalUserId: 'e-2' } });
-    expect(await run(h, a.key, 'ensureUser', { externalUserId: 'e-2' }, sel)).toMatchObject({ created: false, user: { uuid: fresh.user.uuid } });
+    expect(await run(h, a.key, 'ensureUser', { externalUserId: 'e-2' }, sel)).toMatchObject({
+      created: false,
+      user: { uuid: fresh.user.uuid },
+    });
     const embed = await run(h, a.key, 'ensureUser', { identifier: 'e-emb', clientIdentifier: 'web' }, sel);
     expect(embed).toMatchObject({ created: true, user: { identifier: 'e-emb', client: { identifier: 'web' } } });
 
@@ -153,13 +219,24 @@ describe('ensureUser', () => {
 
   it('validates its input and PII', async () => {
     expect((await run(h, a.key, 'ensureUser', {})).__typename).toBe('ValidationError');
-    expect((await run(h, a.key, 'ensureUser', { externalUserId: 'x', identifier: 'y' })).__typename).toBe('ValidationError');
-    expect(await run(h, a.key, 'ensureUser', { externalUserId: 'me@example.com' })).toMatchObject({ __typename: 'PiiRejectedError', rule: 'email' });
+    expect((await run(h, a.key, 'ensureUser', { externalUserId: 'x', identifier: 'y' })).__typename).toBe(
+      'ValidationError',
+    );
+    expect(await run(h, a.key, 'ensureUser', { externalUserId: 'me@example.com' })).toMatchObject({
+      __typename: 'PiiRejectedError',
+      rule: 'email',
+    });
   });
 
   it("does not hand partner B a user of partner A's key", async () => {
     await newUser(h, a.key, { externalUserId: 'e-cross' });
-    const r = await run(h, b.key, 'ensureUser', { externalUserId: 'e-cross' }, '... on EnsureUserSuccess { created user { uuid partner { ulid } } }');
+    const r = await run(
+      h,
+      b.key,
+      'ensureUser',
+      { externalUserId: 'e-cross' },
+      '... on EnsureUserSuccess { created user { uuid partner { ulid } } }',
+    );
     expect(r).toMatchObject({ created: true, user: { partner: { ulid: b.accountId } } });
   });
 });
@@ -169,7 +246,13 @@ describe('updateUser', () => {
 
   it('replaces metadata with `metadata` and merges it with `metadataPatch` (RFC 7396)', async () => {
     const user = await newUser(h, a.key, { identifier: 'm-1', metadata: { a: 1, nested: { x: 1, y: 2 }, keep: true } });
-    const patched = await run(h, a.key, 'updateUser', { id: user.id, metadataPatch: { a: 2, nested: { y: null, z: 3 }, keep: null, list: [1, 2] } }, sel);
+    const patched = await run(
+      h,
+      a.key,
+      'updateUser',
+      { id: user.id, metadataPatch: { a: 2, nested: { y: null, z: 3 }, keep: null, list: [1, 2] } },
+      sel,
+    );
     expect(patched.user.metadata).toEqual({ a: 2, nested: { x: 1, z: 3 }, list: [1, 2] });
     const replaced = await run(h, a.key, 'updateUser', { id: user.id, metadata: { only: 'this' } }, sel);
     expect(replaced.user.metadata).toEqual({ only: 'this' });
@@ -181,7 +264,11 @@ describe('updateUser', () => {
   it('treats name and avatar as shorthands for metadata.name and metadata.avatar', async () => {
     const user = await newUser(h, a.key, { identifier: 'm-2', metadata: { team: 'red' } });
     const r = await run(h, a.key, 'updateUser', { id: user.id, name: 'Grace', avatar: 'https://x/g.png' }, sel);
-    expect(r.user).toMatchObject({ name: 'Grace', avatar: 'https://x/g.png', metadata: { team: 'red', name: 'Grace', avatar: 'https://x/g.png' } });
+    expect(r.user).toMatchObject({
+      name: 'Grace',
+      avatar: 'https://x/g.png',
+      metadata: { team: 'red', name: 'Grace', avatar: 'https://x/g.png' },
+    });
     // With a replacement, the shorthand applies on top of the new object.
     const r2 = await run(h, a.key, 'updateUser', { id: user.id, metadata: { team: 'blue' }, name: 'G' }, sel);
     expect(r2.user.metadata).toEqual({ team: 'blue', name: 'G' });
@@ -196,15 +283,25 @@ describe('updateUser', () => {
     const principal = await loadUserPrincipal(h.store.prisma, a.adminUserId, 'api_key');
     const ctx = { prisma: h.store.prisma, principal, requestId: 'test', ip: '127.0.0.1' };
     const catalog = await newUser(h, a.key, { email: 'm-big@example.com', customFields: { a: 'x'.repeat(40_000) } });
-    await expect(updateUser(ctx, { id: catalog.uuid, customFieldsPatch: { b: 'y'.repeat(40_000) } })).rejects.toMatchObject({
+    await expect(
+      updateUser(ctx, { id: catalog.uuid, customFieldsPatch: { b: 'y'.repeat(40_000) } }),
+    ).rejects.toMatchObject({
       issues: [{ field: 'input.customFieldsPatch', message: expect.stringContaining('64 KiB') }],
     });
-    expect((await updateUser(ctx, { id: catalog.uuid, customFieldsPatch: { a: null, b: 'small' } })).customFields).toEqual({ b: 'small' });
+    expect(
+      (await updateUser(ctx, { id: catalog.uuid, customFieldsPatch: { a: null, b: 'small' } })).customFields,
+    ).toEqual({ b: 'small' });
   });
 
   it('sets a missing key once and never changes a set one', async () => {
     const user = await newUser(h, a.key, { email: 'keys@example.com' });
-    const set = await run(h, a.key, 'updateUser', { id: user.id, externalUserId: 'u-ext', identifier: 'u-emb', clientIdentifier: 'web' }, sel);
+    const set = await run(
+      h,
+      a.key,
+      'updateUser',
+      { id: user.id, externalUserId: 'u-ext', identifier: 'u-emb', clientIdentifier: 'web' },
+      sel,
+    );
     expect(set.user).toMatchObject({ externalUserId: 'u-ext', identifier: 'u-emb', client: { identifier: 'web' } });
     const same = await run(h, a.key, 'updateUser', { id: user.id, externalUserId: 'u-ext' }, sel);
     expect(same.__typename).toBe('UpdateUserSuccess');
@@ -214,9 +311,15 @@ describe('updateUser', () => {
       expect(r.issues[0].field).toBe(`input.${Object.keys(change)[0]}`);
     }
     const learner = await newUser(h, a.key, { externalUserId: 'u-no-emb' });
-    expect(await run(h, a.key, 'updateUser', { id: learner.id, clientIdentifier: 'web' })).toMatchObject({ __typename: 'ValidationError', issues: [{ field: 'input.clientIdentifier' }] });
+    expect(await run(h, a.key, 'updateUser', { id: learner.id, clientIdentifier: 'web' })).toMatchObject({
+      __typename: 'ValidationError',
+      issues: [{ field: 'input.clientIdentifier' }],
+    });
     const pii = await newUser(h, a.key, { identifier: 'u-pii' });
-    expect(await run(h, a.key, 'updateUser', { id: pii.id, externalUserId: '123-45-6789' })).toMatchObject({ __typename: 'PiiRejectedError', rule: 'national_id' });
+    expect(await run(h, a.key, 'updateUser', { id: pii.id, externalUserId: '123-45-6789' })).toMatchObject({
+      __typename: 'PiiRejectedError',
+      rule: 'national_id',
+    });
     expect((await rawUser(h, user.uuid))!.externalUserId).toBe('u-ext');
   });
 
@@ -225,8 +328,20 @@ describe('updateUser', () => {
     const user = await newUser(h, a.key, { externalUserId: 'u-mail' });
     const clash = await run(h, a.key, 'updateUser', { id: user.id, email: 'TAKEN@example.com' });
     expect(clash).toMatchObject({ __typename: 'ConflictError', field: 'email' });
-    const ok = await run(h, a.key, 'updateUser', { id: user.id, email: 'Free@Example.com', firstName: 'F', timeZone: 'Asia/Tokyo' }, sel);
-    expect(ok.user).toMatchObject({ email: 'free@example.com', registeredInCatalog: true, userName: 'free@example.com', firstName: 'F', timeZone: 'Asia/Tokyo' });
+    const ok = await run(
+      h,
+      a.key,
+      'updateUser',
+      { id: user.id, email: 'Free@Example.com', firstName: 'F', timeZone: 'Asia/Tokyo' },
+      sel,
+    );
+    expect(ok.user).toMatchObject({
+      email: 'free@example.com',
+      registeredInCatalog: true,
+      userName: 'free@example.com',
+      firstName: 'F',
+      timeZone: 'Asia/Tokyo',
+    });
     expect(ok.user.catalogId).toEqual(expect.any(Number));
   });
 
@@ -234,13 +349,26 @@ describe('updateUser', () => {
     const me = await newUser(h, a.key, { identifier: 'self-1', email: 'self@example.com' });
     const other = await newUser(h, a.key, { identifier: 'self-2' });
     const token = await jwtFor(me.uuid);
-    const own = await run(h, token, 'updateUser', { id: me.id, firstName: 'Me', metadataPatch: { color: 'green' }, name: 'Myself' }, sel);
+    const own = await run(
+      h,
+      token,
+      'updateUser',
+      { id: me.id, firstName: 'Me', metadataPatch: { color: 'green' }, name: 'Myself' },
+      sel,
+    );
     expect(own.user).toMatchObject({ firstName: 'Me', name: 'Myself', metadata: { color: 'green', name: 'Myself' } });
-    for (const change of [{ email: 'new@example.com' }, { userName: 'new' }, { externalUserId: 'self-ext' }, { canvasUserId: 5 }]) {
+    for (const change of [
+      { email: 'new@example.com' },
+      { userName: 'new' },
+      { externalUserId: 'self-ext' },
+      { canvasUserId: 5 },
+    ]) {
       const r = await run(h, token, 'updateUser', { id: me.id, ...change });
       expect(r.__typename, JSON.stringify(change)).toBe('ForbiddenError');
     }
-    expect(await run(h, token, 'updateUser', { id: other.id, firstName: 'Hacked' })).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await run(h, token, 'updateUser', { id: other.id, firstName: 'Hacked' })).toMatchObject({
+      __typename: 'NotFoundError',
+    });
     const row = await rawUser(h, me.uuid);
     expect(row).toMatchObject({ email: 'self@example.com', userName: 'self@example.com', externalUserId: null });
     expect((await rawUser(h, other.uuid))!.firstName).toBeNull();
@@ -250,7 +378,10 @@ describe('updateUser', () => {
     const user = await newUser(h, a.key, { identifier: 'x-upd', metadata: { v: 1 } });
     const before = await rawUser(h, user.uuid);
     for (const id of [user.id, user.uuid]) {
-      expect(await run(h, b.key, 'updateUser', { id, metadataPatch: { v: 2 }, firstName: 'B' })).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+      expect(await run(h, b.key, 'updateUser', { id, metadataPatch: { v: 2 }, firstName: 'B' })).toMatchObject({
+        __typename: 'NotFoundError',
+        code: 'NOT_FOUND',
+      });
     }
     expect(await rawUser(h, user.uuid)).toEqual(before);
   });
@@ -270,7 +401,13 @@ describe('disableUser / enableUser', () => {
     expect(refused.status).toBe(401);
     // Disabling twice is harmless.
     expect((await run(h, a.key, 'disableUser', { id: user.id }, sel)).user.status).toBe('DISABLED');
-    const enabled = await run(h, a.key, 'enableUser', { id: user.id }, '... on EnableUserSuccess { user { status disabledAt } }');
+    const enabled = await run(
+      h,
+      a.key,
+      'enableUser',
+      { id: user.id },
+      '... on EnableUserSuccess { user { status disabledAt } }',
+    );
     expect(enabled.user).toEqual({ status: 'ACTIVE', disabledAt: null });
     expect((await h.gql('{ viewer { user { uuid } } }', {}, { token })).data.viewer.user.uuid).toBe(user.uuid);
   });
@@ -298,8 +435,14 @@ describe('courses, enrollments and orders', () => {
     const student = await newUser(h, a.key, { email: 'student@example.com' });
     const courseId = await createCourse(h, a.key, owner.id, 'Algebra');
     expect((await enroll(h, a.key, student.id, courseId)).__typename).toBe('EnrollUserSuccess');
-    expect(await enroll(h, a.key, student.id, courseId)).toMatchObject({ __typename: 'ConflictError', field: 'courseId' });
-    expect(await order(h, a.key, student.id, courseId, 1999)).toMatchObject({ __typename: 'RecordOrderSuccess', order: { amountCents: 1999 } });
+    expect(await enroll(h, a.key, student.id, courseId)).toMatchObject({
+      __typename: 'ConflictError',
+      field: 'courseId',
+    });
+    expect(await order(h, a.key, student.id, courseId, 1999)).toMatchObject({
+      __typename: 'RecordOrderSuccess',
+      order: { amountCents: 1999 },
+    });
     expect((await order(h, a.key, student.id, null, 5)).__typename).toBe('RecordOrderSuccess');
     expect((await order(h, a.key, student.id, courseId, -1)).__typename).toBe('ValidationError');
     expect((await run(h, a.key, 'createCourse', { ownerId: owner.id, title: '' })).__typename).toBe('ValidationError');
@@ -309,7 +452,9 @@ describe('courses, enrollments and orders', () => {
 
     // Partner B can use neither A's users nor A's courses.
     const bUser = await newUser(h, b.key, { externalUserId: 'co-b' });
-    expect(await run(h, b.key, 'createCourse', { ownerId: owner.id, title: 'Hijack' })).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await run(h, b.key, 'createCourse', { ownerId: owner.id, title: 'Hijack' })).toMatchObject({
+      __typename: 'NotFoundError',
+    });
     expect(await enroll(h, b.key, bUser.id, courseId)).toMatchObject({ __typename: 'NotFoundError', entity: 'Course' });
     expect(await order(h, b.key, bUser.id, courseId)).toMatchObject({ __typename: 'NotFoundError', entity: 'Course' });
     expect(await order(h, b.key, student.id, null)).toMatchObject({ __typename: 'NotFoundError', entity: 'User' });
@@ -325,11 +470,19 @@ describe('reallocateCourses', () => {
     const to = await newUser(h, a.key, { externalUserId: 'r-to' });
     await createCourse(h, a.key, from.id, 'One');
     await createCourse(h, a.key, from.id, 'Two');
-    const r = await run(h, a.key, 'reallocateCourses', { fromUserId: from.id, toUserId: to.id }, '... on ReallocateCoursesSuccess { moved }');
+    const r = await run(
+      h,
+      a.key,
+      'reallocateCourses',
+      { fromUserId: from.id, toUserId: to.id },
+      '... on ReallocateCoursesSuccess { moved }',
+    );
     expect(r.moved).toBe(2);
     expect((await rawUser(h, to.uuid))!.courses.map((c) => c.title).sort()).toEqual(['One', 'Two']);
     expect((await rawUser(h, from.uuid))!.courses).toHaveLength(0);
-    expect((await run(h, a.key, 'reallocateCourses', { fromUserId: from.id, toUserId: from.id })).__typename).toBe('ValidationError');
+    expect((await run(h, a.key, 'reallocateCourses', { fromUserId: from.id, toUserId: from.id })).__typename).toBe(
+      'ValidationError',
+    );
   });
 
   it('refuses a merged or disabled receiver', async () => {
@@ -341,7 +494,9 @@ describe('reallocateCourses', () => {
     await run(h, a.key, 'mergeUsers', { sourceId: merged.id, targetId: sink.id });
     await run(h, a.key, 'disableUser', { id: disabled.id });
     for (const to of [merged, disabled]) {
-      expect((await run(h, a.key, 'reallocateCourses', { fromUserId: from.id, toUserId: to.id })).__typename).toBe('ConflictError');
+      expect((await run(h, a.key, 'reallocateCourses', { fromUserId: from.id, toUserId: to.id })).__typename).toBe(
+        'ConflictError',
+      );
     }
     expect((await rawUser(h, from.uuid))!.courses).toHaveLength(1);
   });
@@ -350,15 +505,26 @@ describe('reallocateCourses', () => {
     const from = await newUser(h, a.key, { externalUserId: 'r3-from' });
     await createCourse(h, a.key, from.id);
     const bUser = await newUser(h, b.key, { externalUserId: 'r3-b' });
-    expect(await run(h, b.key, 'reallocateCourses', { fromUserId: from.id, toUserId: bUser.id })).toMatchObject({ __typename: 'NotFoundError' });
-    expect(await run(h, a.key, 'reallocateCourses', { fromUserId: from.id, toUserId: bUser.id })).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await run(h, b.key, 'reallocateCourses', { fromUserId: from.id, toUserId: bUser.id })).toMatchObject({
+      __typename: 'NotFoundError',
+    });
+    expect(await run(h, a.key, 'reallocateCourses', { fromUserId: from.id, toUserId: bUser.id })).toMatchObject({
+      __typename: 'NotFoundError',
+    });
     expect((await rawUser(h, from.uuid))!.courses).toHaveLength(1);
   });
 });
 
 describe('deleteUser', () => {
   async function withDependents(prefix: string) {
-    const user = await newUser(h, a.key, { externalUserId: `${prefix}-ext`, email: `${prefix}@example.com`, identifier: `${prefix}-emb`, firstName: 'Del', customFields: { x: 1 }, metadata: { m: 1 } });
+    const user = await newUser(h, a.key, {
+      externalUserId: `${prefix}-ext`,
+      email: `${prefix}@example.com`,
+      identifier: `${prefix}-emb`,
+      firstName: 'Del',
+      customFields: { x: 1 },
+      metadata: { m: 1 },
+    });
     const other = await newUser(h, a.key, { externalUserId: `${prefix}-other` });
     const own = await createCourse(h, a.key, user.id, `${prefix} own`);
     const foreign = await createCourse(h, a.key, other.id, `${prefix} theirs`);
@@ -368,23 +534,37 @@ describe('deleteUser', () => {
     await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] });
     return { user, other, own, foreign };
   }
-  const del = (id: string, extra: Record<string, unknown> = {}) => run(h, a.key, 'deleteUser', { id, ...extra }, '... on DeleteUserSuccess { deletedUserId }');
+  const del = (id: string, extra: Record<string, unknown> = {}) =>
+    run(h, a.key, 'deleteUser', { id, ...extra }, '... on DeleteUserSuccess { deletedUserId }');
 
   it('REALLOCATE moves courses to reallocateTo, removes dependents, tombstones the row', async () => {
     const { user, other, own } = await withDependents('del1');
     const r = await del(user.id, { action: 'REALLOCATE', reallocateTo: other.id });
     expect(r).toEqual({ __typename: 'DeleteUserSuccess', deletedUserId: user.id });
-    const course = await h.store.prisma.course.findUnique({ where: { id: (await nativeCourse(own)) } });
+    const course = await h.store.prisma.course.findUnique({ where: { id: await nativeCourse(own) } });
     expect(course!.ownerId).toBe(other.uuid);
     const row = await rawUser(h, user.uuid);
-    expect(row).toMatchObject({ status: 'DELETED', firstName: null, userName: null, customFields: null, metadata: null, entitlements: [], enrollments: [], orders: [] });
+    expect(row).toMatchObject({
+      status: 'DELETED',
+      firstName: null,
+      userName: null,
+      customFields: null,
+      metadata: null,
+      entitlements: [],
+      enrollments: [],
+      orders: [],
+    });
     expect(row!.deletedAt).toBeInstanceOf(Date);
     // Keys stay on the tombstone: burned.
     expect(row).toMatchObject({ externalUserId: 'del1-ext', email: 'del1@example.com', identifier: 'del1-emb' });
     expect((await readUser(h, a.key, user.id)).code).toBe('NOT_FOUND');
     for (const key of [{ externalUserId: 'del1-ext' }, { email: 'del1@example.com' }, { identifier: 'del1-emb' }]) {
       expect((await createUser(h, a.key, key)).__typename).toBe('ConflictError');
-      const byKey = await h.gql('query ($externalUserId: String, $email: String, $identifier: String) { userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier) { id } }', key, { token: a.key });
+      const byKey = await h.gql(
+        'query ($externalUserId: String, $email: String, $identifier: String) { userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier) { id } }',
+        key,
+        { token: a.key },
+      );
       expect(byKey.data.userByKey).toBeNull();
       expect(byKey.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     }
@@ -415,7 +595,9 @@ describe('deleteUser', () => {
     const course = await createCourse(h, admin.token, user.id, 'child course');
     const r = await run(h, admin.token, 'deleteUser', { id: user.id }, '... on DeleteUserSuccess { deletedUserId }');
     expect(r.__typename).toBe('DeleteUserSuccess');
-    expect((await h.store.prisma.course.findUnique({ where: { id: await nativeCourse(course) } }))!.ownerId).toBe(a.adminUserId);
+    expect((await h.store.prisma.course.findUnique({ where: { id: await nativeCourse(course) } }))!.ownerId).toBe(
+      a.adminUserId,
+    );
   });
 
   it('REALLOCATE refuses a merged, disabled or foreign receiver', async () => {
@@ -448,8 +630,12 @@ describe('deleteUser', () => {
     const core = await h.newPartner('Users Core', 'CORE');
     const embed = await newUser(h, core.key, { identifier: 'core-emb' });
     const learning = await newUser(h, core.key, { externalUserId: 'core-ext' });
-    expect((await run(h, core.key, 'deleteUser', { id: embed.id, action: 'IGNORE' })).__typename).toBe('ForbiddenError');
-    expect((await run(h, core.key, 'deleteUser', { id: learning.id, action: 'IGNORE' })).__typename).toBe('DeleteUserSuccess');
+    expect((await run(h, core.key, 'deleteUser', { id: embed.id, action: 'IGNORE' })).__typename).toBe(
+      'ForbiddenError',
+    );
+    expect((await run(h, core.key, 'deleteUser', { id: learning.id, action: 'IGNORE' })).__typename).toBe(
+      'DeleteUserSuccess',
+    );
     expect((await rawUser(h, embed.uuid))!.status).toBe('ACTIVE');
   });
 
@@ -482,10 +668,18 @@ describe('deleteUserDependencies', () => {
     await order(h, a.key, user.id, null);
     await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] });
 
-    expect(await run(h, b.key, 'deleteUserDependencies', { id: user.id })).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await run(h, b.key, 'deleteUserDependencies', { id: user.id })).toMatchObject({
+      __typename: 'NotFoundError',
+    });
     expect((await rawUser(h, user.uuid))!.orders).toHaveLength(2);
 
-    const r = await run(h, a.key, 'deleteUserDependencies', { id: user.id }, '... on DeleteUserDependenciesSuccess { deletedOrders deletedEnrollments }');
+    const r = await run(
+      h,
+      a.key,
+      'deleteUserDependencies',
+      { id: user.id },
+      '... on DeleteUserDependenciesSuccess { deletedOrders deletedEnrollments }',
+    );
     expect(r).toMatchObject({ deletedOrders: 2, deletedEnrollments: 1 });
     const row = await rawUser(h, user.uuid);
     expect(row).toMatchObject({ status: 'ACTIVE', email: 'deps@example.com', orders: [], enrollments: [] });
@@ -500,15 +694,25 @@ describe('grantEntitlements / revokeEntitlements', () => {
 
   it('grants (idempotently) and revokes', async () => {
     const user = await newUser(h, a.key, { externalUserId: 'ent-1' });
-    const g = await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD', 'CREATE_LEARNING_INSTANCE'] }, sel);
+    const g = await run(
+      h,
+      a.key,
+      'grantEntitlements',
+      { userId: user.id, kinds: ['KNERD', 'CREATE_LEARNING_INSTANCE'] },
+      sel,
+    );
     expect(g.user.entitlements).toEqual([
       { kind: 'KNERD', grantedBy: { uuid: a.adminUserId } },
       { kind: 'CREATE_LEARNING_INSTANCE', grantedBy: { uuid: a.adminUserId } },
     ]);
-    expect((await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] }, sel)).user.entitlements).toHaveLength(2);
+    expect(
+      (await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] }, sel)).user.entitlements,
+    ).toHaveLength(2);
     const r = await run(h, a.key, 'revokeEntitlements', { userId: user.id, kinds: ['KNERD'] }, revokeSel);
     expect(r.user.entitlements).toEqual([{ kind: 'CREATE_LEARNING_INSTANCE' }]);
-    expect((await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: [] })).__typename).toBe('ValidationError');
+    expect((await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: [] })).__typename).toBe(
+      'ValidationError',
+    );
   });
 
   it('makes a partner admin, whose rights take effect at once', async () => {
@@ -526,25 +730,39 @@ describe('grantEntitlements / revokeEntitlements', () => {
     const admin = await accountAdmin(h, a, child, 'ent-acct-admin');
     const user = await newUser(h, a.key, { externalUserId: 'ent-child-user', accountId: child });
     for (const kind of ['PARTNER_ADMIN', 'ALL']) {
-      expect((await run(h, admin.token, 'grantEntitlements', { userId: user.id, kinds: [kind] })).__typename).toBe('ForbiddenError');
-      expect((await run(h, admin.token, 'grantEntitlements', { userId: admin.user.id, kinds: [kind] })).__typename).toBe('ForbiddenError');
+      expect((await run(h, admin.token, 'grantEntitlements', { userId: user.id, kinds: [kind] })).__typename).toBe(
+        'ForbiddenError',
+      );
+      expect(
+        (await run(h, admin.token, 'grantEntitlements', { userId: admin.user.id, kinds: [kind] })).__typename,
+      ).toBe('ForbiddenError');
     }
-    expect((await run(h, admin.token, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] }, sel)).user.entitlements).toHaveLength(1);
+    expect(
+      (await run(h, admin.token, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] }, sel)).user.entitlements,
+    ).toHaveLength(1);
     // Users outside the admin's subtree are not found.
     const outside = await newUser(h, a.key, { externalUserId: 'ent-outside' });
-    expect((await run(h, admin.token, 'grantEntitlements', { userId: outside.id, kinds: ['KNERD'] })).__typename).toBe('NotFoundError');
+    expect((await run(h, admin.token, 'grantEntitlements', { userId: outside.id, kinds: ['KNERD'] })).__typename).toBe(
+      'NotFoundError',
+    );
     await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['PARTNER_ADMIN'] });
-    expect((await run(h, admin.token, 'revokeEntitlements', { userId: user.id, kinds: ['PARTNER_ADMIN'] })).__typename).toBe('ForbiddenError');
+    expect(
+      (await run(h, admin.token, 'revokeEntitlements', { userId: user.id, kinds: ['PARTNER_ADMIN'] })).__typename,
+    ).toBe('ForbiddenError');
     expect((await rawUser(h, user.uuid))!.entitlements.map((e) => e.kind).sort()).toEqual(['KNERD', 'PARTNER_ADMIN']);
   });
 
-  it("shows an account admin the grants of admins it cannot see as grantedBy null, not an error", async () => {
+  it('shows an account admin the grants of admins it cannot see as grantedBy null, not an error', async () => {
     const child = await subAccount(h, a, 'Grant view child');
     const admin = await accountAdmin(h, a, child, 'ent-view-admin');
     const user = await newUser(h, a.key, { externalUserId: 'ent-view-user', accountId: child });
     await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] });
     await run(h, admin.token, 'grantEntitlements', { userId: user.id, kinds: ['CREATE_LEARNING_INSTANCE'] });
-    const r = await h.gql('query ($id: ID!) { user(id: $id) { entitlements { kind grantedBy { uuid } } } }', { id: user.id }, { token: admin.token });
+    const r = await h.gql(
+      'query ($id: ID!) { user(id: $id) { entitlements { kind grantedBy { uuid } } } }',
+      { id: user.id },
+      { token: admin.token },
+    );
     expect(r.errors).toBeUndefined();
     expect(r.data.user.entitlements).toEqual([
       { kind: 'KNERD', grantedBy: null },
@@ -555,8 +773,12 @@ describe('grantEntitlements / revokeEntitlements', () => {
   it('answers NOT_FOUND across partners', async () => {
     const user = await newUser(h, a.key, { externalUserId: 'ent-cross' });
     await run(h, a.key, 'grantEntitlements', { userId: user.id, kinds: ['KNERD'] });
-    expect(await run(h, b.key, 'grantEntitlements', { userId: user.id, kinds: ['ALL'] })).toMatchObject({ __typename: 'NotFoundError' });
-    expect(await run(h, b.key, 'revokeEntitlements', { userId: user.id, kinds: ['KNERD'] })).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await run(h, b.key, 'grantEntitlements', { userId: user.id, kinds: ['ALL'] })).toMatchObject({
+      __typename: 'NotFoundError',
+    });
+    expect(await run(h, b.key, 'revokeEntitlements', { userId: user.id, kinds: ['KNERD'] })).toMatchObject({
+      __typename: 'NotFoundError',
+    });
     expect((await rawUser(h, user.uuid))!.entitlements.map((e) => e.kind)).toEqual(['KNERD']);
   });
 });

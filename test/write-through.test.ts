@@ -34,14 +34,23 @@ const DETAILS: Record<string, string> = {
 function errorSelection(mutation: string): string {
   const union = getNamedType(schema.getMutationType()!.getFields()[mutation]!.type) as GraphQLUnionType;
   const members = new Set(union.getTypes().map((t) => t.name));
-  return ['... on Error { code message }', ...Object.entries(DETAILS).filter(([t]) => members.has(t)).map(([t, f]) => `... on ${t} { ${f} }`)].join(' ');
+  return [
+    '... on Error { code message }',
+    ...Object.entries(DETAILS)
+      .filter(([t]) => members.has(t))
+      .map(([t, f]) => `... on ${t} { ${f} }`),
+  ].join(' ');
 }
 const USER = 'user { id uuid externalUserId email firstName identifier metadata status }';
 
 /** One mutation; its payload (the success's fields, or the error's). */
 async function mutate(token: string, name: string, input: Record<string, unknown>, success: string) {
   const type = `${name[0]!.toUpperCase()}${name.slice(1)}`;
-  const r = await h.gql(`mutation ($input: ${type}Input!) { ${name}(input: $input) { __typename ... on ${type}Success { ${success} } ${errorSelection(name)} } }`, { input }, { token });
+  const r = await h.gql(
+    `mutation ($input: ${type}Input!) { ${name}(input: $input) { __typename ... on ${type}Success { ${success} } ${errorSelection(name)} } }`,
+    { input },
+    { token },
+  );
   expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
   return r.data[name];
 }
@@ -61,9 +70,15 @@ beforeAll(async () => {
   a = await h.newPartner('Write-through A', 'AUTOMATE');
   b = await h.newPartner('Write-through B', 'AUTOMATE');
   for (const kind of ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED'] as const) {
-    const r = await h.gql(CONNECT, { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } }, { token: a.key });
+    const r = await h.gql(
+      CONNECT,
+      { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } },
+      { token: a.key },
+    );
     expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
-    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: a.accountId, kind, disconnectedAt: null } });
+    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({
+      where: { partnerId: a.accountId, kind, disconnectedAt: null },
+    });
   }
 }, 120_000);
 
@@ -72,7 +87,8 @@ afterAll(async () => {
   await standIn?.stop();
 });
 
-const upstreamUser = (where: Record<string, unknown>) => standIn.store.prisma.user.findFirst({ where: { partnerId: standIn.partnerId, ...where } });
+const upstreamUser = (where: Record<string, unknown>) =>
+  standIn.store.prisma.user.findFirst({ where: { partnerId: standIn.partnerId, ...where } });
 
 describe('write-through to one connected backend', () => {
   let learningUser: any;
@@ -88,7 +104,13 @@ describe('write-through to one connected backend', () => {
     expect(upstream).not.toBeNull();
     learningUser = r.user;
     const identity = await identityOf({ userId: r.user.uuid }, 'LEARNING');
-    expect(identity).toMatchObject({ nativeId: upstream!.id, status: 'LINKED', key: 'wt-learner', entity: 'USER', kind: 'LEARNING' });
+    expect(identity).toMatchObject({
+      nativeId: upstream!.id,
+      status: 'LINKED',
+      key: 'wt-learner',
+      entity: 'USER',
+      kind: 'LEARNING',
+    });
   });
 
   it('createUser with email → catalog POST /api/v1/users; the identity is the catalog user id', async () => {
@@ -99,7 +121,10 @@ describe('write-through to one connected backend', () => {
     const upstream = await upstreamUser({ email: 'wt-cat@example.com' });
     expect(upstream).toMatchObject({ inCatalog: true, firstName: 'Cat' });
     catalogUser = r.user;
-    expect(await identityOf({ userId: r.user.uuid }, 'CATALOG')).toMatchObject({ nativeId: String(upstream!.catalogId), status: 'LINKED' });
+    expect(await identityOf({ userId: r.user.uuid }, 'CATALOG')).toMatchObject({
+      nativeId: String(upstream!.catalogId),
+      status: 'LINKED',
+    });
   });
 
   it('createUser with identifier → embed GET (check) then PUT user, with its metadata', async () => {
@@ -127,27 +152,56 @@ describe('write-through to one connected backend', () => {
     const r = await mutate(a.key, 'createAccount', { name: 'WT region' }, 'account { id }');
     expect(r.__typename, JSON.stringify(r)).toBe('CreateAccountSuccess');
     expect(calls()).toEqual(['POST /rest/messaging/api/v1/accounts']);
-    const upstream = await standIn.store.prisma.account.findFirst({ where: { partnerId: standIn.partnerId, name: 'WT region' } });
+    const upstream = await standIn.store.prisma.account.findFirst({
+      where: { partnerId: standIn.partnerId, name: 'WT region' },
+    });
     expect(upstream).toMatchObject({ parentId: standIn.partnerId });
     const accountId = uuidOf(r.account.id);
-    expect(await identityOf({ accountId }, 'MESSAGING')).toMatchObject({ nativeId: upstream!.id.toUpperCase(), status: 'LINKED', entity: 'ACCOUNT' });
+    expect(await identityOf({ accountId }, 'MESSAGING')).toMatchObject({
+      nativeId: upstream!.id.toUpperCase(),
+      status: 'LINKED',
+      entity: 'ACCOUNT',
+    });
 
     proxy.resetLog();
-    const deeper = await mutate(a.key, 'createAccount', { name: 'WT deeper', parentId: r.account.id }, 'account { id }');
-    expect(deeper).toMatchObject({ __typename: 'UnsupportedByBackendError', code: 'UNSUPPORTED_BY_BACKEND', operation: 'createAccount', kind: 'MESSAGING' });
+    const deeper = await mutate(
+      a.key,
+      'createAccount',
+      { name: 'WT deeper', parentId: r.account.id },
+      'account { id }',
+    );
+    expect(deeper).toMatchObject({
+      __typename: 'UnsupportedByBackendError',
+      code: 'UNSUPPORTED_BY_BACKEND',
+      operation: 'createAccount',
+      kind: 'MESSAGING',
+    });
     expect(calls()).toEqual([]);
     expect(await h.store.prisma.account.count({ where: { name: 'WT deeper' } })).toBe(0);
   });
 
   it('upsertClient → embed PUT client; the store has the client and its identity', async () => {
     proxy.resetLog();
-    const r = await mutate(a.key, 'upsertClient', { identifier: 'wt-client', metadata: { tier: 'gold' } }, 'client { id identifier metadata }');
+    const r = await mutate(
+      a.key,
+      'upsertClient',
+      { identifier: 'wt-client', metadata: { tier: 'gold' } },
+      'client { id identifier metadata }',
+    );
     expect(r.__typename, JSON.stringify(r)).toBe('UpsertClientSuccess');
     expect(calls()).toEqual(['PUT /rest/embed/v1/headless/client/wt-client']);
-    const upstream = await standIn.store.prisma.client.findFirst({ where: { partnerId: standIn.partnerId, identifier: 'wt-client' } });
+    const upstream = await standIn.store.prisma.client.findFirst({
+      where: { partnerId: standIn.partnerId, identifier: 'wt-client' },
+    });
     expect(upstream?.metadata).toEqual({ tier: 'gold' });
-    const client = await h.store.prisma.client.findFirstOrThrow({ where: { partnerId: a.accountId, identifier: 'wt-client' } });
-    expect(await identityOf({ clientId: client.id }, 'EMBED')).toMatchObject({ nativeId: 'wt-client', status: 'LINKED', entity: 'CLIENT' });
+    const client = await h.store.prisma.client.findFirstOrThrow({
+      where: { partnerId: a.accountId, identifier: 'wt-client' },
+    });
+    expect(await identityOf({ clientId: client.id }, 'EMBED')).toMatchObject({
+      nativeId: 'wt-client',
+      status: 'LINKED',
+      entity: 'CLIENT',
+    });
   });
 
   it('updateUser of the catalog profile → catalog PUT /api/v1/users/{id}', async () => {
@@ -176,7 +230,11 @@ describe('write-through to one connected backend', () => {
     expect((await upstreamUser({ externalUserId: 'wt-learner' }))?.status).toBe('DISABLED');
 
     const enabled = await mutate(a.key, 'enableUser', { id: learningUser.id }, USER);
-    expect(enabled).toMatchObject({ __typename: 'UnsupportedByBackendError', operation: 'enableUser', kind: 'LEARNING' });
+    expect(enabled).toMatchObject({
+      __typename: 'UnsupportedByBackendError',
+      operation: 'enableUser',
+      kind: 'LEARNING',
+    });
     expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: learningUser.uuid } })).status).toBe('DISABLED');
   });
 
@@ -221,16 +279,36 @@ describe('write-through to one connected backend', () => {
     expect(r.data.createUsers.results.map((i: any) => i.__typename)).toEqual(['ValidationError', 'ValidationError']);
     expect(r.data.createUsers.results[0].message).toContain('learning');
     expect(calls()).toEqual([]);
-    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, OR: [{ externalUserId: 'wt-bulk' }, { email: 'wt-bulk@example.com' }] } })).toBe(0);
+    expect(
+      await h.store.prisma.user.count({
+        where: { partnerId: a.accountId, OR: [{ externalUserId: 'wt-bulk' }, { email: 'wt-bulk@example.com' }] },
+      }),
+    ).toBe(0);
   });
 
   it("partner B's mutations never reach A's backends", async () => {
     proxy.resetLog();
-    expect((await mutate(b.key, 'createUser', { externalUserId: 'wt-b', email: 'wt-b@example.com', identifier: 'wt-b-emb' }, USER)).__typename).toBe('CreateUserSuccess');
-    expect((await mutate(b.key, 'createAccount', { name: 'WT B region' }, 'account { id }')).__typename).toBe('CreateAccountSuccess');
-    expect((await mutate(b.key, 'upsertClient', { identifier: 'wt-client', metadata: { b: true } }, 'client { id }')).__typename).toBe('UpsertClientSuccess');
+    expect(
+      (
+        await mutate(
+          b.key,
+          'createUser',
+          { externalUserId: 'wt-b', email: 'wt-b@example.com', identifier: 'wt-b-emb' },
+          USER,
+        )
+      ).__typename,
+    ).toBe('CreateUserSuccess');
+    expect((await mutate(b.key, 'createAccount', { name: 'WT B region' }, 'account { id }')).__typename).toBe(
+      'CreateAccountSuccess',
+    );
+    expect(
+      (await mutate(b.key, 'upsertClient', { identifier: 'wt-client', metadata: { b: true } }, 'client { id }'))
+        .__typename,
+    ).toBe('UpsertClientSuccess');
     // B's key is A's taken one upstream: B is hosted, so it is B's own.
-    expect((await mutate(b.key, 'createUser', { externalUserId: 'wt-upstream-only' }, USER)).__typename).toBe('CreateUserSuccess');
+    expect((await mutate(b.key, 'createUser', { externalUserId: 'wt-upstream-only' }, USER)).__typename).toBe(
+      'CreateUserSuccess',
+    );
     expect(calls()).toEqual([]);
     expect(await h.store.prisma.identity.count({ where: { partnerId: b.accountId } })).toBe(0);
   });
@@ -242,7 +320,12 @@ describe('write-through to one connected backend', () => {
     const identitiesBefore = await h.store.prisma.identity.count({ where: { partnerId: a.accountId } });
     proxy.add({ kind: 'status', status: 503, retryAfter: '120', match: (r) => r.path.startsWith('/rest/learning') });
     const r = await mutate(a.key, 'createUser', { externalUserId: 'wt-down' }, USER);
-    expect(r).toMatchObject({ __typename: 'BackendUnavailableError', code: 'BACKEND_UNAVAILABLE', kind: 'LEARNING', backend: { id: expect.any(String) } });
+    expect(r).toMatchObject({
+      __typename: 'BackendUnavailableError',
+      code: 'BACKEND_UNAVAILABLE',
+      kind: 'LEARNING',
+      backend: { id: expect.any(String) },
+    });
     expect(r.retryAfter).toBeGreaterThanOrEqual(100);
     expect(r.retryAfter).toBeLessThanOrEqual(120);
     // A create is not sent again after a 503: it may have been applied.
@@ -259,11 +342,18 @@ describe('write-through to one connected backend', () => {
     expect((await upstreamUser({ email: 'wt-cat@example.com' }))?.firstName).toBe('Renamed');
 
     // The learning dialect answers the same error 503 with Retry-After (the backend asked not to be called for 120 s).
-    const rest = await h.request('/rest/learning/accounts', { method: 'POST', token: a.key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ external_user_id: 'wt-rest-down' }) });
+    const rest = await h.request('/rest/learning/accounts', {
+      method: 'POST',
+      token: a.key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ external_user_id: 'wt-rest-down' }),
+    });
     expect(rest.status).toBe(503);
     expect(Number(rest.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
     expect(JSON.stringify(await rest.json())).toContain('learning backend');
-    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-rest-down' } })).toBe(0);
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-rest-down' } })).toBe(
+      0,
+    );
     // The refused transactions left no audit event and no identity either.
     expect(await audited()).toBe(auditBefore);
     expect(await h.store.prisma.identity.count({ where: { partnerId: a.accountId } })).toBe(identitiesBefore);

@@ -9,7 +9,6 @@ import { isUuid } from '../store/ids.js';
 import { hashApiKey, looksLikeApiKey, safeEqual } from './keys.js';
 import { PARTNER_WIDE_KINDS, type Credential, type Principal, type UserPrincipal } from './principal.js';
 
-
 // Principals are cached briefly so that a burst of requests with one credential costs no
 // SQL. Writes that change a principal (revoke, disable, entitlements, ...) clear the cache
 // of this process; other replicas notice within the TTL.
@@ -44,11 +43,14 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       return found.principal;
     },
   });
-  const jwks: JWTVerifyGetKey | undefined = config.jwt.jwksUrl ? createRemoteJWKSet(new URL(config.jwt.jwksUrl)) : undefined;
+  const jwks: JWTVerifyGetKey | undefined = config.jwt.jwksUrl
+    ? createRemoteJWKSet(new URL(config.jwt.jwksUrl))
+    : undefined;
   const hmacKey = config.jwt.secret ? new TextEncoder().encode(config.jwt.secret) : undefined;
 
   async function fromJwt(token: string): Promise<{ principal: Principal; expiresAt: number }> {
-    if (!hmacKey && !jwks) throw new UnauthenticatedError('JWTs are not accepted: neither JWT_SECRET nor JWT_JWKS_URL is configured');
+    if (!hmacKey && !jwks)
+      throw new UnauthenticatedError('JWTs are not accepted: neither JWT_SECRET nor JWT_JWKS_URL is configured');
     const options = {
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
@@ -67,8 +69,10 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
     // A signature vouches for who issued the claims, not for their types: jose checks exp,
     // nbf and iat, but sub may be anything JSON holds (an array, a number ...).
     const { sub, exp } = payload;
-    if (typeof sub !== 'string') throw new UnauthenticatedError('invalid token: the sub claim must be a string (a user id)');
-    if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new UnauthenticatedError('invalid token: the exp claim must be a number');
+    if (typeof sub !== 'string')
+      throw new UnauthenticatedError('invalid token: the sub claim must be a string (a user id)');
+    if (typeof exp !== 'number' || !Number.isFinite(exp))
+      throw new UnauthenticatedError('invalid token: the exp claim must be a number');
     if (!isUuid(sub)) throw new UnauthenticatedError('token subject is not a user id');
     const principal = await loadUserPrincipal(prisma, sub.toLowerCase(), 'jwt');
     return { principal, expiresAt: exp * 1000 };
@@ -106,7 +110,12 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
 }
 
 /** Loads a user and everything its rights depend on, in one round of statements. */
-export async function loadUserPrincipal(prisma: PrismaClient, userId: string, credential: Credential, apiKeyId?: string): Promise<UserPrincipal> {
+export async function loadUserPrincipal(
+  prisma: PrismaClient,
+  userId: string,
+  credential: Credential,
+  apiKeyId?: string,
+): Promise<UserPrincipal> {
   const user = await prisma.user.findUnique({
     where: { id: userId },
     select: {
@@ -131,7 +140,10 @@ export async function loadUserPrincipal(prisma: PrismaClient, userId: string, cr
         })
       : [],
     prisma.account.findMany({
-      where: { id: { in: [user.account.id, ...user.account.ancestorIds] }, OR: [{ requireIpGqlAccess: true }, { requireIpApiAccess: true }] },
+      where: {
+        id: { in: [user.account.id, ...user.account.ancestorIds] },
+        OR: [{ requireIpGqlAccess: true }, { requireIpApiAccess: true }],
+      },
       select: { requireIpGqlAccess: true, requireIpApiAccess: true, allowedIps: true },
     }),
   ]);

@@ -71,19 +71,31 @@ export function inputLimitsPlugin(config: Config): Plugin {
     onExecute({ args, setResultAndStopExecution }) {
       const document = args.document as DocumentNode;
       const operation = document.definitions.find(
-        (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
+        (d): d is OperationDefinitionNode =>
+          d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
       );
       if (!operation) return;
       let problem: string | null;
       try {
-        const cost = operationCost(args.schema, document, operation, (args.variableValues ?? {}) as Record<string, unknown>, config.maxListItems);
-        problem = cost > DOCUMENT_LIMITS.maxCost ? `Query Cost limit of ${DOCUMENT_LIMITS.maxCost} exceeded, found ${Math.round(cost)}.` : null;
+        const cost = operationCost(
+          args.schema,
+          document,
+          operation,
+          (args.variableValues ?? {}) as Record<string, unknown>,
+          config.maxListItems,
+        );
+        problem =
+          cost > DOCUMENT_LIMITS.maxCost
+            ? `Query Cost limit of ${DOCUMENT_LIMITS.maxCost} exceeded, found ${Math.round(cost)}.`
+            : null;
       } catch (error) {
         if (!(error instanceof ListTooLong)) throw error;
         problem = error.message;
       }
       if (problem) {
-        setResultAndStopExecution({ errors: [createGraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })] });
+        setResultAndStopExecution({
+          errors: [createGraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })],
+        });
       }
     },
   };
@@ -106,7 +118,13 @@ const DEPTH_FACTOR = 1.5;
 // page, so that 100 aliased `user(id:)` lookups cost what their ~1.5 ms each weigh.
 const ROOT_FIELD_COST = 250;
 
-function operationCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>, maxItems: number): number {
+function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+  maxItems: number,
+): number {
   // The longest list in each variable (checked against the cap on the way).
   const variableLists = new Map<string, number>();
   for (const definition of operation.variableDefinitions ?? []) {
@@ -119,16 +137,28 @@ function operationCost(schema: GraphQLSchema, document: DocumentNode, operation:
   const fragmentCosts = new Map<string, number>();
   const root = schema.getRootType(operation.operation) ?? undefined;
 
-  const multiplier = (field: GraphQLField<unknown, unknown> | undefined, node: SelectionNode & { kind: Kind.FIELD }): number => {
+  const multiplier = (
+    field: GraphQLField<unknown, unknown> | undefined,
+    node: SelectionNode & { kind: Kind.FIELD },
+  ): number => {
     let n = 1;
     for (const arg of node.arguments ?? []) {
       const name = arg.name.value;
       if (name === 'first' || name === 'last') {
-        const value = arg.value.kind === Kind.INT ? Number.parseInt(arg.value.value, 10) : arg.value.kind === Kind.VARIABLE ? variables[arg.value.name.value] : null;
+        const value =
+          arg.value.kind === Kind.INT
+            ? Number.parseInt(arg.value.value, 10)
+            : arg.value.kind === Kind.VARIABLE
+              ? variables[arg.value.name.value]
+              : null;
         if (typeof value === 'number' && Number.isFinite(value)) n = Math.max(n, value);
       }
       const definition = field?.args.find((a) => a.name === name);
-      if (definition) n = Math.max(n, longestLiteralList(arg.value, definition.type, `${node.name.value}(${name}`, maxItems, variableLists));
+      if (definition)
+        n = Math.max(
+          n,
+          longestLiteralList(arg.value, definition.type, `${node.name.value}(${name}`, maxItems, variableLists),
+        );
     }
     return n;
   };
@@ -147,9 +177,11 @@ function operationCost(schema: GraphQLSchema, document: DocumentNode, operation:
     }
     let type = parent;
     let n = 1;
-    const rootField = node.kind === Kind.FIELD && parent === root && node.name.value !== '__typename' ? ROOT_FIELD_COST : 0;
+    const rootField =
+      node.kind === Kind.FIELD && parent === root && node.name.value !== '__typename' ? ROOT_FIELD_COST : 0;
     if (node.kind === Kind.FIELD) {
-      const field = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[node.name.value] : undefined;
+      const field =
+        parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[node.name.value] : undefined;
       n = multiplier(field, node);
       type = field ? getNamedType(field.type) : undefined;
     } else if (node.kind === Kind.INLINE_FRAGMENT && node.typeCondition) {
@@ -184,7 +216,8 @@ function longestList(value: unknown, type: GraphQLInputType, at: string, max: nu
     const fields = type.getFields();
     let longest = 0;
     for (const [key, v] of Object.entries(value)) {
-      if (Object.hasOwn(fields, key)) longest = Math.max(longest, longestList(v, fields[key]!.type, `${at}.${key}`, max));
+      if (Object.hasOwn(fields, key))
+        longest = Math.max(longest, longestList(v, fields[key]!.type, `${at}.${key}`, max));
     }
     return longest;
   }
@@ -193,7 +226,13 @@ function longestList(value: unknown, type: GraphQLInputType, at: string, max: nu
 }
 
 /** The same for an argument written in the document, whose variables were measured already. */
-function longestLiteralList(node: ValueNode, type: GraphQLInputType, at: string, max: number, variableLists: Map<string, number>): number {
+function longestLiteralList(
+  node: ValueNode,
+  type: GraphQLInputType,
+  at: string,
+  max: number,
+  variableLists: Map<string, number>,
+): number {
   if (node.kind === Kind.VARIABLE) return variableLists.get(node.name.value) ?? 0;
   if (isNonNullType(type)) return longestLiteralList(node, type.ofType, at, max, variableLists);
   if (isListType(type)) {
@@ -209,7 +248,8 @@ function longestLiteralList(node: ValueNode, type: GraphQLInputType, at: string,
     let longest = 0;
     for (const f of node.fields) {
       const key = f.name.value;
-      if (Object.hasOwn(fields, key)) longest = Math.max(longest, longestLiteralList(f.value, fields[key]!.type, `${at}.${key}`, max, variableLists));
+      if (Object.hasOwn(fields, key))
+        longest = Math.max(longest, longestLiteralList(f.value, fields[key]!.type, `${at}.${key}`, max, variableLists));
     }
     return longest;
   }
@@ -234,7 +274,11 @@ export function createRateLimiter(config: Config): RateLimiter {
       /* reported by the limiter's own fallback below */
     });
     // Replicas share counters through Redis; if Redis is down, each replica limits alone.
-    limiter = new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: new RateLimiterMemory(options) });
+    limiter = new RateLimiterRedis({
+      ...options,
+      storeClient: redis,
+      insuranceLimiter: new RateLimiterMemory(options),
+    });
   } else {
     limiter = new RateLimiterMemory(options);
   }
@@ -244,7 +288,8 @@ export function createRateLimiter(config: Config): RateLimiter {
         const res = await limiter.consume(key, points);
         return { remaining: res.remainingPoints };
       } catch (error) {
-        if (error instanceof RateLimiterRes) throw new RateLimitedError(Math.max(1, Math.ceil(error.msBeforeNext / 1000)));
+        if (error instanceof RateLimiterRes)
+          throw new RateLimitedError(Math.max(1, Math.ceil(error.msBeforeNext / 1000)));
         throw error;
       }
     },
@@ -270,7 +315,9 @@ export function batchedOperationsPlugin(rateLimiter: RateLimiter): Plugin {
           } catch (error) {
             if (!(error instanceof RateLimitedError)) throw error;
             const retryAfter = String(error.retryAfterSeconds);
-            throw createGraphQLError(error.message, { extensions: { code: error.code, http: { status: 429, headers: { 'retry-after': retryAfter } } } });
+            throw createGraphQLError(error.message, {
+              extensions: { code: error.code, http: { status: 429, headers: { 'retry-after': retryAfter } } },
+            });
           }
         },
       };

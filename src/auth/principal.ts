@@ -31,7 +31,10 @@ export interface UserPrincipal {
    * IP allow-lists that apply to this caller: one CIDR list per account on its path to the
    * partner that requires one. A request must match every list of its surface.
    */
-  readonly allowLists: { readonly graphql: readonly (readonly string[])[]; readonly rest: readonly (readonly string[])[] };
+  readonly allowLists: {
+    readonly graphql: readonly (readonly string[])[];
+    readonly rest: readonly (readonly string[])[];
+  };
 }
 
 export type Principal = OperatorPrincipal | UserPrincipal;

@@ -45,10 +45,14 @@ export function accountNodeVisibility(p: Principal | null): Prisma.AccountWhereI
   return { OR: [accountVisibility(p), { partnerId: p.partnerId, ancestorIds: { hasSome: [...p.adminAccountIds] } }] };
 }
 
-const subtreeAdmin = (p: Principal | null): p is UserPrincipal => isUser(p) && !p.partnerAdmin && p.adminAccountIds.size > 0;
+const subtreeAdmin = (p: Principal | null): p is UserPrincipal =>
+  isUser(p) && !p.partnerAdmin && p.adminAccountIds.size > 0;
 
 /** Synchronous twin of accountNodeVisibility for a loaded account. */
-export function canSeeAccountNode(p: Principal | null, account: { id: string; partnerId: string; ancestorIds: readonly string[] }): boolean {
+export function canSeeAccountNode(
+  p: Principal | null,
+  account: { id: string; partnerId: string; ancestorIds: readonly string[] },
+): boolean {
   if (canSeeAccount(p, account)) return true;
   return isUser(p) && account.partnerId === p.partnerId && account.ancestorIds.some((id) => p.adminAccountIds.has(id));
 }
@@ -104,7 +108,10 @@ export function orderVisibility(p: Principal | null): Prisma.OrderWhereInput {
  * operator sees what its own mutations return (createPartner); every query path it could
  * use to look further is filtered to nothing above.
  */
-export function canSeeUser(p: Principal | null, user: { id: string; partnerId: string; accountId: string; status: string }): boolean {
+export function canSeeUser(
+  p: Principal | null,
+  user: { id: string; partnerId: string; accountId: string; status: string },
+): boolean {
   if (p?.kind === 'operator') return true;
   if (!isUser(p) || user.partnerId !== p.partnerId || user.status === 'DELETED') return false;
   return p.partnerAdmin || user.id === p.userId || p.adminAccountIds.has(user.accountId);
@@ -113,14 +120,20 @@ export function canSeeUser(p: Principal | null, user: { id: string; partnerId: s
 export function canSeeAccount(p: Principal | null, account: { id: string; partnerId: string }): boolean {
   if (p?.kind === 'operator') return true;
   if (!isUser(p) || account.partnerId !== p.partnerId) return false;
-  return p.partnerAdmin || account.id === p.partnerId || account.id === p.accountId || p.adminAccountIds.has(account.id);
+  return (
+    p.partnerAdmin || account.id === p.partnerId || account.id === p.accountId || p.adminAccountIds.has(account.id)
+  );
 }
 
 /**
  * Synchronous twin of clientVisibility for the client of a loaded user: `memberId` is that
  * user, which a plain user (who sees only itself and the client it belongs to) must be.
  */
-export function canSeeClient(p: Principal | null, client: { partnerId: string; accountId: string }, memberId: string): boolean {
+export function canSeeClient(
+  p: Principal | null,
+  client: { partnerId: string; accountId: string },
+  memberId: string,
+): boolean {
   if (p?.kind === 'operator') return true;
   if (!isUser(p) || client.partnerId !== p.partnerId) return false;
   if (p.partnerAdmin) return true;

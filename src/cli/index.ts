@@ -16,7 +16,16 @@ import { DomainError, ValidationError } from '../errors.js';
 import { nativeId } from '../graphql/ids.js';
 import { createApiKey, provisionPartner, revokeApiKey } from '../modules/partners/service.js';
 import { MAX_BULK, createUsers } from '../modules/users/bulk.js';
-import { BACKEND_KINDS, LINK_RULES, MAX_CREDENTIAL, backendOfKind, checkStoredCredentials, connectBackend, disconnectBackend, listBackends } from '../modules/backends/service.js';
+import {
+  BACKEND_KINDS,
+  LINK_RULES,
+  MAX_CREDENTIAL,
+  backendOfKind,
+  checkStoredCredentials,
+  connectBackend,
+  disconnectBackend,
+  listBackends,
+} from '../modules/backends/service.js';
 import { SecretsKeyError } from '../modules/backends/errors.js';
 import { runSyncCommand } from './sync.js';
 
@@ -39,7 +48,12 @@ async function adminContext(store: Store, partnerId: string): Promise<RequestCon
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
   if (!admin) throw new Error(`partner ${partnerId} not found, or it has no active admin`);
-  return { prisma: store.prisma, principal: await loadUserPrincipal(store.prisma, admin.id, 'api_key'), requestId: 'cli', ip: '127.0.0.1' };
+  return {
+    prisma: store.prisma,
+    principal: await loadUserPrincipal(store.prisma, admin.id, 'api_key'),
+    requestId: 'cli',
+    ip: '127.0.0.1',
+  };
 }
 
 const program = new Command('account-gateway').description('Operate an account-gateway store').showHelpAfterError();
@@ -67,15 +81,34 @@ partner
   .command('create')
   .description('create a partner, its first admin and an API key (shown once)')
   .requiredOption('--name <name>', 'partner name')
-  .option('--plan <plan>', `one of ${PLANS.join(', ')}`, (v) => {
-    const plan = v.toUpperCase();
-    if (!(PLANS as readonly string[]).includes(plan)) throw new InvalidArgumentError(`expected one of ${PLANS.join(', ')}`);
-    return plan as (typeof PLANS)[number];
-  }, 'CORE' as (typeof PLANS)[number])
+  .option(
+    '--plan <plan>',
+    `one of ${PLANS.join(', ')}`,
+    (v) => {
+      const plan = v.toUpperCase();
+      if (!(PLANS as readonly string[]).includes(plan))
+        throw new InvalidArgumentError(`expected one of ${PLANS.join(', ')}`);
+      return plan as (typeof PLANS)[number];
+    },
+    'CORE' as (typeof PLANS)[number],
+  )
   .action((opts: { name: string; plan: (typeof PLANS)[number] }) =>
     withStore(async (store) => {
-      const created = await store.prisma.$transaction((tx) => provisionPartner(tx, { name: opts.name, plan: opts.plan }));
-      console.log(JSON.stringify({ partnerId: created.account.id, customerId: created.account.customerId, adminUserId: created.adminUser.id, apiKey: created.key }, null, 2));
+      const created = await store.prisma.$transaction((tx) =>
+        provisionPartner(tx, { name: opts.name, plan: opts.plan }),
+      );
+      console.log(
+        JSON.stringify(
+          {
+            partnerId: created.account.id,
+            customerId: created.account.customerId,
+            adminUserId: created.adminUser.id,
+            apiKey: created.key,
+          },
+          null,
+          2,
+        ),
+      );
       console.error('The API key is shown only once: store it now.');
     }),
   );
@@ -88,7 +121,14 @@ partner
       if (!rows.length) return console.log('no partners');
       printTable(
         ['ID', 'CUSTOMER ID', 'PLAN', 'STATUS', 'CREATED', 'NAME'],
-        rows.map((r) => [r.id, String(r.customerId), r.plan ?? 'CORE', r.status, r.createdAt.toISOString().slice(0, 10), r.name]),
+        rows.map((r) => [
+          r.id,
+          String(r.customerId),
+          r.plan ?? 'CORE',
+          r.status,
+          r.createdAt.toISOString().slice(0, 10),
+          r.name,
+        ]),
         { right: [1] },
       );
     }),
@@ -175,9 +215,17 @@ program
       await flush();
       progress?.stop(created + failed, created, failed);
       for (const message of held) console.error(message);
-      if (rejected) await new Promise<void>((resolve, reject) => rejected.end((error?: Error | null) => (error ? reject(error) : resolve())));
-      const more = !rejected && failed > shown ? ` (${failed - shown} not shown: pass --errors FILE to keep every rejected line with its reason)` : '';
-      console.log(`imported ${created} user(s); ${failed} rejected${opts.errors && failed ? ` (see ${opts.errors})` : more}`);
+      if (rejected)
+        await new Promise<void>((resolve, reject) =>
+          rejected.end((error?: Error | null) => (error ? reject(error) : resolve())),
+        );
+      const more =
+        !rejected && failed > shown
+          ? ` (${failed - shown} not shown: pass --errors FILE to keep every rejected line with its reason)`
+          : '';
+      console.log(
+        `imported ${created} user(s); ${failed} rejected${opts.errors && failed ? ` (see ${opts.errors})` : more}`,
+      );
       if (failed) process.exitCode = 1;
     });
   });
@@ -185,7 +233,8 @@ program
 const backend = program.command('backend').description("a partner's connected backends (SPEC §10)");
 const kindOption = (v: string) => {
   const kind = v.toUpperCase();
-  if (!(BACKEND_KINDS as readonly string[]).includes(kind)) throw new InvalidArgumentError(`expected one of ${BACKEND_KINDS.join(', ')}`);
+  if (!(BACKEND_KINDS as readonly string[]).includes(kind))
+    throw new InvalidArgumentError(`expected one of ${BACKEND_KINDS.join(', ')}`);
   return kind as (typeof BACKEND_KINDS)[number];
 };
 // The service's field names, as the flags that carry them.
@@ -198,36 +247,76 @@ const BACKEND_FLAGS: Record<string, string> = {
 };
 backend
   .command('connect')
-  .description('connect a backend; the credential is read from --credential-file or standard input, never from the command line')
+  .description(
+    'connect a backend; the credential is read from --credential-file or standard input, never from the command line',
+  )
   .requiredOption('--partner <ulid>', 'partner id')
   .requiredOption('--kind <kind>', `one of ${BACKEND_KINDS.join(', ')}`, kindOption)
   .requiredOption('--base-url <url>', 'http(s) URL of its API')
-  .option('--credential-file <path>', 'file holding the credential (one trailing newline is dropped); "-" or left out: standard input')
+  .option(
+    '--credential-file <path>',
+    'file holding the credential (one trailing newline is dropped); "-" or left out: standard input',
+  )
   .option('--sync-interval <seconds>', 'seconds between incremental syncs (default 300)', (v) => {
     if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number of seconds');
     return Number(v);
   })
   .option('--link-by <rules>', `comma list of ${LINK_RULES.join(', ')} (default both)`, (v) => {
-    const rules = v.split(',').map((r) => r.trim().toUpperCase()).filter(Boolean);
+    const rules = v
+      .split(',')
+      .map((r) => r.trim().toUpperCase())
+      .filter(Boolean);
     const unknown = rules.filter((r) => !(LINK_RULES as readonly string[]).includes(r));
-    if (unknown.length || !rules.length) throw new InvalidArgumentError(`expected a comma list of ${LINK_RULES.join(', ')}`);
+    if (unknown.length || !rules.length)
+      throw new InvalidArgumentError(`expected a comma list of ${LINK_RULES.join(', ')}`);
     return rules as (typeof LINK_RULES)[number][];
   })
   // Accepted only to be refused with the reason; hidden from the help.
   .addOption(new Option('--credential [value]').hideHelp())
-  .action(async (opts: { partner: string; kind: (typeof BACKEND_KINDS)[number]; baseUrl: string; credentialFile?: string; syncInterval?: number; linkBy?: (typeof LINK_RULES)[number][]; credential?: unknown }) => {
-    if (opts.credential !== undefined) {
-      throw new CliError('the credential is never taken from the command line, where shell history and the process list would keep it: use --credential-file FILE or standard input');
-    }
-    const credential = await readCredential(opts.credentialFile);
-    await withStore(async (store, config) => {
-      // Sealing with a key other than the stored credentials' would leave a store no key opens.
-      await checkStoredCredentials(store.prisma, config);
-      const ctx = { ...(await adminContext(store, opts.partner)), config };
-      const row = await connectBackend(ctx, { kind: opts.kind, baseUrl: opts.baseUrl, credential, syncIntervalSeconds: opts.syncInterval, linkBy: opts.linkBy }).catch(flagged);
-      console.log(JSON.stringify({ id: row.id, kind: row.kind, baseUrl: row.baseUrl, syncIntervalSeconds: row.syncIntervalSeconds, linkBy: row.linkBy, status: row.status }, null, 2));
-    });
-  });
+  .action(
+    async (opts: {
+      partner: string;
+      kind: (typeof BACKEND_KINDS)[number];
+      baseUrl: string;
+      credentialFile?: string;
+      syncInterval?: number;
+      linkBy?: (typeof LINK_RULES)[number][];
+      credential?: unknown;
+    }) => {
+      if (opts.credential !== undefined) {
+        throw new CliError(
+          'the credential is never taken from the command line, where shell history and the process list would keep it: use --credential-file FILE or standard input',
+        );
+      }
+      const credential = await readCredential(opts.credentialFile);
+      await withStore(async (store, config) => {
+        // Sealing with a key other than the stored credentials' would leave a store no key opens.
+        await checkStoredCredentials(store.prisma, config);
+        const ctx = { ...(await adminContext(store, opts.partner)), config };
+        const row = await connectBackend(ctx, {
+          kind: opts.kind,
+          baseUrl: opts.baseUrl,
+          credential,
+          syncIntervalSeconds: opts.syncInterval,
+          linkBy: opts.linkBy,
+        }).catch(flagged);
+        console.log(
+          JSON.stringify(
+            {
+              id: row.id,
+              kind: row.kind,
+              baseUrl: row.baseUrl,
+              syncIntervalSeconds: row.syncIntervalSeconds,
+              linkBy: row.linkBy,
+              status: row.status,
+            },
+            null,
+            2,
+          ),
+        );
+      });
+    },
+  );
 backend
   .command('list')
   .description("list a partner's backends")
@@ -238,7 +327,15 @@ backend
       if (!rows.length) return console.log('no backends');
       printTable(
         ['KIND', 'STATUS', 'INTERVAL', 'LINK BY', 'LAST SYNC', 'ID', 'BASE URL'],
-        rows.map((r) => [r.kind, r.status, `${r.syncIntervalSeconds}s`, r.linkBy.join(','), r.lastSyncAt?.toISOString() ?? 'never', r.id, r.baseUrl]),
+        rows.map((r) => [
+          r.kind,
+          r.status,
+          `${r.syncIntervalSeconds}s`,
+          r.linkBy.join(','),
+          r.lastSyncAt?.toISOString() ?? 'never',
+          r.id,
+          r.baseUrl,
+        ]),
         { right: [2] },
       );
     }),
@@ -260,7 +357,9 @@ backend
 
 program
   .command('sync')
-  .description("sync a partner's backends now, in this process (progress bars on a terminal, JSON lines otherwise); exits 1 when a run failed")
+  .description(
+    "sync a partner's backends now, in this process (progress bars on a terminal, JSON lines otherwise); exits 1 when a run failed",
+  )
   .requiredOption('--partner <ulid>', 'partner id')
   .option('--kind <kind>', `only this backend: one of ${BACKEND_KINDS.join(', ')}`, kindOption)
   .option('--full', 'read every record (and mark what is gone) instead of the changes since the last successful run')
@@ -268,11 +367,16 @@ program
     withStore(async (store, config) => {
       await checkStoredCredentials(store.prisma, config);
       const ctx = { ...(await adminContext(store, opts.partner)), config };
-      const outcome = await runSyncCommand(store, config, ctx, { kind: opts.kind, full: opts.full }).catch((error: unknown) => {
-        throw error instanceof DomainError ? error : new CliError(error instanceof Error ? error.message : String(error));
-      });
+      const outcome = await runSyncCommand(store, config, ctx, { kind: opts.kind, full: opts.full }).catch(
+        (error: unknown) => {
+          throw error instanceof DomainError
+            ? error
+            : new CliError(error instanceof Error ? error.message : String(error));
+        },
+      );
       for (const { kind, run, lastError } of outcome.runs) {
-        if (run?.status !== 'SUCCEEDED') console.error(`${kind} sync ${run?.status ?? 'did not run'}: ${lastError ?? 'no reason recorded'}`);
+        if (run?.status !== 'SUCCEEDED')
+          console.error(`${kind} sync ${run?.status ?? 'did not run'}: ${lastError ?? 'no reason recorded'}`);
       }
       if (outcome.failed) process.exitCode = 1;
     }),
@@ -281,7 +385,8 @@ program
 /** The credential from a file, or from standard input when none is named (or "-"). */
 async function readCredential(file: string | undefined): Promise<string> {
   const fromStdin = file === undefined || file === '-';
-  if (fromStdin && process.stdin.isTTY) throw new CliError('give the credential with --credential-file FILE, or pipe it on standard input');
+  if (fromStdin && process.stdin.isTTY)
+    throw new CliError('give the credential with --credential-file FILE, or pipe it on standard input');
   const limit = MAX_CREDENTIAL * 4;
   let text = '';
   const input = fromStdin ? process.stdin : (await openFile(file, 'r')).createReadStream();
@@ -315,21 +420,31 @@ async function createUserInputType(): Promise<GraphQLInputObjectType> {
  * CreateUserInput defines (unknown fields are refused, not dropped), coerced as GraphQL
  * coerces variables, with accountId mapped as the createUsers mutation maps it.
  */
-function readUserLine(type: GraphQLInputObjectType, text: string): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
+function readUserLine(
+  type: GraphQLInputObjectType,
+  text: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; reason: string } {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     return { ok: false, reason: 'not valid JSON' };
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'expected a JSON object (one createUser input)' };
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return { ok: false, reason: 'expected a JSON object (one createUser input)' };
   const problems: string[] = [];
   const value = coerceInputValue(json, type, (path, _invalid, error) =>
     problems.push(path.length ? `${path.join('.')}: ${error.message}` : error.message),
   ) as Record<string, unknown>;
   if (problems.length) return { ok: false, reason: problems.join('; ') };
   // An item whose accountId is malformed becomes that item's NOT_FOUND, as in createUsers.
-  return { ok: true, value: { ...value, accountId: value.accountId == null ? undefined : (nativeId('Account', String(value.accountId)) ?? '-') } };
+  return {
+    ok: true,
+    value: {
+      ...value,
+      accountId: value.accountId == null ? undefined : (nativeId('Account', String(value.accountId)) ?? '-'),
+    },
+  };
 }
 
 /** A rejected item's reason, its fields named within the line rather than within the batch. */
@@ -338,7 +453,12 @@ function reason(error: Error, line: number): string {
   const item = `input.users.${line}`;
   return error.issues
     .map((issue) => {
-      const field = issue.field === item ? '' : issue.field.startsWith(`${item}.`) ? issue.field.slice(item.length + 1) : issue.field;
+      const field =
+        issue.field === item
+          ? ''
+          : issue.field.startsWith(`${item}.`)
+            ? issue.field.slice(item.length + 1)
+            : issue.field;
       return field ? `${field}: ${issue.message}` : issue.message;
     })
     .join('; ');
@@ -358,7 +478,10 @@ interface ProgressReporter {
 function progressReporter(total: number): ProgressReporter {
   if (process.stderr.isTTY && total) {
     const bar = new cliProgress.SingleBar(
-      { format: 'importing |{bar}| {value}/{total} lines, {created} created, {failed} rejected', stream: process.stderr },
+      {
+        format: 'importing |{bar}| {value}/{total} lines, {created} created, {failed} rejected',
+        stream: process.stderr,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { created: 0, failed: 0 });
@@ -405,14 +528,21 @@ async function openFile(file: string, flags: 'r' | 'w'): Promise<fs.promises.Fil
     return handle;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'a parent is not a directory' }[code ?? ''] ?? (error as Error).message;
+    const why =
+      {
+        ENOENT: 'no such file or directory',
+        EACCES: 'permission denied',
+        EISDIR: 'is a directory',
+        ENOTDIR: 'a parent is not a directory',
+      }[code ?? ''] ?? (error as Error).message;
     throw new CliError(`cannot ${flags === 'r' ? 'read' : 'write'} ${file}: ${why}`);
   }
 }
 
 async function countLines(file: string): Promise<number> {
   let n = 0;
-  for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })) if (line.trim()) n++;
+  for await (const line of readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity }))
+    if (line.trim()) n++;
   return n;
 }
 
@@ -421,7 +551,9 @@ function printTable(header: string[], rows: string[][], { right = [] as number[]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const format = (cells: string[]) =>
     cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .map((cell, i) =>
+        i === cells.length - 1 ? cell : right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!),
+      )
       .join('  ');
   for (const cells of [header, ...rows]) console.log(format(cells));
 }
@@ -430,7 +562,13 @@ function printTable(header: string[], rows: string[][], { right = [] as number[]
 class CliError extends Error {}
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DomainError || error instanceof CliError || error instanceof SecretsKeyError) console.error(error.message);
+  if (
+    error instanceof ConfigError ||
+    error instanceof DomainError ||
+    error instanceof CliError ||
+    error instanceof SecretsKeyError
+  )
+    console.error(error.message);
   else console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

@@ -26,10 +26,23 @@ export interface SyncOutcome {
 /** How long to wait for a run another process is carrying out, polling its row. */
 const WAIT_POLL_MS = 1000;
 
-export async function runSyncCommand(store: Store, config: Config, ctx: RequestContext, options: SyncCommandOptions): Promise<SyncOutcome> {
+export async function runSyncCommand(
+  store: Store,
+  config: Config,
+  ctx: RequestContext,
+  options: SyncCommandOptions,
+): Promise<SyncOutcome> {
   const backends = (await listBackends(ctx)).filter((b) => !options.kind || b.kind === options.kind);
-  if (!backends.length) throw new Error(options.kind ? `this partner has no connected ${options.kind} backend` : 'this partner has no connected backend');
-  const sync = gatewaySync({ prisma: store.prisma, config, logger: createLogger('silent'), databaseUrl: config.databaseUrl });
+  if (!backends.length)
+    throw new Error(
+      options.kind ? `this partner has no connected ${options.kind} backend` : 'this partner has no connected backend',
+    );
+  const sync = gatewaySync({
+    prisma: store.prisma,
+    config,
+    logger: createLogger('silent'),
+    databaseUrl: config.databaseUrl,
+  });
   const reporter = await progressReporter(store, backends);
   const outcome: SyncOutcome = { runs: [], failed: false };
   try {
@@ -65,7 +78,16 @@ interface Reporter {
   stop(): void;
 }
 
-const counts = (run: SyncRun) => ({ requests: run.requests, seen: run.seen, created: run.created, updated: run.updated, linked: run.linked, gone: run.gone, conflicts: run.conflicts, errors: Array.isArray(run.errors) ? run.errors.length : 0 });
+const counts = (run: SyncRun) => ({
+  requests: run.requests,
+  seen: run.seen,
+  created: run.created,
+  updated: run.updated,
+  linked: run.linked,
+  gone: run.gone,
+  conflicts: run.conflicts,
+  errors: Array.isArray(run.errors) ? run.errors.length : 0,
+});
 
 async function progressReporter(store: Store, backends: Backend[]): Promise<Reporter> {
   const started = new Map<string, number>();
@@ -78,9 +100,31 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
   if (!process.stderr.isTTY) {
     // One JSON line per page on standard output, and one per run.
     return {
-      update: (p) => console.log(JSON.stringify({ event: 'progress', kind: p.kind, stream: p.stream, pages: p.pages, records: p.records, requests: p.requests, rate: Math.round(rate(p)), done: p.done })),
+      update: (p) =>
+        console.log(
+          JSON.stringify({
+            event: 'progress',
+            kind: p.kind,
+            stream: p.stream,
+            pages: p.pages,
+            records: p.records,
+            requests: p.requests,
+            rate: Math.round(rate(p)),
+            done: p.done,
+          }),
+        ),
       finish: (backend, run, lastError) =>
-        console.log(JSON.stringify({ event: 'run', kind: backend.kind, run: run?.id ?? null, status: run?.status ?? 'GONE', full: run?.full ?? null, ...(run && counts(run)), ...(run?.status !== 'SUCCEEDED' && { reason: lastError }) })),
+        console.log(
+          JSON.stringify({
+            event: 'run',
+            kind: backend.kind,
+            run: run?.id ?? null,
+            status: run?.status ?? 'GONE',
+            full: run?.full ?? null,
+            ...(run && counts(run)),
+            ...(run?.status !== 'SUCCEEDED' && { reason: lastError }),
+          }),
+        ),
       note: (message) => console.error(message),
       stop: () => {},
     };
@@ -88,11 +132,20 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
   // The stream's known identities are what a full pass will roughly read: the bar's total.
   const known = new Map<string, number>();
   for (const backend of backends) {
-    const rows = await store.prisma.identity.groupBy({ by: ['stream'], where: { backendId: backend.id, status: { in: ['LINKED', 'PENDING'] } }, _count: { _all: true } });
+    const rows = await store.prisma.identity.groupBy({
+      by: ['stream'],
+      where: { backendId: backend.id, status: { in: ['LINKED', 'PENDING'] } },
+      _count: { _all: true },
+    });
     for (const row of rows) known.set(`${backend.id}:${row.stream}`, row._count._all);
   }
   const multi = new cliProgress.MultiBar(
-    { format: '{label} |{bar}| {value}/{total} records, {pages} pages, {rate}/s, ETA {eta_formatted}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+    {
+      format: '{label} |{bar}| {value}/{total} records, {pages} pages, {rate}/s, ETA {eta_formatted}',
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   const bars = new Map<string, cliProgress.SingleBar>();
@@ -101,7 +154,11 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
       const key = `${p.backendId}:${p.stream}`;
       let bar = bars.get(key);
       const total = Math.max(known.get(key) ?? 0, p.records, 1);
-      const payload = { label: `${p.kind.padEnd(9)} ${p.stream.padEnd(18)}`, pages: p.pages, rate: Math.round(rate(p)) };
+      const payload = {
+        label: `${p.kind.padEnd(9)} ${p.stream.padEnd(18)}`,
+        pages: p.pages,
+        rate: Math.round(rate(p)),
+      };
       if (!bar) {
         bar = multi.create(total, 0, payload);
         bars.set(key, bar);
@@ -110,7 +167,9 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
       bar.update(p.done ? Math.max(p.records, 1) : p.records, payload);
     },
     finish(backend, run, lastError) {
-      const line = run ? `${backend.kind}: ${run.status}, ${run.seen} read, ${run.created} new, ${run.updated} changed, ${run.linked} linked, ${run.gone} gone, ${run.conflicts} conflicts, ${run.requests} requests` : `${backend.kind}: the run is gone`;
+      const line = run
+        ? `${backend.kind}: ${run.status}, ${run.seen} read, ${run.created} new, ${run.updated} changed, ${run.linked} linked, ${run.gone} gone, ${run.conflicts} conflicts, ${run.requests} requests`
+        : `${backend.kind}: the run is gone`;
       multi.log(`${line}${run?.status !== 'SUCCEEDED' && lastError ? ` — ${lastError}` : ''}\n`);
     },
     note: (message) => multi.log(`${message}\n`),

@@ -222,7 +222,13 @@ export function checkpointInt(from: Checkpoint | null, field: string, fallback: 
 export function errorText(body: unknown): string | null {
   if (!isObject(body)) return null;
   const errors = Array.isArray(body.errors) && isObject(body.errors[0]) ? body.errors[0] : undefined;
-  const candidates = [body.error_message, errors?.message, isObject(body.error) ? body.error.message : body.error, isObject(body.data) ? body.data.message : undefined, body.message];
+  const candidates = [
+    body.error_message,
+    errors?.message,
+    isObject(body.error) ? body.error.message : body.error,
+    isObject(body.data) ? body.data.message : undefined,
+    body.message,
+  ];
   const found = candidates.find((c) => typeof c === 'string');
   return typeof found === 'string' ? found : null;
 }

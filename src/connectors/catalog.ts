@@ -97,16 +97,32 @@ export class CatalogConnector extends BaseConnector<paths> implements ConnectorW
         this.client.POST('/api/v1/users', { body: operation.fields as never, fetch, signal }),
       );
       if (!response.ok) return this.refusal(response, error, requests);
-      return this.accepted('POST /api/v1/users', catalogUser(isObject(data) ? (data as { user?: unknown }).user : undefined), requests);
+      return this.accepted(
+        'POST /api/v1/users',
+        catalogUser(isObject(data) ? (data as { user?: unknown }).user : undefined),
+        requests,
+      );
     }
     if (operation.op === 'catalog.updateUser') {
       const id = /^\d{1,10}$/.test(operation.nativeId) ? Number(operation.nativeId) : NaN;
-      if (!(id >= 1)) throw new Error(`a catalog user id is a positive integer, not ${JSON.stringify(operation.nativeId.slice(0, 40))}`);
+      if (!(id >= 1))
+        throw new Error(
+          `a catalog user id is a positive integer, not ${JSON.stringify(operation.nativeId.slice(0, 40))}`,
+        );
       const { data, error, response, requests } = await this.call(signal, (fetch) =>
-        this.client.PUT('/api/v1/users/{id}', { params: { path: { id } }, body: operation.fields as never, fetch, signal }),
+        this.client.PUT('/api/v1/users/{id}', {
+          params: { path: { id } },
+          body: operation.fields as never,
+          fetch,
+          signal,
+        }),
       );
       if (!response.ok) return this.refusal(response, error, requests);
-      return this.accepted(`PUT /api/v1/users/${id}`, catalogUser(isObject(data) ? (data as { user?: unknown }).user : undefined), requests);
+      return this.accepted(
+        `PUT /api/v1/users/${id}`,
+        catalogUser(isObject(data) ? (data as { user?: unknown }).user : undefined),
+        requests,
+      );
     }
     return this.foreign(operation);
   }

@@ -92,8 +92,18 @@ export class EmbedConnector extends BaseConnector<paths> implements ConnectorWri
       const user = operation.op === 'embed.putUser';
       const { data, error, response, requests } = await this.call(signal, (fetch) =>
         operation.op === 'embed.putUser'
-          ? this.client.PUT('/v1/headless/user/{identifier}', { params, body: operation.fields as never, fetch, signal })
-          : this.client.PUT('/v1/headless/client/{identifier}', { params, body: { metadata: operation.metadata } as never, fetch, signal }),
+          ? this.client.PUT('/v1/headless/user/{identifier}', {
+              params,
+              body: operation.fields as never,
+              fetch,
+              signal,
+            })
+          : this.client.PUT('/v1/headless/client/{identifier}', {
+              params,
+              body: { metadata: operation.metadata } as never,
+              fetch,
+              signal,
+            }),
       );
       if (!response.ok) return this.refusal(response, error, requests);
       const call = `PUT /v1/headless/${user ? 'user' : 'client'}/${operation.identifier.slice(0, 40)}`;

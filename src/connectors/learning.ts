@@ -58,7 +58,11 @@ export class LearningConnector extends BaseConnector<paths> implements Connector
     if (operation.op === 'learning.disableAccount') {
       this.assertId(operation.nativeId);
       const { error, response, requests } = await this.call(signal, (fetch) =>
-        this.client.DELETE('/accounts/{account_id}', { params: { path: { account_id: operation.nativeId } }, fetch, signal }),
+        this.client.DELETE('/accounts/{account_id}', {
+          params: { path: { account_id: operation.nativeId } },
+          fetch,
+          signal,
+        }),
       );
       if (!response.ok) return this.refusal(response, error, requests);
       return { ok: true, record: null, requests };

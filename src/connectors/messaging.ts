@@ -89,7 +89,11 @@ export class MessagingConnector extends BaseConnector<paths> implements Connecto
   async write(operation: WriteOperation, signal?: AbortSignal): Promise<WriteOutcome> {
     if (operation.op !== 'messaging.createAccount') return this.foreign(operation);
     const { data, error, response, requests } = await this.call(signal, (fetch) =>
-      this.client.POST('/api/v1/accounts', { body: { data: { name: operation.name }, type: 'account' } as never, fetch, signal }),
+      this.client.POST('/api/v1/accounts', {
+        body: { data: { name: operation.name }, type: 'account' } as never,
+        fetch,
+        signal,
+      }),
     );
     if (!response.ok) return this.refusal(response, error, requests);
     return this.accepted('POST /api/v1/accounts', messagingAccount(data), requests);

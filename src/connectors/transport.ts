@@ -125,7 +125,15 @@ class GateClosed extends Error {
 const timedOut = (error: unknown) => error instanceof TaskCancelledError;
 
 /** Connection failures that happen before a request is sent: a POST is safe to send again after them. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_REFUSED_ADDRESS']);
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_REFUSED_ADDRESS',
+]);
 
 /** A write's answers that are the backend's verdict on it, handed to the connector. */
 const WRITE_VERDICTS = new Set([400, 404, 405, 409, 410, 422, 501]);

@@ -38,7 +38,12 @@ const markerFile = (config: Config) => path.join(path.resolve(config.dataDir), '
  * Seeds (or, on a later start, reconnects) the connected demo and syncs it once. Null when
  * the store holds data that is not this demo's: then nothing is started or changed.
  */
-export async function connectedDemo(store: Store, config: Config, logger: Logger, sync: SyncService): Promise<ConnectedDemo | null> {
+export async function connectedDemo(
+  store: Store,
+  config: Config,
+  logger: Logger,
+  sync: SyncService,
+): Promise<ConnectedDemo | null> {
   const empty = (await store.prisma.account.count()) === 0;
   const marker = empty ? null : await readMarker(store, config);
   if (!empty && !marker) return null;
@@ -48,16 +53,28 @@ export async function connectedDemo(store: Store, config: Config, logger: Logger
     let adminUserId: string;
     let apiKey: string | null = null;
     if (empty) {
-      const partner = await store.prisma.$transaction((tx) => provisionPartner(tx, { name: DEMO_PARTNER, plan: 'AUTOMATE' }));
+      const partner = await store.prisma.$transaction((tx) =>
+        provisionPartner(tx, { name: DEMO_PARTNER, plan: 'AUTOMATE' }),
+      );
       partnerId = partner.account.id;
       adminUserId = partner.adminUser.id;
       apiKey = partner.key;
     } else {
       ({ partnerId, adminUserId } = marker!);
     }
-    const ctx: RequestContext = { prisma: store.prisma, principal: await loadUserPrincipal(store.prisma, adminUserId, 'api_key'), requestId: 'demo', ip: '127.0.0.1', config };
+    const ctx: RequestContext = {
+      prisma: store.prisma,
+      principal: await loadUserPrincipal(store.prisma, adminUserId, 'api_key'),
+      requestId: 'demo',
+      ip: '127.0.0.1',
+      config,
+    };
     // A first start stopped before it kept the admin's key (DATA_DIR/demo-credentials.json): a new one.
-    if (!empty && store.kind === 'pglite' && !(await fs.stat(path.join(path.resolve(config.dataDir), 'demo-credentials.json')).catch(() => null))) {
+    if (
+      !empty &&
+      store.kind === 'pglite' &&
+      !(await fs.stat(path.join(path.resolve(config.dataDir), 'demo-credentials.json')).catch(() => null))
+    ) {
       apiKey = (await createApiKey(ctx, { name: 'demo admin (issued again)' })).key;
     }
     const backends: Backend[] = [];
@@ -67,11 +84,20 @@ export async function connectedDemo(store: Store, config: Config, logger: Logger
       if (existing) {
         // A run left by an earlier start read the previous stand-in: its checkpoint (a page,
         // a cursor) means nothing to the new one, so it is cancelled and a fresh full run reads it.
-        await store.prisma.syncRun.updateMany({ where: { backendId: existing.id, status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'CANCELLED', finishedAt: new Date(), worker: null } });
+        await store.prisma.syncRun.updateMany({
+          where: { backendId: existing.id, status: { in: ['QUEUED', 'RUNNING'] } },
+          data: { status: 'CANCELLED', finishedAt: new Date(), worker: null },
+        });
       }
-      backends.push(existing ? await updateBackend(ctx, { id: existing.id, ...settings }) : await connectBackend(ctx, { kind, ...settings }));
+      backends.push(
+        existing
+          ? await updateBackend(ctx, { id: existing.id, ...settings })
+          : await connectBackend(ctx, { kind, ...settings }),
+      );
     }
-    await fs.writeFile(markerFile(config), JSON.stringify({ partnerId, adminUserId }, null, 2), { mode: 0o600 }).catch(() => {});
+    await fs
+      .writeFile(markerFile(config), JSON.stringify({ partnerId, adminUserId }, null, 2), { mode: 0o600 })
+      .catch(() => {});
 
     // The learning API cannot list its accounts: they reach the gateway as it creates them or
     // through ensureUser and the proxy. The demo tells it the stand-in's, read by id as
@@ -99,14 +125,30 @@ async function readMarker(store: Store, config: Config): Promise<{ partnerId: st
     if (await store.prisma.account.findUnique({ where: { id: marker.partnerId } })) return marker;
   }
   // On PostgreSQL there is no DATA_DIR file: the demo partner is found by name.
-  const partner = await store.prisma.account.findFirst({ where: { parentId: null, name: DEMO_PARTNER }, orderBy: { createdAt: 'asc' } });
-  const admin = partner && (await store.prisma.user.findFirst({ where: { partnerId: partner.id, apiKeys: { some: {} } }, orderBy: { createdAt: 'asc' } }));
-  return partner && admin && (await store.prisma.backend.count({ where: { partnerId: partner.id } })) ? { partnerId: partner.id, adminUserId: admin.id } : null;
+  const partner = await store.prisma.account.findFirst({
+    where: { parentId: null, name: DEMO_PARTNER },
+    orderBy: { createdAt: 'asc' },
+  });
+  const admin =
+    partner &&
+    (await store.prisma.user.findFirst({
+      where: { partnerId: partner.id, apiKeys: { some: {} } },
+      orderBy: { createdAt: 'asc' },
+    }));
+  return partner && admin && (await store.prisma.backend.count({ where: { partnerId: partner.id } }))
+    ? { partnerId: partner.id, adminUserId: admin.id }
+    : null;
 }
 
 async function registerLearning(store: Store, standIn: StandIn, backend: Backend, config: Config): Promise<void> {
-  const accounts = await standIn.store.prisma.user.findMany({ where: { partnerId: standIn.partnerId, externalUserId: { not: null } }, select: { id: true } });
-  const connector = createConnector({ kind: 'LEARNING', baseUrl: backend.baseUrl, credential: standIn.credentials.LEARNING }, connectorOptions(config));
+  const accounts = await standIn.store.prisma.user.findMany({
+    where: { partnerId: standIn.partnerId, externalUserId: { not: null } },
+    select: { id: true },
+  });
+  const connector = createConnector(
+    { kind: 'LEARNING', baseUrl: backend.baseUrl, credential: standIn.credentials.LEARNING },
+    connectorOptions(config),
+  );
   const records = [];
   for (const { id } of accounts) {
     const record = await connector.readOne('learning.accounts', id);

@@ -22,7 +22,9 @@ export interface DemoSeed {
 /** Seeds the demo partner if the store holds no account at all; returns its credentials. */
 export async function seedDemo(store: Store): Promise<DemoSeed | null> {
   if ((await store.prisma.account.count()) > 0) return null;
-  const partner = await store.prisma.$transaction((tx) => provisionPartner(tx, { name: 'Demo Learning Co', plan: 'AUTOMATE' }));
+  const partner = await store.prisma.$transaction((tx) =>
+    provisionPartner(tx, { name: 'Demo Learning Co', plan: 'AUTOMATE' }),
+  );
   const ctx: RequestContext = {
     prisma: store.prisma,
     principal: await loadUserPrincipal(store.prisma, partner.adminUser.id, 'api_key', partner.apiKey.id),
@@ -36,11 +38,36 @@ export async function seedDemo(store: Store): Promise<DemoSeed | null> {
   await upsertClient(ctx, { identifier: 'globex-academy', metadata: { name: 'Globex Academy' } });
 
   const learners = await createUsers(ctx, {
-    users: Array.from({ length: 8 }, (_, i) => ({ externalUserId: `learner-${String(i + 1).padStart(4, '0')}`, accountId: i % 2 ? europe.id : undefined })),
+    users: Array.from({ length: 8 }, (_, i) => ({
+      externalUserId: `learner-${String(i + 1).padStart(4, '0')}`,
+      accountId: i % 2 ? europe.id : undefined,
+    })),
   });
-  const alice = await createUser(ctx, { email: 'alice@example.com', userName: 'alice', firstName: 'Alice', lastName: 'Martin', timeZone: 'Europe/Paris', locale: 'fr-FR', accountId: europe.id });
-  const bob = await createUser(ctx, { email: 'bob@example.com', userName: 'bob', firstName: 'Bob', lastName: 'Stone', timeZone: 'America/Chicago', accountId: americas.id, customFields: { cohort: '2026-spring' } });
-  const embedded = await createUser(ctx, { identifier: 'emb-user-1', clientIdentifier: 'acme-school', metadata: { plan: 'trial' }, name: 'Emb One', avatar: 'https://example.com/a.png' });
+  const alice = await createUser(ctx, {
+    email: 'alice@example.com',
+    userName: 'alice',
+    firstName: 'Alice',
+    lastName: 'Martin',
+    timeZone: 'Europe/Paris',
+    locale: 'fr-FR',
+    accountId: europe.id,
+  });
+  const bob = await createUser(ctx, {
+    email: 'bob@example.com',
+    userName: 'bob',
+    firstName: 'Bob',
+    lastName: 'Stone',
+    timeZone: 'America/Chicago',
+    accountId: americas.id,
+    customFields: { cohort: '2026-spring' },
+  });
+  const embedded = await createUser(ctx, {
+    identifier: 'emb-user-1',
+    clientIdentifier: 'acme-school',
+    metadata: { plan: 'trial' },
+    name: 'Emb One',
+    avatar: 'https://example.com/a.png',
+  });
   const everything = await createUser(ctx, {
     externalUserId: 'learner-all-three',
     email: 'carol@example.com',
@@ -50,7 +77,12 @@ export async function seedDemo(store: Store): Promise<DemoSeed | null> {
     clientIdentifier: 'globex-academy',
     name: 'Carol',
   });
-  const usAdmin = await createUser(ctx, { email: 'us-admin@example.com', userName: 'us-admin', firstName: 'Uma', accountId: americas.id });
+  const usAdmin = await createUser(ctx, {
+    email: 'us-admin@example.com',
+    userName: 'us-admin',
+    firstName: 'Uma',
+    accountId: americas.id,
+  });
   await addAccountAdmin(ctx, americas.id, usAdmin.id);
 
   await grantEntitlements(ctx, { userId: alice.id, kinds: ['CREATE_LEARNING_INSTANCE'] });

@@ -6,10 +6,26 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isUser, type UserPrincipal } from '../auth/principal.js';
-import { BackendUnavailableError, DomainError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError, type FieldIssue } from '../errors.js';
+import {
+  BackendUnavailableError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  ValidationError,
+  type FieldIssue,
+} from '../errors.js';
 import { isUuid } from '../store/ids.js';
 import { DATE_RANGE, storableDate, unstorable } from '../validation.js';
-import { guard, httpStatus, limitBody, requestContext, type DialectDeps, type HttpContext, type HttpEnv } from '../http.js';
+import {
+  guard,
+  httpStatus,
+  limitBody,
+  requestContext,
+  type DialectDeps,
+  type HttpContext,
+  type HttpEnv,
+} from '../http.js';
 import type { RequestContext } from '../auth/context.js';
 
 export type { DialectDeps, HttpContext, HttpEnv };
@@ -43,7 +59,12 @@ export interface DialectOptions {
  */
 export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
-  app.use('*', limitBody(deps.maxBodyBytes, (c, message) => options.render(c, { status: 413, code: 'payload_too_large', message })));
+  app.use(
+    '*',
+    limitBody(deps.maxBodyBytes, (c, message) =>
+      options.render(c, { status: 413, code: 'payload_too_large', message }),
+    ),
+  );
   const rewrite = options.authorization;
   if (rewrite) {
     app.use('*', async (c, next) => {
@@ -67,11 +88,17 @@ export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<Htt
   });
   app.onError((error, c) => {
     if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
-    if (error instanceof BackendUnavailableError && error.retryAfter !== null) c.header('retry-after', String(error.retryAfter));
-    if (error instanceof DomainError) return options.render(c, options.failure?.(error) ?? toFailure(error, options.fieldNames));
+    if (error instanceof BackendUnavailableError && error.retryAfter !== null)
+      c.header('retry-after', String(error.retryAfter));
+    if (error instanceof DomainError)
+      return options.render(c, options.failure?.(error) ?? toFailure(error, options.fieldNames));
     if (error instanceof HTTPException) return error.getResponse();
     deps.logger.error({ err: error, requestId: c.get('requestId') }, 'unexpected error');
-    return options.render(c, { status: 500, code: 'internal', message: `Unexpected error (request ${c.get('requestId')}).` });
+    return options.render(c, {
+      status: 500,
+      code: 'internal',
+      message: `Unexpected error (request ${c.get('requestId')}).`,
+    });
   });
   return app;
 }
@@ -86,7 +113,11 @@ export function finishDialect(app: Hono<HttpEnv>, options: Pick<DialectOptions, 
     const allowed = [...new Set(routes.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
     if (allowed.length) {
       c.header('allow', allowed.join(', '));
-      return options.render(c, { status: 405, code: 'method_not_allowed', message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}` });
+      return options.render(c, {
+        status: 405,
+        code: 'method_not_allowed',
+        message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`,
+      });
     }
     return options.render(c, { status: 404, code: 'no_route', message: `no route for ${c.req.method} ${c.req.path}` });
   });
@@ -103,7 +134,8 @@ export function dialectRoutes(app: Hono<HttpEnv>): { method: string; path: strin
 }
 
 // Exact paths, as the router matches them: a trailing slash is another (unknown) path.
-const routePattern = (path: string) => new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`);
+const routePattern = (path: string) =>
+  new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`);
 
 // ---------------------------------------------------------------------------- failures
 
@@ -124,7 +156,10 @@ export class WireValidationError extends ValidationError {}
 export function toFailure(error: DomainError, fieldNames: Record<string, string> = {}): Failure {
   const code = CODES[error.code] ?? error.code.toLowerCase();
   if (!(error instanceof ValidationError)) return { status: httpStatus(error), code, message: error.message };
-  const issues = error instanceof WireValidationError ? error.issues : error.issues.map((i) => ({ field: wireField(i.field, fieldNames), message: i.message }));
+  const issues =
+    error instanceof WireValidationError
+      ? error.issues
+      : error.issues.map((i) => ({ field: wireField(i.field, fieldNames), message: i.message }));
   return { status: httpStatus(error), code, message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), issues };
 }
 
@@ -136,7 +171,8 @@ function wireField(field: string, names: Record<string, string>): string {
     .join('.');
 }
 
-export const send = (c: Context<HttpEnv>, body: unknown, status: number) => c.json(body as object, status as ContentfulStatusCode);
+export const send = (c: Context<HttpEnv>, body: unknown, status: number) =>
+  c.json(body as object, status as ContentfulStatusCode);
 
 // ---------------------------------------------------------------------------- requests
 
@@ -147,14 +183,14 @@ export function caller(c: HttpContext, deps: DialectDeps): { ctx: RequestContext
   return { ctx, principal: ctx.principal };
 }
 
-
 /** A user id in a path must be a uuid: anything else names nobody (404, not a cast error). */
 export function uuidParam(value: string, entity: string): string {
   if (!isUuid(value)) throw new NotFoundError(entity, value.slice(0, 100));
   return value.toLowerCase();
 }
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The JSON object body; an empty body is `{}`; anything else is a 400. */
 export async function jsonBody(c: HttpContext): Promise<Record<string, unknown>> {
@@ -240,13 +276,25 @@ const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** A whole number in [min, max] from a query or form string (or a JSON number). */
 export function intValue(value: unknown, field: string, min: number, max: number): number {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d{1,16}$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ValidationError(`must be a whole number from ${min} to ${max}`, field);
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^-?\d{1,16}$/.test(value.trim())
+        ? Number(value.trim())
+        : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new ValidationError(`must be a whole number from ${min} to ${max}`, field);
   return n;
 }
 
 /** An optional whole number: absent or empty → undefined. */
-export const optionalInt = (value: unknown, field: string, min: number, max: number, fallback?: number): number | undefined =>
+export const optionalInt = (
+  value: unknown,
+  field: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number | undefined =>
   value === undefined || value === null || value === '' ? fallback : intValue(value, field, min, max);
 
 /** true/false from JSON booleans or the strings true/false/1/0. */
@@ -269,7 +317,8 @@ export function dateValue(value: string | undefined, field: string): Date | unde
   // new Date() rolls 2020-02-30 over to March: only real calendar days pass.
   const realDay = new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day && month >= 1 && month <= 12;
   const date = iso.test(trimmed) && realDay ? new Date(withZone.replace(' ', 'T')) : new Date(NaN);
-  if (Number.isNaN(date.getTime())) throw new ValidationError('must be an ISO-8601 date such as 2018-01-01T00:00:00Z', field);
+  if (Number.isNaN(date.getTime()))
+    throw new ValidationError('must be an ISO-8601 date such as 2018-01-01T00:00:00Z', field);
   if (!storableDate(date)) throw new ValidationError(DATE_RANGE, field);
   return date;
 }

@@ -5,7 +5,6 @@ import { REASONS } from './declared.js';
 
 export type Schema = Record<string, unknown>;
 
-
 export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 
 export const jsonContent = (schema: Schema, example?: unknown) => ({
@@ -13,15 +12,31 @@ export const jsonContent = (schema: Schema, example?: unknown) => ({
 });
 
 export const response = (status: number, schema?: Schema, example?: unknown, headers?: Record<string, unknown>) => ({
-  [status]: { description: REASONS[status] ?? String(status), ...(schema ? { content: jsonContent(schema, example) } : {}), ...(headers ? { headers } : {}) },
+  [status]: {
+    description: REASONS[status] ?? String(status),
+    ...(schema ? { content: jsonContent(schema, example) } : {}),
+    ...(headers ? { headers } : {}),
+  },
 });
 
 /** The error responses of an operation, all in the dialect's error envelope. */
 export const errorResponses = (statuses: number[], errorSchema = 'Error') =>
   Object.assign({}, ...[401, 429, ...statuses].map((s) => response(s, ref(errorSchema))));
 
-export const pathParam = (name: string, schema: Schema, description?: string) => ({ name, in: 'path', required: true, schema, ...(description ? { description } : {}) });
-export const queryParam = (name: string, schema: Schema, description?: string) => ({ name, in: 'query', required: false, schema, ...(description ? { description } : {}) });
+export const pathParam = (name: string, schema: Schema, description?: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  schema,
+  ...(description ? { description } : {}),
+});
+export const queryParam = (name: string, schema: Schema, description?: string) => ({
+  name,
+  in: 'query',
+  required: false,
+  schema,
+  ...(description ? { description } : {}),
+});
 
 export const dateTime: Schema = { type: 'string', format: 'date-time' };
 export const nullable = (schema: Schema): Schema => ({ ...schema, type: [schema.type as string, 'null'] });

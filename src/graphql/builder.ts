@@ -85,7 +85,9 @@ export const builder = new SchemaBuilder<{
     unauthorizedError: (_parent, ctx, _info, result) =>
       ctx.principal
         ? new ForbiddenError(needs(result.failure))
-        : new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } }),
+        : new GraphQLError('Authentication required', {
+            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+          }),
   },
   prisma: {
     client: (ctx) => ctx.prisma,
@@ -102,38 +104,63 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     nodesOnConnection: false,
     // Every Relay subgraph of a supergraph defines the same PageInfo: let them share it.
-    pageInfoTypeOptions: { shareable: true, description: 'Where a page of a connection sits in the whole list, and the cursors to page on from.' },
-    hasNextPageFieldOptions: { description: 'True when more items follow this page (pass `endCursor` as `after` to read them).' },
-    hasPreviousPageFieldOptions: { description: 'True when items precede this page (pass `startCursor` as `before` to read them).' },
+    pageInfoTypeOptions: {
+      shareable: true,
+      description: 'Where a page of a connection sits in the whole list, and the cursors to page on from.',
+    },
+    hasNextPageFieldOptions: {
+      description: 'True when more items follow this page (pass `endCursor` as `after` to read them).',
+    },
+    hasPreviousPageFieldOptions: {
+      description: 'True when items precede this page (pass `startCursor` as `before` to read them).',
+    },
     startCursorFieldOptions: { description: "The first edge's cursor; null on an empty page." },
     endCursorFieldOptions: { description: "The last edge's cursor; null on an empty page." },
     // Connections and edges: one description for all (each type's name says what it lists).
-    defaultConnectionTypeOptions: { description: 'One page of a list: its edges, where it sits (`pageInfo`) and how many items the whole list has (`totalCount`).' },
+    defaultConnectionTypeOptions: {
+      description:
+        'One page of a list: its edges, where it sits (`pageInfo`) and how many items the whole list has (`totalCount`).',
+    },
     defaultEdgeTypeOptions: { description: 'One item of a connection page, with the cursor that names its position.' },
     edgesFieldOptions: { description: "The page's items, in the list's order." },
     pageInfoFieldOptions: { description: 'Where this page sits in the list, and the cursors to page on from.' },
-    cursorFieldOptions: { description: 'Opaque position of this item: pass it as `after` or `before` to page on from here.' },
+    cursorFieldOptions: {
+      description: 'Opaque position of this item: pass it as `after` or `before` to page on from here.',
+    },
     nodeFieldOptions: { description: 'The item.' },
-    firstArgOptions: { description: `How many items to read from the start of the list (or after \`after\`): 0 or more, at most ${MAX_PAGE} are answered (a larger value reads ${MAX_PAGE}); ${DEFAULT_PAGE} when neither first nor last is given. Not with \`before\` or \`last\`.` },
-    lastArgOptions: { description: `How many items to read from the end of the list (or before \`before\`): 0 or more, at most ${MAX_PAGE} are answered. Not with \`after\` or \`first\`.` },
+    firstArgOptions: {
+      description: `How many items to read from the start of the list (or after \`after\`): 0 or more, at most ${MAX_PAGE} are answered (a larger value reads ${MAX_PAGE}); ${DEFAULT_PAGE} when neither first nor last is given. Not with \`before\` or \`last\`.`,
+    },
+    lastArgOptions: {
+      description: `How many items to read from the end of the list (or before \`before\`): 0 or more, at most ${MAX_PAGE} are answered. Not with \`after\` or \`first\`.`,
+    },
     afterArgOptions: { description: 'Start after this cursor (an `endCursor` or edge `cursor` of an earlier page).' },
     beforeArgOptions: { description: 'End before this cursor (a `startCursor` or edge `cursor` of an earlier page).' },
-    nodeTypeOptions: { description: 'An object with a global id: fetch any of them again with `node(id:)` or `nodes(ids:)`.' },
-    idFieldOptions: { description: 'Opaque global id (Relay): unique across types, stable; use it with `node`, `nodes` and the mutations. Native ids are fields of their own.' },
+    nodeTypeOptions: {
+      description: 'An object with a global id: fetch any of them again with `node(id:)` or `nodes(ids:)`.',
+    },
+    idFieldOptions: {
+      description:
+        'Opaque global id (Relay): unique across types, stable; use it with `node`, `nodes` and the mutations. Native ids are fields of their own.',
+    },
     // node/nodes: a malformed or unknown id is null (like a foreign one), never an error.
     decodeGlobalID: (id) => decodeNodeId(id),
     // One statement per node type, not one lookup per id (nodes.ts).
     // @shareable like PageInfo: every Relay subgraph defines node/nodes (and Node).
     nodeQueryOptions: {
       shareable: true,
-      description: 'The object with this global id, of any type; null when it names nothing the caller may see (unknown, malformed and foreign ids alike).',
+      description:
+        'The object with this global id, of any type; null when it names nothing the caller may see (unknown, malformed and foreign ids alike).',
       args: { id: { description: 'A global id (the `id` field of any Node).' } },
       resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, [args.id]).then(([node]) => node),
     },
     nodesQueryOptions: {
       shareable: true,
-      description: 'The objects with these global ids, in the order given; null in place of an id that names nothing the caller may see.',
-      args: { ids: { description: 'Global ids, of any types mixed; at most MAX_LIST_ITEMS (100 by default) in one list.' } },
+      description:
+        'The objects with these global ids, in the order given; null in place of an id that names nothing the caller may see.',
+      args: {
+        ids: { description: 'Global ids, of any types mixed; at most MAX_LIST_ITEMS (100 by default) in one list.' },
+      },
       resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, args.ids),
     },
   },
@@ -156,7 +183,8 @@ const SCOPE_NEEDS: Record<string, (parameter: unknown) => string> = {
 function needs(failure: AuthFailure): string {
   const wanted = (f: AuthFailure): string[] => {
     if (f.kind === AuthScopeFailureType.AuthScope) return [SCOPE_NEEDS[f.scope]?.(f.parameter) ?? f.scope];
-    if (f.kind === AuthScopeFailureType.AnyAuthScopes || f.kind === AuthScopeFailureType.AllAuthScopes) return f.failures.flatMap(wanted);
+    if (f.kind === AuthScopeFailureType.AnyAuthScopes || f.kind === AuthScopeFailureType.AllAuthScopes)
+      return f.failures.flatMap(wanted);
     return [];
   };
   const list = wanted(failure);
@@ -172,8 +200,7 @@ builder.addScalarType('JSONObject', JSONObjectResolver);
 builder.addScalarType('IPCIDR', IPCIDRScalar);
 
 builder.queryType({
-  description:
-    `The reads. Every caller sees only its own partner's data (unknown and foreign ids alike answer NOT_FOUND or null); inside the partner an admin sees what it administers, any other user itself. Lists are Relay connections (at most ${MAX_PAGE} items a page).`,
+  description: `The reads. Every caller sees only its own partner's data (unknown and foreign ids alike answer NOT_FOUND or null); inside the partner an admin sees what it administers, any other user itself. Lists are Relay connections (at most ${MAX_PAGE} items a page).`,
 });
 builder.mutationType({
   description:

@@ -3,7 +3,10 @@ import { builder } from './builder.js';
 
 export const OrderDirection = builder.enumType('OrderDirection', {
   description: 'Sort direction of a list.',
-  values: { ASC: { description: 'Ascending: smallest, earliest or A first.' }, DESC: { description: 'Descending: largest, latest or Z first.' } } as const,
+  values: {
+    ASC: { description: 'Ascending: smallest, earliest or A first.' },
+    DESC: { description: 'Descending: largest, latest or Z first.' },
+  } as const,
 });
 
 export const DateRangeInput = builder.inputType('DateRange', {
@@ -20,6 +23,11 @@ export const DateRangeInput = builder.inputType('DateRange', {
  * True when the cursor names no row the caller sees: the page is then empty, as for an
  * unknown cursor. `visible` counts the caller's rows matching a where.
  */
-export async function unseenCursor(cursor: unknown, visible: (where: { id: string }) => Promise<number>): Promise<boolean> {
-  return typeof cursor === 'object' && cursor !== null && 'id' in cursor ? (await visible(cursor as { id: string })) === 0 : false;
+export async function unseenCursor(
+  cursor: unknown,
+  visible: (where: { id: string }) => Promise<number>,
+): Promise<boolean> {
+  return typeof cursor === 'object' && cursor !== null && 'id' in cursor
+    ? (await visible(cursor as { id: string })) === 0
+    : false;
 }

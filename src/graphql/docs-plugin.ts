@@ -17,7 +17,8 @@ export const TOTAL_COUNT_DESCRIPTION = 'How many items the whole list has (all p
 
 export class DocsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
-    if (!fieldConfig.description && fieldConfig.extensions?.pothosPrismaTotalCount) return { ...fieldConfig, description: TOTAL_COUNT_DESCRIPTION };
+    if (!fieldConfig.description && fieldConfig.extensions?.pothosPrismaTotalCount)
+      return { ...fieldConfig, description: TOTAL_COUNT_DESCRIPTION };
     if (!fieldConfig.description) return fieldConfig;
     const options = fieldConfig.pothosOptions as { errors?: ErrorsOption; itemErrors?: ErrorsOption };
     const parts = [fieldConfig.description.trim()];
@@ -41,7 +42,10 @@ export class DocsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
 /** The first sentence, lower-cased at its start, without its full stop. */
 function firstSentence(text: string | undefined | null): string | null {
   // A sentence ends at a full stop followed by a capital (not at "e.g. it").
-  const sentence = text?.split(/(?<=\.)\s+(?=[A-Z`])/)[0]?.replace(/\.$/, '').trim();
+  const sentence = text
+    ?.split(/(?<=\.)\s+(?=[A-Z`])/)[0]
+    ?.replace(/\.$/, '')
+    .trim();
   return sentence ? sentence[0]!.toLowerCase() + sentence.slice(1) : null;
 }
 

@@ -26,9 +26,18 @@ export interface EntityLoad<K, V> {
   keyOf: (row: V) => K;
 }
 
-export function loadEntity<K, V>(ctx: GraphQLContext, info: GraphQLResolveInfo, load: EntityLoad<K, V>): Promise<V | null> {
+export function loadEntity<K, V>(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  load: EntityLoad<K, V>,
+): Promise<V | null> {
   if (load.key === null) return Promise.resolve(null);
-  return loadPlanned(ctx, info, { name: `entity:${load.typeName}:${load.keyName}`, typeName: load.typeName, find: load.find, keyOf: load.keyOf }, load.key);
+  return loadPlanned(
+    ctx,
+    info,
+    { name: `entity:${load.typeName}:${load.keyName}`, typeName: load.typeName, find: load.find, keyOf: load.keyOf },
+    load.key,
+  );
 }
 
 /**
@@ -66,21 +75,31 @@ export function checkRepresentations(schema: GraphQLSchema): GraphQLSchema {
   const union = schema.getType('_Entity');
   if (!field?.resolve || !isUnionType(union)) return schema;
   const keys = new Map(union.getTypes().map((type) => [type.name, keyFieldsOf(type.extensions)]));
-  const expected = [...keys].map(([name, fields]) => `${name} (${fields.map((f) => f.join(' ')).join(' | ')})`).join(', ');
+  const expected = [...keys]
+    .map(([name, fields]) => `${name} (${fields.map((f) => f.join(' ')).join(' | ')})`)
+    .join(', ');
   const resolve = field.resolve as GraphQLFieldResolver<unknown, GraphQLContext, { representations: unknown[] }>;
   field.resolve = (source, args: { representations: unknown[] }, ctx, info) => {
-    const problems: (string | null)[] = args.representations.map((representation) => representationProblem(representation, keys, expected));
+    const problems: (string | null)[] = args.representations.map((representation) =>
+      representationProblem(representation, keys, expected),
+    );
     const valid = args.representations.filter((_, i) => problems[i] === null);
     const resolved = valid.length ? (resolve(source, { representations: valid }, ctx, info) as unknown[]) : [];
     let next = 0;
     return problems.map((problem, i) =>
-      problem === null ? resolved[next++] : createGraphQLError(`representations[${i}] ${problem}`, { extensions: { code: 'BAD_USER_INPUT' } }),
+      problem === null
+        ? resolved[next++]
+        : createGraphQLError(`representations[${i}] ${problem}`, { extensions: { code: 'BAD_USER_INPUT' } }),
     );
   };
   return schema;
 }
 
-function representationProblem(representation: unknown, keys: Map<string, string[][]>, expected: string): string | null {
+function representationProblem(
+  representation: unknown,
+  keys: Map<string, string[][]>,
+  expected: string,
+): string | null {
   if (representation === null || typeof representation !== 'object' || Array.isArray(representation)) {
     return `must be an object with __typename and the fields of one @key: ${expected}`;
   }
@@ -88,7 +107,8 @@ function representationProblem(representation: unknown, keys: Map<string, string
   const typename = fields.__typename;
   if (typeof typename !== 'string') return `has no __typename; expected one of ${expected}`;
   const typeKeys = keys.get(typename);
-  if (!typeKeys) return `names ${JSON.stringify(typename.slice(0, 100))}, which is not an entity of this subgraph; expected one of ${expected}`;
+  if (!typeKeys)
+    return `names ${JSON.stringify(typename.slice(0, 100))}, which is not an entity of this subgraph; expected one of ${expected}`;
   if (!typeKeys.some((key) => key.every((name) => fields[name] !== undefined && fields[name] !== null))) {
     return `carries none of ${typename}'s keys (${typeKeys.map((key) => key.join(' ')).join(' | ')})`;
   }

@@ -4,17 +4,26 @@
 import { AccountStatus, CoverageAccess, EntitlementKind, Plan, UserStatus } from '@prisma/client';
 import { builder } from './builder.js';
 
-function storeEnum<E extends Record<string, string>>(name: string, description: string, values: E, meaning: { [K in keyof E]: string }) {
+function storeEnum<E extends Record<string, string>>(
+  name: string,
+  description: string,
+  values: E,
+  meaning: { [K in keyof E]: string },
+) {
   type Values = { [K in keyof E]: { value: E[K]; description: string } };
-  const config = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, { value, description: meaning[key as keyof E] }])) as Values;
+  const config = Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [key, { value, description: meaning[key as keyof E] }]),
+  ) as Values;
   return builder.enumType<string, Values>(name, { description, values: config });
 }
 
-export const UserStatusEnum = storeEnum('UserStatus', "Where a user is in its lifecycle.", UserStatus, {
+export const UserStatusEnum = storeEnum('UserStatus', 'Where a user is in its lifecycle.', UserStatus, {
   ACTIVE: 'Usable: can authenticate and be acted on.',
-  DISABLED: 'Inactive (`disabledAt` says since when): cannot authenticate, stays readable by admins, and its keys cannot be taken by a new user. enableUser makes it ACTIVE again.',
+  DISABLED:
+    'Inactive (`disabledAt` says since when): cannot authenticate, stays readable by admins, and its keys cannot be taken by a new user. enableUser makes it ACTIVE again.',
   MERGED: 'Merged into another user (`mergedInto`); still readable by id. unmergeUser makes it ACTIVE again.',
-  DELETED: 'Deleted: no read answers it any more (NOT_FOUND) and its keys stay taken; as a filter value it matches no one.',
+  DELETED:
+    'Deleted: no read answers it any more (NOT_FOUND) and its keys stay taken; as a filter value it matches no one.',
 });
 
 export const EntitlementKindEnum = storeEnum(
@@ -33,17 +42,27 @@ export const EntitlementKindEnum = storeEnum(
   },
 );
 
-export const PlanEnum = storeEnum('Plan', 'The embed plan tier of a partner, which gates embed operations: CORE and above read and update, AUTOMATE and above delete clients and embed users.', Plan, {
-  CORE: 'The base tier (the default): embed reads and updates.',
-  AUTOMATE: 'CORE, plus deleting embed clients and users.',
-  ENTERPRISE: 'Everything AUTOMATE allows; the highest tier.',
-});
+export const PlanEnum = storeEnum(
+  'Plan',
+  'The embed plan tier of a partner, which gates embed operations: CORE and above read and update, AUTOMATE and above delete clients and embed users.',
+  Plan,
+  {
+    CORE: 'The base tier (the default): embed reads and updates.',
+    AUTOMATE: 'CORE, plus deleting embed clients and users.',
+    ENTERPRISE: 'Everything AUTOMATE allows; the highest tier.',
+  },
+);
 
-export const CoverageAccessEnum = storeEnum('CoverageAccess', "How far an account may send messages of one kind (the messaging API's sms_access / mms_access).", CoverageAccess, {
-  NONE: 'Not at all.',
-  DOMESTIC: 'Within its own country only.',
-  INTERNATIONAL: 'Within its own country and abroad.',
-});
+export const CoverageAccessEnum = storeEnum(
+  'CoverageAccess',
+  "How far an account may send messages of one kind (the messaging API's sms_access / mms_access).",
+  CoverageAccess,
+  {
+    NONE: 'Not at all.',
+    DOMESTIC: 'Within its own country only.',
+    INTERNATIONAL: 'Within its own country and abroad.',
+  },
+);
 
 export const AccountStatusEnum = storeEnum('AccountStatus', 'Whether an account is in use.', AccountStatus, {
   ACTIVE: 'In use.',

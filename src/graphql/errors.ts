@@ -18,8 +18,14 @@ import { builder } from './builder.js';
 export const ErrorInterface = builder.interfaceRef<DomainError>('Error').implement({
   description: 'An expected failure of a mutation: read `code` and `message`, or select a concrete type for details.',
   fields: (t) => ({
-    message: t.exposeString('message', { description: 'What went wrong, in English, for a person to read (it may change between releases; branch on `code`).' }),
-    code: t.exposeString('code', { description: 'The kind of failure, stable for programs: NOT_FOUND, VALIDATION, CONFLICT, FORBIDDEN, PII_REJECTED, BACKEND_UNAVAILABLE or UNSUPPORTED_BY_BACKEND (one per concrete type).' }),
+    message: t.exposeString('message', {
+      description:
+        'What went wrong, in English, for a person to read (it may change between releases; branch on `code`).',
+    }),
+    code: t.exposeString('code', {
+      description:
+        'The kind of failure, stable for programs: NOT_FOUND, VALIDATION, CONFLICT, FORBIDDEN, PII_REJECTED, BACKEND_UNAVAILABLE or UNSUPPORTED_BY_BACKEND (one per concrete type).',
+    }),
   }),
 });
 
@@ -28,26 +34,38 @@ const FieldIssueRef = builder.objectRef<FieldIssue>('FieldIssue').implement({
   shareable: true,
   fields: (t) => ({
     field: t.exposeString('field', { description: 'Path of the input field, e.g. `input.externalUserId`.' }),
-    message: t.exposeString('message', { description: 'What is wrong with the field, e.g. "must be at most 255 characters".' }),
+    message: t.exposeString('message', {
+      description: 'What is wrong with the field, e.g. "must be at most 255 characters".',
+    }),
   }),
 });
 
 builder.objectType(NotFoundError, {
   name: 'NotFoundError',
-  description: "An id or key names nothing the caller may see. Unknown, deleted and other partners' records answer alike, so nothing outside the caller's reach is confirmed to exist.",
+  description:
+    "An id or key names nothing the caller may see. Unknown, deleted and other partners' records answer alike, so nothing outside the caller's reach is confirmed to exist.",
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof NotFoundError,
-  fields: (t) => ({ entity: t.exposeString('entity', { description: 'The type of record that was not found, e.g. User or Account.' }) }),
+  fields: (t) => ({
+    entity: t.exposeString('entity', { description: 'The type of record that was not found, e.g. User or Account.' }),
+  }),
 });
 
 builder.objectType(ValidationError, {
   name: 'ValidationError',
-  description: 'An input is malformed, out of range or inconsistent with another. `issues` names each offending field; nothing was changed.',
+  description:
+    'An input is malformed, out of range or inconsistent with another. `issues` names each offending field; nothing was changed.',
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof ValidationError,
-  fields: (t) => ({ issues: t.field({ type: [FieldIssueRef], description: 'One entry per problem, each naming its input field.', resolve: (e) => [...e.issues] }) }),
+  fields: (t) => ({
+    issues: t.field({
+      type: [FieldIssueRef],
+      description: 'One entry per problem, each naming its input field.',
+      resolve: (e) => [...e.issues],
+    }),
+  }),
 });
 
 builder.objectType(ConflictError, {
@@ -58,14 +76,21 @@ builder.objectType(ConflictError, {
   shareable: true,
   isTypeOf: (value) => value instanceof ConflictError,
   fields: (t) => ({
-    field: t.exposeString('field', { nullable: true, description: 'The input field whose key is already taken, when the conflict is about a key.' }),
-    existingId: t.exposeString('existingId', { nullable: true, description: 'Native id of the record holding the key, when the caller may see it.' }),
+    field: t.exposeString('field', {
+      nullable: true,
+      description: 'The input field whose key is already taken, when the conflict is about a key.',
+    }),
+    existingId: t.exposeString('existingId', {
+      nullable: true,
+      description: 'Native id of the record holding the key, when the caller may see it.',
+    }),
   }),
 });
 
 builder.objectType(ForbiddenError, {
   name: 'ForbiddenError',
-  description: 'The caller lacks the rights or the plan this needs. `message` says what it needs (e.g. admin rights, partner admin rights, the AUTOMATE plan or above); nothing was changed.',
+  description:
+    'The caller lacks the rights or the plan this needs. `message` says what it needs (e.g. admin rights, partner admin rights, the AUTOMATE plan or above); nothing was changed.',
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof ForbiddenError,
@@ -73,7 +98,8 @@ builder.objectType(ForbiddenError, {
 
 builder.objectType(PiiRejectedError, {
   name: 'PiiRejectedError',
-  description: 'A value that must not carry personal data looks like an e-mail address, a phone number or a national id. That is externalUserId, the learning identity, which must stay anonymous. Nothing was changed.',
+  description:
+    'A value that must not carry personal data looks like an e-mail address, a phone number or a national id. That is externalUserId, the learning identity, which must stay anonymous. Nothing was changed.',
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof PiiRejectedError,
@@ -102,7 +128,10 @@ type TypedError = (typeof ALL_ERRORS)[number] | BackendErrorClass;
  * kept losing to concurrent writes of the same rows with it (src/modules/audit/service.ts).
  * An error outside the union would null the whole response, other fields' answers included.
  */
-export const resultUnion = (name: string, ...types: Exclude<TypedError, typeof ForbiddenError | typeof ConflictError>[]) => ({
+export const resultUnion = (
+  name: string,
+  ...types: Exclude<TypedError, typeof ForbiddenError | typeof ConflictError>[]
+) => ({
   types: [...types, ConflictError, ForbiddenError],
   directResult: true as const,
   union: {

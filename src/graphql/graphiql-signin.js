@@ -16,13 +16,19 @@
 
   // sessionStorage: kept while the tab lives, gone when it closes, never shared with other tabs.
   function get(name) {
-    try { return window.sessionStorage.getItem(name); } catch (e) { return memory[name] || null; }
+    try {
+      return window.sessionStorage.getItem(name);
+    } catch (e) {
+      return memory[name] || null;
+    }
   }
   function set(name, value) {
     try {
-      if (value === null) window.sessionStorage.removeItem(name); else window.sessionStorage.setItem(name, value);
+      if (value === null) window.sessionStorage.removeItem(name);
+      else window.sessionStorage.setItem(name, value);
     } catch (e) {
-      if (value === null) delete memory[name]; else memory[name] = value;
+      if (value === null) delete memory[name];
+      else memory[name] = value;
     }
   }
 
@@ -66,8 +72,12 @@
     }).then(function (response) {
       return response.text().then(function (text) {
         var json;
-        try { json = JSON.parse(text); } catch (e) {
-          json = { errors: [{ message: 'The server answered HTTP ' + response.status + ' with a body that is not JSON.' }] };
+        try {
+          json = JSON.parse(text);
+        } catch (e) {
+          json = {
+            errors: [{ message: 'The server answered HTTP ' + response.status + ' with a body that is not JSON.' }],
+          };
         }
         return { status: response.status, json: json, own: own };
       });
@@ -78,16 +88,24 @@
   // the schema GraphiQL builds, so the Docs explorer and autocomplete do not offer them.
   function hideFederation(schema) {
     var queryName = schema.queryType && schema.queryType.name;
-    schema.types = schema.types.filter(function (type) { return !hiddenTypes.has(type.name); });
+    schema.types = schema.types.filter(function (type) {
+      return !hiddenTypes.has(type.name);
+    });
     schema.types.forEach(function (type) {
       if (type.name === queryName && type.fields) {
-        type.fields = type.fields.filter(function (field) { return !hiddenQueryFields.has(field.name); });
+        type.fields = type.fields.filter(function (field) {
+          return !hiddenQueryFields.has(field.name);
+        });
       }
     });
   }
 
   function fetcher(params, options) {
-    var body = { query: params.query, operationName: params.operationName || undefined, variables: params.variables || undefined };
+    var body = {
+      query: params.query,
+      operationName: params.operationName || undefined,
+      variables: params.variables || undefined,
+    };
     return post(body, options && options.headers).then(function (result) {
       // The signed-in key stopped working (revoked, expired): back to the sign-in form.
       if (result.status === 401 && !result.own) {
@@ -148,7 +166,9 @@
     }
     observer.observe(root, { childList: true, subtree: true });
     // Only the first view: a schema that takes longer leaves the explorer where it is.
-    setTimeout(function () { observer.disconnect(); }, 60000);
+    setTimeout(function () {
+      observer.disconnect();
+    }, 60000);
   }
 
   document.addEventListener('click', function (event) {
@@ -176,7 +196,12 @@
           return mount();
         }
         var reason = firstMessage(result.json, result.status);
-        say(result.status === 401 || result.status === 403 ? 'The server refused this key: ' + reason : 'Signing in failed: ' + reason, 'error');
+        say(
+          result.status === 401 || result.status === 403
+            ? 'The server refused this key: ' + reason
+            : 'Signing in failed: ' + reason,
+          'error',
+        );
         input.select();
       })
       .catch(function () {

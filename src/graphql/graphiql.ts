@@ -202,8 +202,15 @@ export function graphiqlHtml(schema: GraphQLSchema): string {
   const call = html.lastIndexOf(CALL);
   const end = call < 0 ? -1 : html.indexOf(');', call);
   const root = html.indexOf('<div id="root"></div>');
-  if (call < 0 || end < 0 || root < 0 || root > call) throw new Error('@graphql-yoga/render-graphiql changed its page template: update src/graphql/graphiql.ts');
-  const config = { endpoint: '/graphql', title: TITLE, hiddenTypes: HIDDEN_TYPES, hiddenQueryFields: HIDDEN_QUERY_FIELDS, graphiql: graphiqlOptions(schema) };
+  if (call < 0 || end < 0 || root < 0 || root > call)
+    throw new Error('@graphql-yoga/render-graphiql changed its page template: update src/graphql/graphiql.ts');
+  const config = {
+    endpoint: '/graphql',
+    title: TITLE,
+    hiddenTypes: HIDDEN_TYPES,
+    hiddenQueryFields: HIDDEN_QUERY_FIELDS,
+    graphiql: graphiqlOptions(schema),
+  };
   const script = `window.__ACCOUNT_GATEWAY_GRAPHIQL__ = ${scriptJson(config)};\n${fs.readFileSync(new URL('./graphiql-signin.js', import.meta.url), 'utf8')}`;
   return (
     html.slice(0, root) +

@@ -4,8 +4,18 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { isUlid, isUuid } from '../store/ids.js';
 
-export type NodeType = 'Account' | 'User' | 'Client' | 'Course' | 'Enrollment' | 'Order' | 'ApiKey' | 'AuditEvent' | 'Backend' | 'SyncRun' | 'LinkConflict';
-
+export type NodeType =
+  | 'Account'
+  | 'User'
+  | 'Client'
+  | 'Course'
+  | 'Enrollment'
+  | 'Order'
+  | 'ApiKey'
+  | 'AuditEvent'
+  | 'Backend'
+  | 'SyncRun'
+  | 'LinkConflict';
 
 const NATIVE_SHAPE: Record<NodeType, (value: string) => boolean> = {
   Account: isUlid,

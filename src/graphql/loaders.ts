@@ -11,7 +11,10 @@ export class Loaders {
   constructor(private readonly prisma: PrismaClient) {}
 
   /** The loader registered under `name`, made on first use with `batch`. */
-  get<K, V>(name: string, batch: (keys: readonly K[], prisma: PrismaClient) => Promise<(V | null)[]>): DataLoader<K, V | null> {
+  get<K, V>(
+    name: string,
+    batch: (keys: readonly K[], prisma: PrismaClient) => Promise<(V | null)[]>,
+  ): DataLoader<K, V | null> {
     let loader = this.cache.get(name) as DataLoader<K, V | null> | undefined;
     if (!loader) {
       loader = new DataLoader<K, V | null>((keys) => batch(keys, this.prisma), { maxBatchSize: 500 });
@@ -47,10 +50,20 @@ export interface PlannedLoad<K, V> {
  * is planned once into it (the plan's mappings are recorded under the field's path, so the
  * relation fields below read what this statement loaded instead of querying per row).
  */
-export function loadPlanned<K, V>(ctx: GraphQLContext, info: GraphQLResolveInfo, load: PlannedLoad<K, V>, key: K): Promise<V | null> {
+export function loadPlanned<K, V>(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  load: PlannedLoad<K, V>,
+  key: K,
+): Promise<V | null> {
   // Every item of one field shares its info; an aliased second field gets its own loader and plan.
   const loader = ctx.loaders.get<K, V>(`${load.name}:${String(info.path.key)}`, async (keys, prisma) => {
-    const query = (await queryFromInfo({ context: ctx, info, typeName: load.typeName, awaitSelections: true })) as PlannedQuery;
+    const query = (await queryFromInfo({
+      context: ctx,
+      info,
+      typeName: load.typeName,
+      awaitSelections: true,
+    })) as PlannedQuery;
     const rows = await load.find(prisma, [...keys], query);
     return byKey(keys, rows, load.keyOf);
   });

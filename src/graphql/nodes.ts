@@ -22,7 +22,10 @@ const lookups = new Map<string, Lookup>();
  * findUnique wants it, and narrow by the caller's visibility. Returns it for the type's
  * `findUnique`; node/nodes call it with `{ in: ids }`.
  */
-export function nodeLookup<W>(type: NodeType, where: (id: NodeIds, ctx: GraphQLContext) => W): (id: string, ctx: GraphQLContext) => W {
+export function nodeLookup<W>(
+  type: NodeType,
+  where: (id: NodeIds, ctx: GraphQLContext) => W,
+): (id: string, ctx: GraphQLContext) => W {
   lookups.set(type, where);
   return where;
 }
@@ -30,15 +33,26 @@ export function nodeLookup<W>(type: NodeType, where: (id: NodeIds, ctx: GraphQLC
 type GlobalId = { typename: string; id: string } | null | undefined;
 
 /** The nodes for `ids`, in order; null for an id that names nothing the caller can see. */
-export function resolveNodes(ctx: GraphQLContext, info: GraphQLResolveInfo, ids: readonly GlobalId[]): Promise<unknown[]> {
+export function resolveNodes(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  ids: readonly GlobalId[],
+): Promise<unknown[]> {
   return Promise.all(ids.map((gid) => (gid ? loadNode(ctx, info, gid.typename, gid.id) : null)));
 }
 
-function loadNode(ctx: GraphQLContext, info: GraphQLResolveInfo, typename: string, id: string): Promise<unknown> | null {
+function loadNode(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  typename: string,
+  id: string,
+): Promise<unknown> | null {
   const where = lookups.get(typename);
   if (!where) return null;
   const delegate = (prisma: PrismaClient) =>
-    (prisma as unknown as Record<string, { findMany(args: object): Promise<{ id: string }[]> }>)[typename[0]!.toLowerCase() + typename.slice(1)]!;
+    (prisma as unknown as Record<string, { findMany(args: object): Promise<{ id: string }[]> }>)[
+      typename[0]!.toLowerCase() + typename.slice(1)
+    ]!;
   return loadPlanned(
     ctx,
     info,

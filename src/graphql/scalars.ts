@@ -7,7 +7,10 @@ import { DATE_RANGE, storableDate } from '../validation.js';
 
 function parseCidr(value: unknown): string {
   const cidr = typeof value === 'string' && value.length <= 64 ? normaliseCidr(value.trim()) : null;
-  if (!cidr) throw new GraphQLError(`Expected an IP address or CIDR block, got ${JSON.stringify(value)?.slice(0, 70)}`, { extensions: { code: 'BAD_USER_INPUT' } });
+  if (!cidr)
+    throw new GraphQLError(`Expected an IP address or CIDR block, got ${JSON.stringify(value)?.slice(0, 70)}`, {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
   return cidr;
 }
 
@@ -17,7 +20,8 @@ export const IPCIDRScalar = new GraphQLScalarType<string, string>({
   serialize: (value) => String(value),
   parseValue: parseCidr,
   parseLiteral: (ast) => {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError('IPCIDR must be a string', { extensions: { code: 'BAD_USER_INPUT' } });
+    if (ast.kind !== Kind.STRING)
+      throw new GraphQLError('IPCIDR must be a string', { extensions: { code: 'BAD_USER_INPUT' } });
     return parseCidr(ast.value);
   },
 });
@@ -26,7 +30,11 @@ export const IPCIDRScalar = new GraphQLScalarType<string, string>({
 // failed in the database at bind time (a 500). Out of range is a bad input, like a malformed
 // date: refused while the variables and literals are coerced, before anything runs.
 function storable(value: Date, node?: ValueNode): Date {
-  if (!storableDate(value)) throw new GraphQLError(`DateTime ${DATE_RANGE}, got ${value.toISOString()}`, { nodes: node, extensions: { code: 'BAD_USER_INPUT' } });
+  if (!storableDate(value))
+    throw new GraphQLError(`DateTime ${DATE_RANGE}, got ${value.toISOString()}`, {
+      nodes: node,
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
   return value;
 }
 

@@ -73,21 +73,33 @@ export function createGraphQLServer(deps: YogaDeps): Yoga {
 export function maskError(error: unknown, logger: Logger): Error {
   const graphqlError = isGraphQLError(error) ? error : null;
   const original = graphqlError ? graphqlError.originalError : error;
-  const location = graphqlError ? { nodes: graphqlError.nodes, path: graphqlError.path, source: graphqlError.source, positions: graphqlError.positions } : {};
+  const location = graphqlError
+    ? {
+        nodes: graphqlError.nodes,
+        path: graphqlError.path,
+        source: graphqlError.source,
+        positions: graphqlError.positions,
+      }
+    : {};
   if (original instanceof DomainError) {
     return createGraphQLError(original.message, { ...location, extensions: { code: original.code } });
   }
   if (graphqlError && (!original || isGraphQLError(original))) return graphqlError;
   // Pothos refuses malformed connection arguments (a forged cursor, before with first):
   // the client's mistake, so say what it was.
-  if (original instanceof Error && original.name === 'PothosValidationError' && CONNECTION_ARGUMENT.test(original.message)) {
+  if (
+    original instanceof Error &&
+    original.name === 'PothosValidationError' &&
+    CONNECTION_ARGUMENT.test(original.message)
+  ) {
     return createGraphQLError(original.message.slice(0, 200), { ...location, extensions: { code: 'BAD_USER_INPUT' } });
   }
   logger.error({ err: original, path: graphqlError?.path }, 'unexpected error in a GraphQL request');
   return createGraphQLError('Unexpected error.', { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
 
-const CONNECTION_ARGUMENT = /^(Invalid cursor|Invalid base64|Invalid offset cursor|Cursor must be|Cursor chunk|Expected compound cursor|Unsupported cursor type|Arguments? "(first|last|before|after)")/;
+const CONNECTION_ARGUMENT =
+  /^(Invalid cursor|Invalid base64|Invalid offset cursor|Cursor must be|Cursor chunk|Expected compound cursor|Unsupported cursor type|Arguments? "(first|last|before|after)")/;
 
 /**
  * Refuses, before execution, variables and string literals that PostgreSQL cannot store (NUL,
@@ -105,7 +117,9 @@ function storableInput(): Plugin {
     onExecute({ args, setResultAndStopExecution }) {
       const problem = unstorable(args.variableValues ?? {}, 'variables') ?? literalProblem(args.document);
       if (problem) {
-        setResultAndStopExecution({ errors: [createGraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })] });
+        setResultAndStopExecution({
+          errors: [createGraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } })],
+        });
       }
     },
   };
@@ -120,7 +134,9 @@ function unstorableLiteral(document: DocumentNode): string | null {
     if (node.kind === 'StringValue' && typeof node.value === 'string') {
       const problem = unstorable(node.value, 'a string literal');
       if (problem) return problem;
-    } else for (const [key, child] of Object.entries(node)) if (key !== 'loc' && child && typeof child === 'object') pending.push(child);
+    } else
+      for (const [key, child] of Object.entries(node))
+        if (key !== 'loc' && child && typeof child === 'object') pending.push(child);
   }
   return null;
 }

@@ -69,7 +69,10 @@ class EmbeddedClient extends CountingClient {
     const ready = (async () => {
       await super.connect();
       try {
-        await (pg.Client.prototype.query as unknown as (this: pg.Client, text: string) => Promise<unknown>).call(this, 'DISCARD ALL');
+        await (pg.Client.prototype.query as unknown as (this: pg.Client, text: string) => Promise<unknown>).call(
+          this,
+          'DISCARD ALL',
+        );
       } catch (error) {
         await this.end().catch(() => {});
         throw error;
@@ -81,7 +84,9 @@ class EmbeddedClient extends CountingClient {
 }
 
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
-  const embedded = options.databaseUrl ? undefined : await startEmbedded(options.dataDir ?? './data', options.loadDataDir);
+  const embedded = options.databaseUrl
+    ? undefined
+    : await startEmbedded(options.dataDir ?? './data', options.loadDataDir);
   let statements = 0;
   const Counted = embedded ? EmbeddedClient : CountingClient;
   class StoreClient extends Counted {
@@ -91,7 +96,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   }
   const pool = new pg.Pool({
     ...(embedded ? embedded.connection : { connectionString: options.databaseUrl }),
-    max: embedded ? embedded.connection.max : options.poolSize ?? 10,
+    max: embedded ? embedded.connection.max : (options.poolSize ?? 10),
     Client: StoreClient,
     ...(options.idleTimeoutMillis !== undefined && { idleTimeoutMillis: options.idleTimeoutMillis }),
     // Fail fast on a server that is down instead of queueing requests forever.
@@ -133,7 +138,9 @@ async function startEmbedded(dataDir: string, loadDataDir: Blob | undefined): Pr
   const inMemory = dataDir.startsWith('memory://');
   if (loadDataDir && !inMemory) throw new Error('loadDataDir is only for a throw-away (memory://) store');
   const releaseLock = inMemory ? async () => {} : await acquireDataDirLock(path.resolve(dataDir));
-  const db = inMemory ? await PGlite.create(loadDataDir ? { loadDataDir } : {}) : await PGlite.create(path.resolve(dataDir));
+  const db = inMemory
+    ? await PGlite.create(loadDataDir ? { loadDataDir } : {})
+    : await PGlite.create(path.resolve(dataDir));
   // A unix socket inside a 0700 directory: reachable by this process owner only,
   // unlike a loopback TCP port that every local user could open.
   const socketDir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-'));
@@ -153,7 +160,11 @@ async function startEmbedded(dataDir: string, loadDataDir: Blob | undefined): Pr
   // refused that next connection, and the request waiting for it failed with "write EPIPE".
   // The headroom only admits connections the pool has already given up; it never opens more
   // than `connections` at once, so no two clients' messages interleave.
-  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections: connections + 15 });
+  const server = new PGLiteSocketServer({
+    db,
+    path: path.join(socketDir, `.s.PGSQL.${port}`),
+    maxConnections: connections + 15,
+  });
   await server.start();
   return {
     connection: { host: socketDir, port, user: 'postgres', database: 'postgres', max: connections },

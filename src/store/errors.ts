@@ -23,7 +23,9 @@ function driverCause(error: unknown): DriverCause | undefined {
   const e = error as { meta?: { driverAdapterError?: { cause?: DriverCause } }; cause?: DriverCause } | undefined;
   // Known request errors carry the driver's error in meta; model queries (engineType
   // "client") may throw the DriverAdapterError itself, with the PostgreSQL code in its cause.
-  return e?.meta?.driverAdapterError?.cause ?? (e instanceof Error && e.name === 'DriverAdapterError' ? e.cause : undefined);
+  return (
+    e?.meta?.driverAdapterError?.cause ?? (e instanceof Error && e.name === 'DriverAdapterError' ? e.cause : undefined)
+  );
 }
 
 /**

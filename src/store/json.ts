@@ -15,4 +15,5 @@ export function jsonColumn(value: unknown): Prisma.InputJsonValue {
 }
 
 /** As jsonColumn, for an optional value: undefined (leave the column alone) stays undefined. */
-export const optionalJsonColumn = (value: unknown): Prisma.InputJsonValue | undefined => (value === undefined ? undefined : jsonColumn(value));
+export const optionalJsonColumn = (value: unknown): Prisma.InputJsonValue | undefined =>
+  value === undefined ? undefined : jsonColumn(value);

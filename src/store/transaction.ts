@@ -19,14 +19,16 @@ export async function inTransaction<T>(prisma: PrismaClient, work: (tx: Tx) => P
       return await prisma.$transaction(work, TX_OPTIONS);
     } catch (error) {
       if (isRetryable(error)) {
-        if (attempt >= MAX_ATTEMPTS) throw new ConflictError('the write kept colliding with concurrent writes of the same rows; try again');
+        if (attempt >= MAX_ATTEMPTS)
+          throw new ConflictError('the write kept colliding with concurrent writes of the same rows; try again');
         // Jittered, growing waits, so that the transactions that collided do not meet again.
         await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * (0.5 + Math.random())));
         continue;
       }
       // The store too busy to begin (or finish) in time: nothing was written, so the caller may
       // simply try again, as after a lost race.
-      if (isTransactionTimeout(error)) throw new ConflictError('the store was too busy to carry out the write in time; nothing changed, try again');
+      if (isTransactionTimeout(error))
+        throw new ConflictError('the store was too busy to carry out the write in time; nothing changed, try again');
       const gone = goneEntity(error);
       if (gone) throw new NotFoundError(gone);
       throw error;

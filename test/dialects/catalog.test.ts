@@ -14,7 +14,8 @@ let rootCanvasUuid: string;
 const USERS = '/rest/catalog/api/v1/users';
 
 /** Catalog calls authenticate with the bare key, as the source API's clients do. */
-const call = (method: string, path: string, options: RestOptions = {}, key = partner.key) => rest(h, method, path, { authorization: key, ...options });
+const call = (method: string, path: string, options: RestOptions = {}, key = partner.key) =>
+  rest(h, method, path, { authorization: key, ...options });
 
 const register = (fields: Record<string, string>, key = partner.key) => call('POST', USERS, { form: fields }, key);
 
@@ -27,7 +28,12 @@ beforeAll(async () => {
   if (!h.ready) return;
   partner = await h.newPartner('Catalog A');
   other = await h.newPartner('Catalog B');
-  const data = await graph(h, partner.key, `query ($id: ID!) { account(id: $id) { customerId canvasRootAccountUuid } }`, { id: partner.accountId });
+  const data = await graph(
+    h,
+    partner.key,
+    `query ($id: ID!) { account(id: $id) { customerId canvasRootAccountUuid } }`,
+    { id: partner.accountId },
+  );
   rootCustomerId = data.account.customerId;
   rootCanvasUuid = data.account.canvasRootAccountUuid;
 });
@@ -69,21 +75,45 @@ describe('POST /api/v1/users', () => {
     expect(rootCanvasUuid).toMatch(/^[A-Za-z0-9]{40}$/);
     expect(res.body.user.canvas_user_uuid).toMatch(/[A-Z]/);
     expect(res.body.user.canvas_user_uuid).toMatch(/[a-z]/);
-    const stored = await graph(h, partner.key, `query ($id: Int!) { userByKey(catalogId: $id) { termsOfUse locale } }`, { id: res.body.user.id });
+    const stored = await graph(
+      h,
+      partner.key,
+      `query ($id: Int!) { userByKey(catalogId: $id) { termsOfUse locale } }`,
+      { id: res.body.user.id },
+    );
     expect(stored.userByKey).toEqual({ termsOfUse: true, locale: 'en' });
   });
 
   it('takes registered_account_id as a numeric string, as the source API sends it, in form and JSON bodies', async () => {
-    const sub = await mutate(h, partner.key, 'createAccount', { name: 'String sub-catalog' }, '... on CreateAccountSuccess { account { customerId } }');
+    const sub = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'String sub-catalog' },
+      '... on CreateAccountSuccess { account { customerId } }',
+    );
     const customerId = sub.account.customerId;
-    const form = await register({ user_name: 'str1', email_address: 'str1@example.com', registered_account_id: ` ${customerId}` });
+    const form = await register({
+      user_name: 'str1',
+      email_address: 'str1@example.com',
+      registered_account_id: ` ${customerId}`,
+    });
     expect(form.status).toBe(200);
     expect(form.body.user.registered_account_id).toBe(customerId);
-    const json = await call('POST', USERS, { json: { user_name: 'str2', email_address: 'str2@example.com', registered_account_id: String(customerId), terms_of_use: 'false' } });
+    const json = await call('POST', USERS, {
+      json: {
+        user_name: 'str2',
+        email_address: 'str2@example.com',
+        registered_account_id: String(customerId),
+        terms_of_use: 'false',
+      },
+    });
     expect(json.status).toBe(200);
     expect(json.body.user).toMatchObject({ registered_account_id: customerId, terms_of_use: false, locale: 'en' });
     for (const bad of ['7.5', '1e3', '-3', '0x7']) {
-      const res = await call('POST', USERS, { json: { user_name: 'str3', email_address: 'str3@example.com', registered_account_id: bad } });
+      const res = await call('POST', USERS, {
+        json: { user_name: 'str3', email_address: 'str3@example.com', registered_account_id: bad },
+      });
       expect(res.status, bad).toBe(400);
       expect(res.body.errors[0].field).toBe('registered_account_id');
     }
@@ -100,23 +130,56 @@ describe('POST /api/v1/users', () => {
   });
 
   it('takes JSON, a sub-catalog as registered_account_id, and custom_fields[key] form fields', async () => {
-    const sub = await mutate(h, partner.key, 'createAccount', { name: 'Sub-catalog' }, '... on CreateAccountSuccess { account { customerId } }');
+    const sub = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Sub-catalog' },
+      '... on CreateAccountSuccess { account { customerId } }',
+    );
     const customerId = sub.account.customerId;
     const json = await call('POST', USERS, {
-      json: { user_name: 'sub1', email_address: 'sub1@example.com', registered_account_id: customerId, custom_fields: { team: 'blue' }, time_zone: 'America/Denver', locale: 'en-GB', terms_of_use: true },
+      json: {
+        user_name: 'sub1',
+        email_address: 'sub1@example.com',
+        registered_account_id: customerId,
+        custom_fields: { team: 'blue' },
+        time_zone: 'America/Denver',
+        locale: 'en-GB',
+        terms_of_use: true,
+      },
     });
     expect(json.status).toBe(200);
-    expect(json.body.user).toMatchObject({ registered_account_id: customerId, root_account_id: rootCustomerId, custom_fields: { team: 'blue' }, time_zone: 'America/Denver', locale: 'en-GB', terms_of_use: true });
-    const form = await register({ user_name: 'sub2', email_address: 'sub2@example.com', registered_account_id: String(customerId), 'custom_fields[phone]': '555', 'custom_fields[team]': 'red' });
+    expect(json.body.user).toMatchObject({
+      registered_account_id: customerId,
+      root_account_id: rootCustomerId,
+      custom_fields: { team: 'blue' },
+      time_zone: 'America/Denver',
+      locale: 'en-GB',
+      terms_of_use: true,
+    });
+    const form = await register({
+      user_name: 'sub2',
+      email_address: 'sub2@example.com',
+      registered_account_id: String(customerId),
+      'custom_fields[phone]': '555',
+      'custom_fields[team]': 'red',
+    });
     expect(form.status).toBe(200);
     expect(form.body.user.custom_fields).toEqual({ phone: '555', team: 'red' });
     expect(form.body.user.registered_account_id).toBe(customerId);
   });
 
   it('accepts the key bare, as a bearer token, or as Token token="<key>"', async () => {
-    const bearer = await rest(h, 'POST', USERS, { token: partner.key, form: { user_name: 'b', email_address: 'bearer@example.com' } });
+    const bearer = await rest(h, 'POST', USERS, {
+      token: partner.key,
+      form: { user_name: 'b', email_address: 'bearer@example.com' },
+    });
     expect(bearer.status).toBe(200);
-    const token = await rest(h, 'POST', USERS, { authorization: `Token token="${partner.key}"`, form: { user_name: 't', email_address: 'token@example.com' } });
+    const token = await rest(h, 'POST', USERS, {
+      authorization: `Token token="${partner.key}"`,
+      form: { user_name: 't', email_address: 'token@example.com' },
+    });
     expect(token.status).toBe(200);
   });
 
@@ -132,7 +195,9 @@ describe('POST /api/v1/users', () => {
     const email = await register({ user_name: 'x', email_address: 'not-an-email' });
     expect(email.status).toBe(400);
     expect(email.body.errors[0].field).toBe('email_address');
-    const custom = await call('POST', USERS, { json: { user_name: 'x', email_address: 'cf@example.com', custom_fields: { n: 1 } } });
+    const custom = await call('POST', USERS, {
+      json: { user_name: 'x', email_address: 'cf@example.com', custom_fields: { n: 1 } },
+    });
     expect(custom.status).toBe(400);
     expect(custom.body.errors[0]).toEqual({ field: 'custom_fields.n', message: 'values must be strings or null' });
     const notJson = await register({ user_name: 'x', email_address: 'cf2@example.com', custom_fields: '{oops' });
@@ -140,7 +205,11 @@ describe('POST /api/v1/users', () => {
     const tz = await register({ user_name: 'x', email_address: 'tz@example.com', time_zone: 'Mars/Olympus' });
     expect(tz.status).toBe(400);
     expect(tz.body.errors[0].field).toBe('time_zone');
-    const account = await register({ user_name: 'x', email_address: 'acc@example.com', registered_account_id: 'seven' });
+    const account = await register({
+      user_name: 'x',
+      email_address: 'acc@example.com',
+      registered_account_id: 'seven',
+    });
     expect(account.status).toBe(400);
     for (const body of ['{"user_name":', '[]']) {
       const res = await call('POST', USERS, { body });
@@ -157,7 +226,9 @@ describe('POST /api/v1/users', () => {
   });
 
   it('answers an unknown or foreign registered_account_id with 404', async () => {
-    const foreign = await graph(h, other.key, `query ($id: ID!) { account(id: $id) { customerId } }`, { id: other.accountId });
+    const foreign = await graph(h, other.key, `query ($id: ID!) { account(id: $id) { customerId } }`, {
+      id: other.accountId,
+    });
     for (const id of ['999999999', String(foreign.account.customerId)]) {
       const res = await register({ user_name: 'x', email_address: `acct${id}@example.com`, registered_account_id: id });
       expect(res.status).toBe(404);
@@ -189,8 +260,21 @@ describe('GET /api/v1/users/{id}', () => {
     void locale;
     expect(res.body).toEqual({ user: shown });
     expect(Object.keys(res.body.user)).toEqual([
-      'id', 'root_account_id', 'canvas_user_id', 'registered_account_id', 'canvas_root_account_uuid', 'canvas_user_uuid', 'user_name',
-      'first_name', 'last_name', 'email_address', 'custom_fields', 'created_at', 'updated_at', 'merged_into_user_id', 'time_zone',
+      'id',
+      'root_account_id',
+      'canvas_user_id',
+      'registered_account_id',
+      'canvas_root_account_uuid',
+      'canvas_user_uuid',
+      'user_name',
+      'first_name',
+      'last_name',
+      'email_address',
+      'custom_fields',
+      'created_at',
+      'updated_at',
+      'merged_into_user_id',
+      'time_zone',
     ]);
   });
 
@@ -205,8 +289,15 @@ describe('GET /api/v1/users/{id}', () => {
   });
 
   it('does not show users without a catalog identity', async () => {
-    const learner = await rest(h, 'POST', '/rest/learning/accounts', { token: partner.key, json: { external_user_id: 'catalog-less' } });
-    const { data } = await h.gql(`query ($id: ID!) { user(id: $id) { uuid } }`, { id: learner.body.id }, { token: partner.key });
+    const learner = await rest(h, 'POST', '/rest/learning/accounts', {
+      token: partner.key,
+      json: { external_user_id: 'catalog-less' },
+    });
+    const { data } = await h.gql(
+      `query ($id: ID!) { user(id: $id) { uuid } }`,
+      { id: learner.body.id },
+      { token: partner.key },
+    );
     expect(data.user.uuid).toBe(learner.body.id);
     const list = await call('GET', `${USERS}?per_page=100`);
     expect(list.body.users.some((u: any) => u.email_address === null && u.user_name === null)).toBe(false);
@@ -215,12 +306,23 @@ describe('GET /api/v1/users/{id}', () => {
 
 describe('PUT /api/v1/users/{id}', () => {
   it('updates profile fields and merges custom_fields key by key', async () => {
-    const created = await call('POST', USERS, { json: { user_name: 'upd', email_address: 'upd@example.com', custom_fields: { phone: '1', team: 'blue' } } });
+    const created = await call('POST', USERS, {
+      json: { user_name: 'upd', email_address: 'upd@example.com', custom_fields: { phone: '1', team: 'blue' } },
+    });
     const id = created.body.user.id;
-    const res = await call('PUT', `${USERS}/${id}`, { form: { first_name: 'Up', last_name: 'Dated', 'custom_fields[team]': 'red', 'custom_fields[city]': 'Oslo' } });
+    const res = await call('PUT', `${USERS}/${id}`, {
+      form: { first_name: 'Up', last_name: 'Dated', 'custom_fields[team]': 'red', 'custom_fields[city]': 'Oslo' },
+    });
     expect(res.status).toBe(200);
-    expect(res.body.user).toMatchObject({ id, first_name: 'Up', last_name: 'Dated', custom_fields: { phone: '1', team: 'red', city: 'Oslo' } });
-    const removed = await call('PUT', `${USERS}/${id}`, { json: { custom_fields: { phone: null }, time_zone: 'Europe/Oslo', canvas_user_id: 4242 } });
+    expect(res.body.user).toMatchObject({
+      id,
+      first_name: 'Up',
+      last_name: 'Dated',
+      custom_fields: { phone: '1', team: 'red', city: 'Oslo' },
+    });
+    const removed = await call('PUT', `${USERS}/${id}`, {
+      json: { custom_fields: { phone: null }, time_zone: 'Europe/Oslo', canvas_user_id: 4242 },
+    });
     expect(removed.body.user.custom_fields).toEqual({ team: 'red', city: 'Oslo' });
     expect(removed.body.user).toMatchObject({ time_zone: 'Europe/Oslo', canvas_user_id: 4242 });
     expect(Date.parse(removed.body.user.updated_at)).toBeGreaterThanOrEqual(Date.parse(created.body.user.updated_at));
@@ -247,14 +349,21 @@ describe('PUT /api/v1/users/{id}', () => {
   it('shows a merge as merged_into_user_id (the target catalog id) and clears it with clear_merged_into_user_id=true', async () => {
     const source = (await register({ user_name: 'src', email_address: 'merge-src@example.com' })).body.user;
     const target = (await register({ user_name: 'tgt', email_address: 'merge-tgt@example.com' })).body.user;
-    const merged = await mutate(h, partner.key, 'mergeUsers', { sourceId: await uuidOf(source.id), targetId: await uuidOf(target.id) });
+    const merged = await mutate(h, partner.key, 'mergeUsers', {
+      sourceId: await uuidOf(source.id),
+      targetId: await uuidOf(target.id),
+    });
     expect(merged.__typename).toBe('MergeUsersSuccess');
     const read = await call('GET', `${USERS}/${source.id}`);
     expect(read.body.user.merged_into_user_id).toBe(target.id);
     const cleared = await call('PUT', `${USERS}/${source.id}`, { form: { clear_merged_into_user_id: 'true' } });
     expect(cleared.status).toBe(200);
     expect(cleared.body.user.merged_into_user_id).toBeNull();
-    const { data } = await h.gql(`query ($id: ID!) { user(id: $id) { status mergedInto { uuid } } }`, { id: await uuidOf(source.id) }, { token: partner.key });
+    const { data } = await h.gql(
+      `query ($id: ID!) { user(id: $id) { status mergedInto { uuid } } }`,
+      { id: await uuidOf(source.id) },
+      { token: partner.key },
+    );
     expect(data.user).toEqual({ status: 'ACTIVE', mergedInto: null });
     // Clearing a pointer that is not set changes nothing.
     const again = await call('PUT', `${USERS}/${source.id}`, { json: { clear_merged_into_user_id: true } });
@@ -265,8 +374,17 @@ describe('PUT /api/v1/users/{id}', () => {
   it('reads merged_into_user_id as null once the target is deleted, as the graph reads mergedInto', async () => {
     const source = (await register({ user_name: 'src2', email_address: 'merge-src2@example.com' })).body.user;
     const target = (await register({ user_name: 'tgt2', email_address: 'merge-tgt2@example.com' })).body.user;
-    expect((await mutate(h, partner.key, 'mergeUsers', { sourceId: await uuidOf(source.id), targetId: await uuidOf(target.id) })).__typename).toBe('MergeUsersSuccess');
-    expect((await mutate(h, partner.key, 'deleteUser', { id: await uuidOf(target.id), action: 'IGNORE' })).__typename).toBe('DeleteUserSuccess');
+    expect(
+      (
+        await mutate(h, partner.key, 'mergeUsers', {
+          sourceId: await uuidOf(source.id),
+          targetId: await uuidOf(target.id),
+        })
+      ).__typename,
+    ).toBe('MergeUsersSuccess');
+    expect(
+      (await mutate(h, partner.key, 'deleteUser', { id: await uuidOf(target.id), action: 'IGNORE' })).__typename,
+    ).toBe('DeleteUserSuccess');
     expect((await call('GET', `${USERS}/${source.id}`)).body.user.merged_into_user_id).toBeNull();
     let inList: { merged_into_user_id: number | null } | undefined;
     for (let page = 1; !inList; page++) {
@@ -283,13 +401,28 @@ describe('DELETE /api/v1/users/{id}', () => {
   it('only_orders_and_enrollments=true removes orders and enrollments and keeps the user', async () => {
     const user = (await register({ user_name: 'deps', email_address: 'deps@example.com' })).body.user;
     const uuid = await uuidOf(user.id);
-    const course = await mutate(h, partner.key, 'createCourse', { ownerId: partner.adminUserId, title: 'Algebra' }, '... on CreateCourseSuccess { course { id } }');
-    expect((await mutate(h, partner.key, 'enrollUser', { userId: uuid, courseId: course.course.id })).__typename).toBe('EnrollUserSuccess');
-    expect((await mutate(h, partner.key, 'recordOrder', { userId: uuid, courseId: course.course.id, amountCents: 1999 })).__typename).toBe('RecordOrderSuccess');
+    const course = await mutate(
+      h,
+      partner.key,
+      'createCourse',
+      { ownerId: partner.adminUserId, title: 'Algebra' },
+      '... on CreateCourseSuccess { course { id } }',
+    );
+    expect((await mutate(h, partner.key, 'enrollUser', { userId: uuid, courseId: course.course.id })).__typename).toBe(
+      'EnrollUserSuccess',
+    );
+    expect(
+      (await mutate(h, partner.key, 'recordOrder', { userId: uuid, courseId: course.course.id, amountCents: 1999 }))
+        .__typename,
+    ).toBe('RecordOrderSuccess');
     const res = await call('DELETE', `${USERS}/${user.id}`, { form: { only_orders_and_enrollments: 'true' } });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({});
-    const { data } = await h.gql(`query ($id: ID!) { user(id: $id) { status enrollments { totalCount } orders { totalCount } } }`, { id: uuid }, { token: partner.key });
+    const { data } = await h.gql(
+      `query ($id: ID!) { user(id: $id) { status enrollments { totalCount } orders { totalCount } } }`,
+      { id: uuid },
+      { token: partner.key },
+    );
     expect(data.user).toEqual({ status: 'ACTIVE', enrollments: { totalCount: 0 }, orders: { totalCount: 0 } });
     expect((await call('GET', `${USERS}/${user.id}`)).status).toBe(200);
   });
@@ -333,7 +466,10 @@ describe('GET /api/v1/users', () => {
     await call('PUT', `${USERS}/${ids[4]}`, { form: { canvas_user_id: '777' } }, lister.key);
     // Users the list must not show: another partner's, and one without a catalog identity.
     await register({ user_name: 'x', email_address: 'list-foreign@example.com' }, other.key);
-    await rest(h, 'POST', '/rest/learning/accounts', { token: lister.key, json: { external_user_id: 'not-in-catalog' } });
+    await rest(h, 'POST', '/rest/learning/accounts', {
+      token: lister.key,
+      json: { external_user_id: 'not-in-catalog' },
+    });
   });
 
   const list = (query: string) => call('GET', `${USERS}${query}`, {}, lister.key);
@@ -351,7 +487,9 @@ describe('GET /api/v1/users', () => {
     const res = await list('?per_page=2&page=2');
     expect(res.body.users.map((u: any) => u.id)).toEqual(ids.slice(2, 4));
     const link = res.headers.get('link')!;
-    const rels = Object.fromEntries([...link.matchAll(/<([^>]+)>; rel="(\w+)"/g)].map((m) => [m[2], new URL(m[1]!).searchParams.get('page')]));
+    const rels = Object.fromEntries(
+      [...link.matchAll(/<([^>]+)>; rel="(\w+)"/g)].map((m) => [m[2], new URL(m[1]!).searchParams.get('page')]),
+    );
     expect(rels).toEqual({ current: '2', next: '3', prev: '1', first: '1', last: '3' });
     expect(link).toContain('per_page=2');
     const last = await list('?per_page=2&page=3');
@@ -373,7 +511,17 @@ describe('GET /api/v1/users', () => {
   });
 
   it('answers bad filters and paging with 400', async () => {
-    for (const query of ['?per_page=0', '?per_page=101', '?page=0', '?page=x', '?created_at_from=yesterday', '?updated_at_to=2018-13-45', '?created_at_from=2020-02-30', '?canvas_user_id=abc', '?registered_in_catalog=perhaps']) {
+    for (const query of [
+      '?per_page=0',
+      '?per_page=101',
+      '?page=0',
+      '?page=x',
+      '?created_at_from=yesterday',
+      '?updated_at_to=2018-13-45',
+      '?created_at_from=2020-02-30',
+      '?canvas_user_id=abc',
+      '?registered_in_catalog=perhaps',
+    ]) {
       const res = await list(query);
       expect(res.status, query).toBe(400);
       expect(res.body.errors[0].field).toBeTruthy();

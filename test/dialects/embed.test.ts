@@ -24,11 +24,14 @@ async function uuidOf(identifier: string, token = partner.key): Promise<string> 
 }
 
 async function courseCount(uuid: string): Promise<number> {
-  const data = await graph(h, partner.key, `query ($id: ID!) { user(id: $id) { courses { totalCount } } }`, { id: uuid });
+  const data = await graph(h, partner.key, `query ($id: ID!) { user(id: $id) { courses { totalCount } } }`, {
+    id: uuid,
+  });
   return data.user.courses.totalCount;
 }
 
-const giveCourse = (ownerId: string, title = 'Course') => mutate(h, partner.key, 'createCourse', { ownerId, title }, '... on CreateCourseSuccess { course { id } }');
+const giveCourse = (ownerId: string, title = 'Course') =>
+  mutate(h, partner.key, 'createCourse', { ownerId, title }, '... on CreateCourseSuccess { course { id } }');
 
 beforeAll(async () => {
   if (!h.ready) return;
@@ -42,7 +45,12 @@ describe('clients', () => {
   it('PUT creates (201) and then replaces the whole metadata (200)', async () => {
     const created = await put('/client/acme', { metadata: { name: 'Acme', tier: 'gold' } });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ identifier: 'acme', metadata: { name: 'Acme', tier: 'gold' }, createdAt: expect.stringMatching(TS), updatedAt: expect.stringMatching(TS) });
+    expect(created.body).toEqual({
+      identifier: 'acme',
+      metadata: { name: 'Acme', tier: 'gold' },
+      createdAt: expect.stringMatching(TS),
+      updatedAt: expect.stringMatching(TS),
+    });
     const replaced = await put('/client/acme', { metadata: { name: 'Acme Inc' } });
     expect(replaced.status).toBe(200);
     expect(replaced.body.metadata).toEqual({ name: 'Acme Inc' });
@@ -58,7 +66,13 @@ describe('clients', () => {
     for (const metadata of [[1, 2], 'text', 5]) {
       const res = await put('/client/bad-meta', { metadata });
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ error: { code: 'invalid', message: expect.stringMatching(/^metadata: /), issues: [{ field: 'metadata', message: expect.any(String) }] } });
+      expect(res.body).toEqual({
+        error: {
+          code: 'invalid',
+          message: expect.stringMatching(/^metadata: /),
+          issues: [{ field: 'metadata', message: expect.any(String) }],
+        },
+      });
     }
     const broken = await rest(h, 'PUT', `${BASE}/client/broken`, { token: partner.key, body: '{"metadata":' });
     expect(broken.status).toBe(400);
@@ -72,7 +86,10 @@ describe('clients', () => {
     expect(nul.body.error.issues[0].field).toBe('body.metadata.note');
     expect((await get('/client/a%00b')).status).toBe(400);
     expect((await get('/users?clientIdentifier=%00')).status).toBe(400);
-    const nested = await rest(h, 'PUT', `${BASE}/user/deep`, { token: partner.key, body: `{"metadata":{"a":${'['.repeat(100000)}${']'.repeat(100000)}}}` });
+    const nested = await rest(h, 'PUT', `${BASE}/user/deep`, {
+      token: partner.key,
+      body: `{"metadata":{"a":${'['.repeat(100000)}${']'.repeat(100000)}}}`,
+    });
     expect(nested.status).toBe(400);
     expectCleanError(nested);
     expect((await get('/client/bad-meta')).status).toBe(404);
@@ -113,7 +130,11 @@ describe('clients', () => {
     expect(res.status).toBe(204);
     expect((await get('/client/doomed')).status).toBe(404);
     expect((await get('/user/doomed-user')).status).toBe(404);
-    const { data } = await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: course.course.id }, { token: partner.key });
+    const { data } = await h.gql(
+      `query ($id: ID!) { node(id: $id) { id } }`,
+      { id: course.course.id },
+      { token: partner.key },
+    );
     expect(data.node).toBeNull();
     expect((await del('/client/doomed')).status).toBe(404);
 
@@ -127,7 +148,12 @@ describe('clients', () => {
 
 describe('users', () => {
   it('PUT creates a user (201) with clientIdentifier and name/avatar shorthands', async () => {
-    const res = await put('/user/ada', { clientIdentifier: 'school', name: 'Ada', avatar: 'https://example.com/ada.png', metadata: { level: 1 } });
+    const res = await put('/user/ada', {
+      clientIdentifier: 'school',
+      name: 'Ada',
+      avatar: 'https://example.com/ada.png',
+      metadata: { level: 1 },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
       identifier: 'ada',
@@ -136,8 +162,17 @@ describe('users', () => {
       createdAt: expect.stringMatching(TS),
       updatedAt: expect.stringMatching(TS),
     });
-    const data = await graph(h, partner.key, `{ userByKey(identifier: "ada") { identifier name avatar client { identifier } } }`);
-    expect(data.userByKey).toEqual({ identifier: 'ada', name: 'Ada', avatar: 'https://example.com/ada.png', client: { identifier: 'school' } });
+    const data = await graph(
+      h,
+      partner.key,
+      `{ userByKey(identifier: "ada") { identifier name avatar client { identifier } } }`,
+    );
+    expect(data.userByKey).toEqual({
+      identifier: 'ada',
+      name: 'Ada',
+      avatar: 'https://example.com/ada.png',
+      client: { identifier: 'school' },
+    });
   });
 
   it('PUT on an existing user merges its metadata key by key (null removes)', async () => {
@@ -177,7 +212,12 @@ describe('users', () => {
     const lister = await h.newPartner('Embed user lister');
     await put('/client/k1', {}, lister.key);
     await put('/client/k2', {}, lister.key);
-    for (const [id, client] of [['u1', 'k1'], ['u2', 'k2'], ['u3', 'k1']]) await put(`/user/${id}`, { clientIdentifier: client }, lister.key);
+    for (const [id, client] of [
+      ['u1', 'k1'],
+      ['u2', 'k2'],
+      ['u3', 'k1'],
+    ])
+      await put(`/user/${id}`, { clientIdentifier: client }, lister.key);
     await put('/user/u4', {}, lister.key);
     // A learning-only user has no embed identity and is not listed.
     await rest(h, 'POST', '/rest/learning/accounts', { token: lister.key, json: { external_user_id: 'no-embed' } });
@@ -228,13 +268,21 @@ describe('DELETE /user/{identifier}', () => {
     await put('/user/dropper', {});
     const course = await giveCourse(await uuidOf('dropper'));
     expect((await del('/user/dropper?action=DELETE')).status).toBe(204);
-    const { data } = await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: course.course.id }, { token: partner.key });
+    const { data } = await h.gql(
+      `query ($id: ID!) { node(id: $id) { id } }`,
+      { id: course.course.id },
+      { token: partner.key },
+    );
     expect(data.node).toBeNull();
 
     await put('/user/ignorer', {});
     const kept = await giveCourse(await uuidOf('ignorer'));
     expect((await del('/user/ignorer?action=ignore')).status).toBe(204);
-    const orphan = await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id: kept.course.id }, { token: partner.key });
+    const orphan = await h.gql(
+      `query ($id: ID!) { node(id: $id) { id } }`,
+      { id: kept.course.id },
+      { token: partner.key },
+    );
     expect(orphan.data.node).toEqual({ id: kept.course.id });
   });
 

@@ -64,7 +64,10 @@ interface DialectCase {
 function expectDocumentedAnswer(doc: any, step: Step, op: Schema, answer: RestAnswer) {
   const where = `${step.method} ${step.path}${step.encoding ? ` (${step.encoding})` : ''}`;
   const documented = op.responses[String(answer.status)];
-  expect(documented, `${where} answered ${answer.status}, which its document does not list: ${answer.text.slice(0, 300)}`).toBeDefined();
+  expect(
+    documented,
+    `${where} answered ${answer.status}, which its document does not list: ${answer.text.slice(0, 300)}`,
+  ).toBeDefined();
   expect(answer.status, `${where}: ${answer.text.slice(0, 300)}`).toBeLessThan(300);
   const content = documented.content?.['application/json'];
   if (!content) {
@@ -72,7 +75,11 @@ function expectDocumentedAnswer(doc: any, step: Step, op: Schema, answer: RestAn
     return;
   }
   expect(check(doc, content.schema, answer.body, { strict: true }), `${where} in its documented schema`).toEqual([]);
-  if (content.example !== undefined) expect(typeDifferences(content.example, answer.body), `${where}: value types of the documented sample answer`).toEqual([]);
+  if (content.example !== undefined)
+    expect(
+      typeDifferences(content.example, answer.body),
+      `${where}: value types of the documented sample answer`,
+    ).toEqual([]);
 }
 
 const CASES: Record<string, DialectCase> = {
@@ -94,7 +101,12 @@ const CASES: Record<string, DialectCase> = {
     auth: (key) => ({ authorization: key }),
     missing: '/api/v1/users/2147483647',
     steps: (state) => [
-      { method: 'POST', path: '/api/v1/users', encoding: 'application/json', after: (a) => (state.userId = a.body.user.id) },
+      {
+        method: 'POST',
+        path: '/api/v1/users',
+        encoding: 'application/json',
+        after: (a) => (state.userId = a.body.user.id),
+      },
       {
         method: 'POST',
         path: '/api/v1/users',
@@ -104,8 +116,18 @@ const CASES: Record<string, DialectCase> = {
       },
       { method: 'GET', path: '/api/v1/users', query: '?per_page=10' },
       { method: 'GET', path: '/api/v1/users/{id}', params: () => ({ id: String(state.userId) }) },
-      { method: 'PUT', path: '/api/v1/users/{id}', encoding: 'application/json', params: () => ({ id: String(state.userId) }) },
-      { method: 'PUT', path: '/api/v1/users/{id}', encoding: 'application/x-www-form-urlencoded', params: () => ({ id: String(state.userId) }) },
+      {
+        method: 'PUT',
+        path: '/api/v1/users/{id}',
+        encoding: 'application/json',
+        params: () => ({ id: String(state.userId) }),
+      },
+      {
+        method: 'PUT',
+        path: '/api/v1/users/{id}',
+        encoding: 'application/x-www-form-urlencoded',
+        params: () => ({ id: String(state.userId) }),
+      },
       { method: 'DELETE', path: '/api/v1/users/{id}', params: () => ({ id: String(state.userId) }) },
     ],
   },
@@ -146,13 +168,20 @@ describe.each(Object.entries(CASES))('%s', (name, dialect) => {
     if (!h.ready) return;
     partner = await h.newPartner(`Fidelity ${name}`, 'AUTOMATE');
     doc = (await rest(h, 'GET', `${dialect.prefix}/openapi.json`, { token: partner.key })).body;
-    const sub = await mutate(h, partner.key, 'createAccount', { name: 'Fidelity sub' }, '... on CreateAccountSuccess { account { customerId } }');
+    const sub = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Fidelity sub' },
+      '... on CreateAccountSuccess { account { customerId } }',
+    );
     state.subCustomerId = sub.account.customerId;
-    state.client = doc.paths['/v1/headless/user/{identifier}']?.put.requestBody.content['application/json'].example.clientIdentifier;
+    state.client =
+      doc.paths['/v1/headless/user/{identifier}']?.put.requestBody.content['application/json'].example.clientIdentifier;
     state.user = state.client && 'learner-42';
   });
 
-  it("fits its own examples to its own schemas", () => {
+  it('fits its own examples to its own schemas', () => {
     for (const { method, path, op } of operationsOf(doc)) {
       for (const [type, content] of Object.entries<Schema>(op.requestBody?.content ?? {})) {
         if (content.example === undefined) continue;
@@ -161,7 +190,10 @@ describe.each(Object.entries(CASES))('%s', (name, dialect) => {
       }
       for (const [status, response] of Object.entries<Schema>(op.responses)) {
         const content = response.content?.['application/json'];
-        if (content?.example !== undefined) expect(check(doc, content.schema, content.example, { strict: true }), `${method} ${path} ${status}`).toEqual([]);
+        if (content?.example !== undefined)
+          expect(check(doc, content.schema, content.example, { strict: true }), `${method} ${path} ${status}`).toEqual(
+            [],
+          );
       }
     }
   });
@@ -170,18 +202,27 @@ describe.each(Object.entries(CASES))('%s', (name, dialect) => {
     const steps = dialect.steps(state);
     // Every documented operation is replayed.
     const replayed = new Set(steps.map((s) => `${s.method} ${s.path}`));
-    expect(operationsOf(doc).map((o) => `${o.method} ${o.path}`).filter((o) => !replayed.has(o))).toEqual([]);
+    expect(
+      operationsOf(doc)
+        .map((o) => `${o.method} ${o.path}`)
+        .filter((o) => !replayed.has(o)),
+    ).toEqual([]);
     for (const step of steps) {
       const { op } = operationsOf(doc).find((o) => o.method === step.method && o.path === step.path)!;
       const contents = op.requestBody?.content ?? {};
-      const encoding = step.encoding ?? (contents['application/json']?.example !== undefined ? 'application/json' : undefined);
+      const encoding =
+        step.encoding ?? (contents['application/json']?.example !== undefined ? 'application/json' : undefined);
       const example = encoding ? contents[encoding]?.example : undefined;
       if (encoding) expect(example, `${step.method} ${step.path} has a sample ${encoding} body`).toBeDefined();
       const body = example === undefined ? undefined : { ...example, ...step.override?.() };
       const path = step.path.replace(/\{(\w+)\}/g, (_, param: string) => encodeURIComponent(step.params!()[param]!));
       const answer = await rest(h, step.method, `${dialect.prefix}${path}${step.query ?? ''}`, {
         ...dialect.auth(partner.key),
-        ...(body === undefined ? {} : encoding === 'application/json' ? { json: body } : { form: body as Record<string, string> }),
+        ...(body === undefined
+          ? {}
+          : encoding === 'application/json'
+            ? { json: body }
+            : { form: body as Record<string, string> }),
       });
       expectDocumentedAnswer(doc, { ...step, encoding }, op, answer);
       step.after?.(answer);
@@ -239,27 +280,41 @@ describe('the source APIs’ own samples', () => {
   beforeAll(async () => {
     if (!h.ready) return;
     partner = await h.newPartner('Fidelity sources', 'AUTOMATE');
-    for (const name of ['learning', 'catalog', 'messaging']) docs[name] = (await rest(h, 'GET', `/rest/${name}/openapi.json`, { token: partner.key })).body;
+    for (const name of ['learning', 'catalog', 'messaging'])
+      docs[name] = (await rest(h, 'GET', `/rest/${name}/openapi.json`, { token: partner.key })).body;
   });
 
   it('messaging: a sub-account created with the sample request reads with the sample answer’s value forms', async () => {
-    const created = await rest(h, 'POST', '/rest/messaging/api/v1/accounts', { token: partner.key, json: { data: { name: 'ACME Corp' }, type: 'account' } });
+    const created = await rest(h, 'POST', '/rest/messaging/api/v1/accounts', {
+      token: partner.key,
+      json: { data: { name: 'ACME Corp' }, type: 'account' },
+    });
     expect(created.status).toBe(201);
     const answer = created.body.data;
     expect(Object.keys(answer).sort()).toEqual(Object.keys(SOURCE.messagingAccount).sort());
     expect(typeDifferences(SOURCE.messagingAccount, answer)).toEqual([]);
     expect(answer).toMatchObject({ legacy_access: false, lrn_access: false, mms_access: 'NONE', sms_access: 'NONE' });
-    expect(check(docs.messaging, docs.messaging.components.schemas.Account, SOURCE.messagingAccount, { strict: true })).toEqual([]);
+    expect(
+      check(docs.messaging, docs.messaging.components.schemas.Account, SOURCE.messagingAccount, { strict: true }),
+    ).toEqual([]);
     // Listed, every item has the same forms.
     const list = await rest(h, 'GET', '/rest/messaging/api/v1/accounts', { token: partner.key });
     for (const item of list.body.data.items) expect(typeDifferences(SOURCE.messagingAccount, item.data)).toEqual([]);
   });
 
   it('catalog: a registered user reads with the sample user’s fields and value forms', async () => {
-    const form = { user_name: 'Firstname Lastname', email_address: 'sample.user@example.com', first_name: 'Firstname', last_name: 'Lastname', 'custom_fields[favorite_color]': '#BADA55' };
+    const form = {
+      user_name: 'Firstname Lastname',
+      email_address: 'sample.user@example.com',
+      first_name: 'Firstname',
+      last_name: 'Lastname',
+      'custom_fields[favorite_color]': '#BADA55',
+    };
     const registered = await rest(h, 'POST', '/rest/catalog/api/v1/users', { authorization: partner.key, form });
     expect(registered.status).toBe(200);
-    const read = await rest(h, 'GET', `/rest/catalog/api/v1/users/${registered.body.user.id}`, { authorization: partner.key });
+    const read = await rest(h, 'GET', `/rest/catalog/api/v1/users/${registered.body.user.id}`, {
+      authorization: partner.key,
+    });
     expect(Object.keys(read.body.user)).toEqual(Object.keys(SOURCE.catalogUser));
     expect(typeDifferences(SOURCE.catalogUser, read.body.user)).toEqual([]);
     for (const key of ['canvas_root_account_uuid', 'canvas_user_uuid'] as const) {
@@ -271,15 +326,26 @@ describe('the source APIs’ own samples', () => {
   });
 
   it('learning: a taken external_user_id is answered as in the sample, naming the key', async () => {
-    expect((await rest(h, 'POST', '/rest/learning/accounts', { token: partner.key, json: { external_user_id: 'abc322' } })).status).toBe(200);
-    const again = await rest(h, 'POST', '/rest/learning/accounts', { token: partner.key, json: { external_user_id: 'abc322' } });
+    expect(
+      (await rest(h, 'POST', '/rest/learning/accounts', { token: partner.key, json: { external_user_id: 'abc322' } }))
+        .status,
+    ).toBe(200);
+    const again = await rest(h, 'POST', '/rest/learning/accounts', {
+      token: partner.key,
+      json: { external_user_id: 'abc322' },
+    });
     expect(again.status).toBe(422);
     expect(again.body).toEqual(SOURCE.learningDuplicate);
     expect(check(docs.learning, docs.learning.components.schemas.Error, again.body, { strict: true })).toEqual([]);
   });
 
   it('the graph carries the messaging booleans as Boolean', async () => {
-    const data = await graph(h, partner.key, `query ($id: ID!) { account(id: $id) { legacyAccess lrnAccess smsAccess } }`, { id: partner.accountId });
+    const data = await graph(
+      h,
+      partner.key,
+      `query ($id: ID!) { account(id: $id) { legacyAccess lrnAccess smsAccess } }`,
+      { id: partner.accountId },
+    );
     expect(data.account).toEqual({ legacyAccess: false, lrnAccess: false, smsAccess: 'NONE' });
   });
 });

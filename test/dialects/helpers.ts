@@ -24,7 +24,12 @@ export interface RestOptions {
   ip?: string;
 }
 
-export async function rest<T = any>(h: Harness, method: string, path: string, options: RestOptions = {}): Promise<RestAnswer<T>> {
+export async function rest<T = any>(
+  h: Harness,
+  method: string,
+  path: string,
+  options: RestOptions = {},
+): Promise<RestAnswer<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.authorization !== undefined) headers.authorization = options.authorization;
   let body: string | undefined = options.body;
@@ -69,7 +74,12 @@ export function expectCleanError(answer: RestAnswer): void {
 }
 
 /** A graph mutation that must succeed; returns its success payload. */
-export async function graph(h: Harness, token: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+export async function graph(
+  h: Harness,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<any> {
   const { data, errors } = await h.gql(query, variables, { token });
   if (errors?.length) throw new Error(JSON.stringify(errors));
   return data;

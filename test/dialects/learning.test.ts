@@ -17,7 +17,8 @@ beforeAll(async () => {
   other = await h.newPartner('Learning B');
 });
 
-const create = (externalUserId: unknown, token = partner.key) => rest(h, 'POST', '/rest/learning/accounts', { token, json: { external_user_id: externalUserId } });
+const create = (externalUserId: unknown, token = partner.key) =>
+  rest(h, 'POST', '/rest/learning/accounts', { token, json: { external_user_id: externalUserId } });
 
 describe('POST /accounts', () => {
   it('creates an account and answers {id, external_user_id}', async () => {
@@ -36,23 +37,42 @@ describe('POST /accounts', () => {
     expect(again.text).not.toContain(first.body.id);
   });
 
-  it("never names the holder of a taken key, which an account admin may not see", async () => {
+  it('never names the holder of a taken key, which an account admin may not see', async () => {
     const outside = await create('held-outside');
-    const sub = await mutate(h, partner.key, 'createAccount', { name: 'Learning sub' }, '... on CreateAccountSuccess { account { ulid } }');
-    const admin = await mutate(h, partner.key, 'createUser', { accountId: sub.account.ulid, externalUserId: 'learning-sub-admin' }, '... on CreateUserSuccess { user { id uuid } }');
+    const sub = await mutate(
+      h,
+      partner.key,
+      'createAccount',
+      { name: 'Learning sub' },
+      '... on CreateAccountSuccess { account { ulid } }',
+    );
+    const admin = await mutate(
+      h,
+      partner.key,
+      'createUser',
+      { accountId: sub.account.ulid, externalUserId: 'learning-sub-admin' },
+      '... on CreateUserSuccess { user { id uuid } }',
+    );
     await mutate(h, partner.key, 'addAccountAdmin', { accountId: sub.account.ulid, userId: admin.user.id });
     const token = await jwtFor(admin.user.uuid);
     const again = await create('held-outside', token);
     expect(again.status).toBe(422);
     expect(again.body).toEqual({ code: 422, error_message: 'Duplicate account with held-outside' });
-    const batch = await rest(h, 'POST', '/rest/learning/batch', { token, json: { requests: [{ method: 'post', relative_url: '/accounts', body: { external_user_id: 'held-outside' } }] } });
-    expect(batch.body.responses).toEqual([{ code: 422, body: { code: 422, error_message: 'Duplicate account with held-outside' } }]);
+    const batch = await rest(h, 'POST', '/rest/learning/batch', {
+      token,
+      json: { requests: [{ method: 'post', relative_url: '/accounts', body: { external_user_id: 'held-outside' } }] },
+    });
+    expect(batch.body.responses).toEqual([
+      { code: 422, body: { code: 422, error_message: 'Duplicate account with held-outside' } },
+    ]);
     expect(batch.text + again.text).not.toContain(outside.body.id);
   });
 
   it('treats the key of a disabled account as taken (422)', async () => {
     const first = await create('learner-disabled-dup');
-    expect((await rest(h, 'DELETE', `/rest/learning/accounts/${first.body.id}`, { token: partner.key })).status).toBe(204);
+    expect((await rest(h, 'DELETE', `/rest/learning/accounts/${first.body.id}`, { token: partner.key })).status).toBe(
+      204,
+    );
     const again = await create('learner-disabled-dup');
     expect(again.status).toBe(422);
     expect(again.body).toEqual({ code: 422, error_message: 'Duplicate account with learner-disabled-dup' });
@@ -106,7 +126,10 @@ describe('GET /accounts/{id} and /accounts/current', () => {
     expect(plain.body).toEqual({ id: created.body.id, external_user_id: 'learner-read' });
     expect('entitlements' in plain.body).toBe(false);
 
-    const granted = await mutate(h, partner.key, 'grantEntitlements', { userId: created.body.id, kinds: ['CREATE_LEARNING_INSTANCE', 'KNERD'] });
+    const granted = await mutate(h, partner.key, 'grantEntitlements', {
+      userId: created.body.id,
+      kinds: ['CREATE_LEARNING_INSTANCE', 'KNERD'],
+    });
     expect(granted.__typename).toBe('GrantEntitlementsSuccess');
     const res = await rest(h, 'GET', `/rest/learning/accounts/${created.body.id}`, { token: partner.key });
     expect(res.body.id).toBe(created.body.id);
@@ -153,7 +176,11 @@ describe('DELETE /accounts/{id}', () => {
     expect(res.text).toBe('');
     const read = await rest(h, 'GET', `/rest/learning/accounts/${created.body.id}`, { token: partner.key });
     expect(read.status).toBe(200);
-    const { data } = await h.gql(`query ($id: ID!) { user(id: $id) { status disabledAt } }`, { id: created.body.id }, { token: partner.key });
+    const { data } = await h.gql(
+      `query ($id: ID!) { user(id: $id) { status disabledAt } }`,
+      { id: created.body.id },
+      { token: partner.key },
+    );
     expect(data.user.status).toBe('DISABLED');
     expect((await rest(h, 'GET', '/rest/learning/accounts/current', { token })).status).toBe(401);
   });
@@ -165,11 +192,17 @@ describe('DELETE /accounts/{id}', () => {
       expect(res.status).toBe(404);
       expect(res.body.code).toBe(404);
     }
-    const { data } = await h.gql(`query ($id: ID!) { user(id: $id) { status } }`, { id: foreign.body.id }, { token: other.key });
+    const { data } = await h.gql(
+      `query ($id: ID!) { user(id: $id) { status } }`,
+      { id: foreign.body.id },
+      { token: other.key },
+    );
     expect(data.user.status).toBe('ACTIVE');
     const me = await create('learner-not-admin');
     const victim = await create('learner-victim');
-    const res = await rest(h, 'DELETE', `/rest/learning/accounts/${victim.body.id}`, { token: await jwtFor(me.body.id) });
+    const res = await rest(h, 'DELETE', `/rest/learning/accounts/${victim.body.id}`, {
+      token: await jwtFor(me.body.id),
+    });
     expect(res.status).toBe(404);
   });
 });
@@ -202,7 +235,10 @@ describe('POST /batch (deprecated)', () => {
     expect(pii.body.error_message).toMatch(/personal data/);
     expect(method.body).toEqual({ code: 400, error_message: expect.stringMatching(/only "post" to "\/accounts"/) });
     expect(url.body.code).toBe(400);
-    expect(repeated.body).toEqual({ code: 422, error_message: `Duplicate account with ${created.body.external_user_id}` });
+    expect(repeated.body).toEqual({
+      code: 422,
+      error_message: `Duplicate account with ${created.body.external_user_id}`,
+    });
     expect(missing.body.error_message).toMatch(/external_user_id: is required/);
     expect(second.body.external_user_id).toBe('batch-new-2');
     // The created accounts are real.
@@ -211,12 +247,22 @@ describe('POST /batch (deprecated)', () => {
   });
 
   it('takes 50 requests and refuses 51 with 400', async () => {
-    const item = (i: number) => ({ method: 'post', relative_url: '/accounts', body: { external_user_id: `batch-many-${i}` } });
-    const ok = await rest(h, 'POST', '/rest/learning/batch', { token: partner.key, json: { requests: Array.from({ length: 50 }, (_, i) => item(i)) } });
+    const item = (i: number) => ({
+      method: 'post',
+      relative_url: '/accounts',
+      body: { external_user_id: `batch-many-${i}` },
+    });
+    const ok = await rest(h, 'POST', '/rest/learning/batch', {
+      token: partner.key,
+      json: { requests: Array.from({ length: 50 }, (_, i) => item(i)) },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.responses).toHaveLength(50);
     expect(ok.body.responses.every((r: any) => r.code === 200)).toBe(true);
-    const tooMany = await rest(h, 'POST', '/rest/learning/batch', { token: partner.key, json: { requests: Array.from({ length: 51 }, (_, i) => item(100 + i)) } });
+    const tooMany = await rest(h, 'POST', '/rest/learning/batch', {
+      token: partner.key,
+      json: { requests: Array.from({ length: 51 }, (_, i) => item(100 + i)) },
+    });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body).toEqual({ code: 400, error_message: 'requests: at most 50 requests per batch (got 51)' });
     expect(tooMany.headers.get('deprecation')).toBe('true');
@@ -243,7 +289,10 @@ describe('POST /batch (deprecated)', () => {
     });
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ code: 403, error_message: expect.stringMatching(/only an admin/) });
-    const holder = await rest(h, 'POST', '/rest/learning/accounts', { token: partner.key, json: { external_user_id: 'batch-by-user' } });
+    const holder = await rest(h, 'POST', '/rest/learning/accounts', {
+      token: partner.key,
+      json: { external_user_id: 'batch-by-user' },
+    });
     expect(holder.status, 'nothing was created').toBe(200);
   });
 
@@ -278,7 +327,10 @@ describe('credentials, methods and limits', () => {
     const none = await rest(h, 'GET', '/rest/learning/accounts/current');
     expect(none.status).toBe(401);
     expect(none.body).toEqual({ code: 401, error_message: expect.stringMatching(/authentication required/) });
-    const bad = await rest(h, 'POST', '/rest/learning/accounts', { token: 'not-a-key', json: { external_user_id: 'x' } });
+    const bad = await rest(h, 'POST', '/rest/learning/accounts', {
+      token: 'not-a-key',
+      json: { external_user_id: 'x' },
+    });
     expect(bad.status).toBe(401);
     expect(bad.body.code).toBe(401);
   });
@@ -289,7 +341,10 @@ describe('credentials, methods and limits', () => {
     // /accounts/current also has the shape of /accounts/{account_id}.
     expect(wrong.headers.get('allow')).toBe('GET, DELETE');
     expect(wrong.body.code).toBe(405);
-    const patch = await rest(h, 'PATCH', '/rest/learning/accounts/0193a5c2-8b1e-7c3d-9f00-4d2a1b3c4e5f', { token: partner.key, json: {} });
+    const patch = await rest(h, 'PATCH', '/rest/learning/accounts/0193a5c2-8b1e-7c3d-9f00-4d2a1b3c4e5f', {
+      token: partner.key,
+      json: {},
+    });
     expect(patch.status).toBe(405);
     expect(patch.headers.get('allow')).toBe('GET, DELETE');
     const batchGet = await rest(h, 'GET', '/rest/learning/batch', { token: partner.key });
@@ -298,19 +353,29 @@ describe('credentials, methods and limits', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual({ code: 404, error_message: 'no route for GET /rest/learning/nothing-here' });
     // A trailing slash is another path: 404, not a 405 that lists the very method used.
-    const slash = await rest(h, 'POST', '/rest/learning/accounts/', { token: partner.key, json: { external_user_id: 'slash' } });
+    const slash = await rest(h, 'POST', '/rest/learning/accounts/', {
+      token: partner.key,
+      json: { external_user_id: 'slash' },
+    });
     expect(slash.status).toBe(404);
   });
 
   it('answers a body over the limit with 413', async () => {
-    const res = await rest(h, 'POST', '/rest/learning/accounts', { token: partner.key, body: JSON.stringify({ external_user_id: 'x'.repeat(h.config.maxBodyBytes) }) });
+    const res = await rest(h, 'POST', '/rest/learning/accounts', {
+      token: partner.key,
+      body: JSON.stringify({ external_user_id: 'x'.repeat(h.config.maxBodyBytes) }),
+    });
     expect(res.status).toBe(413);
     expect(res.body).toEqual({ code: 413, error_message: `request body larger than ${h.config.maxBodyBytes} bytes` });
   });
 
   it("applies the account's REST IP allow-list (403 outside it)", async () => {
     const fenced = await h.newPartner('Learning fenced');
-    const updated = await mutate(h, fenced.key, 'updateAccount', { id: fenced.accountId, requireIpApiAccess: true, allowedIps: ['10.0.0.0/8'] });
+    const updated = await mutate(h, fenced.key, 'updateAccount', {
+      id: fenced.accountId,
+      requireIpApiAccess: true,
+      allowedIps: ['10.0.0.0/8'],
+    });
     expect(updated.__typename).toBe('UpdateAccountSuccess');
     const outside = await rest(h, 'GET', '/rest/learning/accounts/current', { token: fenced.key, ip: '192.0.2.7' });
     expect(outside.status).toBe(403);

@@ -13,7 +13,8 @@ let other: Partner;
 const ACCOUNTS = '/rest/messaging/api/v1/accounts';
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
-const createSub = (data: Record<string, unknown>, token = partner.key) => rest(h, 'POST', ACCOUNTS, { token, json: { data, type: 'account' } });
+const createSub = (data: Record<string, unknown>, token = partner.key) =>
+  rest(h, 'POST', ACCOUNTS, { token, json: { data, type: 'account' } });
 
 beforeAll(async () => {
   if (!h.ready) return;
@@ -41,17 +42,39 @@ describe('POST /api/v1/accounts', () => {
       },
       type: 'account',
     });
-    const data = await graph(h, partner.key, `query ($id: ID!) { account(id: $id) { ulid customerId parent { ulid } smsAccess } }`, { id: res.body.data.id });
-    expect(data.account).toEqual({ ulid: res.body.data.id, customerId: res.body.data.customer_id, parent: { ulid: partner.accountId }, smsAccess: 'DOMESTIC' });
+    const data = await graph(
+      h,
+      partner.key,
+      `query ($id: ID!) { account(id: $id) { ulid customerId parent { ulid } smsAccess } }`,
+      { id: res.body.data.id },
+    );
+    expect(data.account).toEqual({
+      ulid: res.body.data.id,
+      customerId: res.body.data.customer_id,
+      parent: { ulid: partner.accountId },
+      smsAccess: 'DOMESTIC',
+    });
   });
 
   it('takes legacy_access and lrn_access as booleans, and refuses the coverage words for them', async () => {
     const res = await createSub({ name: 'Legacy', legacy_access: true, lrn_access: false, sms_access: 'NONE' });
     expect(res.status).toBe(201);
-    expect(res.body.data).toMatchObject({ legacy_access: true, lrn_access: false, sms_access: 'NONE', mms_access: 'NONE' });
-    const data = await graph(h, partner.key, `query ($id: ID!) { account(id: $id) { legacyAccess lrnAccess } }`, { id: res.body.data.id });
+    expect(res.body.data).toMatchObject({
+      legacy_access: true,
+      lrn_access: false,
+      sms_access: 'NONE',
+      mms_access: 'NONE',
+    });
+    const data = await graph(h, partner.key, `query ($id: ID!) { account(id: $id) { legacyAccess lrnAccess } }`, {
+      id: res.body.data.id,
+    });
     expect(data.account).toEqual({ legacyAccess: true, lrnAccess: false });
-    for (const [field, value] of [['legacy_access', 'none'], ['lrn_access', 'DOMESTIC'], ['sms_access', true], ['mms_access', false]] as const) {
+    for (const [field, value] of [
+      ['legacy_access', 'none'],
+      ['lrn_access', 'DOMESTIC'],
+      ['sms_access', true],
+      ['mms_access', false],
+    ] as const) {
       const bad = await createSub({ name: 'Wrong form', [field]: value });
       expect(bad.status, `${field}=${JSON.stringify(value)}`).toBe(400);
       expect(bad.body.data.issues[0].field).toBe(`data.${field}`);
@@ -70,13 +93,24 @@ describe('POST /api/v1/accounts', () => {
   it('answers a bad envelope or field with 400 in the error envelope', async () => {
     const missing = await createSub({});
     expect(missing.status).toBe(400);
-    expect(missing.body).toEqual({ data: { code: 'invalid', message: expect.stringMatching(/^data\.name: /), issues: [{ field: 'data.name', message: expect.any(String) }] }, type: 'error' });
+    expect(missing.body).toEqual({
+      data: {
+        code: 'invalid',
+        message: expect.stringMatching(/^data\.name: /),
+        issues: [{ field: 'data.name', message: expect.any(String) }],
+      },
+      type: 'error',
+    });
     const access = await createSub({ name: 'X', sms_access: 'galactic' });
     expect(access.status).toBe(400);
     expect(access.body.data.issues[0].field).toBe('data.sms_access');
     expect((await createSub({ name: 'X', require_ip_gql_access: 'sometimes' })).status).toBe(400);
     expect((await createSub({ name: 'x'.repeat(300) })).status).toBe(400);
-    for (const json of [{ type: 'account' }, { data: 'Acme', type: 'account' }, { data: { name: 'X' }, type: 'user' }]) {
+    for (const json of [
+      { type: 'account' },
+      { data: 'Acme', type: 'account' },
+      { data: { name: 'X' }, type: 'user' },
+    ]) {
       const res = await rest(h, 'POST', ACCOUNTS, { token: partner.key, json });
       expect(res.status).toBe(400);
       expect(res.body.type).toBe('error');
@@ -98,7 +132,15 @@ describe('GET /api/v1/accounts', () => {
     children = [];
     for (let i = 0; i < 4; i++) children.push((await createSub({ name: `Child ${i}` }, lister.key)).body.data.id);
     // A grandchild is associated with the caller's account too: the list is the whole subtree.
-    grandchild = (await mutate(h, lister.key, 'createAccount', { parentId: children[0], name: 'Grandchild' }, '... on CreateAccountSuccess { account { ulid } }')).account.ulid;
+    grandchild = (
+      await mutate(
+        h,
+        lister.key,
+        'createAccount',
+        { parentId: children[0], name: 'Grandchild' },
+        '... on CreateAccountSuccess { account { ulid } }',
+      )
+    ).account.ulid;
   });
 
   it("lists the caller's account and every account below it, grandchildren included, with page_info", async () => {
@@ -118,21 +160,35 @@ describe('GET /api/v1/accounts', () => {
     const first = await rest(h, 'GET', `${ACCOUNTS}?limit=2`, { token: lister.key });
     expect(first.body.data.items.map((i: any) => i.data.id)).toEqual(all.slice(0, 2));
     expect(first.body.data.page_info).toEqual({ after: all[1], before: null, limit: 2, total: 6 });
-    const second = await rest(h, 'GET', `${ACCOUNTS}?limit=2&after=${first.body.data.page_info.after}`, { token: lister.key });
+    const second = await rest(h, 'GET', `${ACCOUNTS}?limit=2&after=${first.body.data.page_info.after}`, {
+      token: lister.key,
+    });
     expect(second.body.data.items.map((i: any) => i.data.id)).toEqual(all.slice(2, 4));
     expect(second.body.data.page_info).toEqual({ after: all[3], before: all[2], limit: 2, total: 6 });
-    const third = await rest(h, 'GET', `${ACCOUNTS}?limit=2&after=${second.body.data.page_info.after}`, { token: lister.key });
+    const third = await rest(h, 'GET', `${ACCOUNTS}?limit=2&after=${second.body.data.page_info.after}`, {
+      token: lister.key,
+    });
     expect(third.body.data.items.map((i: any) => i.data.id)).toEqual(all.slice(4));
     expect(third.body.data.page_info).toEqual({ after: null, before: all[4], limit: 2, total: 6 });
-    const back = await rest(h, 'GET', `${ACCOUNTS}?limit=2&before=${third.body.data.page_info.before}`, { token: lister.key });
+    const back = await rest(h, 'GET', `${ACCOUNTS}?limit=2&before=${third.body.data.page_info.before}`, {
+      token: lister.key,
+    });
     expect(back.body.data.items.map((i: any) => i.data.id)).toEqual(all.slice(2, 4));
     expect(back.body.data.page_info).toEqual({ after: all[3], before: all[2], limit: 2, total: 6 });
-    const start = await rest(h, 'GET', `${ACCOUNTS}?limit=2&before=${back.body.data.page_info.before}`, { token: lister.key });
+    const start = await rest(h, 'GET', `${ACCOUNTS}?limit=2&before=${back.body.data.page_info.before}`, {
+      token: lister.key,
+    });
     expect(start.body.data.page_info).toEqual({ after: all[1], before: null, limit: 2, total: 6 });
   });
 
   it('answers bad paging with 400', async () => {
-    for (const query of ['?limit=0', '?limit=101', '?limit=ten', '?after=not-a-cursor', `?after=${children[0]}&before=${children[1]}`]) {
+    for (const query of [
+      '?limit=0',
+      '?limit=101',
+      '?limit=ten',
+      '?after=not-a-cursor',
+      `?after=${children[0]}&before=${children[1]}`,
+    ]) {
       const res = await rest(h, 'GET', `${ACCOUNTS}${query}`, { token: lister.key });
       expect(res.status, query).toBe(400);
       expect(res.body.data.code).toBe('invalid');
@@ -141,7 +197,13 @@ describe('GET /api/v1/accounts', () => {
 
   it("shows a sub-account's user its own account, and an account admin's new sub-account goes under it", async () => {
     const [sub] = children;
-    const created = await mutate(h, lister.key, 'createUser', { accountId: sub, externalUserId: 'sub-user' }, '... on CreateUserSuccess { user { uuid } }');
+    const created = await mutate(
+      h,
+      lister.key,
+      'createUser',
+      { accountId: sub, externalUserId: 'sub-user' },
+      '... on CreateUserSuccess { user { uuid } }',
+    );
     const uuid = created.user.uuid;
     const token = await jwtFor(uuid);
     const plain = await rest(h, 'GET', ACCOUNTS, { token });
@@ -153,7 +215,9 @@ describe('GET /api/v1/accounts', () => {
     h.app.authenticator.invalidate();
     const made = await createSub({ name: 'Grand-sub' }, adminToken);
     expect(made.status).toBe(201);
-    const data = await graph(h, lister.key, `query ($id: ID!) { account(id: $id) { parent { ulid } } }`, { id: made.body.data.id });
+    const data = await graph(h, lister.key, `query ($id: ID!) { account(id: $id) { parent { ulid } } }`, {
+      id: made.body.data.id,
+    });
     expect(data.account.parent.ulid).toBe(sub);
     const mine = await rest(h, 'GET', ACCOUNTS, { token: adminToken });
     expect(mine.body.data.items.map((i: any) => i.data.name)).toEqual(['Child 0', 'Grandchild', 'Grand-sub']);
@@ -174,7 +238,10 @@ describe('GET /api/v1/accounts/{id}', () => {
     for (const id of ['01JD3ZKQ8M4S6T7V9W0X1Y2Z3A', 'nope', "' OR 1=1 --", other.accountId]) {
       const res = await rest(h, 'GET', `${ACCOUNTS}/${encodeURIComponent(id)}`, { token: partner.key });
       expect(res.status).toBe(404);
-      expect(res.body).toEqual({ data: { code: 'not_found', message: expect.stringMatching(/not found/) }, type: 'error' });
+      expect(res.body).toEqual({
+        data: { code: 'not_found', message: expect.stringMatching(/not found/) },
+        type: 'error',
+      });
     }
   });
 });

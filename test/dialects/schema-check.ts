@@ -17,7 +17,12 @@ const FORMATS: Record<string, RegExp> = {
 };
 
 /** The problems of `value` against `schema` ([] when it conforms), each naming its path. */
-export function check(doc: { components: { schemas: Record<string, Schema> } }, schema: Schema, value: unknown, options: CheckOptions = {}): string[] {
+export function check(
+  doc: { components: { schemas: Record<string, Schema> } },
+  schema: Schema,
+  value: unknown,
+  options: CheckOptions = {},
+): string[] {
   const resolve = (s: Schema): Schema => {
     let current = s;
     for (let hops = 0; current.$ref; hops++) {
@@ -48,13 +53,17 @@ export function check(doc: { components: { schemas: Record<string, Schema> } }, 
     const problems: string[] = [];
     if (r.type !== undefined) {
       const types: string[] = Array.isArray(r.type) ? r.type : [r.type];
-      if (!types.some((t) => typeOk(t, v))) return [`${path}: ${JSON.stringify(v)?.slice(0, 80)} is not ${types.join(' or ')}`];
+      if (!types.some((t) => typeOk(t, v)))
+        return [`${path}: ${JSON.stringify(v)?.slice(0, 80)} is not ${types.join(' or ')}`];
     }
     if (r.const !== undefined && v !== r.const) problems.push(`${path}: must be ${JSON.stringify(r.const)}`);
-    if (r.enum && !r.enum.includes(v)) problems.push(`${path}: ${JSON.stringify(v)} is not one of ${JSON.stringify(r.enum)}`);
+    if (r.enum && !r.enum.includes(v))
+      problems.push(`${path}: ${JSON.stringify(v)} is not one of ${JSON.stringify(r.enum)}`);
     if (typeof v === 'string') {
-      if (r.pattern && !new RegExp(r.pattern).test(v)) problems.push(`${path}: ${JSON.stringify(v)} does not match ${r.pattern}`);
-      if (r.format && FORMATS[r.format] && !FORMATS[r.format]!.test(v)) problems.push(`${path}: ${JSON.stringify(v)} is not a ${r.format}`);
+      if (r.pattern && !new RegExp(r.pattern).test(v))
+        problems.push(`${path}: ${JSON.stringify(v)} does not match ${r.pattern}`);
+      if (r.format && FORMATS[r.format] && !FORMATS[r.format]!.test(v))
+        problems.push(`${path}: ${JSON.stringify(v)} is not a ${r.format}`);
       if (r.minLength !== undefined && v.length < r.minLength) problems.push(`${path}: shorter than ${r.minLength}`);
       if (r.maxLength !== undefined && v.length > r.maxLength) problems.push(`${path}: longer than ${r.maxLength}`);
     }
@@ -76,10 +85,12 @@ export function check(doc: { components: { schemas: Record<string, Schema> } }, 
       for (const [name, value] of Object.entries(v)) {
         const property = r.properties?.[name];
         if (property) problems.push(...visit(property, value, `${path}.${name}`, strictHere));
-        else if (isObject(r.additionalProperties)) problems.push(...visit(r.additionalProperties, value, `${path}.${name}`, strictHere));
+        else if (isObject(r.additionalProperties))
+          problems.push(...visit(r.additionalProperties, value, `${path}.${name}`, strictHere));
       }
       const names = strictHere && !r.oneOf && !r.anyOf ? known(r) : null;
-      if (names && (r.properties || r.allOf)) for (const name of Object.keys(v)) if (!names.has(name)) problems.push(`${path}: ${name} is not documented`);
+      if (names && (r.properties || r.allOf))
+        for (const name of Object.keys(v)) if (!names.has(name)) problems.push(`${path}: ${name} is not documented`);
     }
     // Members of allOf are checked for their values; strictness is judged on the whole.
     for (const member of r.allOf ?? []) problems.push(...visit(member, v, path, false));
@@ -87,7 +98,8 @@ export function check(doc: { components: { schemas: Record<string, Schema> } }, 
       const fits = r.oneOf.filter((member: Schema) => visit(member, v, path, strictHere).length === 0).length;
       if (fits !== 1) problems.push(`${path}: matches ${fits} of the oneOf schemas, not exactly one`);
     }
-    if (r.anyOf && !r.anyOf.some((member: Schema) => visit(member, v, path, strictHere).length === 0)) problems.push(`${path}: matches none of the anyOf schemas`);
+    if (r.anyOf && !r.anyOf.some((member: Schema) => visit(member, v, path, strictHere).length === 0))
+      problems.push(`${path}: matches none of the anyOf schemas`);
     return problems;
   };
 
@@ -131,12 +143,17 @@ export function jsonType(v: unknown): string {
  */
 export function typeDifferences(sample: unknown, actual: unknown, path = '$'): string[] {
   if (sample === null || actual === null) return [];
-  if (jsonType(sample) !== jsonType(actual)) return [`${path}: ${jsonType(actual)} where the sample has ${jsonType(sample)} (${JSON.stringify(sample)?.slice(0, 60)})`];
+  if (jsonType(sample) !== jsonType(actual))
+    return [
+      `${path}: ${jsonType(actual)} where the sample has ${jsonType(sample)} (${JSON.stringify(sample)?.slice(0, 60)})`,
+    ];
   if (Array.isArray(sample) && Array.isArray(actual)) {
     return sample.length ? actual.flatMap((item, i) => typeDifferences(sample[0], item, `${path}[${i}]`)) : [];
   }
   if (isObject(sample) && isObject(actual)) {
-    return Object.keys(sample).filter((k) => k in actual).flatMap((k) => typeDifferences(sample[k], actual[k], `${path}.${k}`));
+    return Object.keys(sample)
+      .filter((k) => k in actual)
+      .flatMap((k) => typeDifferences(sample[k], actual[k], `${path}.${k}`));
   }
   return [];
 }

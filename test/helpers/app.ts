@@ -21,7 +21,11 @@ export interface Harness {
   store: Store;
   config: Config;
   /** POST a GraphQL operation with a bearer token (API key, JWT or the operator token). */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { token?: string; ip?: string; headers?: Record<string, string> }): Promise<GqlResult<T>>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { token?: string; ip?: string; headers?: Record<string, string> },
+  ): Promise<GqlResult<T>>;
   /** Any HTTP request against the app. */
   request(path: string, init?: RequestInit & { token?: string; ip?: string }): Promise<Response>;
   /** A new partner through the operator's createPartner; returns its admin's API key. */
@@ -66,7 +70,13 @@ export function useHarness(
     ready = await storeAvailable();
     if (!ready) return;
     const { store, drop } = await openTestStore(storeOptions);
-    const config = loadConfig({ OPERATOR_TOKEN, JWT_SECRET, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SEED_DEMO: 'false', ...env });
+    const config = loadConfig({
+      OPERATOR_TOKEN,
+      JWT_SECRET,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      SEED_DEMO: 'false',
+      ...env,
+    });
     const app = createApp({ config, store, logger: options.logger ?? createLogger(config.logLevel) });
     state = { harness: makeHarness(app, store, config), drop };
   }, STORE_START_TIMEOUT);
@@ -133,7 +143,8 @@ function makeHarness(app: App, store: Store, config: Config): Harness {
         { token: OPERATOR_TOKEN },
       );
       const result = data?.createPartner;
-      if (result?.__typename !== 'CreatePartnerSuccess') throw new Error(`createPartner failed: ${JSON.stringify(errors ?? result)}`);
+      if (result?.__typename !== 'CreatePartnerSuccess')
+        throw new Error(`createPartner failed: ${JSON.stringify(errors ?? result)}`);
       return {
         key: result.apiKey,
         accountId: result.account.ulid,

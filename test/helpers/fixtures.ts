@@ -4,7 +4,12 @@ import type { Harness, Partner } from './app.js';
 export const USER_FIELDS = `id uuid status externalUserId email identifier catalogId mergedInto { uuid } entitlements { kind } account { ulid } client { identifier }`;
 
 /** Creates `count` users through createUsers (batches of 50); returns their global ids. */
-export async function createManyUsers(h: Harness, partner: Partner, count: number, make: (i: number) => Record<string, unknown> = (i) => ({ externalUserId: `ext-${i}` })): Promise<string[]> {
+export async function createManyUsers(
+  h: Harness,
+  partner: Partner,
+  count: number,
+  make: (i: number) => Record<string, unknown> = (i) => ({ externalUserId: `ext-${i}` }),
+): Promise<string[]> {
   const ids: string[] = [];
   for (let start = 0; start < count; start += 50) {
     const users = Array.from({ length: Math.min(50, count - start) }, (_, j) => make(start + j));
@@ -24,7 +29,13 @@ export async function createManyUsers(h: Harness, partner: Partner, count: numbe
 }
 
 /** Runs a mutation and returns its result union value, failing on transport errors. */
-export async function mutate(h: Harness, token: string, name: string, input: Record<string, unknown>, selection = '__typename'): Promise<any> {
+export async function mutate(
+  h: Harness,
+  token: string,
+  name: string,
+  input: Record<string, unknown>,
+  selection = '__typename',
+): Promise<any> {
   const inputType = `${name[0]!.toUpperCase()}${name.slice(1)}Input`;
   const { data, errors } = await h.gql(
     `mutation ($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Error { message code } ${selection} } }`,

@@ -55,12 +55,12 @@ export const ODD_PIECES = [
 /** SQL and NoSQL injection strings (none contains a phrase the leak check looks for). */
 export const INJECTIONS = [
   "' OR '1'='1",
-  "'; DROP TABLE \"User\"; --",
+  '\'; DROP TABLE "User"; --',
   '" OR ""="',
-  "1; SELECT pg_sleep(5)",
-  "x' UNION SELECT id, hash FROM \"ApiKey\" --",
+  '1; SELECT pg_sleep(5)',
+  'x\' UNION SELECT id, hash FROM "ApiKey" --',
   "\\'; --",
-  "$$; DROP TABLE x; $$",
+  '$$; DROP TABLE x; $$',
   '%',
   '_',
   '\\',
@@ -76,7 +76,12 @@ export const INJECTIONS = [
 ];
 
 export const oddString: fc.Arbitrary<string> = fc.oneof(
-  { weight: 3, arbitrary: fc.array(fc.constantFrom(...ODD_PIECES, ...INJECTIONS), { minLength: 1, maxLength: 4 }).map((p) => p.join('')) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(fc.constantFrom(...ODD_PIECES, ...INJECTIONS), { minLength: 1, maxLength: 4 })
+      .map((p) => p.join('')),
+  },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 300 }) },
   { weight: 1, arbitrary: fc.constantFrom(...INJECTIONS) },
@@ -84,7 +89,9 @@ export const oddString: fc.Arbitrary<string> = fc.oneof(
 
 /** Rarely: a string of 10 KB up to nearly the whole body limit. */
 export const hugeString = (maxBytes: number): fc.Arbitrary<string> =>
-  fc.tuple(fc.integer({ min: 10_000, max: maxBytes }), fc.constantFrom('x', 'é', '\u0000', '🙂', "'")).map(([n, c]) => c.repeat(Math.floor(n / Buffer.byteLength(c))));
+  fc
+    .tuple(fc.integer({ min: 10_000, max: maxBytes }), fc.constantFrom('x', 'é', '\u0000', '🙂', "'"))
+    .map(([n, c]) => c.repeat(Math.floor(n / Buffer.byteLength(c))));
 
 /**
  * A value nested `depth` levels deep. It stays a marker until serialized by `toJsonText`:
@@ -96,7 +103,9 @@ export class Deep {
     readonly kind: 'object' | 'array',
   ) {}
   text(): string {
-    return this.kind === 'object' ? `${'{"a":'.repeat(this.depth)}1${'}'.repeat(this.depth)}` : `${'['.repeat(this.depth)}${']'.repeat(this.depth)}`;
+    return this.kind === 'object'
+      ? `${'{"a":'.repeat(this.depth)}1${'}'.repeat(this.depth)}`
+      : `${'['.repeat(this.depth)}${']'.repeat(this.depth)}`;
   }
   [fc.toStringMethod]() {
     return `Deep(${this.kind}, ${this.depth})`;
@@ -110,23 +119,55 @@ export function toJsonText(value: unknown): string {
   return deep.reduce((t, d, i) => t.replace(`"__deep_${i}__"`, () => d.text()), text);
 }
 
-const oddKey = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'toString', '', '\u0000', '\uD800', '$where', 'a.b', '🙂', '"'));
+const oddKey = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom('__proto__', 'constructor', 'toString', '', '\u0000', '\uD800', '$where', 'a.b', '🙂', '"'),
+);
 
 /** Small JSON objects with odd keys and values (for items of long lists). */
-export const oddObject: fc.Arbitrary<Record<string, unknown>> = fc.dictionary(oddKey, fc.oneof(fc.jsonValue({ maxDepth: 3 }), oddString), { maxKeys: 8 });
+export const oddObject: fc.Arbitrary<Record<string, unknown>> = fc.dictionary(
+  oddKey,
+  fc.oneof(fc.jsonValue({ maxDepth: 3 }), oddString),
+  { maxKeys: 8 },
+);
 
 /** JSON objects of every awkward kind: odd keys and values, NUL, deep, wide, big. */
 export const hostileObject: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 8, arbitrary: oddObject },
   { weight: 1, arbitrary: fc.integer({ min: 17, max: 100_000 }).map((d) => new Deep(d, 'object')) },
   { weight: 1, arbitrary: fc.integer({ min: 17, max: 100_000 }).map((d) => ({ list: new Deep(d, 'array') })) },
-  { weight: 1, arbitrary: fc.integer({ min: 100, max: 20_000 }).map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]))) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 100, max: 20_000 })
+      .map((n) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]))),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 1_000, max: 200_000 }).map((n) => ({ big: 'x'.repeat(n) })) },
-  { weight: 1, arbitrary: fc.constantFrom({ nul: '\u0000' }, { '\u0000': 1 }, { s: '\uD800' }, { n: 1e308 }, { n: -0 }, JSON.parse('{"__proto__": {"polluted": true}}')) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      { nul: '\u0000' },
+      { '\u0000': 1 },
+      { s: '\uD800' },
+      { n: 1e308 },
+      { n: -0 },
+      JSON.parse('{"__proto__": {"polluted": true}}'),
+    ),
+  },
 );
 
 /** Numbers outside what an Int or a column can take. */
-export const wildNumber = fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 1e20, -1e308, 1.5, -0.0001, Number.MAX_SAFE_INTEGER + 2);
+export const wildNumber = fc.constantFrom(
+  2 ** 31,
+  -(2 ** 31) - 1,
+  2 ** 53,
+  -(2 ** 53),
+  1e20,
+  -1e308,
+  1.5,
+  -0.0001,
+  Number.MAX_SAFE_INTEGER + 2,
+);
 
 /** A value of the wrong JSON type for any field. */
 export const wrongType: fc.Arbitrary<unknown> = fc.oneof(
@@ -140,7 +181,10 @@ const LEAKS: [RegExp, string][] = [
   [/\n\s+at [\w.<>]+ \(|\bat (async )?[\w.]+ \(\/|node:internal/, 'a stack trace'],
   [/node_modules|\/work\/|\.ts:\d+/, 'a file path'],
   [/Prisma|prisma\.|PrismaClient|Invalid `|P20\d\d/, 'a Prisma error'],
-  [/violates|duplicate key value|invalid input syntax for|syntax error at or near|invalid byte sequence|unsupported Unicode escape|relation "|column "|"public"\./, 'PostgreSQL error text'],
+  [
+    /violates|duplicate key value|invalid input syntax for|syntax error at or near|invalid byte sequence|unsupported Unicode escape|relation "|column "|"public"\./,
+    'PostgreSQL error text',
+  ],
   [/Maximum call stack|RangeError|TypeError|ReferenceError|Cannot read propert/, 'a JavaScript error'],
   [/Unexpected error\.|INTERNAL_SERVER_ERROR|internal error/i, 'an internal error'],
 ];
@@ -149,7 +193,10 @@ const LEAKS: [RegExp, string][] = [
 export function expectNoLeak(body: string, context: string) {
   for (const [pattern, what] of LEAKS) {
     const match = pattern.exec(body);
-    if (match) expect.fail(`${context}: the answer contains ${what} (${JSON.stringify(body.slice(Math.max(0, match.index - 120), match.index + 200))})`);
+    if (match)
+      expect.fail(
+        `${context}: the answer contains ${what} (${JSON.stringify(body.slice(Math.max(0, match.index - 120), match.index + 200))})`,
+      );
   }
 }
 
@@ -161,7 +208,8 @@ export function expectClearMessage(message: unknown, context: string) {
 
 /** Short description of a value for failure messages (huge and deep values are summarised). */
 export function show(value: unknown): string {
-  const text = JSON.stringify(value, (_key, v) => (v instanceof Deep ? `Deep(${v.kind}, ${v.depth})` : v)) ?? String(value);
+  const text =
+    JSON.stringify(value, (_key, v) => (v instanceof Deep ? `Deep(${v.kind}, ${v.depth})` : v)) ?? String(value);
   return text.length > 400 ? `${text.slice(0, 300)}… (${text.length} chars)` : text;
 }
 

@@ -5,9 +5,21 @@ import crypto from 'node:crypto';
 import type { BackendKind, LinkRule, PrismaClient } from '@prisma/client';
 import type { BackendRef, SourceRecord } from '../../src/modules/backends/contract.js';
 
-export async function makeBackend(prisma: PrismaClient, partnerId: string, kind: BackendKind, linkBy: LinkRule[] = ['KEY', 'EMAIL']): Promise<BackendRef> {
+export async function makeBackend(
+  prisma: PrismaClient,
+  partnerId: string,
+  kind: BackendKind,
+  linkBy: LinkRule[] = ['KEY', 'EMAIL'],
+): Promise<BackendRef> {
   const row = await prisma.backend.create({
-    data: { partnerId, kind, activeKind: kind, baseUrl: `https://${kind.toLowerCase()}.example.com`, credential: 'v1:test', linkBy },
+    data: {
+      partnerId,
+      kind,
+      activeKind: kind,
+      baseUrl: `https://${kind.toLowerCase()}.example.com`,
+      credential: 'v1:test',
+      linkBy,
+    },
   });
   return { id: row.id, partnerId, kind, linkBy: row.linkBy };
 }
@@ -15,7 +27,15 @@ export async function makeBackend(prisma: PrismaClient, partnerId: string, kind:
 export const runId = () => crypto.randomUUID();
 
 export function learning(id: string, externalUserId: string): SourceRecord {
-  return { stream: 'learning.accounts', entity: 'USER', nativeId: id, key: externalUserId, email: null, sourceUpdatedAt: null, data: { id, external_user_id: externalUserId } };
+  return {
+    stream: 'learning.accounts',
+    entity: 'USER',
+    nativeId: id,
+    key: externalUserId,
+    email: null,
+    sourceUpdatedAt: null,
+    data: { id, external_user_id: externalUserId },
+  };
 }
 
 export function catalog(id: number, email: string, extra: Record<string, unknown> = {}): SourceRecord {
@@ -36,10 +56,22 @@ export function catalog(id: number, email: string, extra: Record<string, unknown
     time_zone: 'Europe/Berlin',
     ...extra,
   };
-  return { stream: 'catalog.users', entity: 'USER', nativeId: String(id), key: email, email, sourceUpdatedAt: new Date(data.updated_at as string), data };
+  return {
+    stream: 'catalog.users',
+    entity: 'USER',
+    nativeId: String(id),
+    key: email,
+    email,
+    sourceUpdatedAt: new Date(data.updated_at as string),
+    data,
+  };
 }
 
-export function embedUser(identifier: string, metadata: Record<string, unknown> = {}, clientIdentifier: string | null = null): SourceRecord {
+export function embedUser(
+  identifier: string,
+  metadata: Record<string, unknown> = {},
+  clientIdentifier: string | null = null,
+): SourceRecord {
   const email = typeof metadata.email === 'string' ? metadata.email : null;
   return {
     stream: 'embed.users',
@@ -48,12 +80,26 @@ export function embedUser(identifier: string, metadata: Record<string, unknown> 
     key: identifier,
     email,
     sourceUpdatedAt: null,
-    data: { identifier, clientIdentifier, metadata, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' },
+    data: {
+      identifier,
+      clientIdentifier,
+      metadata,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    },
   };
 }
 
 export function embedClient(identifier: string, metadata: Record<string, unknown> = {}): SourceRecord {
-  return { stream: 'embed.clients', entity: 'CLIENT', nativeId: identifier, key: identifier, email: null, sourceUpdatedAt: null, data: { identifier, metadata } };
+  return {
+    stream: 'embed.clients',
+    entity: 'CLIENT',
+    nativeId: identifier,
+    key: identifier,
+    email: null,
+    sourceUpdatedAt: null,
+    data: { identifier, metadata },
+  };
 }
 
 /** A messaging account; `parent`: its parent's id, null for the backend's root, undefined to leave the field out. */
@@ -72,7 +118,15 @@ export function messaging(id: string, name: string, customerId: number, parent?:
     updated_at: '2026-01-01T00:00:00.000Z',
   };
   if (parent !== undefined) data.parent_id = parent;
-  return { stream: 'messaging.accounts', entity: 'ACCOUNT', nativeId: id, key: null, email: null, sourceUpdatedAt: null, data };
+  return {
+    stream: 'messaging.accounts',
+    entity: 'ACCOUNT',
+    nativeId: id,
+    key: null,
+    email: null,
+    sourceUpdatedAt: null,
+    data,
+  };
 }
 
 /** A ULID-shaped id from a small number (tests name accounts by number). */
@@ -80,9 +134,16 @@ export const ulid = (n: number) => `01J${String(n).padStart(23, '0')}`;
 
 /** Which native ids ended on the same user: sorted groups of `kind:nativeId`, for comparing two stores. */
 export async function partition(prisma: PrismaClient, partnerId: string): Promise<string[][]> {
-  const rows = await prisma.identity.findMany({ where: { partnerId, entity: 'USER' }, select: { kind: true, nativeId: true, userId: true } });
+  const rows = await prisma.identity.findMany({
+    where: { partnerId, entity: 'USER' },
+    select: { kind: true, nativeId: true, userId: true },
+  });
   const groups = new Map<string, string[]>();
-  for (const r of rows) groups.set(r.userId ?? `none:${r.nativeId}`, [...(groups.get(r.userId ?? `none:${r.nativeId}`) ?? []), `${r.kind}:${r.nativeId}`]);
+  for (const r of rows)
+    groups.set(r.userId ?? `none:${r.nativeId}`, [
+      ...(groups.get(r.userId ?? `none:${r.nativeId}`) ?? []),
+      `${r.kind}:${r.nativeId}`,
+    ]);
   return [...groups.values()].map((g) => g.sort()).sort((a, b) => a.join().localeCompare(b.join()));
 }
 

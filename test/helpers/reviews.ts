@@ -6,7 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { composeServices, compositionHasErrors, composeSchemaContract, type CompositionResult } from '@theguild/federation-composition';
+import {
+  composeServices,
+  compositionHasErrors,
+  composeSchemaContract,
+  type CompositionResult,
+} from '@theguild/federation-composition';
 
 export const REVIEWS_SDL = /* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
@@ -80,6 +85,7 @@ const services = (accounts: { sdl: string; url: string }, reviewsUrl: string) =>
 
 /** The supergraph SDL, or an error listing every composition error. */
 export function supergraphOf(result: CompositionResult): string {
-  if (compositionHasErrors(result)) throw new Error(`composition failed:\n${result.errors.map((e) => e.message).join('\n')}`);
+  if (compositionHasErrors(result))
+    throw new Error(`composition failed:\n${result.errors.map((e) => e.message).join('\n')}`);
   return result.supergraphSdl;
 }

@@ -84,7 +84,8 @@ function pgliteDump(): Promise<Blob | undefined> {
 export async function openTestStore(options: Pick<StoreOptions, 'idleTimeoutMillis'> = {}): Promise<TestStore> {
   // Workers run file after file in one module graph (isolate: false): a worker must never
   // carry this module from one project into another.
-  if ((process.env.TEST_STORE ?? 'pglite') !== storeKind) throw new Error(`this worker was set up for ${storeKind}, not ${process.env.TEST_STORE}`);
+  if ((process.env.TEST_STORE ?? 'pglite') !== storeKind)
+    throw new Error(`this worker was set up for ${storeKind}, not ${process.env.TEST_STORE}`);
   if (storeKind === 'pglite') {
     const store = await openStore({ dataDir: 'memory://', poolSize: 4, loadDataDir: await pgliteDump(), ...options });
     return { store, drop: () => store.close() };

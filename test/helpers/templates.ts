@@ -31,13 +31,23 @@ declare module 'vitest' {
 async function templateKey(): Promise<string> {
   const hash = crypto.createHash('sha256');
   for (const m of await readMigrations()) hash.update(`${m.name}\n${m.checksum}\n`);
-  hash.update(JSON.parse(await fs.readFile(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')).version);
+  hash.update(
+    JSON.parse(
+      await fs.readFile(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8'),
+    ).version,
+  );
   return hash.digest('hex').slice(0, 16);
 }
 
 async function pgliteTemplate(key: string): Promise<string> {
   const file = path.join(os.tmpdir(), `account-gateway-test-template-${key}.tar`);
-  if (await fs.stat(file).then(() => true, () => false)) return file;
+  if (
+    await fs.stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return file;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-template-'));
   try {
     const store = await openStore({ dataDir: path.join(dir, 'data') });
@@ -83,5 +93,8 @@ export default async function setup(project: TestProject): Promise<void> {
   const kind = project.config.env?.TEST_STORE;
   const key = await templateKey();
   project.provide('pgliteTemplate', kind === 'pglite' ? await pgliteTemplate(key) : null);
-  project.provide('postgresTemplate', kind === 'postgres' && (await postgresAvailable()) ? await postgresTemplate(key) : null);
+  project.provide(
+    'postgresTemplate',
+    kind === 'postgres' && (await postgresAvailable()) ? await postgresTemplate(key) : null,
+  );
 }

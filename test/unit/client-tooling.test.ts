@@ -47,15 +47,31 @@ describe('schema.client.graphql', () => {
   it('is the printed API schema of the current code', async () => {
     const { schema } = await import('../../src/schema.js');
     const expected = clientSchema(`${printSubgraphSchema(lexicographicSortSchema(schema)).trim()}\n`);
-    expect(read('schema.client.graphql'), 'schema.client.graphql is stale: run `npm run schema:print`').toBe(printClientSchema(expected));
-    expect(read('possible-types.json'), 'possible-types.json is stale: run `npm run schema:print`').toBe(`${JSON.stringify(possibleTypes(expected), null, 2)}\n`);
+    expect(read('schema.client.graphql'), 'schema.client.graphql is stale: run `npm run schema:print`').toBe(
+      printClientSchema(expected),
+    );
+    expect(read('possible-types.json'), 'possible-types.json is stale: run `npm run schema:print`').toBe(
+      `${JSON.stringify(possibleTypes(expected), null, 2)}\n`,
+    );
   }, 60_000);
 
   it('loads in graphql-js (buildSchema validates it), where the subgraph SDL does not', () => {
     expect(() => buildSchema(read('schema.graphql'))).toThrow(/Unknown directive "@(link|key)"|@link|@key/);
     const schema = buildSchema(read('schema.client.graphql'));
     const sdl = read('schema.client.graphql');
-    for (const internal of ['_entities', '_service', '_Any', '_Entity', '_Service', '@link', '@key', '@tag', '@shareable', '@inaccessible', 'extend schema']) {
+    for (const internal of [
+      '_entities',
+      '_service',
+      '_Any',
+      '_Entity',
+      '_Service',
+      '@link',
+      '@key',
+      '@tag',
+      '@shareable',
+      '@inaccessible',
+      'extend schema',
+    ]) {
       expect(sdl, internal).not.toContain(internal);
     }
     expect(schema.getQueryType()?.getFields()).toHaveProperty('users');
@@ -65,7 +81,10 @@ describe('schema.client.graphql', () => {
   it('validates the operations a frontend writes', () => {
     const schema = buildSchema(read('schema.client.graphql'));
     for (const [name, document] of Object.entries(DOCUMENTS)) {
-      expect(validate(schema, parse(document)).map((e) => e.message), name).toEqual([]);
+      expect(
+        validate(schema, parse(document)).map((e) => e.message),
+        name,
+      ).toEqual([]);
     }
     // and still refuses a wrong one
     expect(validate(schema, parse('{ users(first: 1) { edges { node { nope } } } }'))).not.toEqual([]);
@@ -110,13 +129,25 @@ export const create = graphql\`mutation UsersCreateMutation($input: CreateUserIn
       const relay = new URL('node_modules/.bin/relay-compiler', root).pathname;
       const compile = (schemaFile: string) => {
         fs.copyFileSync(new URL(schemaFile, root), path.join(dir, 'schema.graphql'));
-        fs.writeFileSync(path.join(dir, 'relay.config.json'), JSON.stringify({ src: './src', schema: './schema.graphql', language: 'typescript', artifactDirectory: './src/__generated__' }));
+        fs.writeFileSync(
+          path.join(dir, 'relay.config.json'),
+          JSON.stringify({
+            src: './src',
+            schema: './schema.graphql',
+            language: 'typescript',
+            artifactDirectory: './src/__generated__',
+          }),
+        );
         return run(relay, [], { cwd: dir, timeout: 60_000, env: { ...process.env, RUST_BACKTRACE: '0' } });
       };
       await expect(compile('schema.graphql')).rejects.toBeTruthy();
       const { stdout, stderr } = await compile('schema.client.graphql');
       expect(`${stdout}${stderr}`).toContain('Compilation completed');
-      expect(fs.readdirSync(path.join(dir, 'src/__generated__')).sort()).toEqual(['UsersCreateMutation.graphql.ts', 'UsersPageQuery.graphql.ts', 'Users_row.graphql.ts']);
+      expect(fs.readdirSync(path.join(dir, 'src/__generated__')).sort()).toEqual([
+        'UsersCreateMutation.graphql.ts',
+        'UsersPageQuery.graphql.ts',
+        'Users_row.graphql.ts',
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -126,7 +157,9 @@ export const create = graphql\`mutation UsersCreateMutation($input: CreateUserIn
 describe('possible-types.json', () => {
   it('names every interface and union with its concrete types', () => {
     const map = JSON.parse(read('possible-types.json')) as Record<string, string[]>;
-    expect(map.Error).toEqual(expect.arrayContaining(['ConflictError', 'ForbiddenError', 'NotFoundError', 'ValidationError']));
+    expect(map.Error).toEqual(
+      expect.arrayContaining(['ConflictError', 'ForbiddenError', 'NotFoundError', 'ValidationError']),
+    );
     expect(map.Node).toEqual(expect.arrayContaining(['Account', 'Client', 'User']));
     expect(map.CreateUserResult).toContain('CreateUserSuccess');
     const schema = buildSchema(read('schema.client.graphql'));
@@ -144,7 +177,8 @@ describe('codegen.example.ts', () => {
       .filter((t) => isScalarType(t) && !builtIn.has(t.name))
       .map((t) => t.name);
     expect(custom).toContain('DateTime');
-    for (const name of custom) expect(example, `scalar ${name}`).toMatch(new RegExp(`\\b${name}: \\{ input: '[^']+', output: '[^']+' \\}`));
+    for (const name of custom)
+      expect(example, `scalar ${name}`).toMatch(new RegExp(`\\b${name}: \\{ input: '[^']+', output: '[^']+' \\}`));
     expect(example).toContain("schema: './schema.client.graphql'");
     expect(example).toContain('strictScalars: true');
   });
@@ -156,16 +190,24 @@ describe('install', () => {
 
   it('every locked dependency runs on every Node version `engines` allows', () => {
     const ours: string = pkg.engines.node;
-    expect(semver.satisfies(process.version, ours), `this Node (${process.version}) is outside engines ${ours}`).toBe(true);
-    const narrower = Object.entries(lock.packages as Record<string, { version?: string; engines?: { node?: string } | string[] }>)
+    expect(semver.satisfies(process.version, ours), `this Node (${process.version}) is outside engines ${ours}`).toBe(
+      true,
+    );
+    const narrower = Object.entries(
+      lock.packages as Record<string, { version?: string; engines?: { node?: string } | string[] }>,
+    )
       .filter(([name, p]) => name && p.engines && !Array.isArray(p.engines) && p.engines.node)
       .filter(([, p]) => !semver.subset(ours, (p.engines as { node: string }).node))
-      .map(([name, p]) => `${name.replace(/^.*node_modules\//, '')}@${p.version} wants node ${(p.engines as { node: string }).node}`);
+      .map(
+        ([name, p]) =>
+          `${name.replace(/^.*node_modules\//, '')}@${p.version} wants node ${(p.engines as { node: string }).node}`,
+      );
     expect(narrower).toEqual([]);
   });
 
   it('the lock file agrees with package.json (npm install leaves it unchanged)', () => {
     const top = lock.packages[''];
-    for (const field of ['name', 'version', 'bin', 'engines', 'dependencies', 'devDependencies']) expect(top[field], field).toEqual(pkg[field]);
+    for (const field of ['name', 'version', 'bin', 'engines', 'dependencies', 'devDependencies'])
+      expect(top[field], field).toEqual(pkg[field]);
   });
 });

@@ -7,8 +7,21 @@ import { ValidationError } from '../../src/errors.js';
 import { DateTimeScalar } from '../../src/graphql/scalars.js';
 import { MAX_DATE, MIN_DATE, storableDate } from '../../src/validation.js';
 
-const inside = ['0001-01-01T00:00:00Z', '0001-01-01T01:00:00+01:00', '1970-01-01T00:00:00Z', '2024-02-29T12:00:00.5Z', '9999-12-31T23:59:59.999Z', '9999-12-31T11:59:59-12:00'];
-const outside = ['0000-01-01T00:00:00Z', '0000-12-31T23:59:59.999Z', '0001-01-01T00:59:59+01:00', '9999-12-31T23:59:59-12:00', '9999-12-31T23:00:00-01:00'];
+const inside = [
+  '0001-01-01T00:00:00Z',
+  '0001-01-01T01:00:00+01:00',
+  '1970-01-01T00:00:00Z',
+  '2024-02-29T12:00:00.5Z',
+  '9999-12-31T23:59:59.999Z',
+  '9999-12-31T11:59:59-12:00',
+];
+const outside = [
+  '0000-01-01T00:00:00Z',
+  '0000-12-31T23:59:59.999Z',
+  '0001-01-01T00:59:59+01:00',
+  '9999-12-31T23:59:59-12:00',
+  '9999-12-31T23:00:00-01:00',
+];
 
 describe('storableDate', () => {
   it('holds years 1 to 9999 at UTC, both ends included', () => {
@@ -60,8 +73,13 @@ describe('REST date parameters', () => {
     expect(dateValue(value, 'created_at_from')).toBeInstanceOf(Date);
   });
 
-  it.each([...outside, '0000-01-01', '0000-06-15 12:00'])('refuse %s with a ValidationError naming the field', (value) => {
-    expect(() => dateValue(value, 'created_at_from')).toThrow(ValidationError);
-    expect(() => dateValue(value, 'created_at_from')).toThrow(/created_at_from: must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z/);
-  });
+  it.each([...outside, '0000-01-01', '0000-06-15 12:00'])(
+    'refuse %s with a ValidationError naming the field',
+    (value) => {
+      expect(() => dateValue(value, 'created_at_from')).toThrow(ValidationError);
+      expect(() => dateValue(value, 'created_at_from')).toThrow(
+        /created_at_from: must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z/,
+      );
+    },
+  );
 });

@@ -32,12 +32,15 @@ function undescribed(schema: GraphQLSchema): string[] {
     if (isObjectType(type) || isInterfaceType(type)) {
       for (const field of Object.values(type.getFields())) {
         if (blank(field.description)) missing.push(`field ${type.name}.${field.name}`);
-        for (const arg of field.args) if (blank(arg.description)) missing.push(`argument ${type.name}.${field.name}(${arg.name})`);
+        for (const arg of field.args)
+          if (blank(arg.description)) missing.push(`argument ${type.name}.${field.name}(${arg.name})`);
       }
     } else if (isInputObjectType(type)) {
-      for (const field of Object.values(type.getFields())) if (blank(field.description)) missing.push(`input field ${type.name}.${field.name}`);
+      for (const field of Object.values(type.getFields()))
+        if (blank(field.description)) missing.push(`input field ${type.name}.${field.name}`);
     } else if (isEnumType(type)) {
-      for (const value of type.getValues()) if (blank(value.description)) missing.push(`enum value ${type.name}.${value.name}`);
+      for (const value of type.getValues())
+        if (blank(value.description)) missing.push(`enum value ${type.name}.${value.name}`);
     }
   }
   return missing.sort();
@@ -51,7 +54,9 @@ beforeAll(async () => {
 
 describe('schema descriptions', () => {
   it('describe every public type, field, argument, input field and enum value', () => {
-    expect(undescribed(api), 'elements without a description (add `description:` to their Pothos definition)').toEqual([]);
+    expect(undescribed(api), 'elements without a description (add `description:` to their Pothos definition)').toEqual(
+      [],
+    );
   });
 
   it('the walk finds an element without a description (the check itself can fail)', async () => {
@@ -62,15 +67,17 @@ describe('schema descriptions', () => {
       "Described." input Filter { "Described." on: Boolean  off: Boolean }
       type Extra { "Described." q(f: Filter): Int }
     `);
-    expect(undescribed(probe)).toEqual([
-      'argument Extra.q(f)',
-      'argument Query.a(x)',
-      'enum value Color.GREEN',
-      'field Query.b',
-      'input field Filter.off',
-      'type Color',
-      'type Extra',
-    ].sort());
+    expect(undescribed(probe)).toEqual(
+      [
+        'argument Extra.q(f)',
+        'argument Query.a(x)',
+        'enum value Color.GREEN',
+        'field Query.b',
+        'input field Filter.off',
+        'type Color',
+        'type Extra',
+      ].sort(),
+    );
   });
 
   it("lists in each mutation's description exactly the typed errors of its result union", () => {
@@ -81,7 +88,11 @@ describe('schema descriptions', () => {
       const result = api.getType(union);
       // An undescribed mutation is named by the first test; its Errors line comes with a description.
       if (!isUnionType(result) || blank(mutation.description)) continue;
-      const errors = result.getTypes().filter((t) => t.getInterfaces().some((i) => i.name === 'Error')).map((t) => t.name).sort();
+      const errors = result
+        .getTypes()
+        .filter((t) => t.getInterfaces().some((i) => i.name === 'Error'))
+        .map((t) => t.name)
+        .sort();
       const listed = /\n\nErrors: (.*)\.$/s.exec(mutation.description ?? '')?.[1];
       expect(listed, `${mutation.name} has no "Errors:" line`).toBeDefined();
       // "NotFoundError (an id or key names …), ConflictError (…)": the names outside parentheses.
@@ -95,7 +106,9 @@ describe('schema descriptions', () => {
     const conflict = api.getType('ConflictError')!;
     const createUser = api.getMutationType()!.getFields().createUser!;
     const firstSentence = conflict.description!.split(/(?<=\.)\s+(?=[A-Z`])/)[0]!.replace(/\.$/, '');
-    expect(createUser.description).toContain(`ConflictError (${firstSentence[0]!.toLowerCase()}${firstSentence.slice(1)})`);
+    expect(createUser.description).toContain(
+      `ConflictError (${firstSentence[0]!.toLowerCase()}${firstSentence.slice(1)})`,
+    );
   });
 
   it('gives every connection totalCount and page arguments the shared descriptions', () => {

@@ -7,7 +7,10 @@ import { exampleOperations, graphiqlHtml, graphiqlResponse, negotiateEncoding } 
 import { schema } from '../../src/schema.js';
 
 const get = (headers: Record<string, string> = {}, method = 'GET') =>
-  graphiqlResponse(new Request('http://gateway.test/graphql', { method, headers: { accept: 'text/html', ...headers } }), schema);
+  graphiqlResponse(
+    new Request('http://gateway.test/graphql', { method, headers: { accept: 'text/html', ...headers } }),
+    schema,
+  );
 
 describe('Accept-Encoding negotiation', () => {
   it.each([
@@ -34,7 +37,11 @@ describe('GraphiQL over HTTP', () => {
     const gzip = await get({ 'accept-encoding': 'gzip' });
     const identity = await get();
     const html = graphiqlHtml(schema);
-    for (const [response, encoding] of [[br, 'br'], [gzip, 'gzip'], [identity, null]] as const) {
+    for (const [response, encoding] of [
+      [br, 'br'],
+      [gzip, 'gzip'],
+      [identity, null],
+    ] as const) {
       expect(response.status).toBe(200);
       expect(response.headers.get('content-encoding')).toBe(encoding);
       expect(response.headers.get('vary')).toBe('Accept, Accept-Encoding');
@@ -43,7 +50,9 @@ describe('GraphiQL over HTTP', () => {
       expect(response.headers.get('content-security-policy')).toContain("connect-src 'self'");
       const body = Buffer.from(await response.arrayBuffer());
       expect(Number(response.headers.get('content-length'))).toBe(body.length);
-      const text = (encoding === 'br' ? zlib.brotliDecompressSync(body) : encoding === 'gzip' ? zlib.gunzipSync(body) : body).toString('utf8');
+      const text = (
+        encoding === 'br' ? zlib.brotliDecompressSync(body) : encoding === 'gzip' ? zlib.gunzipSync(body) : body
+      ).toString('utf8');
       expect(text).toBe(html);
     }
     const tags = [br, gzip, identity].map((r) => r.headers.get('etag'));
@@ -105,7 +114,14 @@ describe('example operations', () => {
       expect(operations).toHaveLength(1);
       return operations[0]!.name?.value;
     });
-    const expected = ['Viewer', 'UsersCreatedBetween', 'UsersByEntitlement', 'SearchUsers', 'AccountTree', 'AuditEvents'];
+    const expected = [
+      'Viewer',
+      'UsersCreatedBetween',
+      'UsersByEntitlement',
+      'SearchUsers',
+      'AccountTree',
+      'AuditEvents',
+    ];
     if (schema.getQueryType()!.getFields().syncRuns) expected.push('SyncRuns');
     expect(names).toEqual(expected);
   });

@@ -10,7 +10,8 @@ describe('normaliseCidr', () => {
     expect(normaliseCidr('2001:db8::1')).toBe('2001:db8::1/128');
     for (const bad of ['', 'x', '10.0.0.0/33', '300.1.1.1', '::/129']) expect(normaliseCidr(bad), bad).toBeNull();
     // Shorthands that would silently mean another block.
-    for (const bad of ['10.5', '10.5/8', '167772165', '0x0a.0.0.0/8', '010.0.0.0/8', '::ffff:10.5/104']) expect(normaliseCidr(bad), bad).toBeNull();
+    for (const bad of ['10.5', '10.5/8', '167772165', '0x0a.0.0.0/8', '010.0.0.0/8', '::ffff:10.5/104'])
+      expect(normaliseCidr(bad), bad).toBeNull();
   });
 
   it('turns IPv4-mapped entries into the IPv4 blocks they mean', () => {
@@ -46,7 +47,27 @@ describe('canonicalAddress', () => {
   });
 
   it('refuses what inet_aton would read some other way, ports, brackets and garbage', () => {
-    const bad = ['10.5', '10.0.5', '167772165', '0x0a.0.0.1', '0x0a000001', '010.0.0.1', '10.0.0.01', '1.2.3.4.5', '256.1.1.1', '1.2.3.4:80', '[::1]', '[::1]:443', '::ffff:10.5', '::ffff:010.0.0.5', '1::2::3', '', ' ', 'unknown', '10.0.0.1/32'];
+    const bad = [
+      '10.5',
+      '10.0.5',
+      '167772165',
+      '0x0a.0.0.1',
+      '0x0a000001',
+      '010.0.0.1',
+      '10.0.0.01',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1.2.3.4:80',
+      '[::1]',
+      '[::1]:443',
+      '::ffff:10.5',
+      '::ffff:010.0.0.5',
+      '1::2::3',
+      '',
+      ' ',
+      'unknown',
+      '10.0.0.1/32',
+    ];
     for (const value of bad) expect(canonicalAddress(value), value).toBeNull();
   });
 

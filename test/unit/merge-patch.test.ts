@@ -46,7 +46,9 @@ describe('applyMergePatch', () => {
     const result = applyMergePatch({ a: 1 }, patch);
     expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(JSON.parse(JSON.stringify(result))).toEqual(JSON.parse('{"a": 1, "__proto__": {"polluted": true}, "constructor": {"x": 1}}'));
+    expect(JSON.parse(JSON.stringify(result))).toEqual(
+      JSON.parse('{"a": 1, "__proto__": {"polluted": true}, "constructor": {"x": 1}}'),
+    );
     const target = JSON.parse('{"__proto__": {"keep": 1, "drop": 2}}');
     const merged = applyMergePatch(target, JSON.parse('{"__proto__": {"drop": null}}'));
     expect(JSON.stringify(merged)).toBe('{"__proto__":{"keep":1}}');

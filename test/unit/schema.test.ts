@@ -13,7 +13,9 @@ describe('schema.graphql', () => {
   it('is current (`npm run schema:check`)', async () => {
     const tsx = new URL('node_modules/.bin/tsx', root).pathname;
     const run = promisify(execFile)(tsx, ['scripts/print-schema.ts', '--check'], { cwd: root.pathname });
-    await expect(run, 'schema.graphql is stale: run `npm run schema:print`').resolves.toMatchObject({ stdout: expect.stringContaining('up to date') });
+    await expect(run, 'schema.graphql is stale: run `npm run schema:print`').resolves.toMatchObject({
+      stdout: expect.stringContaining('up to date'),
+    });
   }, 60_000);
 
   it('is a Federation v2 subgraph SDL that composes on its own', () => {

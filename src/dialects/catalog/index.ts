@@ -5,7 +5,14 @@
 import type { Hono } from 'hono';
 import { ConflictError, type DomainError, NotFoundError, ValidationError } from '../../errors.js';
 import { findAccountByCustomerId } from '../../modules/accounts/service.js';
-import { createUser, findUserView, listUserViews, updateUser, type UpdateUserInput, type UserView } from '../../modules/users/service.js';
+import {
+  createUser,
+  findUserView,
+  listUserViews,
+  updateUser,
+  type UpdateUserInput,
+  type UserView,
+} from '../../modules/users/service.js';
 import { deleteUser, deleteUserDependencies } from '../../modules/users/removal.js';
 import {
   boolValue,
@@ -47,7 +54,15 @@ const FIELD_NAMES: Record<string, string> = {
 };
 
 const render: RenderFailure = (c, f) =>
-  send(c, { errors: f.issues?.length ? f.issues.map((i) => ({ field: i.field, message: i.message })) : [{ message: f.message }] }, f.status);
+  send(
+    c,
+    {
+      errors: f.issues?.length
+        ? f.issues.map((i) => ({ field: i.field, message: i.message }))
+        : [{ message: f.message }],
+    },
+    f.status,
+  );
 
 /** A taken key names the wire field, not the service's. */
 function failure(error: DomainError): Failure | undefined {
@@ -94,7 +109,8 @@ function customFields(value: unknown): Record<string, string | null> | undefined
   }
   if (!isObject(object)) throw new ValidationError('must be an object or a JSON object string', 'custom_fields');
   for (const [key, v] of Object.entries(object)) {
-    if (v !== null && typeof v !== 'string') throw new ValidationError('values must be strings or null', `custom_fields.${key}`);
+    if (v !== null && typeof v !== 'string')
+      throw new ValidationError('values must be strings or null', `custom_fields.${key}`);
   }
   return object as Record<string, string | null>;
 }
@@ -102,7 +118,14 @@ function customFields(value: unknown): Record<string, string | null> | undefined
 /** The profile fields a body gives, as service input (only those present). */
 function profile(body: Record<string, unknown>) {
   const out: Partial<UpdateUserInput> = {};
-  const strings = { user_name: 'userName', first_name: 'firstName', last_name: 'lastName', email_address: 'email', time_zone: 'timeZone', locale: 'locale' } as const;
+  const strings = {
+    user_name: 'userName',
+    first_name: 'firstName',
+    last_name: 'lastName',
+    email_address: 'email',
+    time_zone: 'timeZone',
+    locale: 'locale',
+  } as const;
   for (const [wire, field] of Object.entries(strings)) {
     const value = stringValue(body[wire], wire);
     if (value !== undefined) out[field] = value;
@@ -144,7 +167,14 @@ function linkHeader(url: URL, page: number, perPage: number, total: number): str
 }
 
 export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
-  const app = dialectApp(deps, { prefix: CATALOG_PREFIX, openapi: catalogOpenApi, render, failure, authorization, fieldNames: FIELD_NAMES });
+  const app = dialectApp(deps, {
+    prefix: CATALOG_PREFIX,
+    openapi: catalogOpenApi,
+    render,
+    failure,
+    authorization,
+    fieldNames: FIELD_NAMES,
+  });
 
   const find = async (c: HttpContext) => {
     const { ctx } = caller(c, deps);
@@ -157,7 +187,9 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
   app.post('/api/v1/users', async (c) => {
     const { ctx } = caller(c, deps);
     const body = await formOrJsonBody(c);
-    const missing = ['user_name', 'email_address'].filter((k) => body[k] === undefined || body[k] === null || body[k] === '');
+    const missing = ['user_name', 'email_address'].filter(
+      (k) => body[k] === undefined || body[k] === null || body[k] === '',
+    );
     if (missing.length) throw new ValidationError(missing.map((field) => ({ field, message: 'is required' })));
     // Default: the key's root account (the partner), which createUser picks when none is given.
     const registered = optionalInt(body.registered_account_id, 'registered_account_id', 1, INT_MAX);
@@ -168,11 +200,15 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
       accountId = account.id;
     }
     // A new user has no custom field to delete: null values are simply not set.
-    const fields = Object.fromEntries(Object.entries(customFields(body.custom_fields) ?? {}).filter(([, v]) => v !== null));
+    const fields = Object.fromEntries(
+      Object.entries(customFields(body.custom_fields) ?? {}).filter(([, v]) => v !== null),
+    );
     const created = await createUser(ctx, { ...REGISTER_DEFAULTS, ...profile(body), accountId, customFields: fields });
     const user = (await findUserView(ctx, { id: created.id }))!;
     // No confirmation e-mail is sent by the gateway, so there is no confirmation URL.
-    return c.json({ user: { ...userJson(user), confirmation_url: null, terms_of_use: user.termsOfUse, locale: user.locale } });
+    return c.json({
+      user: { ...userJson(user), confirmation_url: null, terms_of_use: user.termsOfUse, locale: user.locale },
+    });
   });
 
   app.get('/api/v1/users', async (c) => {
@@ -184,8 +220,14 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     const filter = {
       registeredInCatalog: true,
       canvasUserId: optionalInt(q.canvas_user_id, 'canvas_user_id', 1, INT_MAX),
-      createdAt: { from: dateValue(q.created_at_from, 'created_at_from'), to: dateValue(q.created_at_to, 'created_at_to') },
-      updatedAt: { from: dateValue(q.updated_at_from, 'updated_at_from'), to: dateValue(q.updated_at_to, 'updated_at_to') },
+      createdAt: {
+        from: dateValue(q.created_at_from, 'created_at_from'),
+        to: dateValue(q.created_at_to, 'created_at_to'),
+      },
+      updatedAt: {
+        from: dateValue(q.updated_at_from, 'updated_at_from'),
+        to: dateValue(q.updated_at_to, 'updated_at_to'),
+      },
     };
     // Every user this dialect can name has a catalog identity: "not registered in the
     // catalog" selects nobody (see the README's catalog section).
@@ -212,7 +254,8 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     const fields = customFields(body.custom_fields);
     if (fields) changes.customFieldsPatch = fields;
     // One transaction for the profile and the merge pointer (clearing one not set is a no-op).
-    if (Object.keys(changes).length || clear) await updateUser(ctx, { id: user.id, ...changes, clearMergedInto: clear || undefined });
+    if (Object.keys(changes).length || clear)
+      await updateUser(ctx, { id: user.id, ...changes, clearMergedInto: clear || undefined });
     const updated = await findUserView(ctx, { id: user.id });
     if (!updated) throw new NotFoundError('User', String(user.catalogId));
     return c.json({ user: userJson(updated) });
@@ -221,7 +264,10 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
   app.delete('/api/v1/users/:id', async (c) => {
     const body = await formOrJsonBody(c);
     const { ctx, user } = await find(c);
-    const only = boolValue(body.only_orders_and_enrollments ?? c.req.query('only_orders_and_enrollments'), 'only_orders_and_enrollments');
+    const only = boolValue(
+      body.only_orders_and_enrollments ?? c.req.query('only_orders_and_enrollments'),
+      'only_orders_and_enrollments',
+    );
     if (only) await deleteUserDependencies(ctx, user.id);
     else await deleteUser(ctx, user.id);
     return c.json({});

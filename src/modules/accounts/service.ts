@@ -13,7 +13,6 @@ import type { Tx } from '../../store/transaction.js';
 import { canvasUuid } from '../../store/ids.js';
 import { accountCreateCalls, callBackends, connectedBackends, recordAccepted } from '../backends/write-through.js';
 
-
 export interface AccountFilter {
   parentId?: string | null;
   partnersOnly?: boolean | null;
@@ -46,7 +45,10 @@ const accessFields = {
         z.string().transform((v, c) => {
           const cidr = normaliseCidr(v.trim());
           if (cidr) return cidr;
-          c.addIssue({ code: 'custom', message: `${JSON.stringify(v).slice(0, 60)} is not an IP address or CIDR block` });
+          c.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(v).slice(0, 60)} is not an IP address or CIDR block`,
+          });
           return z.NEVER;
         }),
       )
@@ -54,14 +56,22 @@ const accessFields = {
   ),
 };
 
-const createSchema = z.object({ parentId: nullish(z.string()), name: text.min(1, 'must not be empty'), ...accessFields });
+const createSchema = z.object({
+  parentId: nullish(z.string()),
+  name: text.min(1, 'must not be empty'),
+  ...accessFields,
+});
 const updateSchema = z.object({ id: z.string(), name: nullish(text.min(1, 'must not be empty')), ...accessFields });
 
 export type CreateAccountInput = z.input<typeof createSchema>;
 export type UpdateAccountInput = z.input<typeof updateSchema>;
 
 /** Requiring an allow-list without any entry would lock every caller out. */
-function assertAllowListUsable(account: { requireIpApiAccess: boolean; requireIpGqlAccess: boolean; allowedIps: string[] }) {
+function assertAllowListUsable(account: {
+  requireIpApiAccess: boolean;
+  requireIpGqlAccess: boolean;
+  allowedIps: string[];
+}) {
   if ((account.requireIpApiAccess || account.requireIpGqlAccess) && account.allowedIps.length === 0) {
     throw new ValidationError('requiring an IP allow-list needs at least one allowedIps entry', 'input.allowedIps');
   }
@@ -73,7 +83,12 @@ export async function createAccount(ctx: RequestContext, raw: CreateAccountInput
   const input = parse(createSchema, raw);
   const parentId = input.parentId ?? principal.partnerId;
   const account = await audited(ctx, async (tx, audit) => {
-    const parent = await managedAccount(tx, principal, parentId, 'creating a sub-account needs admin rights on its parent');
+    const parent = await managedAccount(
+      tx,
+      principal,
+      parentId,
+      'creating a sub-account needs admin rights on its parent',
+    );
     const data = {
       name: input.name,
       partnerId: parent.partnerId,
@@ -91,13 +106,25 @@ export async function createAccount(ctx: RequestContext, raw: CreateAccountInput
     assertAllowListUsable(data);
     // A connected messaging backend creates it first (write-through.ts).
     const backends = await connectedBackends(tx, parent.partnerId);
-    const accepted = backends.has('MESSAGING') ? await callBackends(ctx, backends, accountCreateCalls(parent.partnerId, parent.id, input.name, backends), 'createAccount') : [];
+    const accepted = backends.has('MESSAGING')
+      ? await callBackends(
+          ctx,
+          backends,
+          accountCreateCalls(parent.partnerId, parent.id, input.name, backends),
+          'createAccount',
+        )
+      : [];
     let account = await tx.account.create({ data });
     if (accepted.length) {
       await recordAccepted(tx, accepted, { accountId: account.id });
       account = await tx.account.findUniqueOrThrow({ where: { id: account.id } });
     }
-    audit({ action: 'account.create', subjectType: 'Account', subjectId: account.id, data: { parentId: parent.id, name: account.name } });
+    audit({
+      action: 'account.create',
+      subjectType: 'Account',
+      subjectId: account.id,
+      data: { parentId: parent.id, name: account.name },
+    });
     return account;
   });
   // A new account inside an account admin's subtree widens that admin's rights.
@@ -112,7 +139,9 @@ export async function updateAccount(ctx: RequestContext, raw: UpdateAccountInput
     await tx.$queryRaw`SELECT id FROM "Account" WHERE id = ${input.id} FOR UPDATE`;
     const account = await managedAccount(tx, principal, input.id, 'updating an account needs admin rights on it');
     const { id, ...changes } = input;
-    const data = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Prisma.AccountUpdateInput;
+    const data = Object.fromEntries(
+      Object.entries(changes).filter(([, v]) => v !== undefined),
+    ) as Prisma.AccountUpdateInput;
     assertAllowListUsable({ ...account, ...(data as object) } as Account);
     if (Object.keys(data).length === 0) return account;
     const updated = await tx.account.update({ where: { id }, data });
@@ -120,7 +149,10 @@ export async function updateAccount(ctx: RequestContext, raw: UpdateAccountInput
       action: 'account.update',
       subjectType: 'Account',
       subjectId: id,
-      data: { before: pick(account, Object.keys(data)), after: pick(updated, Object.keys(data)) } as Prisma.InputJsonValue,
+      data: {
+        before: pick(account, Object.keys(data)),
+        after: pick(updated, Object.keys(data)),
+      } as Prisma.InputJsonValue,
     });
     return updated;
   });
@@ -160,7 +192,11 @@ export async function listAccountSubtree(
   const backward = page.before !== undefined && page.after === undefined;
   const cursor = backward ? { id: { lt: page.before } } : page.after !== undefined ? { id: { gt: page.after } } : {};
   const [rows, total] = await Promise.all([
-    ctx.prisma.account.findMany({ where: { AND: [family, cursor] }, orderBy: { id: backward ? 'desc' : 'asc' }, take: page.limit + 1 }),
+    ctx.prisma.account.findMany({
+      where: { AND: [family, cursor] },
+      orderBy: { id: backward ? 'desc' : 'asc' },
+      take: page.limit + 1,
+    }),
     ctx.prisma.account.count({ where: family }),
   ]);
   const more = rows.length > page.limit;
@@ -168,9 +204,17 @@ export async function listAccountSubtree(
   if (backward) accounts.reverse();
   // Is there anything on the other side of the page (the cursor row itself counts)?
   const other = backward
-    ? accounts.length ? { gt: accounts.at(-1)!.id } : { gte: page.before }
-    : page.after === undefined ? null : accounts.length ? { lt: accounts[0]!.id } : { lte: page.after };
-  const beyond = other ? Boolean(await ctx.prisma.account.findFirst({ where: { AND: [family, { id: other }] }, select: { id: true } })) : false;
+    ? accounts.length
+      ? { gt: accounts.at(-1)!.id }
+      : { gte: page.before }
+    : page.after === undefined
+      ? null
+      : accounts.length
+        ? { lt: accounts[0]!.id }
+        : { lte: page.after };
+  const beyond = other
+    ? Boolean(await ctx.prisma.account.findFirst({ where: { AND: [family, { id: other }] }, select: { id: true } }))
+    : false;
   return { accounts, total, hasNext: backward ? beyond : more, hasPrevious: backward ? more : beyond };
 }
 
@@ -181,7 +225,12 @@ export async function listAccountSubtree(
  * forbidden, which would confirm it exists); one it sees but does not administer is forbidden.
  * Account `id` if the caller administers it; `forbidden` says what the rights were needed for.
  */
-export async function managedAccount(db: Tx | RequestContext['prisma'], principal: UserPrincipal, id: string, forbidden: string): Promise<Account> {
+export async function managedAccount(
+  db: Tx | RequestContext['prisma'],
+  principal: UserPrincipal,
+  id: string,
+  forbidden: string,
+): Promise<Account> {
   const account = await db.account.findFirst({ where: within({ id }, accountVisibility(principal)) });
   if (!account) throw new NotFoundError('Account', id);
   if (!administers(principal, account.id)) throw new ForbiddenError(forbidden);

@@ -16,10 +16,20 @@ import { lockManagedUsers } from '../users/service.js';
 export async function addAccountAdmin(ctx: RequestContext, accountId: string, userId: string): Promise<Account> {
   const principal = requireUser(ctx);
   const account = await audited(ctx, async (tx, audit) => {
-    const account = await managedAccount(tx, principal, accountId, 'appointing admins needs admin rights on the account');
+    const account = await managedAccount(
+      tx,
+      principal,
+      accountId,
+      'appointing admins needs admin rights on the account',
+    );
     const [user] = await lockManagedUsers(tx, ctx, [userId]);
-    if (user!.status !== 'ACTIVE') throw new ConflictError(`user ${userId} is ${user!.status.toLowerCase()} and cannot administer`, 'userId');
-    await tx.accountAdmin.upsert({ where: { accountId_userId: { accountId, userId } }, create: { accountId, userId }, update: {} });
+    if (user!.status !== 'ACTIVE')
+      throw new ConflictError(`user ${userId} is ${user!.status.toLowerCase()} and cannot administer`, 'userId');
+    await tx.accountAdmin.upsert({
+      where: { accountId_userId: { accountId, userId } },
+      create: { accountId, userId },
+      update: {},
+    });
     audit({ action: 'account.admin.add', subjectType: 'Account', subjectId: accountId, data: { userId } });
     return account;
   });
@@ -33,7 +43,8 @@ export async function removeAccountAdmin(ctx: RequestContext, accountId: string,
     const account = await managedAccount(tx, principal, accountId, 'removing admins needs admin rights on the account');
     await lockManagedUsers(tx, ctx, [userId]);
     const { count } = await tx.accountAdmin.deleteMany({ where: { accountId, userId } });
-    if (count) audit({ action: 'account.admin.remove', subjectType: 'Account', subjectId: accountId, data: { userId } });
+    if (count)
+      audit({ action: 'account.admin.remove', subjectType: 'Account', subjectId: accountId, data: { userId } });
     return account;
   });
   ctx.invalidatePrincipals?.();

@@ -16,7 +16,10 @@ export function auditWhere(principal: Principal | null, filter: AuditFilter): Pr
   if (filter.actorId) where.actorId = filter.actorId;
   if (filter.action) where.action = filter.action.endsWith('.') ? { startsWith: filter.action } : filter.action;
   if (filter.createdAt?.from || filter.createdAt?.to) {
-    where.createdAt = { ...(filter.createdAt.from ? { gte: filter.createdAt.from } : {}), ...(filter.createdAt.to ? { lte: filter.createdAt.to } : {}) };
+    where.createdAt = {
+      ...(filter.createdAt.from ? { gte: filter.createdAt.from } : {}),
+      ...(filter.createdAt.to ? { lte: filter.createdAt.to } : {}),
+    };
   }
   return where;
 }

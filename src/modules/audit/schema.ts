@@ -10,15 +10,23 @@ builder.prismaNode('AuditEvent', {
   findUnique: nodeLookup('AuditEvent', (id, ctx) => ({ id, ...partnerAdminScope(ctx.principal) }) as { id: string }),
   nullable: true,
   authScopes: { partnerAdmin: true },
-  description: "One recorded write: who did what to which record, and when. Every write of the graph and the dialects records one in the same transaction. Partner admins only.",
+  description:
+    'One recorded write: who did what to which record, and when. Every write of the graph and the dialects records one in the same transaction. Partner admins only.',
   fields: (t) => ({
     action: t.exposeString('action', { description: 'What happened, e.g. user.merge.' }),
     actorKind: t.exposeString('actorKind', { description: 'operator, api_key, jwt or system.' }),
     actorId: t.exposeString('actorId', { nullable: true, description: 'uuid of the acting user.' }),
-    subjectType: t.exposeString('subjectType', { description: 'The type of record acted on, e.g. User, Account, Client, ApiKey.' }),
+    subjectType: t.exposeString('subjectType', {
+      description: 'The type of record acted on, e.g. User, Account, Client, ApiKey.',
+    }),
     subjectId: t.exposeString('subjectId', { description: 'Native id of the subject.' }),
     // Tagged: a user's keys (an e-mail address among them) are recorded with its creation.
-    data: t.expose('data', { type: 'JSON', nullable: true, tag: ['pii'], description: "Details of the change, as the action records them (e.g. a grant's kinds); never a credential." }),
+    data: t.expose('data', {
+      type: 'JSON',
+      nullable: true,
+      tag: ['pii'],
+      description: "Details of the change, as the action records them (e.g. a grant's kinds); never a credential.",
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),
   }),
 });
@@ -41,9 +49,19 @@ builder.queryField('auditEvents', (t) =>
     description: "The audit log of the caller's partner, newest first. Partner admins only (others: FORBIDDEN).",
     args: { filter: t.arg({ type: AuditFilter, description: 'Left out: every event.' }) },
     resolve: async (query, _root, { filter }, ctx) => {
-      if (await unseenCursor(query.cursor, (where) => ctx.prisma.auditEvent.count({ where: { AND: [where, auditWhere(ctx.principal, {})] } }))) return [];
-      return ctx.prisma.auditEvent.findMany({ ...query, where: auditWhere(ctx.principal, filter ?? {}), orderBy: { id: 'desc' } });
+      if (
+        await unseenCursor(query.cursor, (where) =>
+          ctx.prisma.auditEvent.count({ where: { AND: [where, auditWhere(ctx.principal, {})] } }),
+        )
+      )
+        return [];
+      return ctx.prisma.auditEvent.findMany({
+        ...query,
+        where: auditWhere(ctx.principal, filter ?? {}),
+        orderBy: { id: 'desc' },
+      });
     },
-    totalCount: (_c, { filter }, ctx) => ctx.prisma.auditEvent.count({ where: auditWhere(ctx.principal, filter ?? {}) }),
+    totalCount: (_c, { filter }, ctx) =>
+      ctx.prisma.auditEvent.count({ where: auditWhere(ctx.principal, filter ?? {}) }),
   }),
 );

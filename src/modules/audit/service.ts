@@ -6,7 +6,6 @@ import type { Principal } from '../../auth/principal.js';
 import { isUser } from '../../auth/principal.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 
-
 export interface AuditEntry {
   action: string;
   subjectType: string;

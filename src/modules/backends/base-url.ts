@@ -14,14 +14,30 @@ export const MAX_BASE_URL = 2048;
 // Link-local (169.254.0.0/16 carries the cloud metadata services), "this network" and the
 // unspecified addresses, broadcast and multicast; fd00::/8 carries IPv6 metadata services
 // (fd00:ec2::254).
-const REFUSED_RANGES = ['169.254.0.0/16', '0.0.0.0/8', '255.255.255.255/32', '224.0.0.0/4', 'fe80::/10', 'fd00::/8', '::/128', 'ff00::/8'].map((cidr) =>
-  ipaddr.parseCIDR(cidr),
-);
+const REFUSED_RANGES = [
+  '169.254.0.0/16',
+  '0.0.0.0/8',
+  '255.255.255.255/32',
+  '224.0.0.0/4',
+  'fe80::/10',
+  'fd00::/8',
+  '::/128',
+  'ff00::/8',
+].map((cidr) => ipaddr.parseCIDR(cidr));
 // Metadata services also answer by name inside their clouds.
-const REFUSED_NAMES = new Set(['metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal']);
+const REFUSED_NAMES = new Set([
+  'metadata',
+  'metadata.google.internal',
+  'metadata.goog',
+  'instance-data',
+  'instance-data.ec2.internal',
+]);
 
 /** The normalised URL (no trailing slash), or why it is refused; never echoes the URL itself. */
-export function checkBaseUrl(raw: string, config: Pick<Config, 'host' | 'port' | 'backends'>): { url: string } | { problem: string } {
+export function checkBaseUrl(
+  raw: string,
+  config: Pick<Config, 'host' | 'port' | 'backends'>,
+): { url: string } | { problem: string } {
   if (raw.length > MAX_BASE_URL) return { problem: `must be at most ${MAX_BASE_URL} characters` };
   let url: URL;
   try {
@@ -31,12 +47,14 @@ export function checkBaseUrl(raw: string, config: Pick<Config, 'host' | 'port' |
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { problem: 'must use http or https' };
   // The credential has its own write-only field; in a URL it would be stored and shown in clear.
-  if (url.username || url.password) return { problem: 'must not carry credentials (user:password@); give the credential in its own field' };
+  if (url.username || url.password)
+    return { problem: 'must not carry credentials (user:password@); give the credential in its own field' };
   if (url.search || url.hash || raw.includes('#')) return { problem: 'must not have a query or a fragment' };
   const host = bareHost(url.hostname);
   if (!host) return { problem: 'must name a host' };
   const allowed = config.backends.allowedHosts;
-  if (allowed.length && !allowed.includes(host)) return { problem: `host ${host} is not among the hosts this gateway may reach (BACKEND_ALLOWED_HOSTS)` };
+  if (allowed.length && !allowed.includes(host))
+    return { problem: `host ${host} is not among the hosts this gateway may reach (BACKEND_ALLOWED_HOSTS)` };
   if (REFUSED_NAMES.has(host)) return { problem: 'must not point at a cloud metadata service' };
   const address = ipAddress(host);
   if (address && REFUSED_RANGES.some((range) => address.kind() === range[0].kind() && address.match(range))) {
@@ -59,7 +77,10 @@ export function isRefusedAddress(raw: string): boolean {
 
 /** Lower case, without IPv6 brackets or a final dot (`example.com.` is `example.com`). */
 function bareHost(hostname: string): string {
-  return hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '').toLowerCase();
+  return hostname
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '')
+    .toLowerCase();
 }
 
 /** An IP literal (IPv4-mapped IPv6 as the IPv4 address it means), else null. */
@@ -85,7 +106,8 @@ function isSelf(host: string, port: number, config: Pick<Config, 'host' | 'port'
   const address = ipAddress(host);
   const loopback = isLocalName(host) || address?.range() === 'loopback';
   // A listener on the unspecified address answers on every interface of the machine.
-  if (ownAddress?.range() === 'unspecified') return loopback || (address !== null && localAddresses().has(address.toString()));
+  if (ownAddress?.range() === 'unspecified')
+    return loopback || (address !== null && localAddresses().has(address.toString()));
   const ownLoopback = isLocalName(own) || ownAddress?.range() === 'loopback';
   return ownLoopback && loopback;
 }
@@ -93,7 +115,8 @@ function isSelf(host: string, port: number, config: Pick<Config, 'host' | 'port'
 function localAddresses(): Set<string> {
   const found = new Set<string>();
   for (const list of Object.values(os.networkInterfaces())) {
-    for (const entry of list ?? []) if (ipaddr.isValid(entry.address)) found.add(ipaddr.process(entry.address).toString());
+    for (const entry of list ?? [])
+      if (ipaddr.isValid(entry.address)) found.add(ipaddr.process(entry.address).toString());
   }
   return found;
 }

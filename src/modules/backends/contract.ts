@@ -94,7 +94,11 @@ export interface IdentitySink {
    * seen by `runId`. Idempotent: the same page twice changes nothing the second time. New
    * identities wait for `linkPending`; changed data of linked ones reaches their user at once.
    */
-  upsertPage(backend: BackendRef, records: SourceRecord[], runId: string): Promise<{ created: number; updated: number }>;
+  upsertPage(
+    backend: BackendRef,
+    records: SourceRecord[],
+    runId: string,
+  ): Promise<{ created: number; updated: number }>;
   /** After a complete full pass of a stream: its identities not seen by `runId` become GONE. */
   markUnseenGone(backend: BackendRef, stream: StreamName, runId: string): Promise<number>;
   /**
@@ -130,7 +134,11 @@ export type WriteOperation =
   /** messaging POST /api/v1/accounts (a sub-account of the credential's account) */
   | { op: 'messaging.createAccount'; name: string }
   /** embed PUT /v1/headless/user/{identifier} (creates, or merges metadata: null removes a key) */
-  | { op: 'embed.putUser'; identifier: string; fields: { clientIdentifier?: string | null; metadata?: Record<string, unknown> } }
+  | {
+      op: 'embed.putUser';
+      identifier: string;
+      fields: { clientIdentifier?: string | null; metadata?: Record<string, unknown> };
+    }
   /** embed PUT /v1/headless/client/{identifier} (creates or replaces) */
   | { op: 'embed.putClient'; identifier: string; metadata: Record<string, unknown> };
 

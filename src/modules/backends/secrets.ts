@@ -21,7 +21,8 @@ export function seal(key: Buffer, plaintext: string, context: string): string {
 export function open(key: Buffer, sealed: string, context: string): string {
   assertKey(key);
   const parts = sealed.split(':');
-  if (parts.length !== 4 || parts[0] !== VERSION) throw new SecretsKeyError('a stored credential is not in the v1 sealed format');
+  if (parts.length !== 4 || parts[0] !== VERSION)
+    throw new SecretsKeyError('a stored credential is not in the v1 sealed format');
   const [, iv, tag, body] = parts as [string, string, string, string];
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
@@ -30,7 +31,9 @@ export function open(key: Buffer, sealed: string, context: string): string {
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
   } catch {
     // GCM's tag check is the only thing that fails here; node's message says nothing useful.
-    throw new SecretsKeyError('SECRETS_KEY does not open the stored backend credentials: it is not the key they were sealed with');
+    throw new SecretsKeyError(
+      'SECRETS_KEY does not open the stored backend credentials: it is not the key they were sealed with',
+    );
   }
 }
 

@@ -79,7 +79,8 @@ function requirePartnerAdmin(ctx: RequestContext) {
 function secretsKey(config: Config): Buffer {
   const key = config.backends.secretsKey;
   // The operator's setting, not the caller's mistake; said plainly so an admin can pass it on.
-  if (!key) throw new ForbiddenError('connecting backends is turned off on this gateway: its operator has not set SECRETS_KEY');
+  if (!key)
+    throw new ForbiddenError('connecting backends is turned off on this gateway: its operator has not set SECRETS_KEY');
   return key;
 }
 
@@ -94,10 +95,17 @@ export function backendCredential(config: Config, backend: Pick<Backend, 'partne
 }
 
 /** Throws one ValidationError naming every bad field (zod's issues and the baseUrl rules). */
-function validate<T extends z.ZodType>(schema: T, raw: unknown, config: Config, baseUrl: (parsed: z.infer<T>) => string | undefined): { input: z.infer<T>; url?: string } {
+function validate<T extends z.ZodType>(
+  schema: T,
+  raw: unknown,
+  config: Config,
+  baseUrl: (parsed: z.infer<T>) => string | undefined,
+): { input: z.infer<T>; url?: string } {
   const issues: FieldIssue[] = [];
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) for (const issue of parsed.error.issues) issues.push({ field: ['input', ...issue.path.map(String)].join('.'), message: issue.message });
+  if (!parsed.success)
+    for (const issue of parsed.error.issues)
+      issues.push({ field: ['input', ...issue.path.map(String)].join('.'), message: issue.message });
   const given = parsed.success ? baseUrl(parsed.data) : (raw as { baseUrl?: unknown } | null)?.baseUrl;
   let url: string | undefined;
   if (typeof given === 'string' && !issues.some((i) => i.field === 'input.baseUrl')) {
@@ -115,10 +123,14 @@ export async function connectBackend(ctx: RequestContext, raw: ConnectBackendInp
   const { input, url } = validate(connectSchema, raw, config, (i) => i.baseUrl);
   const key = secretsKey(config);
   const place = { partnerId: principal.partnerId, kind: input.kind };
-  const taken = () => new ConflictError(`this partner already has a ${input.kind} backend: update or disconnect it`, 'kind');
+  const taken = () =>
+    new ConflictError(`this partner already has a ${input.kind} backend: update or disconnect it`, 'kind');
   try {
     return await audited(ctx, async (tx, audit) => {
-      const existing = await tx.backend.findUnique({ where: { partnerId_activeKind: { partnerId: place.partnerId, activeKind: place.kind } }, select: { id: true } });
+      const existing = await tx.backend.findUnique({
+        where: { partnerId_activeKind: { partnerId: place.partnerId, activeKind: place.kind } },
+        select: { id: true },
+      });
       if (existing) throw taken();
       const backend = await tx.backend.create({
         data: {
@@ -150,18 +162,24 @@ export async function updateBackend(ctx: RequestContext, raw: UpdateBackendInput
     // The stored credential was given for one origin: it never follows the URL elsewhere, or
     // whoever may edit the URL could have it sent to a server of theirs and read it there.
     if (url !== undefined && new URL(url).origin !== new URL(before.baseUrl).origin && input.credential === undefined) {
-      throw new ValidationError('is required when baseUrl moves to another origin: the stored credential is only sent where it was given for', 'input.credential');
+      throw new ValidationError(
+        'is required when baseUrl moves to another origin: the stored credential is only sent where it was given for',
+        'input.credential',
+      );
     }
     const backend = await tx.backend.update({
       where: { id: before.id },
       data: {
         baseUrl: url,
-        credential: key && input.credential !== undefined ? seal(key, input.credential, sealContext(before)) : undefined,
+        credential:
+          key && input.credential !== undefined ? seal(key, input.credential, sealContext(before)) : undefined,
         syncIntervalSeconds: input.syncIntervalSeconds,
         linkBy: input.linkBy,
       },
     });
-    const changed = (['baseUrl', 'syncIntervalSeconds', 'linkBy'] as const).filter((f) => JSON.stringify(before[f]) !== JSON.stringify(backend[f]));
+    const changed = (['baseUrl', 'syncIntervalSeconds', 'linkBy'] as const).filter(
+      (f) => JSON.stringify(before[f]) !== JSON.stringify(backend[f]),
+    );
     audit({
       action: 'backend.update',
       subjectType: 'Backend',
@@ -184,9 +202,15 @@ export async function disconnectBackend(ctx: RequestContext, id: string): Promis
   return audited(ctx, async (tx, audit) => {
     const backend = await lockBackend(tx, principal.partnerId, id);
     const now = new Date();
-    await tx.backend.update({ where: { id: backend.id }, data: { activeKind: null, disconnectedAt: now, credential: '', status: 'PAUSED' } });
+    await tx.backend.update({
+      where: { id: backend.id },
+      data: { activeKind: null, disconnectedAt: now, credential: '', status: 'PAUSED' },
+    });
     await detachIdentities(tx, backend.id);
-    await tx.syncRun.updateMany({ where: { backendId: backend.id, status: { in: ['QUEUED', 'RUNNING'] } }, data: { status: 'CANCELLED', finishedAt: now } });
+    await tx.syncRun.updateMany({
+      where: { backendId: backend.id, status: { in: ['QUEUED', 'RUNNING'] } },
+      data: { status: 'CANCELLED', finishedAt: now },
+    });
     audit({ action: 'backend.disconnect', subjectType: 'Backend', subjectId: backend.id, data: describe(backend) });
     return backend.id;
   });
@@ -195,13 +219,19 @@ export async function disconnectBackend(ctx: RequestContext, id: string): Promis
 /** The partner's backends in kind order (LEARNING, CATALOG, MESSAGING, EMBED). */
 export async function listBackends(ctx: RequestContext, query: object = {}): Promise<Backend[]> {
   const principal = requirePartnerAdmin(ctx);
-  return ctx.prisma.backend.findMany({ ...query, where: { partnerId: principal.partnerId, disconnectedAt: null }, orderBy: { kind: 'asc' } });
+  return ctx.prisma.backend.findMany({
+    ...query,
+    where: { partnerId: principal.partnerId, disconnectedAt: null },
+    orderBy: { kind: 'asc' },
+  });
 }
 
 /** The partner's backend of `kind`, or null (the CLI names backends by kind). */
 export async function backendOfKind(ctx: RequestContext, kind: BackendKind): Promise<Backend | null> {
   const principal = requirePartnerAdmin(ctx);
-  return ctx.prisma.backend.findUnique({ where: { partnerId_activeKind: { partnerId: principal.partnerId, activeKind: kind } } });
+  return ctx.prisma.backend.findUnique({
+    where: { partnerId_activeKind: { partnerId: principal.partnerId, activeKind: kind } },
+  });
 }
 
 /**
@@ -210,7 +240,11 @@ export async function backendOfKind(ctx: RequestContext, kind: BackendKind): Pro
  * disconnected one, is not found.
  */
 async function lockBackend(tx: Tx, partnerId: string, id: string): Promise<Backend> {
-  const found = isUuid(id) ? await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Backend" WHERE id = ${id}::uuid AND "partnerId" = ${partnerId} AND "disconnectedAt" IS NULL FOR UPDATE` : [];
+  const found = isUuid(id)
+    ? await tx.$queryRaw<
+        { id: string }[]
+      >`SELECT id FROM "Backend" WHERE id = ${id}::uuid AND "partnerId" = ${partnerId} AND "disconnectedAt" IS NULL FOR UPDATE`
+    : [];
   const backend = found.length ? await tx.backend.findUnique({ where: { id } }) : null;
   if (!backend) throw new NotFoundError('Backend', id);
   return backend;
@@ -218,7 +252,12 @@ async function lockBackend(tx: Tx, partnerId: string, id: string): Promise<Backe
 
 /** An audit event's data: what identifies the backend and its settings, never the credential. */
 function describe(backend: Backend) {
-  return { kind: backend.kind, baseUrl: backend.baseUrl, syncIntervalSeconds: backend.syncIntervalSeconds, linkBy: backend.linkBy };
+  return {
+    kind: backend.kind,
+    baseUrl: backend.baseUrl,
+    syncIntervalSeconds: backend.syncIntervalSeconds,
+    linkBy: backend.linkBy,
+  };
 }
 
 /**
@@ -228,12 +267,19 @@ function describe(backend: Backend) {
  */
 export async function checkStoredCredentials(prisma: PrismaClient, config: Pick<Config, 'backends'>): Promise<number> {
   const [first, count] = await Promise.all([
-    prisma.backend.findFirst({ where: { disconnectedAt: null }, select: { partnerId: true, kind: true, credential: true }, orderBy: { id: 'asc' } }),
+    prisma.backend.findFirst({
+      where: { disconnectedAt: null },
+      select: { partnerId: true, kind: true, credential: true },
+      orderBy: { id: 'asc' },
+    }),
     prisma.backend.count({ where: { disconnectedAt: null } }),
   ]);
   if (!first) return 0;
   const key = config.backends.secretsKey;
-  if (!key) throw new SecretsKeyError(`${count} backend credential(s) are stored but SECRETS_KEY is not set: set it to the key they were sealed with`);
+  if (!key)
+    throw new SecretsKeyError(
+      `${count} backend credential(s) are stored but SECRETS_KEY is not set: set it to the key they were sealed with`,
+    );
   open(key, first.credential, sealContext(first));
   return count;
 }

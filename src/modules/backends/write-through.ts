@@ -56,15 +56,26 @@ export async function connectedBackends(db: Db, partnerId: string): Promise<Map<
 
 function connectorFor(ctx: RequestContext, backend: Backend) {
   if (!ctx.config) {
-    throw new BackendUnavailableError(backend, null, `the ${what(backend)} cannot be reached from here: this process was started without the backends' settings`);
+    throw new BackendUnavailableError(
+      backend,
+      null,
+      `the ${what(backend)} cannot be reached from here: this process was started without the backends' settings`,
+    );
   }
   let credential: string;
   try {
     credential = backendCredential(ctx.config, backend);
   } catch {
-    throw new BackendUnavailableError(backend, null, `the ${what(backend)}'s stored credential cannot be opened with this gateway's SECRETS_KEY; nothing was changed`);
+    throw new BackendUnavailableError(
+      backend,
+      null,
+      `the ${what(backend)}'s stored credential cannot be opened with this gateway's SECRETS_KEY; nothing was changed`,
+    );
   }
-  return createConnector({ id: backend.id, kind: backend.kind, baseUrl: backend.baseUrl, credential }, connectorOptions(ctx.config, { logger: undefined }));
+  return createConnector(
+    { id: backend.id, kind: backend.kind, baseUrl: backend.baseUrl, credential },
+    connectorOptions(ctx.config, { logger: undefined }),
+  );
 }
 
 const what = (backend: Pick<Backend, 'kind'>) => `${backend.kind.toLowerCase()} backend`;
@@ -80,7 +91,12 @@ function unavailable(backend: Backend, error: BackendError): BackendUnavailableE
  * Carries out the one call a change needs (none: returns []); refuses a change that needs
  * several. The caller records the result with `recordAccepted` once its own rows are written.
  */
-export async function callBackends(ctx: RequestContext, backends: Map<BackendKind, Backend>, calls: Call[], operation: string): Promise<Accepted[]> {
+export async function callBackends(
+  ctx: RequestContext,
+  backends: Map<BackendKind, Backend>,
+  calls: Call[],
+  operation: string,
+): Promise<Accepted[]> {
   const connected = calls.filter((c) => backends.has(c.kind));
   if (connected.length === 0) return [];
   if (connected.length > 1) {
@@ -103,11 +119,21 @@ export async function callBackends(ctx: RequestContext, backends: Map<BackendKin
       case 'conflict':
         throw conflict(backend, call, outcome.message);
       case 'unsupported':
-        throw new UnsupportedByBackendError(backend, operation, `the ${what(backend)} has no call for ${operation} (${outcome.status}: ${outcome.message}); nothing was changed`);
+        throw new UnsupportedByBackendError(
+          backend,
+          operation,
+          `the ${what(backend)} has no call for ${operation} (${outcome.status}: ${outcome.message}); nothing was changed`,
+        );
       case 'missing':
-        throw new ConflictError(`the ${what(backend)} no longer has this record (${outcome.status}); a sync marks it GONE`, call.key?.field);
+        throw new ConflictError(
+          `the ${what(backend)} no longer has this record (${outcome.status}); a sync marks it GONE`,
+          call.key?.field,
+        );
       default:
-        throw new ValidationError(`the ${what(backend)} refused it (${outcome.status}): ${outcome.message}`, call.key ? `input.${call.key.field}` : 'input');
+        throw new ValidationError(
+          `the ${what(backend)} refused it (${outcome.status}): ${outcome.message}`,
+          call.key ? `input.${call.key.field}` : 'input',
+        );
     }
   } catch (error) {
     if (error instanceof BackendError) throw unavailable(backend, error);
@@ -121,7 +147,10 @@ export async function callBackends(ctx: RequestContext, backends: Map<BackendKin
  */
 function conflict(backend: Backend, call: Call, message: string): ConflictError {
   const key = call.key ? `${call.key.field} ${JSON.stringify(call.key.value)}` : 'the key';
-  return new ConflictError(`${key} is already taken in the ${what(backend)} (${message}); linkIdentity with the backend's id attaches it to a user`, call.key?.field);
+  return new ConflictError(
+    `${key} is already taken in the ${what(backend)} (${message}); linkIdentity with the backend's id attaches it to a user`,
+    call.key?.field,
+  );
 }
 
 /** Records what each backend accepted as the owner's LINKED identity and projects it onto the owner. */
@@ -143,7 +172,15 @@ export async function recordAccepted(tx: Tx, accepted: Accepted[], owner: Owner)
     };
     const identity = await tx.identity.upsert({
       where: { backendId_entity_nativeId: { backendId: backend.id, entity: record.entity, nativeId: record.nativeId } },
-      create: { id: uuidv7(), partnerId: backend.partnerId, backendId: backend.id, kind: backend.kind, entity: record.entity, nativeId: record.nativeId, ...fields },
+      create: {
+        id: uuidv7(),
+        partnerId: backend.partnerId,
+        backendId: backend.id,
+        kind: backend.kind,
+        entity: record.entity,
+        nativeId: record.nativeId,
+        ...fields,
+      },
       update: fields,
     });
     await projectIdentity(tx, identity);
@@ -152,34 +189,61 @@ export async function recordAccepted(tx: Tx, accepted: Accepted[], owner: Owner)
 
 // ---------------------------------------------------------------------------- users
 
-const CATALOG_COLUMNS = { userName: 'user_name', email: 'email_address', firstName: 'first_name', lastName: 'last_name', customFields: 'custom_fields', timeZone: 'time_zone', locale: 'locale' } as const;
+const CATALOG_COLUMNS = {
+  userName: 'user_name',
+  email: 'email_address',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  customFields: 'custom_fields',
+  timeZone: 'time_zone',
+  locale: 'locale',
+} as const;
 
 /** A JSON column's value as plain JSON (jsonColumn wraps it for Prisma: src/store/json.ts). */
 function plain(value: unknown): unknown {
-  const wrapped = value && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): unknown }).toJSON() : null;
-  return wrapped && typeof wrapped === 'object' && (wrapped as Json).$type === 'Json' ? JSON.parse((wrapped as { value: string }).value) : value;
+  const wrapped =
+    value && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function'
+      ? (value as { toJSON(): unknown }).toJSON()
+      : null;
+  return wrapped && typeof wrapped === 'object' && (wrapped as Json).$type === 'Json'
+    ? JSON.parse((wrapped as { value: string }).value)
+    : value;
 }
 
 /** The catalog fields of a user row (or change), as the catalog API names them. */
 function catalogFields(row: Json): CatalogUserFields {
   const fields: Json = {};
-  for (const [column, wire] of Object.entries(CATALOG_COLUMNS)) if (row[column] !== undefined) fields[wire] = plain(row[column]);
+  for (const [column, wire] of Object.entries(CATALOG_COLUMNS))
+    if (row[column] !== undefined) fields[wire] = plain(row[column]);
   return fields as CatalogUserFields;
 }
 
 /** The calls that create a new user's identities in their backends (SPEC §10.4 "create user"). */
 export function userCreateCalls(row: Prisma.UserCreateManyInput, clientIdentifier: string | null | undefined): Call[] {
   const calls: Call[] = [];
-  if (row.externalUserId) calls.push({ kind: 'LEARNING', operation: { op: 'learning.createAccount', externalUserId: row.externalUserId }, key: { field: 'externalUserId', value: row.externalUserId } });
+  if (row.externalUserId)
+    calls.push({
+      kind: 'LEARNING',
+      operation: { op: 'learning.createAccount', externalUserId: row.externalUserId },
+      key: { field: 'externalUserId', value: row.externalUserId },
+    });
   if (row.inCatalog && row.email) {
     const fields = { ...catalogFields(row as Json), user_name: row.userName ?? row.email, email_address: row.email };
-    calls.push({ kind: 'CATALOG', operation: { op: 'catalog.createUser', fields }, key: { field: 'email', value: row.email } });
+    calls.push({
+      kind: 'CATALOG',
+      operation: { op: 'catalog.createUser', fields },
+      key: { field: 'email', value: row.email },
+    });
   }
   if (row.identifier) {
     const metadata = plain(row.metadata ?? undefined) as Json | undefined;
     calls.push({
       kind: 'EMBED',
-      operation: { op: 'embed.putUser', identifier: row.identifier, fields: { ...(clientIdentifier ? { clientIdentifier } : {}), ...(metadata ? { metadata } : {}) } },
+      operation: {
+        op: 'embed.putUser',
+        identifier: row.identifier,
+        fields: { ...(clientIdentifier ? { clientIdentifier } : {}), ...(metadata ? { metadata } : {}) },
+      },
       key: { field: 'identifier', value: row.identifier },
       mustNotExist: { stream: 'embed.users', nativeId: row.identifier },
     });
@@ -191,10 +255,20 @@ export function userCreateCalls(row: Prisma.UserCreateManyInput, clientIdentifie
  * createUsers does not write through yet: an item whose identities a connected backend holds
  * is refused (a ValidationError for that item only), never created in the store alone.
  */
-export function assertNoBulkWriteThrough(backends: Map<BackendKind, Backend>, row: Prisma.UserCreateManyInput, clientIdentifier: string | null | undefined, field: string): void {
-  const kinds = userCreateCalls(row, clientIdentifier).filter((c) => backends.has(c.kind)).map((c) => c.kind.toLowerCase());
+export function assertNoBulkWriteThrough(
+  backends: Map<BackendKind, Backend>,
+  row: Prisma.UserCreateManyInput,
+  clientIdentifier: string | null | undefined,
+  field: string,
+): void {
+  const kinds = userCreateCalls(row, clientIdentifier)
+    .filter((c) => backends.has(c.kind))
+    .map((c) => c.kind.toLowerCase());
   if (kinds.length) {
-    throw new ValidationError(`createUsers does not reach connected backends yet (${kinds.join(', ')}): create this user with createUser`, field);
+    throw new ValidationError(
+      `createUsers does not reach connected backends yet (${kinds.join(', ')}): create this user with createUser`,
+      field,
+    );
   }
 }
 
@@ -225,23 +299,43 @@ export function userChangeCalls(
   };
   const changed = data as Json;
   if (typeof changed.externalUserId === 'string' && !user.externalUserId) {
-    calls.push({ kind: 'LEARNING', operation: { op: 'learning.createAccount', externalUserId: changed.externalUserId }, key: { field: 'externalUserId', value: changed.externalUserId } });
+    calls.push({
+      kind: 'LEARNING',
+      operation: { op: 'learning.createAccount', externalUserId: changed.externalUserId },
+      key: { field: 'externalUserId', value: changed.externalUserId },
+    });
   }
   if (changed.status === 'DISABLED' && user.status !== 'DISABLED' && native('LEARNING')) {
     calls.push({ kind: 'LEARNING', operation: { op: 'learning.disableAccount', nativeId: native('LEARNING')! } });
   }
   const catalog = catalogFields(changed);
   if (changed.inCatalog === true && !user.inCatalog && typeof changed.email === 'string') {
-    const fields = { ...catalogFields({ ...user, ...changed }), user_name: (changed.userName ?? user.userName ?? changed.email) as string, email_address: changed.email };
-    calls.push({ kind: 'CATALOG', operation: { op: 'catalog.createUser', fields }, key: { field: 'email', value: changed.email } });
+    const fields = {
+      ...catalogFields({ ...user, ...changed }),
+      user_name: (changed.userName ?? user.userName ?? changed.email) as string,
+      email_address: changed.email,
+    };
+    calls.push({
+      kind: 'CATALOG',
+      operation: { op: 'catalog.createUser', fields },
+      key: { field: 'email', value: changed.email },
+    });
   } else if (Object.keys(catalog).length && native('CATALOG')) {
-    calls.push({ kind: 'CATALOG', operation: { op: 'catalog.updateUser', nativeId: native('CATALOG')!, fields: catalog }, ...(typeof changed.email === 'string' ? { key: { field: 'email', value: changed.email } } : {}) });
+    calls.push({
+      kind: 'CATALOG',
+      operation: { op: 'catalog.updateUser', nativeId: native('CATALOG')!, fields: catalog },
+      ...(typeof changed.email === 'string' ? { key: { field: 'email', value: changed.email } } : {}),
+    });
   }
   const identifier = (typeof changed.identifier === 'string' ? changed.identifier : null) ?? user.identifier;
-  const embedChanged = changed.metadata !== undefined || changed.clientId !== undefined || (typeof changed.identifier === 'string' && !user.identifier);
+  const embedChanged =
+    changed.metadata !== undefined ||
+    changed.clientId !== undefined ||
+    (typeof changed.identifier === 'string' && !user.identifier);
   if (identifier && embedChanged && (native('EMBED') || !user.identifier)) {
     const fields: { clientIdentifier?: string | null; metadata?: Json } = {};
-    if (changed.metadata !== undefined) fields.metadata = replacingPatch((user.metadata ?? {}) as Json, (plain(changed.metadata) ?? {}) as Json);
+    if (changed.metadata !== undefined)
+      fields.metadata = replacingPatch((user.metadata ?? {}) as Json, (plain(changed.metadata) ?? {}) as Json);
     if (clientIdentifier) fields.clientIdentifier = clientIdentifier;
     const created = !user.identifier;
     calls.push({
@@ -255,7 +349,11 @@ export function userChangeCalls(
 }
 
 /** The user's LINKED identities in the given backends: backend id → native id. */
-export async function userIdentities(tx: Tx, userId: string, backends: Map<BackendKind, Backend>): Promise<Map<string, string>> {
+export async function userIdentities(
+  tx: Tx,
+  userId: string,
+  backends: Map<BackendKind, Backend>,
+): Promise<Map<string, string>> {
   if (!backends.size) return new Map();
   const rows = await tx.identity.findMany({
     where: { userId, entity: 'USER', status: 'LINKED', backendId: { in: [...backends.values()].map((b) => b.id) } },
@@ -274,7 +372,11 @@ export async function assertEnableSupported(tx: Tx, user: User): Promise<void> {
   if (!learning) return;
   const identities = await userIdentities(tx, user.id, new Map([['LEARNING', learning]]));
   if (identities.has(learning.id)) {
-    throw new UnsupportedByBackendError(learning, 'enableUser', 'the learning backend holds this user\'s account and its API cannot enable a disabled account; nothing was changed');
+    throw new UnsupportedByBackendError(
+      learning,
+      'enableUser',
+      "the learning backend holds this user's account and its API cannot enable a disabled account; nothing was changed",
+    );
   }
 }
 
@@ -285,15 +387,30 @@ export async function assertEnableSupported(tx: Tx, user: User): Promise<void> {
  * /api/v1/accounts, which creates a sub-account of the credential's own account, the
  * partner's root (SPEC §10.7 "Messaging tree"); a deeper parent is not expressible there.
  */
-export function accountCreateCalls(partnerId: string, parentId: string, name: string, backends: Map<BackendKind, Backend>): Call[] {
+export function accountCreateCalls(
+  partnerId: string,
+  parentId: string,
+  name: string,
+  backends: Map<BackendKind, Backend>,
+): Call[] {
   const messaging = backends.get('MESSAGING');
   if (messaging && parentId !== partnerId) {
-    throw new UnsupportedByBackendError(messaging, 'createAccount', 'the messaging backend creates sub-accounts of the partner\'s root account only (its API has no parent); create it under the root; nothing was changed');
+    throw new UnsupportedByBackendError(
+      messaging,
+      'createAccount',
+      "the messaging backend creates sub-accounts of the partner's root account only (its API has no parent); create it under the root; nothing was changed",
+    );
   }
   return [{ kind: 'MESSAGING', operation: { op: 'messaging.createAccount', name } }];
 }
 
 /** upsertClient: embed PUT /v1/headless/client/{identifier} with the metadata (creates or replaces). */
 export function clientUpsertCalls(identifier: string, metadata: Json): Call[] {
-  return [{ kind: 'EMBED', operation: { op: 'embed.putClient', identifier, metadata }, key: { field: 'identifier', value: identifier } }];
+  return [
+    {
+      kind: 'EMBED',
+      operation: { op: 'embed.putClient', identifier, metadata },
+      key: { field: 'identifier', value: identifier },
+    },
+  ];
 }

@@ -13,12 +13,22 @@ import { unseenCursor } from '../../graphql/connections.js';
 
 export const ClientRef = builder.prismaNode('Client', {
   id: { field: 'id' },
-  findUnique: nodeLookup('Client', (id, ctx) => within({ id }, clientVisibility(ctx.principal)) as { id: string; partnerId_identifier: never }),
+  findUnique: nodeLookup(
+    'Client',
+    (id, ctx) => within({ id }, clientVisibility(ctx.principal)) as { id: string; partnerId_identifier: never },
+  ),
   nullable: true,
-  description: "An embed client: an organisation of the embed platform, named by a caller-chosen identifier, with its users. Admins see the clients of the accounts they administer; a user sees its own client.",
+  description:
+    'An embed client: an organisation of the embed platform, named by a caller-chosen identifier, with its users. Admins see the clients of the accounts they administer; a user sees its own client.',
   fields: (t) => ({
     identifier: t.exposeString('identifier', { description: 'Caller-chosen, unique per partner.' }),
-    metadata: t.field({ type: 'JSONObject', tag: ['pii'], description: 'Free-form JSON object set by the caller (upsertClient replaces it whole). May hold personal data (tag pii).', resolve: (c) => c.metadata as JsonObject }),
+    metadata: t.field({
+      type: 'JSONObject',
+      tag: ['pii'],
+      description:
+        'Free-form JSON object set by the caller (upsertClient replaces it whole). May hold personal data (tag pii).',
+      resolve: (c) => c.metadata as JsonObject,
+    }),
     account: t.relation('account', { description: 'The account the client belongs to.' }),
     users: t.relatedConnection('users', {
       cursor: 'id',
@@ -44,10 +54,14 @@ builder.queryFields((t) => ({
     type: 'Client',
     nullable: true,
     authScopes: { member: true },
-    description: "The client of the caller's partner with this identifier; null with a NOT_FOUND error when the caller may not see such a client.",
+    description:
+      "The client of the caller's partner with this identifier; null with a NOT_FOUND error when the caller may not see such a client.",
     args: { identifier: t.arg.string({ required: true, description: 'The client identifier.' }) },
     resolve: async (query, _root, { identifier }, ctx) =>
-      (await ctx.prisma.client.findFirst({ ...query, where: within({ identifier }, clientVisibility(ctx.principal)) })) ?? notFound('Client'),
+      (await ctx.prisma.client.findFirst({
+        ...query,
+        where: within({ identifier }, clientVisibility(ctx.principal)),
+      })) ?? notFound('Client'),
   }),
   clients: t.prismaConnection({
     type: 'Client',
@@ -55,7 +69,12 @@ builder.queryFields((t) => ({
     authScopes: { member: true },
     description: 'The embed clients the caller may see, oldest first.',
     resolve: async (query, _root, _args, ctx) => {
-      if (await unseenCursor(query.cursor, (where) => ctx.prisma.client.count({ where: { AND: [where, clientVisibility(ctx.principal)] } }))) return [];
+      if (
+        await unseenCursor(query.cursor, (where) =>
+          ctx.prisma.client.count({ where: { AND: [where, clientVisibility(ctx.principal)] } }),
+        )
+      )
+        return [];
       return ctx.prisma.client.findMany({ ...query, where: clientVisibility(ctx.principal), orderBy: { id: 'asc' } });
     },
     totalCount: (_conn, _args, ctx) => ctx.prisma.client.count({ where: clientVisibility(ctx.principal) }),
@@ -68,13 +87,20 @@ const UpsertClientSuccess = builder.objectRef<{ client: Client; created: boolean
   description: 'The client as it is now, and whether this call created it.',
   fields: (t) => ({
     client: t.field({ type: ClientRef, description: 'The client as it is now.', resolve: (p) => p.client }),
-    created: t.exposeBoolean('created', { description: 'True when this call created the client, false when it updated it.' }),
+    created: t.exposeBoolean('created', {
+      description: 'True when this call created the client, false when it updated it.',
+    }),
   }),
 });
 
 const DeleteClientSuccess = builder.objectRef<{ id: string }>('DeleteClientSuccess').implement({
   description: 'The client, its users and their courses are deleted.',
-  fields: (t) => ({ deletedClientId: t.id({ description: 'Global id of the deleted client.', resolve: (p) => globalId('Client', p.id) }) }),
+  fields: (t) => ({
+    deletedClientId: t.id({
+      description: 'Global id of the deleted client.',
+      resolve: (p) => globalId('Client', p.id),
+    }),
+  }),
 });
 
 builder.mutationFields((t) => ({
@@ -83,22 +109,31 @@ builder.mutationFields((t) => ({
     errors: resultUnion('UpsertClientResult', NotFoundError, ValidationError, BackendUnavailableError),
     // Both: a scope map passes when any one of its scopes does.
     authScopes: { $all: { admin: true, plan: 'CORE' } },
-    description: 'Creates the embed client with this identifier, or updates it when the partner has one. Admins on the CORE plan or above.',
+    description:
+      'Creates the embed client with this identifier, or updates it when the partner has one. Admins on the CORE plan or above.',
     args: {
       input: t.arg({
         description: 'The client.',
         type: builder.inputType('UpsertClientInput', {
           description: 'The client identifier, and what to set.',
           fields: (f) => ({
-            identifier: f.string({ required: true, description: 'Caller-chosen, unique per partner: at most 255 characters, without "/".' }),
-            metadata: f.field({ type: 'JSONObject', tag: ['pii'], description: 'Replaces the whole metadata object; left out (or null), the metadata stays as it is.' }),
+            identifier: f.string({
+              required: true,
+              description: 'Caller-chosen, unique per partner: at most 255 characters, without "/".',
+            }),
+            metadata: f.field({
+              type: 'JSONObject',
+              tag: ['pii'],
+              description: 'Replaces the whole metadata object; left out (or null), the metadata stays as it is.',
+            }),
             accountId: f.id({ description: 'Account of a new client (default: the partner).' }),
           }),
         }),
         required: true,
       }),
     },
-    resolve: (_root, { input }, ctx) => upsertClient(ctx, { ...input, accountId: optionalIdArg('Account', input.accountId) }),
+    resolve: (_root, { input }, ctx) =>
+      upsertClient(ctx, { ...input, accountId: optionalIdArg('Account', input.accountId) }),
   }),
   deleteClient: t.field({
     type: DeleteClientSuccess,

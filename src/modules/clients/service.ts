@@ -11,7 +11,13 @@ import { embedKey, jsonObject, nullish, parse } from '../../validation.js';
 import { audited } from '../audit/service.js';
 import { requireUser } from '../../auth/context.js';
 import type { Tx } from '../../store/transaction.js';
-import { callBackends, clientUpsertCalls, connectedBackends, recordAccepted, type Accepted } from '../backends/write-through.js';
+import {
+  callBackends,
+  clientUpsertCalls,
+  connectedBackends,
+  recordAccepted,
+  type Accepted,
+} from '../backends/write-through.js';
 import { lockManagedUsers } from '../users/service.js';
 import { removeUser, type DeleteAction } from '../users/removal.js';
 import { jsonColumn } from '../../store/json.js';
@@ -26,13 +32,21 @@ export async function getClient(ctx: RequestContext, identifier: string): Promis
 }
 
 /** Creates the client or replaces its metadata. Concurrent upserts of one identifier converge. */
-export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput): Promise<{ client: Client; created: boolean }> {
+export async function upsertClient(
+  ctx: RequestContext,
+  raw: UpsertClientInput,
+): Promise<{ client: Client; created: boolean }> {
   const principal = requireUser(ctx);
   const input = parse(upsertSchema, raw);
   const accountId = input.accountId ?? principal.partnerId;
   // A connected embed backend is asked first (write-through.ts): PUT client creates or replaces.
   const throughEmbed = async (tx: Tx, identifier: string, metadata: Record<string, unknown>) =>
-    callBackends(ctx, await connectedBackends(tx, principal.partnerId), clientUpsertCalls(identifier, metadata), 'upsertClient');
+    callBackends(
+      ctx,
+      await connectedBackends(tx, principal.partnerId),
+      clientUpsertCalls(identifier, metadata),
+      'upsertClient',
+    );
   const recorded = async (tx: Tx, accepted: Accepted[], clientId: string) => {
     await recordAccepted(tx, accepted, { clientId });
     return tx.client.findUniqueOrThrow({ where: { id: clientId } });
@@ -48,15 +62,27 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
         if (existing) {
           if (!administers(principal, existing.accountId)) {
             const visible = await tx.client.count({ where: within({ id: existing.id }, clientVisibility(principal)) });
-            if (!visible) throw new ConflictError(`client identifier ${JSON.stringify(input.identifier)} is already taken`, 'identifier');
+            if (!visible)
+              throw new ConflictError(
+                `client identifier ${JSON.stringify(input.identifier)} is already taken`,
+                'identifier',
+              );
             throw new ForbiddenError('managing this client needs admin rights on its account');
           }
           // Metadata is replaced only when given: leaving it out changes nothing.
           if (input.metadata === undefined) return { client: existing, created: false };
           const accepted = await throughEmbed(tx, input.identifier, input.metadata);
-          let client = await tx.client.update({ where: { id: existing.id }, data: { metadata: jsonColumn(input.metadata) } });
+          let client = await tx.client.update({
+            where: { id: existing.id },
+            data: { metadata: jsonColumn(input.metadata) },
+          });
           if (accepted.length) client = await recorded(tx, accepted, client.id);
-          audit({ action: 'client.update', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
+          audit({
+            action: 'client.update',
+            subjectType: 'Client',
+            subjectId: client.id,
+            data: { identifier: client.identifier },
+          });
           return { client, created: false };
         }
         const forbidden = 'creating a client needs admin rights on its account (give accountId)';
@@ -64,9 +90,16 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
         else if (!administers(principal, accountId)) throw new ForbiddenError(forbidden);
         const accepted = await throughEmbed(tx, input.identifier, input.metadata ?? {});
         const metadata = jsonColumn(input.metadata ?? {});
-        let client = await tx.client.create({ data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata } });
+        let client = await tx.client.create({
+          data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata },
+        });
         if (accepted.length) client = await recorded(tx, accepted, client.id);
-        audit({ action: 'client.create', subjectType: 'Client', subjectId: client.id, data: { identifier: client.identifier } });
+        audit({
+          action: 'client.create',
+          subjectType: 'Client',
+          subjectId: client.id,
+          data: { identifier: client.identifier },
+        });
         return { client, created: true };
       });
     } catch (error) {
@@ -78,9 +111,14 @@ export async function upsertClient(ctx: RequestContext, raw: UpsertClientInput):
 }
 
 /** Removes the client, its users (tombstoned, keys burned) and their courses. Automate and above. */
-export async function deleteClient(ctx: RequestContext, identifier: string, action: DeleteAction = 'DELETE'): Promise<string> {
+export async function deleteClient(
+  ctx: RequestContext,
+  identifier: string,
+  action: DeleteAction = 'DELETE',
+): Promise<string> {
   const principal = requireUser(ctx);
-  if (!planAtLeast(principal.plan, 'AUTOMATE')) throw new ForbiddenError('deleting clients needs the Automate plan or above');
+  if (!planAtLeast(principal.plan, 'AUTOMATE'))
+    throw new ForbiddenError('deleting clients needs the Automate plan or above');
   const id = await audited(ctx, async (tx, audit) => {
     // The client first, FOR UPDATE: every write that attaches a user to a client locks it
     // (lockClients), so such a write has committed before the users are read below, or waits
@@ -88,7 +126,8 @@ export async function deleteClient(ctx: RequestContext, identifier: string, acti
     await tx.$queryRaw`SELECT id FROM "Client" WHERE "partnerId" = ${principal.partnerId} AND identifier = ${identifier} FOR UPDATE`;
     const client = await tx.client.findFirst({ where: within({ identifier }, clientVisibility(principal)) });
     if (!client) throw new NotFoundError('Client', identifier);
-    if (!administers(principal, client.accountId)) throw new ForbiddenError('deleting this client needs admin rights on its account');
+    if (!administers(principal, client.accountId))
+      throw new ForbiddenError('deleting this client needs admin rights on its account');
     // Then its users, in id order (as lockManagedUsers locks). Locking re-reads a row changed
     // meanwhile, so a user deleted or moved to another client since drops out.
     const members = await tx.$queryRaw<{ id: string; accountId: string }[]>`
@@ -96,15 +135,33 @@ export async function deleteClient(ctx: RequestContext, identifier: string, acti
     // Deleting the client deletes its users: each must be the caller's to delete. One homed
     // outside its subtree is refused as a whole, without naming the user it cannot see.
     if (members.some((m) => !administers(principal, m.accountId))) {
-      throw new ForbiddenError('this client has users outside the accounts you administer; deleting it needs an admin of theirs');
+      throw new ForbiddenError(
+        'this client has users outside the accounts you administer; deleting it needs an admin of theirs',
+      );
     }
-    const users = members.length ? await lockManagedUsers(tx, ctx, members.map((m) => m.id)) : [];
+    const users = members.length
+      ? await lockManagedUsers(
+          tx,
+          ctx,
+          members.map((m) => m.id),
+        )
+      : [];
     for (const user of users) {
       const moved = await removeUser(tx, ctx, principal, user, action);
-      audit({ action: 'user.delete', subjectType: 'User', subjectId: user.id, data: { action, client: identifier, ...moved } });
+      audit({
+        action: 'user.delete',
+        subjectType: 'User',
+        subjectId: user.id,
+        data: { action, client: identifier, ...moved },
+      });
     }
     await tx.client.delete({ where: { id: client.id } });
-    audit({ action: 'client.delete', subjectType: 'Client', subjectId: client.id, data: { identifier, users: users.length } });
+    audit({
+      action: 'client.delete',
+      subjectType: 'Client',
+      subjectId: client.id,
+      data: { identifier, users: users.length },
+    });
     return client.id;
   });
   ctx.invalidatePrincipals?.();
@@ -112,10 +169,18 @@ export async function deleteClient(ctx: RequestContext, identifier: string, acti
 }
 
 /** An offset page of visible clients in creation order, and their total (the embed list). */
-export async function listClients(ctx: RequestContext, page: { skip: number; take: number }): Promise<{ clients: Client[]; total: number }> {
+export async function listClients(
+  ctx: RequestContext,
+  page: { skip: number; take: number },
+): Promise<{ clients: Client[]; total: number }> {
   const where = clientVisibility(ctx.principal);
   const [clients, total] = await Promise.all([
-    ctx.prisma.client.findMany({ where, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], skip: page.skip, take: page.take }),
+    ctx.prisma.client.findMany({
+      where,
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      skip: page.skip,
+      take: page.take,
+    }),
     ctx.prisma.client.count({ where }),
   ]);
   return { clients, total };

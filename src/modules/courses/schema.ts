@@ -16,16 +16,25 @@ const CourseRef = builder.prismaNode('Course', {
   description: 'A course owned by a user: what reallocateCourses and deleteUser act on.',
   fields: (t) => ({
     title: t.exposeString('title', { description: 'Title, 1 to 255 characters.' }),
-    owner: t.relation('owner', { nullable: true, description: 'Null once an IGNORE delete left the course ownerless.' }),
+    owner: t.relation('owner', {
+      nullable: true,
+      description: 'Null once an IGNORE delete left the course ownerless.',
+    }),
     enrollmentCount: t.relationCount('enrollments', { description: 'How many users are enrolled.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the course was created.' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the course last changed (a new owner included).' }),
+    updatedAt: t.expose('updatedAt', {
+      type: 'DateTime',
+      description: 'When the course last changed (a new owner included).',
+    }),
   }),
 });
 
 const EnrollmentRef = builder.prismaNode('Enrollment', {
   id: { field: 'id' },
-  findUnique: nodeLookup('Enrollment', (id, ctx) => within({ id }, enrollmentVisibility(ctx.principal)) as { id: string; userId_courseId: never }),
+  findUnique: nodeLookup(
+    'Enrollment',
+    (id, ctx) => within({ id }, enrollmentVisibility(ctx.principal)) as { id: string; userId_courseId: never },
+  ),
   nullable: true,
   description: "A user's enrollment in a course (a catalog dependency: what deleteUserDependencies deletes).",
   fields: (t) => ({
@@ -42,8 +51,13 @@ const OrderRef = builder.prismaNode('Order', {
   description: "A user's order (a catalog dependency: what deleteUserDependencies deletes).",
   fields: (t) => ({
     user: t.relation('user', { description: 'The user who ordered.' }),
-    course: t.relation('course', { nullable: true, description: 'The course ordered; null for an order of no course.' }),
-    amountCents: t.exposeInt('amountCents', { description: 'The amount in cents (hundredths of the currency unit), 0 to 1,000,000,000.' }),
+    course: t.relation('course', {
+      nullable: true,
+      description: 'The course ordered; null for an order of no course.',
+    }),
+    amountCents: t.exposeInt('amountCents', {
+      description: 'The amount in cents (hundredths of the currency unit), 0 to 1,000,000,000.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the order was recorded.' }),
   }),
 });
@@ -77,7 +91,9 @@ builder.mutationFields((t) => ({
   createCourse: t.field({
     type: builder.objectRef<{ course: Course }>('CreateCourseSuccess').implement({
       description: 'The course created.',
-      fields: (f) => ({ course: f.field({ type: CourseRef, description: 'The course created.', resolve: (p) => p.course }) }),
+      fields: (f) => ({
+        course: f.field({ type: CourseRef, description: 'The course created.', resolve: (p) => p.course }),
+      }),
     }),
     errors: resultUnion('CreateCourseResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
@@ -95,16 +111,25 @@ builder.mutationFields((t) => ({
         description: 'The new course.',
       }),
     },
-    resolve: async (_root, { input }, ctx) => ({ course: await createCourse(ctx, { ownerId: idArg('User', input.ownerId), title: input.title }) }),
+    resolve: async (_root, { input }, ctx) => ({
+      course: await createCourse(ctx, { ownerId: idArg('User', input.ownerId), title: input.title }),
+    }),
   }),
   enrollUser: t.field({
     type: builder.objectRef<{ enrollment: Enrollment }>('EnrollUserSuccess').implement({
       description: 'The enrollment created.',
-      fields: (f) => ({ enrollment: f.field({ type: EnrollmentRef, description: 'The enrollment created.', resolve: (p) => p.enrollment }) }),
+      fields: (f) => ({
+        enrollment: f.field({
+          type: EnrollmentRef,
+          description: 'The enrollment created.',
+          resolve: (p) => p.enrollment,
+        }),
+      }),
     }),
     errors: resultUnion('EnrollUserResult', NotFoundError),
     authScopes: { admin: true },
-    description: 'Enrolls a user the caller administers in a course of the partner. A user already enrolled in it, or a merged user, is a ConflictError.',
+    description:
+      'Enrolls a user the caller administers in a course of the partner. A user already enrolled in it, or a merged user, is a ConflictError.',
     args: {
       input: t.arg({
         type: builder.inputType('EnrollUserInput', {
@@ -125,7 +150,9 @@ builder.mutationFields((t) => ({
   recordOrder: t.field({
     type: builder.objectRef<{ order: Order }>('RecordOrderSuccess').implement({
       description: 'The order recorded.',
-      fields: (f) => ({ order: f.field({ type: OrderRef, description: 'The order recorded.', resolve: (p) => p.order }) }),
+      fields: (f) => ({
+        order: f.field({ type: OrderRef, description: 'The order recorded.', resolve: (p) => p.order }),
+      }),
     }),
     errors: resultUnion('RecordOrderResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
@@ -137,7 +164,10 @@ builder.mutationFields((t) => ({
           fields: (f) => ({
             userId: f.id({ required: true, description: 'The user: global id or uuid.' }),
             courseId: f.id({ description: 'The course ordered: global id (left out: an order of no course).' }),
-            amountCents: f.int({ required: true, description: 'The amount in cents, a whole number from 0 to 1,000,000,000.' }),
+            amountCents: f.int({
+              required: true,
+              description: 'The amount in cents, a whole number from 0 to 1,000,000,000.',
+            }),
           }),
         }),
         required: true,
@@ -145,7 +175,11 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => ({
-      order: await recordOrder(ctx, { userId: idArg('User', input.userId), courseId: optionalIdArg('Course', input.courseId), amountCents: input.amountCents }),
+      order: await recordOrder(ctx, {
+        userId: idArg('User', input.userId),
+        courseId: optionalIdArg('Course', input.courseId),
+        amountCents: input.amountCents,
+      }),
     }),
   }),
 }));

@@ -29,7 +29,8 @@ async function findCourse(tx: Tx, ctx: RequestContext, courseId: string): Promis
  * A merged user has handed its courses, enrollments and orders to its target: new ones go
  * there too, or they would strand on a user nobody acts as (also when a merge wins a race).
  */
-const refuseMerged = (tx: Tx, ctx: RequestContext, user: User, field: string) => assertNotMerged(tx, ctx, user, 'use the target instead', field);
+const refuseMerged = (tx: Tx, ctx: RequestContext, user: User, field: string) =>
+  assertNotMerged(tx, ctx, user, 'use the target instead', field);
 
 export async function createCourse(ctx: RequestContext, raw: z.input<typeof courseSchema>): Promise<Course> {
   const principal = requireUser(ctx);
@@ -37,7 +38,9 @@ export async function createCourse(ctx: RequestContext, raw: z.input<typeof cour
   return audited(ctx, async (tx, audit) => {
     const [owner] = await lockManagedUsers(tx, ctx, [input.ownerId]);
     await refuseMerged(tx, ctx, owner!, 'ownerId');
-    const course = await tx.course.create({ data: { partnerId: principal.partnerId, ownerId: input.ownerId, title: input.title } });
+    const course = await tx.course.create({
+      data: { partnerId: principal.partnerId, ownerId: input.ownerId, title: input.title },
+    });
     audit({ action: 'course.create', subjectType: 'Course', subjectId: course.id, data: { ownerId: input.ownerId } });
     return course;
   });
@@ -51,7 +54,12 @@ export async function enrollUser(ctx: RequestContext, userId: string, courseId: 
       await refuseMerged(tx, ctx, user!, 'userId');
       await findCourse(tx, ctx, courseId);
       const enrollment = await tx.enrollment.create({ data: { partnerId: principal.partnerId, userId, courseId } });
-      audit({ action: 'enrollment.create', subjectType: 'Enrollment', subjectId: enrollment.id, data: { userId, courseId } });
+      audit({
+        action: 'enrollment.create',
+        subjectType: 'Enrollment',
+        subjectId: enrollment.id,
+        data: { userId, courseId },
+      });
       return enrollment;
     });
   } catch (error) {
@@ -70,9 +78,19 @@ export async function recordOrder(ctx: RequestContext, raw: z.input<typeof order
     await refuseMerged(tx, ctx, user!, 'userId');
     if (input.courseId) await findCourse(tx, ctx, input.courseId);
     const order = await tx.order.create({
-      data: { partnerId: principal.partnerId, userId: input.userId, courseId: input.courseId ?? null, amountCents: input.amountCents },
+      data: {
+        partnerId: principal.partnerId,
+        userId: input.userId,
+        courseId: input.courseId ?? null,
+        amountCents: input.amountCents,
+      },
     });
-    audit({ action: 'order.create', subjectType: 'Order', subjectId: order.id, data: { userId: input.userId, amountCents: input.amountCents } });
+    audit({
+      action: 'order.create',
+      subjectType: 'Order',
+      subjectId: order.id,
+      data: { userId: input.userId, amountCents: input.amountCents },
+    });
     return order;
   });
 }

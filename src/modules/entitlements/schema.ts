@@ -31,14 +31,20 @@ const EntitlementChangeInput = (name: string, verb: string) =>
     description: `Which user, and which capabilities to ${verb}.`,
     fields: (t) => ({
       userId: t.id({ required: true, description: 'The user: global id or uuid.' }),
-      kinds: t.field({ type: [EntitlementKindEnum], required: true, description: `The capabilities to ${verb}: 1 to 20 kinds; a kind already in that state is left as it is.` }),
+      kinds: t.field({
+        type: [EntitlementKindEnum],
+        required: true,
+        description: `The capabilities to ${verb}: 1 to 20 kinds; a kind already in that state is left as it is.`,
+      }),
     }),
   });
 
 const EntitlementChangeSuccess = (name: string) =>
   builder.objectRef<{ user: User }>(name).implement({
     description: 'The user, with its entitlements as they are now.',
-    fields: (t) => ({ user: t.field({ type: UserRef, description: 'The user, entitlements changed.', resolve: (p) => p.user }) }),
+    fields: (t) => ({
+      user: t.field({ type: UserRef, description: 'The user, entitlements changed.', resolve: (p) => p.user }),
+    }),
   });
 
 builder.mutationFields((t) => ({
@@ -46,16 +52,34 @@ builder.mutationFields((t) => ({
     type: EntitlementChangeSuccess('GrantEntitlementsSuccess'),
     errors: resultUnion('GrantEntitlementsResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
-    description: "Grants capabilities to a user. Admins only, within what they administer; PARTNER_ADMIN and ALL (partner-wide rights) only by a partner admin.",
-    args: { input: t.arg({ type: EntitlementChangeInput('GrantEntitlementsInput', 'grant'), required: true, description: 'The user and the kinds to grant.' }) },
-    resolve: async (_root, { input }, ctx) => ({ user: await grantEntitlements(ctx, { ...input, userId: idArg('User', input.userId) }) }),
+    description:
+      'Grants capabilities to a user. Admins only, within what they administer; PARTNER_ADMIN and ALL (partner-wide rights) only by a partner admin.',
+    args: {
+      input: t.arg({
+        type: EntitlementChangeInput('GrantEntitlementsInput', 'grant'),
+        required: true,
+        description: 'The user and the kinds to grant.',
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      user: await grantEntitlements(ctx, { ...input, userId: idArg('User', input.userId) }),
+    }),
   }),
   revokeEntitlements: t.field({
     type: EntitlementChangeSuccess('RevokeEntitlementsSuccess'),
     errors: resultUnion('RevokeEntitlementsResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
-    description: 'Revokes capabilities from a user. Admins only, within what they administer; PARTNER_ADMIN and ALL only by a partner admin.',
-    args: { input: t.arg({ type: EntitlementChangeInput('RevokeEntitlementsInput', 'revoke'), required: true, description: 'The user and the kinds to revoke.' }) },
-    resolve: async (_root, { input }, ctx) => ({ user: await revokeEntitlements(ctx, { ...input, userId: idArg('User', input.userId) }) }),
+    description:
+      'Revokes capabilities from a user. Admins only, within what they administer; PARTNER_ADMIN and ALL only by a partner admin.',
+    args: {
+      input: t.arg({
+        type: EntitlementChangeInput('RevokeEntitlementsInput', 'revoke'),
+        required: true,
+        description: 'The user and the kinds to revoke.',
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      user: await revokeEntitlements(ctx, { ...input, userId: idArg('User', input.userId) }),
+    }),
   }),
 }));

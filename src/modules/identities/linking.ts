@@ -23,7 +23,15 @@ import { canvasUuid, uuidv7 } from '../../store/ids.js';
 import { audited } from '../audit/service.js';
 import type { Tx } from '../../store/transaction.js';
 import type { BackendRef } from '../backends/contract.js';
-import { parentOf, projectAccount, projectClient, projectUser, registeredAccountOf, UNIQUE_USER_COLUMNS, type UniqueUserColumn } from './projection.js';
+import {
+  parentOf,
+  projectAccount,
+  projectClient,
+  projectUser,
+  registeredAccountOf,
+  UNIQUE_USER_COLUMNS,
+  type UniqueUserColumn,
+} from './projection.js';
 import { projectIdentity } from './writes.js';
 
 export interface LinkCounts {
@@ -38,13 +46,20 @@ const KIND_ORDER: Record<BackendKind, number> = { EMBED: 0, LEARNING: 1, CATALOG
 const KEY_KINDS = new Set<BackendKind>(['LEARNING', 'EMBED']);
 const EMAIL_KINDS = new Set<BackendKind>(['CATALOG', 'EMBED']);
 
-const compare = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1);
+const compare = (a: string | null, b: string | null) =>
+  a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
 
 type Head = Pick<Identity, 'id' | 'backendId' | 'kind' | 'entity' | 'nativeId' | 'key' | 'email'>;
 
 /** The canonical order of user identities (see the head comment). */
 export function userOrder(a: Head, b: Head): number {
-  return KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || compare(a.key, b.key) || compare(a.email, b.email) || compare(a.nativeId, b.nativeId) || compare(a.backendId, b.backendId);
+  return (
+    KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||
+    compare(a.key, b.key) ||
+    compare(a.email, b.email) ||
+    compare(a.nativeId, b.nativeId) ||
+    compare(a.backendId, b.backendId)
+  );
 }
 
 export async function linkPending(ctx: RequestContext, backend: BackendRef): Promise<LinkCounts> {
@@ -64,7 +79,9 @@ export async function linkPending(ctx: RequestContext, backend: BackendRef): Pro
   const pending = (entity: IdentityEntity) => all.filter((i) => i.entity === entity);
   const accounts = pending('ACCOUNT');
   if (accounts.length) add(await audited(ctx, (tx) => linkAccounts(tx, backend.partnerId, accounts)));
-  const clients = pending('CLIENT').sort((a, b) => compare(a.nativeId, b.nativeId) || compare(a.backendId, b.backendId));
+  const clients = pending('CLIENT').sort(
+    (a, b) => compare(a.nativeId, b.nativeId) || compare(a.backendId, b.backendId),
+  );
   for (let i = 0; i < clients.length; i += OTHER_CHUNK) {
     const chunk = clients.slice(i, i + OTHER_CHUNK).map((c) => c.id);
     add(await audited(ctx, (tx) => linkClients(tx, backend.partnerId, chunk)));
@@ -76,7 +93,12 @@ export async function linkPending(ctx: RequestContext, backend: BackendRef): Pro
   }
   if (counts.linked || counts.newUsers || counts.conflicts) {
     await audited(ctx, async (_tx, audit) =>
-      audit({ action: 'identity.link', subjectType: 'Backend', subjectId: backend.id, data: { partnerId: backend.partnerId, ...counts } }),
+      audit({
+        action: 'identity.link',
+        subjectType: 'Backend',
+        subjectId: backend.id,
+        data: { partnerId: backend.partnerId, ...counts },
+      }),
     );
   }
   return counts;
@@ -93,7 +115,10 @@ export async function lockLinking(tx: Tx, partnerId: string): Promise<void> {
 
 /** Each backend's rules by id (the partner's pending identities may come from several). */
 async function rulesOf(ctx: RequestContext, backend: BackendRef): Promise<Map<string, readonly LinkRule[]>> {
-  const rows = await ctx.prisma.backend.findMany({ where: { partnerId: backend.partnerId }, select: { id: true, linkBy: true } });
+  const rows = await ctx.prisma.backend.findMany({
+    where: { partnerId: backend.partnerId },
+    select: { id: true, linkBy: true },
+  });
   const rules = new Map<string, readonly LinkRule[]>(rows.map((r) => [r.id, r.linkBy]));
   rules.set(backend.id, backend.linkBy);
   return rules;
@@ -111,7 +136,10 @@ async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<L
   const ids = heads.map((h) => h.id);
   const identities = await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } });
   const backendIds = [...new Set(identities.map((i) => i.backendId))];
-  const linked = await tx.identity.findMany({ where: { backendId: { in: backendIds }, entity: 'ACCOUNT', status: { not: 'PENDING' }, accountId: { not: null } }, select: { backendId: true, nativeId: true, accountId: true } });
+  const linked = await tx.identity.findMany({
+    where: { backendId: { in: backendIds }, entity: 'ACCOUNT', status: { not: 'PENDING' }, accountId: { not: null } },
+    select: { backendId: true, nativeId: true, accountId: true },
+  });
   const accountOf = new Map(linked.map((l) => [`${l.backendId}\u0000${l.nativeId}`, l.accountId!]));
   const pendingOf = new Map(identities.map((i) => [`${i.backendId}\u0000${i.nativeId}`, i]));
   const depth = (i: Identity, seen = new Set<string>()): number => {
@@ -121,8 +149,12 @@ async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<L
     seen.add(i.id);
     return 1 + depth(next, seen);
   };
-  const ordered = identities.map((i) => ({ i, d: depth(i) })).sort((a, b) => a.d - b.d || compare(a.i.nativeId, b.i.nativeId) || compare(a.i.backendId, b.i.backendId));
-  const rootTaken = await tx.identity.count({ where: { partnerId, entity: 'ACCOUNT', accountId: partnerId, status: { in: ['LINKED', 'GONE'] } } });
+  const ordered = identities
+    .map((i) => ({ i, d: depth(i) }))
+    .sort((a, b) => a.d - b.d || compare(a.i.nativeId, b.i.nativeId) || compare(a.i.backendId, b.i.backendId));
+  const rootTaken = await tx.identity.count({
+    where: { partnerId, entity: 'ACCOUNT', accountId: partnerId, status: { in: ['LINKED', 'GONE'] } },
+  });
   let rootFree = rootTaken === 0;
   for (const { i } of ordered) {
     const data = i.data as Record<string, unknown>;
@@ -133,7 +165,10 @@ async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<L
       rootFree = false;
     } else {
       const parentId = (parent && accountOf.get(`${i.backendId}\u0000${parent}`)) || partnerId;
-      const above = await tx.account.findUniqueOrThrow({ where: { id: parentId }, select: { id: true, ancestorIds: true } });
+      const above = await tx.account.findUniqueOrThrow({
+        where: { id: parentId },
+        select: { id: true, ancestorIds: true },
+      });
       const columns = projectAccount(data);
       const account = await tx.account.create({
         data: {
@@ -160,8 +195,13 @@ async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<L
 /** Embed clients: the partner's client of that identifier (a hosted one), else a new one in the partner root. */
 async function linkClients(tx: Tx, partnerId: string, ids: string[]): Promise<LinkCounts> {
   await lockLinking(tx, partnerId);
-  const identities = (await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } })).sort((a, b) => compare(a.nativeId, b.nativeId));
-  const existing = await tx.client.findMany({ where: { partnerId, identifier: { in: identities.map((i) => i.nativeId) } }, select: { id: true, identifier: true } });
+  const identities = (await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } })).sort((a, b) =>
+    compare(a.nativeId, b.nativeId),
+  );
+  const existing = await tx.client.findMany({
+    where: { partnerId, identifier: { in: identities.map((i) => i.nativeId) } },
+    select: { id: true, identifier: true },
+  });
   const byIdentifier = new Map(existing.map((c) => [c.identifier, c.id]));
   let linked = 0;
   for (const identity of identities) {
@@ -169,7 +209,12 @@ async function linkClients(tx: Tx, partnerId: string, ids: string[]): Promise<Li
     if (clientId) linked++;
     else {
       const columns = projectClient(identity.data as Record<string, unknown>);
-      clientId = (await tx.client.create({ data: { partnerId, accountId: partnerId, identifier: identity.nativeId, metadata: columns.metadata ?? {} }, select: { id: true } })).id;
+      clientId = (
+        await tx.client.create({
+          data: { partnerId, accountId: partnerId, identifier: identity.nativeId, metadata: columns.metadata ?? {} },
+          select: { id: true },
+        })
+      ).id;
       byIdentifier.set(identity.nativeId, clientId);
     }
     const row = await tx.identity.update({ where: { id: identity.id }, data: { status: 'LINKED', clientId } });
@@ -204,7 +249,8 @@ function matchValues(identity: Identity, rules: readonly LinkRule[]): { key: str
 function occupied(user: Candidate, identity: Identity, projected: Partial<Record<UniqueUserColumn, string>>): boolean {
   if (user.kinds.has(identity.kind)) return true;
   // A hosted identity of the kind (the user's own columns) that is another one.
-  if (identity.kind === 'LEARNING') return Boolean(user.externalUserId && user.externalUserId !== projected.externalUserId);
+  if (identity.kind === 'LEARNING')
+    return Boolean(user.externalUserId && user.externalUserId !== projected.externalUserId);
   if (identity.kind === 'EMBED') return Boolean(user.identifier && user.identifier !== projected.identifier);
   if (identity.kind === 'CATALOG') return user.inCatalog && user.email !== (projected.email ?? null);
   return false;
@@ -223,28 +269,45 @@ class Index {
   }
 
   refresh(user: Candidate) {
-    const put = (map: Map<string, Set<string>>, value: string | null) => value && map.set(value, (map.get(value) ?? new Set()).add(user.id));
+    const put = (map: Map<string, Set<string>>, value: string | null) =>
+      value && map.set(value, (map.get(value) ?? new Set()).add(user.id));
     put(this.byKey, user.externalUserId);
     put(this.byKey, user.identifier);
     put(this.byEmail, user.email);
     put(this.byEmail, user.metaEmail);
-    for (const column of ['externalUserId', 'identifier', 'email'] as const) if (user[column]) this.holders.set(`${column}\u0000${user[column]}`, user.id);
+    for (const column of ['externalUserId', 'identifier', 'email'] as const)
+      if (user[column]) this.holders.set(`${column}\u0000${user[column]}`, user.id);
   }
 
   match(key: string | null, email: string | null): Candidate[] {
-    const ids = new Set([...(key ? (this.byKey.get(key) ?? []) : []), ...(email ? (this.byEmail.get(email) ?? []) : [])]);
-    return [...ids].map((id) => this.users.get(id)!).filter((u) => u.live).sort((a, b) => compare(a.id, b.id));
+    const ids = new Set([
+      ...(key ? (this.byKey.get(key) ?? []) : []),
+      ...(email ? (this.byEmail.get(email) ?? []) : []),
+    ]);
+    return [...ids]
+      .map((id) => this.users.get(id)!)
+      .filter((u) => u.live)
+      .sort((a, b) => compare(a.id, b.id));
   }
 }
 
-async function linkUsers(tx: Tx, partnerId: string, ids: string[], rules: Map<string, readonly LinkRule[]>): Promise<LinkCounts> {
+async function linkUsers(
+  tx: Tx,
+  partnerId: string,
+  ids: string[],
+  rules: Map<string, readonly LinkRule[]>,
+): Promise<LinkCounts> {
   await lockLinking(tx, partnerId);
   const loaded = await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } });
   const identities = loaded.sort(userOrder);
   if (!identities.length) return { linked: 0, newUsers: 0, conflicts: 0 };
   const projections = new Map(identities.map((i) => [i.id, projectUser(i.kind, i.data as Record<string, unknown>)]));
   const index = await prefetch(tx, partnerId, identities, projections);
-  const clients = await clientsOf(tx, partnerId, [...projections.values()].map((p) => p.clientIdentifier));
+  const clients = await clientsOf(
+    tx,
+    partnerId,
+    [...projections.values()].map((p) => p.clientIdentifier),
+  );
   const accounts = await accountsOf(tx, partnerId, identities);
 
   const newUsers: Prisma.UserCreateManyInput[] = [];
@@ -271,7 +334,12 @@ async function linkUsers(tx: Tx, partnerId: string, ids: string[], rules: Map<st
         else held.add('');
       }
     };
-    const clientId = projection.clientIdentifier === undefined ? undefined : projection.clientIdentifier === null ? null : (clients.get(projection.clientIdentifier)?.id ?? null);
+    const clientId =
+      projection.clientIdentifier === undefined
+        ? undefined
+        : projection.clientIdentifier === null
+          ? null
+          : (clients.get(projection.clientIdentifier)?.id ?? null);
     if (clientId !== undefined) columns.clientId = clientId;
     if (free.length === 1) {
       owner = free[0]!;
@@ -280,7 +348,10 @@ async function linkUsers(tx: Tx, partnerId: string, ids: string[], rules: Map<st
         columns.canvasUserUuid ??= canvasUuid();
         if (columns.userName === undefined && columns.email) columns.userName = columns.email;
       }
-      changedUsers.set(owner.id, { ...(changedUsers.get(owner.id) ?? {}), ...(columns as Prisma.UserUncheckedUpdateInput) });
+      changedUsers.set(owner.id, {
+        ...(changedUsers.get(owner.id) ?? {}),
+        ...(columns as Prisma.UserUncheckedUpdateInput),
+      });
       linked++;
     } else {
       hold(null);
@@ -289,16 +360,42 @@ async function linkUsers(tx: Tx, partnerId: string, ids: string[], rules: Map<st
         if (columns.userName === undefined && columns.email) columns.userName = columns.email;
       }
       const client = clientId ? [...clients.values()].find((c) => c.id === clientId) : undefined;
-      const accountId = client?.accountId ?? accounts.get(registeredAccountOf(identity.data as Record<string, unknown>) ?? -1) ?? partnerId;
+      const accountId =
+        client?.accountId ??
+        accounts.get(registeredAccountOf(identity.data as Record<string, unknown>) ?? -1) ??
+        partnerId;
       const id = uuidv7();
       newUsers.push({ ...(columns as Prisma.UserCreateManyInput), id, partnerId, accountId, status: 'ACTIVE' });
-      owner = { id, live: true, externalUserId: null, identifier: null, email: null, metaEmail: null, inCatalog: false, kinds: new Set() };
+      owner = {
+        id,
+        live: true,
+        externalUserId: null,
+        identifier: null,
+        email: null,
+        metaEmail: null,
+        inCatalog: false,
+        kinds: new Set(),
+      };
       index.add(owner);
       // Several free candidates, or some that each had this kind already: an admin decides.
       const named = free.length > 1 ? free : matches;
-      if (named.length) conflicts.push({ id: uuidv7(), partnerId, identityId: identity.id, candidateIds: named.map((u) => u.id), reason: 'MATCH' });
+      if (named.length)
+        conflicts.push({
+          id: uuidv7(),
+          partnerId,
+          identityId: identity.id,
+          candidateIds: named.map((u) => u.id),
+          reason: 'MATCH',
+        });
     }
-    if (held.size) conflicts.push({ id: uuidv7(), partnerId, identityId: identity.id, candidateIds: [...held].filter(Boolean).sort(), reason: 'PROJECTION' });
+    if (held.size)
+      conflicts.push({
+        id: uuidv7(),
+        partnerId,
+        identityId: identity.id,
+        candidateIds: [...held].filter(Boolean).sort(),
+        reason: 'PROJECTION',
+      });
     // What this identity brings, for the identities after it.
     if (columns.externalUserId) owner.externalUserId = columns.externalUserId as string;
     if (columns.identifier) owner.identifier = columns.identifier as string;
@@ -308,7 +405,8 @@ async function linkUsers(tx: Tx, partnerId: string, ids: string[], rules: Map<st
     if (identity.kind === 'EMBED' && metaEmail) owner.metaEmail = metaEmail;
     owner.kinds.add(identity.kind);
     index.refresh(owner);
-    if (typeof columns.canvasUserUuid === 'string') index.holders.set(`canvasUserUuid\u0000${columns.canvasUserUuid}`, owner.id);
+    if (typeof columns.canvasUserUuid === 'string')
+      index.holders.set(`canvasUserUuid\u0000${columns.canvasUserUuid}`, owner.id);
     links.push({ id: identity.id, userId: owner.id });
   }
   if (newUsers.length) await tx.user.createMany({ data: newUsers });
@@ -325,7 +423,12 @@ const metadataEmail = (identity: Identity): string | null => {
 };
 
 /** The partner's users any identity of the chunk could match or collide with, in one statement (two with canvas uuids). */
-async function prefetch(tx: Tx, partnerId: string, identities: Identity[], projections: Map<string, ReturnType<typeof projectUser>>): Promise<Index> {
+async function prefetch(
+  tx: Tx,
+  partnerId: string,
+  identities: Identity[],
+  projections: Map<string, ReturnType<typeof projectUser>>,
+): Promise<Index> {
   const keys = new Set<string>();
   const emails = new Set<string>();
   const uuids = new Set<string>();
@@ -345,8 +448,12 @@ async function prefetch(tx: Tx, partnerId: string, identities: Identity[], proje
   const index = new Index();
   for (const row of rows) index.add({ ...row, kinds: new Set(row.kinds ?? []) });
   if (uuids.size) {
-    const held = await tx.user.findMany({ where: { canvasUserUuid: { in: [...uuids] } }, select: { id: true, partnerId: true, canvasUserUuid: true } });
-    for (const h of held) index.holders.set(`canvasUserUuid\u0000${h.canvasUserUuid}`, h.partnerId === partnerId ? h.id : '');
+    const held = await tx.user.findMany({
+      where: { canvasUserUuid: { in: [...uuids] } },
+      select: { id: true, partnerId: true, canvasUserUuid: true },
+    });
+    for (const h of held)
+      index.holders.set(`canvasUserUuid\u0000${h.canvasUserUuid}`, h.partnerId === partnerId ? h.id : '');
   }
   return index;
 }
@@ -354,13 +461,22 @@ async function prefetch(tx: Tx, partnerId: string, identities: Identity[], proje
 async function clientsOf(tx: Tx, partnerId: string, identifiers: (string | null | undefined)[]) {
   const wanted = [...new Set(identifiers.filter((v): v is string => Boolean(v)))];
   if (!wanted.length) return new Map<string, { id: string; accountId: string }>();
-  const rows = await tx.client.findMany({ where: { partnerId, identifier: { in: wanted } }, select: { id: true, identifier: true, accountId: true } });
+  const rows = await tx.client.findMany({
+    where: { partnerId, identifier: { in: wanted } },
+    select: { id: true, identifier: true, accountId: true },
+  });
   return new Map(rows.map((c) => [c.identifier, c]));
 }
 
 /** Catalog `registered_account_id`s as accounts: the messaging identity with that customer_id. */
 async function accountsOf(tx: Tx, partnerId: string, identities: Identity[]): Promise<Map<number, string>> {
-  const wanted = [...new Set(identities.map((i) => registeredAccountOf(i.data as Record<string, unknown>)).filter((v): v is number => v !== null))];
+  const wanted = [
+    ...new Set(
+      identities
+        .map((i) => registeredAccountOf(i.data as Record<string, unknown>))
+        .filter((v): v is number => v !== null),
+    ),
+  ];
   if (!wanted.length) return new Map();
   const rows = await tx.$queryRaw<{ customerId: number; accountId: string }[]>`
     SELECT (data->>'customer_id')::int AS "customerId", "accountId" FROM "Identity"

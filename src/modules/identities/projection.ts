@@ -26,7 +26,12 @@ export interface UserProjection {
 }
 
 export type UniqueUserColumn = 'externalUserId' | 'email' | 'identifier' | 'canvasUserUuid';
-export const UNIQUE_USER_COLUMNS: readonly UniqueUserColumn[] = ['externalUserId', 'email', 'identifier', 'canvasUserUuid'];
+export const UNIQUE_USER_COLUMNS: readonly UniqueUserColumn[] = [
+  'externalUserId',
+  'email',
+  'identifier',
+  'canvasUserUuid',
+];
 
 /** learning `{id, external_user_id, entitlements?}`: the key. Entitlements stay in data (they grant rights here). */
 function learningUser(data: Data): UserProjection {
@@ -48,12 +53,24 @@ function catalogUser(data: Data): UserProjection {
     columns.canvasUserUuid = uuid;
     unique.canvasUserUuid = uuid;
   }
-  const strings = { user_name: 'userName', first_name: 'firstName', last_name: 'lastName', time_zone: 'timeZone', locale: 'locale' } as const;
+  const strings = {
+    user_name: 'userName',
+    first_name: 'firstName',
+    last_name: 'lastName',
+    time_zone: 'timeZone',
+    locale: 'locale',
+  } as const;
   for (const [wire, column] of Object.entries(strings)) {
     const value = str(data[wire]);
     if (has(data, wire) && value !== undefined) (columns as Data)[column] = value;
   }
-  if (has(data, 'canvas_user_id') && (data.canvas_user_id === null || (Number.isSafeInteger(data.canvas_user_id) && (data.canvas_user_id as number) > 0 && (data.canvas_user_id as number) <= 2_147_483_647))) {
+  if (
+    has(data, 'canvas_user_id') &&
+    (data.canvas_user_id === null ||
+      (Number.isSafeInteger(data.canvas_user_id) &&
+        (data.canvas_user_id as number) > 0 &&
+        (data.canvas_user_id as number) <= 2_147_483_647))
+  ) {
     columns.canvasUserId = data.canvas_user_id as number | null;
   }
   if (isObject(data.custom_fields)) columns.customFields = jsonColumn(data.custom_fields);
@@ -94,12 +111,20 @@ export function projectAccount(data: Data): Prisma.AccountUncheckedUpdateInput {
   const columns: Prisma.AccountUncheckedUpdateInput = {};
   const name = str(data.name);
   if (name) columns.name = name.slice(0, 1000);
-  const flags = { legacy_access: 'legacyAccess', lrn_access: 'lrnAccess', require_ip_api_access: 'requireIpApiAccess', require_ip_gql_access: 'requireIpGqlAccess' } as const;
+  const flags = {
+    legacy_access: 'legacyAccess',
+    lrn_access: 'lrnAccess',
+    require_ip_api_access: 'requireIpApiAccess',
+    require_ip_gql_access: 'requireIpGqlAccess',
+  } as const;
   for (const [wire, column] of Object.entries(flags)) {
     const value = bool(data[wire]);
     if (value !== undefined) (columns as Data)[column] = value;
   }
-  for (const [wire, column] of [['sms_access', 'smsAccess'], ['mms_access', 'mmsAccess']] as const) {
+  for (const [wire, column] of [
+    ['sms_access', 'smsAccess'],
+    ['mms_access', 'mmsAccess'],
+  ] as const) {
     const value = str(data[wire])?.toUpperCase();
     if (value && COVERAGE.has(value)) columns[column] = value as CoverageAccess;
   }
@@ -147,6 +172,15 @@ export function clearedUser(kind: BackendKind): Prisma.UserUncheckedUpdateInput 
 }
 
 /** Whether the user's own columns hold an identity of `kind` (a hosted one, or a connected one's projection). */
-export function holdsKind(user: { externalUserId: string | null; inCatalog: boolean; identifier: string | null }, kind: BackendKind): boolean {
-  return kind === 'LEARNING' ? Boolean(user.externalUserId) : kind === 'CATALOG' ? user.inCatalog : kind === 'EMBED' ? Boolean(user.identifier) : false;
+export function holdsKind(
+  user: { externalUserId: string | null; inCatalog: boolean; identifier: string | null },
+  kind: BackendKind,
+): boolean {
+  return kind === 'LEARNING'
+    ? Boolean(user.externalUserId)
+    : kind === 'CATALOG'
+      ? user.inCatalog
+      : kind === 'EMBED'
+        ? Boolean(user.identifier)
+        : false;
 }

@@ -56,7 +56,21 @@ export function storedView(identity: Identity & { backend: Backend }): IdentityV
   };
 }
 
-export type UserIdentitySource = Pick<User, 'id' | 'externalUserId' | 'inCatalog' | 'catalogId' | 'email' | 'userName' | 'firstName' | 'lastName' | 'canvasUserUuid' | 'identifier' | 'metadata' | 'updatedAt'> & {
+export type UserIdentitySource = Pick<
+  User,
+  | 'id'
+  | 'externalUserId'
+  | 'inCatalog'
+  | 'catalogId'
+  | 'email'
+  | 'userName'
+  | 'firstName'
+  | 'lastName'
+  | 'canvasUserUuid'
+  | 'identifier'
+  | 'metadata'
+  | 'updatedAt'
+> & {
   identities: (Identity & { backend: Backend })[];
 };
 
@@ -74,10 +88,20 @@ export const USER_IDENTITIES_SELECT = {
   identifier: true,
   metadata: true,
   updatedAt: true,
-  identities: { where: { status: { not: 'PENDING' as const } }, include: { backend: true }, orderBy: { id: 'asc' as const } },
+  identities: {
+    where: { status: { not: 'PENDING' as const } },
+    include: { backend: true },
+    orderBy: { id: 'asc' as const },
+  },
 };
 
-const hosted = (kind: BackendKind, nativeId: string, key: string | null, updatedAt: Date, data: Record<string, unknown>): IdentityView => ({
+const hosted = (
+  kind: BackendKind,
+  nativeId: string,
+  key: string | null,
+  updatedAt: Date,
+  data: Record<string, unknown>,
+): IdentityView => ({
   backend: null,
   kind,
   nativeId,
@@ -96,7 +120,13 @@ export function userIdentities(user: UserIdentitySource): IdentityView[] {
   const stored = user.identities.map(storedView);
   const has = new Set(stored.map((i) => i.kind));
   const views = [...stored];
-  if (user.externalUserId && !has.has('LEARNING')) views.push(hosted('LEARNING', user.id, user.externalUserId, user.updatedAt, { id: user.id, external_user_id: user.externalUserId }));
+  if (user.externalUserId && !has.has('LEARNING'))
+    views.push(
+      hosted('LEARNING', user.id, user.externalUserId, user.updatedAt, {
+        id: user.id,
+        external_user_id: user.externalUserId,
+      }),
+    );
   if (user.inCatalog && !has.has('CATALOG')) {
     views.push(
       hosted('CATALOG', String(user.catalogId), user.email, user.updatedAt, {
@@ -109,25 +139,49 @@ export function userIdentities(user: UserIdentitySource): IdentityView[] {
       }),
     );
   }
-  if (user.identifier && !has.has('EMBED')) views.push(hosted('EMBED', user.identifier, user.identifier, user.updatedAt, { identifier: user.identifier, metadata: user.metadata ?? {} }));
-  return views.sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || Number(a.backend !== null) - Number(b.backend !== null) || (a.nativeId < b.nativeId ? -1 : 1));
+  if (user.identifier && !has.has('EMBED'))
+    views.push(
+      hosted('EMBED', user.identifier, user.identifier, user.updatedAt, {
+        identifier: user.identifier,
+        metadata: user.metadata ?? {},
+      }),
+    );
+  return views.sort(
+    (a, b) =>
+      KIND_ORDER[a.kind] - KIND_ORDER[b.kind] ||
+      Number(a.backend !== null) - Number(b.backend !== null) ||
+      (a.nativeId < b.nativeId ? -1 : 1),
+  );
 }
 
-export type AccountIdentitySource = Pick<Account, 'id' | 'customerId' | 'name' | 'updatedAt'> & { identities: (Identity & { backend: Backend })[] };
+export type AccountIdentitySource = Pick<Account, 'id' | 'customerId' | 'name' | 'updatedAt'> & {
+  identities: (Identity & { backend: Backend })[];
+};
 
 export const ACCOUNT_IDENTITIES_SELECT = {
   id: true,
   customerId: true,
   name: true,
   updatedAt: true,
-  identities: { where: { status: { not: 'PENDING' as const } }, include: { backend: true }, orderBy: { id: 'asc' as const } },
+  identities: {
+    where: { status: { not: 'PENDING' as const } },
+    include: { backend: true },
+    orderBy: { id: 'asc' as const },
+  },
 };
 
 /** An account's identities: its stored messaging ones, else the hosted one (the account itself). */
 export function accountIdentities(account: AccountIdentitySource): IdentityView[] {
   const stored = account.identities.map(storedView);
   if (stored.some((i) => i.kind === 'MESSAGING')) return stored;
-  return [hosted('MESSAGING', account.id, null, account.updatedAt, { id: account.id, customer_id: account.customerId, name: account.name }), ...stored];
+  return [
+    hosted('MESSAGING', account.id, null, account.updatedAt, {
+      id: account.id,
+      customer_id: account.customerId,
+      name: account.name,
+    }),
+    ...stored,
+  ];
 }
 
 // ---------------------------------------------------------------------------- disconnect
@@ -159,8 +213,16 @@ export async function dismissLinkConflict(ctx: RequestContext, id: string): Prom
     const conflict = await tx.linkConflict.findFirst({ where: { id, partnerId: principal.partnerId } });
     if (!conflict) throw new NotFoundError('LinkConflict', id);
     if (conflict.status !== 'OPEN') throw new ConflictError(`the link conflict is already ${conflict.status}`, 'id');
-    const updated = await tx.linkConflict.update({ where: { id }, data: { status: 'DISMISSED', resolvedAt: new Date() } });
-    audit({ action: 'link_conflict.dismiss', subjectType: 'LinkConflict', subjectId: id, data: { identityId: conflict.identityId } });
+    const updated = await tx.linkConflict.update({
+      where: { id },
+      data: { status: 'DISMISSED', resolvedAt: new Date() },
+    });
+    audit({
+      action: 'link_conflict.dismiss',
+      subjectType: 'LinkConflict',
+      subjectId: id,
+      data: { identityId: conflict.identityId },
+    });
     return updated;
   });
 }
@@ -168,7 +230,10 @@ export async function dismissLinkConflict(ctx: RequestContext, id: string): Prom
 /** Resolves the OPEN conflicts of `identityIds`, or (with `users`) those among those users. */
 async function resolveConflicts(tx: Tx, where: { identityIds?: string[]; users?: [string, string] }): Promise<number> {
   if (where.identityIds) {
-    const { count } = await tx.linkConflict.updateMany({ where: { identityId: { in: where.identityIds }, status: 'OPEN' }, data: { status: 'RESOLVED', resolvedAt: new Date() } });
+    const { count } = await tx.linkConflict.updateMany({
+      where: { identityId: { in: where.identityIds }, status: 'OPEN' },
+      data: { status: 'RESOLVED', resolvedAt: new Date() },
+    });
     return count;
   }
   const [a, b] = where.users!;
@@ -181,7 +246,10 @@ async function resolveConflicts(tx: Tx, where: { identityIds?: string[]; users?:
 
 /** Does the user still hold any identity (stored, or hosted in its columns)? */
 async function holdsAny(tx: Tx, userId: string): Promise<boolean> {
-  const user = await tx.user.findUniqueOrThrow({ where: { id: userId }, select: { externalUserId: true, inCatalog: true, identifier: true } });
+  const user = await tx.user.findUniqueOrThrow({
+    where: { id: userId },
+    select: { externalUserId: true, inCatalog: true, identifier: true },
+  });
   if (user.externalUserId || user.inCatalog || user.identifier) return true;
   return (await tx.identity.count({ where: { userId } })) > 0;
 }
@@ -198,17 +266,24 @@ async function partnerBackend(tx: Tx, partnerId: string, backendId: string): Pro
  * holding it; a user left with no identity becomes MERGED into the receiver (its dependents
  * move with it, as in a merge). Resolves the identity's open conflicts.
  */
-export async function linkIdentity(ctx: RequestContext, input: { userId: string; backendId: string; nativeId: string }): Promise<{ user: User; identity: Identity }> {
+export async function linkIdentity(
+  ctx: RequestContext,
+  input: { userId: string; backendId: string; nativeId: string },
+): Promise<{ user: User; identity: Identity }> {
   const principal = requireUser(ctx);
   const result = await audited(ctx, async (tx, audit) => {
     await lockLinking(tx, principal.partnerId);
     const backend = await partnerBackend(tx, principal.partnerId, input.backendId);
-    const found = await tx.identity.findUnique({ where: { backendId_entity_nativeId: { backendId: backend.id, entity: 'USER', nativeId: input.nativeId } } });
+    const found = await tx.identity.findUnique({
+      where: { backendId_entity_nativeId: { backendId: backend.id, entity: 'USER', nativeId: input.nativeId } },
+    });
     if (!found) throw new NotFoundError('Identity', input.nativeId.slice(0, 100));
     const involved = [input.userId, ...(found.userId && found.userId !== input.userId ? [found.userId] : [])];
     const users = await lockManagedUsers(tx, ctx, involved).catch((error: unknown) => {
       // A holder outside the caller's accounts is not named to it: the identity is simply not found.
-      throw error instanceof NotFoundError && error.ref === found.userId ? new NotFoundError('Identity', input.nativeId.slice(0, 100)) : error;
+      throw error instanceof NotFoundError && error.ref === found.userId
+        ? new NotFoundError('Identity', input.nativeId.slice(0, 100))
+        : error;
     });
     const receiver = users[0]!;
     const holder = users[1] ?? null;
@@ -218,12 +293,21 @@ export async function linkIdentity(ctx: RequestContext, input: { userId: string;
       await resolveConflicts(tx, { identityIds: [identity.id] });
       return { user: receiver, identity };
     }
-    const other = await tx.identity.count({ where: { userId: receiver.id, kind: identity.kind, status: { in: ['LINKED', 'GONE'] } } });
-    const hostedOther = !other && holdsKind(receiver, identity.kind) && !(await tx.identity.count({ where: { userId: receiver.id, kind: identity.kind } }));
-    if (other || hostedOther) throw new ConflictError(`user ${receiver.id} already has a ${identity.kind} identity: unlink it first`, 'userId');
+    const other = await tx.identity.count({
+      where: { userId: receiver.id, kind: identity.kind, status: { in: ['LINKED', 'GONE'] } },
+    });
+    const hostedOther =
+      !other &&
+      holdsKind(receiver, identity.kind) &&
+      !(await tx.identity.count({ where: { userId: receiver.id, kind: identity.kind } }));
+    if (other || hostedOther)
+      throw new ConflictError(`user ${receiver.id} already has a ${identity.kind} identity: unlink it first`, 'userId');
     // Free the holder's columns of that kind first: the unique constraints hold at every statement.
     if (holder) await tx.user.update({ where: { id: holder.id }, data: clearedUser(identity.kind) });
-    const moved = await tx.identity.update({ where: { id: identity.id }, data: { userId: receiver.id, status: identity.status === 'PENDING' ? 'LINKED' : identity.status } });
+    const moved = await tx.identity.update({
+      where: { id: identity.id },
+      data: { userId: receiver.id, status: identity.status === 'PENDING' ? 'LINKED' : identity.status },
+    });
     await resolveConflicts(tx, { identityIds: [identity.id] });
     await projectIdentity(tx, moved);
     let merged = false;
@@ -236,7 +320,13 @@ export async function linkIdentity(ctx: RequestContext, input: { userId: string;
       action: 'identity.link',
       subjectType: 'User',
       subjectId: receiver.id,
-      data: { backendId: backend.id, kind: identity.kind, nativeId: identity.nativeId, from: holder?.id ?? null, fromMerged: merged },
+      data: {
+        backendId: backend.id,
+        kind: identity.kind,
+        nativeId: identity.nativeId,
+        from: holder?.id ?? null,
+        fromMerged: merged,
+      },
     });
     return { user: await tx.user.findUniqueOrThrow({ where: { id: receiver.id } }), identity: moved };
   });
@@ -245,27 +335,48 @@ export async function linkIdentity(ctx: RequestContext, input: { userId: string;
 }
 
 /** Detaches the user's identity of `backendId` into a new user (in the same account), which it then alone holds. */
-export async function unlinkIdentity(ctx: RequestContext, input: { userId: string; backendId: string }): Promise<{ user: User; detachedUser: User }> {
+export async function unlinkIdentity(
+  ctx: RequestContext,
+  input: { userId: string; backendId: string },
+): Promise<{ user: User; detachedUser: User }> {
   const principal = requireUser(ctx);
   return audited(ctx, async (tx, audit) => {
     await lockLinking(tx, principal.partnerId);
     const backend = await partnerBackend(tx, principal.partnerId, input.backendId);
     const [user] = await lockManagedUsers(tx, ctx, [input.userId]);
     await assertNotMerged(tx, ctx, user!, 'unlink it from the user it was merged into', 'userId');
-    const identity = await tx.identity.findFirst({ where: { userId: user!.id, backendId: backend.id, entity: 'USER' } });
+    const identity = await tx.identity.findFirst({
+      where: { userId: user!.id, backendId: backend.id, entity: 'USER' },
+    });
     if (!identity) throw new NotFoundError('Identity', `of backend ${backend.id} on user ${user!.id}`);
     await tx.user.update({ where: { id: user!.id }, data: clearedUser(identity.kind) });
     const others = await tx.identity.count({ where: { userId: user!.id, id: { not: identity.id } } });
-    const left = await tx.user.findUniqueOrThrow({ where: { id: user!.id }, select: { externalUserId: true, inCatalog: true, identifier: true } });
+    const left = await tx.user.findUniqueOrThrow({
+      where: { id: user!.id },
+      select: { externalUserId: true, inCatalog: true, identifier: true },
+    });
     if (!others && !left.externalUserId && !left.inCatalog && !left.identifier) {
-      throw new ConflictError(`that is the only identity of user ${user!.id}: nothing would be left of it`, 'backendId');
+      throw new ConflictError(
+        `that is the only identity of user ${user!.id}: nothing would be left of it`,
+        'backendId',
+      );
     }
-    const detached = await tx.user.create({ data: { id: uuidv7(), partnerId: user!.partnerId, accountId: user!.accountId } });
+    const detached = await tx.user.create({
+      data: { id: uuidv7(), partnerId: user!.partnerId, accountId: user!.accountId },
+    });
     const moved = await tx.identity.update({ where: { id: identity.id }, data: { userId: detached.id } });
     await resolveConflicts(tx, { identityIds: [identity.id] });
     await projectIdentity(tx, moved);
-    audit({ action: 'identity.unlink', subjectType: 'User', subjectId: user!.id, data: { backendId: backend.id, kind: identity.kind, nativeId: identity.nativeId, detachedUser: detached.id } });
-    return { user: await tx.user.findUniqueOrThrow({ where: { id: user!.id } }), detachedUser: await tx.user.findUniqueOrThrow({ where: { id: detached.id } }) };
+    audit({
+      action: 'identity.unlink',
+      subjectType: 'User',
+      subjectId: user!.id,
+      data: { backendId: backend.id, kind: identity.kind, nativeId: identity.nativeId, detachedUser: detached.id },
+    });
+    return {
+      user: await tx.user.findUniqueOrThrow({ where: { id: user!.id } }),
+      detachedUser: await tx.user.findUniqueOrThrow({ where: { id: detached.id } }),
+    };
   });
 }
 
@@ -278,9 +389,16 @@ const MOVED_KIND: Record<string, BackendKind> = { learning: 'LEARNING', catalog:
  * them (across backends: each backend's identity of that kind); the open conflicts among the
  * two users are resolved.
  */
-export async function mergeIdentities(tx: Tx, sourceId: string, targetId: string, moved: string[]): Promise<{ identities: number; resolvedConflicts: number }> {
+export async function mergeIdentities(
+  tx: Tx,
+  sourceId: string,
+  targetId: string,
+  moved: string[],
+): Promise<{ identities: number; resolvedConflicts: number }> {
   const kinds = moved.map((m) => MOVED_KIND[m]).filter((k): k is BackendKind => Boolean(k));
-  const { count } = kinds.length ? await tx.identity.updateMany({ where: { userId: sourceId, kind: { in: kinds } }, data: { userId: targetId } }) : { count: 0 };
+  const { count } = kinds.length
+    ? await tx.identity.updateMany({ where: { userId: sourceId, kind: { in: kinds } }, data: { userId: targetId } })
+    : { count: 0 };
   const resolvedConflicts = await resolveConflicts(tx, { users: [sourceId, targetId] });
   return { identities: count, resolvedConflicts };
 }

@@ -14,7 +14,12 @@ import { linkPending } from './linking.js';
 import { projectIdentity } from './writes.js';
 
 /** The context of writes nobody requested: the sync runner's (audit actor `system`). */
-export const systemContext = (prisma: PrismaClient): RequestContext => ({ prisma, principal: null, requestId: 'sync', ip: '' });
+export const systemContext = (prisma: PrismaClient): RequestContext => ({
+  prisma,
+  principal: null,
+  requestId: 'sync',
+  ip: '',
+});
 
 /** JSON with object keys sorted, so the same record hashes the same whatever order its keys came in. */
 function stableJson(value: unknown): string {
@@ -41,7 +46,12 @@ export function identitySink(prisma: PrismaClient): IdentitySink {
 
     async markUnseenGone(backend, stream, runId) {
       const { count } = await prisma.identity.updateMany({
-        where: { backendId: backend.id, stream, status: { in: ['LINKED', 'PENDING'] }, OR: [{ lastSeenRunId: null }, { lastSeenRunId: { not: runId } }] },
+        where: {
+          backendId: backend.id,
+          stream,
+          status: { in: ['LINKED', 'PENDING'] },
+          OR: [{ lastSeenRunId: null }, { lastSeenRunId: { not: runId } }],
+        },
         data: { status: 'GONE' },
       });
       return count;
@@ -49,7 +59,12 @@ export function identitySink(prisma: PrismaClient): IdentitySink {
 
     async unseenNativeIds(backend, stream, runId, limit) {
       const rows = await prisma.identity.findMany({
-        where: { backendId: backend.id, stream, status: { in: ['LINKED', 'PENDING'] }, OR: [{ lastSeenRunId: null }, { lastSeenRunId: { not: runId } }] },
+        where: {
+          backendId: backend.id,
+          stream,
+          status: { in: ['LINKED', 'PENDING'] },
+          OR: [{ lastSeenRunId: null }, { lastSeenRunId: { not: runId } }],
+        },
         select: { nativeId: true },
         orderBy: { nativeId: 'asc' },
         take: limit,
@@ -68,7 +83,12 @@ export function identitySink(prisma: PrismaClient): IdentitySink {
     async *knownNativeIds(backend, stream) {
       for (let after: string | undefined; ; ) {
         const rows = await prisma.identity.findMany({
-          where: { backendId: backend.id, stream, status: { in: ['LINKED', 'PENDING'] }, ...(after ? { id: { gt: after } } : {}) },
+          where: {
+            backendId: backend.id,
+            stream,
+            status: { in: ['LINKED', 'PENDING'] },
+            ...(after ? { id: { gt: after } } : {}),
+          },
           select: { id: true, nativeId: true },
           orderBy: { id: 'asc' },
           take: KNOWN_PAGE,
@@ -83,7 +103,12 @@ export function identitySink(prisma: PrismaClient): IdentitySink {
   };
 }
 
-async function upsertPage(tx: Tx, backend: BackendRef, records: SourceRecord[], runId: string): Promise<{ created: number; updated: number }> {
+async function upsertPage(
+  tx: Tx,
+  backend: BackendRef,
+  records: SourceRecord[],
+  runId: string,
+): Promise<{ created: number; updated: number }> {
   // A record read twice in one page (a list that shifted under the reader) counts once: the last read wins.
   const unique = new Map<string, SourceRecord>();
   for (const record of records) if (record.nativeId) unique.set(`${record.entity}\u0000${record.nativeId}`, record);
@@ -92,8 +117,23 @@ async function upsertPage(tx: Tx, backend: BackendRef, records: SourceRecord[], 
   const byEntity = new Map<string, string[]>();
   for (const r of list) byEntity.set(r.entity, [...(byEntity.get(r.entity) ?? []), r.nativeId]);
   const existing = await tx.identity.findMany({
-    where: { backendId: backend.id, OR: [...byEntity].map(([entity, nativeIds]) => ({ entity: entity as SourceRecord['entity'], nativeId: { in: nativeIds } })) },
-    select: { id: true, entity: true, nativeId: true, status: true, dataHash: true, userId: true, accountId: true, clientId: true },
+    where: {
+      backendId: backend.id,
+      OR: [...byEntity].map(([entity, nativeIds]) => ({
+        entity: entity as SourceRecord['entity'],
+        nativeId: { in: nativeIds },
+      })),
+    },
+    select: {
+      id: true,
+      entity: true,
+      nativeId: true,
+      status: true,
+      dataHash: true,
+      userId: true,
+      accountId: true,
+      clientId: true,
+    },
   });
   const known = new Map(existing.map((i) => [`${i.entity}\u0000${i.nativeId}`, i]));
   const now = new Date();
@@ -102,7 +142,13 @@ async function upsertPage(tx: Tx, backend: BackendRef, records: SourceRecord[], 
   let updated = 0;
   for (const record of list) {
     const hash = dataHash(record.data);
-    const fields = { key: record.key, email: normaliseEmail(record.email), sourceUpdatedAt: record.sourceUpdatedAt, syncedAt: now, lastSeenRunId: runId };
+    const fields = {
+      key: record.key,
+      email: normaliseEmail(record.email),
+      sourceUpdatedAt: record.sourceUpdatedAt,
+      syncedAt: now,
+      lastSeenRunId: runId,
+    };
     const identity = known.get(`${record.entity}\u0000${record.nativeId}`);
     if (!identity) {
       fresh.push({
@@ -137,7 +183,8 @@ async function upsertPage(tx: Tx, backend: BackendRef, records: SourceRecord[], 
     // Changed data of a linked identity reaches its owner in the same transaction.
     if (row.status === 'LINKED' && identity.dataHash !== hash) await projectIdentity(tx, row);
   }
-  if (seen.length) await tx.identity.updateMany({ where: { id: { in: seen } }, data: { syncedAt: now, lastSeenRunId: runId } });
+  if (seen.length)
+    await tx.identity.updateMany({ where: { id: { in: seen } }, data: { syncedAt: now, lastSeenRunId: runId } });
   // A concurrent writer of the same page (there is none: one run per backend at a time) would be skipped, not doubled.
   const created = fresh.length ? (await tx.identity.createMany({ data: fresh, skipDuplicates: true })).count : 0;
   return { created, updated };

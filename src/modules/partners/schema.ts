@@ -7,7 +7,14 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { apiKeyVisibility, within } from '../../auth/visibility.js';
 import { idArg } from '../../graphql/mutations.js';
 import { PlanEnum } from '../../graphql/enums.js';
-import { MAX_ACTIVE_API_KEYS, createApiKey, createPartner, resetAccountIpAccess, revokeApiKey, type NewPartner } from './service.js';
+import {
+  MAX_ACTIVE_API_KEYS,
+  createApiKey,
+  createPartner,
+  resetAccountIpAccess,
+  revokeApiKey,
+  type NewPartner,
+} from './service.js';
 
 const ApiKeyRef = builder.prismaNode('ApiKey', {
   id: { field: 'id' },
@@ -17,34 +24,48 @@ const ApiKeyRef = builder.prismaNode('ApiKey', {
   // The operator reads the key it has just created (createPartner's apiKeyInfo); every
   // lookup it could make itself finds nothing (findUnique above), as for users and accounts.
   authScopes: { admin: true, operator: true },
-  description: "A partner API key: the credential (sent as `Authorization: Bearer <key>`) is shown once at creation and stored only as a hash; this is what is kept about it. An admin sees its own keys, a partner admin every key of the partner.",
+  description:
+    'A partner API key: the credential (sent as `Authorization: Bearer <key>`) is shown once at creation and stored only as a hash; this is what is kept about it. An admin sees its own keys, a partner admin every key of the partner.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The name given at creation, to tell keys apart.' }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
     principal: t.relation('principal', { description: 'The admin user the key acts as.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the key was created.' }),
-    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true, description: 'When the key stops working; null: never.' }),
-    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When the key was revoked; null while it is not.' }),
-    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'When the key last authenticated a request (refreshed at most once a minute); null: never used.' }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the key stops working; null: never.',
+    }),
+    revokedAt: t.expose('revokedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the key was revoked; null while it is not.',
+    }),
+    lastUsedAt: t.expose('lastUsedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the key last authenticated a request (refreshed at most once a minute); null: never used.',
+    }),
   }),
 });
 
 const CreatePartnerSuccess = builder.objectRef<NewPartner>('CreatePartnerSuccess').implement({
-  description: 'The new partner, its first admin and that admin\'s first API key.',
+  description: "The new partner, its first admin and that admin's first API key.",
   fields: (t) => ({
     // Loaded by id so that nested selections plan one query; the operator's own
     // visibility (nothing of any tenant) would refuse the usual fallback lookups.
     account: t.prismaField({
       type: 'Account',
       description: "The partner's root account.",
-      resolve: (query, p, _args, ctx) => ctx.prisma.account.findUniqueOrThrow({ ...query, where: { id: p.account.id } }),
+      resolve: (query, p, _args, ctx) =>
+        ctx.prisma.account.findUniqueOrThrow({ ...query, where: { id: p.account.id } }),
     }),
     adminUser: t.prismaField({
       type: 'User',
       description: "The partner's first admin (PARTNER_ADMIN), whom the API key acts as.",
       resolve: (query, p, _args, ctx) => ctx.prisma.user.findUniqueOrThrow({ ...query, where: { id: p.adminUser.id } }),
     }),
-    apiKey: t.string({ description: 'The first API key of the partner\'s admin. Shown once.', resolve: (p) => p.key }),
+    apiKey: t.string({ description: "The first API key of the partner's admin. Shown once.", resolve: (p) => p.key }),
     apiKeyInfo: t.prismaField({
       type: 'ApiKey',
       description: 'What is kept about that key (name, prefix, dates).',
@@ -63,7 +84,9 @@ const CreateApiKeySuccess = builder.objectRef<{ apiKey: ApiKey; key: string }>('
 
 const RevokeApiKeySuccess = builder.objectRef<{ apiKey: ApiKey }>('RevokeApiKeySuccess').implement({
   description: 'The key, revoked: it authenticates nothing from now on.',
-  fields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, description: 'The revoked key (`revokedAt` set).', resolve: (p) => p.apiKey }) }),
+  fields: (t) => ({
+    apiKey: t.field({ type: ApiKeyRef, description: 'The revoked key (`revokedAt` set).', resolve: (p) => p.apiKey }),
+  }),
 });
 
 const ResetAccountIpAccessSuccess = builder.objectRef<{ account: Account }>('ResetAccountIpAccessSuccess').implement({
@@ -73,7 +96,8 @@ const ResetAccountIpAccessSuccess = builder.objectRef<{ account: Account }>('Res
     account: t.prismaField({
       type: 'Account',
       description: 'The account as it is now.',
-      resolve: (query, p, _args, ctx) => ctx.prisma.account.findUniqueOrThrow({ ...query, where: { id: p.account.id } }),
+      resolve: (query, p, _args, ctx) =>
+        ctx.prisma.account.findUniqueOrThrow({ ...query, where: { id: p.account.id } }),
     }),
   }),
 });
@@ -83,7 +107,8 @@ builder.mutationFields((t) => ({
     type: CreatePartnerSuccess,
     errors: resultUnion('CreatePartnerResult', ValidationError),
     authScopes: { operator: true },
-    description: 'Operator only: provisions a partner, i.e. its root account, its first admin user and an API key for that admin (returned once).',
+    description:
+      'Operator only: provisions a partner, i.e. its root account, its first admin user and an API key for that admin (returned once).',
     args: {
       input: t.arg({
         type: builder.inputType('CreatePartnerInput', {
@@ -111,7 +136,10 @@ builder.mutationFields((t) => ({
           description: 'The new key.',
           fields: (f) => ({
             name: f.string({ required: true, description: 'A name to tell keys apart, 1 to 255 characters.' }),
-            expiresAt: f.field({ type: 'DateTime', description: 'When the key stops working, in the future (left out: never).' }),
+            expiresAt: f.field({
+              type: 'DateTime',
+              description: 'When the key stops working, in the future (left out: never).',
+            }),
           }),
         }),
         required: true,
@@ -124,7 +152,8 @@ builder.mutationFields((t) => ({
     type: RevokeApiKeySuccess,
     errors: resultUnion('RevokeApiKeyResult', NotFoundError),
     authScopes: { admin: true },
-    description: 'Revokes an API key at once (revoking a revoked key changes nothing). An admin revokes its own keys, a partner admin any key of the partner.',
+    description:
+      'Revokes an API key at once (revoking a revoked key changes nothing). An admin revokes its own keys, a partner admin any key of the partner.',
     args: {
       input: t.arg({
         type: builder.inputType('RevokeApiKeyInput', {
@@ -141,17 +170,25 @@ builder.mutationFields((t) => ({
     type: ResetAccountIpAccessSuccess,
     errors: resultUnion('ResetAccountIpAccessResult', NotFoundError),
     authScopes: { operator: true },
-    description: 'Operator only: clears the account\'s requireIpGqlAccess (a partner locked out of GraphQL by its own allow-list). allowedIps and requireIpApiAccess stay.',
+    description:
+      "Operator only: clears the account's requireIpGqlAccess (a partner locked out of GraphQL by its own allow-list). allowedIps and requireIpApiAccess stay.",
     args: {
       input: t.arg({
         type: builder.inputType('ResetAccountIpAccessInput', {
           description: 'The account to unlock.',
-          fields: (f) => ({ accountId: f.id({ required: true, description: 'The account whose requirement locks the partner out (usually the partner itself).' }) }),
+          fields: (f) => ({
+            accountId: f.id({
+              required: true,
+              description: 'The account whose requirement locks the partner out (usually the partner itself).',
+            }),
+          }),
         }),
         required: true,
         description: 'The account.',
       }),
     },
-    resolve: async (_root, { input }, ctx) => ({ account: await resetAccountIpAccess(ctx, idArg('Account', input.accountId)) }),
+    resolve: async (_root, { input }, ctx) => ({
+      account: await resetAccountIpAccess(ctx, idArg('Account', input.accountId)),
+    }),
   }),
 }));

@@ -40,13 +40,27 @@ export async function provisionPartner(
 ): Promise<NewPartner> {
   const id = ulid();
   const account = await tx.account.create({
-    data: { id, partnerId: id, name: input.name, plan: input.plan ?? 'CORE', ancestorIds: [], canvasUuid: canvasUuid() },
+    data: {
+      id,
+      partnerId: id,
+      name: input.name,
+      plan: input.plan ?? 'CORE',
+      ancestorIds: [],
+      canvasUuid: canvasUuid(),
+    },
   });
   const adminUser = await tx.user.create({ data: { id: uuidv7(), partnerId: id, accountId: id, userName: 'admin' } });
   await tx.entitlement.create({ data: { userId: adminUser.id, kind: 'PARTNER_ADMIN' } });
   const { key, hash, prefix } = generateApiKey();
-  const apiKey = await tx.apiKey.create({ data: { partnerId: id, principalId: adminUser.id, name: 'initial', prefix, hash } });
-  audit({ action: 'partner.create', subjectType: 'Account', subjectId: id, data: { partnerId: id, name: input.name, plan: account.plan, adminUserId: adminUser.id } });
+  const apiKey = await tx.apiKey.create({
+    data: { partnerId: id, principalId: adminUser.id, name: 'initial', prefix, hash },
+  });
+  audit({
+    action: 'partner.create',
+    subjectType: 'Account',
+    subjectId: id,
+    data: { partnerId: id, name: input.name, plan: account.plan, adminUserId: adminUser.id },
+  });
   return { account, adminUser, apiKey, key };
 }
 
@@ -63,11 +77,15 @@ const apiKeySchema = z.object({
 });
 
 /** A new key acting as the calling admin. */
-export async function createApiKey(ctx: RequestContext, raw: z.input<typeof apiKeySchema>): Promise<{ apiKey: ApiKey; key: string }> {
+export async function createApiKey(
+  ctx: RequestContext,
+  raw: z.input<typeof apiKeySchema>,
+): Promise<{ apiKey: ApiKey; key: string }> {
   const principal = requireUser(ctx);
   if (!isAdmin(principal)) throw new ForbiddenError('API keys are for admins');
   const input = parse(apiKeySchema, raw);
-  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new ValidationError('expiresAt must be in the future', 'input.expiresAt');
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now())
+    throw new ValidationError('expiresAt must be in the future', 'input.expiresAt');
   return audited(ctx, async (tx, audit) => {
     // One key creation per partner at a time, so that racing requests cannot both take the
     // last place (NO KEY UPDATE: rows that reference the partner can still be inserted).
@@ -77,11 +95,20 @@ export async function createApiKey(ctx: RequestContext, raw: z.input<typeof apiK
       where: { partnerId: principal.partnerId, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
     });
     if (active >= MAX_ACTIVE_API_KEYS) {
-      throw new ConflictError(`the partner already has ${MAX_ACTIVE_API_KEYS} active API keys, the most it may hold: revoke one first`);
+      throw new ConflictError(
+        `the partner already has ${MAX_ACTIVE_API_KEYS} active API keys, the most it may hold: revoke one first`,
+      );
     }
     const { key, hash, prefix } = generateApiKey();
     const apiKey = await tx.apiKey.create({
-      data: { partnerId: principal.partnerId, principalId: principal.userId, name: input.name, prefix, hash, expiresAt: input.expiresAt },
+      data: {
+        partnerId: principal.partnerId,
+        principalId: principal.userId,
+        name: input.name,
+        prefix,
+        hash,
+        expiresAt: input.expiresAt,
+      },
     });
     audit({ action: 'api_key.create', subjectType: 'ApiKey', subjectId: apiKey.id, data: { name: input.name } });
     return { apiKey, key };

@@ -25,7 +25,12 @@ export interface SyncQueue {
 
 const TASK = 'sync';
 
-export function graphileQueue(options: { connectionString: string; concurrency: number; logger: Logger; job: RunJob }): SyncQueue {
+export function graphileQueue(options: {
+  connectionString: string;
+  concurrency: number;
+  logger: Logger;
+  job: RunJob;
+}): SyncQueue {
   let runner: Runner | undefined;
   const log = new GraphileLogger(() => (level, message) => {
     if (level === 'error') options.logger.error({ queue: 'graphile-worker' }, message);
@@ -56,13 +61,17 @@ export function graphileQueue(options: { connectionString: string; concurrency: 
     },
     async enqueue(queued) {
       if (!runner) throw new Error('the sync queue is not started');
-      await runner.addJob(TASK, { runId: queued.id }, {
-        queueName: `sync:${queued.backendId}`,
-        jobKey: `sync:${queued.id}`,
-        jobKeyMode: 'preserve_run_at',
-        maxAttempts: 3,
-        flags: ['sync'],
-      });
+      await runner.addJob(
+        TASK,
+        { runId: queued.id },
+        {
+          queueName: `sync:${queued.backendId}`,
+          jobKey: `sync:${queued.id}`,
+          jobKeyMode: 'preserve_run_at',
+          maxAttempts: 3,
+          flags: ['sync'],
+        },
+      );
     },
     async stop() {
       await runner?.stop();

@@ -12,7 +12,15 @@
 import { Prisma, type Backend, type BackendStatus, type PrismaClient, type SyncRun } from '@prisma/client';
 import type { Logger } from '../../logger.js';
 import { uuidv7 } from '../../store/ids.js';
-import type { BackendRef, Checkpoint, Connector, IdentitySink, RecordError, SourceRecord, StreamName } from '../backends/contract.js';
+import type {
+  BackendRef,
+  Checkpoint,
+  Connector,
+  IdentitySink,
+  RecordError,
+  SourceRecord,
+  StreamName,
+} from '../backends/contract.js';
 
 /** Streams a kind cannot list, re-read by id instead (SPEC §10.3). */
 export const REREAD_STREAMS: Partial<Record<Backend['kind'], StreamName>> = { LEARNING: 'learning.accounts' };
@@ -71,7 +79,11 @@ class LostRun extends Error {}
  * The backend's active run (QUEUED or RUNNING), or a new QUEUED one. A request for a full
  * run makes a queued incremental one full. `created` says whether this call made it.
  */
-export async function requestRun(prisma: PrismaClient, backend: Pick<Backend, 'id' | 'partnerId'>, full: boolean): Promise<{ run: SyncRun; created: boolean }> {
+export async function requestRun(
+  prisma: PrismaClient,
+  backend: Pick<Backend, 'id' | 'partnerId'>,
+  full: boolean,
+): Promise<{ run: SyncRun; created: boolean }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const id = uuidv7();
     const inserted = await prisma.$queryRaw<{ id: string }[]>`
@@ -80,8 +92,14 @@ export async function requestRun(prisma: PrismaClient, backend: Pick<Backend, 'i
       ON CONFLICT ("backendId") WHERE status IN ('QUEUED', 'RUNNING') DO NOTHING
       RETURNING id`;
     if (inserted.length) return { run: await prisma.syncRun.findUniqueOrThrow({ where: { id } }), created: true };
-    if (full) await prisma.syncRun.updateMany({ where: { backendId: backend.id, status: 'QUEUED', full: false }, data: { full: true } });
-    const active = await prisma.syncRun.findFirst({ where: { backendId: backend.id, status: { in: ['QUEUED', 'RUNNING'] } } });
+    if (full)
+      await prisma.syncRun.updateMany({
+        where: { backendId: backend.id, status: 'QUEUED', full: false },
+        data: { full: true },
+      });
+    const active = await prisma.syncRun.findFirst({
+      where: { backendId: backend.id, status: { in: ['QUEUED', 'RUNNING'] } },
+    });
     // It may have finished between the two statements: then try the insert again.
     if (active) return { run: active, created: false };
   }
@@ -92,7 +110,11 @@ export async function requestRun(prisma: PrismaClient, backend: Pick<Backend, 'i
  * Claims run `runId` for this worker and carries it out. Resolves to the run as it ended,
  * or null when it was not this worker's to run (another worker has it, or it is over).
  */
-export async function executeRun(deps: RunnerDeps, runId: string, options: ExecuteOptions = {}): Promise<SyncRun | null> {
+export async function executeRun(
+  deps: RunnerDeps,
+  runId: string,
+  options: ExecuteOptions = {},
+): Promise<SyncRun | null> {
   const { prisma, logger } = deps;
   const claimed = await prisma.$queryRaw<{ id: string }[]>`
     UPDATE "SyncRun" SET status = 'RUNNING', "startedAt" = COALESCE("startedAt", now()), worker = ${deps.workerId}, "heartbeatAt" = now()
@@ -109,14 +131,20 @@ export async function executeRun(deps: RunnerDeps, runId: string, options: Execu
   const lost = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
   // The heartbeat says this worker is alive between pages (a slow page, a long Retry-After).
-  const beat = setInterval(() => {
-    void prisma.syncRun
-      .updateMany({ where: { id: runId, status: 'RUNNING', worker: deps.workerId }, data: { heartbeatAt: new Date() } })
-      .then(({ count }) => {
-        if (count === 0) lost.abort(new LostRun());
-      })
-      .catch(() => {});
-  }, Math.max(1000, (deps.staleSeconds * 1000) / 4));
+  const beat = setInterval(
+    () => {
+      void prisma.syncRun
+        .updateMany({
+          where: { id: runId, status: 'RUNNING', worker: deps.workerId },
+          data: { heartbeatAt: new Date() },
+        })
+        .then(({ count }) => {
+          if (count === 0) lost.abort(new LostRun());
+        })
+        .catch(() => {});
+    },
+    Math.max(1000, (deps.staleSeconds * 1000) / 4),
+  );
   beat.unref();
 
   let connector: Connector | undefined;
@@ -124,7 +152,12 @@ export async function executeRun(deps: RunnerDeps, runId: string, options: Execu
     connector = deps.connectorFor(backend);
     const result = await read(deps, run, connector, signal, options.onProgress);
     const health = connector.health();
-    return await finish(prisma, run.id, deps.workerId, { status: 'SUCCEEDED', lastError: null, backendStatus: health, counts: result });
+    return await finish(prisma, run.id, deps.workerId, {
+      status: 'SUCCEEDED',
+      lastError: null,
+      backendStatus: health,
+      counts: result,
+    });
   } catch (error) {
     if (error instanceof LostRun || lost.signal.aborted) {
       logger.info({ runId }, 'sync run left: it was cancelled, removed or taken over');
@@ -132,7 +165,10 @@ export async function executeRun(deps: RunnerDeps, runId: string, options: Execu
     }
     if (options.signal?.aborted) {
       // Stopping (shutdown): the run waits for the next worker, from its checkpoint.
-      await prisma.syncRun.updateMany({ where: { id: runId, status: 'RUNNING', worker: deps.workerId }, data: { status: 'QUEUED', worker: null, heartbeatAt: null } });
+      await prisma.syncRun.updateMany({
+        where: { id: runId, status: 'RUNNING', worker: deps.workerId },
+        data: { status: 'QUEUED', worker: null, heartbeatAt: null },
+      });
       logger.info({ runId }, 'sync run paused for shutdown; it resumes from its checkpoint');
       return prisma.syncRun.findUnique({ where: { id: runId } });
     }
@@ -141,7 +177,11 @@ export async function executeRun(deps: RunnerDeps, runId: string, options: Execu
     else logger.warn({ runId, backendId: backend.id, failure, message: errorMessage(error) }, 'sync run failed');
     const health = connector?.health() ?? 'DEGRADED';
     const backendStatus: BackendStatus = failure === 'refused' ? 'FAILING' : health === 'HEALTHY' ? 'DEGRADED' : health;
-    return finish(prisma, run.id, deps.workerId, { status: 'FAILED', lastError: describeFailure(failure, error), backendStatus });
+    return finish(prisma, run.id, deps.workerId, {
+      status: 'FAILED',
+      lastError: describeFailure(failure, error),
+      backendStatus,
+    });
   } finally {
     clearInterval(beat);
   }
@@ -157,14 +197,24 @@ interface Counts {
   conflicts: number;
 }
 
-async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, connector: Connector, signal: AbortSignal, onProgress?: ExecuteOptions['onProgress']) {
+async function read(
+  deps: RunnerDeps,
+  run: SyncRun & { backend: Backend },
+  connector: Connector,
+  signal: AbortSignal,
+  onProgress?: ExecuteOptions['onProgress'],
+) {
   const { prisma, sink } = deps;
   const backend = run.backend;
   const ref: BackendRef = { id: backend.id, partnerId: backend.partnerId, kind: backend.kind, linkBy: backend.linkBy };
   let full = run.full;
   let since: Date | null = null;
   if (!full) {
-    const last = await prisma.syncRun.findFirst({ where: { backendId: backend.id, status: 'SUCCEEDED', id: { not: run.id } }, orderBy: { startedAt: 'desc' }, select: { startedAt: true } });
+    const last = await prisma.syncRun.findFirst({
+      where: { backendId: backend.id, status: 'SUCCEEDED', id: { not: run.id } },
+      orderBy: { startedAt: 'desc' },
+      select: { startedAt: true },
+    });
     since = last?.startedAt ?? null;
     // Nothing read before: the first run is the full import.
     if (!since) {
@@ -172,17 +222,37 @@ async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, conne
       await prisma.syncRun.update({ where: { id: run.id }, data: { full: true } });
     }
   }
-  const checkpoint: RunCheckpoint = { stream: null, position: null, done: [], ...((run.checkpoint as RunCheckpoint | null) ?? {}) };
+  const checkpoint: RunCheckpoint = {
+    stream: null,
+    position: null,
+    done: [],
+    ...((run.checkpoint as RunCheckpoint | null) ?? {}),
+  };
   const errors: RecordError[] = Array.isArray(run.errors) ? (run.errors as unknown as RecordError[]) : [];
-  const counts: Counts = { requests: run.requests, seen: run.seen, created: run.created, updated: run.updated, linked: run.linked, gone: run.gone, conflicts: run.conflicts };
+  const counts: Counts = {
+    requests: run.requests,
+    seen: run.seen,
+    created: run.created,
+    updated: run.updated,
+    linked: run.linked,
+    gone: run.gone,
+    conflicts: run.conflicts,
+  };
 
   /** Adds to the counts and saves them with the checkpoint, if the run is still this worker's. */
   const save = async (delta: Partial<Counts>, newErrors: RecordError[] = []) => {
     for (const [key, value] of Object.entries(delta) as [keyof Counts, number][]) counts[key] += value;
-    for (const e of newErrors) if (errors.length < MAX_RECORD_ERRORS) errors.push({ nativeId: e.nativeId ?? null, reason: String(e.reason).slice(0, 500) });
+    for (const e of newErrors)
+      if (errors.length < MAX_RECORD_ERRORS)
+        errors.push({ nativeId: e.nativeId ?? null, reason: String(e.reason).slice(0, 500) });
     const { count } = await prisma.syncRun.updateMany({
       where: { id: run.id, status: 'RUNNING', worker: deps.workerId },
-      data: { ...counts, errors: errors as unknown as Prisma.InputJsonValue, checkpoint: checkpoint as unknown as Prisma.InputJsonValue, heartbeatAt: new Date() },
+      data: {
+        ...counts,
+        errors: errors as unknown as Prisma.InputJsonValue,
+        checkpoint: checkpoint as unknown as Prisma.InputJsonValue,
+        heartbeatAt: new Date(),
+      },
     });
     if (count === 0) throw new LostRun();
   };
@@ -202,8 +272,20 @@ async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, conne
       pages++;
       records += page.records.length;
       checkpoint.position = page.next;
-      await save({ requests: page.requests, seen: page.records.length, created: stored.created, updated: stored.updated }, [...page.errors, ...stored.errors]);
-      onProgress?.({ runId: run.id, backendId: backend.id, kind: backend.kind, stream, pages, records, requests: counts.requests, done: false });
+      await save(
+        { requests: page.requests, seen: page.records.length, created: stored.created, updated: stored.updated },
+        [...page.errors, ...stored.errors],
+      );
+      onProgress?.({
+        runId: run.id,
+        backendId: backend.id,
+        kind: backend.kind,
+        stream,
+        pages,
+        records,
+        requests: counts.requests,
+        done: false,
+      });
       if (signal.aborted) throw signal.reason;
     }
     await link();
@@ -212,7 +294,16 @@ async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, conne
     checkpoint.stream = null;
     checkpoint.position = null;
     await save({ gone });
-    onProgress?.({ runId: run.id, backendId: backend.id, kind: backend.kind, stream, pages, records, requests: counts.requests, done: true });
+    onProgress?.({
+      runId: run.id,
+      backendId: backend.id,
+      kind: backend.kind,
+      stream,
+      pages,
+      records,
+      requests: counts.requests,
+      done: true,
+    });
   }
 
   const reread = REREAD_STREAMS[backend.kind];
@@ -223,7 +314,9 @@ async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, conne
     for await (const ids of sink.knownNativeIds(ref, reread)) {
       for (let i = 0; i < ids.length; i += REREAD_BATCH) {
         const batch = ids.slice(i, i + REREAD_BATCH);
-        const answers = await Promise.all(batch.map((id) => connector.readOne(reread, id, signal).catch((error: unknown) => ({ error }))));
+        const answers = await Promise.all(
+          batch.map((id) => connector.readOne(reread, id, signal).catch((error: unknown) => ({ error }))),
+        );
         const found: SourceRecord[] = [];
         const recordErrors: RecordError[] = [];
         let gone = 0;
@@ -239,8 +332,20 @@ async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, conne
         const stored = await store(sink, ref, found, run.id);
         pages++;
         records += found.length;
-        await save({ requests: batch.length, seen: found.length, created: stored.created, updated: stored.updated, gone }, [...recordErrors, ...stored.errors]);
-        onProgress?.({ runId: run.id, backendId: backend.id, kind: backend.kind, stream: reread, pages, records, requests: counts.requests, done: false });
+        await save(
+          { requests: batch.length, seen: found.length, created: stored.created, updated: stored.updated, gone },
+          [...recordErrors, ...stored.errors],
+        );
+        onProgress?.({
+          runId: run.id,
+          backendId: backend.id,
+          kind: backend.kind,
+          stream: reread,
+          pages,
+          records,
+          requests: counts.requests,
+          done: false,
+        });
         if (signal.aborted) throw signal.reason;
       }
     }
@@ -248,7 +353,16 @@ async function read(deps: RunnerDeps, run: SyncRun & { backend: Backend }, conne
     checkpoint.done.push(reread);
     checkpoint.stream = null;
     await save({});
-    onProgress?.({ runId: run.id, backendId: backend.id, kind: backend.kind, stream: reread, pages, records, requests: counts.requests, done: true });
+    onProgress?.({
+      runId: run.id,
+      backendId: backend.id,
+      kind: backend.kind,
+      stream: reread,
+      pages,
+      records,
+      requests: counts.requests,
+      done: true,
+    });
   }
   return counts;
 }
@@ -272,13 +386,20 @@ async function confirmUnseen(
 ): Promise<number> {
   const unseen = await deps.sink.unseenNativeIds(ref, stream, runId, MAX_CONFIRM + 1);
   if (unseen.length > MAX_CONFIRM) {
-    await save({}, [{ nativeId: null, reason: `more than ${MAX_CONFIRM} known ${stream} records were not in this full pass: none was marked GONE (each is confirmed by id first, and that many are left to the next full pass)` }]);
+    await save({}, [
+      {
+        nativeId: null,
+        reason: `more than ${MAX_CONFIRM} known ${stream} records were not in this full pass: none was marked GONE (each is confirmed by id first, and that many are left to the next full pass)`,
+      },
+    ]);
     return 0;
   }
   let gone = 0;
   for (let i = 0; i < unseen.length; i += REREAD_BATCH) {
     const batch = unseen.slice(i, i + REREAD_BATCH);
-    const answers = await Promise.all(batch.map((id) => connector.readOne(stream, id, signal).catch((error: unknown) => ({ error }))));
+    const answers = await Promise.all(
+      batch.map((id) => connector.readOne(stream, id, signal).catch((error: unknown) => ({ error }))),
+    );
     const found: SourceRecord[] = [];
     const errors: RecordError[] = [];
     let marked = 0;
@@ -293,7 +414,10 @@ async function confirmUnseen(
     }
     const stored = await store(deps.sink, ref, found, runId);
     gone += marked;
-    await save({ requests: batch.length, seen: found.length, created: stored.created, updated: stored.updated }, [...errors, ...stored.errors]);
+    await save({ requests: batch.length, seen: found.length, created: stored.created, updated: stored.updated }, [
+      ...errors,
+      ...stored.errors,
+    ]);
   }
   return gone;
 }
@@ -302,12 +426,18 @@ async function confirmUnseen(
  * Stores a page. Should the page as a whole be refused, each record is stored alone, so a
  * bad record is skipped and counted and the others still land.
  */
-async function store(sink: IdentitySink, ref: BackendRef, records: SourceRecord[], runId: string): Promise<{ created: number; updated: number; errors: RecordError[] }> {
+async function store(
+  sink: IdentitySink,
+  ref: BackendRef,
+  records: SourceRecord[],
+  runId: string,
+): Promise<{ created: number; updated: number; errors: RecordError[] }> {
   if (!records.length) return { created: 0, updated: 0, errors: [] };
   try {
     return { ...(await sink.upsertPage(ref, records, runId)), errors: [] };
   } catch (pageError) {
-    if (records.length === 1) return { created: 0, updated: 0, errors: [{ nativeId: records[0]!.nativeId, reason: storeReason(pageError) }] };
+    if (records.length === 1)
+      return { created: 0, updated: 0, errors: [{ nativeId: records[0]!.nativeId, reason: storeReason(pageError) }] };
     const result = { created: 0, updated: 0, errors: [] as RecordError[] };
     for (const record of records) {
       try {
@@ -333,13 +463,24 @@ async function finish(
   prisma: PrismaClient,
   runId: string,
   workerId: string,
-  outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; lastError: string | null; backendStatus?: BackendStatus; counts?: Counts },
+  outcome: {
+    status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+    lastError: string | null;
+    backendStatus?: BackendStatus;
+    counts?: Counts;
+  },
 ): Promise<SyncRun | null> {
   const now = new Date();
   return prisma.$transaction(async (tx) => {
     const { count } = await tx.syncRun.updateMany({
       where: { id: runId, status: 'RUNNING', worker: workerId },
-      data: { status: outcome.status, finishedAt: now, worker: null, heartbeatAt: null, ...(outcome.status === 'SUCCEEDED' && { checkpoint: Prisma.DbNull }) },
+      data: {
+        status: outcome.status,
+        finishedAt: now,
+        worker: null,
+        heartbeatAt: null,
+        ...(outcome.status === 'SUCCEEDED' && { checkpoint: Prisma.DbNull }),
+      },
     });
     const run = await tx.syncRun.findUnique({ where: { id: runId } });
     if (count && run && outcome.status !== 'CANCELLED') {

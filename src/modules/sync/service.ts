@@ -67,10 +67,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
   const job = async (runId: string, signal: AbortSignal) => {
     await executeRun(deps, runId, { signal });
   };
-  const queue =
-    options.databaseUrl
-      ? graphileQueue({ connectionString: options.databaseUrl, concurrency: config.sync.concurrency, logger, job })
-      : inProcessQueue({ concurrency: Math.max(config.sync.concurrency, 0), logger, job });
+  const queue = options.databaseUrl
+    ? graphileQueue({ connectionString: options.databaseUrl, concurrency: config.sync.concurrency, logger, job })
+    : inProcessQueue({ concurrency: Math.max(config.sync.concurrency, 0), logger, job });
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
 
@@ -94,7 +93,11 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
     async start() {
       // The embedded store belongs to this one process: a run left RUNNING was this store's
       // previous process's, which died. It resumes now, not after SYNC_STALE_SECONDS.
-      if (!options.databaseUrl) await prisma.syncRun.updateMany({ where: { status: 'RUNNING' }, data: { status: 'QUEUED', worker: null, heartbeatAt: null } });
+      if (!options.databaseUrl)
+        await prisma.syncRun.updateMany({
+          where: { status: 'RUNNING' },
+          data: { status: 'QUEUED', worker: null, heartbeatAt: null },
+        });
       await queue.start();
       await safeTick();
       timer = setInterval(() => void safeTick(), options.tickMs ?? 5000);
@@ -118,13 +121,28 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
  * The gateway's sync service: the identities service as the sink, the connectors of
  * src/connectors with the stored credentials, graphile-worker when the store is PostgreSQL.
  */
-export function gatewaySync(options: { prisma: PrismaClient; config: Config; logger: Logger; databaseUrl?: string; connector?: Partial<ConnectorOptions>; tickMs?: number }): SyncService {
+export function gatewaySync(options: {
+  prisma: PrismaClient;
+  config: Config;
+  logger: Logger;
+  databaseUrl?: string;
+  connector?: Partial<ConnectorOptions>;
+  tickMs?: number;
+}): SyncService {
   const { config } = options;
   return createSyncService({
     ...options,
     sink: identitySink(options.prisma),
     createConnector: (backend) =>
-      createConnector({ id: backend.id, kind: backend.kind, baseUrl: backend.baseUrl, credential: backendCredential(config, backend) }, connectorOptions(config, options.connector)),
+      createConnector(
+        {
+          id: backend.id,
+          kind: backend.kind,
+          baseUrl: backend.baseUrl,
+          credential: backendCredential(config, backend),
+        },
+        connectorOptions(config, options.connector),
+      ),
   });
 }
 
@@ -160,10 +178,17 @@ async function orphans(prisma: PrismaClient, staleSeconds: number): Promise<{ id
  * syncBackend: a partner admin asks for a run of one of its backends. A run already queued
  * or running is the answer (a full request makes a queued incremental one full).
  */
-export async function syncBackend(ctx: RequestContext & { sync?: SyncRequester }, input: { id: string; full?: boolean | null }): Promise<SyncRun> {
+export async function syncBackend(
+  ctx: RequestContext & { sync?: SyncRequester },
+  input: { id: string; full?: boolean | null },
+): Promise<SyncRun> {
   const principal = requireUser(ctx);
   if (!principal.partnerAdmin) throw new ForbiddenError('connected backends are managed by partner admins only');
-  const backend = isUuid(input.id) ? await ctx.prisma.backend.findFirst({ where: { id: input.id, partnerId: principal.partnerId, disconnectedAt: null } }) : null;
+  const backend = isUuid(input.id)
+    ? await ctx.prisma.backend.findFirst({
+        where: { id: input.id, partnerId: principal.partnerId, disconnectedAt: null },
+      })
+    : null;
   if (!backend) throw new NotFoundError('Backend', input.id);
   const { run } = await requestRun(ctx.prisma, backend, input.full ?? false);
   if (run.status === 'QUEUED') await ctx.sync?.enqueue(run);

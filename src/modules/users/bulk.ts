@@ -5,18 +5,37 @@ import type { Prisma, User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { isAdmin, type UserPrincipal } from '../../auth/principal.js';
-import { ConflictError, ForbiddenError, NotFoundError, PiiRejectedError, ValidationError, type FieldIssue, type PiiRule } from '../../errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PiiRejectedError,
+  ValidationError,
+  type FieldIssue,
+  type PiiRule,
+} from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { keyString, nullish, parse } from '../../validation.js';
 import { audited } from '../audit/service.js';
 import { requireUser } from '../../auth/context.js';
 import type { Tx } from '../../store/transaction.js';
-import { HOLDER, clientIdFor, createUserSchema, holderId, keysOf, lockClients, newUserRow, targetAccount } from './service.js';
+import {
+  HOLDER,
+  clientIdFor,
+  createUserSchema,
+  holderId,
+  keysOf,
+  lockClients,
+  newUserRow,
+  targetAccount,
+} from './service.js';
 import { assertNoBulkWriteThrough, connectedBackends } from '../backends/write-through.js';
 
 export const MAX_BULK = 50;
 
-export type BulkItemResult = { ok: true; user: User } | { ok: false; error: ValidationError | ConflictError | ForbiddenError | NotFoundError | Error };
+export type BulkItemResult =
+  | { ok: true; user: User }
+  | { ok: false; error: ValidationError | ConflictError | ForbiddenError | NotFoundError | Error };
 
 const bulkEnvelope = z.object({
   users: z.array(z.unknown()).min(1, 'give at least one user').max(MAX_BULK, `at most ${MAX_BULK} users per call`),
@@ -59,7 +78,8 @@ interface StoredError {
  * checked per item, by targetAccount). A whole-call refusal, before any item is looked at.
  */
 export function assertMayCreateUsers(ctx: RequestContext): void {
-  if (!isAdmin(ctx.principal)) throw new ForbiddenError('only an admin of the partner or of an account can create users');
+  if (!isAdmin(ctx.principal))
+    throw new ForbiddenError('only an admin of the partner or of an account can create users');
 }
 
 export async function createUsers(
@@ -85,22 +105,31 @@ export async function createUsers(
   for (const [index, item] of users.entries()) {
     try {
       const input = parse(createUserSchema, item, `input.users.${position(index)}`);
-      if (!accountCache.has(input.accountId)) accountCache.set(input.accountId, targetAccount(ctx.prisma, principal, input.accountId));
+      if (!accountCache.has(input.accountId))
+        accountCache.set(input.accountId, targetAccount(ctx.prisma, principal, input.accountId));
       const accountId = await accountCache.get(input.accountId)!;
       let clientId: string | null = null;
       if (input.clientIdentifier) {
         if (!clientCache.has(input.clientIdentifier)) {
-          clientCache.set(input.clientIdentifier, await clientIdFor(ctx.prisma, principal, input.clientIdentifier).catch(() => null));
+          clientCache.set(
+            input.clientIdentifier,
+            await clientIdFor(ctx.prisma, principal, input.clientIdentifier).catch(() => null),
+          );
         }
         clientId = clientCache.get(input.clientIdentifier) ?? null;
         if (!clientId) throw new NotFoundError('Client', input.clientIdentifier);
       }
       const row = newUserRow(principal.partnerId, accountId, input, clientId);
-      if (backends.size) assertNoBulkWriteThrough(backends, row, input.clientIdentifier, `input.users.${position(index)}`);
+      if (backends.size)
+        assertNoBulkWriteThrough(backends, row, input.clientIdentifier, `input.users.${position(index)}`);
       for (const [field, value] of Object.entries(keysOf(row as User))) {
         if (!value) continue;
         const earlier = seen.get(`${field}:${value}`);
-        if (earlier !== undefined) throw new ConflictError(`${field} ${JSON.stringify(value)} is repeated in this call (item ${position(earlier)})`, field);
+        if (earlier !== undefined)
+          throw new ConflictError(
+            `${field} ${JSON.stringify(value)} is repeated in this call (item ${position(earlier)})`,
+            field,
+          );
       }
       for (const [field, value] of Object.entries(keysOf(row as User))) if (value) seen.set(`${field}:${value}`, index);
       rows.push({ index, row, client: input.clientIdentifier ?? undefined });
@@ -111,16 +140,33 @@ export async function createUsers(
   try {
     const created = await audited(ctx, async (tx, audit) => {
       // A client deleted since it was looked up takes its items with it (see lockClients).
-      const clients = await lockClients(tx, rows.flatMap((r) => (r.row.clientId ? [r.row.clientId] : [])));
+      const clients = await lockClients(
+        tx,
+        rows.flatMap((r) => (r.row.clientId ? [r.row.clientId] : [])),
+      );
       const live = rows.filter(({ index, row, client }) => {
         if (!row.clientId || clients.has(row.clientId)) return true;
         results[index] = { ok: false, error: new NotFoundError('Client', client) };
         return false;
       });
-      const taken = await takenKeys(tx, principal, live.map((r) => r.row));
+      const taken = await takenKeys(
+        tx,
+        principal,
+        live.map((r) => r.row),
+      );
       const insertable = live.filter(({ index, row }) => {
-        const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && taken.has(`${k}:${row[k]}`));
-        if (clash) results[index] = { ok: false, error: new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, taken.get(`${clash}:${row[clash]}`)) };
+        const clash = (['externalUserId', 'email', 'identifier'] as const).find(
+          (k) => row[k] && taken.has(`${k}:${row[k]}`),
+        );
+        if (clash)
+          results[index] = {
+            ok: false,
+            error: new ConflictError(
+              `${clash} ${JSON.stringify(row[clash])} is already taken`,
+              clash,
+              taken.get(`${clash}:${row[clash]}`),
+            ),
+          };
         return !clash;
       });
       const inserted = insertable.length
@@ -130,22 +176,40 @@ export async function createUsers(
       // Rows skipped by ON CONFLICT lost a race to a concurrent writer: name the key it took
       // (one more statement, only when that happened).
       const lost = insertable.filter(({ row }) => !byId.has(row.id!));
-      const takenNow = lost.length ? await takenKeys(tx, principal, lost.map((r) => r.row)) : new Map<string, string | undefined>();
+      const takenNow = lost.length
+        ? await takenKeys(
+            tx,
+            principal,
+            lost.map((r) => r.row),
+          )
+        : new Map<string, string | undefined>();
       for (const { index, row } of insertable) {
         const user = byId.get(row.id!);
         if (user) {
           results[index] = { ok: true, user };
           continue;
         }
-        const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && takenNow.has(`${k}:${row[k]}`));
+        const clash = (['externalUserId', 'email', 'identifier'] as const).find(
+          (k) => row[k] && takenNow.has(`${k}:${row[k]}`),
+        );
         results[index] = {
           ok: false,
           error: clash
-            ? new ConflictError(`${clash} ${JSON.stringify(row[clash])} is already taken`, clash, takenNow.get(`${clash}:${row[clash]}`))
+            ? new ConflictError(
+                `${clash} ${JSON.stringify(row[clash])} is already taken`,
+                clash,
+                takenNow.get(`${clash}:${row[clash]}`),
+              )
             : new ConflictError('a key of this user was taken by a concurrent request'),
         };
       }
-      for (const user of inserted) audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user), bulk: true } });
+      for (const user of inserted)
+        audit({
+          action: 'user.create',
+          subjectType: 'User',
+          subjectId: user.id,
+          data: { keys: keysOf(user), bulk: true },
+        });
       if (idempotencyKey) {
         const stored: StoredBulk = { requestHash, results: (results as BulkItemResult[]).map(storeResult) };
         await tx.idempotencyRecord.create({
@@ -173,17 +237,26 @@ export async function createUsers(
 
 // Concurrent bulk calls that insert the same keys in the same order wait for each other
 // instead of deadlocking (a deadlock is retried, but costs a round).
-const sortKey = (r: Prisma.UserCreateManyInput) => `${r.externalUserId ?? ''}\u0000${r.email ?? ''}\u0000${r.identifier ?? ''}`;
-const byKeys = (x: Prisma.UserCreateManyInput, y: Prisma.UserCreateManyInput) => (sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0);
+const sortKey = (r: Prisma.UserCreateManyInput) =>
+  `${r.externalUserId ?? ''}\u0000${r.email ?? ''}\u0000${r.identifier ?? ''}`;
+const byKeys = (x: Prisma.UserCreateManyInput, y: Prisma.UserCreateManyInput) =>
+  sortKey(x) < sortKey(y) ? -1 : sortKey(x) > sortKey(y) ? 1 : 0;
 
 /** `field:value` of each key already held → the holder's id, if the caller may see the holder. */
-async function takenKeys(tx: Tx, principal: UserPrincipal, rows: Prisma.UserCreateManyInput[]): Promise<Map<string, string | undefined>> {
+async function takenKeys(
+  tx: Tx,
+  principal: UserPrincipal,
+  rows: Prisma.UserCreateManyInput[],
+): Promise<Map<string, string | undefined>> {
   const ids = rows.map((r) => r.externalUserId).filter((v): v is string => Boolean(v));
   const emails = rows.map((r) => r.email).filter((v): v is string => Boolean(v));
   const identifiers = rows.map((r) => r.identifier).filter((v): v is string => Boolean(v));
   if (!ids.length && !emails.length && !identifiers.length) return new Map<string, string | undefined>();
   const holders = await tx.user.findMany({
-    where: { partnerId: principal.partnerId, OR: [{ externalUserId: { in: ids } }, { email: { in: emails } }, { identifier: { in: identifiers } }] },
+    where: {
+      partnerId: principal.partnerId,
+      OR: [{ externalUserId: { in: ids } }, { email: { in: emails } }, { identifier: { in: identifiers } }],
+    },
     select: { ...HOLDER, externalUserId: true, email: true, identifier: true },
   });
   const taken = new Map<string, string | undefined>();
@@ -196,11 +269,28 @@ async function takenKeys(tx: Tx, principal: UserPrincipal, rows: Prisma.UserCrea
 function storeResult(result: BulkItemResult): StoredBulk['results'][number] {
   if (result.ok) return { userId: result.user.id };
   const e = result.error as Error & Omit<StoredError, 'name' | 'message'> & { issues?: readonly FieldIssue[] };
-  return { error: { name: e.name, message: e.message, field: e.field, existingId: e.existingId, rule: e.rule, entity: e.entity, issues: e.issues && [...e.issues] } };
+  return {
+    error: {
+      name: e.name,
+      message: e.message,
+      field: e.field,
+      existingId: e.existingId,
+      rule: e.rule,
+      entity: e.entity,
+      issues: e.issues && [...e.issues],
+    },
+  };
 }
 
-async function replayBulk(ctx: RequestContext, principal: UserPrincipal, key: string, requestHash: string): Promise<BulkItemResult[] | null> {
-  const where = { partnerId_credential_key: { partnerId: principal.partnerId, credential: idempotencyScope(principal), key } };
+async function replayBulk(
+  ctx: RequestContext,
+  principal: UserPrincipal,
+  key: string,
+  requestHash: string,
+): Promise<BulkItemResult[] | null> {
+  const where = {
+    partnerId_credential_key: { partnerId: principal.partnerId, credential: idempotencyScope(principal), key },
+  };
   const record = await ctx.prisma.idempotencyRecord.findUnique({ where });
   if (!record) return null;
   const stored = record.response as unknown as StoredBulk;
@@ -233,4 +323,3 @@ function reviveError(e: StoredError): Error {
       return e.issues?.length ? new ValidationError(e.issues) : new ValidationError(e.message);
   }
 }
-

@@ -66,7 +66,9 @@ const ORDER_COLUMN: Record<UserOrderField, keyof Prisma.UserOrderByWithRelationI
 };
 
 /** Always ends with the id so that pages are stable when the sort column ties. */
-export function userOrderBy(order?: { field: UserOrderField; direction?: OrderDirection | null } | null): Prisma.UserOrderByWithRelationInput[] {
+export function userOrderBy(
+  order?: { field: UserOrderField; direction?: OrderDirection | null } | null,
+): Prisma.UserOrderByWithRelationInput[] {
   const direction = order?.direction === 'DESC' ? 'desc' : 'asc';
   if (!order) return [{ id: 'asc' }];
   return [{ [ORDER_COLUMN[order.field]]: direction }, { id: direction }];

@@ -16,15 +16,24 @@ import { mergeIdentities } from '../identities/service.js';
 
 const MAX_CHAIN = 32;
 
-export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId: string): Promise<{ source: User; target: User }> {
+export async function mergeUsers(
+  ctx: RequestContext,
+  sourceId: string,
+  targetId: string,
+): Promise<{ source: User; target: User }> {
   const principal = requireUser(ctx);
   if (sourceId === targetId) throw new ValidationError('a user cannot be merged into itself', 'input.targetId');
   const result = await audited(ctx, async (tx, audit) => {
     const { source, target } = await lockMerge(tx, ctx, sourceId, targetId);
     const { sourceData, targetData, moved } = identityMove(source, target);
     // Free the source's keys first: the unique constraints hold at every statement.
-    await tx.user.update({ where: { id: sourceId }, data: { ...sourceData, status: 'MERGED', mergedIntoId: target.id } });
-    const updatedTarget = Object.keys(targetData).length ? await tx.user.update({ where: { id: target.id }, data: targetData }) : target;
+    await tx.user.update({
+      where: { id: sourceId },
+      data: { ...sourceData, status: 'MERGED', mergedIntoId: target.id },
+    });
+    const updatedTarget = Object.keys(targetData).length
+      ? await tx.user.update({ where: { id: target.id }, data: targetData })
+      : target;
     const dependents = await moveDependents(tx, sourceId, target.id, principal.partnerAdmin);
     // The stored identities of the kinds that moved go along, whichever backend each is of.
     const stored = await mergeIdentities(tx, sourceId, target.id, moved);
@@ -33,7 +42,14 @@ export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId
       action: 'user.merge',
       subjectType: 'User',
       subjectId: sourceId,
-      data: { target: target.id, requestedTarget: targetId, identities: moved, storedIdentities: stored.identities, resolvedConflicts: stored.resolvedConflicts, ...dependents },
+      data: {
+        target: target.id,
+        requestedTarget: targetId,
+        identities: moved,
+        storedIdentities: stored.identities,
+        resolvedConflicts: stored.resolvedConflicts,
+        ...dependents,
+      },
     });
     return { source: updatedSource, target: updatedTarget };
   });
@@ -49,7 +65,12 @@ export async function mergeUsers(ctx: RequestContext, sourceId: string, targetId
  * what the next one waited for (deadlocks). A chain that grew between reading and locking
  * (a concurrent merge of its end) starts the transaction over rather than lock out of order.
  */
-async function lockMerge(tx: Tx, ctx: RequestContext, sourceId: string, targetId: string): Promise<{ source: User; target: User }> {
+async function lockMerge(
+  tx: Tx,
+  ctx: RequestContext,
+  sourceId: string,
+  targetId: string,
+): Promise<{ source: User; target: User }> {
   await tx.$queryRaw`SELECT c.id FROM "Client" c JOIN "User" u ON u."clientId" = c.id WHERE u.id = ${sourceId}::uuid FOR KEY SHARE OF c`;
   const chain = await tx.$queryRaw<{ id: string }[]>`
     WITH RECURSIVE chain (id, next, hops) AS (
@@ -59,11 +80,14 @@ async function lockMerge(tx: Tx, ctx: RequestContext, sourceId: string, targetId
     )
     SELECT id FROM "User" WHERE id = ${sourceId}::uuid OR id IN (SELECT id FROM chain) ORDER BY id FOR UPDATE`;
   const hops = chain.map((u) => u.id).filter((id) => id !== sourceId && id !== targetId);
-  const [source, requested, ...rest] = await lockManagedUsers(tx, ctx, [sourceId, targetId, ...hops]).catch((error: unknown) => {
-    // A hop outside the caller's accounts is not named to it: the caller gave only the target.
-    throw error instanceof NotFoundError && hops.includes(error.ref!) ? new NotFoundError('User', targetId) : error;
-  });
-  if (source!.status === 'MERGED') throw await mergedConflict(tx, requireUser(ctx), source!, 'unmerge it first', 'sourceId');
+  const [source, requested, ...rest] = await lockManagedUsers(tx, ctx, [sourceId, targetId, ...hops]).catch(
+    (error: unknown) => {
+      // A hop outside the caller's accounts is not named to it: the caller gave only the target.
+      throw error instanceof NotFoundError && hops.includes(error.ref!) ? new NotFoundError('User', targetId) : error;
+    },
+  );
+  if (source!.status === 'MERGED')
+    throw await mergedConflict(tx, requireUser(ctx), source!, 'unmerge it first', 'sourceId');
   const target = endOfChain(requested!, sourceId, new Map([requested!, ...rest].map((u) => [u.id, u])));
   if (!target) throw new StartOver(`the merge chain from ${targetId} changed while it was locked`);
   return { source: source!, target };
@@ -73,8 +97,13 @@ async function lockMerge(tx: Tx, ctx: RequestContext, sourceId: string, targetId
 function endOfChain(user: User, sourceId: string, locked: Map<string, User>): User | null {
   let current = user;
   for (let hops = 0; current.status === 'MERGED'; hops++) {
-    if (hops >= MAX_CHAIN || !current.mergedIntoId) throw new ConflictError(`merge chain from ${user.id} is too long or broken`);
-    if (current.mergedIntoId === sourceId) throw new ConflictError(`user ${user.id} is already merged into ${sourceId}: merging back would make a cycle`, 'targetId');
+    if (hops >= MAX_CHAIN || !current.mergedIntoId)
+      throw new ConflictError(`merge chain from ${user.id} is too long or broken`);
+    if (current.mergedIntoId === sourceId)
+      throw new ConflictError(
+        `user ${user.id} is already merged into ${sourceId}: merging back would make a cycle`,
+        'targetId',
+      );
     const next = locked.get(current.mergedIntoId);
     if (!next) return null;
     current = next;
@@ -116,7 +145,11 @@ function identityMove(source: User, target: User): { sourceData: UserUpdate; tar
   }
   if (source.identifier && !target.identifier) {
     sourceData.identifier = null;
-    Object.assign(targetData, { identifier: source.identifier, clientId: source.clientId, metadata: optionalJsonColumn(source.metadata ?? undefined) });
+    Object.assign(targetData, {
+      identifier: source.identifier,
+      clientId: source.clientId,
+      metadata: optionalJsonColumn(source.metadata ?? undefined),
+    });
     moved.push('embed');
   }
   return { sourceData, targetData, moved };
@@ -131,7 +164,12 @@ export async function moveDependents(tx: Tx, sourceId: string, targetId: string,
   }
   if (entitlements.length) {
     await tx.entitlement.createMany({
-      data: entitlements.map((e) => ({ userId: targetId, kind: e.kind, grantedAt: e.grantedAt, grantedById: e.grantedById })),
+      data: entitlements.map((e) => ({
+        userId: targetId,
+        kind: e.kind,
+        grantedAt: e.grantedAt,
+        grantedById: e.grantedById,
+      })),
       skipDuplicates: true,
     });
     await tx.entitlement.deleteMany({ where: { userId: sourceId } });
@@ -140,9 +178,12 @@ export async function moveDependents(tx: Tx, sourceId: string, targetId: string,
   // An enrollment the target already has in the same course is a duplicate: drop the source's.
   const targetCourses = await tx.enrollment.findMany({ where: { userId: targetId }, select: { courseId: true } });
   const duplicates = (
-    await tx.enrollment.deleteMany({ where: { userId: sourceId, courseId: { in: targetCourses.map((e) => e.courseId) } } })
+    await tx.enrollment.deleteMany({
+      where: { userId: sourceId, courseId: { in: targetCourses.map((e) => e.courseId) } },
+    })
   ).count;
-  const enrollments = (await tx.enrollment.updateMany({ where: { userId: sourceId }, data: { userId: targetId } })).count;
+  const enrollments = (await tx.enrollment.updateMany({ where: { userId: sourceId }, data: { userId: targetId } }))
+    .count;
   const orders = (await tx.order.updateMany({ where: { userId: sourceId }, data: { userId: targetId } })).count;
   return { entitlements: entitlements.length, courses, enrollments, duplicateEnrollments: duplicates, orders };
 }
@@ -155,4 +196,3 @@ export async function unmergeUser(ctx: RequestContext, id: string): Promise<User
     return tx.user.update({ where: { id }, data: unmergeChange(user!, audit) });
   });
 }
-

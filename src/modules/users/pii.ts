@@ -22,7 +22,16 @@ export function piiRule(value: string): PiiRule | null {
 
 // ---------------------------------------------------------------------------- normalising
 
-const ENTITIES: Record<string, string> = { commat: '@', period: '.', plus: '+', hyphen: '-', dash: '-', nbsp: ' ', lpar: '(', rpar: ')' };
+const ENTITIES: Record<string, string> = {
+  commat: '@',
+  period: '.',
+  plus: '+',
+  hyphen: '-',
+  dash: '-',
+  nbsp: ' ',
+  lpar: '(',
+  rpar: ')',
+};
 
 /** Undoes percent-encoding and HTML character references (twice-encoded too). */
 function decode(value: string): string {
@@ -79,9 +88,14 @@ const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
  * so that "meet at home" is not an address.
  */
 function hasEmail(s: string): boolean {
-  const marked = s.replace(AT_WRITTEN, '@').replace(DOT_WRITTEN, '.').replace(/\s*@[\s@]*/g, '@').replace(/\s*\.\s*/g, '.');
+  const marked = s
+    .replace(AT_WRITTEN, '@')
+    .replace(DOT_WRITTEN, '.')
+    .replace(/\s*@[\s@]*/g, '@')
+    .replace(/\s*\.\s*/g, '.');
   for (const [, local, host] of marked.matchAll(ADDRESS)) {
-    if (/[\p{L}\p{N}]/u.test(local!) && (/\p{L}/u.test(host!) || IPV4.test(host!) || host!.startsWith('['))) return true;
+    if (/[\p{L}\p{N}]/u.test(local!) && (/\p{L}/u.test(host!) || IPV4.test(host!) || host!.startsWith('[')))
+      return true;
   }
   const worded = marked.replace(/(?<=\S) (?:at|_at_) (?=\S)|_at_/g, '@').replace(/ dot |_dot_/g, '.');
   for (const [, local, host] of worded.matchAll(ADDRESS)) {
@@ -92,7 +106,8 @@ function hasEmail(s: string): boolean {
 
 // ---------------------------------------------------------------------------- phone
 
-const PHONE_LABEL = /^(?:tel(?:ephone)?|phone|mobile|mob|cell(?:phone)?|fax|sms|callto)(?:\s*[:=#]\s*(?:\/\/)?|\s+|(?=\+))/;
+const PHONE_LABEL =
+  /^(?:tel(?:ephone)?|phone|mobile|mob|cell(?:phone)?|fax|sms|callto)(?:\s*[:=#]\s*(?:\/\/)?|\s+|(?=\+))/;
 // A tel: URI's parameters (;ext=, ;phone-context=, ...) or a written extension.
 const EXTENSION = /\s*(?:;[a-z-]+=[^;]*)+$|\s*(?:,|;)?\s*(?:ext|extn|extension|x)\.?\s*:?\s*\d{1,6}$|\s*#\s*\d{1,6}$/;
 const SEP = '[\\s.\\-/]';
@@ -111,13 +126,21 @@ function isPhone(s: string): boolean {
   let candidate = s;
   const labelled = PHONE_LABEL.test(candidate);
   if (labelled) candidate = candidate.replace(PHONE_LABEL, '');
-  candidate = candidate.replace(EXTENSION, '').replace(/\s*\([\p{L} ]+\)$/u, '').trim();
+  candidate = candidate
+    .replace(EXTENSION, '')
+    .replace(/\s*\([\p{L} ]+\)$/u, '')
+    .trim();
   if (INSIDE.some((pattern) => pattern.test(candidate))) return true;
   const digits = candidate.replace(/\D/g, '').length;
   // International: + (written or as 00 / 011 with separators after) and 7-15 digits.
   if (candidate.startsWith('+')) return SEPARATED_DIGITS.test(candidate.slice(1).trim());
   const exit = /^(?:00|011)(?=[1-9]|[\s.\-/(])/.exec(candidate);
-  if (exit && /[\s.\-/()]/.test(candidate) && SEPARATED_DIGITS.test(candidate.slice(exit[0].length).replace(/^[\s.\-/]+/, ''))) return true;
+  if (
+    exit &&
+    /[\s.\-/()]/.test(candidate) &&
+    SEPARATED_DIGITS.test(candidate.slice(exit[0].length).replace(/^[\s.\-/]+/, ''))
+  )
+    return true;
   if (NANP.test(candidate)) return true;
   if (TRUNK.test(candidate) && digits >= 9 && digits <= 12) return true;
   // "tel:4155552671": the label says what the digits are.
@@ -126,7 +149,8 @@ function isPhone(s: string): boolean {
 
 // ---------------------------------------------------------------------------- national ids
 
-const ID_LABEL = /^(?:ssn|sin|itin|nino|nin|ni|social security|national insurance)(?:\s*(?:number|no\.?|num|#))?(?:\s*[:=#.-]\s*|\s+|(?=\d)|(?=[a-z]{2}\d))/;
+const ID_LABEL =
+  /^(?:ssn|sin|itin|nino|nin|ni|social security|national insurance)(?:\s*(?:number|no\.?|num|#))?(?:\s*[:=#.-]\s*|\s+|(?=\d)|(?=[a-z]{2}\d))/;
 const D = '[\\s.\\-/]?';
 // US SSN (3-2-4), anywhere in the value; with separators, as plain 9 digits are allowed.
 const SSN = /(?<!\d)\d{3}[\s.\-/]\d{2}[\s.\-/]\d{4}(?!\d)/;
@@ -134,7 +158,9 @@ const SSN = /(?<!\d)\d{3}[\s.\-/]\d{2}[\s.\-/]\d{4}(?!\d)/;
 const SIN = /^\d{3}([\s.\-/])\d{3}\1\d{3}$/;
 // UK National Insurance number: prefix letters (D, F, I, Q, U, V never; O never second),
 // six digits, suffix A-D (optional only where a label says what it is).
-const NINO = new RegExp(`(?<![a-z0-9])([a-ceghj-prtw-z][a-ceghj-npr-tw-z])${D}\\d{2}${D}\\d{2}${D}\\d{2}${D}([a-d])(?![a-z0-9])`);
+const NINO = new RegExp(
+  `(?<![a-z0-9])([a-ceghj-prtw-z][a-ceghj-npr-tw-z])${D}\\d{2}${D}\\d{2}${D}\\d{2}${D}([a-d])(?![a-z0-9])`,
+);
 const NINO_BARE = new RegExp(`^([a-ceghj-prtw-z][a-ceghj-npr-tw-z])${D}\\d{2}${D}\\d{2}${D}\\d{2}$`);
 const NOT_NINO_PREFIX = new Set(['bg', 'gb', 'kn', 'nk', 'nt', 'tn', 'zz']);
 
@@ -146,5 +172,7 @@ function hasNationalId(s: string): boolean {
   const rest = s.replace(ID_LABEL, '').trim();
   const bare = NINO_BARE.exec(rest);
   const suffixed = NINO.exec(rest);
-  return /^\d{9}$/.test(rest) || SIN.test(rest) || [bare, suffixed].some((m) => m !== null && !NOT_NINO_PREFIX.has(m[1]!));
+  return (
+    /^\d{9}$/.test(rest) || SIN.test(rest) || [bare, suffixed].some((m) => m !== null && !NOT_NINO_PREFIX.has(m[1]!))
+  );
 }

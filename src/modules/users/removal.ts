@@ -21,7 +21,11 @@ async function reallocate(tx: Tx, fromId: string, toId: string): Promise<number>
  */
 async function assertReceiver(tx: Tx, ctx: RequestContext, user: User, field: string): Promise<void> {
   await assertNotMerged(tx, ctx, user, 'give the target instead', field);
-  if (user.status !== 'ACTIVE') throw new ConflictError(`${userNamed(requireUser(ctx), user)} is ${user.status.toLowerCase()} and cannot receive courses`, field);
+  if (user.status !== 'ACTIVE')
+    throw new ConflictError(
+      `${userNamed(requireUser(ctx), user)} is ${user.status.toLowerCase()} and cannot receive courses`,
+      field,
+    );
 }
 
 export async function reallocateCourses(ctx: RequestContext, fromUserId: string, toUserId: string): Promise<number> {
@@ -42,7 +46,12 @@ export type DeleteAction = 'REALLOCATE' | 'DELETE' | 'IGNORE';
  * first admin), deleted, or left ownerless; its enrollments, orders, entitlements, admin
  * rows and API keys go. The row stays as a tombstone so its keys stay burned; PII is erased.
  */
-export async function deleteUser(ctx: RequestContext, id: string, action: DeleteAction = 'REALLOCATE', reallocateTo?: string | null): Promise<string> {
+export async function deleteUser(
+  ctx: RequestContext,
+  id: string,
+  action: DeleteAction = 'REALLOCATE',
+  reallocateTo?: string | null,
+): Promise<string> {
   const principal = requireUser(ctx);
   const deleted = await audited(ctx, async (tx, audit) => {
     // An explicit receiver is locked with the user, in id order: locked after it, a deletion
@@ -60,7 +69,14 @@ export async function deleteUser(ctx: RequestContext, id: string, action: Delete
 }
 
 /** The shared body of deleteUser and deleteClient (its users). */
-export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPrincipal, user: User, action: DeleteAction, reallocateTo?: string) {
+export async function removeUser(
+  tx: Tx,
+  ctx: RequestContext,
+  principal: UserPrincipal,
+  user: User,
+  action: DeleteAction,
+  reallocateTo?: string,
+) {
   let courses: Record<string, unknown> = {};
   const owned = action === 'REALLOCATE' && !reallocateTo ? await tx.course.count({ where: { ownerId: user.id } }) : 1;
   if (action === 'REALLOCATE' && owned === 0) {
@@ -68,7 +84,11 @@ export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPri
     courses = { moved: 0 };
   } else if (action === 'REALLOCATE') {
     const receiver = reallocateTo ?? (await firstAdmin(tx, principal.partnerId, user.id));
-    if (!receiver) throw new ValidationError('the partner has no other admin to take the courses: give reallocateTo', 'input.reallocateTo');
+    if (!receiver)
+      throw new ValidationError(
+        'the partner has no other admin to take the courses: give reallocateTo',
+        'input.reallocateTo',
+      );
     if (receiver === user.id) throw new ValidationError('reallocateTo is the user being deleted', 'input.reallocateTo');
     // An explicit receiver must be a user the caller manages; the default one is chosen by
     // the rules (the partner's first admin), so an account admin may hand courses to it.
@@ -78,7 +98,9 @@ export async function removeUser(tx: Tx, ctx: RequestContext, principal: UserPri
   } else if (action === 'DELETE') {
     courses = { deletedCourses: (await tx.course.deleteMany({ where: { ownerId: user.id } })).count };
   } else {
-    courses = { orphanedCourses: (await tx.course.updateMany({ where: { ownerId: user.id }, data: { ownerId: null } })).count };
+    courses = {
+      orphanedCourses: (await tx.course.updateMany({ where: { ownerId: user.id }, data: { ownerId: null } })).count,
+    };
   }
   await tx.enrollment.deleteMany({ where: { userId: user.id } });
   await tx.order.deleteMany({ where: { userId: user.id } });
@@ -108,14 +130,22 @@ async function lockUser(tx: Tx, id: string): Promise<User[]> {
 
 async function firstAdmin(tx: Tx, partnerId: string, except: string): Promise<string | undefined> {
   const admin = await tx.user.findFirst({
-    where: { partnerId, id: { not: except }, status: 'ACTIVE', entitlements: { some: { kind: { in: [...PARTNER_WIDE_KINDS] } } } },
+    where: {
+      partnerId,
+      id: { not: except },
+      status: 'ACTIVE',
+      entitlements: { some: { kind: { in: [...PARTNER_WIDE_KINDS] } } },
+    },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     select: { id: true },
   });
   return admin?.id;
 }
 
-export async function deleteUserDependencies(ctx: RequestContext, id: string): Promise<{ orders: number; enrollments: number }> {
+export async function deleteUserDependencies(
+  ctx: RequestContext,
+  id: string,
+): Promise<{ orders: number; enrollments: number }> {
   return audited(ctx, async (tx, audit) => {
     await lockManagedUsers(tx, ctx, [id]);
     const orders = (await tx.order.deleteMany({ where: { userId: id } })).count;
@@ -124,4 +154,3 @@ export async function deleteUserDependencies(ctx: RequestContext, id: string): P
     return { orders, enrollments };
   });
 }
-

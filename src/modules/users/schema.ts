@@ -7,11 +7,25 @@ import { globalId, isUuid, nativeId } from '../../graphql/ids.js';
 import { notFound } from '../../graphql/errors.js';
 import { loadEntity, stringKey } from '../../graphql/entities.js';
 import { ClientRef } from '../clients/schema.js';
-import { canSeeClient, canSeeUser, courseVisibility, enrollmentVisibility, orderVisibility, userVisibility, within } from '../../auth/visibility.js';
+import {
+  canSeeClient,
+  canSeeUser,
+  courseVisibility,
+  enrollmentVisibility,
+  orderVisibility,
+  userVisibility,
+  within,
+} from '../../auth/visibility.js';
 import { EntitlementKindEnum, UserStatusEnum } from '../../graphql/enums.js';
 import { ALL_ERRORS, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
-import { BackendUnavailableError, NotFoundError, PiiRejectedError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
+import {
+  BackendUnavailableError,
+  NotFoundError,
+  PiiRejectedError,
+  UnsupportedByBackendError,
+  ValidationError,
+} from '../../errors.js';
 import { userOrderBy, userWhere, type UserFilter } from './filters.js';
 import { mergeUsers, unmergeUser } from './merge.js';
 import { MAX_BULK, createUsers, type BulkItemResult } from './bulk.js';
@@ -43,34 +57,92 @@ export const UserRef = builder.prismaNode('User', {
   authScopes: (user, ctx) => canSeeUser(ctx.principal, user),
   runScopesOnType: true,
   description:
-    "One person inside one partner, with an identity for each dialect it is known to: learning (`externalUserId`, `uuid`), catalog (`catalogId` and the profile) and embed (`identifier`, `client`, `metadata`). A user sees itself; admins see the users of the accounts they administer.",
+    'One person inside one partner, with an identity for each dialect it is known to: learning (`externalUserId`, `uuid`), catalog (`catalogId` and the profile) and embed (`identifier`, `client`, `metadata`). A user sees itself; admins see the users of the accounts they administer.',
   fields: (t) => ({
-    uuid: t.exposeString('id', { description: 'The learning dialect\'s account id; the `sub` of a JWT.' }),
+    uuid: t.exposeString('id', { description: "The learning dialect's account id; the `sub` of a JWT." }),
     status: t.expose('status', { type: UserStatusEnum, description: 'Where the user is in its lifecycle.' }),
-    externalUserId: t.exposeString('externalUserId', { nullable: true, description: 'Learning identity: partner-scoped, anonymized.' }),
+    externalUserId: t.exposeString('externalUserId', {
+      nullable: true,
+      description: 'Learning identity: partner-scoped, anonymized.',
+    }),
     catalogId: t.int({
       nullable: true,
       description: 'Catalog identity: the integer user id of the catalog dialect.',
       resolve: (u) => (u.inCatalog ? u.catalogId : null),
     }),
-    registeredInCatalog: t.exposeBoolean('inCatalog', { description: 'True once the user has a catalog identity (an e-mail address given at creation or later); `catalogId` is null until then.' }),
-    canvasUserId: t.exposeInt('canvasUserId', { nullable: true, description: "The catalog's `canvas_user_id`, as the caller set it." }),
-    canvasUserUuid: t.exposeString('canvasUserUuid', { nullable: true, description: "The catalog's 40-character `canvas_user_uuid`, assigned when the catalog identity is." }),
-    userName: t.exposeString('userName', { nullable: true, ...PII, description: 'Catalog login name (default: the e-mail address). Personal data (tag pii).' }),
-    firstName: t.exposeString('firstName', { nullable: true, ...PII, description: 'Given name. Personal data (tag pii).' }),
-    lastName: t.exposeString('lastName', { nullable: true, ...PII, description: 'Family name. Personal data (tag pii).' }),
-    email: t.expose('email', { type: 'EmailAddress', nullable: true, ...PII, description: 'Catalog login e-mail address, unique per partner among catalog users (stored lower-case). Personal data (tag pii).' }),
-    customFields: t.field({ type: 'JSONObject', nullable: true, ...PII, description: "The catalog profile's free-form fields. Personal data (tag pii).", resolve: (u) => u.customFields as JsonObject | null }),
+    registeredInCatalog: t.exposeBoolean('inCatalog', {
+      description:
+        'True once the user has a catalog identity (an e-mail address given at creation or later); `catalogId` is null until then.',
+    }),
+    canvasUserId: t.exposeInt('canvasUserId', {
+      nullable: true,
+      description: "The catalog's `canvas_user_id`, as the caller set it.",
+    }),
+    canvasUserUuid: t.exposeString('canvasUserUuid', {
+      nullable: true,
+      description: "The catalog's 40-character `canvas_user_uuid`, assigned when the catalog identity is.",
+    }),
+    userName: t.exposeString('userName', {
+      nullable: true,
+      ...PII,
+      description: 'Catalog login name (default: the e-mail address). Personal data (tag pii).',
+    }),
+    firstName: t.exposeString('firstName', {
+      nullable: true,
+      ...PII,
+      description: 'Given name. Personal data (tag pii).',
+    }),
+    lastName: t.exposeString('lastName', {
+      nullable: true,
+      ...PII,
+      description: 'Family name. Personal data (tag pii).',
+    }),
+    email: t.expose('email', {
+      type: 'EmailAddress',
+      nullable: true,
+      ...PII,
+      description:
+        'Catalog login e-mail address, unique per partner among catalog users (stored lower-case). Personal data (tag pii).',
+    }),
+    customFields: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      ...PII,
+      description: "The catalog profile's free-form fields. Personal data (tag pii).",
+      resolve: (u) => u.customFields as JsonObject | null,
+    }),
     timeZone: t.exposeString('timeZone', { nullable: true, description: 'IANA time zone, e.g. Europe/Paris.' }),
     locale: t.exposeString('locale', { nullable: true, description: 'BCP 47 language tag, e.g. en-GB.' }),
-    termsOfUse: t.exposeBoolean('termsOfUse', { description: 'True once the user accepted the terms of use (catalog `terms_of_use`); false by default.' }),
-    identifier: t.exposeString('identifier', { nullable: true, description: 'Embed identity: caller-chosen, unique per partner.' }),
-    metadata: t.field({ type: 'JSONObject', nullable: true, ...PII, description: 'Embed metadata, a free-form JSON object (`name` and `avatar` are read from it). Personal data (tag pii).', resolve: (u) => u.metadata as JsonObject | null }),
-    name: t.string({ nullable: true, ...PII, description: 'Shorthand for metadata.name.', resolve: (u) => metadataString(u.metadata, 'name') }),
-    avatar: t.string({ nullable: true, ...PII, description: 'Shorthand for metadata.avatar.', resolve: (u) => metadataString(u.metadata, 'avatar') }),
+    termsOfUse: t.exposeBoolean('termsOfUse', {
+      description: 'True once the user accepted the terms of use (catalog `terms_of_use`); false by default.',
+    }),
+    identifier: t.exposeString('identifier', {
+      nullable: true,
+      description: 'Embed identity: caller-chosen, unique per partner.',
+    }),
+    metadata: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      ...PII,
+      description:
+        'Embed metadata, a free-form JSON object (`name` and `avatar` are read from it). Personal data (tag pii).',
+      resolve: (u) => u.metadata as JsonObject | null,
+    }),
+    name: t.string({
+      nullable: true,
+      ...PII,
+      description: 'Shorthand for metadata.name.',
+      resolve: (u) => metadataString(u.metadata, 'name'),
+    }),
+    avatar: t.string({
+      nullable: true,
+      ...PII,
+      description: 'Shorthand for metadata.avatar.',
+      resolve: (u) => metadataString(u.metadata, 'avatar'),
+    }),
     account: t.relation('account', { description: 'The account the user is registered in.' }),
     registeredAccount: t.relation('account', { description: 'Alias of `account` (catalog `registered_account_id`).' }),
-    partner: t.relation('partner', { description: "The partner (root account) the user belongs to." }),
+    partner: t.relation('partner', { description: 'The partner (root account) the user belongs to.' }),
     // Not a plain relation: a partner admin may attach a user to a client of the root or of
     // another account, which the user's account admin must not read (clientVisibility).
     client: t.field({
@@ -80,7 +152,10 @@ export const UserRef = builder.prismaNode('User', {
       select: (_args, _ctx, nestedSelection) => ({ client: nestedSelection(true) }),
       resolve: (u, _args, ctx) => (u.client && canSeeClient(ctx.principal, u.client, u.id) ? u.client : null),
     }),
-    entitlements: t.relation('entitlements', { description: 'The capabilities granted to the user, in kind order.', query: { orderBy: { kind: 'asc' } } }),
+    entitlements: t.relation('entitlements', {
+      description: 'The capabilities granted to the user, in kind order.',
+      query: { orderBy: { kind: 'asc' } },
+    }),
     courses: t.relatedConnection('courses', {
       cursor: 'id',
       totalCount: true,
@@ -101,7 +176,11 @@ export const UserRef = builder.prismaNode('User', {
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the user last changed.' }),
-    disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true, description: 'When the user was disabled; null unless DISABLED.' }),
+    disabledAt: t.expose('disabledAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the user was disabled; null unless DISABLED.',
+    }),
   }),
 });
 
@@ -140,7 +219,8 @@ builder.asEntity(UserRef, {
         typeName: 'User',
         keyName: 'id',
         key: given && (fields.id !== undefined ? nativeId('User', given) : isUuid(given) ? given.toLowerCase() : null),
-        find: (prisma, ids, query) => prisma.user.findMany({ ...query, where: within({ id: { in: ids } }, userVisibility(ctx.principal)) }),
+        find: (prisma, ids, query) =>
+          prisma.user.findMany({ ...query, where: within({ id: { in: ids } }, userVisibility(ctx.principal)) }),
         keyOf: (u) => u.id,
       });
     }
@@ -150,7 +230,10 @@ builder.asEntity(UserRef, {
       key: stringKey(fields.externalUserId),
       // userVisibility pins the caller's partner, where externalUserId is unique.
       find: (prisma, keys, query) =>
-        prisma.user.findMany({ ...query, where: within({ externalUserId: { in: keys } }, userVisibility(ctx.principal)) }),
+        prisma.user.findMany({
+          ...query,
+          where: within({ externalUserId: { in: keys } }, userVisibility(ctx.principal)),
+        }),
       keyOf: (u) => u.externalUserId!,
     });
   },
@@ -168,7 +251,10 @@ const UserFilterInput = builder.inputType('UserFilter', {
     canvasUserId: t.int({ description: 'Users with this canvas_user_id.' }),
     entitlement: t.field({ type: EntitlementKindEnum, description: 'Users holding this entitlement.' }),
     // Matches names and e-mails, so it can probe personal data: out of a contract without pii.
-    search: t.string({ ...PII, description: `Case-insensitive substring (taken literally) of externalUserId, identifier, e-mail, user name, first or last name; at most ${MAX_SEARCH} characters. Matches personal data (tag pii).` }),
+    search: t.string({
+      ...PII,
+      description: `Case-insensitive substring (taken literally) of externalUserId, identifier, e-mail, user name, first or last name; at most ${MAX_SEARCH} characters. Matches personal data (tag pii).`,
+    }),
   }),
 });
 
@@ -179,7 +265,10 @@ const UserOrderField = builder.enumType('UserOrderField', {
     CREATED_AT: { description: 'Creation time.' },
     UPDATED_AT: { description: 'Time of the last change.' },
     EXTERNAL_USER_ID: { description: 'The learning key (users without one sort last in ASC).' },
-    EMAIL: { ...PII, description: 'The e-mail address (users without one sort last in ASC). Reveals personal data (tag pii).' },
+    EMAIL: {
+      ...PII,
+      description: 'The e-mail address (users without one sort last in ASC). Reveals personal data (tag pii).',
+    },
     CATALOG_ID: { description: 'The catalog id.' },
   } as const,
 });
@@ -197,14 +286,16 @@ const UserOrderInput = builder.inputType('UserOrder', {
  * stand-ins are ids no row has but the columns accept (a NUL would be a database error).
  */
 const idOrNone = (type: 'Account' | 'Client', value: string | null | undefined) =>
-  value === null || value === undefined ? undefined : nativeId(type, value) ?? (type === 'Client' ? '00000000-0000-0000-0000-000000000000' : '-');
-
+  value === null || value === undefined
+    ? undefined
+    : (nativeId(type, value) ?? (type === 'Client' ? '00000000-0000-0000-0000-000000000000' : '-'));
 
 export function toUserFilter(filter: (typeof UserFilterInput)['$inferInput'] | null | undefined): UserFilter {
   if (!filter) return {};
   // No searched column holds more than 255 characters; a longer pattern matches nothing and
   // costs PostgreSQL's ILIKE time that grows faster than its length (100 KB: seconds).
-  if (filter.search && filter.search.length > MAX_SEARCH) throw new ValidationError(`must be at most ${MAX_SEARCH} characters`, 'filter.search');
+  if (filter.search && filter.search.length > MAX_SEARCH)
+    throw new ValidationError(`must be at most ${MAX_SEARCH} characters`, 'filter.search');
   return { ...filter, accountId: idOrNone('Account', filter.accountId), clientId: idOrNone('Client', filter.clientId) };
 }
 
@@ -213,11 +304,14 @@ builder.queryFields((t) => ({
     type: 'User',
     nullable: true,
     authScopes: { member: true },
-    description: 'The user with this id; null with a NOT_FOUND error when it names no user the caller may see (unknown, deleted and foreign ids alike). Merged users are found, with `mergedInto`.',
+    description:
+      'The user with this id; null with a NOT_FOUND error when it names no user the caller may see (unknown, deleted and foreign ids alike). Merged users are found, with `mergedInto`.',
     args: { id: t.arg.id({ required: true, description: 'Global id or uuid.' }) },
     resolve: async (query, _root, args, ctx) => {
       const id = nativeId('User', String(args.id));
-      const user = id ? await ctx.prisma.user.findFirst({ ...query, where: within({ id }, userVisibility(ctx.principal)) }) : null;
+      const user = id
+        ? await ctx.prisma.user.findFirst({ ...query, where: within({ id }, userVisibility(ctx.principal)) })
+        : null;
       return user ?? notFound('User');
     },
   }),
@@ -236,7 +330,9 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, key, ctx) => {
       const given = Object.entries(key).filter(([, v]) => v !== null && v !== undefined);
       if (given.length !== 1) {
-        throw new GraphQLError('userByKey takes exactly one of externalUserId, email, identifier, catalogId', { extensions: { code: 'BAD_USER_INPUT' } });
+        throw new GraphQLError('userByKey takes exactly one of externalUserId, email, identifier, catalogId', {
+          extensions: { code: 'BAD_USER_INPUT' },
+        });
       }
       return (await findUserByKey(ctx, key as UserKey, query)) ?? notFound('User');
     },
@@ -252,26 +348,48 @@ builder.queryFields((t) => ({
       orderBy: t.arg({ type: UserOrderInput, description: 'Left out: by id (creation order).' }),
     },
     resolve: async (query, _root, args, ctx) => {
-      if (await unseenCursor(query.cursor, (where) => ctx.prisma.user.count({ where: { AND: [where, userVisibility(ctx.principal)] } }))) return [];
-      return ctx.prisma.user.findMany({ ...query, where: userWhere(ctx.principal, toUserFilter(args.filter)), orderBy: userOrderBy(args.orderBy) });
+      if (
+        await unseenCursor(query.cursor, (where) =>
+          ctx.prisma.user.count({ where: { AND: [where, userVisibility(ctx.principal)] } }),
+        )
+      )
+        return [];
+      return ctx.prisma.user.findMany({
+        ...query,
+        where: userWhere(ctx.principal, toUserFilter(args.filter)),
+        orderBy: userOrderBy(args.orderBy),
+      });
     },
-    totalCount: (_conn, args, ctx) => ctx.prisma.user.count({ where: userWhere(ctx.principal, toUserFilter(args.filter)) }),
+    totalCount: (_conn, args, ctx) =>
+      ctx.prisma.user.count({ where: userWhere(ctx.principal, toUserFilter(args.filter)) }),
   }),
 }));
 
 // ---------------------------------------------------------------------------- mutations
 
 const ProfileFields = (t: PothosInputFieldBuilder) => ({
-  email: t.string({ ...PII, description: 'Catalog login, unique per partner among catalog users (stored lower-case); giving it creates the catalog identity.' }),
+  email: t.string({
+    ...PII,
+    description:
+      'Catalog login, unique per partner among catalog users (stored lower-case); giving it creates the catalog identity.',
+  }),
   userName: t.string({ ...PII, description: 'Catalog login name, 1 to 255 characters (default: the e-mail address).' }),
   firstName: t.string({ ...PII, description: 'Given name, at most 255 characters.' }),
   lastName: t.string({ ...PII, description: 'Family name, at most 255 characters.' }),
-  customFields: t.field({ type: 'JSONObject', ...PII, description: 'Catalog free-form fields: a JSON object of at most 64 KiB and 16 levels; replaces the whole object.' }),
+  customFields: t.field({
+    type: 'JSONObject',
+    ...PII,
+    description: 'Catalog free-form fields: a JSON object of at most 64 KiB and 16 levels; replaces the whole object.',
+  }),
   timeZone: t.string({ description: 'IANA time zone, e.g. Europe/Paris.' }),
   locale: t.string({ description: 'BCP 47 tag, e.g. en-GB.' }),
   termsOfUse: t.boolean({ description: 'Whether the user accepted the terms of use (default false).' }),
   canvasUserId: t.int({ description: "The catalog's canvas_user_id: a positive 32-bit integer." }),
-  metadata: t.field({ type: 'JSONObject', ...PII, description: 'Embed metadata: a JSON object of at most 64 KiB and 16 levels; replaces the whole object.' }),
+  metadata: t.field({
+    type: 'JSONObject',
+    ...PII,
+    description: 'Embed metadata: a JSON object of at most 64 KiB and 16 levels; replaces the whole object.',
+  }),
   name: t.string({ ...PII, description: 'Shorthand for metadata.name.' }),
   avatar: t.string({ ...PII, description: 'Shorthand for metadata.avatar (a URL, at most 2048 characters).' }),
 });
@@ -279,10 +397,14 @@ const ProfileFields = (t: PothosInputFieldBuilder) => ({
 type PothosInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0];
 
 const CreateUserInput = builder.inputType('CreateUserInput', {
-  description: 'A new user: at least one identity (externalUserId, email or identifier) and any profile fields. Each key must be free in the partner.',
+  description:
+    'A new user: at least one identity (externalUserId, email or identifier) and any profile fields. Each key must be free in the partner.',
   fields: (t) => ({
     accountId: t.id({ description: 'Account to register the user in (default: the partner).' }),
-    externalUserId: t.string({ description: 'Learning identity, at most 255 characters, unique per partner; must not carry personal data (an e-mail address, phone number or national id is refused with PiiRejectedError).' }),
+    externalUserId: t.string({
+      description:
+        'Learning identity, at most 255 characters, unique per partner; must not carry personal data (an e-mail address, phone number or national id is refused with PiiRejectedError).',
+    }),
     identifier: t.string({ description: 'Embed identity: at most 255 characters without "/", unique per partner.' }),
     clientIdentifier: t.string({ description: 'Embed client the user belongs to (needs `identifier`).' }),
     ...ProfileFields(t),
@@ -306,7 +428,8 @@ builder.mutationFields((t) => ({
     type: CreateUserSuccess,
     errors: resultUnion('CreateUserResult', NotFoundError, ValidationError, PiiRejectedError, BackendUnavailableError),
     authScopes: { admin: true },
-    description: 'Creates a user in an account the caller administers. A key (externalUserId, email, identifier) already held in the partner, also by a disabled or deleted user, is a ConflictError naming it, never a second user.',
+    description:
+      'Creates a user in an account the caller administers. A key (externalUserId, email, identifier) already held in the partner, also by a disabled or deleted user, is a ConflictError naming it, never a second user.',
     args: { input: t.arg({ type: CreateUserInput, required: true, description: 'The new user.' }) },
     resolve: async (_root, { input }, ctx) => ({ user: await createUser(ctx, toCreateInput(input)) }),
   }),
@@ -322,7 +445,11 @@ const CreateUsersSuccess = builder.objectRef<{ results: BulkItemResult[] }>('Cre
       itemErrors: {
         types: ALL_ERRORS,
         directResult: true,
-        union: { name: 'CreateUsersItemResult', description: 'One item of createUsers: CreateUserSuccess, or the typed error that item failed with (the others are not affected).' },
+        union: {
+          name: 'CreateUsersItemResult',
+          description:
+            'One item of createUsers: CreateUserSuccess, or the typed error that item failed with (the others are not affected).',
+        },
       },
       description: 'One result per input item, in input order.',
       // The plugin wraps returned errors at run time; its types only expect thrown ones.
@@ -339,8 +466,15 @@ function asTypedError(error: Error): Error {
 const CreateUsersInput = builder.inputType('CreateUsersInput', {
   description: 'Several new users, created one by one in one call.',
   fields: (t) => ({
-    users: t.field({ type: [CreateUserInput], required: true, description: `1 to ${MAX_BULK} users, each as createUser takes it.` }),
-    idempotencyKey: t.string({ description: "At most 255 characters, scoped to the caller's credential: a retried call with the same key returns the first call's results instead of creating again." }),
+    users: t.field({
+      type: [CreateUserInput],
+      required: true,
+      description: `1 to ${MAX_BULK} users, each as createUser takes it.`,
+    }),
+    idempotencyKey: t.string({
+      description:
+        "At most 255 characters, scoped to the caller's credential: a retried call with the same key returns the first call's results instead of creating again.",
+    }),
   }),
 });
 
@@ -362,33 +496,52 @@ const EnsureUserSuccess = builder.objectRef<{ user: User; created: boolean }>('E
 });
 
 const UpdateUserInput = builder.inputType('UpdateUserInput', {
-  description: 'Which user, and the fields to change: fields left out stay as they are. A user without admin rights may change its own names, timeZone, locale, termsOfUse, customFields and metadata.',
+  description:
+    'Which user, and the fields to change: fields left out stay as they are. A user without admin rights may change its own names, timeZone, locale, termsOfUse, customFields and metadata.',
   fields: (t) => ({
     id: t.id({ required: true, description: 'The user: global id or uuid.' }),
     externalUserId: t.string({ description: 'Only while unset: keys never change.' }),
     identifier: t.string({ description: 'Only while unset: keys never change.' }),
-    clientIdentifier: t.string({ description: 'Moves the user to this embed client of the partner (needs an identifier).' }),
-    metadataPatch: t.field({ type: 'JSONObject', ...PII, description: 'Merged into metadata key by key (RFC 7396: null removes a key).' }),
+    clientIdentifier: t.string({
+      description: 'Moves the user to this embed client of the partner (needs an identifier).',
+    }),
+    metadataPatch: t.field({
+      type: 'JSONObject',
+      ...PII,
+      description: 'Merged into metadata key by key (RFC 7396: null removes a key).',
+    }),
     ...ProfileFields(t),
   }),
 });
 
 const UserIdInput = (name: string, what: string) =>
-  builder.inputType(name, { description: `The user to ${what}.`, fields: (t) => ({ id: t.id({ required: true, description: `The user to ${what}: global id or uuid.` }) }) });
+  builder.inputType(name, {
+    description: `The user to ${what}.`,
+    fields: (t) => ({ id: t.id({ required: true, description: `The user to ${what}: global id or uuid.` }) }),
+  });
 
 const MergeUsersSuccess = builder.objectRef<{ source: User; target: User }>('MergeUsersSuccess').implement({
   description: 'Both users after the merge.',
   fields: (t) => ({
-    source: t.field({ type: UserRef, description: 'The merged user, now MERGED with `mergedInto` set.', resolve: (p) => p.source }),
-    target: t.field({ type: UserRef, description: "The user merged into (the end of the target's merge chain), with the source's identities, entitlements, courses, enrollments and orders.", resolve: (p) => p.target }),
+    source: t.field({
+      type: UserRef,
+      description: 'The merged user, now MERGED with `mergedInto` set.',
+      resolve: (p) => p.source,
+    }),
+    target: t.field({
+      type: UserRef,
+      description:
+        "The user merged into (the end of the target's merge chain), with the source's identities, entitlements, courses, enrollments and orders.",
+      resolve: (p) => p.target,
+    }),
   }),
 });
 
 const DeleteAction = builder.enumType('DeleteAction', {
   description: 'What deleteUser does with the courses the user owns.',
   values: {
-    REALLOCATE: { description: 'Move the user\'s courses to reallocateTo (default: the partner\'s first admin).' },
-    DELETE: { description: 'Delete the user\'s courses.' },
+    REALLOCATE: { description: "Move the user's courses to reallocateTo (default: the partner's first admin)." },
+    DELETE: { description: "Delete the user's courses." },
     IGNORE: { description: 'Leave the courses without an owner.' },
   },
 });
@@ -400,16 +553,20 @@ const ReallocateCoursesSuccess = builder.objectRef<{ moved: number }>('Reallocat
 
 const DeleteUserSuccess = builder.objectRef<{ id: string }>('DeleteUserSuccess').implement({
   description: 'The user is deleted: it answers NOT_FOUND from now on, and its keys stay taken.',
-  fields: (t) => ({ deletedUserId: t.id({ description: 'Global id of the deleted user.', resolve: (p) => globalId('User', p.id) }) }),
-});
-
-const DeleteUserDependenciesSuccess = builder.objectRef<{ orders: number; enrollments: number }>('DeleteUserDependenciesSuccess').implement({
-  description: "How many of the user's orders and enrollments were deleted; the user itself stays.",
   fields: (t) => ({
-    deletedOrders: t.exposeInt('orders', { description: 'Orders deleted.' }),
-    deletedEnrollments: t.exposeInt('enrollments', { description: 'Enrollments deleted.' }),
+    deletedUserId: t.id({ description: 'Global id of the deleted user.', resolve: (p) => globalId('User', p.id) }),
   }),
 });
+
+const DeleteUserDependenciesSuccess = builder
+  .objectRef<{ orders: number; enrollments: number }>('DeleteUserDependenciesSuccess')
+  .implement({
+    description: "How many of the user's orders and enrollments were deleted; the user itself stays.",
+    fields: (t) => ({
+      deletedOrders: t.exposeInt('orders', { description: 'Orders deleted.' }),
+      deletedEnrollments: t.exposeInt('enrollments', { description: 'Enrollments deleted.' }),
+    }),
+  });
 
 builder.mutationFields((t) => ({
   createUsers: t.field({
@@ -417,11 +574,20 @@ builder.mutationFields((t) => ({
     errors: resultUnion('CreateUsersResult', ValidationError),
     authScopes: { admin: true },
     description: `Creates up to ${MAX_BULK} users in one call, each as createUser would: one result per item, in input order, and one bad item never fails the others. The call as a whole fails only when the list itself is refused (empty, too long, a malformed idempotencyKey).`,
-    args: { input: t.arg({ type: CreateUsersInput, required: true, description: 'The users, and an optional idempotency key.' }) },
+    args: {
+      input: t.arg({
+        type: CreateUsersInput,
+        required: true,
+        description: 'The users, and an optional idempotency key.',
+      }),
+    },
     resolve: async (_root, { input }, ctx) => ({
       // An item whose accountId is malformed becomes that item's NOT_FOUND, not the call's.
       results: await createUsers(ctx, {
-        users: input.users.map((u) => ({ ...u, accountId: u.accountId == null ? undefined : nativeId('Account', String(u.accountId)) ?? '-' })),
+        users: input.users.map((u) => ({
+          ...u,
+          accountId: u.accountId == null ? undefined : (nativeId('Account', String(u.accountId)) ?? '-'),
+        })),
         idempotencyKey: input.idempotencyKey,
       }),
     }),
@@ -430,24 +596,38 @@ builder.mutationFields((t) => ({
     type: EnsureUserSuccess,
     errors: resultUnion('EnsureUserResult', NotFoundError, ValidationError, PiiRejectedError, BackendUnavailableError),
     authScopes: { admin: true },
-    description: 'Lazy provisioning: the user of the partner holding the key, created when none does. Idempotent, also under concurrent calls (they all answer the same user).',
+    description:
+      'Lazy provisioning: the user of the partner holding the key, created when none does. Idempotent, also under concurrent calls (they all answer the same user).',
     args: { input: t.arg({ type: EnsureUserInput, required: true, description: 'The key.' }) },
     resolve: (_root, { input }, ctx) => ensureUser(ctx, input),
   }),
   updateUser: t.field({
     type: UserPayload('UpdateUserSuccess', 'as it is now'),
-    errors: resultUnion('UpdateUserResult', NotFoundError, ValidationError, PiiRejectedError, BackendUnavailableError, UnsupportedByBackendError),
+    errors: resultUnion(
+      'UpdateUserResult',
+      NotFoundError,
+      ValidationError,
+      PiiRejectedError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     authScopes: { member: true },
-    description: 'Changes profile fields, metadata and unset keys of a user: an admin within what it administers, any user on itself (profile fields only). Keys, once set, never change.',
+    description:
+      'Changes profile fields, metadata and unset keys of a user: an admin within what it administers, any user on itself (profile fields only). Keys, once set, never change.',
     args: { input: t.arg({ type: UpdateUserInput, required: true, description: 'The user and the changes.' }) },
-    resolve: async (_root, { input }, ctx) => ({ user: await updateUser(ctx, { ...input, id: idArg('User', input.id) } as UpdateUserData) }),
+    resolve: async (_root, { input }, ctx) => ({
+      user: await updateUser(ctx, { ...input, id: idArg('User', input.id) } as UpdateUserData),
+    }),
   }),
   disableUser: t.field({
     type: UserPayload('DisableUserSuccess', 'now DISABLED'),
     errors: resultUnion('DisableUserResult', NotFoundError, BackendUnavailableError),
     authScopes: { admin: true },
-    description: "Makes a user DISABLED: it cannot authenticate (its credentials are refused), stays readable by admins, and its keys cannot be taken by a new user. Admins only, within what they administer.",
-    args: { input: t.arg({ type: UserIdInput('DisableUserInput', 'disable'), required: true, description: 'The user.' }) },
+    description:
+      'Makes a user DISABLED: it cannot authenticate (its credentials are refused), stays readable by admins, and its keys cannot be taken by a new user. Admins only, within what they administer.',
+    args: {
+      input: t.arg({ type: UserIdInput('DisableUserInput', 'disable'), required: true, description: 'The user.' }),
+    },
     resolve: async (_root, { input }, ctx) => ({ user: await disableUser(ctx, idArg('User', input.id)) }),
   }),
   enableUser: t.field({
@@ -455,7 +635,9 @@ builder.mutationFields((t) => ({
     errors: resultUnion('EnableUserResult', NotFoundError, UnsupportedByBackendError),
     authScopes: { admin: true },
     description: 'Makes a disabled user ACTIVE again. Admins only, within what they administer.',
-    args: { input: t.arg({ type: UserIdInput('EnableUserInput', 'enable'), required: true, description: 'The user.' }) },
+    args: {
+      input: t.arg({ type: UserIdInput('EnableUserInput', 'enable'), required: true, description: 'The user.' }),
+    },
     resolve: async (_root, { input }, ctx) => ({ user: await enableUser(ctx, idArg('User', input.id)) }),
   }),
   mergeUsers: t.field({
@@ -483,15 +665,23 @@ builder.mutationFields((t) => ({
     type: UserPayload('UnmergeUserSuccess', 'ACTIVE again'),
     errors: resultUnion('UnmergeUserResult', NotFoundError),
     authScopes: { admin: true },
-    description: 'Clears a merged user\'s `mergedInto` and makes it ACTIVE again (catalog `clear_merged_into_user_id`); what the merge moved stays with the target. Admins only, within what they administer.',
-    args: { input: t.arg({ type: UserIdInput('UnmergeUserInput', 'unmerge'), required: true, description: 'The merged user.' }) },
+    description:
+      "Clears a merged user's `mergedInto` and makes it ACTIVE again (catalog `clear_merged_into_user_id`); what the merge moved stays with the target. Admins only, within what they administer.",
+    args: {
+      input: t.arg({
+        type: UserIdInput('UnmergeUserInput', 'unmerge'),
+        required: true,
+        description: 'The merged user.',
+      }),
+    },
     resolve: async (_root, { input }, ctx) => ({ user: await unmergeUser(ctx, idArg('User', input.id)) }),
   }),
   reallocateCourses: t.field({
     type: ReallocateCoursesSuccess,
     errors: resultUnion('ReallocateCoursesResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
-    description: 'Moves every course one user owns to another user of the same partner. Admins only, within what they administer.',
+    description:
+      'Moves every course one user owns to another user of the same partner. Admins only, within what they administer.',
     args: {
       input: t.arg({
         type: builder.inputType('ReallocateCoursesInput', {
@@ -521,8 +711,15 @@ builder.mutationFields((t) => ({
           description: 'The user, and what becomes of its courses.',
           fields: (f) => ({
             id: f.id({ required: true, description: 'The user: global id or uuid.' }),
-            action: f.field({ type: DeleteAction, defaultValue: 'REALLOCATE', description: 'What to do with its courses (default REALLOCATE).' }),
-            reallocateTo: f.id({ description: "REALLOCATE's receiver: global id or uuid of a user of the same partner (default: the partner's first admin)." }),
+            action: f.field({
+              type: DeleteAction,
+              defaultValue: 'REALLOCATE',
+              description: 'What to do with its courses (default REALLOCATE).',
+            }),
+            reallocateTo: f.id({
+              description:
+                "REALLOCATE's receiver: global id or uuid of a user of the same partner (default: the partner's first admin).",
+            }),
           }),
         }),
         required: true,
@@ -530,15 +727,27 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => ({
-      id: await deleteUser(ctx, idArg('User', input.id), input.action ?? 'REALLOCATE', optionalIdArg('User', input.reallocateTo)),
+      id: await deleteUser(
+        ctx,
+        idArg('User', input.id),
+        input.action ?? 'REALLOCATE',
+        optionalIdArg('User', input.reallocateTo),
+      ),
     }),
   }),
   deleteUserDependencies: t.field({
     type: DeleteUserDependenciesSuccess,
     errors: resultUnion('DeleteUserDependenciesResult', NotFoundError),
     authScopes: { admin: true },
-    description: "Deletes only a user's orders and enrollments; the user and its courses stay (catalog `only_orders_and_enrollments`). Admins only, within what they administer.",
-    args: { input: t.arg({ type: UserIdInput('DeleteUserDependenciesInput', 'strip of its orders and enrollments'), required: true, description: 'The user.' }) },
+    description:
+      "Deletes only a user's orders and enrollments; the user and its courses stay (catalog `only_orders_and_enrollments`). Admins only, within what they administer.",
+    args: {
+      input: t.arg({
+        type: UserIdInput('DeleteUserDependenciesInput', 'strip of its orders and enrollments'),
+        required: true,
+        description: 'The user.',
+      }),
+    },
     resolve: (_root, { input }, ctx) => deleteUserDependencies(ctx, idArg('User', input.id)),
   }),
 }));

@@ -19,12 +19,19 @@ import type { Tx } from '../../store/transaction.js';
 import { applyMergePatch, type JsonObject } from './merge-patch.js';
 import { userOrderBy, userWhere, type UserFilter, type UserOrderField } from './filters.js';
 import { assertNoPii } from './pii.js';
-import { assertEnableSupported, callBackends, connectedBackends, recordAccepted, userChangeCalls, userCreateCalls, userIdentities } from '../backends/write-through.js';
+import {
+  assertEnableSupported,
+  callBackends,
+  connectedBackends,
+  recordAccepted,
+  userChangeCalls,
+  userCreateCalls,
+  userIdentities,
+} from '../backends/write-through.js';
 
 export type { User };
 
 // ---------------------------------------------------------------------------- inputs
-
 
 export const profileFields = {
   email: nullish(email),
@@ -53,12 +60,20 @@ export const createUserSchema = z
     message: 'give at least one identity: externalUserId, email (catalog) or identifier (embed)',
     path: ['externalUserId'],
   })
-  .refine((u) => !u.clientIdentifier || u.identifier, { message: 'clientIdentifier needs an identifier', path: ['clientIdentifier'] });
+  .refine((u) => !u.clientIdentifier || u.identifier, {
+    message: 'clientIdentifier needs an identifier',
+    path: ['clientIdentifier'],
+  });
 
 export type CreateUserInput = z.input<typeof createUserSchema>;
 type ValidCreateUser = z.output<typeof createUserSchema>;
 
-export type UserKey = { externalUserId?: string | null; email?: string | null; identifier?: string | null; catalogId?: number | null };
+export type UserKey = {
+  externalUserId?: string | null;
+  email?: string | null;
+  identifier?: string | null;
+  catalogId?: number | null;
+};
 
 // ---------------------------------------------------------------------------- reads
 
@@ -77,7 +92,8 @@ function keyWhere(key: UserKey): Prisma.UserWhereInput | null {
   if (key.externalUserId) return { externalUserId: key.externalUserId };
   if (key.email) return { email: key.email.trim().toLowerCase(), inCatalog: true };
   if (key.identifier) return { identifier: key.identifier };
-  if (typeof key.catalogId === 'number' && Number.isSafeInteger(key.catalogId)) return { catalogId: key.catalogId, inCatalog: true };
+  if (typeof key.catalogId === 'number' && Number.isSafeInteger(key.catalogId))
+    return { catalogId: key.catalogId, inCatalog: true };
   return null;
 }
 
@@ -91,20 +107,24 @@ export async function getUser(ctx: RequestContext, id: string): Promise<User> {
 export const USER_VIEW = {
   account: { select: { id: true, customerId: true } },
   partner: { select: { customerId: true, canvasUuid: true } },
-  mergedInto: { select: { id: true, catalogId: true, inCatalog: true, partnerId: true, accountId: true, status: true } },
+  mergedInto: {
+    select: { id: true, catalogId: true, inCatalog: true, partnerId: true, accountId: true, status: true },
+  },
   client: { select: { identifier: true, partnerId: true, accountId: true } },
   entitlements: { select: { kind: true }, orderBy: { kind: 'asc' } },
 } satisfies Prisma.UserInclude;
 
 export type UserView = Prisma.UserGetPayload<{ include: typeof USER_VIEW }>;
 
-
 /** One visible user by uuid or by one partner-scoped key, with USER_VIEW; null when unseen. */
 export async function findUserView(ctx: RequestContext, key: UserKey & { id?: string }): Promise<UserView | null> {
   // A malformed uuid names nobody (and must not reach the uuid column as a cast error).
   const where = key.id !== undefined ? (isUuid(key.id) ? { id: key.id.toLowerCase() } : null) : keyWhere(key);
   if (!where) return null;
-  const user = await ctx.prisma.user.findFirst({ where: { AND: [where, userVisibility(ctx.principal)] }, include: USER_VIEW });
+  const user = await ctx.prisma.user.findFirst({
+    where: { AND: [where, userVisibility(ctx.principal)] },
+    include: USER_VIEW,
+  });
   return user && seenBy(ctx, user);
 }
 
@@ -134,10 +154,17 @@ export async function listUserViews(
   const and: Prisma.UserWhereInput[] = [userWhere(ctx.principal, filter)];
   if (filter.hasIdentifier) and.push({ identifier: { not: null } });
   // A client the caller cannot see matches nobody, as if it did not exist.
-  if (filter.clientIdentifier !== undefined) and.push({ client: within({ identifier: filter.clientIdentifier }, clientVisibility(ctx.principal)) });
+  if (filter.clientIdentifier !== undefined)
+    and.push({ client: within({ identifier: filter.clientIdentifier }, clientVisibility(ctx.principal)) });
   const where = { AND: and };
   const [users, total] = await Promise.all([
-    ctx.prisma.user.findMany({ where, include: USER_VIEW, orderBy: userOrderBy({ field: page.order }), skip: page.skip, take: page.take }),
+    ctx.prisma.user.findMany({
+      where,
+      include: USER_VIEW,
+      orderBy: userOrderBy({ field: page.order }),
+      skip: page.skip,
+      take: page.take,
+    }),
     ctx.prisma.user.count({ where }),
   ]);
   return { users: users.map((user) => seenBy(ctx, user)), total };
@@ -146,7 +173,12 @@ export async function listUserViews(
 // ---------------------------------------------------------------------------- create
 
 /** Row data for a new user; the caller has validated the input and resolved the client. */
-export function newUserRow(partnerId: string, accountId: string, input: ValidCreateUser, clientId: string | null): Prisma.UserCreateManyInput {
+export function newUserRow(
+  partnerId: string,
+  accountId: string,
+  input: ValidCreateUser,
+  clientId: string | null,
+): Prisma.UserCreateManyInput {
   if (input.externalUserId) assertNoPii('externalUserId', input.externalUserId);
   const inCatalog = Boolean(input.email);
   const metadata = withShorthands(input.metadata, input.name, input.avatar);
@@ -172,13 +204,21 @@ export function newUserRow(partnerId: string, accountId: string, input: ValidCre
   };
 }
 
-function withShorthands(metadata: JsonObject | undefined, name: string | undefined, avatar: string | undefined): JsonObject | undefined {
+function withShorthands(
+  metadata: JsonObject | undefined,
+  name: string | undefined,
+  avatar: string | undefined,
+): JsonObject | undefined {
   if (name === undefined && avatar === undefined) return metadata;
   return { ...(metadata ?? {}), ...(name !== undefined ? { name } : {}), ...(avatar !== undefined ? { avatar } : {}) };
 }
 
 /** The account a new user goes into: the given one, or the partner root. Needs admin rights on it. */
-export async function targetAccount(db: Tx | RequestContext['prisma'], principal: UserPrincipal, accountId: string | undefined): Promise<string> {
+export async function targetAccount(
+  db: Tx | RequestContext['prisma'],
+  principal: UserPrincipal,
+  accountId: string | undefined,
+): Promise<string> {
   const forbidden = 'creating users needs admin rights on the account';
   if (accountId) return (await managedAccount(db, principal, accountId, forbidden)).id;
   // By default a partner admin creates users in the partner, an account admin in its own account.
@@ -191,9 +231,16 @@ export async function targetAccount(db: Tx | RequestContext['prisma'], principal
  * The client a user is attached to, among the clients the caller may see: one of the root or
  * of a sibling account is not found to an account admin, as it is to another partner.
  */
-export async function clientIdFor(db: Tx | RequestContext['prisma'], principal: UserPrincipal, identifier: string | undefined): Promise<string | null> {
+export async function clientIdFor(
+  db: Tx | RequestContext['prisma'],
+  principal: UserPrincipal,
+  identifier: string | undefined,
+): Promise<string | null> {
   if (!identifier) return null;
-  const client = await db.client.findFirst({ where: within({ identifier }, clientVisibility(principal)), select: { id: true } });
+  const client = await db.client.findFirst({
+    where: within({ identifier }, clientVisibility(principal)),
+    select: { id: true },
+  });
   if (!client) throw new NotFoundError('Client', identifier);
   return client.id;
 }
@@ -207,7 +254,9 @@ export async function clientIdFor(db: Tx | RequestContext['prisma'], principal: 
 export async function lockClients(tx: Tx, ids: string[]): Promise<Set<string>> {
   if (!ids.length) return new Set();
   const unique = [...new Set(ids)].sort();
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Client" WHERE id = ANY(${unique}::uuid[]) ORDER BY id FOR KEY SHARE`;
+  const rows = await tx.$queryRaw<
+    { id: string }[]
+  >`SELECT id FROM "Client" WHERE id = ANY(${unique}::uuid[]) ORDER BY id FOR KEY SHARE`;
   return new Set(rows.map((r) => r.id));
 }
 
@@ -220,14 +269,26 @@ async function lockClient(tx: Tx, clientId: string | null, identifier: string | 
 export const HOLDER = { id: true, partnerId: true, accountId: true, status: true } as const;
 
 /** ConflictError.existingId: the holder's id only for a caller who can see the holder. */
-export function holderId(principal: UserPrincipal, holder: { id: string; partnerId: string; accountId: string; status: string } | null | undefined): string | undefined {
+export function holderId(
+  principal: UserPrincipal,
+  holder: { id: string; partnerId: string; accountId: string; status: string } | null | undefined,
+): string | undefined {
   return holder && canSeeUser(principal, holder) ? holder.id : undefined;
 }
 
-const KEY_OF_CONSTRAINT: Record<string, keyof UserKey> = { externalUserId: 'externalUserId', email: 'email', identifier: 'identifier' };
+const KEY_OF_CONSTRAINT: Record<string, keyof UserKey> = {
+  externalUserId: 'externalUserId',
+  email: 'email',
+  identifier: 'identifier',
+};
 
 /** Turns a unique violation on a user key into a ConflictError naming the holder. */
-async function conflictFor(ctx: RequestContext, partnerId: string, error: unknown, row: Prisma.UserCreateManyInput): Promise<ConflictError | null> {
+async function conflictFor(
+  ctx: RequestContext,
+  partnerId: string,
+  error: unknown,
+  row: Prisma.UserCreateManyInput,
+): Promise<ConflictError | null> {
   const fields = uniqueViolation(error);
   if (!fields) return null;
   const key = fields.map((f) => KEY_OF_CONSTRAINT[f]).find(Boolean);
@@ -267,7 +328,10 @@ export async function createUser(ctx: RequestContext, raw: CreateUserInput): Pro
 async function assertKeysFree(tx: Tx, principal: UserPrincipal, row: Prisma.UserCreateManyInput): Promise<void> {
   const keys = (['externalUserId', 'email', 'identifier'] as const).filter((k) => row[k]);
   if (!keys.length) return;
-  const holder = await tx.user.findFirst({ where: { partnerId: row.partnerId, OR: keys.map((k) => ({ [k]: row[k] })) }, select: { ...HOLDER, externalUserId: true, email: true, identifier: true } });
+  const holder = await tx.user.findFirst({
+    where: { partnerId: row.partnerId, OR: keys.map((k) => ({ [k]: row[k] })) },
+    select: { ...HOLDER, externalUserId: true, email: true, identifier: true },
+  });
   if (!holder) return;
   const key = keys.find((k) => holder[k] === row[k])!;
   throw new ConflictError(`${key} ${JSON.stringify(row[key])} is already taken`, key, holderId(principal, holder));
@@ -297,11 +361,19 @@ export type EnsureUserInput = z.input<typeof ensureSchema>;
 export async function ensureUser(ctx: RequestContext, raw: EnsureUserInput): Promise<{ user: User; created: boolean }> {
   const principal = requireUser(ctx);
   const input = parse(ensureSchema, raw);
-  if (!administers(principal, principal.partnerId)) throw new ForbiddenError('provisioning users needs partner admin rights');
-  const key: UserKey = input.externalUserId ? { externalUserId: input.externalUserId } : { identifier: input.identifier };
+  if (!administers(principal, principal.partnerId))
+    throw new ForbiddenError('provisioning users needs partner admin rights');
+  const key: UserKey = input.externalUserId
+    ? { externalUserId: input.externalUserId }
+    : { identifier: input.identifier };
   const existing = async () => {
     const user = await ctx.prisma.user.findFirst({ where: { partnerId: principal.partnerId, ...keyWhere(key) } });
-    if (user?.deletedAt) throw new ConflictError(`${Object.keys(key)[0]} belongs to a deleted user and cannot be reused`, Object.keys(key)[0], holderId(principal, user));
+    if (user?.deletedAt)
+      throw new ConflictError(
+        `${Object.keys(key)[0]} belongs to a deleted user and cannot be reused`,
+        Object.keys(key)[0],
+        holderId(principal, user),
+      );
     return user;
   };
   return findOrCreate(existing, () => createUser(ctx, { ...input }));
@@ -312,7 +384,10 @@ export async function ensureUser(ctx: RequestContext, raw: EnsureUserInput): Pro
  * same key at once is settled here, for every caller: the loser's unique violation
  * (ConflictError) is answered with the winner's row.
  */
-async function findOrCreate<T>(find: () => Promise<T | null>, create: () => Promise<T>): Promise<{ user: T; created: boolean }> {
+async function findOrCreate<T>(
+  find: () => Promise<T | null>,
+  create: () => Promise<T>,
+): Promise<{ user: T; created: boolean }> {
   const found = await find();
   if (found) return { user: found, created: false };
   try {
@@ -336,7 +411,11 @@ export interface EmbedUserFields {
  * The embed dialect's PUT of a user by identifier: creates it with `fields`, or merges them
  * into the visible user holding the identifier (metadata as a merge patch, SPEC §3).
  */
-export async function upsertUserByIdentifier(ctx: RequestContext, identifier: string, fields: EmbedUserFields): Promise<{ id: string; created: boolean }> {
+export async function upsertUserByIdentifier(
+  ctx: RequestContext,
+  identifier: string,
+  fields: EmbedUserFields,
+): Promise<{ id: string; created: boolean }> {
   const { metadata, ...rest } = fields;
   const { user, created } = await findOrCreate(
     () => findUserView(ctx, { identifier }),
@@ -358,7 +437,12 @@ export async function upsertUserByIdentifier(ctx: RequestContext, identifier: st
  * take them away). `profileOnly`: the operation changes only what the user could change of
  * itself (names, locale, metadata...), which its account admin may.
  */
-export async function lockManagedUsers(tx: Tx, ctx: RequestContext, ids: string[], options: { profileOnly?: boolean } = {}): Promise<User[]> {
+export async function lockManagedUsers(
+  tx: Tx,
+  ctx: RequestContext,
+  ids: string[],
+  options: { profileOnly?: boolean } = {},
+): Promise<User[]> {
   const principal = requireUser(ctx);
   const unique = [...new Set(ids)].sort();
   await tx.$queryRaw`SELECT id FROM "User" WHERE id = ANY(${unique}::uuid[]) ORDER BY id FOR UPDATE`;
@@ -366,12 +450,18 @@ export async function lockManagedUsers(tx: Tx, ctx: RequestContext, ids: string[
   const managed = ids.map((id) => {
     const user = users.find((u) => u.id === id);
     if (!user) throw new NotFoundError('User', id);
-    if (!administers(principal, user.accountId)) throw new ForbiddenError('this needs admin rights on the user\'s account');
+    if (!administers(principal, user.accountId))
+      throw new ForbiddenError("this needs admin rights on the user's account");
     return user;
   });
   if (!principal.partnerAdmin && !options.profileOnly) {
-    const held = await tx.entitlement.count({ where: { userId: { in: unique }, kind: { in: [...PARTNER_WIDE_KINDS] } } });
-    if (held) throw new ForbiddenError('only a partner admin may change a user who holds PARTNER_ADMIN or ALL (beyond its profile)');
+    const held = await tx.entitlement.count({
+      where: { userId: { in: unique }, kind: { in: [...PARTNER_WIDE_KINDS] } },
+    });
+    if (held)
+      throw new ForbiddenError(
+        'only a partner admin may change a user who holds PARTNER_ADMIN or ALL (beyond its profile)',
+      );
   }
   return managed;
 }
@@ -380,7 +470,10 @@ export async function lockManagedUsers(tx: Tx, ctx: RequestContext, ids: string[
  * How a message names a user: by id only to a caller who can see it, as everywhere else
  * (ConflictError.existingId, User.mergedInto); else without naming it.
  */
-export function userNamed(principal: UserPrincipal, user: Pick<User, 'id' | 'partnerId' | 'accountId' | 'status'>): string {
+export function userNamed(
+  principal: UserPrincipal,
+  user: Pick<User, 'id' | 'partnerId' | 'accountId' | 'status'>,
+): string {
   return canSeeUser(principal, user) ? `user ${user.id}` : 'that user';
 }
 
@@ -389,14 +482,28 @@ export function userNamed(principal: UserPrincipal, user: Pick<User, 'id' | 'par
  * merge target, may be outside the caller's accounts (a sub-account's user merged into a
  * root one): it is named only when the caller can see it, else "into another user".
  */
-export async function mergedConflict(db: Tx | RequestContext['prisma'], principal: UserPrincipal, user: User, advice: string, field?: string): Promise<ConflictError> {
-  const target = user.mergedIntoId ? await db.user.findUnique({ where: { id: user.mergedIntoId }, select: HOLDER }) : null;
+export async function mergedConflict(
+  db: Tx | RequestContext['prisma'],
+  principal: UserPrincipal,
+  user: User,
+  advice: string,
+  field?: string,
+): Promise<ConflictError> {
+  const target = user.mergedIntoId
+    ? await db.user.findUnique({ where: { id: user.mergedIntoId }, select: HOLDER })
+    : null;
   const into = target && canSeeUser(principal, target) ? `user ${target.id}` : 'another user';
   return new ConflictError(`${userNamed(principal, user)} is merged into ${into}; ${advice}`, field);
 }
 
 /** Refuses a merged user (see mergedConflict). */
-export async function assertNotMerged(db: Tx, ctx: RequestContext, user: User, advice: string, field?: string): Promise<void> {
+export async function assertNotMerged(
+  db: Tx,
+  ctx: RequestContext,
+  user: User,
+  advice: string,
+  field?: string,
+): Promise<void> {
   if (user.status === 'MERGED') throw await mergedConflict(db, requireUser(ctx), user, advice, field);
 }
 
@@ -407,11 +514,22 @@ export async function disableUser(ctx: RequestContext, id: string): Promise<User
     if (user!.status === 'DISABLED') return user!;
     const backends = await connectedBackends(tx, user!.partnerId);
     if (backends.size) {
-      const calls = userChangeCalls(user!, { status: 'DISABLED' }, backends, await userIdentities(tx, id, backends), undefined);
+      const calls = userChangeCalls(
+        user!,
+        { status: 'DISABLED' },
+        backends,
+        await userIdentities(tx, id, backends),
+        undefined,
+      );
       await callBackends(ctx, backends, calls, 'disableUser');
     }
     const updated = await tx.user.update({ where: { id }, data: { status: 'DISABLED', disabledAt: new Date() } });
-    audit({ action: 'user.disable', subjectType: 'User', subjectId: id, data: { before: user!.status, after: 'DISABLED' } });
+    audit({
+      action: 'user.disable',
+      subjectType: 'User',
+      subjectId: id,
+      data: { before: user!.status, after: 'DISABLED' },
+    });
     return updated;
   });
   ctx.invalidatePrincipals?.();
@@ -425,7 +543,12 @@ export async function enableUser(ctx: RequestContext, id: string): Promise<User>
     if (user!.status === 'ACTIVE') return user!;
     await assertEnableSupported(tx, user!);
     const updated = await tx.user.update({ where: { id }, data: { status: 'ACTIVE', disabledAt: null } });
-    audit({ action: 'user.enable', subjectType: 'User', subjectId: id, data: { before: user!.status, after: 'ACTIVE' } });
+    audit({
+      action: 'user.enable',
+      subjectType: 'User',
+      subjectId: id,
+      data: { before: user!.status, after: 'ACTIVE' },
+    });
     return updated;
   });
 }
@@ -445,12 +568,30 @@ const updateSchema = z
     clearMergedInto: nullish(z.boolean()),
     ...profileFields,
   })
-  .refine((u) => !(u.metadata && u.metadataPatch), { message: 'give metadata (replace) or metadataPatch (merge), not both', path: ['metadataPatch'] })
-  .refine((u) => !(u.customFields && u.customFieldsPatch), { message: 'give customFields (replace) or customFieldsPatch (merge), not both', path: ['customFieldsPatch'] });
+  .refine((u) => !(u.metadata && u.metadataPatch), {
+    message: 'give metadata (replace) or metadataPatch (merge), not both',
+    path: ['metadataPatch'],
+  })
+  .refine((u) => !(u.customFields && u.customFieldsPatch), {
+    message: 'give customFields (replace) or customFieldsPatch (merge), not both',
+    path: ['customFieldsPatch'],
+  });
 
 export type UpdateUserInput = z.input<typeof updateSchema>;
 
-const SELF_EDITABLE = new Set(['firstName', 'lastName', 'timeZone', 'locale', 'termsOfUse', 'metadata', 'metadataPatch', 'name', 'avatar', 'customFields', 'customFieldsPatch']);
+const SELF_EDITABLE = new Set([
+  'firstName',
+  'lastName',
+  'timeZone',
+  'locale',
+  'termsOfUse',
+  'metadata',
+  'metadataPatch',
+  'name',
+  'avatar',
+  'customFields',
+  'customFieldsPatch',
+]);
 
 /**
  * Profile and identity changes. `metadata` replaces the object, `metadataPatch` merges it
@@ -460,19 +601,23 @@ const SELF_EDITABLE = new Set(['firstName', 'lastName', 'timeZone', 'locale', 't
 export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Promise<User> {
   const principal = requireUser(ctx);
   const input = parse(updateSchema, raw);
-  const given = Object.entries(input).filter(([k, v]) => k !== 'id' && v !== undefined).map(([k]) => k);
+  const given = Object.entries(input)
+    .filter(([k, v]) => k !== 'id' && v !== undefined)
+    .map(([k]) => k);
   const self = input.id === principal.userId;
   const clientId = await clientIdFor(ctx.prisma, principal, input.clientIdentifier);
   const data: Prisma.UserUncheckedUpdateInput = {};
   try {
     return await audited(ctx, async (tx, audit) => {
       await lockClient(tx, clientId, input.clientIdentifier);
-      const [user] = self && !administers(principal, principal.accountId)
-        ? await lockSelf(tx, principal, given)
-        : await lockManagedUsers(tx, ctx, [input.id], { profileOnly: given.every((f) => SELF_EDITABLE.has(f)) });
+      const [user] =
+        self && !administers(principal, principal.accountId)
+          ? await lockSelf(tx, principal, given)
+          : await lockManagedUsers(tx, ctx, [input.id], { profileOnly: given.every((f) => SELF_EDITABLE.has(f)) });
       const u = user!;
       if (input.externalUserId !== undefined && input.externalUserId !== u.externalUserId) {
-        if (u.externalUserId) throw new ValidationError('externalUserId cannot be changed once set', 'input.externalUserId');
+        if (u.externalUserId)
+          throw new ValidationError('externalUserId cannot be changed once set', 'input.externalUserId');
         assertNoPii('externalUserId', input.externalUserId);
         data.externalUserId = input.externalUserId;
       }
@@ -482,7 +627,8 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       }
       if (clientId) {
         // As in createUser: a client belongs to an embed identity.
-        if (!u.identifier && !input.identifier) throw new ValidationError('clientIdentifier needs an identifier', 'input.clientIdentifier');
+        if (!u.identifier && !input.identifier)
+          throw new ValidationError('clientIdentifier needs an identifier', 'input.clientIdentifier');
         data.clientId = clientId;
       }
       if (input.email !== undefined) {
@@ -493,12 +639,22 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
           if (!u.userName && input.userName === undefined) data.userName = input.email;
         }
       }
-      for (const field of ['userName', 'firstName', 'lastName', 'timeZone', 'locale', 'termsOfUse', 'canvasUserId'] as const) {
+      for (const field of [
+        'userName',
+        'firstName',
+        'lastName',
+        'timeZone',
+        'locale',
+        'termsOfUse',
+        'canvasUserId',
+      ] as const) {
         if (input[field] !== undefined) (data as Record<string, unknown>)[field] = input[field];
       }
       if (input.customFields !== undefined) data.customFields = jsonColumn(input.customFields);
       if (input.customFieldsPatch !== undefined) {
-        data.customFields = jsonColumn(parse(jsonObject, applyMergePatch(u.customFields ?? {}, input.customFieldsPatch), 'input.customFieldsPatch'));
+        data.customFields = jsonColumn(
+          parse(jsonObject, applyMergePatch(u.customFields ?? {}, input.customFieldsPatch), 'input.customFieldsPatch'),
+        );
       }
       const current = (u.metadata ?? {}) as JsonObject;
       let metadata: JsonObject | undefined;
@@ -509,7 +665,14 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       }
       if (metadata !== undefined) {
         // A patch (or a shorthand) can grow the object past the limits the input was checked against.
-        const source = input.metadataPatch !== undefined ? 'metadataPatch' : input.metadata !== undefined ? 'metadata' : input.name !== undefined ? 'name' : 'avatar';
+        const source =
+          input.metadataPatch !== undefined
+            ? 'metadataPatch'
+            : input.metadata !== undefined
+              ? 'metadata'
+              : input.name !== undefined
+                ? 'name'
+                : 'avatar';
         data.metadata = jsonColumn(parse(jsonObject, metadata, `input.${source}`));
       }
       const fields = Object.keys(data);
@@ -518,7 +681,12 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       if (Object.keys(data).length === 0) return u;
       const backends = await connectedBackends(tx, u.partnerId);
       const accepted = backends.size
-        ? await callBackends(ctx, backends, userChangeCalls(u, data, backends, await userIdentities(tx, u.id, backends), input.clientIdentifier), 'updateUser')
+        ? await callBackends(
+            ctx,
+            backends,
+            userChangeCalls(u, data, backends, await userIdentities(tx, u.id, backends), input.clientIdentifier),
+            'updateUser',
+          )
         : [];
       let updated = await tx.user.update({ where: { id: u.id }, data });
       if (accepted.length) {

@@ -3,9 +3,25 @@
 // flattened; anything else (directives, unknown fields, other root fields, `last`/`before`,
 // nested connections beyond a count) makes the operation "not compiled", and the normal
 // executor answers it. The plan depends on the document only, so it is cached per document.
-import { Kind, type ArgumentNode, type DocumentNode, type FragmentDefinitionNode, type InlineFragmentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import {
+  Kind,
+  type ArgumentNode,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type InlineFragmentNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 
-export type TypeName = 'UsersConnection' | 'UsersEdge' | 'PageInfo' | 'User' | 'Account' | 'Client' | 'Entitlement' | 'CountConnection';
+export type TypeName =
+  | 'UsersConnection'
+  | 'UsersEdge'
+  | 'PageInfo'
+  | 'User'
+  | 'Account'
+  | 'Client'
+  | 'Entitlement'
+  | 'CountConnection';
 
 export interface FieldPlan {
   /** Response key (alias or field name). */
@@ -28,17 +44,59 @@ const FIELDS: Record<TypeName, Record<string, TypeName | null>> = {
   UsersEdge: { cursor: null, node: 'User', __typename: null },
   PageInfo: { hasNextPage: null, hasPreviousPage: null, startCursor: null, endCursor: null, __typename: null },
   User: {
-    id: null, uuid: null, status: null, externalUserId: null, catalogId: null, registeredInCatalog: null,
-    canvasUserId: null, canvasUserUuid: null, userName: null, firstName: null, lastName: null, email: null,
-    customFields: null, timeZone: null, locale: null, termsOfUse: null, identifier: null, metadata: null,
-    name: null, avatar: null, createdAt: null, updatedAt: null, disabledAt: null, __typename: null,
-    account: 'Account', registeredAccount: 'Account', partner: 'Account', client: 'Client', mergedInto: 'User',
-    entitlements: 'Entitlement', courses: 'CountConnection', enrollments: 'CountConnection', orders: 'CountConnection',
+    id: null,
+    uuid: null,
+    status: null,
+    externalUserId: null,
+    catalogId: null,
+    registeredInCatalog: null,
+    canvasUserId: null,
+    canvasUserUuid: null,
+    userName: null,
+    firstName: null,
+    lastName: null,
+    email: null,
+    customFields: null,
+    timeZone: null,
+    locale: null,
+    termsOfUse: null,
+    identifier: null,
+    metadata: null,
+    name: null,
+    avatar: null,
+    createdAt: null,
+    updatedAt: null,
+    disabledAt: null,
+    __typename: null,
+    account: 'Account',
+    registeredAccount: 'Account',
+    partner: 'Account',
+    client: 'Client',
+    mergedInto: 'User',
+    entitlements: 'Entitlement',
+    courses: 'CountConnection',
+    enrollments: 'CountConnection',
+    orders: 'CountConnection',
   },
   Account: {
-    id: null, ulid: null, customerId: null, name: null, isPartner: null, plan: null, canvasRootAccountUuid: null,
-    legacyAccess: null, lrnAccess: null, smsAccess: null, mmsAccess: null, requireIpApiAccess: null,
-    requireIpGqlAccess: null, allowedIps: null, status: null, createdAt: null, updatedAt: null, __typename: null,
+    id: null,
+    ulid: null,
+    customerId: null,
+    name: null,
+    isPartner: null,
+    plan: null,
+    canvasRootAccountUuid: null,
+    legacyAccess: null,
+    lrnAccess: null,
+    smsAccess: null,
+    mmsAccess: null,
+    requireIpApiAccess: null,
+    requireIpGqlAccess: null,
+    allowedIps: null,
+    status: null,
+    createdAt: null,
+    updatedAt: null,
+    __typename: null,
   },
   Client: { id: null, identifier: null, metadata: null, createdAt: null, updatedAt: null, __typename: null },
   Entitlement: { kind: null, grantedAt: null, __typename: null },
@@ -60,11 +118,19 @@ const GRAPHQL_NAMES: Record<TypeName, string[]> = {
 class NotCompiled extends Error {}
 
 export function planOperation(document: DocumentNode, operationName: string | null | undefined): OperationPlan | null {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  const operation = operationName
+    ? operations.find((o) => o.name?.value === operationName)
+    : operations.length === 1
+      ? operations[0]
+      : undefined;
   if (operation?.operation !== 'query' || operation.directives?.length) return null;
   const fragments = new Map(
-    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+    document.definitions
+      .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+      .map((f) => [f.name.value, f]),
   );
   try {
     const roots = collect(operation.selectionSet, 'Query', fragments, new Set());
@@ -97,7 +163,12 @@ function check(fields: FieldPlan[], type: TypeName): void {
 }
 
 /** Flattens fragments into plain fields, merging fields that share a response key. */
-function collect(set: SelectionSetNode, type: TypeName | 'Query', fragments: Map<string, FragmentDefinitionNode>, visiting: Set<string>): FieldPlan[] {
+function collect(
+  set: SelectionSetNode,
+  type: TypeName | 'Query',
+  fragments: Map<string, FragmentDefinitionNode>,
+  visiting: Set<string>,
+): FieldPlan[] {
   const out: FieldPlan[] = [];
   for (const selection of set.selections) {
     if (selection.directives?.length) throw new NotCompiled();
@@ -113,11 +184,19 @@ function collect(set: SelectionSetNode, type: TypeName | 'Query', fragments: Map
       continue;
     }
     const spread = selection.kind === Kind.FRAGMENT_SPREAD ? selection.name.value : null;
-    const fragment: FragmentDefinitionNode | InlineFragmentNode | undefined = spread ? fragments.get(spread) : (selection as InlineFragmentNode);
+    const fragment: FragmentDefinitionNode | InlineFragmentNode | undefined = spread
+      ? fragments.get(spread)
+      : (selection as InlineFragmentNode);
     if (!fragment || fragment.directives?.length || (spread && visiting.has(spread))) throw new NotCompiled();
     const condition = fragment.typeCondition?.name.value;
     if (condition && !(type === 'Query' ? ['Query'] : GRAPHQL_NAMES[type]).includes(condition)) throw new NotCompiled();
-    for (const plan of collect(fragment.selectionSet, type, fragments, spread ? new Set([...visiting, spread]) : visiting)) merge(out, plan);
+    for (const plan of collect(
+      fragment.selectionSet,
+      type,
+      fragments,
+      spread ? new Set([...visiting, spread]) : visiting,
+    ))
+      merge(out, plan);
   }
   return out;
 }

@@ -75,7 +75,12 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
-function compile(schema: GraphQLSchema, plan: OperationPlan, rawVariables: Record<string, unknown>, principal: Parameters<typeof buildSql>[2]) {
+function compile(
+  schema: GraphQLSchema,
+  plan: OperationPlan,
+  rawVariables: Record<string, unknown>,
+  principal: Parameters<typeof buildSql>[2],
+) {
   const variables = getVariableValues(schema, plan.operation.variableDefinitions ?? [], rawVariables);
   if (variables.errors) return null;
   const field = schema.getQueryType()!.getFields().users!;

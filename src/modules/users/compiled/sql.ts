@@ -55,7 +55,8 @@ function object(fields: FieldPlan[], value: (field: FieldPlan) => string): strin
 }
 
 const column = (name: string) => (x: string) => `${x}."${name}"`;
-const metadataString = (key: string) => (x: string) => `CASE WHEN jsonb_typeof(${x}.metadata->'${key}') = 'string' THEN ${x}.metadata->>'${key}' END`;
+const metadataString = (key: string) => (x: string) =>
+  `CASE WHEN jsonb_typeof(${x}.metadata->'${key}') = 'string' THEN ${x}.metadata->>'${key}' END`;
 
 const USER_SCALARS: Record<string, (x: string) => string> = {
   __typename: () => `'User'`,
@@ -144,14 +145,19 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
       case 'partner': {
         const [a, ap] = [b.alias('a'), b.alias('ap')];
         const key = f.name === 'partner' ? 'partnerId' : 'accountId';
-        joins.push(`LEFT JOIN "Account" ${a} ON ${a}.id = ${u}."${key}" LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId"`);
+        joins.push(
+          `LEFT JOIN "Account" ${a} ON ${a}.id = ${u}."${key}" LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId"`,
+        );
         return `CASE WHEN ${a}.id IS NOT NULL THEN ${object(children, (g) => ACCOUNT_SCALARS[g.name]!(a, ap))} END`;
       }
       case 'client': {
         // A client the caller cannot see reads null, as User.client does (canSeeClient). A
         // plain user sees only itself, a member of its client, so only account admins narrow.
         const c = b.alias('c');
-        const seen = !p.partnerAdmin && p.adminAccountIds.size > 0 ? ` AND ${c}."accountId" = ANY(${b.param([...p.adminAccountIds])}::text[])` : '';
+        const seen =
+          !p.partnerAdmin && p.adminAccountIds.size > 0
+            ? ` AND ${c}."accountId" = ANY(${b.param([...p.adminAccountIds])}::text[])`
+            : '';
         joins.push(`LEFT JOIN "Client" ${c} ON ${c}.id = ${u}."clientId"${seen}`);
         return `CASE WHEN ${c}.id IS NOT NULL THEN ${object(children, (g) => CLIENT_SCALARS[g.name]!(c))} END`;
       }
@@ -187,15 +193,21 @@ function filterConditions(b: Builder, filter: UserFilter, u: string): string[] {
   if (filter.status) out.push(`${u}.status = ${b.param(filter.status)}::"UserStatus"`);
   if (filter.accountId != null) out.push(`${u}."accountId" = ${b.param(filter.accountId)}`);
   if (filter.clientId != null) out.push(`${u}."clientId" = ${b.param(filter.clientId)}::uuid`);
-  for (const [key, col] of [['createdAt', 'createdAt'], ['updatedAt', 'updatedAt']] as const) {
+  for (const [key, col] of [
+    ['createdAt', 'createdAt'],
+    ['updatedAt', 'updatedAt'],
+  ] as const) {
     const range = filter[key];
     if (range?.from) out.push(`${u}."${col}" >= ${b.param(range.from)}::timestamptz`);
     if (range?.to) out.push(`${u}."${col}" <= ${b.param(range.to)}::timestamptz`);
   }
-  if (typeof filter.registeredInCatalog === 'boolean') out.push(`${u}."inCatalog" = ${b.param(filter.registeredInCatalog)}`);
+  if (typeof filter.registeredInCatalog === 'boolean')
+    out.push(`${u}."inCatalog" = ${b.param(filter.registeredInCatalog)}`);
   if (typeof filter.canvasUserId === 'number') out.push(`${u}."canvasUserId" = ${b.param(filter.canvasUserId)}::int`);
   if (filter.entitlement) {
-    out.push(`EXISTS (SELECT 1 FROM "Entitlement" fe WHERE fe."userId" = ${u}.id AND fe.kind = ${b.param(filter.entitlement)}::"EntitlementKind")`);
+    out.push(
+      `EXISTS (SELECT 1 FROM "Entitlement" fe WHERE fe."userId" = ${u}.id AND fe.kind = ${b.param(filter.entitlement)}::"EntitlementKind")`,
+    );
   }
   const search = filter.search?.trim();
   if (search) {
@@ -213,7 +225,6 @@ const ORDER_COLUMNS: Record<string, { column: string; nullable: boolean }> = {
   EMAIL: { column: 'email', nullable: true },
   CATALOG_ID: { column: 'catalogId', nullable: false },
 };
-
 
 /** The user id inside a connection cursor ("GPC:S:<uuid>", base64), or null. */
 function cursorId(cursor: string): string | null {
@@ -278,7 +289,11 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
         const e = b.alias('r');
         const joins: string[] = [];
         const edge = object(f.children!, (g) =>
-          g.name === 'cursor' ? cursorOf(e) : g.name === 'node' ? userObject(b, p, e, g.children!, joins) : `'QueryUsersConnectionEdge'`,
+          g.name === 'cursor'
+            ? cursorOf(e)
+            : g.name === 'node'
+              ? userObject(b, p, e, g.children!, joins)
+              : `'QueryUsersConnectionEdge'`,
         );
         return `(SELECT COALESCE(json_agg(${edge} ORDER BY ${e}.rn), '[]'::json) FROM numbered ${e} ${joins.join(' ')} WHERE ${e}.rn <= ${size})`;
       }
@@ -296,10 +311,16 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
  * compiled path handles (a `first` below zero, a foreign cursor, an order on a nullable
  * column combined with a cursor, ...): the normal executor then answers, errors included.
  */
-export function buildSql(roots: FieldPlan[], argsOf: (field: FieldPlan) => UsersArgs, principal: UserPrincipal): Sql | null {
+export function buildSql(
+  roots: FieldPlan[],
+  argsOf: (field: FieldPlan) => UsersArgs,
+  principal: UserPrincipal,
+): Sql | null {
   const b = new Builder();
   try {
-    const body = object(roots, (f) => (f.name === '__typename' ? `'Query'` : connection(b, principal, argsOf(f), f.children!)));
+    const body = object(roots, (f) =>
+      f.name === '__typename' ? `'Query'` : connection(b, principal, argsOf(f), f.children!),
+    );
     return { text: `SELECT ${body}::text AS data`, values: b.values };
   } catch (error) {
     if (error instanceof NotCompiled) return null;
