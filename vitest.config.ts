@@ -29,6 +29,7 @@ export const STORE_DEPENDENT = [
   'test/identities.test.ts', // the identities migration upgrading an existing database; upserts and GONE marks in one transaction
   'test/linking.test.ts', // linking's server-side SQL (unnest updates, jsonb e-mail matching) and its canonical order on the server
   'test/write-through.test.ts', // a backend call inside a real transaction: a refusal rolls the user, identity and audit rows back
+  'test/sync-upstream.test.ts', // real runs end to end on the server's SQL (identity upserts, linking, one active run per backend)
 ];
 
 const integration = ['test/**/*.test.ts'];
