@@ -10,7 +10,7 @@ import { byKey } from '../../graphql/loaders.js';
 import { idArg } from '../../graphql/mutations.js';
 import { NotFoundError } from '../../errors.js';
 import { isUser } from '../../auth/principal.js';
-import { userVisibility, within } from '../../auth/visibility.js';
+import { partnerAdminScope, userVisibility, within } from '../../auth/visibility.js';
 import { AccountRef } from '../accounts/schema.js';
 import { BackendKindEnum, BackendRef } from '../backends/schema.js';
 import { UserRef } from '../users/schema.js';
@@ -32,9 +32,6 @@ import {
 const PII = { tag: ['pii'] };
 
 const partnerAdmin = (ctx: GraphQLContext) => isUser(ctx.principal) && ctx.principal.partnerAdmin;
-/** The partner whose conflicts the caller may see: its own when a partner admin, else none. */
-const adminPartner = (ctx: GraphQLContext) =>
-  isUser(ctx.principal) && ctx.principal.partnerAdmin ? ctx.principal.partnerId : '-'; // '-': no partner
 
 export const IdentityStatusEnum = builder.enumType('IdentityStatus', {
   description: 'Where an identity stands with its backend.',
@@ -153,7 +150,7 @@ const visibleUser = (ctx: GraphQLContext, id: string) =>
 
 export const LinkConflictRef = builder.prismaNode('LinkConflict', {
   id: { field: 'id' },
-  findUnique: nodeLookup('LinkConflict', (id, ctx) => ({ id, partnerId: adminPartner(ctx) }) as { id: string }),
+  findUnique: nodeLookup('LinkConflict', (id, ctx) => ({ id, ...partnerAdminScope(ctx.principal) }) as { id: string }),
   nullable: true,
   authScopes: { partnerAdmin: true },
   description:

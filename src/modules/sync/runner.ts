@@ -314,28 +314,10 @@ async function read(
     for await (const ids of sink.knownNativeIds(ref, reread)) {
       for (let i = 0; i < ids.length; i += REREAD_BATCH) {
         const batch = ids.slice(i, i + REREAD_BATCH);
-        const answers = await Promise.all(
-          batch.map((id) => connector.readOne(reread, id, signal).catch((error: unknown) => ({ error }))),
-        );
-        const found: SourceRecord[] = [];
-        const recordErrors: RecordError[] = [];
-        let gone = 0;
-        for (const [index, answer] of answers.entries()) {
-          if (answer === 'GONE') {
-            if (await sink.markGone(ref, reread, batch[index]!)) gone++;
-          } else if ('error' in answer) {
-            // The backend itself failing ends the run; one record it answered badly is skipped.
-            if (classify(answer.error) !== 'protocol') throw answer.error;
-            recordErrors.push({ nativeId: batch[index]!, reason: errorMessage(answer.error) });
-          } else found.push(answer);
-        }
-        const stored = await store(sink, ref, found, run.id);
+        const { errors, ...delta } = await rereadBatch(sink, ref, connector, reread, batch, run.id, signal);
         pages++;
-        records += found.length;
-        await save(
-          { requests: batch.length, seen: found.length, created: stored.created, updated: stored.updated, gone },
-          [...recordErrors, ...stored.errors],
-        );
+        records += delta.seen;
+        await save({ requests: batch.length, ...delta }, errors);
         onProgress?.({
           runId: run.id,
           backendId: backend.id,
@@ -397,29 +379,55 @@ async function confirmUnseen(
   let gone = 0;
   for (let i = 0; i < unseen.length; i += REREAD_BATCH) {
     const batch = unseen.slice(i, i + REREAD_BATCH);
-    const answers = await Promise.all(
-      batch.map((id) => connector.readOne(stream, id, signal).catch((error: unknown) => ({ error }))),
-    );
-    const found: SourceRecord[] = [];
-    const errors: RecordError[] = [];
-    let marked = 0;
-    for (const [index, answer] of answers.entries()) {
-      if (answer === 'GONE') {
-        if (await deps.sink.markGone(ref, stream, batch[index]!)) marked++;
-      } else if ('error' in answer) {
-        if (classify(answer.error) !== 'protocol') throw answer.error;
-        // Not confirmed either way: it stays as it is.
-        errors.push({ nativeId: batch[index]!, reason: errorMessage(answer.error) });
-      } else found.push(answer);
-    }
-    const stored = await store(deps.sink, ref, found, runId);
+    // Not confirmed either way (a record answered badly): it stays as it is.
+    // GONE is counted by the caller, from what this resolves to.
+    const {
+      errors,
+      gone: marked,
+      ...delta
+    } = await rereadBatch(deps.sink, ref, connector, stream, batch, runId, signal);
     gone += marked;
-    await save({ requests: batch.length, seen: found.length, created: stored.created, updated: stored.updated }, [
-      ...errors,
-      ...stored.errors,
-    ]);
+    await save({ requests: batch.length, ...delta }, errors);
   }
   return gone;
+}
+
+/**
+ * Re-reads records by id (one batch, in parallel): a 404 marks its identity GONE, a record read
+ * is stored as read by this run. The backend itself failing ends the run (throws); one record it
+ * answered badly is a record error.
+ */
+async function rereadBatch(
+  sink: IdentitySink,
+  ref: BackendRef,
+  connector: Connector,
+  stream: StreamName,
+  batch: string[],
+  runId: string,
+  signal: AbortSignal,
+): Promise<{ seen: number; created: number; updated: number; gone: number; errors: RecordError[] }> {
+  const answers = await Promise.all(
+    batch.map((id) => connector.readOne(stream, id, signal).catch((error: unknown) => ({ error }))),
+  );
+  const found: SourceRecord[] = [];
+  const errors: RecordError[] = [];
+  let gone = 0;
+  for (const [index, answer] of answers.entries()) {
+    if (answer === 'GONE') {
+      if (await sink.markGone(ref, stream, batch[index]!)) gone++;
+    } else if ('error' in answer) {
+      if (classify(answer.error) !== 'protocol') throw answer.error;
+      errors.push({ nativeId: batch[index]!, reason: errorMessage(answer.error) });
+    } else found.push(answer);
+  }
+  const stored = await store(sink, ref, found, runId);
+  return {
+    seen: found.length,
+    created: stored.created,
+    updated: stored.updated,
+    gone,
+    errors: [...errors, ...stored.errors],
+  };
 }
 
 /**
