@@ -10,7 +10,7 @@ import { createLogger } from '../logger.js';
 import type { Store } from '../store/database.js';
 import { listBackends } from '../modules/backends/service.js';
 import type { RequestContext } from '../auth/context.js';
-import { requestRun, type Progress } from '../modules/sync/runner.js';
+import { countsOf, requestRun, type Progress } from '../modules/sync/runner.js';
 import { gatewaySync } from '../modules/sync/service.js';
 
 export interface SyncCommandOptions {
@@ -79,13 +79,7 @@ interface Reporter {
 }
 
 const counts = (run: SyncRun) => ({
-  requests: run.requests,
-  seen: run.seen,
-  created: run.created,
-  updated: run.updated,
-  linked: run.linked,
-  gone: run.gone,
-  conflicts: run.conflicts,
+  ...countsOf(run),
   errors: Array.isArray(run.errors) ? run.errors.length : 0,
 });
 

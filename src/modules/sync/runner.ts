@@ -187,7 +187,8 @@ export async function executeRun(
   }
 }
 
-interface Counts {
+/** A run's counts of records read (SPEC §10.7). */
+export interface Counts {
   requests: number;
   seen: number;
   created: number;
@@ -196,6 +197,17 @@ interface Counts {
   gone: number;
   conflicts: number;
 }
+
+/** The counts a SyncRun row holds. */
+export const countsOf = (run: SyncRun): Counts => ({
+  requests: run.requests,
+  seen: run.seen,
+  created: run.created,
+  updated: run.updated,
+  linked: run.linked,
+  gone: run.gone,
+  conflicts: run.conflicts,
+});
 
 async function read(
   deps: RunnerDeps,
@@ -229,15 +241,7 @@ async function read(
     ...((run.checkpoint as RunCheckpoint | null) ?? {}),
   };
   const errors: RecordError[] = Array.isArray(run.errors) ? (run.errors as unknown as RecordError[]) : [];
-  const counts: Counts = {
-    requests: run.requests,
-    seen: run.seen,
-    created: run.created,
-    updated: run.updated,
-    linked: run.linked,
-    gone: run.gone,
-    conflicts: run.conflicts,
-  };
+  const counts = countsOf(run);
 
   /** Adds to the counts and saves them with the checkpoint, if the run is still this worker's. */
   const save = async (delta: Partial<Counts>, newErrors: RecordError[] = []) => {
