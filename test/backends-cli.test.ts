@@ -1,12 +1,13 @@
 // `account-gateway backend connect|list|disconnect` end to end, as child processes on their
 // own store, and the server refusing to start with a SECRETS_KEY that cannot open them.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CLI, runNode } from './helpers/cli.js';
 import { createTestDatabase, storeAvailable, storeKind } from './helpers/store.js';
 
 const run = promisify(execFile);
@@ -37,31 +38,11 @@ afterAll(async () => {
   await drop();
 });
 
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI (or another entry) with `input` on standard input; never rejects. */
-function spawnWith(args: string[], input: string | null, extra: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...env, ...extra }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
+const spawnWith = (args: string[], input: string | null, extra: NodeJS.ProcessEnv = {}) =>
+  runNode(args, { env: { ...env, ...extra }, input });
 const cli = (args: string[], input: string | null = null, extra: NodeJS.ProcessEnv = {}) =>
-  spawnWith(['bin/account-gateway.mjs', ...args], input, extra);
+  spawnWith([CLI, ...args], input, extra);
 
 it('connects from a file or standard input, lists aligned, disconnects, and never takes or shows the credential on the command line', async (context) => {
   if (!ready) return context.skip();

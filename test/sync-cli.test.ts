@@ -1,13 +1,13 @@
 // `account-gateway sync` end to end: child processes on their own embedded store, a stand-in
 // upstream on loopback. Off a terminal it prints one JSON line per page and one per run;
 // a run that fails exits 1 with the backend's reason; a partner without backends is told so.
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { CLI, runNode } from './helpers/cli.js';
 import { storeKind } from './helpers/store.js';
 
 let dir = '';
@@ -31,25 +31,7 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-function cli(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/account-gateway.mjs', ...args], {
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
+const cli = (args: string[], input = '') => runNode([CLI, ...args], { env, input, timeoutMs: 120_000 });
 
 describe.runIf(storeKind === 'pglite')('account-gateway sync', () => {
   it('syncs in-process with JSON progress lines, exits 1 with the reason when a run fails', async () => {
