@@ -90,7 +90,10 @@ export class CatalogConnector extends BaseConnector<paths> implements ConnectorW
     return result;
   }
 
-  /** POST /api/v1/users (a taken email_address: 409), PUT /api/v1/users/{id} (the fields given). */
+  /**
+   * POST /api/v1/users (a taken email_address: 409), PUT /api/v1/users/{id} (the fields given),
+   * DELETE /api/v1/users/{id} (only_orders_and_enrollments=true: only those).
+   */
   async write(operation: WriteOperation, signal?: AbortSignal): Promise<WriteOutcome> {
     if (operation.op === 'catalog.createUser') {
       const { data, error, response, requests } = await this.call(signal, (fetch) =>
@@ -103,12 +106,21 @@ export class CatalogConnector extends BaseConnector<paths> implements ConnectorW
         requests,
       );
     }
+    if (operation.op === 'catalog.deleteUser') {
+      const id = catalogId(operation.nativeId);
+      const query = operation.onlyOrdersAndEnrollments ? { only_orders_and_enrollments: true } : undefined;
+      const { error, response, requests } = await this.call(signal, (fetch) =>
+        this.client.DELETE('/api/v1/users/{id}', {
+          params: { path: { id }, ...(query ? { query } : {}) },
+          fetch,
+          signal,
+        }),
+      );
+      if (!response.ok) return this.refusal(response, error, requests);
+      return { ok: true, record: null, requests };
+    }
     if (operation.op === 'catalog.updateUser') {
-      const id = /^\d{1,10}$/.test(operation.nativeId) ? Number(operation.nativeId) : NaN;
-      if (!(id >= 1))
-        throw new Error(
-          `a catalog user id is a positive integer, not ${JSON.stringify(operation.nativeId.slice(0, 40))}`,
-        );
+      const id = catalogId(operation.nativeId);
       const { data, error, response, requests } = await this.call(signal, (fetch) =>
         this.client.PUT('/api/v1/users/{id}', {
           params: { path: { id } },
@@ -126,6 +138,14 @@ export class CatalogConnector extends BaseConnector<paths> implements ConnectorW
     }
     return this.foreign(operation);
   }
+}
+
+/** A catalog user id (a positive integer); anything else is a programming error, never sent. */
+function catalogId(nativeId: string): number {
+  const id = /^\d{1,10}$/.test(nativeId) ? Number(nativeId) : NaN;
+  if (!(id >= 1))
+    throw new Error(`a catalog user id is a positive integer, not ${JSON.stringify(nativeId.slice(0, 40))}`);
+  return id;
 }
 
 /** The page number of the Link header's rel="next", or null. */

@@ -84,8 +84,33 @@ export class EmbedConnector extends BaseConnector<paths> implements ConnectorWri
     return result;
   }
 
-  /** PUT /v1/headless/user/{identifier} (creates or merges), PUT /v1/headless/client/{identifier} (creates or replaces). */
+  /**
+   * PUT /v1/headless/user/{identifier} (creates or merges), PUT /v1/headless/client/{identifier}
+   * (creates or replaces), DELETE of either (a user's with action and reallocateTo; a client's cascades).
+   */
   async write(operation: WriteOperation, signal?: AbortSignal): Promise<WriteOutcome> {
+    if (operation.op === 'embed.deleteUser' || operation.op === 'embed.deleteClient') {
+      this.assertId(operation.identifier);
+      const path = { identifier: operation.identifier };
+      const { error, response, requests } = await this.call(signal, (fetch) =>
+        operation.op === 'embed.deleteUser'
+          ? this.client.DELETE('/v1/headless/user/{identifier}', {
+              params: {
+                path,
+                query: {
+                  action: operation.action,
+                  ...(operation.clientIdentifier ? { clientIdentifier: operation.clientIdentifier } : {}),
+                  ...(operation.reallocateTo ? { reallocateTo: operation.reallocateTo } : {}),
+                },
+              },
+              fetch,
+              signal,
+            })
+          : this.client.DELETE('/v1/headless/client/{identifier}', { params: { path }, fetch, signal }),
+      );
+      if (!response.ok) return this.refusal(response, error, requests);
+      return { ok: true, record: null, requests };
+    }
     if (operation.op === 'embed.putUser' || operation.op === 'embed.putClient') {
       this.assertId(operation.identifier);
       const params = { path: { identifier: operation.identifier } };

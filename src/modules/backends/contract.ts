@@ -129,8 +129,10 @@ export type WriteOperation =
   | { op: 'learning.disableAccount'; nativeId: string }
   /** catalog POST /api/v1/users */
   | { op: 'catalog.createUser'; fields: CatalogUserFields & { user_name: string; email_address: string } }
-  /** catalog PUT /api/v1/users/{id} */
-  | { op: 'catalog.updateUser'; nativeId: string; fields: CatalogUserFields }
+  /** catalog PUT /api/v1/users/{id} (`clear_merged_into_user_id: true` clears the merge pointer: unmergeUser) */
+  | { op: 'catalog.updateUser'; nativeId: string; fields: CatalogUserFields & { clear_merged_into_user_id?: true } }
+  /** catalog DELETE /api/v1/users/{id}; `onlyOrdersAndEnrollments`: only_orders_and_enrollments=true */
+  | { op: 'catalog.deleteUser'; nativeId: string; onlyOrdersAndEnrollments?: boolean }
   /** messaging POST /api/v1/accounts (a sub-account of the credential's account) */
   | { op: 'messaging.createAccount'; name: string }
   /** embed PUT /v1/headless/user/{identifier} (creates, or merges metadata: null removes a key) */
@@ -140,7 +142,17 @@ export type WriteOperation =
       fields: { clientIdentifier?: string | null; metadata?: Record<string, unknown> };
     }
   /** embed PUT /v1/headless/client/{identifier} (creates or replaces) */
-  | { op: 'embed.putClient'; identifier: string; metadata: Record<string, unknown> };
+  | { op: 'embed.putClient'; identifier: string; metadata: Record<string, unknown> }
+  /** embed DELETE /v1/headless/user/{identifier}?clientIdentifier=&action=&reallocateTo= (reallocateTo: the receiver's embed identifier) */
+  | {
+      op: 'embed.deleteUser';
+      identifier: string;
+      clientIdentifier?: string;
+      action: 'reallocate' | 'delete' | 'ignore';
+      reallocateTo?: string;
+    }
+  /** embed DELETE /v1/headless/client/{identifier} (cascades to its users and their courses) */
+  | { op: 'embed.deleteClient'; identifier: string };
 
 export interface CatalogUserFields {
   user_name?: string;
