@@ -8,8 +8,9 @@
 // identity, LINKED, and projected onto its columns, in the same transaction.
 //
 // Hosted kinds (no connected backend of that kind) are untouched: every function here returns
-// without a call. A change that would land in two or more backends needs the outbox (not built
-// yet): it is refused with a ValidationError saying so, before any backend is called.
+// without a call. A change that would land in two or more backends goes through the outbox
+// (src/modules/outbox) when its caller hands callBackends one (deleteUser does); without one
+// it is refused with a ValidationError saying so, before any backend is called.
 import type { Backend, BackendKind, Prisma, User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { BackendUnavailableError, ConflictError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
@@ -21,7 +22,7 @@ import {
   connectorOptions,
   createConnector,
 } from '../../connectors/index.js';
-import type { Tx } from '../../store/transaction.js';
+import { sideEffect, type Tx } from '../../store/transaction.js';
 import { dataHash } from '../identities/sink.js';
 import { projectIdentity } from '../identities/writes.js';
 import type { CatalogUserFields, SourceRecord, WriteOperation } from './contract.js';
@@ -31,14 +32,30 @@ type Db = Tx | RequestContext['prisma'];
 type Json = Record<string, unknown>;
 
 /** One backend call a change needs, and what a duplicate there is about. */
-interface Call {
+export interface Call {
   kind: BackendKind;
   operation: WriteOperation;
   /** The key a conflict is about: its input field and value. */
   key?: { field: string; value: string };
   /** Check-then-act: the backend's PUT creates or merges, so an existing record must be found first. */
   mustNotExist?: { stream: 'embed.users'; nativeId: string };
+  /** A delete: the backend no longer having the record (404) is the effect wanted, not a refusal. */
+  missingIsDone?: boolean;
 }
+
+/** The source API call of each operation, for messages. */
+const CALLS: Record<WriteOperation['op'], string> = {
+  'learning.createAccount': 'POST /accounts',
+  'learning.disableAccount': 'DELETE /accounts/{id}',
+  'catalog.createUser': 'POST /api/v1/users',
+  'catalog.updateUser': 'PUT /api/v1/users/{id}',
+  'catalog.deleteUser': 'DELETE /api/v1/users/{id}',
+  'messaging.createAccount': 'POST /api/v1/accounts',
+  'embed.putUser': 'PUT /v1/headless/user/{identifier}',
+  'embed.putClient': 'PUT /v1/headless/client/{identifier}',
+  'embed.deleteUser': 'DELETE /v1/headless/user/{identifier}',
+  'embed.deleteClient': 'DELETE /v1/headless/client/{identifier}',
+};
 
 /** What a backend accepted, to record as an identity of its owner. */
 export interface Accepted {
@@ -54,7 +71,8 @@ export async function connectedBackends(db: Db, partnerId: string): Promise<Map<
   return new Map(rows.map((b) => [b.kind, b]));
 }
 
-function connectorFor(ctx: RequestContext, backend: Backend) {
+/** The backend's connector with its stored credential opened (also the outbox's, src/modules/outbox). */
+export function connectorFor(ctx: Pick<RequestContext, 'config'>, backend: Backend) {
   if (!ctx.config) {
     throw new BackendUnavailableError(
       backend,
@@ -88,57 +106,81 @@ function unavailable(backend: Backend, error: BackendError): BackendUnavailableE
 }
 
 /**
- * Carries out the one call a change needs (none: returns []); refuses a change that needs
- * several. The caller records the result with `recordAccepted` once its own rows are written.
+ * Carries out the one call a change needs (none: returns []). A change that needs several is
+ * handed to `outbox` (which records them in the caller's transaction; nothing is called now),
+ * or, without one, refused. The caller records the result with `recordAccepted` once its own
+ * rows are written.
  */
 export async function callBackends(
   ctx: RequestContext,
   backends: Map<BackendKind, Backend>,
   calls: Call[],
   operation: string,
+  outbox?: (calls: { backend: Backend; operation: WriteOperation }[]) => Promise<void>,
 ): Promise<Accepted[]> {
   const connected = calls.filter((c) => backends.has(c.kind));
   if (connected.length === 0) return [];
+  if (connected.length > 1 && outbox) {
+    await outbox(connected.map((c) => ({ backend: backends.get(c.kind)!, operation: c.operation })));
+    return [];
+  }
   if (connected.length > 1) {
     const kinds = connected.map((c) => c.kind.toLowerCase()).join(', ');
     throw new ValidationError(
-      `${operation} would change ${connected.length} connected backends (${kinds}); a change that spans several backends goes through the outbox, which this gateway does not have yet: make it one backend at a time`,
+      `${operation} would change ${connected.length} connected backends (${kinds}); ${operation} does not go through the outbox (only deleteUser does): make it one backend at a time`,
     );
   }
   const call = connected[0]!;
-  const backend = backends.get(call.kind)!;
-  const connector = connectorFor(ctx, backend);
-  try {
-    if (call.mustNotExist) {
-      const found = await connector.readOne(call.mustNotExist.stream, call.mustNotExist.nativeId);
-      if (found !== 'GONE') throw conflict(backend, call, 'it already has one');
+  return [await callBackend(ctx, backends.get(call.kind)!, call, operation)];
+}
+
+/**
+ * One backend call, its verdict as the answer: what it accepted, or the typed error. Inside a
+ * transaction it runs at most once whatever the retries (`sideEffect`, store/transaction.ts):
+ * a retried write replays its verdict instead of sending the call again.
+ */
+export async function callBackend(
+  ctx: RequestContext,
+  backend: Backend,
+  call: Call,
+  operation: string,
+): Promise<Accepted> {
+  const key = JSON.stringify([backend.id, call.operation, call.mustNotExist ?? null]);
+  return sideEffect(key, `the ${what(backend)}'s ${CALLS[call.operation.op]} (${operation})`, async () => {
+    const connector = connectorFor(ctx, backend);
+    try {
+      if (call.mustNotExist) {
+        const found = await connector.readOne(call.mustNotExist.stream, call.mustNotExist.nativeId);
+        if (found !== 'GONE') throw conflict(backend, call, 'it already has one');
+      }
+      const outcome = await connector.write(call.operation);
+      if (outcome.ok) return { backend, record: outcome.record };
+      switch (outcome.refusal) {
+        case 'conflict':
+          throw conflict(backend, call, outcome.message);
+        case 'unsupported':
+          throw new UnsupportedByBackendError(
+            backend,
+            operation,
+            `the ${what(backend)} has no call for ${operation} (${outcome.status}: ${outcome.message}); nothing was changed`,
+          );
+        case 'missing':
+          if (call.missingIsDone) return { backend, record: null };
+          throw new ConflictError(
+            `the ${what(backend)} no longer has this record (${outcome.status}); a sync marks it GONE`,
+            call.key?.field,
+          );
+        default:
+          throw new ValidationError(
+            `the ${what(backend)} refused it (${outcome.status}): ${outcome.message}`,
+            call.key ? `input.${call.key.field}` : 'input',
+          );
+      }
+    } catch (error) {
+      if (error instanceof BackendError) throw unavailable(backend, error);
+      throw error;
     }
-    const outcome = await connector.write(call.operation);
-    if (outcome.ok) return [{ backend, record: outcome.record }];
-    switch (outcome.refusal) {
-      case 'conflict':
-        throw conflict(backend, call, outcome.message);
-      case 'unsupported':
-        throw new UnsupportedByBackendError(
-          backend,
-          operation,
-          `the ${what(backend)} has no call for ${operation} (${outcome.status}: ${outcome.message}); nothing was changed`,
-        );
-      case 'missing':
-        throw new ConflictError(
-          `the ${what(backend)} no longer has this record (${outcome.status}); a sync marks it GONE`,
-          call.key?.field,
-        );
-      default:
-        throw new ValidationError(
-          `the ${what(backend)} refused it (${outcome.status}): ${outcome.message}`,
-          call.key ? `input.${call.key.field}` : 'input',
-        );
-    }
-  } catch (error) {
-    if (error instanceof BackendError) throw unavailable(backend, error);
-    throw error;
-  }
+  });
 }
 
 /**
@@ -153,8 +195,17 @@ function conflict(backend: Backend, call: Call, message: string): ConflictError 
   );
 }
 
-/** Records what each backend accepted as the owner's LINKED identity and projects it onto the owner. */
-export async function recordAccepted(tx: Tx, accepted: Accepted[], owner: Owner): Promise<void> {
+/**
+ * Records what each backend accepted as the owner's LINKED identity and projects it onto the
+ * owner (`project: false`: the identity only, e.g. a merged user's catalog record, whose
+ * profile moved to the merge target).
+ */
+export async function recordAccepted(
+  tx: Tx,
+  accepted: Accepted[],
+  owner: Owner,
+  { project = true }: { project?: boolean } = {},
+): Promise<void> {
   const now = new Date();
   for (const { backend, record } of accepted) {
     if (!record) continue;
@@ -183,7 +234,7 @@ export async function recordAccepted(tx: Tx, accepted: Accepted[], owner: Owner)
       },
       update: fields,
     });
-    await projectIdentity(tx, identity);
+    if (project) await projectIdentity(tx, identity);
   }
 }
 
@@ -249,27 +300,6 @@ export function userCreateCalls(row: Prisma.UserCreateManyInput, clientIdentifie
     });
   }
   return calls;
-}
-
-/**
- * createUsers does not write through yet: an item whose identities a connected backend holds
- * is refused (a ValidationError for that item only), never created in the store alone.
- */
-export function assertNoBulkWriteThrough(
-  backends: Map<BackendKind, Backend>,
-  row: Prisma.UserCreateManyInput,
-  clientIdentifier: string | null | undefined,
-  field: string,
-): void {
-  const kinds = userCreateCalls(row, clientIdentifier)
-    .filter((c) => backends.has(c.kind))
-    .map((c) => c.kind.toLowerCase());
-  if (kinds.length) {
-    throw new ValidationError(
-      `createUsers does not reach connected backends yet (${kinds.join(', ')}): create this user with createUser`,
-      field,
-    );
-  }
 }
 
 /** RFC 7396 patch that turns `before` into `after` (null removes a key): how a replace reaches the embed PUT, which merges. */
@@ -380,6 +410,90 @@ export async function assertEnableSupported(tx: Tx, user: User): Promise<void> {
   }
 }
 
+/**
+ * deleteUser's calls (SPEC §10.4): for each connected backend holding one of the user's
+ * identities, its delete: embed DELETE user with the action and the receiver's embed
+ * identifier, catalog DELETE, learning DELETE (which disables: the learning API deletes
+ * nothing). A record the backend no longer has counts as deleted. One call is made
+ * synchronously by callBackends; two or more are the outbox's (the same calls).
+ * `receiver`: the embed identifier of an explicit reallocateTo (undefined: the backend's default).
+ */
+export function userDeleteCalls(
+  backends: Map<BackendKind, Backend>,
+  identities: Map<string, string>,
+  action: 'REALLOCATE' | 'DELETE' | 'IGNORE',
+  receiver: string | undefined,
+  clientIdentifier: string | null | undefined,
+): Call[] {
+  const calls: Call[] = [];
+  const native = (kind: BackendKind) => {
+    const backend = backends.get(kind);
+    return backend ? identities.get(backend.id) : undefined;
+  };
+  const embed = native('EMBED');
+  if (embed)
+    calls.push({
+      kind: 'EMBED',
+      operation: {
+        op: 'embed.deleteUser',
+        identifier: embed,
+        action: action.toLowerCase() as 'reallocate' | 'delete' | 'ignore',
+        ...(clientIdentifier ? { clientIdentifier } : {}),
+        ...(action === 'REALLOCATE' && receiver ? { reallocateTo: receiver } : {}),
+      },
+      missingIsDone: true,
+    });
+  const catalog = native('CATALOG');
+  if (catalog) calls.push({ kind: 'CATALOG', operation: { op: 'catalog.deleteUser', nativeId: catalog }, missingIsDone: true });
+  const learning = native('LEARNING');
+  if (learning)
+    calls.push({ kind: 'LEARNING', operation: { op: 'learning.disableAccount', nativeId: learning }, missingIsDone: true });
+  return calls;
+}
+
+/**
+ * After a backend accepted a delete: the identities it no longer has are GONE (a sync would
+ * find the same). A learning account is only disabled by its DELETE, so it stays LINKED.
+ */
+export async function markDeletedUpstream(
+  tx: Tx,
+  accepted: Accepted[],
+  owners: { userId: { in: string[] } } | { clientId: string },
+): Promise<void> {
+  const gone = accepted.filter((a) => a.backend.kind !== 'LEARNING').map((a) => a.backend.id);
+  if (gone.length) await tx.identity.updateMany({ where: { backendId: { in: gone }, ...owners }, data: { status: 'GONE' } });
+}
+
+/** deleteUserDependencies: catalog DELETE /api/v1/users/{id}?only_orders_and_enrollments=true for a catalog user. */
+export function userDependenciesCalls(backends: Map<BackendKind, Backend>, identities: Map<string, string>): Call[] {
+  const catalog = backends.get('CATALOG');
+  const nativeId = catalog ? identities.get(catalog.id) : undefined;
+  return nativeId
+    ? [{ kind: 'CATALOG', operation: { op: 'catalog.deleteUser', nativeId, onlyOrdersAndEnrollments: true } }]
+    : [];
+}
+
+/**
+ * unmergeUser of a user whose catalog record is merged upstream (its identity's data shows
+ * merged_into_user_id): catalog PUT /api/v1/users/{id} with clear_merged_into_user_id=true.
+ */
+export async function userUnmergeCalls(tx: Tx, userId: string, backends: Map<BackendKind, Backend>): Promise<Call[]> {
+  const catalog = backends.get('CATALOG');
+  if (!catalog) return [];
+  const identity = await tx.identity.findFirst({
+    where: { userId, backendId: catalog.id, entity: 'USER', status: 'LINKED' },
+    select: { nativeId: true, data: true },
+  });
+  const merged = (identity?.data as Json | null | undefined)?.merged_into_user_id;
+  if (!identity || merged === null || merged === undefined) return [];
+  return [
+    {
+      kind: 'CATALOG',
+      operation: { op: 'catalog.updateUser', nativeId: identity.nativeId, fields: { clear_merged_into_user_id: true } },
+    },
+  ];
+}
+
 // ---------------------------------------------------------------------------- accounts and clients
 
 /**
@@ -413,4 +527,9 @@ export function clientUpsertCalls(identifier: string, metadata: Json): Call[] {
       key: { field: 'identifier', value: identifier },
     },
   ];
+}
+
+/** deleteClient: embed DELETE /v1/headless/client/{identifier}, which takes its users and their courses with it. */
+export function clientDeleteCalls(identifier: string): Call[] {
+  return [{ kind: 'EMBED', operation: { op: 'embed.deleteClient', identifier }, missingIsDone: true }];
 }

@@ -3,7 +3,7 @@ import type { Client } from '@prisma/client';
 import { builder, type JsonObject } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
-import { BackendUnavailableError, NotFoundError, ValidationError } from '../../errors.js';
+import { BackendUnavailableError, NotFoundError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
 import { globalId } from '../../graphql/ids.js';
 import { referenceById } from '../../graphql/entities.js';
 import { optionalIdArg } from '../../graphql/mutations.js';
@@ -106,7 +106,13 @@ const DeleteClientSuccess = builder.objectRef<{ id: string }>('DeleteClientSucce
 builder.mutationFields((t) => ({
   upsertClient: t.field({
     type: UpsertClientSuccess,
-    errors: resultUnion('UpsertClientResult', NotFoundError, ValidationError, BackendUnavailableError),
+    errors: resultUnion(
+      'UpsertClientResult',
+      NotFoundError,
+      ValidationError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     // Both: a scope map passes when any one of its scopes does.
     authScopes: { $all: { admin: true, plan: 'CORE' } },
     description:
@@ -137,7 +143,13 @@ builder.mutationFields((t) => ({
   }),
   deleteClient: t.field({
     type: DeleteClientSuccess,
-    errors: resultUnion('DeleteClientResult', NotFoundError),
+    errors: resultUnion(
+      'DeleteClientResult',
+      NotFoundError,
+      ValidationError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     authScopes: { admin: true },
     description: 'Deletes an embed client with its users and their courses. Admins on the AUTOMATE plan or above.',
     args: {

@@ -13,8 +13,10 @@ import { requireUser } from '../../auth/context.js';
 import type { Tx } from '../../store/transaction.js';
 import {
   callBackends,
+  clientDeleteCalls,
   clientUpsertCalls,
   connectedBackends,
+  markDeletedUpstream,
   recordAccepted,
   type Accepted,
 } from '../backends/write-through.js';
@@ -154,6 +156,14 @@ export async function deleteClient(
         subjectId: user.id,
         data: { action, client: identifier, ...moved },
       });
+    }
+    // A connected embed backend deletes it too, asked last (its refusal rolls the above back):
+    // DELETE client, which takes its users and their courses with it there as here.
+    const backends = await connectedBackends(tx, principal.partnerId);
+    if (backends.has('EMBED')) {
+      const accepted = await callBackends(ctx, backends, clientDeleteCalls(identifier), 'deleteClient');
+      await markDeletedUpstream(tx, accepted, { clientId: client.id });
+      await markDeletedUpstream(tx, accepted, { userId: { in: users.map((u) => u.id) } });
     }
     await tx.client.delete({ where: { id: client.id } });
     audit({

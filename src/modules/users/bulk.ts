@@ -29,7 +29,14 @@ import {
   newUserRow,
   targetAccount,
 } from './service.js';
-import { assertNoBulkWriteThrough, connectedBackends } from '../backends/write-through.js';
+import {
+  callBackend,
+  connectedBackends,
+  recordAccepted,
+  userCreateCalls,
+  type Accepted,
+  type Call,
+} from '../backends/write-through.js';
 
 export const MAX_BULK = 50;
 
@@ -97,7 +104,7 @@ export async function createUsers(
     if (replay) return replay;
   }
   const results: (BulkItemResult | null)[] = users.map(() => null);
-  const rows: { index: number; row: Prisma.UserCreateManyInput; client?: string }[] = [];
+  const rows: { index: number; row: Prisma.UserCreateManyInput; client?: string; call?: Call }[] = [];
   const seen = new Map<string, number>();
   const clientCache = new Map<string, string | null>();
   const accountCache = new Map<string | undefined, Promise<string>>();
@@ -120,8 +127,12 @@ export async function createUsers(
         if (!clientId) throw new NotFoundError('Client', input.clientIdentifier);
       }
       const row = newUserRow(principal.partnerId, accountId, input, clientId);
-      if (backends.size)
-        assertNoBulkWriteThrough(backends, row, input.clientIdentifier, `input.users.${position(index)}`);
+      const calls = backends.size ? userCreateCalls(row, input.clientIdentifier).filter((c) => backends.has(c.kind)) : [];
+      if (calls.length > 1)
+        throw new ValidationError(
+          `this user would be created in ${calls.length} connected backends (${calls.map((c) => c.kind.toLowerCase()).join(', ')}); createUsers creates each user in one connected backend at most`,
+          `input.users.${position(index)}`,
+        );
       for (const [field, value] of Object.entries(keysOf(row as User))) {
         if (!value) continue;
         const earlier = seen.get(`${field}:${value}`);
@@ -132,10 +143,35 @@ export async function createUsers(
           );
       }
       for (const [field, value] of Object.entries(keysOf(row as User))) if (value) seen.set(`${field}:${value}`, index);
-      rows.push({ index, row, client: input.clientIdentifier ?? undefined });
+      rows.push({ index, row, client: input.clientIdentifier ?? undefined, call: calls[0] });
     } catch (error) {
       results[index] = { ok: false, error: error as Error };
     }
+  }
+  // Items a connected backend holds are created there first, outside the transaction (so a
+  // retried transaction never sends them again), each on its own: one refused item (taken
+  // upstream, backend down) fails only itself. A key taken in the store is refused before.
+  const accepted = new Map<number, Accepted>();
+  const through = rows.filter((r) => r.call);
+  if (through.length) {
+    const taken = await takenKeys(
+      ctx.prisma as unknown as Tx,
+      principal,
+      through.map((r) => r.row),
+    );
+    const send = through.filter(({ index, row }) => {
+      const clash = takenError(row, taken);
+      if (clash) results[index] = { ok: false, error: clash };
+      return !clash;
+    });
+    await inPool(send, ctx.config?.backends.concurrency ?? 1, async ({ index, row, call }) => {
+      try {
+        accepted.set(index, await callBackend(ctx, backends.get(call!.kind)!, call!, 'createUsers'));
+      } catch (error) {
+        results[index] = { ok: false, error: error as Error };
+      }
+    });
+    for (let i = rows.length - 1; i >= 0; i--) if (results[rows[i]!.index]) rows.splice(i, 1);
   }
   try {
     const created = await audited(ctx, async (tx, audit) => {
@@ -155,18 +191,8 @@ export async function createUsers(
         live.map((r) => r.row),
       );
       const insertable = live.filter(({ index, row }) => {
-        const clash = (['externalUserId', 'email', 'identifier'] as const).find(
-          (k) => row[k] && taken.has(`${k}:${row[k]}`),
-        );
-        if (clash)
-          results[index] = {
-            ok: false,
-            error: new ConflictError(
-              `${clash} ${JSON.stringify(row[clash])} is already taken`,
-              clash,
-              taken.get(`${clash}:${row[clash]}`),
-            ),
-          };
+        const clash = takenError(row, taken);
+        if (clash) results[index] = { ok: false, error: clash };
         return !clash;
       });
       const inserted = insertable.length
@@ -184,8 +210,14 @@ export async function createUsers(
           )
         : new Map<string, string | undefined>();
       for (const { index, row } of insertable) {
-        const user = byId.get(row.id!);
+        let user = byId.get(row.id!);
         if (user) {
+          // What the backend accepted becomes the user's LINKED identity, projected onto it.
+          const backend = accepted.get(index);
+          if (backend) {
+            await recordAccepted(tx, [backend], { userId: user.id });
+            user = await tx.user.findUniqueOrThrow({ where: { id: user.id } });
+          }
           results[index] = { ok: true, user };
           continue;
         }
@@ -233,6 +265,26 @@ export async function createUsers(
     }
     throw error;
   }
+}
+
+/** The ConflictError of a row whose key another user of the partner holds (`taken`: from takenKeys), or null. */
+function takenError(row: Prisma.UserCreateManyInput, taken: Map<string, string | undefined>): ConflictError | null {
+  const clash = (['externalUserId', 'email', 'identifier'] as const).find((k) => row[k] && taken.has(`${k}:${row[k]}`));
+  if (!clash) return null;
+  return new ConflictError(
+    `${clash} ${JSON.stringify(row[clash])} is already taken`,
+    clash,
+    taken.get(`${clash}:${row[clash]}`),
+  );
+}
+
+/** Runs `work` on each item, at most `limit` at once (the backend's concurrency limit). */
+async function inPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 // Concurrent bulk calls that insert the same keys in the same order wait for each other

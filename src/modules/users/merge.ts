@@ -11,6 +11,7 @@ import { audited } from '../audit/service.js';
 import { requireUser } from '../../auth/context.js';
 import type { Tx } from '../../store/transaction.js';
 import { lockManagedUsers, mergedConflict, unmergeChange } from './service.js';
+import { callBackends, connectedBackends, recordAccepted, userUnmergeCalls } from '../backends/write-through.js';
 import { optionalJsonColumn } from '../../store/json.js';
 import { mergeIdentities } from '../identities/service.js';
 
@@ -193,6 +194,13 @@ export async function unmergeUser(ctx: RequestContext, id: string): Promise<User
   return audited(ctx, async (tx, audit) => {
     const [user] = await lockManagedUsers(tx, ctx, [id]);
     if (user!.status !== 'MERGED') throw new ConflictError(`user ${id} is not merged`, 'id');
-    return tx.user.update({ where: { id }, data: unmergeChange(user!, audit) });
+    const updated = await tx.user.update({ where: { id }, data: unmergeChange(user!, audit) });
+    // A catalog user merged upstream is unmerged there too: catalog PUT clear_merged_into_user_id=true.
+    const backends = await connectedBackends(tx, user!.partnerId);
+    if (!backends.has('CATALOG')) return updated;
+    const accepted = await callBackends(ctx, backends, await userUnmergeCalls(tx, id, backends), 'unmergeUser');
+    // The record as the catalog answered, without projecting it: its profile stays with the target.
+    await recordAccepted(tx, accepted, { userId: id }, { project: false });
+    return updated;
   });
 }

@@ -3,11 +3,19 @@
 import { Prisma, type User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { PARTNER_WIDE_KINDS, planAtLeast, type UserPrincipal } from '../../auth/principal.js';
-import { ConflictError, ForbiddenError, ValidationError } from '../../errors.js';
+import { ConflictError, ForbiddenError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
 import { audited } from '../audit/service.js';
 import { requireUser } from '../../auth/context.js';
 import type { Tx } from '../../store/transaction.js';
 import { assertNotMerged, lockManagedUsers, userNamed } from './service.js';
+import {
+  callBackends,
+  connectedBackends,
+  markDeletedUpstream,
+  userDependenciesCalls,
+  userDeleteCalls,
+  userIdentities,
+} from '../backends/write-through.js';
 
 async function reallocate(tx: Tx, fromId: string, toId: string): Promise<number> {
   const { count } = await tx.course.updateMany({ where: { ownerId: fromId }, data: { ownerId: toId } });
@@ -61,11 +69,47 @@ export async function deleteUser(
       throw new ForbiddenError('deleting embed users needs the Automate plan or above');
     }
     const moved = await removeUser(tx, ctx, principal, user!, action, reallocateTo ?? undefined);
+    await deleteUpstream(tx, ctx, user!, action, reallocateTo ?? undefined);
     audit({ action: 'user.delete', subjectType: 'User', subjectId: id, data: { action, ...moved } });
     return id;
   });
   ctx.invalidatePrincipals?.();
   return deleted;
+}
+
+/**
+ * A connected backend holding the user deletes it too (SPEC §10.4): asked last, once the
+ * store's side is written and checked, so its refusal rolls everything back and nothing the
+ * store would still refuse reaches it. The courses go to the receiver's embed user there.
+ */
+async function deleteUpstream(
+  tx: Tx,
+  ctx: RequestContext,
+  user: User,
+  action: DeleteAction,
+  reallocateTo: string | undefined,
+): Promise<void> {
+  const backends = await connectedBackends(tx, user.partnerId);
+  if (!backends.size) return;
+  const identities = await userIdentities(tx, user.id, backends);
+  const embed = backends.get('EMBED');
+  let receiver: string | undefined;
+  if (embed && identities.has(embed.id) && action === 'REALLOCATE' && reallocateTo) {
+    receiver = (await userIdentities(tx, reallocateTo, new Map([['EMBED', embed]]))).get(embed.id);
+    if (!receiver)
+      throw new UnsupportedByBackendError(
+        embed,
+        'deleteUser',
+        'the embed backend reallocates courses only to one of its own users, and reallocateTo has no user there; give a receiver that has one, or action DELETE or IGNORE; nothing was changed',
+      );
+  }
+  const accepted = await callBackends(
+    ctx,
+    backends,
+    userDeleteCalls(backends, identities, action, receiver, undefined),
+    'deleteUser',
+  );
+  await markDeletedUpstream(tx, accepted, { userId: { in: [user.id] } });
 }
 
 /** The shared body of deleteUser and deleteClient (its users). */
@@ -147,9 +191,18 @@ export async function deleteUserDependencies(
   id: string,
 ): Promise<{ orders: number; enrollments: number }> {
   return audited(ctx, async (tx, audit) => {
-    await lockManagedUsers(tx, ctx, [id]);
+    const [user] = await lockManagedUsers(tx, ctx, [id]);
     const orders = (await tx.order.deleteMany({ where: { userId: id } })).count;
     const enrollments = (await tx.enrollment.deleteMany({ where: { userId: id } })).count;
+    // A catalog user's are deleted there too: catalog DELETE only_orders_and_enrollments=true.
+    const backends = await connectedBackends(tx, user!.partnerId);
+    if (backends.has('CATALOG'))
+      await callBackends(
+        ctx,
+        backends,
+        userDependenciesCalls(backends, await userIdentities(tx, id, backends)),
+        'deleteUserDependencies',
+      );
     audit({ action: 'user.delete_dependencies', subjectType: 'User', subjectId: id, data: { orders, enrollments } });
     return { orders, enrollments };
   });

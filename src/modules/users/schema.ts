@@ -426,7 +426,14 @@ function toCreateInput(input: (typeof CreateUserInput)['$inferInput']): CreateUs
 builder.mutationFields((t) => ({
   createUser: t.field({
     type: CreateUserSuccess,
-    errors: resultUnion('CreateUserResult', NotFoundError, ValidationError, PiiRejectedError, BackendUnavailableError),
+    errors: resultUnion(
+      'CreateUserResult',
+      NotFoundError,
+      ValidationError,
+      PiiRejectedError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     authScopes: { admin: true },
     description:
       'Creates a user in an account the caller administers. A key (externalUserId, email, identifier) already held in the partner, also by a disabled or deleted user, is a ConflictError naming it, never a second user.',
@@ -443,7 +450,7 @@ const CreateUsersSuccess = builder.objectRef<{ results: BulkItemResult[] }>('Cre
       // itemErrors, not a hand-made union: graphql-js turns an Error returned in a list into a
       // field error, so the errors plugin must wrap each failed item for it to stay data.
       itemErrors: {
-        types: ALL_ERRORS,
+        types: [...ALL_ERRORS, BackendUnavailableError, UnsupportedByBackendError],
         directResult: true,
         union: {
           name: 'CreateUsersItemResult',
@@ -460,7 +467,9 @@ const CreateUsersSuccess = builder.objectRef<{ results: BulkItemResult[] }>('Cre
 
 /** Bulk items answer typed errors only; anything unexpected is reported as a plain validation failure. */
 function asTypedError(error: Error): Error {
-  return ALL_ERRORS.some((E) => error instanceof E) ? error : new ValidationError('this item could not be created');
+  return [...ALL_ERRORS, BackendUnavailableError, UnsupportedByBackendError].some((E) => error instanceof E)
+    ? error
+    : new ValidationError('this item could not be created');
 }
 
 const CreateUsersInput = builder.inputType('CreateUsersInput', {
@@ -594,7 +603,14 @@ builder.mutationFields((t) => ({
   }),
   ensureUser: t.field({
     type: EnsureUserSuccess,
-    errors: resultUnion('EnsureUserResult', NotFoundError, ValidationError, PiiRejectedError, BackendUnavailableError),
+    errors: resultUnion(
+      'EnsureUserResult',
+      NotFoundError,
+      ValidationError,
+      PiiRejectedError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     authScopes: { admin: true },
     description:
       'Lazy provisioning: the user of the partner holding the key, created when none does. Idempotent, also under concurrent calls (they all answer the same user).',
@@ -621,7 +637,13 @@ builder.mutationFields((t) => ({
   }),
   disableUser: t.field({
     type: UserPayload('DisableUserSuccess', 'now DISABLED'),
-    errors: resultUnion('DisableUserResult', NotFoundError, BackendUnavailableError),
+    errors: resultUnion(
+      'DisableUserResult',
+      NotFoundError,
+      ValidationError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     authScopes: { admin: true },
     description:
       'Makes a user DISABLED: it cannot authenticate (its credentials are refused), stays readable by admins, and its keys cannot be taken by a new user. Admins only, within what they administer.',
@@ -663,7 +685,13 @@ builder.mutationFields((t) => ({
   }),
   unmergeUser: t.field({
     type: UserPayload('UnmergeUserSuccess', 'ACTIVE again'),
-    errors: resultUnion('UnmergeUserResult', NotFoundError),
+    errors: resultUnion(
+      'UnmergeUserResult',
+      NotFoundError,
+      ValidationError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     authScopes: { admin: true },
     description:
       "Clears a merged user's `mergedInto` and makes it ACTIVE again (catalog `clear_merged_into_user_id`); what the merge moved stays with the target. Admins only, within what they administer.",
@@ -701,7 +729,13 @@ builder.mutationFields((t) => ({
   }),
   deleteUser: t.field({
     type: DeleteUserSuccess,
-    errors: resultUnion('DeleteUserResult', NotFoundError, ValidationError),
+    errors: resultUnion(
+      'DeleteUserResult',
+      NotFoundError,
+      ValidationError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     authScopes: { admin: true },
     description:
       'Deletes a user, doing with its courses what `action` says. The user answers NOT_FOUND afterwards and its keys stay taken. Admins only, within what they administer; an embed user (one with an identifier) needs the AUTOMATE plan or above.',
@@ -737,7 +771,13 @@ builder.mutationFields((t) => ({
   }),
   deleteUserDependencies: t.field({
     type: DeleteUserDependenciesSuccess,
-    errors: resultUnion('DeleteUserDependenciesResult', NotFoundError),
+    errors: resultUnion(
+      'DeleteUserDependenciesResult',
+      NotFoundError,
+      ValidationError,
+      BackendUnavailableError,
+      UnsupportedByBackendError,
+    ),
     authScopes: { admin: true },
     description:
       "Deletes only a user's orders and enrollments; the user and its courses stay (catalog `only_orders_and_enrollments`). Admins only, within what they administer.",
