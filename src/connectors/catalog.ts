@@ -164,7 +164,7 @@ function nextFromLink(link: string | null): number | null {
   return null;
 }
 
-function catalogUser(raw: unknown): SourceRecord | RecordError {
+export function catalogUser(raw: unknown): SourceRecord | RecordError {
   if (!isObject(raw)) return { nativeId: null, reason: 'a user is not an object' };
   const id = raw.id;
   if (!Number.isSafeInteger(id) || (id as number) < 1)

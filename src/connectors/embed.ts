@@ -138,7 +138,7 @@ export class EmbedConnector extends BaseConnector<paths> implements ConnectorWri
   }
 }
 
-function embedRecord(stream: EmbedStream, raw: unknown): SourceRecord | RecordError {
+export function embedRecord(stream: EmbedStream, raw: unknown): SourceRecord | RecordError {
   const what = stream === 'embed.clients' ? 'client' : 'user';
   if (!isObject(raw)) return { nativeId: null, reason: `a ${what} is not an object` };
   const identifier = raw.identifier;

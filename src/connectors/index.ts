@@ -13,13 +13,13 @@
 import crypto from 'node:crypto';
 import type { BackendKind } from '@prisma/client';
 import type { Connector, ConnectorWrites } from '../modules/backends/contract.js';
-import { CatalogConnector } from './catalog.js';
-import { EmbedConnector } from './embed.js';
-import { LearningConnector } from './learning.js';
-import { MessagingConnector } from './messaging.js';
+import { CatalogConnector, catalogUser } from './catalog.js';
+import { EmbedConnector, embedRecord } from './embed.js';
+import { LearningConnector, learningAccount } from './learning.js';
+import { MessagingConnector, messagingAccount } from './messaging.js';
 import { Transport, type ConnectorOptions } from './transport.js';
 
-export { connectorOptions, retryAfterMs, type ConnectorOptions } from './transport.js';
+export { connectorOptions, retryAfterMs, type ConnectorOptions, type Transport } from './transport.js';
 export { BackendError, BackendProtocolError, BackendRefusedError, BackendUnavailableError } from './errors.js';
 
 export interface BackendAccess {
@@ -55,6 +55,26 @@ export function createConnector(backend: BackendAccess, options: ConnectorOption
     ? sharedTransport(backend, options)
     : new Transport(backend.kind, backend.credential, AUTHORIZATION[backend.kind], options);
   return new CONNECTORS[backend.kind](transport, backend.baseUrl);
+}
+
+/**
+ * One wire record of a source API as the connectors read it (a SourceRecord, or why it is not
+ * one): what the pass-through proxy records of the answers it relays.
+ */
+export const wireRecord = {
+  learningAccount,
+  catalogUser,
+  messagingAccount,
+  embedUser: (raw: unknown) => embedRecord('embed.users', raw),
+  embedClient: (raw: unknown) => embedRecord('embed.clients', raw),
+} as const;
+
+/**
+ * The backend's transport itself, for the pass-through proxy (src/dialects/proxy.ts): the same
+ * agent, bulkhead, circuit and Retry-After gate as its connector's reads and writes.
+ */
+export function backendTransport(backend: BackendAccess & { id: string }, options: ConnectorOptions): Transport {
+  return sharedTransport(backend, options);
 }
 
 /** Forgets a backend's transport (its circuit and gate) and closes its connections: on disconnect. */

@@ -71,7 +71,7 @@ export class LearningConnector extends BaseConnector<paths> implements Connector
   }
 }
 
-function learningAccount(raw: unknown): SourceRecord | RecordError {
+export function learningAccount(raw: unknown): SourceRecord | RecordError {
   if (!isObject(raw)) return { nativeId: null, reason: 'an account is not an object' };
   if (typeof raw.id !== 'string' || raw.id === '') return { nativeId: idOf(raw.id), reason: 'id is not a string' };
   const key = optionalString(raw.external_user_id, 'external_user_id');

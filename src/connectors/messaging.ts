@@ -101,7 +101,7 @@ export class MessagingConnector extends BaseConnector<paths> implements Connecto
 }
 
 /** One `{"data": {...account}, "type": "account"}` item. */
-function messagingAccount(raw: unknown): SourceRecord | RecordError {
+export function messagingAccount(raw: unknown): SourceRecord | RecordError {
   if (!isObject(raw) || raw.type !== 'account' || !isObject(raw.data))
     return { nativeId: null, reason: 'an item is not a {"data":{...},"type":"account"} envelope' };
   const account = raw.data;

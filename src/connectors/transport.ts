@@ -224,6 +224,8 @@ export class Transport {
   private readonly breaker: CircuitBreakerPolicy;
   private readonly attemptTimeout: TimeoutPolicy;
   private readonly policy: IPolicy;
+  /** The pass-through proxy's policy: the same circuit and bulkhead, no retries (the caller's integration retries). */
+  private readonly relayPolicy: IPolicy;
   private readonly authorization: string;
   /** No request before this time (ms since the epoch): the latest Retry-After. */
   private notBefore = 0;
@@ -268,7 +270,9 @@ export class Transport {
     });
     this.breaker.onReset(() => o.logger?.info({ kind }, 'backend circuit closed'));
     this.attemptTimeout = timeout(o.timeoutMs, TimeoutStrategy.Aggressive);
-    this.policy = wrap(retryPolicy, this.breaker, bulkhead(o.concurrency, Number.MAX_SAFE_INTEGER));
+    const limit = bulkhead(o.concurrency, Number.MAX_SAFE_INTEGER);
+    this.policy = wrap(retryPolicy, this.breaker, limit);
+    this.relayPolicy = wrap(this.breaker, limit);
   }
 
   /** The circuit's state as Backend.status: open → FAILING; half-open or failures lately → DEGRADED. */
@@ -319,6 +323,74 @@ export class Transport {
           }
           throw error;
         }
+      }, signal);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.translate(error);
+    }
+  }
+
+  /**
+   * One request of the pass-through proxy (SPEC §10.4), sent as the caller built it (method, path,
+   * end-to-end headers, body) with the stored credential in the kind's header form, through the
+   * backend's bulkhead, circuit breaker and Retry-After gate, once. The answer comes back as the
+   * backend sent it, whatever its status, its body not yet read (the caller streams it); only the
+   * deadline for its headers is `timeoutMs` (the agent's body timeout ends a stalled body).
+   * Unreachable, timing out, gated or circuit open: a BackendUnavailableError. A refused
+   * credential (401) is the gateway's problem, never the caller's: a BackendRefusedError, and the
+   * circuit opens as for reads.
+   */
+  async relay(
+    request: { method: string; url: string; headers: Headers; body: Buffer | undefined },
+    signal?: AbortSignal,
+  ): Promise<Awaited<ReturnType<typeof undiciFetch>>> {
+    if (this.closed) throw new BackendUnavailableError(this.kind, `${this.kind.toLowerCase()} backend: disconnected`);
+    const what = `${this.kind.toLowerCase()} backend`;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of request.headers) headers[name] = value;
+    headers.authorization = this.authorization;
+    try {
+      return await this.relayPolicy.execute(async () => {
+        if (this.notBefore > Date.now()) throw new GateClosed(this.notBefore);
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
+        const both = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+        let response: Awaited<ReturnType<typeof undiciFetch>>;
+        try {
+          response = await undiciFetch(request.url, {
+            method: request.method,
+            headers,
+            ...(request.body ? { body: request.body } : {}),
+            dispatcher: this.agent,
+            redirect: 'manual',
+            signal: both,
+          });
+        } catch (error) {
+          if (signal?.aborted) throw error;
+          this.failed();
+          const late = deadline.signal.aborted;
+          throw new RetryableFailure(
+            late
+              ? `${what} sent no answer within ${this.options.timeoutMs} ms`
+              : `${what}: ${connectionProblem(error)}`,
+            late ? 'timeout' : 'connection',
+            false,
+            true,
+          );
+        } finally {
+          clearTimeout(timer);
+        }
+        const pause = retryAfterMs(response.headers.get('retry-after'));
+        if (pause !== null && (response.status === 429 || response.status >= 500))
+          this.notBefore = Math.max(this.notBefore, Date.now() + pause);
+        if (response.status >= 500) this.failed();
+        if (response.status === 401) {
+          await response.body?.cancel().catch(() => {});
+          this.failed();
+          this.isolate(401);
+          throw this.refused(401);
+        }
+        return response;
       }, signal);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;

@@ -27,6 +27,7 @@ import {
   type HttpEnv,
 } from '../http.js';
 import type { RequestContext } from '../auth/context.js';
+import { passThrough } from './proxy.js';
 
 export type { DialectDeps, HttpContext, HttpEnv };
 
@@ -86,6 +87,8 @@ export function dialectApp(deps: DialectDeps, options: DialectOptions): Hono<Htt
     if (/%00/.test(c.req.url)) throw new ValidationError('must not contain NUL characters (%00)', 'url');
     await next();
   });
+  // A connected kind's routes forward a partner admin's requests to the partner's backend (proxy.ts).
+  app.use('*', passThrough(deps, options.prefix, options.render));
   app.onError((error, c) => {
     if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
     if (error instanceof BackendUnavailableError && error.retryAfter !== null)

@@ -3,6 +3,7 @@
 // dripping bodies, rewritten JSON answers) and read a log of every request it received
 // (method, path, query, headers without credentials, arrival and answer times, status), and
 // the most requests it ever had in flight at once.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -14,6 +15,8 @@ export interface LoggedRequest {
   headers: Record<string, string>;
   /** Whether an Authorization header came, and in which form: 'bearer' or 'bare'. */
   authorization: 'bearer' | 'bare' | null;
+  /** SHA-256 (hex) of the Authorization value, to tell which credential came without logging it. */
+  authorizationSha256: string | null;
   /** Date.now() when the request arrived, and when its answer started (or the connection was cut). */
   at: number;
   answeredAt: number | null;
@@ -25,7 +28,7 @@ export interface LoggedRequest {
 export type Fault = { match?: (request: LoggedRequest) => boolean; times?: number; probability?: number } & (
   | { kind: 'latency'; ms: number }
   | { kind: 'reset' }
-  | { kind: 'status'; status: number; retryAfter?: string; body?: string }
+  | { kind: 'status'; status: number; retryAfter?: string; body?: string; headers?: Record<string, string> }
   | { kind: 'html' }
   | { kind: 'huge'; bytes: number }
   | { kind: 'drip'; intervalMs: number }
@@ -63,7 +66,11 @@ function random(seed: number) {
 
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
-export async function startFaultProxy(target: string, options: { seed?: number } = {}): Promise<FaultProxy> {
+/** `preserveHost`: pass the Host header on as the client sent it (as a reverse proxy may), instead of the upstream's. */
+export async function startFaultProxy(
+  target: string,
+  options: { seed?: number; preserveHost?: boolean } = {},
+): Promise<FaultProxy> {
   const upstream = new URL(target);
   const faults: (Fault & { used: number })[] = [];
   const next = random(options.seed ?? 42);
@@ -118,6 +125,7 @@ export async function startFaultProxy(target: string, options: { seed?: number }
       query: Object.fromEntries(url.searchParams),
       headers,
       authorization: auth === undefined ? null : /^Bearer\s/i.test(auth) ? 'bearer' : 'bare',
+      authorizationSha256: auth === undefined ? null : crypto.createHash('sha256').update(auth).digest('hex'),
       at: Date.now(),
       answeredAt: null,
       status: null,
@@ -163,7 +171,11 @@ export async function startFaultProxy(target: string, options: { seed?: number }
         if (fault.kind === 'status') {
           return answer(
             fault.status,
-            { 'content-type': 'application/json', ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}) },
+            {
+              'content-type': 'application/json',
+              ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
+              ...fault.headers,
+            },
             fault.body ?? JSON.stringify({ error: { code: 'fault', message: `injected ${fault.status}` } }),
           );
         }
@@ -196,7 +208,7 @@ export async function startFaultProxy(target: string, options: { seed?: number }
           return;
         }
       }
-      await forward(upstream, req, res, entry, rewrite);
+      await forward(upstream, req, res, entry, rewrite, options.preserveHost);
     } catch {
       if (!res.headersSent)
         answer(502, { 'content-type': 'application/json' }, '{"error":{"message":"proxy: upstream failed"}}');
@@ -231,8 +243,9 @@ async function forward(
   res: http.ServerResponse,
   entry: LoggedRequest,
   rewrite?: (body: any, request: LoggedRequest) => unknown,
+  preserveHost = false,
 ) {
-  const headers = { ...req.headers, host: upstream.host };
+  const headers = { ...req.headers, host: preserveHost ? (req.headers.host ?? upstream.host) : upstream.host };
   if (rewrite) delete headers['accept-encoding'];
   await new Promise<void>((resolve, reject) => {
     const out = http.request(
