@@ -12,12 +12,17 @@ export interface TargetStats {
   peakRssMiB: number;
   /** Highest RSS of the process's whole life (getrusage). */
   maxRssMiB: number;
+  /** CPU time (user + system) the process has used so far, ms. */
+  cpuMs: number;
 }
 
 export interface ServerHandle {
   target: ServeTarget;
   url: string;
   stats(): Promise<TargetStats>;
+  /** A CPU profile of the target from now until `stopProfile`, written to `file`. */
+  startProfile(): Promise<void>;
+  stopProfile(file: string): Promise<void>;
   sql<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]>;
   stop(): Promise<void>;
 }
@@ -43,7 +48,13 @@ export function ipcAsk<R extends { id: number }>(child: ChildProcess, pending: M
 }
 
 /** Forks bench/serve.ts for `target` on the store and waits until it listens. */
-export async function startServer(target: ServeTarget, store: StoreLocation, partnerId: string): Promise<ServerHandle> {
+export async function startServer(
+  target: ServeTarget,
+  store: StoreLocation,
+  partnerId: string,
+  /** More environment for the target (e.g. BENCH_COMPILED_READS). */
+  env: Record<string, string> = {},
+): Promise<ServerHandle> {
   const child: ChildProcess = fork(fileURLToPath(new URL('./serve.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     env: {
@@ -53,6 +64,7 @@ export async function startServer(target: ServeTarget, store: StoreLocation, par
       ...('dataDir' in store
         ? { BENCH_DATA_DIR: store.dataDir, BENCH_DATABASE_URL: '' }
         : { BENCH_DATABASE_URL: store.databaseUrl }),
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -73,6 +85,8 @@ export async function startServer(target: ServeTarget, store: StoreLocation, par
     target,
     url: `http://127.0.0.1:${port}`,
     stats: () => ask({ cmd: 'stats' }),
+    startProfile: async () => void (await ask({ cmd: 'profile-start' })),
+    stopProfile: async (file) => void (await ask({ cmd: 'profile-stop', file })),
     sql: async (text, values) => (await ask({ cmd: 'sql', text, values })).rows,
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -42,8 +42,8 @@ export interface InProcessTargets {
  * The gateway and the naive build on one store. Logs off and rate limits out of reach: the
  * benchmark sends thousands of requests with one key.
  */
-export function benchConfig() {
-  return loadConfig({ LOG_LEVEL: 'silent', SEED_DEMO: 'false', RATE_LIMIT_PER_MINUTE: '1000000000' });
+export function benchConfig(overrides: Record<string, string> = {}) {
+  return loadConfig({ LOG_LEVEL: 'silent', SEED_DEMO: 'false', RATE_LIMIT_PER_MINUTE: '1000000000', ...overrides });
 }
 
 export function benchTargets(store: Store, data: BenchData): InProcessTargets {

@@ -3,6 +3,7 @@
 import type { Measurement } from './inprocess.js';
 import { SCENARIOS } from './inprocess.js';
 import { syncTable, type SyncReport } from './sync.js';
+import { sideTable, type SideReport } from './side.js';
 
 export interface StoreReport {
   store: 'pglite' | 'postgres';
@@ -14,6 +15,8 @@ export interface StoreReport {
   gatewayMaxRssMiB: number | null;
   /** The sync scenarios (SPEC §10.6), see bench/sync.ts. */
   sync?: SyncReport;
+  /** Issue #14's side-by-side shapes (bench/side.ts). */
+  side?: SideReport;
 }
 
 export interface TargetResult {
@@ -202,8 +205,31 @@ export function storeSection(r: StoreReport): string {
       .join(', ')}. Gateway process peak RSS over all its HTTP runs: ${cell(r.gatewayMaxRssMiB, 0)} MiB.`,
     '',
     measurementTable(r.measurements),
+    ...(r.side ? ['', sideIntro(r.side), '', sideTable(r.side)] : []),
     '',
-    targetTable(r.targets),
+    targetTable([...r.targets, ...(r.side?.targets ?? [])]),
+  ].join('\n');
+}
+
+function sideIntro(side: SideReport): string {
+  return side.store === 'postgres'
+    ? "Issue #14's shapes, side by side with PostGraphile v5 over the same database (bench/side.ts): rate under 50 connections, statements and the target process's CPU per answered request, the ratio to PostGraphile's rate; every answer was compared with the gateway's (normalised JSON) before timing."
+    : "Issue #14's shapes on the embedded store (bench/side.ts; PostGraphile needs a PostgreSQL server, so no ratio here). The server CPU includes PGlite's, which runs in the gateway's process.";
+}
+
+/** A run of only the #14 shapes (`--only`): their table, bars and profiles. */
+export function sideSection(r: StoreReport): string {
+  const side = r.side!;
+  const title = r.store === 'pglite' ? 'Embedded PGlite' : 'PostgreSQL';
+  return [
+    `### #14 shapes on ${title} (${r.version})`,
+    '',
+    sideIntro(side),
+    '',
+    sideTable(side),
+    '',
+    targetTable(side.targets).replace('| target (SPEC §9) |', '| target (issue #14) |'),
+    ...side.profiles.flatMap((p) => ['', `#### CPU profile: ${p.shape} on ${p.target} (${p.file})`, '', p.summary]),
   ].join('\n');
 }
 

@@ -1,4 +1,8 @@
 // `npm run bench [-- --quick] [-- --no-http]`: the performance bars of SPEC §9, measured.
+// `npm run bench -- --only page,nodes [--store postgres] [--targets gateway,executor]
+// [--cpu-prof]`: only issue #14's side-by-side shapes (bench/side.ts), on one store; with
+// --cpu-prof the gateway targets are profiled during the timed runs and each profile is
+// summarised (bench/cpuprofile.ts; the .cpuprofile files in $TMPDIR/account-gateway-profiles).
 // Generates the data set, runs every scenario in-process and over HTTP against the gateway,
 // the naive build and the floor, on embedded PGlite and (with DATABASE_URL) on PostgreSQL,
 // prints the tables, writes bench/results.json and, after a full run, BENCHMARKS.md.
@@ -24,11 +28,19 @@ import {
 import { load, startServer, type LoadOptions, type ServerHandle, type StoreLocation } from './http.js';
 import { wrk, wrkAvailable } from './wrk.js';
 import { REST_LISTS, createUsersBody, ensureBody, entitiesBody, pageBody } from './queries.js';
-import { evaluate, storeSection, syncSection, type StoreReport } from './report.js';
+import { evaluate, sideSection, storeSection, syncSection, type StoreReport } from './report.js';
 import { SYNC_FULL, SYNC_QUICK, syncScenarios } from './sync.js';
+import { SHAPE_KEYS, shapeContext } from './shapes.js';
+import { SIDE_TARGETS, sideBySide, type SideTarget } from './side.js';
+import { preparePostGraphile } from './postgraphile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BENCH_DB = 'account_gateway_bench';
+// A run of only the #14 shapes (--only) has a database of its own, so that it can run while
+// a full bench (e.g. its sync scenarios) runs on the same server.
+const BENCH_DB =
+  process.argv.includes('--only') || process.argv.includes('--cpu-prof')
+    ? 'account_gateway_bench_shapes'
+    : 'account_gateway_bench';
 
 interface Options {
   quick: boolean;
@@ -44,6 +56,13 @@ interface Options {
   iterations: number;
   naiveRequests: number;
   note?: string;
+  /** Only these #14 shapes (and nothing else of the bench). */
+  only?: string[];
+  /** Only this store. */
+  store?: 'pglite' | 'postgres';
+  targets?: SideTarget[];
+  /** Profile the gateway targets' timed runs of the #14 shapes. */
+  cpuProf: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -60,7 +79,19 @@ function parseArgs(argv: string[]): Options {
     iterations: quick ? 6 : 50,
     naiveRequests: 100,
     note: value('--note'),
+    only: list('--only', argv.includes('--cpu-prof') ? ['page', 'nodes'] : undefined, SHAPE_KEYS),
+    store: value('--store') as Options['store'],
+    targets: list('--targets', undefined, SIDE_TARGETS) as SideTarget[] | undefined,
+    cpuProf: argv.includes('--cpu-prof'),
   };
+  function list(name: string, fallback: string[] | undefined, known: readonly string[]) {
+    const given = value(name);
+    if (given === undefined) return fallback;
+    const items = given === 'all' ? [...known] : given.split(',').filter(Boolean);
+    const unknown = items.filter((i) => !known.includes(i));
+    if (unknown.length) throw new Error(`${name}: unknown ${unknown.join(', ')} (known: ${known.join(', ')}, all)`);
+    return items;
+  }
 }
 
 const t0 = performance.now();
@@ -177,7 +208,7 @@ async function httpRun(
   );
   return {
     scenario,
-    target: server.target,
+    target: server.target as Measurement['target'],
     mode: 'http',
     statements: r.requests ? Math.round(((after.statements - before.statements) / r.requests) * 100) / 100 : null,
     p50: r.p50,
@@ -399,6 +430,39 @@ async function benchStore(kind: 'pglite' | 'postgres', o: Options, tag: string):
       ',',
     )[0]!;
     const data = await generate(store, o.quick ? QUICK : FULL, 42, log);
+    const side = async () => {
+      const context = await shapeContext(store.pool, data);
+      if ('databaseUrl' in location) await preparePostGraphile(location.databaseUrl);
+      // The embedded store belongs to one process at a time: hand it to the targets.
+      if (kind === 'pglite') await store.close();
+      const profiles = o.cpuProf ? path.join(os.tmpdir(), 'account-gateway-profiles') : undefined;
+      if (profiles) await fs.mkdir(profiles, { recursive: true });
+      const report = await sideBySide(location, context, {
+        store: kind,
+        only: o.only,
+        targets: o.targets,
+        duration: o.duration,
+        warmup: o.warmup,
+        quick: o.quick,
+        cpuProfile: profiles,
+        log,
+      });
+      if (kind === 'pglite') store = await open();
+      return report;
+    };
+    if (o.only) {
+      const report = await side();
+      await store.close();
+      return {
+        store: kind,
+        version,
+        data: data.counts,
+        measurements: [],
+        targets: [],
+        gatewayMaxRssMiB: null,
+        side: report,
+      };
+    }
     const measurements: Measurement[] = [];
     const reads = await inProcessReads(benchTargets(store, data), o.iterations, log);
     measurements.push(...reads.measurements);
@@ -411,6 +475,8 @@ async function benchStore(kind: 'pglite' | 'postgres', o: Options, tag: string):
       gatewayMaxRssMiB = http.gatewayMaxRss;
       if (kind === 'pglite') store = await open();
     }
+    // Issue #14's shapes before the writes, on the data exactly as generated.
+    const sideReport = o.http ? await side() : undefined;
     measurements.push(...(await inProcessWrites(benchTargets(store, data), o.iterations, tag, log)));
     // The sync scenarios last: they add a connected partner with its synced users.
     const hostedPage = reads.measurements.find(
@@ -426,6 +492,7 @@ async function benchStore(kind: 'pglite' | 'postgres', o: Options, tag: string):
       targets: evaluate(kind, measurements, o.quick),
       gatewayMaxRssMiB,
       sync,
+      side: sideReport,
     };
   } finally {
     await cleanup();
@@ -452,7 +519,11 @@ async function main() {
   log(
     `account-gateway benchmark${o.quick ? ' --quick' : ''}: node ${host.node}, ${host.cpu} × ${host.cores}, load average ${host.loadAverageAtStart.join(' ')}`,
   );
-  const stores: ('pglite' | 'postgres')[] = ['pglite', ...(process.env.DATABASE_URL ? (['postgres'] as const) : [])];
+  const stores: ('pglite' | 'postgres')[] = [
+    'pglite' as const,
+    ...(process.env.DATABASE_URL ? (['postgres'] as const) : []),
+  ].filter((s) => !o.store || s === o.store);
+  if (o.store === 'postgres' && !process.env.DATABASE_URL) throw new Error('--store postgres needs DATABASE_URL');
   if (!process.env.DATABASE_URL) log('(set DATABASE_URL=postgres://… of a scratch server to also measure PostgreSQL)');
   const reports: StoreReport[] = [];
   for (const kind of stores) reports.push(await benchStore(kind, o, tag));
@@ -464,7 +535,9 @@ async function main() {
     `Load average at start: ${host.loadAverageAtStart.join(' / ')}${shared ? ' — other processes were using the machine, so absolute numbers are lower than on an idle one; the ratios come from one run on the same data and store.' : '.'}`,
     ...(o.note ? [o.note] : []),
   ].join('\n');
-  const body = [...reports.map(storeSection), syncSection(reports, header.split('\n')[0]!)].join('\n\n');
+  const body = o.only
+    ? reports.map(sideSection).join('\n\n')
+    : [...reports.map(storeSection), syncSection(reports, header.split('\n')[0]!)].join('\n\n');
   console.log(`\n${header}\n\n${body}\n`);
 
   const results = {
@@ -476,9 +549,11 @@ async function main() {
     options: { duration: o.duration, warmup: o.warmup, iterations: o.iterations, naiveRequests: o.naiveRequests },
     stores: reports,
   };
-  await fs.writeFile(path.join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  log('wrote bench/results.json');
-  if (!o.quick && o.http) {
+  // A run of only the #14 shapes keeps the full run's results.json.
+  const resultsFile = o.only ? 'results-shapes.json' : 'results.json';
+  await fs.writeFile(path.join(here, resultsFile), `${JSON.stringify(results, null, 2)}\n`);
+  log(`wrote bench/${resultsFile}`);
+  if (!o.quick && o.http && !o.only) {
     const doc = await benchmarksDoc(header, body);
     await fs.writeFile(path.join(here, '..', 'BENCHMARKS.md'), doc);
     log('wrote BENCHMARKS.md');

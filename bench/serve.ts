@@ -4,6 +4,8 @@
 // With the embedded store, PGlite runs inside this process too, as it does in production.
 // Talks to the parent over IPC: "ready" with the port, then stats and SQL on request.
 import type { Server } from 'node:http';
+import fs from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { openStore } from '../src/store/database.js';
@@ -13,16 +15,25 @@ import { createNaive } from './naive.js';
 import { createFloorServer } from './floor.js';
 import { benchConfig } from './inprocess.js';
 
-export type ServeTarget = 'gateway' | 'naive' | 'floor';
+export type ServeTarget = 'gateway' | 'naive' | 'floor' | 'postgraphile';
 
 export interface ServeRequest {
   id: number;
-  cmd: 'stats' | 'sql' | 'stop';
+  /** profile-start / profile-stop: a CPU profile of this process between the two (inspector). */
+  cmd: 'stats' | 'sql' | 'stop' | 'profile-start' | 'profile-stop';
   text?: string;
   values?: unknown[];
+  /** profile-stop: where to write the .cpuprofile. */
+  file?: string;
 }
 
 const MiB = 1024 * 1024;
+
+/** CPU time (user + system) this process has used, ms: its server's and its store's. */
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 async function main() {
   const target = process.env.BENCH_TARGET as ServeTarget;
@@ -32,11 +43,25 @@ async function main() {
       : { dataDir: process.env.BENCH_DATA_DIR! },
   );
   // Logs off (a log line per request is the operator's choice, not the gateway's cost).
-  const config = benchConfig();
+  // BENCH_COMPILED_READS=false: the gateway without its compiled read path (the executor).
+  const config = benchConfig(
+    process.env.BENCH_COMPILED_READS ? { COMPILED_READS: process.env.BENCH_COMPILED_READS } : {},
+  );
+  let profiler: Session | undefined;
   let server: Server;
+  let statementCount = () => store.statementCount();
+  let closeTarget = async () => {};
   if (target === 'gateway') {
     const app = createApp({ config, store, logger: createLogger('silent') });
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+  } else if (target === 'postgraphile') {
+    // Loaded only here: PostGraphile (and its Promise polyfill) stays out of the other targets.
+    const { createPostGraphileServer } = await import('./postgraphile.js');
+    const pgl = await createPostGraphileServer(process.env.BENCH_DATABASE_URL!);
+    server = pgl.server;
+    statementCount = pgl.statementCount;
+    closeTarget = pgl.close;
+    server.listen(0, '127.0.0.1');
   } else {
     server =
       target === 'naive'
@@ -58,19 +83,34 @@ async function main() {
         const rss = process.memoryUsage().rss;
         const reply = {
           id: message.id,
-          statements: store.statementCount(),
+          statements: statementCount(),
           rssMiB: rss / MiB,
           peakRssMiB: Math.max(peak, rss) / MiB,
           maxRssMiB: process.resourceUsage().maxRSS / 1024,
+          cpuMs: cpuMs(),
         };
         peak = rss;
         process.send!(reply);
+      } else if (message.cmd === 'profile-start') {
+        profiler = new Session();
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
+        await profiler.post('Profiler.start');
+        process.send!({ id: message.id });
+      } else if (message.cmd === 'profile-stop') {
+        const { profile } = await profiler!.post('Profiler.stop');
+        profiler!.disconnect();
+        profiler = undefined;
+        await fs.writeFile(message.file!, JSON.stringify(profile));
+        process.send!({ id: message.id });
       } else if (message.cmd === 'sql') {
         const { rows } = await store.pool.query(message.text!, message.values);
         process.send!({ id: message.id, rows });
       } else if (message.cmd === 'stop') {
         server.closeAllConnections();
         server.close();
+        await closeTarget();
         await store.close();
         process.send!({ id: message.id }, () => process.exit(0));
       }
