@@ -6,7 +6,7 @@
 // openapi-fetch checks every call against (path, query, body and answer).
 import fs from 'node:fs';
 import openapiTS, { type OpenAPI3 } from 'openapi-typescript';
-import { catalogOpenApi } from '../src/dialects/catalog/openapi.js';
+import { catalogOpenApi } from '../src/dialects/catalog/routes.js';
 import { embedOpenApi } from '../src/dialects/embed/routes.js';
 import { learningOpenApi } from '../src/dialects/learning/routes.js';
 import { messagingOpenApi } from '../src/dialects/messaging/routes.js';

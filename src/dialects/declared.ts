@@ -53,7 +53,10 @@ export function coerced<T>(parse: (value: unknown) => T, meta: Meta) {
         return parse(value);
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
-        for (const issue of error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+        // A parser names the value itself with the field '' and a part of it (a key of an
+        // object) by that part's name, which the issue's path then ends with.
+        for (const issue of error.issues)
+          ctx.addIssue({ code: 'custom', message: issue.message, path: issue.field ? [issue.field] : [] });
         return z.NEVER;
       }
     })
@@ -86,7 +89,7 @@ export const jsonObject = (meta: Meta = {}) =>
   coerced(
     (v) => {
       if (v === undefined || v === null) return undefined;
-      if (typeof v !== 'object' || Array.isArray(v)) throw new ValidationError('must be a JSON object');
+      if (typeof v !== 'object' || Array.isArray(v)) throw new ValidationError('must be a JSON object', '');
       return v as Record<string, unknown>;
     },
     { type: 'object', additionalProperties: true, ...meta },
@@ -110,10 +113,11 @@ export function errorResponses(statuses: number[], error: z.ZodType) {
   );
 }
 
-/** A success response with its body schema and example. */
-export const ok = (status: number, schema: z.ZodType, example?: unknown) => ({
+/** A success response with its body schema, example and headers. */
+export const ok = (status: number, schema: z.ZodType, example?: unknown, headers?: z.ZodObject) => ({
   [status]: {
     description: REASONS[status] ?? String(status),
+    ...(headers ? { headers } : {}),
     content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } },
   },
 });

@@ -29,84 +29,27 @@ export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
     User: {
-      id?: number;
-      root_account_id?: number;
-      canvas_user_id?: number | null;
-      registered_account_id?: number;
-      canvas_root_account_uuid?: string;
+      id: number;
+      root_account_id: number;
+      canvas_user_id: number | null;
+      registered_account_id: number;
+      canvas_root_account_uuid: string;
       /** @description Null on a merged user (moved to the target). */
-      canvas_user_uuid?: string | null;
-      user_name?: string | null;
-      first_name?: string | null;
-      last_name?: string | null;
-      email_address?: string | null;
-      custom_fields?: {
+      canvas_user_uuid: string | null;
+      user_name: string | null;
+      first_name: string | null;
+      last_name: string | null;
+      email_address: string | null;
+      custom_fields: {
         [key: string]: unknown;
       };
       /** Format: date-time */
-      created_at?: string;
+      created_at: string;
       /** Format: date-time */
-      updated_at?: string;
+      updated_at: string;
       /** @description Catalog id of the user this one was merged into. */
-      merged_into_user_id?: number | null;
-      time_zone?: string | null;
-    };
-    NewUser: {
-      user_name: string;
-      first_name?: string;
-      last_name?: string;
-      /**
-       * Format: email
-       * @description Login; unique per partner (stored lower-case).
-       */
-      email_address: string;
-      /** @description An object of string (or null) values, or the same as a JSON string. Form bodies may also use custom_fields[key]=value. */
-      custom_fields?: OneOf<[{
-        [key: string]: string | null;
-      }, string]>;
-      /** @description IANA time zone */
-      time_zone?: string;
-      /**
-       * @description BCP 47 tag
-       * @default en
-       */
-      locale?: string;
-      /**
-       * @description true/false (or 1/0).
-       * @default true
-       */
-      terms_of_use?: boolean | string;
-      /** @description A whole number; form bodies send it as a string. */
-      canvas_user_id?: number | string;
-      /** @description Id of the sub-catalog (account) to register the user in; form bodies send it as a string. Defaults to the key's root account. */
-      registered_account_id?: number | string;
-    };
-    UserUpdate: {
-      user_name?: string;
-      first_name?: string;
-      last_name?: string;
-      /**
-       * Format: email
-       * @description Login; unique per partner (stored lower-case).
-       */
-      email_address?: string;
-      /** @description Merged key by key: a null value deletes the key; keys not given stay. */
-      custom_fields?: OneOf<[{
-        [key: string]: string | null;
-      }, string]>;
-      /** @description IANA time zone */
-      time_zone?: string;
-      /** @description BCP 47 tag */
-      locale?: string;
-      /** @description true/false (or 1/0). */
-      terms_of_use?: boolean | string;
-      /** @description A whole number; form bodies send it as a string. */
-      canvas_user_id?: number | string;
-      /** @description true clears merged_into_user_id (and makes the user active again). */
-      clear_merged_into_user_id?: boolean | string;
-    };
-    UserDelete: {
-      only_orders_and_enrollments?: boolean | string;
+      merged_into_user_id: number | null;
+      time_zone: string | null;
     };
     Error: {
       errors: {
@@ -114,9 +57,68 @@ export interface components {
           field?: string;
         }[];
     };
+    NewUser: {
+      user_name: string;
+      /**
+       * Format: email
+       * @description Login; unique per partner (stored lower-case).
+       */
+      email_address: string;
+      first_name?: string;
+      last_name?: string;
+      /** @description IANA time zone */
+      time_zone?: string;
+      /** @description A whole number; form bodies send it as a string. */
+      canvas_user_id?: number | string;
+      /** @description Set on the new user. An object of string (or null) values, or the same as a JSON string. Form bodies may also use custom_fields[key]=value. */
+      custom_fields?: OneOf<[{
+        [key: string]: string | null;
+      }, string]>;
+      /**
+       * @description true/false (or 1/0).
+       * @default true
+       */
+      terms_of_use?: boolean | string;
+      /**
+       * @description BCP 47 tag
+       * @default en
+       */
+      locale?: string;
+      /** @description Id of the sub-catalog (account) to register the user in (default: the key's root account); form bodies send it as a string. */
+      registered_account_id?: number | string;
+    };
+    UserUpdate: {
+      user_name?: string;
+      /**
+       * Format: email
+       * @description Login; unique per partner (stored lower-case).
+       */
+      email_address?: string;
+      first_name?: string;
+      last_name?: string;
+      /** @description IANA time zone */
+      time_zone?: string;
+      /** @description A whole number; form bodies send it as a string. */
+      canvas_user_id?: number | string;
+      /** @description Merged key by key: a null value deletes the key; keys not given stay. An object of string (or null) values, or the same as a JSON string. Form bodies may also use custom_fields[key]=value. */
+      custom_fields?: OneOf<[{
+        [key: string]: string | null;
+      }, string]>;
+      /** @description true/false (or 1/0). */
+      terms_of_use?: boolean | string;
+      /** @description BCP 47 tag */
+      locale?: string;
+      /** @description true clears merged_into_user_id (and makes the user active again). true/false (or 1/0). */
+      clear_merged_into_user_id?: boolean | string;
+    };
+    UserDelete: {
+      /** @description true/false (or 1/0). */
+      only_orders_and_enrollments?: boolean | string;
+    };
   };
   responses: never;
-  parameters: never;
+  parameters: {
+  };
   requestBodies: never;
   headers: never;
   pathItems: never;
@@ -152,12 +154,12 @@ export interface operations {
       200: {
         headers: {
           /** @description rel="current", "next", "prev", "first", "last" */
-          Link?: string;
-          "X-Total-Count"?: number;
+          Link: string;
+          "X-Total-Count": number;
         };
         content: {
           "application/json": {
-            users?: components["schemas"]["User"][];
+            users: components["schemas"]["User"][];
           };
         };
       };
@@ -221,10 +223,10 @@ export interface operations {
       200: {
         content: {
           "application/json": {
-            user?: components["schemas"]["User"] & ({
-              confirmation_url?: string | null;
-              terms_of_use?: boolean;
-              locale?: string | null;
+            user: components["schemas"]["User"] & ({
+              confirmation_url: string | null;
+              terms_of_use: boolean;
+              locale: string | null;
             });
           };
         };
@@ -280,7 +282,7 @@ export interface operations {
       200: {
         content: {
           "application/json": {
-            user?: components["schemas"]["User"];
+            user: components["schemas"]["User"];
           };
         };
       };
@@ -336,7 +338,7 @@ export interface operations {
       200: {
         content: {
           "application/json": {
-            user?: components["schemas"]["User"];
+            user: components["schemas"]["User"];
           };
         };
       };

@@ -3,54 +3,51 @@
 // Bodies may be form-encoded or JSON; the API key may come bare, as a bearer token, or as
 // the source API's `Token token="<key>"`. Errors are `{"errors":[{"message", "field"?}]}`.
 import type { Hono } from 'hono';
-import { ConflictError, type DomainError, NotFoundError, ValidationError } from '../../errors.js';
+import { ConflictError, type DomainError, NotFoundError } from '../../errors.js';
 import { findAccountByCustomerId } from '../../modules/accounts/service.js';
+import { deleteUser, deleteUserDependencies } from '../../modules/users/removal.js';
 import {
   createUser,
   findUserView,
   listUserViews,
-  updateUser,
   type UpdateUserInput,
   type UserView,
+  updateUser,
 } from '../../modules/users/service.js';
-import { deleteUser, deleteUserDependencies } from '../../modules/users/removal.js';
 import {
-  boolValue,
   caller,
-  dateValue,
-  dialectApp,
-  finishDialect,
-  formOrJsonBody,
-  isObject,
-  iso,
-  optionalInt,
-  send,
-  stringValue,
   type DialectDeps,
+  dialectApp,
   type Failure,
-  type HttpContext,
+  finishDialect,
   type HttpEnv,
   type RenderFailure,
+  iso,
+  send,
 } from '../common.js';
-import { catalogOpenApi } from './openapi.js';
+import { declaredRoutes } from '../declared.js';
+import { CATALOG_PREFIX, catalogOpenApi, catalogRoutes as routes, INT_MAX } from './routes.js';
 
-export const CATALOG_PREFIX = '/rest/catalog';
+export { CATALOG_PREFIX };
 
-const INT_MAX = 2_147_483_647;
-const DEFAULT_PER_PAGE = 50;
-const MAX_PER_PAGE = 100;
+// Wire names → the users service's fields, for the profile fields a body may give.
+const PROFILE = {
+  user_name: 'userName',
+  first_name: 'firstName',
+  last_name: 'lastName',
+  email_address: 'email',
+  time_zone: 'timeZone',
+  locale: 'locale',
+  terms_of_use: 'termsOfUse',
+  canvas_user_id: 'canvasUserId',
+} as const;
 
+// Service field names (in its errors) → wire names.
 const FIELD_NAMES: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(PROFILE).map(([wire, field]) => [field, wire])),
   accountId: 'registered_account_id',
-  userName: 'user_name',
-  firstName: 'first_name',
-  lastName: 'last_name',
-  email: 'email_address',
   customFields: 'custom_fields',
   customFieldsPatch: 'custom_fields',
-  timeZone: 'time_zone',
-  termsOfUse: 'terms_of_use',
-  canvasUserId: 'canvas_user_id',
 };
 
 const render: RenderFailure = (c, f) =>
@@ -96,56 +93,18 @@ function userJson(u: UserView) {
   };
 }
 
-/** custom_fields: an object, or the same as a JSON string; values are strings (or null). */
-function customFields(value: unknown): Record<string, string | null> | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  let object = value;
-  if (typeof value === 'string') {
-    try {
-      object = JSON.parse(value);
-    } catch {
-      throw new ValidationError('must be an object or a JSON object string', 'custom_fields');
-    }
-  }
-  if (!isObject(object)) throw new ValidationError('must be an object or a JSON object string', 'custom_fields');
-  for (const [key, v] of Object.entries(object)) {
-    if (v !== null && typeof v !== 'string')
-      throw new ValidationError('values must be strings or null', `custom_fields.${key}`);
-  }
-  return object as Record<string, string | null>;
-}
-
-/** The profile fields a body gives, as service input (only those present). */
-function profile(body: Record<string, unknown>) {
-  const out: Partial<UpdateUserInput> = {};
-  const strings = {
-    user_name: 'userName',
-    first_name: 'firstName',
-    last_name: 'lastName',
-    email_address: 'email',
-    time_zone: 'timeZone',
-    locale: 'locale',
-  } as const;
-  for (const [wire, field] of Object.entries(strings)) {
-    const value = stringValue(body[wire], wire);
+/** The profile fields a parsed body gives, as service input (only those present). */
+function profile(body: Partial<Record<keyof typeof PROFILE, unknown>>): Partial<UpdateUserInput> {
+  const out: Record<string, unknown> = {};
+  for (const [wire, field] of Object.entries(PROFILE)) {
+    const value = body[wire as keyof typeof PROFILE];
     if (value !== undefined) out[field] = value;
   }
-  const terms = boolValue(body.terms_of_use, 'terms_of_use');
-  if (terms !== undefined) out.termsOfUse = terms;
-  const canvasUserId = optionalInt(body.canvas_user_id, 'canvas_user_id', 1, INT_MAX);
-  if (canvasUserId !== undefined) out.canvasUserId = canvasUserId;
-  return out;
+  return out as Partial<UpdateUserInput>;
 }
 
-/**
- * What the source API's register answer shows for a user registered without them: terms of use
- * accepted (the partner registers the user through its own sign-up) and English.
- */
-const REGISTER_DEFAULTS = { termsOfUse: true, locale: 'en' } as const;
-
 /** A path id: an integer catalog id, or nobody (404). */
-function catalogId(c: HttpContext): number {
-  const raw = c.req.param('id') ?? '';
+function catalogId(raw: string): number {
   const id = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
   if (!(id >= 1 && id <= INT_MAX)) throw new NotFoundError('User', raw.slice(0, 100));
   return id;
@@ -175,35 +134,26 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     authorization,
     fieldNames: FIELD_NAMES,
   });
+  const serve = declaredRoutes(app, (c) => caller(c, deps));
 
-  const find = async (c: HttpContext) => {
-    const { ctx } = caller(c, deps);
-    const id = catalogId(c);
+  const find = async (ctx: ReturnType<typeof caller>['ctx'], raw: string) => {
+    const id = catalogId(raw);
     const user = await findUserView(ctx, { catalogId: id });
     if (!user) throw new NotFoundError('User', String(id));
-    return { ctx, user };
+    return user;
   };
 
-  app.post('/api/v1/users', async (c) => {
-    const { ctx } = caller(c, deps);
-    const body = await formOrJsonBody(c);
-    const missing = ['user_name', 'email_address'].filter(
-      (k) => body[k] === undefined || body[k] === null || body[k] === '',
-    );
-    if (missing.length) throw new ValidationError(missing.map((field) => ({ field, message: 'is required' })));
+  serve(routes.registerUser, async (c, { body }, { ctx }) => {
     // Default: the key's root account (the partner), which createUser picks when none is given.
-    const registered = optionalInt(body.registered_account_id, 'registered_account_id', 1, INT_MAX);
     let accountId: string | undefined;
-    if (registered !== undefined) {
-      const account = await findAccountByCustomerId(ctx, registered);
-      if (!account) throw new NotFoundError('Account', String(registered));
+    if (body.registered_account_id !== undefined) {
+      const account = await findAccountByCustomerId(ctx, body.registered_account_id);
+      if (!account) throw new NotFoundError('Account', String(body.registered_account_id));
       accountId = account.id;
     }
     // A new user has no custom field to delete: null values are simply not set.
-    const fields = Object.fromEntries(
-      Object.entries(customFields(body.custom_fields) ?? {}).filter(([, v]) => v !== null),
-    );
-    const created = await createUser(ctx, { ...REGISTER_DEFAULTS, ...profile(body), accountId, customFields: fields });
+    const customFields = Object.fromEntries(Object.entries(body.custom_fields ?? {}).filter(([, v]) => v !== null));
+    const created = await createUser(ctx, { ...profile(body), accountId, customFields });
     const user = (await findUserView(ctx, { id: created.id }))!;
     // No confirmation e-mail is sent by the gateway, so there is no confirmation URL.
     return c.json({
@@ -211,28 +161,18 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     });
   });
 
-  app.get('/api/v1/users', async (c) => {
-    const { ctx } = caller(c, deps);
-    const q = c.req.query();
-    const page = optionalInt(q.page, 'page', 1, 1_000_000, 1)!;
-    const perPage = optionalInt(q.per_page, 'per_page', 1, MAX_PER_PAGE, DEFAULT_PER_PAGE)!;
-    const registered = boolValue(q.registered_in_catalog, 'registered_in_catalog');
+  serve(routes.listUsers, async (c, { query: q }, { ctx }) => {
+    const { page, per_page: perPage } = q;
     const filter = {
       registeredInCatalog: true,
-      canvasUserId: optionalInt(q.canvas_user_id, 'canvas_user_id', 1, INT_MAX),
-      createdAt: {
-        from: dateValue(q.created_at_from, 'created_at_from'),
-        to: dateValue(q.created_at_to, 'created_at_to'),
-      },
-      updatedAt: {
-        from: dateValue(q.updated_at_from, 'updated_at_from'),
-        to: dateValue(q.updated_at_to, 'updated_at_to'),
-      },
+      canvasUserId: q.canvas_user_id,
+      createdAt: { from: q.created_at_from, to: q.created_at_to },
+      updatedAt: { from: q.updated_at_from, to: q.updated_at_to },
     };
     // Every user this dialect can name has a catalog identity: "not registered in the
     // catalog" selects nobody (see the README's catalog section).
     const { users, total } =
-      registered === false
+      q.registered_in_catalog === false
         ? { users: [], total: 0 }
         : await listUserViews(ctx, filter, { skip: (page - 1) * perPage, take: perPage, order: 'CATALOG_ID' });
     c.header('link', linkHeader(new URL(c.req.url), page, perPage, total));
@@ -240,19 +180,14 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     return c.json({ users: users.map(userJson) });
   });
 
-  app.get('/api/v1/users/:id', async (c) => {
-    const { user } = await find(c);
-    return c.json({ user: userJson(user) });
-  });
+  serve(routes.getUser, async (c, { params }, { ctx }) => c.json({ user: userJson(await find(ctx, params.id)) }));
 
-  app.put('/api/v1/users/:id', async (c) => {
-    const body = await formOrJsonBody(c);
-    const { ctx, user } = await find(c);
-    const clear = boolValue(body.clear_merged_into_user_id, 'clear_merged_into_user_id');
+  serve(routes.updateUser, async (c, { params, body }, { ctx }) => {
+    const user = await find(ctx, params.id);
+    const clear = body.clear_merged_into_user_id;
     const changes = profile(body);
     // The source API merges custom_fields key by key; null deletes a key.
-    const fields = customFields(body.custom_fields);
-    if (fields) changes.customFieldsPatch = fields;
+    if (body.custom_fields) changes.customFieldsPatch = body.custom_fields;
     // One transaction for the profile and the merge pointer (clearing one not set is a no-op).
     if (Object.keys(changes).length || clear)
       await updateUser(ctx, { id: user.id, ...changes, clearMergedInto: clear || undefined });
@@ -261,14 +196,10 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     return c.json({ user: userJson(updated) });
   });
 
-  app.delete('/api/v1/users/:id', async (c) => {
-    const body = await formOrJsonBody(c);
-    const { ctx, user } = await find(c);
-    const only = boolValue(
-      body.only_orders_and_enrollments ?? c.req.query('only_orders_and_enrollments'),
-      'only_orders_and_enrollments',
-    );
-    if (only) await deleteUserDependencies(ctx, user.id);
+  serve(routes.deleteUser, async (c, { params, query, body }, { ctx }) => {
+    const user = await find(ctx, params.id);
+    if (body.only_orders_and_enrollments ?? query.only_orders_and_enrollments)
+      await deleteUserDependencies(ctx, user.id);
     else await deleteUser(ctx, user.id);
     return c.json({});
   });

@@ -91,7 +91,7 @@ const action = coerced(
   (v) => {
     const name = (typeof v === 'string' && v !== '' ? v : 'reallocate').toLowerCase();
     if (!(ACTIONS as readonly string[]).includes(name))
-      throw new ValidationError('must be reallocate, delete or ignore');
+      throw new ValidationError('must be reallocate, delete or ignore', '');
     return name as (typeof ACTIONS)[number];
   },
   { type: 'string', enum: [...ACTIONS], default: 'reallocate' },

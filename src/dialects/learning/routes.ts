@@ -29,8 +29,8 @@ const Account = z
 /** The external_user_id of a creation (the users service checks its length and content). */
 export const externalUserId = coerced(
   (value) => {
-    if (value === undefined || value === null) throw new ValidationError('is required');
-    if (typeof value !== 'string') throw new ValidationError('must be a string');
+    if (value === undefined || value === null) throw new ValidationError('is required', '');
+    if (typeof value !== 'string') throw new ValidationError('must be a string', '');
     return value;
   },
   { type: 'string', minLength: 1, maxLength: 255 },
@@ -161,21 +161,17 @@ export const learningRoutes = {
       },
     },
     responses: {
-      200: {
-        description: REASONS[200]!,
-        headers: z.object({ Deprecation: z.string().openapi({ description: 'Always "true".' }) }),
-        content: {
-          'application/json': {
-            schema: BatchResponse,
-            example: {
-              responses: [
-                { code: 200, body: { external_user_id: 'abc323', account_id: '0193a5c2-8b1f-7e21-8a3c-5b6d7e8f9a0b' } },
-                { code: 422, body: { code: 422, error_message: DUPLICATE } },
-              ],
-            },
-          },
+      ...ok(
+        200,
+        BatchResponse,
+        {
+          responses: [
+            { code: 200, body: { external_user_id: 'abc323', account_id: '0193a5c2-8b1f-7e21-8a3c-5b6d7e8f9a0b' } },
+            { code: 422, body: { code: 422, error_message: DUPLICATE } },
+          ],
         },
-      },
+        z.object({ Deprecation: z.string().openapi({ description: 'Always "true".' }) }),
+      ),
       ...errorResponses([400, 403], ErrorEnvelope),
     },
   }),

@@ -128,7 +128,7 @@ const cursor = (description: string) =>
   coerced(
     (v) => {
       if (v === undefined || v === '') return undefined;
-      if (typeof v !== 'string' || !ULID.test(v)) throw new ValidationError('must be a cursor from page_info');
+      if (typeof v !== 'string' || !ULID.test(v)) throw new ValidationError('must be a cursor from page_info', '');
       return v.toUpperCase();
     },
     { type: 'string', description },
