@@ -103,15 +103,28 @@ export const serviceChecked = (meta: Meta) => z.unknown().optional().openapi(met
 
 // ---------------------------------------------------------------------------- documents
 
-/** The error responses of an operation (401 and 429 always), each in the dialect's envelope. */
+/**
+ * The error responses of an operation (401 and 429 always), each in the dialect's envelope; a
+ * 503 (a connected backend unavailable) carries Retry-After when the wait is known. Every
+ * dialect's document lists its errors through this one helper.
+ */
 export function errorResponses(statuses: number[], error: z.ZodType) {
   return Object.fromEntries(
     [401, 429, ...statuses].map((s) => [
       s,
-      { description: REASONS[s] ?? String(s), content: { 'application/json': { schema: error } } },
+      {
+        description: REASONS[s] ?? String(s),
+        ...(s === 503 ? { headers: z.object({ 'Retry-After': RETRY_AFTER }) } : {}),
+        content: { 'application/json': { schema: error } },
+      },
     ]),
   );
 }
+
+const RETRY_AFTER = z
+  .string()
+  .optional()
+  .openapi({ description: 'Seconds until the backend may be asked again, when known.' });
 
 /** A success response with its body schema, example and headers. */
 export const ok = (status: number, schema: z.ZodType, example?: unknown, headers?: z.ZodObject) => ({
@@ -136,6 +149,8 @@ export const REASONS: Record<number, string> = {
   413: 'Request body too large',
   422: 'Unprocessable: duplicate, or personal data in an anonymized key',
   429: 'Rate limit exceeded (see Retry-After)',
+  501: "Not supported by the partner's connected backend: nothing was changed",
+  503: "The partner's connected backend is unavailable: nothing was changed (see Retry-After)",
 };
 
 export interface DocumentInfo {
