@@ -15,6 +15,7 @@ import './modules/audit/schema.js';
 import './modules/backends/schema.js';
 import './modules/sync/schema.js';
 import './modules/identities/schema.js';
+import './modules/outbox/schema.js';
 
 export const schema = checkRepresentations(
   builder.toSubGraphSchema({

@@ -15,6 +15,7 @@ import { seedDemo } from './demo/hosted.js';
 import { checkStoredCredentials } from './modules/backends/service.js';
 import { SecretsKeyError } from './modules/backends/errors.js';
 import { gatewaySync } from './modules/sync/service.js';
+import { createOutboxWorker } from './modules/outbox/worker.js';
 import { connectedDemo, type ConnectedDemo } from './demo/connected.js';
 
 async function main() {
@@ -68,6 +69,9 @@ async function main() {
       ? await demoCredentials(config, store)
       : null;
   await sync.start();
+  // The outbox's deliveries (changes that span several backends) on the same queue mechanism.
+  const outbox = createOutboxWorker({ prisma: store.prisma, config, logger, databaseUrl: config.databaseUrl });
+  await outbox.start();
   const app = createApp({ config, store, logger, sync });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }) as Server;
   // Slow clients cannot hold sockets forever.
@@ -126,6 +130,7 @@ async function main() {
     await closed;
     // Runs in progress go back to QUEUED at their checkpoint; the next start resumes them.
     await sync.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the sync queue failed'));
+    await outbox.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the outbox worker failed'));
     await connectedInfo?.standIn.stop().catch(() => {});
     await store.close();
     logger.info('stopped');

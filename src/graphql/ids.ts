@@ -15,7 +15,8 @@ export type NodeType =
   | 'AuditEvent'
   | 'Backend'
   | 'SyncRun'
-  | 'LinkConflict';
+  | 'LinkConflict'
+  | 'PendingChange';
 
 const NATIVE_SHAPE: Record<NodeType, (value: string) => boolean> = {
   Account: isUlid,
@@ -29,6 +30,7 @@ const NATIVE_SHAPE: Record<NodeType, (value: string) => boolean> = {
   Backend: isUuid,
   SyncRun: isUuid,
   LinkConflict: isUuid,
+  PendingChange: isUuid,
 };
 
 export { isUlid, isUuid };

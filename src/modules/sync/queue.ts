@@ -23,14 +23,18 @@ export interface SyncQueue {
   stop(): Promise<void>;
 }
 
-const TASK = 'sync';
-
+/**
+ * The same queue serves the outbox's deliveries (src/modules/outbox: `task: 'outbox'`, one job
+ * per user, `backendId` its user): jobs of one `backendId` run one after the other.
+ */
 export function graphileQueue(options: {
   connectionString: string;
   concurrency: number;
   logger: Logger;
   job: RunJob;
+  task?: string;
 }): SyncQueue {
+  const TASK = options.task ?? 'sync';
   let runner: Runner | undefined;
   const log = new GraphileLogger(() => (level, message) => {
     if (level === 'error') options.logger.error({ queue: 'graphile-worker' }, message);
@@ -45,7 +49,7 @@ export function graphileQueue(options: {
         maxPoolSize: Math.max(2, options.concurrency + 1),
         // 0 workers still needs the runner to add jobs; it then just never takes one.
         concurrency: Math.max(1, options.concurrency),
-        forbiddenFlags: options.concurrency === 0 ? ['sync'] : null,
+        forbiddenFlags: options.concurrency === 0 ? [TASK] : null,
         noHandleSignals: true,
         pollInterval: 2000,
         parsedCronItems: [], // no cron: the schedule is per backend (service.ts)
@@ -60,16 +64,16 @@ export function graphileQueue(options: {
       });
     },
     async enqueue(queued) {
-      if (!runner) throw new Error('the sync queue is not started');
+      if (!runner) throw new Error(`the ${TASK} queue is not started`);
       await runner.addJob(
         TASK,
         { runId: queued.id },
         {
-          queueName: `sync:${queued.backendId}`,
-          jobKey: `sync:${queued.id}`,
+          queueName: `${TASK}:${queued.backendId}`,
+          jobKey: `${TASK}:${queued.id}`,
           jobKeyMode: 'preserve_run_at',
           maxAttempts: 3,
-          flags: ['sync'],
+          flags: [TASK],
         },
       );
     },
@@ -81,7 +85,12 @@ export function graphileQueue(options: {
 }
 
 /** The embedded store's queue: the same job, in this process, `concurrency` at a time, one per backend. */
-export function inProcessQueue(options: { concurrency: number; logger: Logger; job: RunJob }): SyncQueue {
+export function inProcessQueue(options: {
+  concurrency: number;
+  logger: Logger;
+  job: RunJob;
+  task?: string;
+}): SyncQueue {
   const waiting = new Map<string, QueuedRun>();
   const running = new Map<string, Promise<void>>(); // by backend
   const abort = new AbortController();
@@ -94,7 +103,9 @@ export function inProcessQueue(options: { concurrency: number; logger: Logger; j
       waiting.delete(id);
       const done = options
         .job(id, abort.signal)
-        .catch((error: unknown) => options.logger.error({ err: error, runId: id }, 'sync job failed'))
+        .catch((error: unknown) =>
+          options.logger.error({ err: error, runId: id }, `${options.task ?? 'sync'} job failed`),
+        )
         .finally(() => {
           running.delete(queued.backendId);
           pump();

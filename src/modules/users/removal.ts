@@ -1,6 +1,6 @@
 // Reallocation and deletion: a user's courses move, go or stay ownerless; its dependents go;
 // the row stays as a tombstone that keeps its keys burned.
-import { Prisma, type User } from '@prisma/client';
+import { Prisma, type PendingChange, type User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { PARTNER_WIDE_KINDS, planAtLeast, type UserPrincipal } from '../../auth/principal.js';
 import { ConflictError, ForbiddenError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
@@ -16,6 +16,7 @@ import {
   userDeleteCalls,
   userIdentities,
 } from '../backends/write-through.js';
+import { notifyOutbox, recordChanges } from '../outbox/service.js';
 
 async function reallocate(tx: Tx, fromId: string, toId: string): Promise<number> {
   const { count } = await tx.course.updateMany({ where: { ownerId: fromId }, data: { ownerId: toId } });
@@ -59,7 +60,7 @@ export async function deleteUser(
   id: string,
   action: DeleteAction = 'REALLOCATE',
   reallocateTo?: string | null,
-): Promise<string> {
+): Promise<{ id: string; pendingChanges: PendingChange[] }> {
   const principal = requireUser(ctx);
   const deleted = await audited(ctx, async (tx, audit) => {
     // An explicit receiver is locked with the user, in id order: locked after it, a deletion
@@ -69,11 +70,13 @@ export async function deleteUser(
       throw new ForbiddenError('deleting embed users needs the Automate plan or above');
     }
     const moved = await removeUser(tx, ctx, principal, user!, action, reallocateTo ?? undefined);
-    await deleteUpstream(tx, ctx, user!, action, reallocateTo ?? undefined);
-    audit({ action: 'user.delete', subjectType: 'User', subjectId: id, data: { action, ...moved } });
-    return id;
+    const pendingChanges = await deleteUpstream(tx, ctx, user!, action, reallocateTo ?? undefined);
+    const outbox = pendingChanges.length ? { pendingChanges: pendingChanges.map((c) => c.id) } : {};
+    audit({ action: 'user.delete', subjectType: 'User', subjectId: id, data: { action, ...moved, ...outbox } });
+    return { id, pendingChanges };
   });
   ctx.invalidatePrincipals?.();
+  if (deleted.pendingChanges.length) notifyOutbox();
   return deleted;
 }
 
@@ -81,6 +84,8 @@ export async function deleteUser(
  * A connected backend holding the user deletes it too (SPEC §10.4): asked last, once the
  * store's side is written and checked, so its refusal rolls everything back and nothing the
  * store would still refuse reaches it. The courses go to the receiver's embed user there.
+ * Several backends holding it: the calls go through the outbox (SPEC §10.7), one
+ * PendingChange each in this transaction, in the order embed, catalog, learning; returned.
  */
 async function deleteUpstream(
   tx: Tx,
@@ -88,9 +93,9 @@ async function deleteUpstream(
   user: User,
   action: DeleteAction,
   reallocateTo: string | undefined,
-): Promise<void> {
+): Promise<PendingChange[]> {
   const backends = await connectedBackends(tx, user.partnerId);
-  if (!backends.size) return;
+  if (!backends.size) return [];
   const identities = await userIdentities(tx, user.id, backends);
   const embed = backends.get('EMBED');
   let receiver: string | undefined;
@@ -103,13 +108,22 @@ async function deleteUpstream(
         'the embed backend reallocates courses only to one of its own users, and reallocateTo has no user there; give a receiver that has one, or action DELETE or IGNORE; nothing was changed',
       );
   }
+  let pending: PendingChange[] = [];
   const accepted = await callBackends(
     ctx,
     backends,
     userDeleteCalls(backends, identities, action, receiver, undefined),
     'deleteUser',
+    async (calls) => {
+      pending = await recordChanges(
+        tx,
+        { partnerId: user.partnerId, userId: user.id, operation: 'DELETE_USER' },
+        calls,
+      );
+    },
   );
   await markDeletedUpstream(tx, accepted, { userId: { in: [user.id] } });
+  return pending;
 }
 
 /** The shared body of deleteUser and deleteClient (its users). */

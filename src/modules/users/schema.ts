@@ -1,5 +1,6 @@
 // The User node, its reads, and (below) its lifecycle mutations.
 import { GraphQLError } from 'graphql';
+import type { PendingChange } from '@prisma/client';
 import { builder, type JsonObject } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { DateRangeInput, OrderDirection, unseenCursor } from '../../graphql/connections.js';
@@ -560,12 +561,15 @@ const ReallocateCoursesSuccess = builder.objectRef<{ moved: number }>('Reallocat
   fields: (t) => ({ moved: t.exposeInt('moved', { description: 'Courses moved (0 when the user owned none).' }) }),
 });
 
-const DeleteUserSuccess = builder.objectRef<{ id: string }>('DeleteUserSuccess').implement({
-  description: 'The user is deleted: it answers NOT_FOUND from now on, and its keys stay taken.',
-  fields: (t) => ({
-    deletedUserId: t.id({ description: 'Global id of the deleted user.', resolve: (p) => globalId('User', p.id) }),
-  }),
-});
+/** Its `pendingChanges` (the outbox's, when the user was in several connected backends): src/modules/outbox/schema.ts. */
+export const DeleteUserSuccess = builder
+  .objectRef<{ id: string; pendingChanges: PendingChange[] }>('DeleteUserSuccess')
+  .implement({
+    description: 'The user is deleted: it answers NOT_FOUND from now on, and its keys stay taken.',
+    fields: (t) => ({
+      deletedUserId: t.id({ description: 'Global id of the deleted user.', resolve: (p) => globalId('User', p.id) }),
+    }),
+  });
 
 const DeleteUserDependenciesSuccess = builder
   .objectRef<{ orders: number; enrollments: number }>('DeleteUserDependenciesSuccess')
@@ -738,7 +742,7 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      'Deletes a user, doing with its courses what `action` says. The user answers NOT_FOUND afterwards and its keys stay taken. Admins only, within what they administer; an embed user (one with an identifier) needs the AUTOMATE plan or above.',
+      'Deletes a user, doing with its courses what `action` says. The user answers NOT_FOUND afterwards and its keys stay taken. Admins only, within what they administer; an embed user (one with an identifier) needs the AUTOMATE plan or above. A user of one connected backend is deleted there at once (its verdict is the answer); one of several is deleted there through the outbox: the answer comes at once, with the `pendingChanges` still on their way.',
     args: {
       input: t.arg({
         type: builder.inputType('DeleteUserInput', {
@@ -760,14 +764,8 @@ builder.mutationFields((t) => ({
         description: 'The user and the action.',
       }),
     },
-    resolve: async (_root, { input }, ctx) => ({
-      id: await deleteUser(
-        ctx,
-        idArg('User', input.id),
-        input.action ?? 'REALLOCATE',
-        optionalIdArg('User', input.reallocateTo),
-      ),
-    }),
+    resolve: (_root, { input }, ctx) =>
+      deleteUser(ctx, idArg('User', input.id), input.action ?? 'REALLOCATE', optionalIdArg('User', input.reallocateTo)),
   }),
   deleteUserDependencies: t.field({
     type: DeleteUserDependenciesSuccess,

@@ -1,0 +1,529 @@
+// The transactional outbox (SPEC §10.4, §10.7 "Single vs several backends", §10.6 kill -9 mid-saga):
+// deleteUser of a person known to three connected backends (learning, catalog, embed, each a
+// stand-in user of its own behind the fault proxy) answers at once with three PendingChanges,
+// and the delivery worker (the sync's queue: in-process on PGlite, graphile-worker on
+// PostgreSQL) makes the three calls in order; the proxy's log shows each exactly. An upstream
+// down only delays delivery; a refusal leaves the change FAILED until retryChange or
+// dropChange; another partner never sees or touches A's changes. Last, on PGlite, a server
+// process killed (SIGKILL) in the middle of 100 such deletes finishes them after restart,
+// each delete reaching each backend exactly once.
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, BackendKind, PrismaClient } from '@prisma/client';
+import { useHarness, type Partner } from './helpers/app.js';
+import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
+import { storeKind } from './helpers/store.js';
+import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { createUser as standInCreateUser } from '../src/modules/users/service.js';
+import { createOutboxWorker, type OutboxWorker } from '../src/modules/outbox/worker.js';
+import { createLogger } from '../src/logger.js';
+import { openStore } from '../src/store/database.js';
+import { startServer, type ChildServer } from '../scripts/child-server.js';
+
+const h = useHarness({ SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
+const KINDS = ['LEARNING', 'CATALOG', 'EMBED'] as const;
+
+let standIn: StandIn;
+let proxy: FaultProxy;
+let a: Partner;
+let b: Partner;
+let worker: OutboxWorker | undefined;
+const backends = {} as Record<BackendKind, Backend>;
+let seq = 0;
+
+const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }`;
+const CHANGE = 'id userId user { id } backend { id kind } operation status attempts lastError nextAttemptAt createdAt';
+const DELETE = `mutation ($input: DeleteUserInput!) { deleteUser(input: $input) { __typename
+  ... on DeleteUserSuccess { deletedUserId pendingChanges { ${CHANGE} } } ... on Error { code message } } }`;
+const PENDING = `query ($status: PendingChangeStatus) { pendingChanges(first: 50, status: $status) { totalCount edges { node { ${CHANGE} } } } }`;
+
+/** The three upstream users of one person (one per backend: the stand-in is one system serving three APIs). */
+interface Upstream {
+  learningId: string;
+  catalogId: number;
+  identifier: string;
+}
+
+/**
+ * A person of `partnerId` known to the three backends: its three stand-in users, and in the
+ * gateway one user with the three LINKED identities (as a sync and writes would have left it).
+ */
+async function seedPerson(
+  prisma: PrismaClient,
+  up: StandIn,
+  partnerId: string,
+  ids: Record<BackendKind, string>,
+  name: string,
+) {
+  const ctx = await up.context();
+  const learning = await standInCreateUser(ctx, { externalUserId: `${name}-ext` });
+  const catalog = await standInCreateUser(ctx, { email: `${name}@example.com` });
+  const embed = await standInCreateUser(ctx, { identifier: `${name}-emb` });
+  const upstream: Upstream = { learningId: learning.id, catalogId: catalog.catalogId!, identifier: embed.identifier! };
+  const user = await prisma.user.create({
+    data: {
+      partnerId,
+      accountId: partnerId,
+      externalUserId: `${name}-ext`,
+      email: `${name}@example.com`,
+      inCatalog: true,
+      catalogId: catalog.catalogId,
+      identifier: `${name}-emb`,
+    },
+  });
+  const identity = (kind: BackendKind, stream: string, nativeId: string, key: string) => ({
+    partnerId,
+    backendId: ids[kind],
+    kind,
+    stream,
+    entity: 'USER' as const,
+    nativeId,
+    key,
+    status: 'LINKED' as const,
+    userId: user.id,
+    data: {},
+    dataHash: 'seeded',
+    syncedAt: new Date(),
+  });
+  await prisma.identity.createMany({
+    data: [
+      identity('LEARNING', 'learning.accounts', upstream.learningId, `${name}-ext`),
+      identity('CATALOG', 'catalog.users', String(upstream.catalogId), `${name}@example.com`),
+      identity('EMBED', 'embed.users', upstream.identifier, `${name}-emb`),
+    ],
+  });
+  return { user, upstream };
+}
+
+const upstreamUser = (id: string) => standIn.store.prisma.user.findUniqueOrThrow({ where: { id } });
+const deletes = () =>
+  proxy.log.filter((r) => r.method === 'DELETE' && r.status !== null && r.status < 300).map((r) => r.path);
+const person = () => seedPerson(h.store.prisma, standIn, a.accountId, idsOf(), `ob-${++seq}`);
+const idsOf = () => Object.fromEntries(KINDS.map((k) => [k, backends[k].id])) as Record<BackendKind, string>;
+const uuidOf = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
+
+async function until(what: string, check: () => Promise<boolean>, ms = 60_000) {
+  for (const end = Date.now() + ms; !(await check()); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+const remaining = (userId: string) => h.store.prisma.pendingChange.count({ where: { userId } });
+
+async function deleteUser(token: string, input: Record<string, unknown>) {
+  const r = await h.gql(DELETE, { input }, { token });
+  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+  return r.data.deleteUser;
+}
+
+function startWorker() {
+  worker = createOutboxWorker({
+    prisma: h.store.prisma,
+    config: h.config,
+    logger: createLogger('silent'),
+    // On PostgreSQL the deliveries go through graphile-worker on the test's own database.
+    databaseUrl:
+      storeKind === 'postgres'
+        ? (h.store.pool as unknown as { options: { connectionString: string } }).options.connectionString
+        : undefined,
+    tickMs: 50,
+    delivery: { baseDelayMs: 50, maxDelayMs: 200 },
+  });
+  return worker.start();
+}
+
+beforeAll(async () => {
+  if (!h.ready) return;
+  standIn = await startStandIn({ inMemory: true });
+  proxy = await startFaultProxy(standIn.url, { seed: 7 });
+  a = await h.newPartner('Outbox A', 'AUTOMATE');
+  b = await h.newPartner('Outbox B', 'AUTOMATE');
+  for (const kind of KINDS) {
+    const r = await h.gql(
+      CONNECT,
+      { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } },
+      { token: a.key },
+    );
+    expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
+    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({
+      where: { partnerId: a.accountId, kind, disconnectedAt: null },
+    });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  await proxy?.stop();
+  await standIn?.stop();
+});
+
+describe('deleteUser across three backends, through the outbox', () => {
+  it('answers at once with one PendingChange per backend; the worker then makes the exact calls in order', async () => {
+    const receiver = await person();
+    const { user, upstream } = await person();
+    proxy.resetLog();
+    const r = await deleteUser(a.key, { id: user.id, action: 'REALLOCATE', reallocateTo: receiver.user.id });
+    expect(r.__typename, JSON.stringify(r)).toBe('DeleteUserSuccess');
+    // Nothing was called yet: no worker runs, the change waits in the outbox.
+    expect(proxy.log).toEqual([]);
+    expect(r.pendingChanges.map((c: any) => [c.backend.kind, c.operation, c.status, c.attempts])).toEqual([
+      ['EMBED', 'DELETE_USER', 'PENDING', 0],
+      ['CATALOG', 'DELETE_USER', 'PENDING', 0],
+      ['LEARNING', 'DELETE_USER', 'PENDING', 0],
+    ]);
+    // The user is deleted in the store already; its changes keep its id, their user is null.
+    expect(r.pendingChanges.every((c: any) => c.user === null && uuidOf(c.userId) === user.id)).toBe(true);
+    expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).status).toBe('DELETED');
+    const listed = await h.gql(PENDING, {}, { token: a.key });
+    expect(listed.data.pendingChanges.totalCount).toBe(3);
+
+    await startWorker();
+    await until('the three deliveries', async () => (await remaining(user.id)) === 0);
+    expect(proxy.log.map((e) => `${e.method} ${e.path}`)).toEqual([
+      `DELETE /rest/embed/v1/headless/user/${upstream.identifier}`,
+      `DELETE /rest/catalog/api/v1/users/${upstream.catalogId}`,
+      `DELETE /rest/learning/accounts/${upstream.learningId}`,
+    ]);
+    expect(proxy.log[0]!.query).toEqual({ action: 'reallocate', reallocateTo: receiver.upstream.identifier });
+    const up = await standIn.store.prisma.user.findMany({
+      where: {
+        partnerId: standIn.partnerId,
+        OR: [{ identifier: upstream.identifier }, { catalogId: upstream.catalogId }],
+      },
+    });
+    expect(up.map((u) => u.status).sort()).toEqual(['DELETED', 'DELETED']);
+    expect((await upstreamUser(upstream.learningId)).status).toBe('DISABLED');
+    // Each outcome is audited; the deleted records' identities are GONE, the disabled account's stays.
+    expect(
+      await h.store.prisma.auditEvent.count({
+        where: {
+          partnerId: a.accountId,
+          action: 'pending_change.delivered',
+          data: { path: ['userId'], equals: user.id },
+        },
+      }),
+    ).toBe(3);
+    const identities = await h.store.prisma.identity.findMany({ where: { userId: user.id }, orderBy: { kind: 'asc' } });
+    expect(Object.fromEntries(identities.map((i) => [i.kind, i.status]))).toEqual({
+      LEARNING: 'LINKED',
+      CATALOG: 'GONE',
+      EMBED: 'GONE',
+    });
+  }, 90_000);
+
+  it('a user of one connected backend stays synchronous: no pending change, the backend called at once', async () => {
+    const ctx = await standIn.context();
+    const only = await standInCreateUser(ctx, { email: `ob-single-${++seq}@example.com` });
+    const user = await h.store.prisma.user.create({
+      data: { partnerId: a.accountId, accountId: a.accountId, email: only.email, inCatalog: true },
+    });
+    await h.store.prisma.identity.create({
+      data: {
+        partnerId: a.accountId,
+        backendId: backends.CATALOG.id,
+        kind: 'CATALOG',
+        stream: 'catalog.users',
+        entity: 'USER',
+        nativeId: String(only.catalogId),
+        status: 'LINKED',
+        userId: user.id,
+        data: {},
+        dataHash: 'seeded',
+        syncedAt: new Date(),
+      },
+    });
+    proxy.resetLog();
+    const r = await deleteUser(a.key, { id: user.id, action: 'DELETE' });
+    expect(r).toMatchObject({ __typename: 'DeleteUserSuccess', pendingChanges: [] });
+    expect(proxy.log.map((e) => `${e.method} ${e.path}`)).toEqual([
+      `DELETE /rest/catalog/api/v1/users/${only.catalogId}`,
+    ]);
+    expect((await upstreamUser(only.id)).status).toBe('DELETED');
+  });
+
+  it('an upstream down only delays delivery: the change is retried until the backend answers', async () => {
+    const { user, upstream } = await person();
+    proxy.resetLog();
+    // One attempt's worth of 503s (the connector retries a DELETE itself: 6 requests).
+    proxy.add({
+      kind: 'status',
+      status: 503,
+      times: 6,
+      match: (r) => r.method === 'DELETE' && r.path.includes('/rest/catalog/'),
+    });
+    const r = await deleteUser(a.key, { id: user.id, action: 'DELETE' });
+    expect(r.__typename).toBe('DeleteUserSuccess');
+    await until('delivery after the outage', async () => (await remaining(user.id)) === 0, 80_000);
+    const events = await h.store.prisma.auditEvent.findMany({
+      where: { partnerId: a.accountId, subjectType: 'PendingChange', data: { path: ['userId'], equals: user.id } },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(events.map((e) => e.action)).toEqual([
+      'pending_change.delivered',
+      'pending_change.retry_scheduled',
+      'pending_change.delivered',
+      'pending_change.delivered',
+    ]);
+    expect(JSON.stringify(events[1]!.data)).toContain('catalog');
+    // The retry asked the catalog first (check-then-act), then deleted once.
+    expect(deletes().filter((p) => p.includes(`/users/${upstream.catalogId}`))).toHaveLength(1);
+    expect((await upstreamUser(upstream.learningId)).status).toBe('DISABLED');
+    expect(
+      await standIn.store.prisma.auditEvent.count({
+        where: { action: 'user.delete', subjectId: (await catalogUpstream(upstream.catalogId)).id },
+      }),
+    ).toBe(1);
+  }, 90_000);
+
+  it('a partial failure across three backends: embed delivered, catalog FAILED with lastError, learning waits; retryChange finishes it', async () => {
+    const { user, upstream } = await person();
+    proxy.resetLog();
+    proxy.add({
+      kind: 'status',
+      status: 400,
+      body: JSON.stringify({ errors: [{ message: 'refused by policy' }] }),
+      match: (r) => r.method === 'DELETE' && r.path.includes('/rest/catalog/'),
+    });
+    await deleteUser(a.key, { id: user.id, action: 'DELETE' });
+    await until('the catalog change to fail', async () =>
+      Boolean(await h.store.prisma.pendingChange.findFirst({ where: { userId: user.id, status: 'FAILED' } })),
+    );
+    const failed = await h.gql(PENDING, { status: 'FAILED' }, { token: a.key });
+    const mine = failed.data.pendingChanges.edges
+      .map((e: any) => e.node)
+      .filter((n: any) => uuidOf(n.userId) === user.id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ status: 'FAILED', attempts: 1, backend: { kind: 'CATALOG' }, user: null });
+    expect(mine[0].lastError).toContain('refused by policy');
+    const waiting = await h.store.prisma.pendingChange.findMany({
+      where: { userId: user.id },
+      orderBy: { sequence: 'asc' },
+    });
+    expect(waiting.map((c) => [c.status, c.attempts])).toEqual([
+      ['FAILED', 1],
+      ['PENDING', 0],
+    ]);
+    expect(deletes()).toEqual([`/rest/embed/v1/headless/user/${upstream.identifier}`]);
+
+    proxy.clear();
+    const retried = await h.gql(
+      `mutation ($input: RetryChangeInput!) { retryChange(input: $input) { __typename ... on RetryChangeSuccess { change { status attempts } } ... on Error { code } } }`,
+      { input: { id: mine[0].id } },
+      { token: a.key },
+    );
+    expect(retried.data.retryChange).toEqual({
+      __typename: 'RetryChangeSuccess',
+      change: { status: 'PENDING', attempts: 0 },
+    });
+    await until('the rest of the saga', async () => (await remaining(user.id)) === 0);
+    expect(deletes()).toEqual([
+      `/rest/embed/v1/headless/user/${upstream.identifier}`,
+      `/rest/catalog/api/v1/users/${upstream.catalogId}`,
+      `/rest/learning/accounts/${upstream.learningId}`,
+    ]);
+  }, 90_000);
+
+  it('dropChange gives a failed change up: it never reaches its backend and leaves the outbox', async () => {
+    const { user, upstream } = await person();
+    proxy.add({
+      kind: 'status',
+      status: 400,
+      body: JSON.stringify({ code: 400, error_message: 'no' }),
+      match: (r) => r.method === 'DELETE' && r.path.includes('/rest/learning/'),
+    });
+    await deleteUser(a.key, { id: user.id, action: 'DELETE' });
+    await until('the learning change to fail', async () =>
+      Boolean(await h.store.prisma.pendingChange.findFirst({ where: { userId: user.id, status: 'FAILED' } })),
+    );
+    proxy.clear();
+    const change = await h.store.prisma.pendingChange.findFirstOrThrow({ where: { userId: user.id } });
+    const changeId = Buffer.from(`PendingChange:${change.id}`).toString('base64');
+    const DROP = `mutation ($input: DropChangeInput!) { dropChange(input: $input) { __typename ... on DropChangeSuccess { droppedChangeId } ... on Error { code } } }`;
+    // Another partner's admin cannot drop (or see) it.
+    expect((await h.gql(DROP, { input: { id: changeId } }, { token: b.key })).data.dropChange).toEqual({
+      __typename: 'NotFoundError',
+      code: 'NOT_FOUND',
+    });
+    const dropped = await h.gql(DROP, { input: { id: changeId } }, { token: a.key });
+    expect(dropped.data.dropChange).toEqual({ __typename: 'DropChangeSuccess', droppedChangeId: changeId });
+    expect(await remaining(user.id)).toBe(0);
+    expect((await upstreamUser(upstream.learningId)).status).toBe('ACTIVE');
+    expect(
+      await h.store.prisma.auditEvent.count({
+        where: { partnerId: a.accountId, action: 'pending_change.drop', subjectId: change.id },
+      }),
+    ).toBe(1);
+  }, 90_000);
+
+  it("partner B never sees A's pending changes: not listed, not a node, not retryable", async () => {
+    // A FAILED change of a live user of A (the worker leaves FAILED ones alone).
+    const { user } = await person();
+    const change = await h.store.prisma.pendingChange.create({
+      data: {
+        partnerId: a.accountId,
+        userId: user.id,
+        backendId: backends.CATALOG.id,
+        operation: 'DELETE_USER',
+        payload: { op: 'catalog.deleteUser', nativeId: '999999' },
+        status: 'FAILED',
+        lastError: 'seeded',
+      },
+    });
+    const id = Buffer.from(`PendingChange:${change.id}`).toString('base64');
+    const userGlobal = Buffer.from(`User:${user.id}`).toString('base64');
+    const USER_CHANGES = `query ($id: ID!) { node(id: $id) { ... on User { pendingChanges { id status } } } }`;
+    const seen = await h.gql(USER_CHANGES, { id: userGlobal }, { token: a.key });
+    expect(seen.data.node.pendingChanges).toEqual([{ id, status: 'FAILED' }]);
+    expect((await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id }, { token: a.key })).data.node).toEqual({
+      id,
+    });
+
+    expect((await h.gql(PENDING, {}, { token: b.key })).data.pendingChanges).toEqual({ totalCount: 0, edges: [] });
+    expect((await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id }, { token: b.key })).data.node).toBeNull();
+    expect((await h.gql(USER_CHANGES, { id: userGlobal }, { token: b.key })).data.node).toBeNull();
+    const retried = await h.gql(
+      `mutation ($input: RetryChangeInput!) { retryChange(input: $input) { __typename } }`,
+      { input: { id } },
+      { token: b.key },
+    );
+    expect(retried.data.retryChange.__typename).toBe('NotFoundError');
+    expect((await h.store.prisma.pendingChange.findUniqueOrThrow({ where: { id: change.id } })).status).toBe('FAILED');
+    await h.store.prisma.pendingChange.delete({ where: { id: change.id } });
+  });
+});
+
+const catalogUpstream = (catalogId: number) =>
+  standIn.store.prisma.user.findFirstOrThrow({ where: { partnerId: standIn.partnerId, catalogId } });
+
+// ---------------------------------------------------------------------------- kill -9 mid-saga
+
+describe.runIf(storeKind === 'pglite')('kill -9 mid-saga of 100 multi-backend deletes', () => {
+  const OPERATOR = 'outbox-kill-operator-token';
+  let dataDir = '';
+  let server: ChildServer | undefined;
+  let up: StandIn | undefined;
+  let slow: FaultProxy | undefined;
+
+  afterAll(async () => {
+    server?.child.kill('SIGKILL');
+    await slow?.stop();
+    await up?.stop();
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('after restart every backend shows each delete exactly once, and pendingChanges is empty', async () => {
+    up = await startStandIn({ inMemory: true });
+    slow = await startFaultProxy(up.url);
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-outbox-'));
+    const env = {
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      OPERATOR_TOKEN: OPERATOR,
+      SECRETS_KEY: crypto.randomBytes(32).toString('base64'),
+      RATE_LIMIT_PER_MINUTE: '100000',
+    };
+    server = await startServer(env);
+    const gql = async (query: string, variables: Record<string, unknown>, token: string) => {
+      const response = await fetch(`${server!.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as { data: any; errors?: unknown };
+    };
+    const created = await gql(
+      `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { ... on CreatePartnerSuccess { apiKey account { ulid } } } }`,
+      { input: { name: 'Saga', plan: 'AUTOMATE' } },
+      OPERATOR,
+    );
+    const key = created.data.createPartner.apiKey as string;
+    const partnerId = created.data.createPartner.account.ulid as string;
+    const ids = {} as Record<BackendKind, string>;
+    for (const kind of KINDS) {
+      const r = await gql(
+        CONNECT,
+        { input: { kind, baseUrl: slow.url + STANDIN_PREFIXES[kind], credential: up.credentials[kind] } },
+        key,
+      );
+      expect(r.data.connectBackend.__typename, JSON.stringify(r)).toBe('ConnectBackendSuccess');
+      ids[kind] = uuidOf(r.data.connectBackend.backend.id);
+    }
+    // The first syncs (of the stand-in's demo data) finish before the people are seeded.
+    await until(
+      'the first syncs',
+      async () => {
+        const r = await gql(`{ backends { syncRuns(first: 1) { edges { node { status } } } } }`, {}, key);
+        return r.data.backends.every((b: any) => ['SUCCEEDED', 'FAILED'].includes(b.syncRuns.edges[0]?.node.status));
+      },
+      120_000,
+    );
+    server.child.kill('SIGTERM');
+    await server.exited;
+
+    // The embedded store is the process's own: seed the 100 people with the server stopped.
+    const people: { user: { id: string }; upstream: Upstream }[] = [];
+    const store = await openStore({ dataDir });
+    try {
+      for (let i = 0; i < 100; i++) people.push(await seedPerson(store.prisma, up, partnerId, ids, `saga-${i}`));
+    } finally {
+      await store.close();
+    }
+
+    server = await startServer(env);
+    // Each backend call takes a while, so the kill lands mid-saga.
+    slow.add({ kind: 'latency', ms: 60, match: (r) => r.method === 'DELETE' });
+    for (const p of people) {
+      const r = await gql(DELETE, { input: { id: p.user.id, action: 'DELETE' } }, key);
+      expect(r.data?.deleteUser?.__typename, JSON.stringify(r)).toBe('DeleteUserSuccess');
+      expect(r.data.deleteUser.pendingChanges).toHaveLength(3);
+    }
+    const done = () => slow!.log.filter((e) => e.method === 'DELETE' && e.status !== null).length;
+    await until('the saga to get going', async () => done() >= 60, 120_000);
+    server.child.kill('SIGKILL');
+    await server.exited;
+    const deliveredBeforeKill = done();
+    expect(deliveredBeforeKill).toBeLessThan(300);
+    slow.clear();
+
+    server = await startServer(env);
+    await until(
+      'the outbox to drain',
+      async () => (await gql(PENDING, {}, key)).data?.pendingChanges?.totalCount === 0,
+      180_000,
+    );
+    expect((await gql(PENDING, {}, key)).data.pendingChanges).toEqual({ totalCount: 0, edges: [] });
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    server = undefined;
+
+    // Every backend shows each delete exactly once: one user.delete event upstream per catalog
+    // and embed user, one user.disable per learning account.
+    const events = await up.store.prisma.auditEvent.groupBy({
+      by: ['action', 'subjectId'],
+      where: { action: { in: ['user.delete', 'user.disable'] } },
+      _count: true,
+    });
+    const count = new Map(events.map((e) => [`${e.action} ${e.subjectId}`, e._count]));
+    for (const p of people) {
+      const catalog = await up.store.prisma.user.findFirstOrThrow({
+        where: { partnerId: up.partnerId, catalogId: p.upstream.catalogId },
+      });
+      const embed = await up.store.prisma.user.findFirstOrThrow({
+        where: { partnerId: up.partnerId, identifier: p.upstream.identifier },
+      });
+      expect(count.get(`user.delete ${catalog.id}`)).toBe(1);
+      expect(count.get(`user.delete ${embed.id}`)).toBe(1);
+      expect(count.get(`user.disable ${p.upstream.learningId}`)).toBe(1);
+      expect([catalog.status, embed.status]).toEqual(['DELETED', 'DELETED']);
+    }
+    // The delete requests that reached the catalog and embed: each once (a retried one asks first).
+    const sent = slow.log
+      .filter((e) => e.method === 'DELETE' && !e.path.includes('/rest/learning/'))
+      .map((e) => e.path);
+    expect(new Set(sent).size).toBe(200);
+    expect(sent).toHaveLength(200);
+  }, 600_000);
+});
