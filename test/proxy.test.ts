@@ -182,6 +182,18 @@ async function embedIntegration(api: Api, tag: string, check: Check = none) {
   const deleted = await call(api, 'EMBED', 'DELETE', `/v1/headless/user/emb-${tag}?action=delete`);
   expect(deleted.status).toBe(204);
   await check('deleted', user.body);
+  const second = await call(
+    api,
+    'EMBED',
+    'PUT',
+    `/v1/headless/user/emb2-${tag}`,
+    json({ clientIdentifier: `client-${tag}` }),
+  );
+  expect(second.status).toBe(201);
+  // Deleting the client removes its users too.
+  const goneClient = await call(api, 'EMBED', 'DELETE', `/v1/headless/client/client-${tag}`);
+  expect(goneClient.status).toBe(204);
+  await check('client deleted', goneClient.body);
 }
 
 const INTEGRATIONS = {
@@ -312,6 +324,17 @@ describe('the effect is in the graph as soon as the call returns', () => {
       }
       if (step === 'deleted')
         expect(user.identities).toContainEqual({ kind: 'EMBED', nativeId: 'emb-fx', status: 'GONE' });
+      if (step === 'client deleted') {
+        const identities = await h.store.prisma.identity.findMany({
+          where: { partnerId: a.accountId, kind: 'EMBED', nativeId: { in: ['client-fx', 'emb2-fx'] } },
+          select: { entity: true, nativeId: true, status: true },
+          orderBy: { nativeId: 'asc' },
+        });
+        expect(identities).toEqual([
+          { entity: 'CLIENT', nativeId: 'client-fx', status: 'GONE' },
+          { entity: 'USER', nativeId: 'emb2-fx', status: 'GONE' },
+        ]);
+      }
     });
   });
 });
@@ -477,5 +500,35 @@ describe('tenancy and rights', () => {
     const r = await call(through('CATALOG'), 'CATALOG', 'GET', '/api/v1/users/..%2f..%2f..%2f..%2fgraphql');
     expect(r.status).toBe(404);
     expect(proxy.log).toEqual([]);
+  });
+});
+
+// Last: these leave a backend's transport waiting (a Retry-After, an open circuit).
+describe("the backend's pacing and a refused credential", () => {
+  it('a 429 with Retry-After passes unchanged, and then no request reaches the backend before it: 503 with Retry-After', async () => {
+    proxy.add({ kind: 'status', status: 429, retryAfter: '120', times: 1 });
+    const paced = await call(through('MESSAGING'), 'MESSAGING', 'GET', '/api/v1/accounts');
+    expect(paced.status).toBe(429);
+    expect(paced.headers.get('retry-after')).toBe('120');
+    proxy.resetLog();
+    const gated = await call(through('MESSAGING'), 'MESSAGING', 'GET', '/api/v1/accounts');
+    expect(gated.status).toBe(503);
+    expect(Number(gated.headers.get('retry-after'))).toBeGreaterThan(100);
+    expect(proxy.log).toEqual([]);
+  });
+
+  it("the backend refusing the stored credential is the gateway's 503, never the backend's 401 or its challenge", async () => {
+    proxy.add({
+      kind: 'status',
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer realm="backend"' },
+      match: (r) => r.path.startsWith('/rest/embed/'),
+    });
+    const r = await call(through('EMBED'), 'EMBED', 'GET', '/v1/headless/clients?length=1&page=0');
+    expect(r.status).toBe(503);
+    expect(r.body.error.message).toContain("refused the gateway's stored credential");
+    expect(r.headers.get('www-authenticate')).toBeNull();
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    proxy.clear();
   });
 });
