@@ -22,6 +22,7 @@ export const STORE_DEPENDENT = [
   'test/store-resilience.test.ts', // pool connections dropped and reopened, failing statements, dates the server cannot store
   'test/compiled-reads.test.ts', // the compiled SQL agrees with the executor on the server, not only on PGlite
   'test/graph-reads.test.ts', // ordering by text columns under the server's collation; statements per page
+  'test/read-model.test.ts', // statements per read shape and per list of ids on the server's SQL
   'test/accounts.test.ts', // the access-flag migration applied to an existing database
   'test/cli.test.ts', // the CLI on DATABASE_URL: start-up migrations under the advisory lock, import batches
   'test/shutdown.test.ts', // SIGTERM drains in-flight requests and closes a real pool
@@ -30,6 +31,8 @@ export const STORE_DEPENDENT = [
   'test/linking.test.ts', // linking's server-side SQL (unnest updates, jsonb e-mail matching) and its canonical order on the server
   'test/write-through.test.ts', // a backend call inside a real transaction: a refusal rolls the user, identity and audit rows back
   'test/sync-upstream.test.ts', // real runs end to end on the server's SQL (identity upserts, linking, one active run per backend)
+  'test/outbox.test.ts', // outbox deliveries on graphile-worker (a second task on the sync's queue), claims and FOR UPDATE on the server
+  'test/catalog-list.test.ts', // the catalog list's index plan and its statements per page on the server's planner
 ];
 
 const integration = ['test/**/*.test.ts'];

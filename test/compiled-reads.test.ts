@@ -5,10 +5,8 @@
 // and the compiled path must answer a page with one SQL statement.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createApp, type App } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { JWT_SECRET, OPERATOR_TOKEN, useHarness, type Partner } from './helpers/app.js';
+import type { App } from '../src/app.js';
+import { siblingApp, useHarness, type Partner } from './helpers/app.js';
 import { createManyUsers, mutate } from './helpers/fixtures.js';
 import { hs256 } from './helpers/jwt.js';
 
@@ -42,19 +40,7 @@ async function call(app: App, token: string, query: string, variables: object = 
 
 beforeAll(async () => {
   if (!h.ready) return;
-  const make = (compiled: boolean) =>
-    createApp({
-      config: loadConfig({
-        OPERATOR_TOKEN,
-        JWT_SECRET,
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        SEED_DEMO: 'false',
-        RATE_LIMIT_PER_MINUTE: '1000000',
-        COMPILED_READS: String(compiled),
-      }),
-      store: h.store,
-      logger: createLogger((process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent'),
-    });
+  const make = (compiled: boolean) => siblingApp(h.store, { COMPILED_READS: String(compiled) });
   fast = make(true);
   slow = make(false);
   a = await h.newPartner('Compiled A', 'AUTOMATE');

@@ -45,6 +45,22 @@ export interface Partner {
   adminGlobalId: string;
 }
 
+/**
+ * A second app on the harness's store, with its own settings (a test comparing two read paths
+ * on the same data). Rate limits are out of reach: such tests send many requests with one key.
+ */
+export function siblingApp(store: Store, env: Record<string, string>): App {
+  const config = loadConfig({
+    OPERATOR_TOKEN,
+    JWT_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SEED_DEMO: 'false',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    ...env,
+  });
+  return createApp({ config, store, logger: createLogger(config.logLevel) });
+}
+
 let counter = 0;
 
 /**

@@ -1,0 +1,271 @@
+// The read model's costs (issue #14): lists of ids are batched reads (`nodes(ids:)` and
+// `_entities` of 1, 10 or 100 cost the same statements: one per type asked for), they keep
+// the order given and answer null for unknown, malformed and other partners' ids, and every
+// read shape of the issue's table costs a constant number of statements on the path a user
+// gets (compiled reads on) and on the executor alone (COMPILED_READS=false).
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import { globalId } from '../src/graphql/ids.js';
+import { siblingApp, useHarness, type Partner } from './helpers/app.js';
+import { createManyUsers, mutate } from './helpers/fixtures.js';
+import { createCourse, enroll, order, subAccount } from './helpers/lifecycle.js';
+
+const h = useHarness();
+let paths: { name: string; app: App }[];
+let a: Partner;
+let b: Partner;
+let usersA: string[];
+let usersB: string[];
+let accountIds: string[];
+let clientId: string;
+let courseId: string;
+
+// The User selection of the benchmark's page.
+const USER = `id uuid status externalUserId email identifier
+  account { id name plan } client { id identifier } entitlements { kind grantedAt }
+  mergedInto { id uuid } courses { totalCount }`;
+
+async function call(app: App, token: string, query: string, variables: object = {}) {
+  const response = await app.fetch(
+    new Request('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    }),
+    { ip: '127.0.0.1' },
+  );
+  return (await response.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
+}
+
+/**
+ * The answer and the statements it cost. The credential is looked up just before (each app
+ * caches principals for a few seconds on its own); the least of three tries is the read's
+ * own cost, since statements of background work (a key's lastUsedAt, a principal refreshed
+ * on a slow machine) can only add to a count.
+ */
+async function counted(app: App, token: string, query: string, variables: object = {}) {
+  let body: Awaited<ReturnType<typeof call>> | undefined;
+  let statements = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    await call(app, token, '{ __typename }');
+    statements = Math.min(
+      statements,
+      await h.countStatements(async () => {
+        body = await call(app, token, query, variables);
+      }),
+    );
+  }
+  return { body: body!, statements };
+}
+
+beforeAll(async () => {
+  if (!h.ready) return;
+  const make = (compiled: boolean) => siblingApp(h.store, { COMPILED_READS: String(compiled) });
+  paths = [
+    { name: 'compiled reads on', app: make(true) },
+    { name: 'executor only', app: make(false) },
+  ];
+  a = await h.newPartner('Read model A', 'AUTOMATE');
+  b = await h.newPartner('Read model B', 'CORE');
+  const subs = [await subAccount(h, a, 'Sub 1'), await subAccount(h, a, 'Sub 2')];
+  const client = await mutate(
+    h,
+    a.key,
+    'upsertClient',
+    { identifier: 'rm-client' },
+    '... on UpsertClientSuccess { client { id } }',
+  );
+  clientId = client.client.id;
+  usersA = await createManyUsers(h, a, 110, (i) => ({
+    externalUserId: `rm-${i}`,
+    ...(i % 2 ? { email: `rm${i}@example.com` } : {}),
+    ...(i % 3 === 0 ? { identifier: `rm-id-${i}`, clientIdentifier: 'rm-client' } : {}),
+    ...(i % 4 === 1 ? { accountId: subs[i % 2] } : {}),
+  }));
+  usersB = await createManyUsers(h, b, 5, (i) => ({ externalUserId: `rm-b-${i}` }));
+  accountIds = [a.accountGlobalId, ...subs.map((s) => globalId('Account', s))];
+  courseId = await createCourse(h, a.key, usersA[0]!, 'Read model course');
+  for (const user of usersA.slice(0, 5)) {
+    await enroll(h, a.key, user, courseId);
+    await order(h, a.key, user, courseId);
+  }
+}, 240_000);
+
+const NODES = `query ($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on User { ${USER} } ... on Account { ulid name }
+  ... on Client { clientIdentifier: identifier } ... on Course { title } } }`;
+const ENTITIES = `query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on User { ${USER} }
+  ... on Account { ulid name } ... on Client { clientIdentifier: identifier } ... on Course { title } } }`;
+const byId = (ids: string[], typename = 'User') => ids.map((id) => ({ __typename: typename, id }));
+
+describe('nodes(ids:) and _entities are batched reads', () => {
+  it('cost the same statements for 1, 10 and 100 users, on both paths', async () => {
+    for (const { name, app } of paths) {
+      const nodes: number[] = [];
+      const entities: number[] = [];
+      for (const n of [1, 10, 100]) {
+        const ids = usersA.slice(0, n);
+        const r = await counted(app, a.key, NODES, { ids });
+        expect(r.body.errors, name).toBeUndefined();
+        expect(r.body.data.nodes.map((x: any) => x.id)).toEqual(ids);
+        nodes.push(r.statements);
+        const e = await counted(app, a.key, ENTITIES, { r: byId(ids) });
+        expect(e.body.errors, name).toBeUndefined();
+        expect(e.body.data._entities.map((x: any) => x.id)).toEqual(ids);
+        // The same User selection answers the same values both ways.
+        expect(e.body.data._entities).toEqual(r.body.data.nodes);
+        entities.push(e.statements);
+      }
+      // One statement for the users with their account, client, entitlements, mergedInto and course count.
+      expect(nodes, `${name}: nodes of 1, 10, 100`).toEqual([1, 1, 1]);
+      expect(entities, `${name}: _entities of 1, 10, 100`).toEqual([1, 1, 1]);
+    }
+  });
+
+  it('cost one statement per type asked for, whatever the number of ids of each', async () => {
+    for (const { name, app } of paths) {
+      const cost = async (users: number) => {
+        const ids = [...usersA.slice(0, users), ...accountIds, clientId, courseId];
+        const r = await counted(app, a.key, NODES, { ids });
+        expect(r.body.errors, name).toBeUndefined();
+        expect(r.body.data.nodes.map((x: any) => x.__typename)).toEqual([
+          ...Array(users).fill('User'),
+          'Account',
+          'Account',
+          'Account',
+          'Client',
+          'Course',
+        ]);
+        const reps = [
+          ...byId(usersA.slice(0, users)),
+          ...byId(accountIds, 'Account'),
+          ...byId([clientId], 'Client'),
+          ...byId([courseId], 'Course'),
+        ];
+        const e = await counted(app, a.key, ENTITIES, { r: reps });
+        expect(e.body.errors, name).toBeUndefined();
+        expect(e.body.data._entities.map((x: any) => x.__typename)).toEqual(
+          r.body.data.nodes.map((x: any) => x.__typename),
+        );
+        return [r.statements, e.statements];
+      };
+      expect(await cost(10), name).toEqual([4, 4]);
+      // 95: with the 5 other ids, the most one list takes (MAX_LIST_ITEMS, 100).
+      expect(await cost(95), name).toEqual([4, 4]);
+    }
+  });
+
+  it('keep the order given, with null for unknown, malformed and repeated-but-foreign ids, at no extra cost', async () => {
+    for (const { name, app } of paths) {
+      const unknown = globalId('User', '00000000-0000-7000-8000-000000000000');
+      const ids = [
+        usersA[3]!,
+        unknown,
+        'not-an-id',
+        usersA[1]!,
+        usersB[0]!,
+        usersA[3]!,
+        Buffer.from('Nope:x').toString('base64'),
+      ];
+      const r = await counted(app, a.key, NODES, { ids });
+      expect(r.body.errors, name).toBeUndefined();
+      expect(r.body.data.nodes.map((x: any) => x?.id ?? null)).toEqual([
+        usersA[3],
+        null,
+        null,
+        usersA[1],
+        null,
+        usersA[3],
+        null,
+      ]);
+      expect(r.statements, name).toBe(1);
+      const e = await counted(app, a.key, ENTITIES, {
+        r: [...byId([usersA[3]!, unknown, usersA[1]!, usersB[0]!]), { __typename: 'User', externalUserId: 'rm-b-1' }],
+      });
+      expect(e.body.errors, name).toBeUndefined();
+      expect(e.body.data._entities.map((x: any) => x?.id ?? null)).toEqual([usersA[3], null, usersA[1], null, null]);
+      // Ids and external keys are two lookups: one statement each.
+      expect(e.statements, name).toBe(2);
+    }
+  });
+
+  it('answer null for every id of another partner (cross-partner probe), both ways round', async () => {
+    for (const { name, app } of paths) {
+      const foreignOfB = [...usersA.slice(0, 10), ...accountIds, clientId, courseId];
+      const r = await call(app, b.key, NODES, { ids: foreignOfB });
+      expect(r.errors, name).toBeUndefined();
+      expect(r.data.nodes).toEqual(foreignOfB.map(() => null));
+      const e = await call(app, b.key, ENTITIES, {
+        r: [
+          ...byId(usersA.slice(0, 10)),
+          ...byId(accountIds, 'Account'),
+          ...byId([clientId], 'Client'),
+          ...byId([courseId], 'Course'),
+          { __typename: 'User', externalUserId: 'rm-0' },
+          { __typename: 'User', uuid: Buffer.from(usersA[0]!, 'base64').toString().slice('User:'.length) },
+        ],
+      });
+      expect(e.errors, name).toBeUndefined();
+      expect(e.data._entities).toEqual(Array(foreignOfB.length + 2).fill(null));
+      // And A sees none of B's.
+      const back = await call(app, a.key, NODES, { ids: usersB });
+      expect(back.data.nodes).toEqual(usersB.map(() => null));
+    }
+  });
+});
+
+// The read shapes of issue #14's table, with the statements each costs on each path.
+const SHAPES: { name: string; query: string; variables: () => object; statements: [number, number] }[] = [
+  {
+    name: 'users page of 100 (account, client, entitlements, mergedInto, course count)',
+    query: `query ($first: Int!) { users(first: $first) { totalCount edges { node { ${USER} } } } }`,
+    variables: () => ({ first: 100 }),
+    statements: [1, 2],
+  },
+  {
+    name: 'account tree: accounts × (sub-accounts, users, users totalCount)',
+    query: `{ accounts(first: 20) { edges { node { ulid name
+      subAccounts(first: 10) { edges { node { ulid name } } }
+      users(first: 10) { totalCount edges { node { uuid externalUserId email } } } } } } }`,
+    variables: () => ({}),
+    statements: [1, 1],
+  },
+  {
+    name: 'user detail: courses (with enrollment count), enrollments (with course), orders',
+    query: `query ($id: ID!) { user(id: $id) { uuid email
+      courses(first: 20) { totalCount edges { node { id title enrollmentCount createdAt } } }
+      enrollments(first: 20) { edges { node { createdAt course { title } } } }
+      orders(first: 20) { edges { node { amountCents createdAt course { title } } } } } }`,
+    variables: () => ({ id: usersA[0] }),
+    statements: [1, 1],
+  },
+  {
+    name: 'users search (50)',
+    query: `query ($filter: UserFilter) { users(first: 50, filter: $filter) { totalCount edges { node { ${USER} } } } }`,
+    variables: () => ({ filter: { search: 'rm-1' } }),
+    statements: [1, 2],
+  },
+  {
+    name: 'users by createdAt range (50)',
+    query: `query ($filter: UserFilter) { users(first: 50, filter: $filter) { totalCount edges { node { ${USER} } } } }`,
+    variables: () => ({ filter: { createdAt: { from: '2000-01-01T00:00:00Z' } } }),
+    statements: [1, 2],
+  },
+];
+
+describe('every read shape costs a constant number of statements', () => {
+  for (const shape of SHAPES) {
+    it(shape.name, async () => {
+      const answers: unknown[] = [];
+      for (const [i, { name, app }] of paths.entries()) {
+        const r = await counted(app, a.key, shape.query, shape.variables());
+        expect(r.body.errors, name).toBeUndefined();
+        expect(r.statements, name).toBe(shape.statements[i]);
+        answers.push(r.body.data);
+        // Partner B, on the same shape, reads none of A's rows (B's own page only).
+        const other = JSON.stringify((await call(app, b.key, shape.query, shape.variables())).data ?? null);
+        for (const id of usersA.slice(0, 3)) expect(other, name).not.toContain(id);
+      }
+      expect(answers[0]).toEqual(answers[1]);
+    });
+  }
+});
