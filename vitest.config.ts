@@ -33,6 +33,7 @@ export const STORE_DEPENDENT = [
   'test/sync-upstream.test.ts', // real runs end to end on the server's SQL (identity upserts, linking, one active run per backend)
   'test/outbox.test.ts', // outbox deliveries on graphile-worker (a second task on the sync's queue), claims and FOR UPDATE on the server
   'test/catalog-list.test.ts', // the catalog list's index plan and its statements per page on the server's planner
+  'test/proxy.test.ts', // relayed effects recorded on the server's SQL (identity upserts, linking, GONE by a JSON path)
 ];
 
 const integration = ['test/**/*.test.ts'];
