@@ -145,7 +145,17 @@ export interface UserListFilter extends UserFilter {
   clientIdentifier?: string;
 }
 
-/** An offset page of visible users (the catalog and embed lists) and the filter's total. */
+/**
+ * An offset page of visible users (the catalog and embed lists) and the filter's total.
+ *
+ * In two steps, so that a deep page costs index entries and not joined rows: the page's ids
+ * in the list's order (the catalog's is read from "User_partnerId_catalogId_listed_idx" alone,
+ * its OFFSET walking index entries), then those users by primary key with USER_VIEW (a user
+ * deleted in between is left out; the ids are the caller's to see, and naming only them keeps
+ * the planner on the primary key). The total is counted only when the page cannot tell
+ * it: a page shorter than asked (or an empty first one) ends the list, so the total is its
+ * offset plus its length — a list that fits one page, and the last page of a sync, cost no count.
+ */
 export async function listUserViews(
   ctx: RequestContext,
   filter: UserListFilter,
@@ -157,17 +167,26 @@ export async function listUserViews(
   if (filter.clientIdentifier !== undefined)
     and.push({ client: within({ identifier: filter.clientIdentifier }, clientVisibility(ctx.principal)) });
   const where = { AND: and };
-  const [users, total] = await Promise.all([
-    ctx.prisma.user.findMany({
+  const ids = (
+    await ctx.prisma.user.findMany({
       where,
-      include: USER_VIEW,
+      select: { id: true },
       orderBy: userOrderBy({ field: page.order }),
       skip: page.skip,
       take: page.take,
-    }),
-    ctx.prisma.user.count({ where }),
+    })
+  ).map((row) => row.id);
+  const ends = ids.length < page.take && (ids.length > 0 || page.skip === 0);
+  const [rows, total] = await Promise.all([
+    ids.length ? ctx.prisma.user.findMany({ where: { id: { in: ids }, deletedAt: null }, include: USER_VIEW }) : [],
+    ends ? page.skip + ids.length : ctx.prisma.user.count({ where }),
   ]);
-  return { users: users.map((user) => seenBy(ctx, user)), total };
+  const byId = new Map(rows.map((user) => [user.id, user]));
+  const users = ids.flatMap((id) => {
+    const user = byId.get(id);
+    return user ? [seenBy(ctx, user)] : [];
+  });
+  return { users, total };
 }
 
 // ---------------------------------------------------------------------------- create
