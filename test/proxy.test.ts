@@ -445,6 +445,56 @@ describe('what passes and what does not', () => {
 });
 
 describe('tenancy and rights', () => {
+  it('the gateway guards first: a bad key is its own 401 and a refused address its own 403, and nothing is sent', async () => {
+    proxy.resetLog();
+    const bad = await call(
+      { base: gateway + STANDIN_PREFIXES.LEARNING, key: 'not-a-key' },
+      'LEARNING',
+      'GET',
+      '/accounts/current',
+    );
+    expect(bad.status).toBe(401);
+    expect(bad.body).toMatchObject({ code: 401 });
+    const c = await h.newPartner('Proxy C', 'AUTOMATE');
+    const connected = await h.gql(
+      CONNECT,
+      {
+        input: {
+          kind: 'LEARNING',
+          baseUrl: proxy.url + STANDIN_PREFIXES.LEARNING,
+          credential: standIn.credentials.LEARNING,
+        },
+      },
+      { token: c.key },
+    );
+    expect(connected.data.connectBackend.__typename).toBe('ConnectBackendSuccess');
+    const locked = await h.gql(
+      'mutation ($i: UpdateAccountInput!) { updateAccount(input: $i) { __typename } }',
+      { i: { id: c.accountGlobalId, requireIpApiAccess: true, allowedIps: ['10.9.9.9'] } },
+      { token: c.key },
+    );
+    expect(locked.data.updateAccount.__typename).toBe('UpdateAccountSuccess');
+    const refused = await call(
+      through('LEARNING', c),
+      'LEARNING',
+      'POST',
+      '/accounts',
+      json({ external_user_id: 'c-1' }),
+    );
+    expect(refused.status).toBe(403);
+    expect(proxy.log).toEqual([]);
+  });
+
+  it("a backend's answer that is not JSON passes unchanged too", async () => {
+    proxy.add({ kind: 'html', times: 1 });
+    const r = await fetch(`${gateway}/rest/embed/v1/headless/users?length=1&page=0`, {
+      headers: { authorization: `Bearer ${a.key}` },
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await r.text()).toBe('<!doctype html><html><body><h1>Welcome</h1></body></html>');
+  });
+
   it("partner B (hosted) is served by its own store and never reaches A's backends", async () => {
     proxy.resetLog();
     const created = await call(
