@@ -132,6 +132,7 @@ function startWorker() {
     tickMs: 50,
     delivery: { baseDelayMs: 50, maxDelayMs: 200 },
   });
+  expect(worker.queue).toBe(storeKind === 'postgres' ? 'graphile-worker' : 'in-process');
   return worker.start();
 }
 
