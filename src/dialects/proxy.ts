@@ -22,6 +22,7 @@
 // the store and with write-through, so that the partner-wide credential never acts for them.
 // Hosted kinds (nothing connected) are served by the dialect as before.
 import type { Backend, BackendKind } from '@prisma/client';
+import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { BackendError, BackendRefusedError, BackendUnavailableError, wireRecord } from '../connectors/index.js';
 import {
@@ -293,7 +294,17 @@ export function passThrough(deps: DialectDeps, prefix: string, render: RenderFai
       answerHeaders.set('content-length', String(body.length));
       return new Response(new Uint8Array(body), { status, headers: answerHeaders });
     }
-    return new Response(limited(stream, max), { status, headers: answerHeaders });
+    return new Response(
+      limited(stream, max, () => {
+        deps.logger.warn(
+          { requestId: c.get('requestId'), kind, max },
+          'a proxied answer grew past the size limit: cut off',
+        );
+        // The status and headers are out: only a reset tells the caller the answer is not whole.
+        (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.destroy();
+      }),
+      { status, headers: answerHeaders },
+    );
 
     async function record(b: Backend, effect: ProxyEffect | null) {
       if (!effect) return;
@@ -335,15 +346,19 @@ async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promi
   return Buffer.concat(chunks, size);
 }
 
-/** The body streamed on as it comes; past `max` bytes the stream fails, and the caller's answer is cut off. */
-function limited(body: ReadableStream<Uint8Array>, max: number): ReadableStream<Uint8Array> {
+/** The body streamed on as it comes; past `max` bytes `exceeded` runs and the stream fails, cutting the caller's answer off. */
+function limited(body: ReadableStream<Uint8Array>, max: number, exceeded: () => void): ReadableStream<Uint8Array> {
   let size = 0;
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         size += chunk.byteLength;
-        if (size > max) controller.error(new Error(`answer larger than ${max} bytes`));
-        else controller.enqueue(chunk);
+        if (size <= max) return controller.enqueue(chunk);
+        exceeded();
+        // The code the Node adapter reads as a connection already gone: it writes nothing more.
+        controller.error(
+          Object.assign(new Error(`answer larger than ${max} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' }),
+        );
       },
     }),
   );
