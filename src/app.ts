@@ -18,7 +18,8 @@ import {
   inputLimitsPlugin,
   type RateLimiter,
 } from './auth/limits.js';
-import { DomainError, RateLimitedError } from './errors.js';
+import { DomainError } from './errors.js';
+import { RateLimitedError } from './auth/errors.js';
 import { createGraphQLServer, graphiqlResponse, type Yoga } from './graphql/yoga.js';
 import { schema } from './schema.js';
 import { useCompiledReads } from './modules/users/compiled/plugin.js';

@@ -8,9 +8,26 @@ import type { Authenticator } from './auth/authenticate.js';
 import type { RequestContext } from './auth/context.js';
 import { assertIpAllowed, rateLimitKey, type RateLimiter } from './auth/limits.js';
 import type { Principal } from './auth/principal.js';
-import { UnauthenticatedError, ValidationError, type DomainError, type ErrorCode } from './errors.js';
+import type { ConflictError, DomainError, ForbiddenError, NotFoundError } from './errors.js';
+import { ValidationError } from './errors.js';
+import { type RateLimitedError, UnauthenticatedError } from './auth/errors.js';
+import type { BackendUnavailableError, UnsupportedByBackendError } from './modules/backends/errors.js';
+import type { PiiRejectedError } from './modules/users/errors.js';
 import type { Logger } from './logger.js';
 import type { Config } from './config.js';
+
+/** Every domain error's code: the generic ones' and each concept's own. */
+type ErrorCode = (
+  | NotFoundError
+  | ValidationError
+  | ConflictError
+  | ForbiddenError
+  | PiiRejectedError
+  | UnauthenticatedError
+  | RateLimitedError
+  | BackendUnavailableError
+  | UnsupportedByBackendError
+)['code'];
 
 /** The HTTP status of each domain error, for the graph's HTTP errors and every REST dialect unless it documents another. */
 export const HTTP_STATUS = {
@@ -27,7 +44,8 @@ export const HTTP_STATUS = {
   UNSUPPORTED_BY_BACKEND: 501,
 } as const satisfies Record<ErrorCode, number>;
 
-export const httpStatus = (error: DomainError) => HTTP_STATUS[error.code];
+/** A code this table does not know (a new error class not added here) is a 500, as unexpected. */
+export const httpStatus = (error: DomainError) => HTTP_STATUS[error.code as ErrorCode] ?? 500;
 
 export type HttpEnv = {
   /** `ipProblem`: why the caller's address could not be read (a malformed X-Forwarded-For). */

@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { PrismaClient } from '@prisma/client';
 import type { Config } from '../config.js';
-import { UnauthenticatedError } from '../errors.js';
+import { UnauthenticatedError } from './errors.js';
 import { isUuid } from '../store/ids.js';
 import { hashApiKey, looksLikeApiKey, safeEqual } from './keys.js';
 import { PARTNER_WIDE_KINDS, type Credential, type Principal, type UserPrincipal } from './principal.js';

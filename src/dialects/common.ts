@@ -6,15 +6,9 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { isUser, type UserPrincipal } from '../auth/principal.js';
-import {
-  BackendUnavailableError,
-  DomainError,
-  ForbiddenError,
-  NotFoundError,
-  RateLimitedError,
-  ValidationError,
-  type FieldIssue,
-} from '../errors.js';
+import { DomainError, ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from '../errors.js';
+import { BackendUnavailableError } from '../modules/backends/errors.js';
+import { RateLimitedError } from '../auth/errors.js';
 import { isUuid } from '../store/ids.js';
 import { DATE_RANGE, storableDate, unstorable } from '../validation.js';
 import {

@@ -1,14 +1,13 @@
-// The Error interface and the GraphQL face of each domain error (src/errors.ts).
-// The error types are value types a Pothos/Relay subgraph usually defines too (same names,
-// message and code): @shareable, so that a supergraph composes with such a subgraph.
+// The Error interface and the GraphQL face of the generic domain errors (src/errors.ts); a
+// concept's own errors get theirs in its schema file (PiiRejectedError in users, the backend
+// errors in backends). The error types are value types a Pothos/Relay subgraph usually defines
+// too (same names, message and code): @shareable, so that a supergraph composes with such a
+// subgraph.
 import {
-  type BackendUnavailableError,
   ConflictError,
   type DomainError,
   ForbiddenError,
   NotFoundError,
-  PiiRejectedError,
-  type UnsupportedByBackendError,
   ValidationError,
   type FieldIssue,
 } from '../errors.js';
@@ -96,29 +95,9 @@ builder.objectType(ForbiddenError, {
   isTypeOf: (value) => value instanceof ForbiddenError,
 });
 
-builder.objectType(PiiRejectedError, {
-  name: 'PiiRejectedError',
-  description:
-    'A value that must not carry personal data looks like an e-mail address, a phone number or a national id. That is externalUserId, the learning identity, which must stay anonymous. Nothing was changed.',
-  interfaces: [ErrorInterface],
-  shareable: true,
-  isTypeOf: (value) => value instanceof PiiRejectedError,
-  fields: (t) => ({
-    field: t.exposeString('field', { description: 'The input field refused, e.g. input.externalUserId.' }),
-    rule: t.exposeString('rule', { description: 'Which rule matched: email, phone or national_id.' }),
-  }),
-});
-
-/** Every typed error: what one item of createUsers (a whole createUser) can fail with. */
-export const ALL_ERRORS = [NotFoundError, ValidationError, ConflictError, ForbiddenError, PiiRejectedError];
-
-/**
- * The errors of a connected backend (SPEC §10.4), for the mutations that write through to one;
- * their GraphQL types are in src/modules/backends/schema.ts (they carry the Backend).
- */
-type BackendErrorClass = typeof BackendUnavailableError | typeof UnsupportedByBackendError;
-
-type TypedError = (typeof ALL_ERRORS)[number] | BackendErrorClass;
+/** A typed error's class: what a result union lists. */
+// biome-ignore lint/suspicious/noExplicitAny: the errors plugin's own type for an error class
+type ErrorClass = new (...args: any[]) => DomainError;
 
 /**
  * The `errors` option of a mutation: its success type and, in one union, the typed errors its
@@ -128,10 +107,7 @@ type TypedError = (typeof ALL_ERRORS)[number] | BackendErrorClass;
  * kept losing to concurrent writes of the same rows with it (src/modules/audit/service.ts).
  * An error outside the union would null the whole response, other fields' answers included.
  */
-export const resultUnion = (
-  name: string,
-  ...types: Exclude<TypedError, typeof ForbiddenError | typeof ConflictError>[]
-) => ({
+export const resultUnion = (name: string, ...types: ErrorClass[]) => ({
   types: [...types, ConflictError, ForbiddenError],
   directResult: true as const,
   union: {

@@ -2,7 +2,7 @@
 // (other scripts, fullwidth forms, encodings, obfuscations, labels, extensions) is refused
 // with its rule, and the anonymized ids partners really use pass.
 import { describe, expect, it } from 'vitest';
-import { PiiRejectedError } from '../../src/errors.js';
+import { PiiRejectedError } from '../../src/modules/users/errors.js';
 import { assertNoPii } from '../../src/modules/users/pii.js';
 
 function ruleOf(value: string): string | null {

@@ -14,7 +14,8 @@ import {
   within,
 } from '../../auth/visibility.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
-import { BackendUnavailableError, NotFoundError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { BackendUnavailableError, UnsupportedByBackendError } from '../backends/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
 import { UserRef } from '../users/schema.js';
 import { OrderDirection, unseenCursor } from '../../graphql/connections.js';

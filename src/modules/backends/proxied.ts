@@ -9,7 +9,7 @@
 import type { Backend, BackendKind } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { isUser } from '../../auth/principal.js';
-import { BackendUnavailableError } from '../../errors.js';
+import { BackendUnavailableError } from './errors.js';
 import { uuidv7 } from '../../store/ids.js';
 import { backendTransport, connectorOptions, type Transport } from '../../connectors/index.js';
 import { audited } from '../audit/service.js';

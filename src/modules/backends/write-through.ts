@@ -13,7 +13,8 @@
 // it is refused with a ValidationError saying so, before any backend is called.
 import type { Backend, BackendKind, Prisma, User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
-import { BackendUnavailableError, ConflictError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
+import { ConflictError, ValidationError } from '../../errors.js';
+import { BackendUnavailableError, UnsupportedByBackendError } from './errors.js';
 import { jsonColumn } from '../../store/json.js';
 import { uuidv7 } from '../../store/ids.js';
 import {

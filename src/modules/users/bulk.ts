@@ -5,15 +5,8 @@ import type { Prisma, User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { isAdmin, type UserPrincipal } from '../../auth/principal.js';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  PiiRejectedError,
-  ValidationError,
-  type FieldIssue,
-  type PiiRule,
-} from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type FieldIssue } from '../../errors.js';
+import { PiiRejectedError, type PiiRule } from './errors.js';
 import { uniqueViolation } from '../../store/errors.js';
 import { keyString, nullish, parse } from '../../validation.js';
 import { audited } from '../audit/service.js';
@@ -127,7 +120,9 @@ export async function createUsers(
         if (!clientId) throw new NotFoundError('Client', input.clientIdentifier);
       }
       const row = newUserRow(principal.partnerId, accountId, input, clientId);
-      const calls = backends.size ? userCreateCalls(row, input.clientIdentifier).filter((c) => backends.has(c.kind)) : [];
+      const calls = backends.size
+        ? userCreateCalls(row, input.clientIdentifier).filter((c) => backends.has(c.kind))
+        : [];
       if (calls.length > 1)
         throw new ValidationError(
           `this user would be created in ${calls.length} connected backends (${calls.map((c) => c.kind.toLowerCase()).join(', ')}); createUsers creates each user in one connected backend at most`,

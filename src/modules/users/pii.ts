@@ -4,7 +4,7 @@
 // en-dashes, %40, "(at)" ...), so that writing a value differently does not pass the guard.
 // Plain digit strings stay allowed: anonymized numeric ids (zero-padded ones included) are
 // common and cannot be told apart from an unformatted number.
-import { PiiRejectedError, type PiiRule } from '../../errors.js';
+import { PiiRejectedError, type PiiRule } from './errors.js';
 
 export function assertNoPii(field: string, value: string): void {
   const rule = piiRule(value);

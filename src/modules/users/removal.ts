@@ -3,7 +3,8 @@
 import { Prisma, type PendingChange, type User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { PARTNER_WIDE_KINDS, planAtLeast, type UserPrincipal } from '../../auth/principal.js';
-import { ConflictError, ForbiddenError, UnsupportedByBackendError, ValidationError } from '../../errors.js';
+import { ConflictError, ForbiddenError, ValidationError } from '../../errors.js';
+import { UnsupportedByBackendError } from '../backends/errors.js';
 import { audited } from '../audit/service.js';
 import { requireUser } from '../../auth/context.js';
 import type { Tx } from '../../store/transaction.js';

@@ -18,15 +18,11 @@ import {
   within,
 } from '../../auth/visibility.js';
 import { EntitlementKindEnum, UserStatusEnum } from '../../graphql/enums.js';
-import { ALL_ERRORS, resultUnion } from '../../graphql/errors.js';
+import { ErrorInterface, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
-import {
-  BackendUnavailableError,
-  NotFoundError,
-  PiiRejectedError,
-  UnsupportedByBackendError,
-  ValidationError,
-} from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { BackendUnavailableError, UnsupportedByBackendError } from '../backends/errors.js';
+import { PiiRejectedError } from './errors.js';
 import { userOrderBy, userWhere, type UserFilter } from './filters.js';
 import { mergeUsers, unmergeUser } from './merge.js';
 import { MAX_BULK, createUsers, type BulkItemResult } from './bulk.js';
@@ -418,6 +414,19 @@ const UserPayload = (name: string, what: string) =>
     fields: (t) => ({ user: t.field({ type: UserRef, description: `The user ${what}.`, resolve: (p) => p.user }) }),
   });
 
+builder.objectType(PiiRejectedError, {
+  name: 'PiiRejectedError',
+  description:
+    'A value that must not carry personal data looks like an e-mail address, a phone number or a national id. That is externalUserId, the learning identity, which must stay anonymous. Nothing was changed.',
+  interfaces: [ErrorInterface],
+  shareable: true,
+  isTypeOf: (value) => value instanceof PiiRejectedError,
+  fields: (t) => ({
+    field: t.exposeString('field', { description: 'The input field refused, e.g. input.externalUserId.' }),
+    rule: t.exposeString('rule', { description: 'Which rule matched: email, phone or national_id.' }),
+  }),
+});
+
 const CreateUserSuccess = UserPayload('CreateUserSuccess', 'created');
 
 function toCreateInput(input: (typeof CreateUserInput)['$inferInput']): CreateUserData {
@@ -443,6 +452,17 @@ builder.mutationFields((t) => ({
   }),
 }));
 
+/** What one item of createUsers (a whole createUser) can fail with. */
+const ITEM_ERRORS = [
+  NotFoundError,
+  ValidationError,
+  ConflictError,
+  ForbiddenError,
+  PiiRejectedError,
+  BackendUnavailableError,
+  UnsupportedByBackendError,
+];
+
 const CreateUsersSuccess = builder.objectRef<{ results: BulkItemResult[] }>('CreateUsersSuccess').implement({
   description: 'The outcome of each item of a createUsers call.',
   fields: (t) => ({
@@ -451,7 +471,7 @@ const CreateUsersSuccess = builder.objectRef<{ results: BulkItemResult[] }>('Cre
       // itemErrors, not a hand-made union: graphql-js turns an Error returned in a list into a
       // field error, so the errors plugin must wrap each failed item for it to stay data.
       itemErrors: {
-        types: [...ALL_ERRORS, BackendUnavailableError, UnsupportedByBackendError],
+        types: ITEM_ERRORS,
         directResult: true,
         union: {
           name: 'CreateUsersItemResult',
@@ -468,9 +488,7 @@ const CreateUsersSuccess = builder.objectRef<{ results: BulkItemResult[] }>('Cre
 
 /** Bulk items answer typed errors only; anything unexpected is reported as a plain validation failure. */
 function asTypedError(error: Error): Error {
-  return [...ALL_ERRORS, BackendUnavailableError, UnsupportedByBackendError].some((E) => error instanceof E)
-    ? error
-    : new ValidationError('this item could not be created');
+  return ITEM_ERRORS.some((E) => error instanceof E) ? error : new ValidationError('this item could not be created');
 }
 
 const CreateUsersInput = builder.inputType('CreateUsersInput', {
