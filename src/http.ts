@@ -29,7 +29,10 @@ type ErrorCode = (
   | UnsupportedByBackendError
 )['code'];
 
-/** The HTTP status of each domain error, for the graph's HTTP errors and every REST dialect unless it documents another. */
+/**
+ * The HTTP status of each domain error, for the graph's HTTP errors and every REST dialect unless
+ * it documents another.
+ */
 export const HTTP_STATUS = {
   NOT_FOUND: 404,
   VALIDATION: 400,

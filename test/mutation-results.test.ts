@@ -19,7 +19,10 @@ import { jwtFor, newUser, run, subAccount } from './helpers/lifecycle.js';
 const h = useHarness();
 let a: Partner;
 let b: Partner;
-/** In A's root account: a plain user, a victim, and an admin of `region` only (so its own account is above its subtree). */
+/**
+ * In A's root account: a plain user, a victim, and an admin of `region` only (so its own account
+ * is above its subtree).
+ */
 let plain: { user: any; token: string };
 let victim: any;
 let regional: { user: any; token: string };

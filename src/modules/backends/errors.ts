@@ -26,7 +26,10 @@ export class BackendUnavailableError extends DomainError {
   readonly code = 'BACKEND_UNAVAILABLE';
   constructor(
     readonly backend: Backend,
-    /** Seconds until the backend may be asked again (its Retry-After, or the circuit's half-open time); null: unknown. */
+    /**
+     * Seconds until the backend may be asked again (its Retry-After, or the circuit's half-open
+     * time); null: unknown.
+     */
     readonly retryAfter: number | null,
     message: string,
   ) {

@@ -445,10 +445,15 @@ export function userDeleteCalls(
       missingIsDone: true,
     });
   const catalog = native('CATALOG');
-  if (catalog) calls.push({ kind: 'CATALOG', operation: { op: 'catalog.deleteUser', nativeId: catalog }, missingIsDone: true });
+  if (catalog)
+    calls.push({ kind: 'CATALOG', operation: { op: 'catalog.deleteUser', nativeId: catalog }, missingIsDone: true });
   const learning = native('LEARNING');
   if (learning)
-    calls.push({ kind: 'LEARNING', operation: { op: 'learning.disableAccount', nativeId: learning }, missingIsDone: true });
+    calls.push({
+      kind: 'LEARNING',
+      operation: { op: 'learning.disableAccount', nativeId: learning },
+      missingIsDone: true,
+    });
   return calls;
 }
 
@@ -462,7 +467,8 @@ export async function markDeletedUpstream(
   owners: { userId: { in: string[] } } | { clientId: string },
 ): Promise<void> {
   const gone = accepted.filter((a) => a.backend.kind !== 'LEARNING').map((a) => a.backend.id);
-  if (gone.length) await tx.identity.updateMany({ where: { backendId: { in: gone }, ...owners }, data: { status: 'GONE' } });
+  if (gone.length)
+    await tx.identity.updateMany({ where: { backendId: { in: gone }, ...owners }, data: { status: 'GONE' } });
 }
 
 /** deleteUserDependencies: catalog DELETE /api/v1/users/{id}?only_orders_and_enrollments=true for a catalog user. */

@@ -159,7 +159,7 @@ export async function createUsers(
       if (clash) results[index] = { ok: false, error: clash };
       return !clash;
     });
-    await inPool(send, ctx.config?.backends.concurrency ?? 1, async ({ index, row, call }) => {
+    await inPool(send, ctx.config?.backends.concurrency ?? 1, async ({ index, call }) => {
       try {
         accepted.set(index, await callBackend(ctx, backends.get(call!.kind)!, call!, 'createUsers'));
       } catch (error) {
