@@ -3,6 +3,9 @@
 // [--cpu-prof]`: only issue #14's side-by-side shapes (bench/side.ts), on one store; with
 // --cpu-prof the gateway targets are profiled during the timed runs and each profile is
 // summarised (bench/cpuprofile.ts; the .cpuprofile files in $TMPDIR/account-gateway-profiles).
+// `npm run bench -- --only sync [--users N] [--note TEXT]`: only the sync scenarios of SPEC
+// §10.6 (bench/sync.ts runSyncOnly), on embedded PGlite; writes bench/results-sync.json and
+// BENCHMARKS.md's Sync section.
 // Generates the data set, runs every scenario in-process and over HTTP against the gateway,
 // the naive build and the floor, on embedded PGlite and (with DATABASE_URL) on PostgreSQL,
 // prints the tables, writes bench/results.json and, after a full run, BENCHMARKS.md.
@@ -29,7 +32,7 @@ import { load, startServer, type LoadOptions, type ServerHandle, type StoreLocat
 import { wrk, wrkAvailable } from './wrk.js';
 import { REST_LISTS, createUsersBody, ensureBody, entitiesBody, pageBody } from './queries.js';
 import { evaluate, sideSection, storeSection, syncSection, type StoreReport } from './report.js';
-import { SYNC_FULL, SYNC_QUICK, syncScenarios } from './sync.js';
+import { SYNC_FULL, SYNC_QUICK, runSyncOnly, syncScenarios } from './sync.js';
 import { SHAPE_KEYS, shapeContext } from './shapes.js';
 import { SIDE_TARGETS, sideBySide, type SideTarget } from './side.js';
 import { preparePostGraphile } from './postgraphile.js';
@@ -512,7 +515,14 @@ function machine() {
 }
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const only = argv.indexOf('--only');
+  if (only >= 0 && argv[only + 1] === 'sync') {
+    const report = await runSyncOnly(argv, log);
+    if (report.targets.some((t) => t.pass === false)) process.exitCode = 1;
+    return;
+  }
+  const o = parseArgs(argv);
   const started = new Date();
   const host = machine();
   const tag = started.getTime().toString(36);

@@ -6,23 +6,26 @@
 // upstream stopped, so a read that called the backend would fail).
 import crypto from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import type { Store } from '../src/store/database.js';
+import { openStore, type Store } from '../src/store/database.js';
 import { loadUserPrincipal } from '../src/auth/authenticate.js';
 import { provisionPartner } from '../src/modules/partners/service.js';
 import { connectBackend } from '../src/modules/backends/service.js';
 import { requestRun, type Progress } from '../src/modules/sync/runner.js';
 import { gatewaySync } from '../src/modules/sync/service.js';
 import { resolveOptions, connectorOptions } from '../src/connectors/transport.js';
-import { BENCH_PREFIX, type BenchData } from './data.js';
+import { BENCH_PREFIX, QUICK, generate, type BenchData } from './data.js';
 import { gqlRequest, sequential } from './inprocess.js';
 import { PAGE } from './queries.js';
 import { ipcAsk } from './http.js';
 import type { StandInRequest } from './standin-proc.js';
-import type { TargetResult } from './report.js';
+import { syncSection, type StoreReport, type TargetResult } from './report.js';
 
 export interface SyncSize {
   /** Bulk catalog users on the stand-in (besides its few demo records). */
@@ -386,4 +389,84 @@ export function syncTable(r: SyncReport): string {
     `| incremental after ${r.size.changes} changes | ${i.seconds} | ${i.requests} | ${i.pages} | ${i.records} | – | ${i.identitiesChanged} identities, ${i.usersChanged} users changed | ${i.status} |`,
   ];
   return lines.join('\n');
+}
+
+/**
+ * Only the sync scenarios (`npm run bench -- --only sync`, or `npx tsx bench/sync.ts`), on
+ * embedded PGlite in a temporary directory: the hosted partner the reads are compared with is
+ * the quick data set's (500 users). `--users N` sizes the stand-in (default 50,000), `--note`
+ * adds a line. Prints the section, writes bench/results-sync.json and, at 50,000 users or
+ * more, the Sync section of BENCHMARKS.md (only that section: the §9 tables stay as they are).
+ */
+export async function runSyncOnly(argv: string[], log: (line: string) => void = console.log): Promise<SyncReport> {
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const users = Number(value('--users') ?? SYNC_FULL.catalogUsers);
+  if (!Number.isSafeInteger(users) || users < 1) throw new Error('--users: a positive integer');
+  const size: SyncSize = { ...SYNC_FULL, catalogUsers: users };
+  const started = new Date();
+  const load = os.loadavg().map((n) => Math.round(n * 100) / 100);
+  const cpus = os.cpus();
+  const header = `Run of ${started.toISOString()} (\`npm run bench -- --only sync\`, embedded PGlite): node ${process.version}, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores; load average at start ${load.join(' / ')}`;
+  log(header);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-bench-sync-'));
+  let store: Store | undefined;
+  try {
+    store = await openStore({ dataDir: path.join(dir, 'data') });
+    const data = await generate(store, QUICK, 42, log);
+    const report = await syncScenarios(store, data, undefined, size, log);
+    const loadAfter = os.loadavg().map((n) => Math.round(n * 100) / 100);
+    const note = value('--note');
+    const machine = [
+      `${header}, at the end ${loadAfter.join(' / ')} (${cpus.length} cores: above ${cpus.length} the machine was shared, and every time below is longer than an idle machine's).`,
+      ...(note ? [note] : []),
+    ].join(' ');
+    const section = syncSection(
+      [
+        {
+          store: 'pglite',
+          version: '',
+          data: {},
+          measurements: [],
+          targets: [],
+          gatewayMaxRssMiB: null,
+          sync: report,
+        } satisfies StoreReport,
+      ],
+      machine,
+    );
+    log(`\n${section}\n`);
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    await fs.writeFile(
+      path.join(here, 'results-sync.json'),
+      `${JSON.stringify({ date: started.toISOString(), loadAverage: { start: load, end: loadAfter }, sync: report }, null, 2)}\n`,
+    );
+    log('wrote bench/results-sync.json');
+    if (users >= SYNC_FULL.catalogUsers) {
+      const file = path.join(here, '..', 'BENCHMARKS.md');
+      const doc = await fs.readFile(file, 'utf8');
+      const begin = doc.indexOf('## Sync (SPEC §10.6)');
+      const end = doc.indexOf('<!-- bench:end -->');
+      if (begin >= 0 && end > begin) {
+        await fs.writeFile(file, `${doc.slice(0, begin)}${section}\n\n${doc.slice(end)}`);
+        log("wrote BENCHMARKS.md's Sync section");
+      } else log('BENCHMARKS.md has no generated Sync section to replace: left as it is');
+    }
+    return report;
+  } finally {
+    await store?.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  runSyncOnly(process.argv.slice(2)).then(
+    (report) => process.exit(report.targets.every((t) => t.pass !== false) ? 0 : 1),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }
