@@ -14,6 +14,7 @@ import { useHarness, type Partner } from './helpers/app.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
 import { createUser as standInCreateUser } from '../src/modules/users/service.js';
+import { dropConnector } from '../src/connectors/index.js';
 
 const h = useHarness({ SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
 
@@ -268,24 +269,6 @@ describe('write-through to one connected backend', () => {
     expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-two' } })).toBe(0);
   });
 
-  it('createUsers refuses each item a connected backend would hold (bulk does not write through yet): no call, nothing stored', async () => {
-    proxy.resetLog();
-    const r = await h.gql(
-      `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on CreateUsersSuccess { results { __typename ... on Error { code message } } } } }`,
-      { input: { users: [{ externalUserId: 'wt-bulk' }, { email: 'wt-bulk@example.com' }] } },
-      { token: a.key },
-    );
-    expect(r.errors).toBeUndefined();
-    expect(r.data.createUsers.results.map((i: any) => i.__typename)).toEqual(['ValidationError', 'ValidationError']);
-    expect(r.data.createUsers.results[0].message).toContain('learning');
-    expect(calls()).toEqual([]);
-    expect(
-      await h.store.prisma.user.count({
-        where: { partnerId: a.accountId, OR: [{ externalUserId: 'wt-bulk' }, { email: 'wt-bulk@example.com' }] },
-      }),
-    ).toBe(0);
-  });
-
   it("partner B's mutations never reach A's backends", async () => {
     proxy.resetLog();
     expect(
@@ -357,5 +340,307 @@ describe('write-through to one connected backend', () => {
     // The refused transactions left no audit event and no identity either.
     expect(await audited()).toBe(auditBefore);
     expect(await h.store.prisma.identity.count({ where: { partnerId: a.accountId } })).toBe(identitiesBefore);
+  });
+});
+
+// The rest of SPEC §10.4's single-backend mapping: deletes, unmerge, createUsers, and a
+// retried transaction that must not send its backend call twice.
+describe('write-through to one connected backend: deletes, unmerge, bulk', () => {
+  const gone = (where: Record<string, unknown>) =>
+    standIn.store.prisma.user.findFirst({ where: { partnerId: standIn.partnerId, ...where } });
+  const stored = (uuid: string) => h.store.prisma.user.findUniqueOrThrow({ where: { id: uuid } });
+
+  // The tests above left learning and catalog down, asking not to be called for 120 s
+  // (Retry-After): they are up again, and the transports fresh, as a restarted gateway's.
+  beforeAll(() => {
+    proxy.clear();
+    for (const backend of Object.values(backends)) dropConnector(backend.id);
+  });
+
+  it('deleteUser of a catalog user → catalog DELETE /api/v1/users/{id}; the identity is GONE', async () => {
+    const created = await mutate(a.key, 'createUser', { email: 'wt-del-cat@example.com' }, USER);
+    const upstream = await upstreamUser({ email: 'wt-del-cat@example.com' });
+    proxy.resetLog();
+    const r = await mutate(a.key, 'deleteUser', { id: created.user.id, action: 'DELETE' }, 'deletedUserId');
+    expect(r.__typename, JSON.stringify(r)).toBe('DeleteUserSuccess');
+    expect(calls()).toEqual([`DELETE /rest/catalog/api/v1/users/${upstream!.catalogId}`]);
+    expect((await gone({ id: upstream!.id }))?.status).toBe('DELETED');
+    expect((await stored(created.user.uuid)).status).toBe('DELETED');
+    expect((await identityOf({ userId: created.user.uuid }, 'CATALOG'))?.status).toBe('GONE');
+  });
+
+  it("deleteUser of an embed user → embed DELETE user with action and reallocateTo = the receiver's embed identifier", async () => {
+    const leaving = await mutate(a.key, 'createUser', { identifier: 'wt-del-emb' }, USER);
+    const receiver = await mutate(a.key, 'createUser', { identifier: 'wt-del-recv' }, USER);
+    const hosted = await mutate(a.key, 'createUser', { email: 'wt-del-no-embed@example.com' }, USER);
+    proxy.resetLog();
+    // A receiver without an embed user cannot receive the courses there: nothing is called or changed.
+    const refused = await mutate(
+      a.key,
+      'deleteUser',
+      { id: leaving.user.id, action: 'REALLOCATE', reallocateTo: hosted.user.id },
+      'deletedUserId',
+    );
+    expect(refused).toMatchObject({ __typename: 'UnsupportedByBackendError', kind: 'EMBED', operation: 'deleteUser' });
+    expect(calls()).toEqual([]);
+    expect((await stored(leaving.user.uuid)).status).toBe('ACTIVE');
+
+    const r = await mutate(
+      a.key,
+      'deleteUser',
+      { id: leaving.user.id, action: 'REALLOCATE', reallocateTo: receiver.user.id },
+      'deletedUserId',
+    );
+    expect(r.__typename, JSON.stringify(r)).toBe('DeleteUserSuccess');
+    expect(calls()).toEqual(['DELETE /rest/embed/v1/headless/user/wt-del-emb']);
+    expect(proxy.log[0]!.query).toEqual({ action: 'reallocate', reallocateTo: 'wt-del-recv' });
+    expect((await gone({ identifier: 'wt-del-emb' }))?.status).toBe('DELETED');
+    expect((await identityOf({ userId: leaving.user.uuid }, 'EMBED'))?.status).toBe('GONE');
+  });
+
+  it('deleteUser of a learning user → learning DELETE /accounts/{id} (the learning API disables)', async () => {
+    const created = await mutate(a.key, 'createUser', { externalUserId: 'wt-del-learner' }, USER);
+    const upstream = await upstreamUser({ externalUserId: 'wt-del-learner' });
+    proxy.resetLog();
+    const r = await mutate(a.key, 'deleteUser', { id: created.user.id, action: 'IGNORE' }, 'deletedUserId');
+    expect(r.__typename, JSON.stringify(r)).toBe('DeleteUserSuccess');
+    expect(calls()).toEqual([`DELETE /rest/learning/accounts/${upstream!.id}`]);
+    expect((await upstreamUser({ externalUserId: 'wt-del-learner' }))?.status).toBe('DISABLED');
+    expect((await stored(created.user.uuid)).status).toBe('DELETED');
+  });
+
+  it('deleteUser with the backend down is a BackendUnavailableError and nothing changed, here or there', async () => {
+    const created = await mutate(a.key, 'createUser', { email: 'wt-del-down@example.com' }, USER);
+    const before = await stored(created.user.uuid);
+    proxy.resetLog();
+    // Longer than the transport waits for (60 s): the call fails at once as unavailable.
+    proxy.add({ kind: 'status', status: 503, retryAfter: '120', match: (r) => r.path.startsWith('/rest/catalog') });
+    try {
+      const r = await mutate(a.key, 'deleteUser', { id: created.user.id }, 'deletedUserId');
+      expect(r).toMatchObject({ __typename: 'BackendUnavailableError', kind: 'CATALOG' });
+      expect(r.retryAfter).toBeGreaterThanOrEqual(100);
+      // A DELETE is idempotent, so the transport may retry it; it never got through.
+      const upstream = await upstreamUser({ email: 'wt-del-down@example.com' });
+      expect(new Set(calls())).toEqual(new Set([`DELETE /rest/catalog/api/v1/users/${upstream!.catalogId}`]));
+      expect(await stored(created.user.uuid)).toEqual(before);
+      expect((await upstreamUser({ email: 'wt-del-down@example.com' }))?.status).toBe('ACTIVE');
+      expect((await identityOf({ userId: created.user.uuid }, 'CATALOG'))?.status).toBe('LINKED');
+    } finally {
+      proxy.clear();
+      dropConnector(backends.CATALOG.id);
+    }
+  });
+
+  it('deleteUserDependencies of a catalog user → catalog DELETE ?only_orders_and_enrollments=true', async () => {
+    const created = await mutate(a.key, 'createUser', { email: 'wt-deps@example.com' }, USER);
+    const upstream = await upstreamUser({ email: 'wt-deps@example.com' });
+    proxy.resetLog();
+    const r = await mutate(
+      a.key,
+      'deleteUserDependencies',
+      { id: created.user.id },
+      'deletedOrders deletedEnrollments',
+    );
+    expect(r.__typename, JSON.stringify(r)).toBe('DeleteUserDependenciesSuccess');
+    expect(calls()).toEqual([`DELETE /rest/catalog/api/v1/users/${upstream!.catalogId}`]);
+    expect(proxy.log[0]!.query).toEqual({ only_orders_and_enrollments: 'true' });
+    // Only the dependencies: the user stays, here and there.
+    expect((await upstreamUser({ email: 'wt-deps@example.com' }))?.status).toBe('ACTIVE');
+    expect((await stored(created.user.uuid)).status).toBe('ACTIVE');
+  });
+
+  it('unmergeUser of a catalog user merged upstream → catalog PUT with clear_merged_into_user_id=true', async () => {
+    const source = await mutate(a.key, 'createUser', { email: 'wt-merged@example.com' }, USER);
+    const target = await mutate(a.key, 'createUser', { email: 'wt-merge-target@example.com' }, USER);
+    const upSource = await upstreamUser({ email: 'wt-merged@example.com' });
+    const upTarget = await upstreamUser({ email: 'wt-merge-target@example.com' });
+    // Merged upstream, as a sync would have seen it: the catalog record points at its target.
+    await standIn.store.prisma.user.update({
+      where: { id: upSource!.id },
+      data: { status: 'MERGED', mergedIntoId: upTarget!.id },
+    });
+    const identity = await identityOf({ userId: source.user.uuid }, 'CATALOG');
+    await h.store.prisma.identity.update({
+      where: { id: identity!.id },
+      data: { data: { ...(identity!.data as object), merged_into_user_id: upTarget!.catalogId } },
+    });
+    await h.store.prisma.user.update({
+      where: { id: source.user.uuid },
+      data: { status: 'MERGED', mergedIntoId: target.user.uuid },
+    });
+    proxy.resetLog();
+    const r = await mutate(a.key, 'unmergeUser', { id: source.user.id }, USER);
+    expect(r).toMatchObject({ __typename: 'UnmergeUserSuccess', user: { status: 'ACTIVE' } });
+    expect(calls()).toEqual([`PUT /rest/catalog/api/v1/users/${upSource!.catalogId}`]);
+    expect(await upstreamUser({ id: upSource!.id })).toMatchObject({ status: 'ACTIVE', mergedIntoId: null });
+    expect(((await identityOf({ userId: source.user.uuid }, 'CATALOG'))!.data as any).merged_into_user_id).toBeNull();
+    // Merged only here (not upstream): no call.
+    await h.store.prisma.user.update({
+      where: { id: source.user.uuid },
+      data: { status: 'MERGED', mergedIntoId: target.user.uuid },
+    });
+    proxy.resetLog();
+    expect((await mutate(a.key, 'unmergeUser', { id: source.user.id }, USER)).__typename).toBe('UnmergeUserSuccess');
+    expect(calls()).toEqual([]);
+  });
+
+  it('deleteClient → embed DELETE client; its users there go with it; the backend down changes nothing', async () => {
+    expect(
+      (await mutate(a.key, 'upsertClient', { identifier: 'wt-del-client', metadata: {} }, 'client { id }')).__typename,
+    ).toBe('UpsertClientSuccess');
+    const member = await mutate(
+      a.key,
+      'createUser',
+      { identifier: 'wt-del-client-user', clientIdentifier: 'wt-del-client' },
+      USER,
+    );
+    expect(member.__typename, JSON.stringify(member)).toBe('CreateUserSuccess');
+    proxy.resetLog();
+    proxy.add({ kind: 'status', status: 503, match: (r) => r.path.startsWith('/rest/embed') });
+    const down = await mutate(a.key, 'deleteClient', { identifier: 'wt-del-client' }, 'deletedClientId');
+    proxy.clear();
+    dropConnector(backends.EMBED.id);
+    expect(down).toMatchObject({ __typename: 'BackendUnavailableError', kind: 'EMBED' });
+    expect(await h.store.prisma.client.count({ where: { partnerId: a.accountId, identifier: 'wt-del-client' } })).toBe(
+      1,
+    );
+    expect((await stored(member.user.uuid)).status).toBe('ACTIVE');
+
+    proxy.resetLog();
+    const r = await mutate(a.key, 'deleteClient', { identifier: 'wt-del-client' }, 'deletedClientId');
+    expect(r.__typename, JSON.stringify(r)).toBe('DeleteClientSuccess');
+    expect(calls()).toEqual(['DELETE /rest/embed/v1/headless/client/wt-del-client']);
+    expect(
+      await standIn.store.prisma.client.count({ where: { partnerId: standIn.partnerId, identifier: 'wt-del-client' } }),
+    ).toBe(0);
+    expect((await gone({ identifier: 'wt-del-client-user' }))?.status).toBe('DELETED');
+    expect((await stored(member.user.uuid)).status).toBe('DELETED');
+    expect((await identityOf({ userId: member.user.uuid }, 'EMBED'))?.status).toBe('GONE');
+  });
+
+  it('createUsers writes each item through on its own: one taken upstream or in two backends fails only itself', async () => {
+    // Taken upstream only (the stand-in's own user): learning answers 422.
+    await standInCreateUser(await standIn.context(), { externalUserId: 'wt-bulk-upstream' });
+    proxy.resetLog();
+    const r = await h.gql(
+      `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { ${USER} } ... on Error { code message } } } } }`,
+      {
+        input: {
+          users: [
+            { externalUserId: 'wt-bulk-1' },
+            { externalUserId: 'wt-bulk-upstream' },
+            { email: 'wt-bulk-2@example.com' },
+            { externalUserId: 'wt-bulk-two', email: 'wt-bulk-two@example.com' },
+            { externalUserId: 'wt-bulk-3' },
+          ],
+        },
+      },
+      { token: a.key },
+    );
+    expect(r.errors).toBeUndefined();
+    const results = r.data.createUsers.results;
+    expect(results.map((i: any) => i.__typename)).toEqual([
+      'CreateUserSuccess',
+      'ConflictError',
+      'CreateUserSuccess',
+      'ValidationError',
+      'CreateUserSuccess',
+    ]);
+    expect(results[1].message).toContain('learning backend');
+    // One call per item that reaches a backend, none for the one refused before.
+    expect(calls().sort()).toEqual([
+      'POST /rest/catalog/api/v1/users',
+      'POST /rest/learning/accounts',
+      'POST /rest/learning/accounts',
+      'POST /rest/learning/accounts',
+    ]);
+    expect(proxy.maxInFlight).toBeLessThanOrEqual(h.config.backends.concurrency);
+    for (const [i, kind] of [
+      [0, 'LEARNING'],
+      [2, 'CATALOG'],
+      [4, 'LEARNING'],
+    ] as const) {
+      expect((await identityOf({ userId: results[i].user.uuid }, kind))?.status).toBe('LINKED');
+    }
+    expect(await upstreamUser({ externalUserId: 'wt-bulk-1' })).not.toBeNull();
+    expect(
+      await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-bulk-upstream' } }),
+    ).toBe(0);
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-bulk-two' } })).toBe(
+      0,
+    );
+  });
+
+  it('a transaction retried after its backend call does not send the call again (one POST, the user stored once)', async () => {
+    const prisma = h.store.prisma as any;
+    const original = prisma.$transaction;
+    let injected = 0;
+    // The first transaction that wrote a user is made to lose a race at its end, as a
+    // serialization failure would: the runner runs the whole callback again.
+    prisma.$transaction = function (work: any, options: any) {
+      if (typeof work !== 'function') return original.call(this, work, options);
+      return original.call(
+        this,
+        async (tx: any) => {
+          const result = await work(tx);
+          if (!injected && (await tx.user.count({ where: { externalUserId: 'wt-retried' } }))) {
+            injected++;
+            throw Object.assign(new Error('injected serialization failure'), { code: 'P2034' });
+          }
+          return result;
+        },
+        options,
+      );
+    };
+    proxy.resetLog();
+    try {
+      const r = await mutate(a.key, 'createUser', { externalUserId: 'wt-retried' }, USER);
+      expect(r.__typename, JSON.stringify(r)).toBe('CreateUserSuccess');
+    } finally {
+      prisma.$transaction = original;
+    }
+    expect(injected).toBe(1);
+    expect(calls()).toEqual(['POST /rest/learning/accounts']);
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-retried' } })).toBe(
+      1,
+    );
+    const upstream = await upstreamUser({ externalUserId: 'wt-retried' });
+    expect(
+      await h.store.prisma.identity.findFirst({ where: { backendId: backends.LEARNING.id, key: 'wt-retried' } }),
+    ).toMatchObject({ nativeId: upstream!.id, status: 'LINKED' });
+  });
+
+  it("partner B's deletes, unmerge and bulk never reach A's backends, and A's users are not B's to delete", async () => {
+    const mine = await mutate(b.key, 'createUser', { email: 'wt-b-del@example.com', identifier: 'wt-b-del' }, USER);
+    const bulkB = await h.gql(
+      `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { ... on CreateUsersSuccess { results { __typename } } } }`,
+      { input: { users: [{ externalUserId: 'wt-bulk-1' }, { email: 'wt-b-bulk@example.com' }] } },
+      { token: b.key },
+    );
+    expect(bulkB.data.createUsers.results.map((i: any) => i.__typename)).toEqual([
+      'CreateUserSuccess',
+      'CreateUserSuccess',
+    ]);
+    const aUser = await mutate(a.key, 'createUser', { email: 'wt-a-kept@example.com' }, USER);
+    proxy.resetLog();
+    expect((await mutate(b.key, 'deleteUserDependencies', { id: mine.user.id }, 'deletedOrders')).__typename).toBe(
+      'DeleteUserDependenciesSuccess',
+    );
+    expect((await mutate(b.key, 'deleteUser', { id: mine.user.id }, 'deletedUserId')).__typename).toBe(
+      'DeleteUserSuccess',
+    );
+    expect((await mutate(b.key, 'deleteUser', { id: aUser.user.id }, 'deletedUserId')).__typename).toBe(
+      'NotFoundError',
+    );
+    expect((await mutate(b.key, 'deleteUserDependencies', { id: aUser.user.id }, 'deletedOrders')).__typename).toBe(
+      'NotFoundError',
+    );
+    expect((await mutate(b.key, 'unmergeUser', { id: aUser.user.id }, USER)).__typename).toBe('NotFoundError');
+    expect((await mutate(b.key, 'deleteClient', { identifier: 'wt-client' }, 'deletedClientId')).__typename).toBe(
+      'DeleteClientSuccess',
+    );
+    expect(calls()).toEqual([]);
+    expect((await stored(aUser.user.uuid)).status).toBe('ACTIVE');
+    expect(await h.store.prisma.identity.count({ where: { partnerId: b.accountId } })).toBe(0);
   });
 });
