@@ -1,11 +1,13 @@
 // The PostGraphile v5 target of issue #14's side-by-side benchmark: PostGraphile (the amber
-// preset, no plugins) over the bench's own PostgreSQL database, on a bare node:http server
+// preset, no plugins added) over the bench's own PostgreSQL database, on a bare node:http server
 // (grafserv), answering the read shapes of bench/shapes.ts with the same data the gateway
 // answers. The partner filter is a `condition` on the root connections (allUsers,
-// allAccounts); PostGraphile has no substring search nor range condition of its own, so two
-// set-returning SQL functions (its way of adding a root connection) take the search term and
-// the range with the partner, and one computed column gives an account the gateway's
-// inherited plan. `preparePostGraphile` creates them in the bench database before start.
+// allAccounts); PostGraphile has no substring search, range or IS NOT NULL condition of its
+// own, so three set-returning SQL functions (its way of adding a root connection) take the
+// search term, the range or nothing with the partner (search, range, the embed list), and
+// one computed column gives an account the gateway's inherited plan. `preparePostGraphile` creates them in the bench database before start.
+// Every column may be a `condition` or `orderBy` (PgIndexBehaviorsPlugin off, as PostGraphile
+// v4 had it by default): the gateway's visibility reads the unindexed "deletedAt".
 //
 // postgraphile 5.1.5 (grafast 1.1) calls Promise.withResolvers, which Node 22 has and Node
 // 20 does not: bench/promise-polyfill.ts adds it before PostGraphile is loaded.
@@ -31,6 +33,13 @@ $$;
 CREATE OR REPLACE FUNCTION bench_users_created_between(partner text, from_time timestamp, to_time timestamp) RETURNS SETOF "User" LANGUAGE sql STABLE AS $$
   SELECT * FROM "User" u WHERE u."partnerId" = partner AND u."deletedAt" IS NULL
     AND u."createdAt" >= from_time AND u."createdAt" <= to_time
+  ORDER BY u.id
+$$;
+-- The gateway lists a user's entitlements by kind (the enum's order); PostGraphile orders by
+-- no enum column unless told.
+COMMENT ON COLUMN "Entitlement".kind IS E'@behavior +orderBy';
+CREATE OR REPLACE FUNCTION bench_embed_users(partner text) RETURNS SETOF "User" LANGUAGE sql STABLE AS $$
+  SELECT * FROM "User" u WHERE u."partnerId" = partner AND u."deletedAt" IS NULL AND u.identifier IS NOT NULL
   ORDER BY u.id
 $$;
 `;
@@ -69,6 +78,7 @@ export async function createPostGraphileServer(databaseUrl: string): Promise<Pos
   });
   const pgl = postgraphile({
     extends: [PostGraphileAmberPreset],
+    disablePlugins: ['PgIndexBehaviorsPlugin'],
     pgServices: [makePgService({ pool, schemas: ['public'] })],
     grafserv: { graphqlPath: '/graphql', graphiql: false, watch: false },
     grafast: { explain: false },

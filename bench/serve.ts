@@ -9,11 +9,7 @@ import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { openStore } from '../src/store/database.js';
-import { createLogger } from '../src/logger.js';
-import { createApp } from '../src/app.js';
-import { createNaive } from './naive.js';
 import { createFloorServer } from './floor.js';
-import { benchConfig } from './inprocess.js';
 
 export type ServeTarget = 'gateway' | 'naive' | 'floor' | 'postgraphile';
 
@@ -42,20 +38,24 @@ async function main() {
       ? { databaseUrl: process.env.BENCH_DATABASE_URL }
       : { dataDir: process.env.BENCH_DATA_DIR! },
   );
+  // Each target loads only its own code: PostGraphile none of the gateway's, the others none
+  // of PostGraphile's (nor its Promise polyfill).
   // Logs off (a log line per request is the operator's choice, not the gateway's cost).
   // BENCH_COMPILED_READS=false: the gateway without its compiled read path (the executor).
-  const config = benchConfig(
-    process.env.BENCH_COMPILED_READS ? { COMPILED_READS: process.env.BENCH_COMPILED_READS } : {},
-  );
+  const config = async () =>
+    (await import('./inprocess.js')).benchConfig(
+      process.env.BENCH_COMPILED_READS ? { COMPILED_READS: process.env.BENCH_COMPILED_READS } : {},
+    );
   let profiler: Session | undefined;
   let server: Server;
   let statementCount = () => store.statementCount();
   let closeTarget = async () => {};
   if (target === 'gateway') {
-    const app = createApp({ config, store, logger: createLogger('silent') });
+    const { createApp } = await import('../src/app.js');
+    const { createLogger } = await import('../src/logger.js');
+    const app = createApp({ config: await config(), store, logger: createLogger('silent') });
     server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
   } else if (target === 'postgraphile') {
-    // Loaded only here: PostGraphile (and its Promise polyfill) stays out of the other targets.
     const { createPostGraphileServer } = await import('./postgraphile.js');
     const pgl = await createPostGraphileServer(process.env.BENCH_DATABASE_URL!);
     server = pgl.server;
@@ -65,7 +65,7 @@ async function main() {
   } else {
     server =
       target === 'naive'
-        ? createNaive(store.prisma, config).server()
+        ? (await import('./naive.js')).createNaive(store.prisma, await config()).server()
         : createFloorServer(store.pool, process.env.BENCH_PARTNER_ID!);
     server.listen(0, '127.0.0.1');
   }

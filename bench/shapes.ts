@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { BenchData } from './data.js';
 import { globalId } from '../src/graphql/ids.js';
-import { gqlBody } from './queries.js';
+import { REST_LISTS, gqlBody } from './queries.js';
 
 export interface ShapeRequest {
   method: 'GET' | 'POST';
@@ -70,7 +70,7 @@ export async function shapeContext(pool: pg.Pool, data: BenchData): Promise<Shap
     key: partner.key,
     pageUserIds: page.rows.map((r) => r.id),
     detailUserId: detail.rows[0]!.id,
-    search: 'user12',
+    search: 'user1',
     // Users are created a minute apart from 2024-01-01: this range holds thousands.
     range: { from: '2024-01-02T00:00:00.000Z', to: '2024-01-05T00:00:00.000Z' },
   };
@@ -109,11 +109,11 @@ const USER_FIELDS = `uuid status externalUserId email identifier
       entitlements { kind grantedAt }
       mergedInto { uuid }
       courses { totalCount }`;
-const PG_USER_FIELDS = `uuid: id status externalUserId email identifier
-      account: accountByAccountId { ulid: id name plan: effectivePlan }
+const PG_USER_FIELDS = `uuid: rowId status externalUserId email identifier
+      account: accountByAccountId { ulid: rowId name plan: effectivePlan }
       client: clientByClientId { identifier }
       entitlements: entitlementsByUserId(orderBy: KIND_ASC) { nodes { kind grantedAt } }
-      mergedInto: userByMergedIntoId { uuid: id }
+      mergedInto: userByMergedIntoId { uuid: rowId }
       courses: coursesByOwnerId(condition: { partnerId: $partner }) { totalCount }`;
 // PostGraphile's lists are connections; the gateway's entitlements a plain list.
 const pgUser = (u: any) => u && { ...u, entitlements: u.entitlements.nodes };
@@ -181,9 +181,9 @@ export function shapes(c: ShapeContext): Shape[] {
         body: gqlBody(
           `query Q($partner: String!) {
   accounts: allAccounts(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) { nodes {
-    ulid: id name
-    subAccounts: accountsByParentId(first: 10, orderBy: PRIMARY_KEY_ASC) { nodes { ulid: id name } }
-    users: usersByAccountId(first: 10, condition: { deletedAt: null }, orderBy: PRIMARY_KEY_ASC) { totalCount nodes { uuid: id externalUserId email } }
+    ulid: rowId name
+    subAccounts: accountsByParentId(first: 10, orderBy: PRIMARY_KEY_ASC) { nodes { ulid: rowId name } }
+    users: usersByAccountId(first: 10, condition: { deletedAt: null }, orderBy: PRIMARY_KEY_ASC) { totalCount nodes { uuid: rowId externalUserId email } }
   } }
 }`,
           { partner: c.partnerId },
@@ -225,9 +225,9 @@ export function shapes(c: ShapeContext): Shape[] {
       expectedItems: 1,
       postgraphile: {
         body: gqlBody(
-          `query Q($id: String!, $partner: String!) {
-  user: userById(id: $id) {
-    uuid: id email
+          `query Q($id: UUID!, $partner: String!) {
+  user: userByRowId(rowId: $id) {
+    uuid: rowId email
     courses: coursesByOwnerId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) { totalCount nodes { title enrollmentCount: enrollmentsByCourseId { totalCount } createdAt } }
     enrollments: enrollmentsByUserId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) { nodes { createdAt course: courseByCourseId { title } } }
     orders: ordersByUserId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) { nodes { amountCents createdAt course: courseByCourseId { title } } }
@@ -308,6 +308,61 @@ export function shapes(c: ShapeContext): Shape[] {
       gatewayData: (b) => b?.data?.nodes,
       items: (b) => b?.data?.nodes?.filter(Boolean).length ?? 0,
       expectedItems: 100,
+    },
+    {
+      key: 'catalog',
+      title: 'REST catalog list (100)',
+      gateway: { method: 'GET', path: REST_LISTS[0].path, headers: { authorization: `Bearer ${c.key}` } },
+      gatewayData: (b) => b?.users,
+      items: (b) => b?.users?.length ?? 0,
+      expectedItems: 100,
+      postgraphile: {
+        body: gqlBody(
+          `query Q($partner: String!) {
+  users: allUsers(first: 100, condition: { partnerId: $partner, deletedAt: null, inCatalog: true }, orderBy: CATALOG_ID_ASC) { nodes {
+    id: catalogId
+    root: accountByPartnerId { customerId canvasUuid }
+    registered: accountByAccountId { customerId }
+    canvas_user_id: canvasUserId canvas_user_uuid: canvasUserUuid user_name: userName first_name: firstName
+    last_name: lastName email_address: email custom_fields: customFields created_at: createdAt updated_at: updatedAt
+    merged: userByMergedIntoId { catalogId } time_zone: timeZone
+  } }
+}`,
+          { partner: c.partnerId },
+        ),
+        // The catalog dialect's record: the partner's and the account's serials, {} for no custom fields.
+        data: (b) =>
+          b?.data?.users?.nodes?.map(({ root, registered, merged, ...u }: any) => ({
+            ...u,
+            root_account_id: root.customerId,
+            registered_account_id: registered.customerId,
+            canvas_root_account_uuid: root.canvasUuid,
+            custom_fields: u.custom_fields ?? {},
+            merged_into_user_id: merged?.catalogId ?? null,
+          })),
+      },
+    },
+    {
+      key: 'embed',
+      title: 'REST embed list (100)',
+      gateway: { method: 'GET', path: REST_LISTS[1].path, headers: { authorization: `Bearer ${c.key}` } },
+      gatewayData: (b) => ({ total: b?.total, data: b?.data }),
+      items: (b) => b?.data?.length ?? 0,
+      expectedItems: 100,
+      postgraphile: {
+        body: gqlBody(
+          `query Q($partner: String!) {
+  users: benchEmbedUsers(partner: $partner, first: 100) { totalCount nodes {
+    identifier client: clientByClientId { identifier } metadata createdAt updatedAt
+  } }
+}`,
+          { partner: c.partnerId },
+        ),
+        data: (b) => ({
+          total: b?.data?.users?.totalCount,
+          data: b?.data?.users?.nodes?.map(({ client, ...u }: any) => ({ ...u, clientIdentifier: client.identifier })),
+        }),
+      },
     },
   ];
   return out;
