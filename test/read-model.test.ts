@@ -8,7 +8,10 @@ import type { App } from '../src/app.js';
 import { globalId } from '../src/graphql/ids.js';
 import { siblingApp, useHarness, type Partner } from './helpers/app.js';
 import { createManyUsers, mutate } from './helpers/fixtures.js';
-import { createCourse, enroll, order, subAccount } from './helpers/lifecycle.js';
+import { accountAdmin, createCourse, enroll, order, run, subAccount } from './helpers/lifecycle.js';
+import { loadUserPrincipal } from '../src/auth/authenticate.js';
+import { sqlWhere, userPredicate, userVisibility } from '../src/auth/visibility.js';
+import type { Principal } from '../src/auth/principal.js';
 
 const h = useHarness();
 let paths: { name: string; app: App }[];
@@ -19,6 +22,8 @@ let usersB: string[];
 let accountIds: string[];
 let clientId: string;
 let courseId: string;
+let subIds: string[];
+let subAdmin: { user: { uuid: string } };
 
 // The User selection of the benchmark's page.
 const USER = `id uuid status externalUserId email identifier
@@ -68,6 +73,7 @@ beforeAll(async () => {
   a = await h.newPartner('Read model A', 'AUTOMATE');
   b = await h.newPartner('Read model B', 'CORE');
   const subs = [await subAccount(h, a, 'Sub 1'), await subAccount(h, a, 'Sub 2')];
+  subIds = subs;
   const client = await mutate(
     h,
     a.key,
@@ -85,6 +91,10 @@ beforeAll(async () => {
   usersB = await createManyUsers(h, b, 5, (i) => ({ externalUserId: `rm-b-${i}` }));
   accountIds = [a.accountGlobalId, ...subs.map((s) => globalId('Account', s))];
   courseId = await createCourse(h, a.key, usersA[0]!, 'Read model course');
+  subAdmin = await accountAdmin(h, a, subs[1]!, 'rm-sub-admin');
+  // A deleted user, in the sub-account: no rule may find it.
+  const gone = await run(h, a.key, 'deleteUser', { id: usersA[105], action: 'IGNORE' }, '__typename');
+  if (gone.__typename !== 'DeleteUserSuccess') throw new Error(JSON.stringify(gone));
   for (const user of usersA.slice(0, 5)) {
     await enroll(h, a.key, user, courseId);
     await order(h, a.key, user, courseId);
@@ -268,4 +278,47 @@ describe('every read shape costs a constant number of statements', () => {
       expect(answers[0]).toEqual(answers[1]);
     });
   }
+});
+
+describe('visibility is one predicate per type', () => {
+  it("finds the same users as a Prisma where and as the compiled path's SQL, for every kind of caller", async () => {
+    const uuidOf = (id: string) => Buffer.from(id, 'base64').toString().slice('User:'.length);
+    const prisma = h.store.prisma;
+    const plainUser = uuidOf(usersA[2]!);
+    const principals: [string, Principal | null][] = [
+      ['partner admin of A', await loadUserPrincipal(prisma, a.adminUserId, 'api_key')],
+      ['partner admin of B', await loadUserPrincipal(prisma, b.adminUserId, 'api_key')],
+      ['account admin of a sub-account', await loadUserPrincipal(prisma, subAdmin.user.uuid, 'jwt')],
+      ['plain user', await loadUserPrincipal(prisma, plainUser, 'jwt')],
+      ['operator', { kind: 'operator' } as Principal],
+      ['no principal', null],
+    ];
+    const sizes: Record<string, number> = {};
+    for (const [name, principal] of principals) {
+      const viaPrisma = (await prisma.user.findMany({ where: userVisibility(principal), select: { id: true } }))
+        .map((u) => u.id)
+        .sort();
+      const values: unknown[] = [];
+      const condition = sqlWhere(userPredicate(principal), 'u', (value) => {
+        values.push(value);
+        return `$${values.length}`;
+      });
+      const viaSql = (
+        await h.store.pool.query<{ id: string }>(`SELECT id FROM "User" u WHERE ${condition}`, values)
+      ).rows
+        .map((r) => r.id)
+        .sort();
+      expect(viaSql, name).toEqual(viaPrisma);
+      sizes[name] = viaPrisma.length;
+    }
+    // The rules differ, so agreeing means something: each caller sees its own share.
+    expect(sizes['partner admin of A']).toBe(110 - 1 + 2); // the users, less the deleted one, plus the admin and the sub-admin
+    expect(sizes['partner admin of B']).toBe(5 + 1);
+    expect(sizes['plain user']).toBe(1);
+    expect(sizes['account admin of a sub-account']).toBeGreaterThan(1);
+    expect(sizes['account admin of a sub-account']).toBeLessThan(sizes['partner admin of A']!);
+    expect(sizes.operator).toBe(0);
+    expect(sizes['no principal']).toBe(0);
+    expect(subIds).toHaveLength(2);
+  });
 });

@@ -16,14 +16,65 @@ export function within<W extends object>(where: W, visibility: W): W {
 // Matches no row: for callers that may see nothing of a kind (no principal, the operator).
 const NOTHING = { id: { in: [] as string[] } };
 
-export function userVisibility(p: Principal | null): Prisma.UserWhereInput {
-  if (!isUser(p)) return NOTHING;
+/**
+ * A visibility rule as data: conditions on a row's columns that all apply. It is declared once
+ * per type and emitted both as a Prisma `where` (prismaWhere) and as SQL (sqlWhere, for the
+ * compiled read path); test/read-model.test.ts checks that the two find the same rows.
+ */
+export type Condition =
+  | { column: string; equals: string }
+  | { column: string; isNull: true }
+  | { column: string; in: readonly string[] }
+  | { or: Condition[][] }
+  | { nothing: true };
+
+/** The users a principal sees. */
+export function userPredicate(p: Principal | null): Condition[] {
+  if (!isUser(p)) return [{ nothing: true }];
   // `deletedAt: null` rather than a status test: Prisma batches equality-only lookups of
   // many ids (node, nodes, _entities) into one statement, and deletedAt is set iff DELETED.
-  const alive: Prisma.UserWhereInput = { partnerId: p.partnerId, deletedAt: null };
+  const alive: Condition[] = [
+    { column: 'partnerId', equals: p.partnerId },
+    { column: 'deletedAt', isNull: true },
+  ];
   if (p.partnerAdmin) return alive;
-  if (p.adminAccountIds.size === 0) return { ...alive, id: p.userId };
-  return { ...alive, OR: [{ id: p.userId }, { accountId: { in: [...p.adminAccountIds] } }] };
+  const self: Condition = { column: 'id', equals: p.userId };
+  if (p.adminAccountIds.size === 0) return [...alive, self];
+  return [...alive, { or: [[self], [{ column: 'accountId', in: [...p.adminAccountIds] }]] }];
+}
+
+/** A predicate as a Prisma `where` (one object: equality-only rules stay batchable by Prisma). */
+export function prismaWhere(conditions: readonly Condition[]): Record<string, unknown> {
+  const where: Record<string, unknown> = {};
+  for (const c of conditions) {
+    if ('nothing' in c) Object.assign(where, NOTHING);
+    else if ('or' in c) where.OR = c.or.map(prismaWhere);
+    else if ('equals' in c) where[c.column] = c.equals;
+    else if ('isNull' in c) where[c.column] = null;
+    else where[c.column] = { in: [...c.in] };
+  }
+  return where;
+}
+
+/**
+ * A predicate as an SQL condition on the table alias `row`; `param` binds a value and returns
+ * its placeholder (PostgreSQL infers the parameter's type from the column it is compared to).
+ */
+export function sqlWhere(conditions: readonly Condition[], row: string, param: (value: unknown) => string): string {
+  if (!conditions.length) return 'true';
+  return conditions
+    .map((c) => {
+      if ('nothing' in c) return 'false';
+      if ('or' in c) return `(${c.or.map((all) => `(${sqlWhere(all, row, param)})`).join(' OR ')})`;
+      if ('equals' in c) return `${row}."${c.column}" = ${param(c.equals)}`;
+      if ('isNull' in c) return `${row}."${c.column}" IS NULL`;
+      return `${row}."${c.column}" = ANY(${param([...c.in])})`;
+    })
+    .join(' AND ');
+}
+
+export function userVisibility(p: Principal | null): Prisma.UserWhereInput {
+  return prismaWhere(userPredicate(p)) as Prisma.UserWhereInput;
 }
 
 export function accountVisibility(p: Principal | null): Prisma.AccountWhereInput {

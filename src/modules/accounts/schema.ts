@@ -5,6 +5,7 @@ import { builder } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { nativeId } from '../../graphql/ids.js';
 import { referenceById } from '../../graphql/entities.js';
+import { sqlTwin } from '../../graphql/sql-fields.js';
 import {
   accountNodeVisibility,
   accountVisibility,
@@ -39,7 +40,11 @@ export const AccountRef = builder.prismaNode('Account', {
       description: "Legacy serial; also the catalog dialect's integer account id.",
     }),
     name: t.exposeString('name', { description: 'Display name, 1 to 255 characters.' }),
-    isPartner: t.boolean({ description: 'True for a partner (a root account).', resolve: (a) => a.parentId === null }),
+    isPartner: t.boolean({
+      description: 'True for a partner (a root account).',
+      resolve: (a) => a.parentId === null,
+      ...sqlTwin((a) => `(${a}."parentId" IS NULL)`),
+    }),
     parent: t.relation('parent', { nullable: true, description: 'The account directly above; null for a partner.' }),
     partner: t.relation('partner', { description: 'The partner (root account) of the tree; a partner is its own.' }),
     plan: t.field({
@@ -47,6 +52,7 @@ export const AccountRef = builder.prismaNode('Account', {
       description: 'Embed plan tier, inherited from the partner.',
       select: { plan: true, partner: { select: { plan: true } } },
       resolve: (a) => a.plan ?? a.partner.plan ?? 'CORE',
+      ...sqlTwin((a, joined) => `COALESCE(${a}.plan::text, ${joined('partner')}.plan::text, 'CORE')`),
     }),
     canvasRootAccountUuid: t.exposeString('canvasUuid', {
       description: "The catalog dialect's 40-character `canvas_root_account_uuid`.",

@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { BackendUnavailableError, UnsupportedByBackendError } from '../backends/errors.js';
 import { globalId } from '../../graphql/ids.js';
 import { referenceById } from '../../graphql/entities.js';
+import { sqlTwin } from '../../graphql/sql-fields.js';
 import { optionalIdArg } from '../../graphql/mutations.js';
 import { deleteClient, upsertClient } from './service.js';
 import { clientVisibility, userVisibility, within } from '../../auth/visibility.js';
@@ -29,6 +30,7 @@ export const ClientRef = builder.prismaNode('Client', {
       description:
         'Free-form JSON object set by the caller (upsertClient replaces it whole). May hold personal data (tag pii).',
       resolve: (c) => c.metadata as JsonObject,
+      ...sqlTwin((c) => `${c}.metadata`),
     }),
     account: t.relation('account', { description: 'The account the client belongs to.' }),
     users: t.relatedConnection('users', {

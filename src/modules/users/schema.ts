@@ -7,6 +7,7 @@ import { DateRangeInput, OrderDirection, unseenCursor } from '../../graphql/conn
 import { globalId, isUuid, nativeId } from '../../graphql/ids.js';
 import { notFound } from '../../graphql/errors.js';
 import { loadEntity, stringKey } from '../../graphql/entities.js';
+import { sqlTwin } from '../../graphql/sql-fields.js';
 import { ClientRef } from '../clients/schema.js';
 import {
   canSeeClient,
@@ -66,6 +67,7 @@ export const UserRef = builder.prismaNode('User', {
       nullable: true,
       description: 'Catalog identity: the integer user id of the catalog dialect.',
       resolve: (u) => (u.inCatalog ? u.catalogId : null),
+      ...sqlTwin((u) => `CASE WHEN ${u}."inCatalog" THEN ${u}."catalogId" END`),
     }),
     registeredInCatalog: t.exposeBoolean('inCatalog', {
       description:
@@ -107,6 +109,7 @@ export const UserRef = builder.prismaNode('User', {
       ...PII,
       description: "The catalog profile's free-form fields. Personal data (tag pii).",
       resolve: (u) => u.customFields as JsonObject | null,
+      ...sqlTwin((u) => `${u}."customFields"`),
     }),
     timeZone: t.exposeString('timeZone', { nullable: true, description: 'IANA time zone, e.g. Europe/Paris.' }),
     locale: t.exposeString('locale', { nullable: true, description: 'BCP 47 language tag, e.g. en-GB.' }),
@@ -124,18 +127,21 @@ export const UserRef = builder.prismaNode('User', {
       description:
         'Embed metadata, a free-form JSON object (`name` and `avatar` are read from it). Personal data (tag pii).',
       resolve: (u) => u.metadata as JsonObject | null,
+      ...sqlTwin((u) => `${u}.metadata`),
     }),
     name: t.string({
       nullable: true,
       ...PII,
       description: 'Shorthand for metadata.name.',
       resolve: (u) => metadataString(u.metadata, 'name'),
+      ...sqlTwin((u) => metadataStringSql(u, 'name')),
     }),
     avatar: t.string({
       nullable: true,
       ...PII,
       description: 'Shorthand for metadata.avatar.',
       resolve: (u) => metadataString(u.metadata, 'avatar'),
+      ...sqlTwin((u) => metadataStringSql(u, 'avatar')),
     }),
     account: t.relation('account', { description: 'The account the user is registered in.' }),
     registeredAccount: t.relation('account', { description: 'Alias of `account` (catalog `registered_account_id`).' }),
@@ -199,6 +205,9 @@ function metadataString(metadata: unknown, key: string): string | null {
   const value = (metadata as Record<string, unknown>)[key];
   return typeof value === 'string' ? value : null;
 }
+/** metadataString in SQL (`key` is one of the field names above, never a client's text). */
+const metadataStringSql = (u: string, key: string) =>
+  `CASE WHEN jsonb_typeof(${u}.metadata->'${key}') = 'string' THEN ${u}.metadata->>'${key}' END`;
 
 // Federation: other subgraphs reference a user by its global id, its uuid (the learning id, a
 // JWT's `sub`) or its learning key. Ids and uuids name the same column: one statement for both.

@@ -1,5 +1,8 @@
 // The shape of a read the compiled path can answer: a query whose root fields are all
-// `users` connections (any alias) selecting fields from the table below. Fragments are
+// `users` connections (any alias) selecting fields the path follows: the connection's own
+// structure and relations below, and, for each Prisma-backed type, the fields whose
+// declarations give them an SQL form (src/graphql/sql-fields.ts: exposed columns, global ids,
+// computed fields' sqlTwin), so a field's meaning is read from its declaration, not copied. Fragments are
 // flattened; anything else (directives, unknown fields, other root fields, `last`/`before`,
 // nested connections beyond a count) makes the operation "not compiled", and the normal
 // executor answers it. The plan depends on the document only, so it is cached per document.
@@ -8,10 +11,12 @@ import {
   type ArgumentNode,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
   type InlineFragmentNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { sqlFields } from '../../../graphql/sql-fields.js';
 
 export type TypeName =
   | 'UsersConnection'
@@ -38,36 +43,12 @@ export interface OperationPlan {
   fields: FieldPlan[];
 }
 
-/** For each type: its fields, and the type of each object field (null for a leaf). */
-const FIELDS: Record<TypeName, Record<string, TypeName | null>> = {
-  UsersConnection: { totalCount: null, pageInfo: 'PageInfo', edges: 'UsersEdge', __typename: null },
-  UsersEdge: { cursor: null, node: 'User', __typename: null },
-  PageInfo: { hasNextPage: null, hasPreviousPage: null, startCursor: null, endCursor: null, __typename: null },
+/** The object fields of each type the compiled path follows, and the type each leads to. */
+const OBJECT_FIELDS: Record<TypeName, Record<string, TypeName>> = {
+  UsersConnection: { pageInfo: 'PageInfo', edges: 'UsersEdge' },
+  UsersEdge: { node: 'User' },
+  PageInfo: {},
   User: {
-    id: null,
-    uuid: null,
-    status: null,
-    externalUserId: null,
-    catalogId: null,
-    registeredInCatalog: null,
-    canvasUserId: null,
-    canvasUserUuid: null,
-    userName: null,
-    firstName: null,
-    lastName: null,
-    email: null,
-    customFields: null,
-    timeZone: null,
-    locale: null,
-    termsOfUse: null,
-    identifier: null,
-    metadata: null,
-    name: null,
-    avatar: null,
-    createdAt: null,
-    updatedAt: null,
-    disabledAt: null,
-    __typename: null,
     account: 'Account',
     registeredAccount: 'Account',
     partner: 'Account',
@@ -78,30 +59,40 @@ const FIELDS: Record<TypeName, Record<string, TypeName | null>> = {
     enrollments: 'CountConnection',
     orders: 'CountConnection',
   },
-  Account: {
-    id: null,
-    ulid: null,
-    customerId: null,
-    name: null,
-    isPartner: null,
-    plan: null,
-    canvasRootAccountUuid: null,
-    legacyAccess: null,
-    lrnAccess: null,
-    smsAccess: null,
-    mmsAccess: null,
-    requireIpApiAccess: null,
-    requireIpGqlAccess: null,
-    allowedIps: null,
-    status: null,
-    createdAt: null,
-    updatedAt: null,
-    __typename: null,
-  },
-  Client: { id: null, identifier: null, metadata: null, createdAt: null, updatedAt: null, __typename: null },
-  Entitlement: { kind: null, grantedAt: null, __typename: null },
-  CountConnection: { totalCount: null, __typename: null },
+  Account: {},
+  Client: {},
+  Entitlement: {},
+  CountConnection: {},
 };
+
+/** Leaves of the connection types, which the statement's own structure answers. */
+const CONNECTION_LEAVES: Partial<Record<TypeName, string[]>> = {
+  UsersConnection: ['totalCount', '__typename'],
+  UsersEdge: ['cursor', '__typename'],
+  PageInfo: ['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor', '__typename'],
+  CountConnection: ['totalCount', '__typename'],
+};
+
+/** The Prisma-backed types, whose leaves are the fields their declarations give SQL for (sql-fields.ts). */
+export const ROW_TYPES = ['User', 'Account', 'Client', 'Entitlement'] as const;
+
+/** For each type: its fields, and the type of each object field (null for a leaf). */
+type FieldTable = Record<TypeName, Record<string, TypeName | null>>;
+const tables = new WeakMap<GraphQLSchema, FieldTable>();
+function fieldTable(schema: GraphQLSchema): FieldTable {
+  let table = tables.get(schema);
+  if (!table) {
+    table = {} as FieldTable;
+    for (const type of Object.keys(OBJECT_FIELDS) as TypeName[]) {
+      const leaves = (ROW_TYPES as readonly string[]).includes(type)
+        ? [...sqlFields(schema, type).keys()]
+        : (CONNECTION_LEAVES[type] ?? []);
+      table[type] = { ...Object.fromEntries(leaves.map((name) => [name, null])), ...OBJECT_FIELDS[type] };
+    }
+    tables.set(schema, table);
+  }
+  return table;
+}
 
 /** GraphQL type names (for fragment type conditions) of each plan type. */
 const GRAPHQL_NAMES: Record<TypeName, string[]> = {
@@ -117,7 +108,12 @@ const GRAPHQL_NAMES: Record<TypeName, string[]> = {
 
 class NotCompiled extends Error {}
 
-export function planOperation(document: DocumentNode, operationName: string | null | undefined): OperationPlan | null {
+export function planOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): OperationPlan | null {
+  const FIELDS = fieldTable(schema);
   const operations = document.definitions.filter(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
   );
@@ -133,13 +129,13 @@ export function planOperation(document: DocumentNode, operationName: string | nu
       .map((f) => [f.name.value, f]),
   );
   try {
-    const roots = collect(operation.selectionSet, 'Query', fragments, new Set());
+    const roots = collect(FIELDS, operation.selectionSet, 'Query', fragments, new Set());
     if (!roots.some((f) => f.name === 'users')) return null;
     for (const root of roots) {
       if (root.name === '__typename') continue;
       if (root.name !== 'users' || !root.children) return null;
       if (root.args.some((a) => a.name.value === 'last' || a.name.value === 'before')) return null;
-      check(root.children, 'UsersConnection');
+      check(FIELDS, root.children, 'UsersConnection');
     }
     return { operation, fields: roots };
   } catch (error) {
@@ -149,7 +145,7 @@ export function planOperation(document: DocumentNode, operationName: string | nu
 }
 
 /** Checks fields against the table, recursively; only `users` may take arguments. */
-function check(fields: FieldPlan[], type: TypeName): void {
+function check(FIELDS: FieldTable, fields: FieldPlan[], type: TypeName): void {
   for (const field of fields) {
     if (!(field.name in FIELDS[type]) || field.args.length) throw new NotCompiled();
     const child = FIELDS[type][field.name];
@@ -157,13 +153,14 @@ function check(fields: FieldPlan[], type: TypeName): void {
       if (field.children) throw new NotCompiled();
     } else {
       if (!field.children) throw new NotCompiled();
-      check(field.children, child);
+      check(FIELDS, field.children, child);
     }
   }
 }
 
 /** Flattens fragments into plain fields, merging fields that share a response key. */
 function collect(
+  FIELDS: FieldTable,
   set: SelectionSetNode,
   type: TypeName | 'Query',
   fragments: Map<string, FragmentDefinitionNode>,
@@ -178,7 +175,7 @@ function collect(
       if (selection.selectionSet) {
         const child = type === 'Query' ? (name === 'users' ? 'UsersConnection' : null) : FIELDS[type][name];
         if (!child) throw new NotCompiled();
-        children = collect(selection.selectionSet, child, fragments, visiting);
+        children = collect(FIELDS, selection.selectionSet, child, fragments, visiting);
       }
       merge(out, { key: selection.alias?.value ?? name, name, args: selection.arguments ?? [], children });
       continue;
@@ -191,6 +188,7 @@ function collect(
     const condition = fragment.typeCondition?.name.value;
     if (condition && !(type === 'Query' ? ['Query'] : GRAPHQL_NAMES[type]).includes(condition)) throw new NotCompiled();
     for (const plan of collect(
+      FIELDS,
       fragment.selectionSet,
       type,
       fragments,

@@ -16,14 +16,14 @@ import { buildSql, type UsersArgs } from './sql.js';
 
 export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLContext> {
   const plans = new WeakMap<DocumentNode, Map<string, OperationPlan | null>>();
-  const planFor = (document: DocumentNode, operationName: string | null | undefined) => {
+  const planFor = (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined) => {
     let byName = plans.get(document);
     if (!byName) {
       byName = new Map();
       plans.set(document, byName);
     }
     const key = operationName ?? '';
-    if (!byName.has(key)) byName.set(key, planOperation(document, operationName));
+    if (!byName.has(key)) byName.set(key, planOperation(schema, document, operationName));
     return byName.get(key)!;
   };
 
@@ -31,7 +31,7 @@ export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLC
     onExecute({ args, executeFn, setExecuteFn }) {
       const ctx = args.contextValue as GraphQLContext;
       if (!isUser(ctx.principal)) return;
-      const plan = planFor(args.document, args.operationName);
+      const plan = planFor(args.schema, args.document, args.operationName);
       if (!plan) return;
       const principal = ctx.principal;
       setExecuteFn(async (execArgs) => {
@@ -79,7 +79,7 @@ function compile(
   schema: GraphQLSchema,
   plan: OperationPlan,
   rawVariables: Record<string, unknown>,
-  principal: Parameters<typeof buildSql>[2],
+  principal: Parameters<typeof buildSql>[3],
 ) {
   const variables = getVariableValues(schema, plan.operation.variableDefinitions ?? [], rawVariables);
   if (variables.errors) return null;
@@ -94,7 +94,7 @@ function compile(
     };
   };
   try {
-    return buildSql(plan.fields, argsOf, principal);
+    return buildSql(schema, plan.fields, argsOf, principal);
   } catch {
     // An argument that does not coerce: the executor reports it properly.
     return null;

@@ -8,7 +8,10 @@ import type { UserPrincipal } from '../../../auth/principal.js';
 import type { UserFilter } from '../filters.js';
 import { escapeLike } from '../filters.js';
 import { isUuid } from '../../../store/ids.js';
-import type { FieldPlan } from './plan.js';
+import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
+import { ROW_TYPES, type FieldPlan } from './plan.js';
+import { base64, relationColumn, sqlFields, type SqlValue } from '../../../graphql/sql-fields.js';
+import { sqlWhere, userPredicate } from '../../../auth/visibility.js';
 
 export interface Sql {
   text: string;
@@ -32,6 +35,7 @@ class NotCompiled extends Error {}
 /** Parameters and generated aliases of one statement. */
 class Builder {
   readonly values: unknown[] = [];
+  constructor(readonly declared: Declared) {}
   private aliases = 0;
   param(value: unknown, cast = ''): string {
     this.values.push(value);
@@ -43,10 +47,6 @@ class Builder {
 }
 
 const quote = (key: string) => `'${key}'`; // response keys are GraphQL names: [_A-Za-z][_0-9A-Za-z]*
-const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-// Global ids and cursors are short (under 57 base64 characters), so encode() adds no line break.
-const base64 = (text: string) => `encode(convert_to(${text}, 'UTF8'), 'base64')`;
-const globalId = (type: string, id: string) => base64(`'${type}:' || ${id}`);
 const cursorOf = (u: string) => base64(`'GPC:S:' || ${u}.id::text`);
 
 function object(fields: FieldPlan[], value: (field: FieldPlan) => string): string {
@@ -54,65 +54,36 @@ function object(fields: FieldPlan[], value: (field: FieldPlan) => string): strin
   return `json_build_object(${fields.map((f) => `${quote(f.key)}, ${value(f)}`).join(', ')})`;
 }
 
-const column = (name: string) => (x: string) => `${x}."${name}"`;
-const metadataString = (key: string) => (x: string) =>
-  `CASE WHEN jsonb_typeof(${x}.metadata->'${key}') = 'string' THEN ${x}.metadata->>'${key}' END`;
+/**
+ * The SQL of each field of the row types, from their declarations (sql-fields.ts), and the
+ * foreign keys of User's to-one relations (account, registeredAccount, partner) from the datamodel.
+ */
+interface Declared {
+  fields: Record<(typeof ROW_TYPES)[number], Map<string, SqlValue>>;
+  userRelations: Map<string, string>;
+}
+const declared = new WeakMap<GraphQLSchema, Declared>();
+function declarations(schema: GraphQLSchema): Declared {
+  let d = declared.get(schema);
+  if (!d) {
+    const user = schema.getType('User') as GraphQLObjectType;
+    const userRelations = new Map<string, string>();
+    for (const name of ['account', 'registeredAccount', 'partner']) {
+      const column = relationColumn(user.getFields()[name]!);
+      if (column) userRelations.set(name, column);
+    }
+    d = {
+      fields: Object.fromEntries(ROW_TYPES.map((type) => [type, sqlFields(schema, type)])) as Declared['fields'],
+      userRelations,
+    };
+    declared.set(schema, d);
+  }
+  return d;
+}
 
-const USER_SCALARS: Record<string, (x: string) => string> = {
-  __typename: () => `'User'`,
-  id: (x) => globalId('User', `${x}.id::text`),
-  uuid: (x) => `${x}.id::text`,
-  status: (x) => `${x}.status::text`,
-  externalUserId: column('externalUserId'),
-  catalogId: (x) => `CASE WHEN ${x}."inCatalog" THEN ${x}."catalogId" END`,
-  registeredInCatalog: column('inCatalog'),
-  canvasUserId: column('canvasUserId'),
-  canvasUserUuid: column('canvasUserUuid'),
-  userName: column('userName'),
-  firstName: column('firstName'),
-  lastName: column('lastName'),
-  email: column('email'),
-  customFields: column('customFields'),
-  timeZone: column('timeZone'),
-  locale: column('locale'),
-  termsOfUse: column('termsOfUse'),
-  identifier: column('identifier'),
-  metadata: column('metadata'),
-  name: metadataString('name'),
-  avatar: metadataString('avatar'),
-  createdAt: (x) => iso(`${x}."createdAt"`),
-  updatedAt: (x) => iso(`${x}."updatedAt"`),
-  disabledAt: (x) => iso(`${x}."disabledAt"`),
-};
-
-const ACCOUNT_SCALARS: Record<string, (a: string, partner: string) => string> = {
-  __typename: () => `'Account'`,
-  id: (a) => globalId('Account', `${a}.id`),
-  ulid: (a) => `${a}.id`,
-  customerId: (a) => `${a}."customerId"`,
-  name: (a) => `${a}.name`,
-  isPartner: (a) => `(${a}."parentId" IS NULL)`,
-  plan: (a, p) => `COALESCE(${a}.plan::text, ${p}.plan::text, 'CORE')`,
-  canvasRootAccountUuid: (a) => `${a}."canvasUuid"`,
-  legacyAccess: (a) => `${a}."legacyAccess"`,
-  lrnAccess: (a) => `${a}."lrnAccess"`,
-  smsAccess: (a) => `${a}."smsAccess"::text`,
-  mmsAccess: (a) => `${a}."mmsAccess"::text`,
-  requireIpApiAccess: (a) => `${a}."requireIpApiAccess"`,
-  requireIpGqlAccess: (a) => `${a}."requireIpGqlAccess"`,
-  allowedIps: (a) => `COALESCE(to_json(${a}."allowedIps"), '[]'::json)`,
-  status: (a) => `${a}.status::text`,
-  createdAt: (a) => iso(`${a}."createdAt"`),
-  updatedAt: (a) => iso(`${a}."updatedAt"`),
-};
-
-const CLIENT_SCALARS: Record<string, (c: string) => string> = {
-  __typename: () => `'Client'`,
-  id: (c) => globalId('Client', `${c}.id::text`),
-  identifier: (c) => `${c}.identifier`,
-  metadata: (c) => `${c}.metadata`,
-  createdAt: (c) => iso(`${c}."createdAt"`),
-  updatedAt: (c) => iso(`${c}."updatedAt"`),
+/** For a row that joins nothing: a field asking for a joined relation is not compiled. */
+const noJoins = (): string => {
+  throw new NotCompiled();
 };
 
 const COUNTED: Record<string, { table: string; owner: string; typename: string }> = {
@@ -121,12 +92,9 @@ const COUNTED: Record<string, { table: string; owner: string; typename: string }
   orders: { table: 'Order', owner: 'userId', typename: 'UserOrdersConnection' },
 };
 
-/** The users a principal may see, as a condition on alias `u` (twin of userVisibility). */
+/** The users a principal may see, on alias `u`: userVisibility's own predicate, as SQL. */
 function visible(b: Builder, p: UserPrincipal, u: string): string {
-  const alive = `${u}."partnerId" = ${b.param(p.partnerId)} AND ${u}."deletedAt" IS NULL`;
-  if (p.partnerAdmin) return alive;
-  if (p.adminAccountIds.size === 0) return `${alive} AND ${u}.id = ${b.param(p.userId)}::uuid`;
-  return `${alive} AND (${u}.id = ${b.param(p.userId)}::uuid OR ${u}."accountId" = ANY(${b.param([...p.adminAccountIds])}::text[]))`;
+  return sqlWhere(userPredicate(p), u, (value) => b.param(value));
 }
 
 /**
@@ -135,20 +103,23 @@ function visible(b: Builder, p: UserPrincipal, u: string): string {
  * less than a subquery per row); lists and counts stay correlated subqueries on indexes.
  */
 function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[], joins: string[]): string {
+  const { fields: sql, userRelations } = b.declared;
   return object(fields, (f) => {
-    const scalar = USER_SCALARS[f.name];
-    if (scalar) return scalar(u);
+    const scalar = sql.User.get(f.name);
+    if (scalar) return scalar(u, noJoins);
     const children = f.children!;
     switch (f.name) {
       case 'account':
       case 'registeredAccount':
       case 'partner': {
         const [a, ap] = [b.alias('a'), b.alias('ap')];
-        const key = f.name === 'partner' ? 'partnerId' : 'accountId';
+        const key = userRelations.get(f.name);
+        if (!key) throw new NotCompiled();
+        const joined = (relation: string) => (relation === 'partner' ? ap : noJoins());
         joins.push(
           `LEFT JOIN "Account" ${a} ON ${a}.id = ${u}."${key}" LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId"`,
         );
-        return `CASE WHEN ${a}.id IS NOT NULL THEN ${object(children, (g) => ACCOUNT_SCALARS[g.name]!(a, ap))} END`;
+        return `CASE WHEN ${a}.id IS NOT NULL THEN ${object(children, (g) => sql.Account.get(g.name)!(a, joined))} END`;
       }
       case 'client': {
         // A client the caller cannot see reads null, as User.client does (canSeeClient). A
@@ -156,10 +127,10 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
         const c = b.alias('c');
         const seen =
           !p.partnerAdmin && p.adminAccountIds.size > 0
-            ? ` AND ${c}."accountId" = ANY(${b.param([...p.adminAccountIds])}::text[])`
+            ? ` AND ${c}."accountId" = ANY(${b.param([...p.adminAccountIds])})`
             : '';
         joins.push(`LEFT JOIN "Client" ${c} ON ${c}.id = ${u}."clientId"${seen}`);
-        return `CASE WHEN ${c}.id IS NOT NULL THEN ${object(children, (g) => CLIENT_SCALARS[g.name]!(c))} END`;
+        return `CASE WHEN ${c}.id IS NOT NULL THEN ${object(children, (g) => sql.Client.get(g.name)!(c, noJoins))} END`;
       }
       case 'mergedInto': {
         // A deleted or invisible target reads null, as User.mergedInto does.
@@ -170,9 +141,7 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
       }
       case 'entitlements': {
         const e = b.alias('e');
-        const body = object(children, (g) =>
-          g.name === 'kind' ? `${e}.kind::text` : g.name === 'grantedAt' ? iso(`${e}."grantedAt"`) : `'Entitlement'`,
-        );
+        const body = object(children, (g) => sql.Entitlement.get(g.name)!(e, noJoins));
         return `(SELECT COALESCE(json_agg(${body} ORDER BY ${e}.kind), '[]'::json) FROM "Entitlement" ${e} WHERE ${e}."userId" = ${u}.id)`;
       }
       default: {
@@ -312,11 +281,12 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
  * column combined with a cursor, ...): the normal executor then answers, errors included.
  */
 export function buildSql(
+  schema: GraphQLSchema,
   roots: FieldPlan[],
   argsOf: (field: FieldPlan) => UsersArgs,
   principal: UserPrincipal,
 ): Sql | null {
-  const b = new Builder();
+  const b = new Builder(declarations(schema));
   try {
     const body = object(roots, (f) =>
       f.name === '__typename' ? `'Query'` : connection(b, principal, argsOf(f), f.children!),
