@@ -485,6 +485,18 @@ describe('tenancy and rights', () => {
     expect(proxy.log).toEqual([]);
   });
 
+  it('many callers at once: no more than BACKEND_CONCURRENCY requests in flight to the backend, every one answered', async () => {
+    proxy.add({ kind: 'latency', ms: 150, times: 12 });
+    proxy.resetLog();
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => call(through('CATALOG'), 'CATALOG', 'GET', '/api/v1/users?per_page=1')),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array(12).fill(200));
+    expect(proxy.log).toHaveLength(12);
+    expect(proxy.maxInFlight).toBeGreaterThan(1);
+    expect(proxy.maxInFlight).toBeLessThanOrEqual(h.config.backends.concurrency);
+  });
+
   it("a backend's answer that is not JSON passes unchanged too", async () => {
     proxy.add({ kind: 'html', times: 1 });
     const r = await fetch(`${gateway}/rest/embed/v1/headless/users?length=1&page=0`, {
