@@ -319,7 +319,15 @@ function named(t: unknown): GraphQLNamedType {
   return current as GraphQLNamedType;
 }
 
-const ERROR_CODES = new Set(['NOT_FOUND', 'VALIDATION', 'CONFLICT', 'FORBIDDEN', 'PII_REJECTED']);
+const ERROR_CODES = new Set([
+  'NOT_FOUND',
+  'VALIDATION',
+  'CONFLICT',
+  'FORBIDDEN',
+  'PII_REJECTED',
+  'BACKEND_UNAVAILABLE',
+  'UNSUPPORTED_BY_BACKEND',
+]);
 
 async function fingerprint(): Promise<Record<string, string>> {
   const rows = await h.store.prisma.$queryRawUnsafe<Record<string, string>[]>(FINGERPRINT_SQL);
@@ -382,6 +390,13 @@ async function fuzzMutation(name: string, value: unknown, token: string) {
     token,
   );
   const outcome = body.data?.[name];
+  // A typed error the mutation threw but its result union does not list surfaces as a
+  // top-level error with its code (and nulls the whole answer): every typed error a mutation
+  // can throw must be a member of its union (resultUnion, src/graphql/errors.ts).
+  for (const error of body.errors ?? [])
+    expect(ERROR_CODES.has(error.extensions?.code), `${context}: a typed error outside ${name}'s result union`).toBe(
+      false,
+    );
   if (outcome?.__typename?.endsWith('Error')) {
     expectClearMessage(outcome.message, context);
     expect(ERROR_CODES.has(outcome.code), context).toBe(true);
