@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, BackendKind, PrismaClient } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
+import { accountAdmin, subAccount } from './helpers/lifecycle.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { storeKind } from './helpers/store.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
@@ -393,6 +394,60 @@ describe('deleteUser across three backends, through the outbox', () => {
     expect(retried.data.retryChange.__typename).toBe('NotFoundError');
     expect((await h.store.prisma.pendingChange.findUniqueOrThrow({ where: { id: change.id } })).status).toBe('FAILED');
     await h.store.prisma.pendingChange.delete({ where: { id: change.id } });
+  });
+});
+
+describe('rights: an account admin sees and touches only the changes of users it administers', () => {
+  it("its subtree only: no root list, no node or retry above it, its own users' changes yes", async () => {
+    const left = await subAccount(h, a, 'Outbox left');
+    const admin = await accountAdmin(h, a, left, `ob-left-admin-${++seq}`);
+    const failed = async (accountId: string) => {
+      const user = await h.store.prisma.user.create({ data: { partnerId: a.accountId, accountId } });
+      const change = await h.store.prisma.pendingChange.create({
+        data: {
+          partnerId: a.accountId,
+          userId: user.id,
+          backendId: backends.CATALOG.id,
+          operation: 'DELETE_USER',
+          payload: { op: 'catalog.deleteUser', nativeId: '999999' },
+          status: 'FAILED',
+          lastError: 'seeded',
+        },
+      });
+      return {
+        user: Buffer.from(`User:${user.id}`).toString('base64'),
+        change: Buffer.from(`PendingChange:${change.id}`).toString('base64'),
+        id: change.id,
+      };
+    };
+    const mine = await failed(left);
+    const above = await failed(a.accountId);
+    const NODE = `query ($id: ID!) { node(id: $id) { id ... on User { pendingChanges { id } } } }`;
+    const DROP = `mutation ($input: DropChangeInput!) { dropChange(input: $input) { __typename } }`;
+
+    const listed = await h.gql(PENDING, {}, { token: admin.token });
+    expect(listed.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await h.gql(NODE, { id: mine.user }, { token: admin.token })).data.node.pendingChanges).toEqual([
+      { id: mine.change },
+    ]);
+    expect((await h.gql(NODE, { id: mine.change }, { token: admin.token })).data.node).toEqual({ id: mine.change });
+    expect((await h.gql(NODE, { id: above.change }, { token: admin.token })).data.node).toBeNull();
+    expect((await h.gql(NODE, { id: above.user }, { token: admin.token })).data.node).toBeNull();
+    expect((await h.gql(DROP, { input: { id: above.change } }, { token: admin.token })).data.dropChange).toEqual({
+      __typename: 'NotFoundError',
+    });
+    expect(await h.store.prisma.pendingChange.count({ where: { id: above.id } })).toBe(1);
+    expect((await h.gql(DROP, { input: { id: mine.change } }, { token: admin.token })).data.dropChange).toEqual({
+      __typename: 'DropChangeSuccess',
+    });
+    expect(await h.store.prisma.pendingChange.count({ where: { id: mine.id } })).toBe(0);
+    // The partner admin sees the one above it.
+    expect((await h.gql(NODE, { id: above.user }, { token: a.key })).data.node.pendingChanges).toEqual([
+      { id: above.change },
+    ]);
+    expect((await h.gql(DROP, { input: { id: above.change } }, { token: a.key })).data.dropChange).toEqual({
+      __typename: 'DropChangeSuccess',
+    });
   });
 });
 
