@@ -112,7 +112,8 @@ async function attempt(deps: DeliveryDeps, entry: PendingChange & { backend: Bac
   try {
     const connector = connectorFor({ config: deps.config }, backend);
     let requests = 0;
-    const check = entry.attempts > 0 ? checkOf(operation) : null;
+    // An earlier attempt (also one before a retryChange, which counts attempts from 0 again but keeps lastError).
+    const check = entry.attempts > 0 || entry.lastError !== null ? checkOf(operation) : null;
     if (check) {
       requests++;
       if ((await connector.readOne(check.stream, check.nativeId)) === 'GONE')
@@ -310,6 +311,9 @@ export function pendingChangesWhere(ctx: RequestContext, status?: PendingChange[
   return { ...pendingChangeVisibility(ctx.principal), ...(status ? { status } : {}) };
 }
 
+/** An attempt holds it: claimed by a worker whose lease has not run out (a dead worker's claim expires with it). */
+const beingAttempted = (change: PendingChange) => change.worker !== null && change.nextAttemptAt > new Date();
+
 async function lockVisible(tx: Tx, ctx: RequestContext, id: string): Promise<PendingChange> {
   requireUser(ctx);
   await tx.$queryRaw`SELECT id FROM "PendingChange" WHERE id = ${id}::uuid FOR UPDATE`;
@@ -325,10 +329,11 @@ async function lockVisible(tx: Tx, ctx: RequestContext, id: string): Promise<Pen
 export async function retryChange(ctx: RequestContext, id: string): Promise<PendingChange> {
   const change = await audited(ctx, async (tx, audit) => {
     const change = await lockVisible(tx, ctx, id);
-    if (change.worker) throw new ConflictError('this change is being delivered right now; look again shortly', 'id');
+    if (beingAttempted(change))
+      throw new ConflictError('this change is being delivered right now; look again shortly', 'id');
     const updated = await tx.pendingChange.update({
       where: { id },
-      data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date() },
+      data: { status: 'PENDING', attempts: 0, nextAttemptAt: new Date(), worker: null },
     });
     audit({
       action: 'pending_change.retry',
@@ -349,7 +354,8 @@ export async function retryChange(ctx: RequestContext, id: string): Promise<Pend
 export async function dropChange(ctx: RequestContext, id: string): Promise<string> {
   const dropped = await audited(ctx, async (tx, audit) => {
     const change = await lockVisible(tx, ctx, id);
-    if (change.worker) throw new ConflictError('this change is being delivered right now; look again shortly', 'id');
+    if (beingAttempted(change))
+      throw new ConflictError('this change is being delivered right now; look again shortly', 'id');
     await tx.pendingChange.delete({ where: { id } });
     audit({
       action: 'pending_change.drop',
