@@ -10,7 +10,6 @@ import { uniqueViolation } from '../../store/errors.js';
 import { embedKey, jsonObject, nullish, parse } from '../../validation.js';
 import { audited } from '../audit/service.js';
 import { requireUser } from '../../auth/context.js';
-import type { Tx } from '../../store/transaction.js';
 import {
   callBackends,
   clientDeleteCalls,
@@ -18,7 +17,6 @@ import {
   connectedBackends,
   markDeletedUpstream,
   recordAccepted,
-  type Accepted,
 } from '../backends/write-through.js';
 import { lockManagedUsers } from '../users/service.js';
 import { removeUser, type DeleteAction } from '../users/removal.js';
@@ -41,21 +39,31 @@ export async function upsertClient(
   const principal = requireUser(ctx);
   const input = parse(upsertSchema, raw);
   const accountId = input.accountId ?? principal.partnerId;
-  // A connected embed backend is asked first (write-through.ts): PUT client creates or replaces.
-  const throughEmbed = async (tx: Tx, identifier: string, metadata: Record<string, unknown>) =>
-    callBackends(
-      ctx,
-      await connectedBackends(tx, principal.partnerId),
-      clientUpsertCalls(identifier, metadata),
-      'upsertClient',
-    );
-  const recorded = async (tx: Tx, accepted: Accepted[], clientId: string) => {
-    await recordAccepted(tx, accepted, { clientId });
-    return tx.client.findUniqueOrThrow({ where: { id: clientId } });
-  };
   for (let attempt = 0; ; attempt++) {
     try {
       return await audited(ctx, async (tx, audit) => {
+        // Both branches: a connected embed backend is asked first (write-through.ts: PUT client
+        // creates or replaces), then the row is written, its identities recorded and audited.
+        const save = async (metadata: Record<string, unknown>, write: () => Promise<Client>, created: boolean) => {
+          const accepted = await callBackends(
+            ctx,
+            await connectedBackends(tx, principal.partnerId),
+            clientUpsertCalls(input.identifier, metadata),
+            'upsertClient',
+          );
+          let client = await write();
+          if (accepted.length) {
+            await recordAccepted(tx, accepted, { clientId: client.id });
+            client = await tx.client.findUniqueOrThrow({ where: { id: client.id } });
+          }
+          audit({
+            action: created ? 'client.create' : 'client.update',
+            subjectType: 'Client',
+            subjectId: client.id,
+            data: { identifier: client.identifier },
+          });
+          return { client, created };
+        };
         const where = { partnerId_identifier: { partnerId: principal.partnerId, identifier: input.identifier } };
         const existing = await tx.client.findUnique({ where });
         // An existing client is managed by the admins of its own account (an account admin
@@ -72,37 +80,22 @@ export async function upsertClient(
             throw new ForbiddenError('managing this client needs admin rights on its account');
           }
           // Metadata is replaced only when given: leaving it out changes nothing.
-          if (input.metadata === undefined) return { client: existing, created: false };
-          const accepted = await throughEmbed(tx, input.identifier, input.metadata);
-          let client = await tx.client.update({
-            where: { id: existing.id },
-            data: { metadata: jsonColumn(input.metadata) },
-          });
-          if (accepted.length) client = await recorded(tx, accepted, client.id);
-          audit({
-            action: 'client.update',
-            subjectType: 'Client',
-            subjectId: client.id,
-            data: { identifier: client.identifier },
-          });
-          return { client, created: false };
+          const { metadata } = input;
+          if (metadata === undefined) return { client: existing, created: false };
+          const update = { where: { id: existing.id }, data: { metadata: jsonColumn(metadata) } };
+          return save(metadata, () => tx.client.update(update), false);
         }
         const forbidden = 'creating a client needs admin rights on its account (give accountId)';
         if (input.accountId) await managedAccount(tx, principal, accountId, forbidden);
         else if (!administers(principal, accountId)) throw new ForbiddenError(forbidden);
-        const accepted = await throughEmbed(tx, input.identifier, input.metadata ?? {});
-        const metadata = jsonColumn(input.metadata ?? {});
-        let client = await tx.client.create({
-          data: { partnerId: principal.partnerId, accountId, identifier: input.identifier, metadata },
-        });
-        if (accepted.length) client = await recorded(tx, accepted, client.id);
-        audit({
-          action: 'client.create',
-          subjectType: 'Client',
-          subjectId: client.id,
-          data: { identifier: client.identifier },
-        });
-        return { client, created: true };
+        const metadata = input.metadata ?? {};
+        const data = {
+          partnerId: principal.partnerId,
+          accountId,
+          identifier: input.identifier,
+          metadata: jsonColumn(metadata),
+        };
+        return save(metadata, () => tx.client.create({ data }), true);
       });
     } catch (error) {
       // Lost a creation race: the other request created it, so this one updates it.
