@@ -644,3 +644,99 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
     expect(await h.store.prisma.identity.count({ where: { partnerId: b.accountId } })).toBe(0);
   });
 });
+
+// A hosted dialect whose delete reaches another kind's connected backend answers that backend's
+// errors in its own envelope: 503 with Retry-After (unavailable), 501 (unsupported).
+describe("the REST dialects answer a connected backend's errors in their own envelope", () => {
+  const connect = async (partner: Partner, kind: BackendKind) => {
+    const r = await h.gql(
+      CONNECT,
+      { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } },
+      { token: partner.key },
+    );
+    expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
+  };
+  let c: Partner;
+  let d: Partner;
+
+  beforeAll(async () => {
+    proxy.clear();
+    c = await h.newPartner('Write-through C (catalog connected)', 'AUTOMATE');
+    d = await h.newPartner('Write-through D (embed connected)', 'AUTOMATE');
+    await connect(c, 'CATALOG');
+    await connect(d, 'EMBED');
+  }, 120_000);
+
+  it('embed dialect DELETE user of a catalog user: 503 + Retry-After, then 501, in the embed envelope; nothing changed', async () => {
+    const user = await mutate(c.key, 'createUser', { email: 'wt-rest-cat@example.com', identifier: 'wt-rest-c' }, USER);
+    expect(user.__typename, JSON.stringify(user)).toBe('CreateUserSuccess');
+    const del = () =>
+      h.request('/rest/embed/v1/headless/user/wt-rest-c?action=delete', { method: 'DELETE', token: c.key });
+    try {
+      proxy.add({ kind: 'status', status: 503, retryAfter: '120', match: (r) => r.method === 'DELETE' });
+      const down = await del();
+      expect(down.status).toBe(503);
+      expect(Number(down.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
+      const body = await down.json();
+      expect(body).toMatchObject({
+        error: { code: 'backend_unavailable', message: expect.stringContaining('catalog backend') },
+      });
+      expect(JSON.stringify(body)).not.toMatch(/stack|127\.0\.0\.1|Bearer/);
+      proxy.clear();
+      dropConnector(
+        (await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: c.accountId, kind: 'CATALOG' } })).id,
+      );
+      proxy.add({ kind: 'status', status: 501, match: (r) => r.method === 'DELETE' });
+      const unsupported = await del();
+      expect(unsupported.status).toBe(501);
+      expect(await unsupported.json()).toMatchObject({ error: { code: 'unsupported_by_backend' } });
+    } finally {
+      proxy.clear();
+    }
+    expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.user.uuid } })).status).toBe('ACTIVE');
+    expect((await del()).status).toBe(204);
+    expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.user.uuid } })).status).toBe('DELETED');
+  });
+
+  it('catalog dialect DELETE user of an embed user: 503 + Retry-After, then 501, in the catalog envelope; nothing changed', async () => {
+    const user = await mutate(d.key, 'createUser', { email: 'wt-rest-emb@example.com', identifier: 'wt-rest-d' }, USER);
+    expect(user.__typename, JSON.stringify(user)).toBe('CreateUserSuccess');
+    const { catalogId } = await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.user.uuid } });
+    const del = () => h.request(`/rest/catalog/api/v1/users/${catalogId}`, { method: 'DELETE', token: d.key });
+    try {
+      proxy.add({ kind: 'status', status: 503, retryAfter: '120', match: (r) => r.method === 'DELETE' });
+      const down = await del();
+      expect(down.status).toBe(503);
+      expect(Number(down.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
+      expect(await down.json()).toMatchObject({ errors: [{ message: expect.stringContaining('embed backend') }] });
+      proxy.clear();
+      dropConnector(
+        (await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: d.accountId, kind: 'EMBED' } })).id,
+      );
+      proxy.add({ kind: 'status', status: 501, match: (r) => r.method === 'DELETE' });
+      const unsupported = await del();
+      expect(unsupported.status).toBe(501);
+      expect(await unsupported.json()).toMatchObject({
+        errors: [{ message: expect.stringContaining('embed backend') }],
+      });
+    } finally {
+      proxy.clear();
+    }
+    expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.user.uuid } })).status).toBe('ACTIVE');
+  });
+
+  it('the OpenAPI documents list 503 (with Retry-After) on every operation and 501 on the deletes that reach another backend', async () => {
+    for (const dialect of ['learning', 'catalog', 'messaging', 'embed']) {
+      const doc = await (await h.request(`/rest/${dialect}/openapi.json`, { token: a.key })).json();
+      for (const [path, item] of Object.entries<any>(doc.paths))
+        for (const [method, op] of Object.entries<any>(item)) {
+          expect(op.responses['503'], `${dialect} ${method} ${path}`).toBeDefined();
+          expect(op.responses['503'].headers?.['Retry-After'], `${dialect} ${method} ${path}`).toBeDefined();
+        }
+    }
+    const catalog = await (await h.request('/rest/catalog/openapi.json', { token: a.key })).json();
+    expect(catalog.paths['/api/v1/users/{id}'].delete.responses['501']).toBeDefined();
+    const embed = await (await h.request('/rest/embed/openapi.json', { token: a.key })).json();
+    expect(embed.paths['/v1/headless/user/{identifier}'].delete.responses['501']).toBeDefined();
+  });
+});

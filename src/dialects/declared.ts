@@ -104,13 +104,15 @@ export const serviceChecked = (meta: Meta) => z.unknown().optional().openapi(met
 // ---------------------------------------------------------------------------- documents
 
 /**
- * The error responses of an operation (401 and 429 always), each in the dialect's envelope; a
- * 503 (a connected backend unavailable) carries Retry-After when the wait is known. Every
- * dialect's document lists its errors through this one helper.
+ * The error responses of an operation (401, 429 and 503 always), each in the dialect's envelope;
+ * the 503 (a connected backend unavailable: every route of a connected kind is relayed to it,
+ * and a delete may reach another kind's backend) carries Retry-After when the wait is known.
+ * 501 is listed by the operations that can reach a backend lacking the call (the deletes).
+ * Every dialect's document lists its errors through this one helper.
  */
 export function errorResponses(statuses: number[], error: z.ZodType) {
   return Object.fromEntries(
-    [401, 429, ...statuses].map((s) => [
+    [...new Set([401, 429, ...statuses, 503])].map((s) => [
       s,
       {
         description: REASONS[s] ?? String(s),

@@ -187,6 +187,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Register a user */
@@ -267,6 +277,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** A user */
@@ -300,6 +320,16 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -378,6 +408,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Delete a user with its dependencies and account admin rows, or (only_orders_and_enrollments=true) only its orders and enrollments */
@@ -430,6 +470,22 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not supported by the partner's connected backend: nothing was changed */
+      501: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };

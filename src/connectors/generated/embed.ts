@@ -144,6 +144,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** A client */
@@ -175,6 +185,16 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -238,6 +258,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Delete a client with its users and their courses (Automate and above) */
@@ -273,6 +303,16 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -325,6 +365,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** A user */
@@ -356,6 +406,16 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -433,6 +493,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Delete a user (Automate and above); its courses are reallocated (default: to the partner's first admin), deleted or left */
@@ -481,6 +551,22 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Not supported by the partner's connected backend: nothing was changed */
+      501: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };

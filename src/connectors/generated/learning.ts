@@ -135,6 +135,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** The caller's own account */
@@ -170,6 +180,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** An account (admin, or the user itself) */
@@ -201,6 +221,16 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -246,6 +276,16 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };
@@ -313,6 +353,16 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };

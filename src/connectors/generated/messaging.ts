@@ -167,6 +167,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** Create a sub-account of the caller's account (admin) */
@@ -216,6 +226,16 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
     };
   };
   /** An account */
@@ -247,6 +267,16 @@ export interface operations {
       };
       /** @description Rate limit exceeded (see Retry-After) */
       429: {
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The partner's connected backend is unavailable: nothing was changed (see Retry-After) */
+      503: {
+        headers: {
+          /** @description Seconds until the backend may be asked again, when known. */
+          "Retry-After"?: string;
+        };
         content: {
           "application/json": components["schemas"]["Error"];
         };

@@ -289,7 +289,7 @@ export const catalogRoutes = {
         },
       },
     },
-    responses: { ...ok(200, z.object({}), {}), ...errorResponses([400, 403, 404], ErrorEnvelope) },
+    responses: { ...ok(200, z.object({}), {}), ...errorResponses([400, 403, 404, 501], ErrorEnvelope) },
   }),
 };
 

@@ -207,7 +207,7 @@ export const embedRoutes = {
           path: ['reallocateTo'],
         }),
     },
-    responses: { ...noContent, ...errorResponses([400, 403, 404], ErrorEnvelope) },
+    responses: { ...noContent, ...errorResponses([400, 403, 404, 501], ErrorEnvelope) },
   }),
 };
 
