@@ -128,9 +128,13 @@ async function main() {
     const busy = new Set([...inFlight].map((res) => res.socket));
     for (const socket of served) if (!busy.has(socket)) socket.end();
     await closed;
-    // Runs in progress go back to QUEUED at their checkpoint; the next start resumes them.
-    await sync.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the sync queue failed'));
-    await outbox.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the outbox worker failed'));
+    // Runs in progress go back to QUEUED at their checkpoint; the next start resumes them. An
+    // outbox attempt cut short is attempted again after restart (checking the backend first).
+    // The two queues stop side by side: each may wait for its jobs' abort.
+    await Promise.all([
+      sync.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the sync queue failed')),
+      outbox.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the outbox worker failed')),
+    ]);
     await connectedInfo?.standIn.stop().catch(() => {});
     await store.close();
     logger.info('stopped');
