@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { globalId } from '../src/graphql/ids.js';
-import { siblingApp, useHarness, type Partner } from './helpers/app.js';
+import { siblingApp, useHarness, watchCompiledStatements, type Partner } from './helpers/app.js';
 import { createManyUsers, mutate } from './helpers/fixtures.js';
 import { accountAdmin, createCourse, enroll, order, run, subAccount } from './helpers/lifecycle.js';
 import { loadUserPrincipal } from '../src/auth/authenticate.js';
@@ -129,6 +129,42 @@ describe('nodes(ids:) and _entities are batched reads', () => {
       expect(nodes, `${name}: nodes of 1, 10, 100`).toEqual([1, 1, 1]);
       expect(entities, `${name}: _entities of 1, 10, 100`).toEqual([1, 1, 1]);
     }
+  });
+
+  it('of users only are answered by the compiled statement, exactly as the executor answers them', async () => {
+    const query = `query ($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Node { id } ... on User { ${USER} } } }`;
+    const unknown = globalId('User', '00000000-0000-7000-8000-000000000000');
+    const lists = [
+      usersA.slice(0, 100),
+      [usersA[7]!, unknown, 'not-an-id', usersB[0]!, usersA[7]!, usersA[105]!, usersA[0]!.toLowerCase()],
+      [],
+    ];
+    const watch = watchCompiledStatements(h.store);
+    try {
+      for (const ids of lists) {
+        const fast = await counted(paths[0]!.app, a.key, query, { ids });
+        const slow = await counted(paths[1]!.app, a.key, query, { ids });
+        expect(fast.body.errors).toBeUndefined();
+        // Key order too: the same JSON text.
+        expect(JSON.stringify(fast.body)).toBe(JSON.stringify(slow.body));
+        expect(fast.statements).toBe(1);
+      }
+    } finally {
+      watch.restore();
+    }
+    // Three lists, three tries each (counted): every one answered by the compiled statement.
+    expect(watch.count()).toBe(lists.length * 3);
+    // The deleted user, the foreign one, the unknown and the malformed ids read null.
+    const second = await call(paths[0]!.app, a.key, query, { ids: lists[1] });
+    expect(second.data.nodes.map((n: any) => n?.id ?? null)).toEqual([
+      usersA[7],
+      null,
+      null,
+      null,
+      usersA[7],
+      null,
+      null,
+    ]);
   });
 
   it('cost one statement per type asked for, whatever the number of ids of each', async () => {

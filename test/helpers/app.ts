@@ -61,6 +61,26 @@ export function siblingApp(store: Store, env: Record<string, string>): App {
   return createApp({ config, store, logger: createLogger(config.logLevel) });
 }
 
+/**
+ * Counts the statements the compiled read path sends (it sends them through the pool, named
+ * compiled_<hash>): how a test knows that path answered, whatever else ran meanwhile.
+ */
+export function watchCompiledStatements(store: Store): { count(): number; restore(): void } {
+  const pool = store.pool as unknown as { query: (...args: unknown[]) => unknown };
+  const original = pool.query;
+  let named = 0;
+  pool.query = function (this: unknown, ...args: unknown[]) {
+    if (String((args[0] as { name?: string } | undefined)?.name ?? '').startsWith('compiled_')) named++;
+    return original.apply(this, args);
+  };
+  return {
+    count: () => named,
+    restore: () => {
+      pool.query = original;
+    },
+  };
+}
+
 let counter = 0;
 
 /**

@@ -39,7 +39,7 @@ export interface FieldPlan {
 
 export interface OperationPlan {
   operation: OperationDefinitionNode;
-  /** Root fields: `users` connections and `__typename`. */
+  /** Root fields: `users` connections, `nodes` lists (of users) and `__typename`. */
   fields: FieldPlan[];
 }
 
@@ -130,9 +130,14 @@ export function planOperation(
   );
   try {
     const roots = collect(FIELDS, operation.selectionSet, 'Query', fragments, new Set());
-    if (!roots.some((f) => f.name === 'users')) return null;
+    if (!roots.some((f) => f.name === 'users' || f.name === 'nodes')) return null;
     for (const root of roots) {
       if (root.name === '__typename') continue;
+      // nodes(ids:) as a list of users: a fragment on another type, or an id of one (plugin.ts), is the executor's.
+      if (root.name === 'nodes' && root.children) {
+        check(FIELDS, root.children, 'User');
+        continue;
+      }
       if (root.name !== 'users' || !root.children) return null;
       if (root.args.some((a) => a.name.value === 'last' || a.name.value === 'before')) return null;
       check(FIELDS, root.children, 'UsersConnection');
@@ -173,7 +178,14 @@ function collect(
       const name = selection.name.value;
       let children: FieldPlan[] | null = null;
       if (selection.selectionSet) {
-        const child = type === 'Query' ? (name === 'users' ? 'UsersConnection' : null) : FIELDS[type][name];
+        const child =
+          type === 'Query'
+            ? name === 'users'
+              ? 'UsersConnection'
+              : name === 'nodes'
+                ? 'User'
+                : null
+            : FIELDS[type][name];
         if (!child) throw new NotCompiled();
         children = collect(FIELDS, selection.selectionSet, child, fragments, visiting);
       }

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { isUser } from '../../../auth/principal.js';
 import type { Logger } from '../../../logger.js';
 import { toUserFilter } from '../schema.js';
+import { decodeNodeId } from '../../../graphql/ids.js';
 import type { GraphQLContext } from '../../../graphql/builder.js';
 import { planOperation, type FieldPlan, type OperationPlan } from './plan.js';
 import { buildSql, type UsersArgs } from './sql.js';
@@ -75,6 +76,14 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
+/** A node id's user id; null when it names no row; an id of another type is the executor's. */
+function userIdOrNone(id: string): string | null {
+  const decoded = decodeNodeId(id);
+  if (decoded.typename !== 'User') throw new Error('a node of another type');
+  return decoded.id === NO_ROW ? null : decoded.id;
+}
+const NO_ROW = decodeNodeId('').id;
+
 function compile(
   schema: GraphQLSchema,
   plan: OperationPlan,
@@ -84,7 +93,12 @@ function compile(
   const variables = getVariableValues(schema, plan.operation.variableDefinitions ?? [], rawVariables);
   if (variables.errors) return null;
   const field = schema.getQueryType()!.getFields().users!;
+  const nodes = schema.getQueryType()!.getFields().nodes!;
   const argsOf = (f: FieldPlan): UsersArgs => {
+    if (f.name === 'nodes') {
+      const { ids } = getArgumentValues(nodes, { arguments: f.args } as FieldNode, variables.coerced);
+      return { filter: {}, ids: (ids as string[]).map(userIdOrNone) };
+    }
     const values = getArgumentValues(field, { arguments: f.args } as FieldNode, variables.coerced);
     return {
       first: values.first as number | null | undefined,

@@ -19,6 +19,8 @@ export interface Sql {
 }
 
 export interface UsersArgs {
+  /** nodes(ids:): the user id of each global id, null for one that names no row. */
+  ids?: (string | null)[];
   first?: number | null;
   after?: string | null;
   filter: UserFilter;
@@ -276,6 +278,17 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
 }
 
 /**
+ * nodes(ids:) of users: one row per id, in the order given (WITH ORDINALITY), the user when the
+ * caller sees it and null otherwise, as the executor's batched node lookup answers.
+ */
+function nodeList(b: Builder, p: UserPrincipal, ids: (string | null)[], fields: FieldPlan[]): string {
+  const [k, u] = [b.alias('k'), b.alias('u')];
+  const joins: string[] = [];
+  const body = userObject(b, p, u, fields, joins);
+  return `(SELECT COALESCE(json_agg(CASE WHEN ${u}.id IS NOT NULL THEN ${body} END ORDER BY ${k}.ord), '[]'::json) FROM unnest(${b.param(ids)}::uuid[]) WITH ORDINALITY AS ${k}(id, ord) LEFT JOIN "User" ${u} ON ${u}.id = ${k}.id AND ${visible(b, p, u)} ${joins.join(' ')})`;
+}
+
+/**
  * One statement answering the whole operation, or null when a value is outside what the
  * compiled path handles (a `first` below zero, a foreign cursor, an order on a nullable
  * column combined with a cursor, ...): the normal executor then answers, errors included.
@@ -289,7 +302,11 @@ export function buildSql(
   const b = new Builder(declarations(schema));
   try {
     const body = object(roots, (f) =>
-      f.name === '__typename' ? `'Query'` : connection(b, principal, argsOf(f), f.children!),
+      f.name === '__typename'
+        ? `'Query'`
+        : f.name === 'nodes'
+          ? nodeList(b, principal, argsOf(f).ids ?? [], f.children!)
+          : connection(b, principal, argsOf(f), f.children!),
     );
     return { text: `SELECT ${body}::text AS data`, values: b.values };
   } catch (error) {
