@@ -3,52 +3,28 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CLI, runNode } from './helpers/cli.js';
-import { createTestDatabase, storeAvailable, storeKind } from './helpers/store.js';
+import { expect, it } from 'vitest';
+import { CLI, runNode, useCliStore } from './helpers/cli.js';
 
 const run = promisify(execFile);
-let env: NodeJS.ProcessEnv;
-let dir: string;
-let drop = async () => {};
-let ready = false;
-
-beforeAll(async () => {
-  ready = await storeAvailable();
-  if (!ready) return;
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-cli-backends-'));
-  env = {
-    ...process.env,
-    LOG_LEVEL: 'silent',
-    DATA_DIR: path.join(dir, 'data'),
-    DATABASE_URL: '',
-    SECRETS_KEY: crypto.randomBytes(32).toString('base64'),
-  };
-  if (storeKind === 'postgres') {
-    const db = await createTestDatabase();
-    env.DATABASE_URL = db.url;
-    drop = db.drop;
-  }
-});
-afterAll(async () => {
-  if (dir) await fs.rm(dir, { recursive: true, force: true });
-  await drop();
-});
+const store = useCliStore('ag-cli-backends-', { SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
 
 /** Runs the CLI (or another entry) with `input` on standard input; never rejects. */
 const spawnWith = (args: string[], input: string | null, extra: NodeJS.ProcessEnv = {}) =>
-  runNode(args, { env: { ...env, ...extra }, input });
+  runNode(args, { env: { ...store.env, ...extra }, input });
 const cli = (args: string[], input: string | null = null, extra: NodeJS.ProcessEnv = {}) =>
   spawnWith([CLI, ...args], input, extra);
 
 it('connects from a file or standard input, lists aligned, disconnects, and never takes or shows the credential on the command line', async (context) => {
-  if (!ready) return context.skip();
+  if (!store.ready) return context.skip();
   const partnerId = JSON.parse(
-    (await run(process.execPath, ['bin/account-gateway.mjs', 'partner', 'create', '--name', 'Backends Co'], { env }))
-      .stdout,
+    (
+      await run(process.execPath, ['bin/account-gateway.mjs', 'partner', 'create', '--name', 'Backends Co'], {
+        env: store.env,
+      })
+    ).stdout,
   ).partnerId;
   const credentials = [`learning-${crypto.randomUUID()}`, `catalog-${crypto.randomUUID()}`];
 
@@ -74,7 +50,7 @@ it('connects from a file or standard input, lists aligned, disconnects, and neve
     status: 'HEALTHY',
   });
 
-  const file = path.join(dir, 'catalog.key');
+  const file = path.join(store.dir, 'catalog.key');
   await fs.writeFile(file, `${credentials[1]}\n`, { mode: 0o600 });
   const fromFile = await cli([
     'backend',

@@ -1,39 +1,19 @@
 // The operator CLI end to end, as a child process on its own store.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestDatabase, storeAvailable, storeKind } from './helpers/store.js';
+import { expect, it } from 'vitest';
+import { useCliStore } from './helpers/cli.js';
 
 const run = promisify(execFile);
-let env: NodeJS.ProcessEnv;
-let dir: string;
-let drop = async () => {};
-let ready = false;
-
-beforeAll(async () => {
-  ready = await storeAvailable();
-  if (!ready) return;
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-cli-'));
-  env = { ...process.env, LOG_LEVEL: 'silent', DATA_DIR: path.join(dir, 'data'), DATABASE_URL: '' };
-  if (storeKind === 'postgres') {
-    const db = await createTestDatabase();
-    env.DATABASE_URL = db.url;
-    drop = db.drop;
-  }
-});
-afterAll(async () => {
-  if (dir) await fs.rm(dir, { recursive: true, force: true });
-  await drop();
-});
+const store = useCliStore('ag-cli-');
 
 const cli = (...args: string[]) =>
-  run(process.execPath, ['bin/account-gateway.mjs', ...args], { env, timeout: 60_000 });
+  run(process.execPath, ['bin/account-gateway.mjs', ...args], { env: store.env, timeout: 60_000 });
 
 it('creates a partner, imports users with a report of rejected lines, and manages keys', async (context) => {
-  if (!ready) return context.skip();
+  if (!store.ready) return context.skip();
   const created = JSON.parse((await cli('partner', 'create', '--name', 'Imported Co', '--plan', 'automate')).stdout);
   expect(created.apiKey).toMatch(/^agk_/);
   const list = (await cli('partner', 'list')).stdout.trimEnd().split('\n');
@@ -55,9 +35,9 @@ it('creates a partner, imports users with a report of rejected lines, and manage
     JSON.stringify({ externalUserId: 'imp-x', nickname: 'Bo' }),
   ];
   lines.splice(10, 0, ...odd);
-  const file = path.join(dir, 'users.jsonl');
+  const file = path.join(store.dir, 'users.jsonl');
   await fs.writeFile(file, `${lines.join('\n')}\n`);
-  const errors = path.join(dir, 'rejected.jsonl');
+  const errors = path.join(store.dir, 'rejected.jsonl');
   const result = await cli(
     'import',
     '--partner',
@@ -95,29 +75,33 @@ it('creates a partner, imports users with a report of rejected lines, and manage
 }, 240_000);
 
 it('says what is wrong with the files, shows reasons without --errors, and prints progress lines off a terminal', async (context) => {
-  if (!ready) return context.skip();
+  if (!store.ready) return context.skip();
   const created = JSON.parse((await cli('partner', 'create', '--name', 'Errors Co')).stdout);
-  const missing = await cli('import', '--partner', created.partnerId, '--file', path.join(dir, 'nope.jsonl')).catch(
-    (e) => e,
-  );
+  const missing = await cli(
+    'import',
+    '--partner',
+    created.partnerId,
+    '--file',
+    path.join(store.dir, 'nope.jsonl'),
+  ).catch((e) => e);
   expect(missing.code).toBe(1);
-  expect(missing.stderr.trim()).toBe(`cannot read ${path.join(dir, 'nope.jsonl')}: no such file or directory`);
+  expect(missing.stderr.trim()).toBe(`cannot read ${path.join(store.dir, 'nope.jsonl')}: no such file or directory`);
   const unwritable = await cli(
     'import',
     '--partner',
     created.partnerId,
     '--file',
-    dir,
+    store.dir,
     '--errors',
-    path.join(dir, 'no/such/dir.jsonl'),
+    path.join(store.dir, 'no/such/dir.jsonl'),
   ).catch((e) => e);
   expect(unwritable.code).toBe(1);
-  expect(unwritable.stderr.trim()).toBe(`cannot read ${dir}: is a directory`);
+  expect(unwritable.stderr.trim()).toBe(`cannot read ${store.dir}: is a directory`);
 
   const lines = Array.from({ length: 160 }, (_, i) => JSON.stringify({ externalUserId: `prog-${i}` }));
   lines[99] = JSON.stringify({ externalUserId: 'prog-x', email: 'not an address' });
   lines.push(JSON.stringify({ externalUserId: 7 }));
-  const file = path.join(dir, 'progress.jsonl');
+  const file = path.join(store.dir, 'progress.jsonl');
   await fs.writeFile(file, `${lines.join('\n')}\n`);
   // execFile's stderr is a pipe, not a terminal: progress comes as lines, not as a bar.
   const result = await cli('import', '--partner', created.partnerId, '--file', file).catch((e) => e);

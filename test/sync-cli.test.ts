@@ -2,36 +2,23 @@
 // upstream on loopback. Off a terminal it prints one JSON line per page and one per run;
 // a run that fails exits 1 with the backend's reason; a partner without backends is told so.
 import crypto from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
-import { CLI, runNode } from './helpers/cli.js';
+import { CLI, runNode, useCliStore } from './helpers/cli.js';
 import { storeKind } from './helpers/store.js';
 
-let dir = '';
-let env: NodeJS.ProcessEnv;
+const store = useCliStore('ag-cli-sync-', { SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
 let standIn: StandIn | undefined;
 
 beforeAll(async () => {
   if (storeKind !== 'pglite') return;
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-cli-sync-'));
-  env = {
-    ...process.env,
-    LOG_LEVEL: 'silent',
-    DATA_DIR: path.join(dir, 'data'),
-    DATABASE_URL: '',
-    SECRETS_KEY: crypto.randomBytes(32).toString('base64'),
-  };
   standIn = await startStandIn();
 }, 120_000);
 afterAll(async () => {
   await standIn?.stop();
-  if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-const cli = (args: string[], input = '') => runNode([CLI, ...args], { env, input, timeoutMs: 120_000 });
+const cli = (args: string[], input = '') => runNode([CLI, ...args], { env: store.env, input, timeoutMs: 120_000 });
 
 describe.runIf(storeKind === 'pglite')('account-gateway sync', () => {
   it('syncs in-process with JSON progress lines, exits 1 with the reason when a run fails', async () => {

@@ -1,6 +1,11 @@
 // Child processes of the CLI (or the server) in tests: their exit code and output, never a
-// rejection for a non-zero exit, killed if they outlive `timeoutMs`.
+// rejection for a non-zero exit, killed if they outlive `timeoutMs`; and the store they run on.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, storeAvailable, storeKind } from './store.js';
 
 export interface Outcome {
   code: number;
@@ -31,3 +36,35 @@ export function runNode(
 
 /** The operator CLI, as `npx account-gateway` runs it. */
 export const CLI = 'bin/account-gateway.mjs';
+
+/**
+ * A store of its own for a file's CLI child processes: a fresh temporary DATA_DIR (the embedded
+ * store) or, on the PostgreSQL project, a fresh database, removed after the file. `ready` is
+ * false when the project's store is unavailable (the tests skip); `extra` joins the env.
+ */
+export function useCliStore(prefix: string, extra: NodeJS.ProcessEnv = {}) {
+  const store = { ready: false, dir: '', env: {} as NodeJS.ProcessEnv };
+  let drop = async () => {};
+  beforeAll(async () => {
+    store.ready = await storeAvailable();
+    if (!store.ready) return;
+    store.dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+    store.env = {
+      ...process.env,
+      LOG_LEVEL: 'silent',
+      DATA_DIR: path.join(store.dir, 'data'),
+      DATABASE_URL: '',
+      ...extra,
+    };
+    if (storeKind === 'postgres') {
+      const db = await createTestDatabase();
+      store.env.DATABASE_URL = db.url;
+      drop = db.drop;
+    }
+  });
+  afterAll(async () => {
+    if (store.dir) await fs.rm(store.dir, { recursive: true, force: true });
+    await drop();
+  });
+  return store;
+}
