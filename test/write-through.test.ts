@@ -656,6 +656,11 @@ describe("the REST dialects answer a connected backend's errors in their own env
     );
     expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
   };
+  /** A fresh transport for the partner's backend (its Retry-After gate gone), as after a restart. */
+  const restart = async (partner: Partner, kind: BackendKind) =>
+    dropConnector(
+      (await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: partner.accountId, kind } })).id,
+    );
   let c: Partner;
   let d: Partner;
 
@@ -683,9 +688,7 @@ describe("the REST dialects answer a connected backend's errors in their own env
       });
       expect(JSON.stringify(body)).not.toMatch(/stack|127\.0\.0\.1|Bearer/);
       proxy.clear();
-      dropConnector(
-        (await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: c.accountId, kind: 'CATALOG' } })).id,
-      );
+      await restart(c, 'CATALOG');
       proxy.add({ kind: 'status', status: 501, match: (r) => r.method === 'DELETE' });
       const unsupported = await del();
       expect(unsupported.status).toBe(501);
@@ -710,9 +713,7 @@ describe("the REST dialects answer a connected backend's errors in their own env
       expect(Number(down.headers.get('retry-after'))).toBeGreaterThanOrEqual(100);
       expect(await down.json()).toMatchObject({ errors: [{ message: expect.stringContaining('embed backend') }] });
       proxy.clear();
-      dropConnector(
-        (await h.store.prisma.backend.findFirstOrThrow({ where: { partnerId: d.accountId, kind: 'EMBED' } })).id,
-      );
+      await restart(d, 'EMBED');
       proxy.add({ kind: 'status', status: 501, match: (r) => r.method === 'DELETE' });
       const unsupported = await del();
       expect(unsupported.status).toBe(501);

@@ -324,10 +324,7 @@ export function userChangeCalls(
   clientIdentifier: string | null | undefined,
 ): Call[] {
   const calls: Call[] = [];
-  const native = (kind: BackendKind) => {
-    const backend = backends.get(kind);
-    return backend ? identities.get(backend.id) : undefined;
-  };
+  const native = (kind: BackendKind) => nativeIn(backends, identities, kind);
   const changed = data as Json;
   if (typeof changed.externalUserId === 'string' && !user.externalUserId) {
     calls.push({
@@ -379,6 +376,16 @@ export function userChangeCalls(
   return calls;
 }
 
+/** The native id of the user's identity in the connected backend of `kind` (`identities`: from userIdentities). */
+function nativeIn(
+  backends: Map<BackendKind, Backend>,
+  identities: Map<string, string>,
+  kind: BackendKind,
+): string | undefined {
+  const backend = backends.get(kind);
+  return backend ? identities.get(backend.id) : undefined;
+}
+
 /** The user's LINKED identities in the given backends: backend id → native id. */
 export async function userIdentities(
   tx: Tx,
@@ -427,10 +434,7 @@ export function userDeleteCalls(
   clientIdentifier: string | null | undefined,
 ): Call[] {
   const calls: Call[] = [];
-  const native = (kind: BackendKind) => {
-    const backend = backends.get(kind);
-    return backend ? identities.get(backend.id) : undefined;
-  };
+  const native = (kind: BackendKind) => nativeIn(backends, identities, kind);
   const embed = native('EMBED');
   if (embed)
     calls.push({
@@ -473,8 +477,7 @@ export async function markDeletedUpstream(
 
 /** deleteUserDependencies: catalog DELETE /api/v1/users/{id}?only_orders_and_enrollments=true for a catalog user. */
 export function userDependenciesCalls(backends: Map<BackendKind, Backend>, identities: Map<string, string>): Call[] {
-  const catalog = backends.get('CATALOG');
-  const nativeId = catalog ? identities.get(catalog.id) : undefined;
+  const nativeId = nativeIn(backends, identities, 'CATALOG');
   return nativeId
     ? [{ kind: 'CATALOG', operation: { op: 'catalog.deleteUser', nativeId, onlyOrdersAndEnrollments: true } }]
     : [];
