@@ -43,3 +43,18 @@ export async function startServer(env: NodeJS.ProcessEnv): Promise<ChildServer> 
   child.kill('SIGKILL');
   throw new Error('server did not become ready');
 }
+
+/** A GraphQL request to the child server with a bearer token; the answer's JSON body. */
+export async function childGql(
+  server: ChildServer,
+  query: string,
+  variables: Record<string, unknown>,
+  token: string,
+): Promise<{ data: any; errors?: unknown }> {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as { data: any; errors?: unknown };
+}

@@ -22,7 +22,7 @@ import { createUser as standInCreateUser } from '../src/modules/users/service.js
 import { createOutboxWorker, type OutboxWorker } from '../src/modules/outbox/worker.js';
 import { createLogger } from '../src/logger.js';
 import { openStore } from '../src/store/database.js';
-import { startServer, type ChildServer } from '../scripts/child-server.js';
+import { childGql, startServer, type ChildServer } from '../scripts/child-server.js';
 
 const h = useHarness({ SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
 const KINDS = ['LEARNING', 'CATALOG', 'EMBED'] as const;
@@ -482,14 +482,8 @@ describe.runIf(storeKind === 'pglite')('kill -9 mid-saga of 100 multi-backend de
       RATE_LIMIT_PER_MINUTE: '100000',
     };
     server = await startServer(env);
-    const gql = async (query: string, variables: Record<string, unknown>, token: string) => {
-      const response = await fetch(`${server!.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await response.json()) as { data: any; errors?: unknown };
-    };
+    const gql = (query: string, variables: Record<string, unknown>, token: string) =>
+      childGql(server!, query, variables, token);
     const created = await gql(
       `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { ... on CreatePartnerSuccess { apiKey account { ulid } } } }`,
       { input: { name: 'Saga', plan: 'AUTOMATE' } },

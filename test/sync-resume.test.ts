@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer, type ChildServer } from '../scripts/child-server.js';
+import { childGql, startServer, type ChildServer } from '../scripts/child-server.js';
 import { openStore } from '../src/store/database.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
@@ -41,14 +41,8 @@ describe.runIf(storeKind === 'pglite')('kill -9 mid-sync', () => {
       RATE_LIMIT_PER_MINUTE: '100000',
     };
     server = await startServer(env);
-    const gql = async (query: string, variables: Record<string, unknown>, token: string) => {
-      const response = await fetch(`${server!.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await response.json()) as { data: any; errors?: unknown };
-    };
+    const gql = (query: string, variables: Record<string, unknown>, token: string) =>
+      childGql(server!, query, variables, token);
     const created = await gql(
       `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { ... on CreatePartnerSuccess { apiKey } } }`,
       { input: { name: 'Resumed', plan: 'AUTOMATE' } },
