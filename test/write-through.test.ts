@@ -571,6 +571,31 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
     );
   });
 
+  it("createUsers retried with its idempotencyKey answers an item's BackendUnavailableError again, without a call", async () => {
+    const bulk = () =>
+      h.gql(
+        `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { ... on CreateUsersSuccess { results { __typename ... on BackendUnavailableError { kind retryAfter } } } } }`,
+        { input: { users: [{ externalUserId: 'wt-bulk-down' }], idempotencyKey: 'wt-bulk-down-key' } },
+        { token: a.key },
+      );
+    proxy.resetLog();
+    proxy.add({ kind: 'status', status: 503, retryAfter: '120', match: (r) => r.path.startsWith('/rest/learning') });
+    try {
+      const first = await bulk();
+      expect(first.data.createUsers.results).toEqual([
+        { __typename: 'BackendUnavailableError', kind: 'LEARNING', retryAfter: expect.any(Number) },
+      ]);
+      expect(calls()).toEqual(['POST /rest/learning/accounts']);
+      proxy.resetLog();
+      const again = await bulk();
+      expect(again.data.createUsers.results).toEqual(first.data.createUsers.results);
+      expect(calls()).toEqual([]);
+    } finally {
+      proxy.clear();
+      dropConnector(backends.LEARNING.id);
+    }
+  });
+
   it('a transaction retried after its backend call does not send the call again (one POST, the user stored once)', async () => {
     const prisma = h.store.prisma as any;
     const original = prisma.$transaction;

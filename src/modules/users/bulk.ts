@@ -1,7 +1,8 @@
 // Bulk creation: up to 50 users in one transaction, one typed result per item, and
 // idempotent retries.
 import crypto from 'node:crypto';
-import type { Prisma, User } from '@prisma/client';
+import type { Backend, Prisma, User } from '@prisma/client';
+import { BackendUnavailableError, UnsupportedByBackendError } from '../backends/errors.js';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { isAdmin, type UserPrincipal } from '../../auth/principal.js';
@@ -65,13 +66,19 @@ interface StoredError {
   rule?: PiiRule;
   entity?: string;
   issues?: FieldIssue[];
+  /** A connected backend's error: which backend, and its retryAfter or operation. */
+  backendId?: string;
+  retryAfter?: number | null;
+  operation?: string;
 }
 
 /**
  * Up to 50 users in one transaction, one result per item in input order. Items are checked
- * first (shape, PII, client, duplicates inside the call, keys already taken) and the rest are
- * inserted with ON CONFLICT DO NOTHING, so a concurrent winner turns an item into a conflict
- * instead of failing the call. With an idempotency key, a retry returns the first results.
+ * first (shape, PII, client, duplicates inside the call, keys already taken); an item a
+ * connected backend holds is created there first, before the transaction (its refusal is that
+ * item's error); the rest are inserted with ON CONFLICT DO NOTHING, so a concurrent winner
+ * turns an item into a conflict instead of failing the call. With an idempotency key, a retry
+ * returns the first results (a backend's error included, without asking it again).
  */
 /**
  * Who may create users at all: an admin of the partner or of an account (where exactly is
@@ -316,8 +323,15 @@ async function takenKeys(
 function storeResult(result: BulkItemResult): StoredBulk['results'][number] {
   if (result.ok) return { userId: result.user.id };
   const e = result.error as Error & Omit<StoredError, 'name' | 'message'> & { issues?: readonly FieldIssue[] };
+  const backend =
+    e instanceof BackendUnavailableError
+      ? { backendId: e.backend.id, retryAfter: e.retryAfter }
+      : e instanceof UnsupportedByBackendError
+        ? { backendId: e.backend.id, operation: e.operation }
+        : {};
   return {
     error: {
+      ...backend,
       name: e.name,
       message: e.message,
       field: e.field,
@@ -346,17 +360,32 @@ async function replayBulk(
   }
   const ids = stored.results.flatMap((r) => ('userId' in r ? [r.userId] : []));
   const users = new Map((await ctx.prisma.user.findMany({ where: { id: { in: ids } } })).map((u) => [u.id, u]));
+  const backendIds = stored.results.flatMap((r) => ('error' in r && r.error.backendId ? [r.error.backendId] : []));
+  const backends = new Map(
+    backendIds.length
+      ? (await ctx.prisma.backend.findMany({ where: { id: { in: backendIds }, partnerId: principal.partnerId } })).map(
+          (b) => [b.id, b],
+        )
+      : [],
+  );
   return stored.results.map((r) => {
     if ('userId' in r) {
       const user = users.get(r.userId);
       return user ? { ok: true as const, user } : { ok: false as const, error: new NotFoundError('User', r.userId) };
     }
-    return { ok: false as const, error: reviveError(r.error) };
+    return { ok: false as const, error: reviveError(r.error, backends) };
   });
 }
 
-function reviveError(e: StoredError): Error {
+function reviveError(e: StoredError, backends: Map<string, Backend>): Error {
+  const backend = e.backendId ? backends.get(e.backendId) : undefined;
   switch (e.name) {
+    case 'BackendUnavailableError':
+      if (backend) return new BackendUnavailableError(backend, e.retryAfter ?? null, e.message);
+      return new ValidationError(e.message);
+    case 'UnsupportedByBackendError':
+      if (backend) return new UnsupportedByBackendError(backend, e.operation ?? 'createUsers', e.message);
+      return new ValidationError(e.message);
     case 'ConflictError':
       return new ConflictError(e.message, e.field, e.existingId);
     case 'NotFoundError':
