@@ -8,7 +8,8 @@ import { startStandIn } from '../src/standin/index.js';
 
 export interface StandInRequest {
   id: number;
-  cmd: 'change' | 'count' | 'stop';
+  /** cpu: this process's CPU time so far (process.cpuUsage), to tell the upstream's share of a run. */
+  cmd: 'change' | 'count' | 'cpu' | 'stop';
   /** change: how many catalog users get a new last name (the first ones by catalog id). */
   n?: number;
 }
@@ -39,6 +40,8 @@ async function main() {
           [standIn.partnerId, message.n ?? 0],
         );
         process.send!({ id: message.id, changed: rows.map((r) => String(r.catalogId)) });
+      } else if (message.cmd === 'cpu') {
+        process.send!({ id: message.id, cpu: process.cpuUsage() });
       } else if (message.cmd === 'count') {
         const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "User" WHERE ${listed}`, [
           standIn.partnerId,
