@@ -167,6 +167,54 @@ describe('nodes(ids:) and _entities are batched reads', () => {
     ]);
   });
 
+  it('_entities of users by id or uuid are answered by the compiled statement, exactly as the executor answers them', async () => {
+    const query = `query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on User { ${USER} } } }`;
+    const uuidOf = (id: string) => Buffer.from(id, 'base64').toString().slice('User:'.length);
+    const compiledLists = [
+      byId(usersA.slice(0, 100)),
+      [
+        { __typename: 'User', id: usersA[7] },
+        { __typename: 'User', uuid: uuidOf(usersA[8]!).toUpperCase() },
+        { __typename: 'User', id: 'not-an-id' },
+        { __typename: 'User', id: 42 },
+        { __typename: 'User', uuid: 'nope' },
+        { __typename: 'User', id: usersB[0] },
+        { __typename: 'User', id: usersA[105] },
+        { __typename: 'User', id: usersA[7] },
+      ],
+    ];
+    // By external key, or with a representation federation refuses: the executor's.
+    const executorLists = [
+      [{ __typename: 'User', externalUserId: 'rm-3' }, ...byId(usersA.slice(0, 2))],
+      [{ __typename: 'User' }, ...byId(usersA.slice(0, 2))],
+    ];
+    const watch = watchCompiledStatements(h.store);
+    const answered: number[] = [];
+    try {
+      for (const r of [...compiledLists, ...executorLists]) {
+        const before = watch.count();
+        const fast = await call(paths[0]!.app, a.key, query, { r });
+        answered.push(watch.count() - before);
+        const slow = await call(paths[1]!.app, a.key, query, { r });
+        expect(JSON.stringify(fast)).toBe(JSON.stringify(slow));
+      }
+    } finally {
+      watch.restore();
+    }
+    expect(answered).toEqual([1, 1, 0, 0]);
+    const mixed = await call(paths[0]!.app, a.key, query, { r: compiledLists[1] });
+    expect(mixed.data._entities.map((u: any) => u?.id ?? null)).toEqual([
+      usersA[7],
+      usersA[8],
+      null,
+      null,
+      null,
+      null,
+      null,
+      usersA[7],
+    ]);
+  });
+
   it('cost one statement per type asked for, whatever the number of ids of each', async () => {
     for (const { name, app } of paths) {
       const cost = async (users: number) => {

@@ -209,6 +209,17 @@ function metadataString(metadata: unknown, key: string): string | null {
 const metadataStringSql = (u: string, key: string) =>
   `CASE WHEN jsonb_typeof(${u}.metadata->'${key}') = 'string' THEN ${u}.metadata->>'${key}' END`;
 
+/**
+ * The user id a representation's `id` (global id) or `uuid` names, null when malformed;
+ * undefined when it carries neither (a reference by externalUserId). The compiled read path
+ * reads `_entities` by it too.
+ */
+export function userIdOfReference(ref: { id?: unknown; uuid?: unknown }): string | null | undefined {
+  if (ref.id === undefined && ref.uuid === undefined) return undefined;
+  const given = ref.id !== undefined ? stringKey(String(ref.id)) : stringKey(ref.uuid);
+  return given && (ref.id !== undefined ? nativeId('User', given) : isUuid(given) ? given.toLowerCase() : null);
+}
+
 // Federation: other subgraphs reference a user by its global id, its uuid (the learning id, a
 // JWT's `sub`) or its learning key. Ids and uuids name the same column: one statement for both.
 builder.asEntity(UserRef, {
@@ -220,11 +231,10 @@ builder.asEntity(UserRef, {
   resolveReference: (ref, ctx, info) => {
     const fields = ref as { id?: unknown; uuid?: unknown; externalUserId?: unknown };
     if (fields.id !== undefined || fields.uuid !== undefined) {
-      const given = fields.id !== undefined ? stringKey(String(fields.id)) : stringKey(fields.uuid);
       return loadEntity(ctx, info, {
         typeName: 'User',
         keyName: 'id',
-        key: given && (fields.id !== undefined ? nativeId('User', given) : isUuid(given) ? given.toLowerCase() : null),
+        key: userIdOfReference(fields)!,
         find: (prisma, ids, query) =>
           prisma.user.findMany({ ...query, where: within({ id: { in: ids } }, userVisibility(ctx.principal)) }),
         keyOf: (u) => u.id,

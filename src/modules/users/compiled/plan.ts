@@ -39,7 +39,7 @@ export interface FieldPlan {
 
 export interface OperationPlan {
   operation: OperationDefinitionNode;
-  /** Root fields: `users` connections, `nodes` lists (of users) and `__typename`. */
+  /** Root fields: `users` connections, `nodes` and `_entities` lists (of users) and `__typename`. */
   fields: FieldPlan[];
 }
 
@@ -108,6 +108,9 @@ const GRAPHQL_NAMES: Record<TypeName, string[]> = {
 
 class NotCompiled extends Error {}
 
+/** Root fields that list objects by id: compiled when every one is a user's. */
+export const LISTS = new Set(['nodes', '_entities']);
+
 export function planOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
@@ -130,11 +133,12 @@ export function planOperation(
   );
   try {
     const roots = collect(FIELDS, operation.selectionSet, 'Query', fragments, new Set());
-    if (!roots.some((f) => f.name === 'users' || f.name === 'nodes')) return null;
+    if (!roots.some((f) => f.name === 'users' || LISTS.has(f.name))) return null;
     for (const root of roots) {
       if (root.name === '__typename') continue;
-      // nodes(ids:) as a list of users: a fragment on another type, or an id of one (plugin.ts), is the executor's.
-      if (root.name === 'nodes' && root.children) {
+      // nodes(ids:) and _entities as lists of users: a fragment on another type, or an id or
+      // representation of one (plugin.ts), is the executor's.
+      if (LISTS.has(root.name) && root.children) {
         check(FIELDS, root.children, 'User');
         continue;
       }
@@ -182,7 +186,7 @@ function collect(
           type === 'Query'
             ? name === 'users'
               ? 'UsersConnection'
-              : name === 'nodes'
+              : LISTS.has(name)
                 ? 'User'
                 : null
             : FIELDS[type][name];

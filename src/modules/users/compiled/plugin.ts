@@ -9,7 +9,7 @@ import type { Plugin } from 'graphql-yoga';
 import type pg from 'pg';
 import { isUser } from '../../../auth/principal.js';
 import type { Logger } from '../../../logger.js';
-import { toUserFilter } from '../schema.js';
+import { toUserFilter, userIdOfReference } from '../schema.js';
 import { decodeNodeId } from '../../../graphql/ids.js';
 import type { GraphQLContext } from '../../../graphql/builder.js';
 import { planOperation, type FieldPlan, type OperationPlan } from './plan.js';
@@ -84,6 +84,17 @@ function userIdOrNone(id: string): string | null {
 }
 const NO_ROW = decodeNodeId('').id;
 
+/**
+ * A representation's user id (null when malformed), as User's resolveReference reads it; one
+ * the federation layer would refuse, of another type or by externalUserId is the executor's.
+ */
+function entityUserId(representation: unknown): string | null {
+  const r = representation as Record<string, unknown> | null;
+  if (!r || typeof r !== 'object' || Array.isArray(r) || r.__typename !== 'User' || (r.id == null && r.uuid == null))
+    throw new Error('answered by the executor');
+  return userIdOfReference(r) ?? null;
+}
+
 function compile(
   schema: GraphQLSchema,
   plan: OperationPlan,
@@ -93,11 +104,19 @@ function compile(
   const variables = getVariableValues(schema, plan.operation.variableDefinitions ?? [], rawVariables);
   if (variables.errors) return null;
   const field = schema.getQueryType()!.getFields().users!;
-  const nodes = schema.getQueryType()!.getFields().nodes!;
+  const roots = schema.getQueryType()!.getFields();
   const argsOf = (f: FieldPlan): UsersArgs => {
     if (f.name === 'nodes') {
-      const { ids } = getArgumentValues(nodes, { arguments: f.args } as FieldNode, variables.coerced);
+      const { ids } = getArgumentValues(roots.nodes!, { arguments: f.args } as FieldNode, variables.coerced);
       return { filter: {}, ids: (ids as string[]).map(userIdOrNone) };
+    }
+    if (f.name === '_entities') {
+      const { representations } = getArgumentValues(
+        roots._entities!,
+        { arguments: f.args } as FieldNode,
+        variables.coerced,
+      );
+      return { filter: {}, ids: (representations as unknown[]).map(entityUserId) };
     }
     const values = getArgumentValues(field, { arguments: f.args } as FieldNode, variables.coerced);
     return {

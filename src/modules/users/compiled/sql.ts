@@ -9,7 +9,7 @@ import type { UserFilter } from '../filters.js';
 import { escapeLike } from '../filters.js';
 import { isUuid } from '../../../store/ids.js';
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
-import { ROW_TYPES, type FieldPlan } from './plan.js';
+import { LISTS, ROW_TYPES, type FieldPlan } from './plan.js';
 import { base64, relationColumn, sqlFields, type SqlValue } from '../../../graphql/sql-fields.js';
 import { sqlWhere, userPredicate } from '../../../auth/visibility.js';
 
@@ -278,7 +278,7 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
 }
 
 /**
- * nodes(ids:) of users: one row per id, in the order given (WITH ORDINALITY), the user when the
+ * nodes(ids:) or _entities of users: one row per id, in the order given (WITH ORDINALITY), the user when the
  * caller sees it and null otherwise, as the executor's batched node lookup answers.
  */
 function nodeList(b: Builder, p: UserPrincipal, ids: (string | null)[], fields: FieldPlan[]): string {
@@ -304,7 +304,7 @@ export function buildSql(
     const body = object(roots, (f) =>
       f.name === '__typename'
         ? `'Query'`
-        : f.name === 'nodes'
+        : LISTS.has(f.name)
           ? nodeList(b, principal, argsOf(f).ids ?? [], f.children!)
           : connection(b, principal, argsOf(f), f.children!),
     );
