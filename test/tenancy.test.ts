@@ -23,6 +23,8 @@ interface World {
   /** A catalog identity (native id `${prefix}-1`) of the backend, linked to `other`, with an OPEN conflict naming `user`. */
   identityNativeId: string;
   conflict: string;
+  /** A FAILED pending change (SPEC §10.7) of `other`'s catalog identity, so the worker leaves it alone. */
+  pendingChange: string;
 }
 
 let A: World;
@@ -133,6 +135,18 @@ async function world(name: string, prefix: string): Promise<World> {
   const conflict = await h.store.prisma.linkConflict.create({
     data: { partnerId: partner.accountId, identityId: identity.id, candidateIds: [user.uuid], reason: 'MATCH' },
   });
+  const pending = await h.store.prisma.pendingChange.create({
+    data: {
+      partnerId: partner.accountId,
+      userId: other.uuid,
+      backendId: backend.id,
+      operation: 'DELETE_USER',
+      payload: { op: 'catalog.deleteUser', nativeId: identity.nativeId },
+      status: 'FAILED',
+      attempts: 12,
+      lastError: 'the catalog backend refused it',
+    },
+  });
   return {
     partner,
     user,
@@ -147,6 +161,7 @@ async function world(name: string, prefix: string): Promise<World> {
     backend: Buffer.from(`Backend:${backend.id}`).toString('base64'),
     identityNativeId: identity.nativeId,
     conflict: Buffer.from(`LinkConflict:${conflict.id}`).toString('base64'),
+    pendingChange: Buffer.from(`PendingChange:${pending.id}`).toString('base64'),
   };
 }
 
@@ -171,6 +186,7 @@ async function dump(h: Harness, partnerId: string) {
     syncRuns: await p.syncRun.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
     identities: await p.identity.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
     linkConflicts: await p.linkConflict.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
+    pendingChanges: await p.pendingChange.findMany({ where: { partnerId }, orderBy: { id: 'asc' } }),
   });
 }
 
@@ -244,6 +260,8 @@ const MUTATION_PROBES: Record<string, (a: World, b: World) => Record<string, unk
   disconnectBackend: (a) => [{ id: a.backend }],
   syncBackend: (a) => [{ id: a.backend }, { id: a.backend, full: true }],
   dismissLinkConflict: (a) => [{ id: a.conflict }],
+  retryChange: (a) => [{ id: a.pendingChange }],
+  dropChange: (a) => [{ id: a.pendingChange }],
   linkIdentity: (a, b) => [
     { userId: b.user.id, backendId: a.backend, nativeId: a.identityNativeId },
     { userId: a.user.id, backendId: b.backend, nativeId: b.identityNativeId },
@@ -276,6 +294,7 @@ describe('cross-partner probe', () => {
       A.backend,
       Buffer.from(`SyncRun:${aRun}`).toString('base64'),
       A.conflict,
+      A.pendingChange,
     ];
     for (const token of [B.partner.key, bUserToken]) {
       for (const id of ids) {
@@ -314,7 +333,9 @@ describe('cross-partner probe', () => {
         audit: auditEvents(filter: { subjectId: $subject }) { totalCount }
         linkConflicts { totalCount edges { node { identity { nativeId } candidates { uuid } } } }
         open: linkConflicts(status: OPEN) { totalCount }
-        users(first: 100) { edges { node { identities { nativeId backend { id } } } } }
+        pendingChanges { totalCount edges { node { id userId } } }
+        failed: pendingChanges(status: FAILED) { totalCount }
+        users(first: 100) { edges { node { identities { nativeId backend { id } } pendingChanges { id } } } }
         viewer { user { identities { nativeId } } }
       }`,
       { acc: A.account, client: A.clientGlobal, subject: A.user.uuid },
@@ -333,6 +354,11 @@ describe('cross-partner probe', () => {
       candidates: [{ uuid: B.user.uuid }],
     });
     expect(r.data.open.totalCount).toBe(1);
+    // Only B's own pending change, at the root and on its users.
+    expect(r.data.pendingChanges.edges.map((e: any) => e.node)).toEqual([{ id: B.pendingChange, userId: B.other.id }]);
+    expect(r.data.failed.totalCount).toBe(1);
+    const onUsers = r.data.users.edges.flatMap((e: any) => e.node.pendingChanges.map((c: any) => c.id));
+    expect(onUsers).toEqual([B.pendingChange]);
     const nativeIds = r.data.users.edges.flatMap((e: any) => e.node.identities.map((i: any) => i.nativeId));
     expect(nativeIds).toContain('b-1');
     expect(nativeIds.some((id: string) => id.startsWith('a-'))).toBe(false);
