@@ -6,6 +6,10 @@
 // `npm run bench -- --only sync [--users N] [--note TEXT]`: only the sync scenarios of SPEC
 // §10.6 (bench/sync.ts runSyncOnly), on embedded PGlite; writes bench/results-sync.json and
 // BENCHMARKS.md's Sync section.
+// `npm run bench -- --only writes [--calls N] [--items N] [--deletes N] [--note TEXT]`: only
+// issue 16's write scenarios (bench/writes.ts runWritesOnly: createUsers and outbox deletes
+// against a stand-in), on embedded PGlite; writes bench/results-writes.json and BENCHMARKS.md's
+// Writes section. A full run ends with them (after every store's sync scenarios).
 // Generates the data set, runs every scenario in-process and over HTTP against the gateway,
 // the naive build and the floor, on embedded PGlite and (with DATABASE_URL) on PostgreSQL,
 // prints the tables, writes bench/results.json and, after a full run, BENCHMARKS.md.
@@ -33,6 +37,7 @@ import { wrk, wrkAvailable } from './wrk.js';
 import { REST_LISTS, createUsersBody, ensureBody, entitiesBody, pageBody } from './queries.js';
 import { evaluate, sideSection, storeSection, syncSection, type StoreReport } from './report.js';
 import { SYNC_FULL, SYNC_QUICK, runSyncOnly, syncScenarios } from './sync.js';
+import { runWritesOnly } from './writes.js';
 import { SHAPE_KEYS, shapeContext } from './shapes.js';
 import { SIDE_TARGETS, sideBySide, type SideTarget } from './side.js';
 import { preparePostGraphile } from './postgraphile.js';
@@ -522,6 +527,11 @@ async function main() {
     if (report.targets.some((t) => t.pass === false)) process.exitCode = 1;
     return;
   }
+  if (only >= 0 && argv[only + 1] === 'writes') {
+    const report = await runWritesOnly(argv, log);
+    if (report.targets.some((t) => t.pass === false)) process.exitCode = 1;
+    return;
+  }
   const o = parseArgs(argv);
   const started = new Date();
   const host = machine();
@@ -567,6 +577,11 @@ async function main() {
     const doc = await benchmarksDoc(header, body);
     await fs.writeFile(path.join(here, '..', 'BENCHMARKS.md'), doc);
     log('wrote BENCHMARKS.md');
+  }
+  // Issue 16's write scenarios, after every store's sync scenarios (their own PGlite store and stand-in).
+  if (!o.only) {
+    const writes = await runWritesOnly(o.quick ? ['--calls', '2', '--deletes', '10'] : [], log);
+    if (writes.targets.some((t) => t.pass === false)) process.exitCode = 1;
   }
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../bench/inprocess.js';
 import { evaluate } from '../bench/report.js';
 import { syncScenarios, type SyncReport } from '../bench/sync.js';
+import { writesScenarios, type WritesReport } from '../bench/writes.js';
 
 let store: TestStore | undefined;
 let reads: ReadResults;
@@ -123,5 +124,36 @@ describe('bench --quick, sync scenarios (1,000 catalog users on a stand-in)', ()
       expect(read.connectedOk, read.note).toBe(true);
       expect(read.connected).toBe(read.hosted);
     }
+  });
+});
+
+describe('bench --only writes, tiny (2 createUsers of 5, 3 deletes across three backends)', () => {
+  let writes: WritesReport;
+  beforeAll(async () => {
+    if (!store) return;
+    writes = await writesScenarios(store.store, { calls: 2, items: 5, deletes: 3 });
+  }, 300_000);
+
+  it('createUsers creates every item with one create each (a GET before an embed PUT), within the concurrency limit', () => {
+    const c = writes.createUsers;
+    expect(c.created).toBe(10);
+    expect(c.itemErrors).toEqual([]);
+    // Items round robin learning, catalog, embed: 4 + 3 + 3, the embed ones a GET then a PUT.
+    expect(c.requestsByCall).toEqual({ 'POST learning': 4, 'POST catalog': 3, 'GET embed': 3, 'PUT embed': 3 });
+    expect(c.upstreamRequests).toBe(c.expectedRequests);
+    expect(c.maxInFlight).toBeGreaterThanOrEqual(1);
+    expect(c.maxInFlight).toBeLessThanOrEqual(writes.concurrency);
+  });
+
+  it('the deletes drain the outbox, each backend seeing each delete exactly once, within the concurrency limit', () => {
+    const d = writes.deletes;
+    expect(d.deleted).toBe(3);
+    expect(d.pendingLeft).toBe(0);
+    expect(d.failed).toBe(0);
+    expect(d.exactlyOnce).toEqual({ LEARNING: 3, CATALOG: 3, EMBED: 3 });
+    expect(d.upstreamDeletes).toEqual({ LEARNING: 3, CATALOG: 3, EMBED: 3 });
+    expect(d.requestsByCall).toEqual({ 'DELETE learning': 3, 'DELETE catalog': 3, 'DELETE embed': 3 });
+    expect(d.maxInFlight).toBeLessThanOrEqual(writes.concurrency);
+    expect(writes.targets.every((t) => t.pass === true)).toBe(true);
   });
 });
