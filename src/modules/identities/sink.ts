@@ -11,7 +11,7 @@ import { audited } from '../audit/service.js';
 import type { Tx } from '../../store/transaction.js';
 import type { BackendRef, IdentitySink, SourceRecord, StreamName } from '../backends/contract.js';
 import { linkPending } from './linking.js';
-import { projectIdentity } from './writes.js';
+import { type Projected, projectIdentity, projectUsers } from './writes.js';
 
 /** The context of writes nobody requested: the sync runner's (audit actor `system`). */
 export const systemContext = (prisma: PrismaClient): RequestContext => ({
@@ -139,16 +139,11 @@ async function upsertPage(
   const now = new Date();
   const fresh: Prisma.IdentityCreateManyInput[] = [];
   const seen: string[] = [];
+  const changed: { id: string; record: SourceRecord; status: IdentityStatus; hash: string }[] = [];
+  const toProject: Projected[] = [];
   let updated = 0;
   for (const record of list) {
     const hash = dataHash(record.data);
-    const fields = {
-      key: record.key,
-      email: normaliseEmail(record.email),
-      sourceUpdatedAt: record.sourceUpdatedAt,
-      syncedAt: now,
-      lastSeenRunId: runId,
-    };
     const identity = known.get(`${record.entity}\u0000${record.nativeId}`);
     if (!identity) {
       fresh.push({
@@ -162,7 +157,11 @@ async function upsertPage(
         status: 'PENDING',
         data: jsonColumn(record.data),
         dataHash: hash,
-        ...fields,
+        key: record.key,
+        email: normaliseEmail(record.email),
+        sourceUpdatedAt: record.sourceUpdatedAt,
+        syncedAt: now,
+        lastSeenRunId: runId,
       });
       continue;
     }
@@ -176,15 +175,49 @@ async function upsertPage(
       continue;
     }
     if (identity.dataHash !== hash) updated++;
-    const row = await tx.identity.update({
-      where: { id: identity.id },
-      data: { ...fields, status, data: jsonColumn(record.data), dataHash: hash, stream: record.stream },
-    });
+    changed.push({ id: identity.id, record, status, hash });
     // Changed data of a linked identity reaches its owner in the same transaction.
-    if (row.status === 'LINKED' && identity.dataHash !== hash) await projectIdentity(tx, row);
+    if (status === 'LINKED' && identity.dataHash !== hash)
+      toProject.push({
+        ...identity,
+        partnerId: backend.partnerId,
+        kind: backend.kind,
+        data: record.data as Prisma.JsonValue,
+      });
   }
-  if (seen.length)
-    await tx.identity.updateMany({ where: { id: { in: seen } }, data: { syncedAt: now, lastSeenRunId: runId } });
+  // The page's known identities in one statement: the changed ones take the record (its data,
+  // status and what it says), the others only that this run saw them.
+  if (changed.length || seen.length) {
+    const rows = [
+      ...changed.map(({ id, record, status, hash }) => ({
+        id,
+        changed: true,
+        key: record.key,
+        email: normaliseEmail(record.email),
+        sourceUpdatedAt: record.sourceUpdatedAt,
+        status,
+        data: record.data ?? null,
+        dataHash: hash,
+        stream: record.stream,
+      })),
+      ...seen.map((id) => ({ id, changed: false })),
+    ];
+    await tx.$executeRaw`UPDATE "Identity" AS i SET
+        key = CASE WHEN v.changed THEN v.key ELSE i.key END,
+        email = CASE WHEN v.changed THEN v.email ELSE i.email END,
+        "sourceUpdatedAt" = CASE WHEN v.changed THEN v."sourceUpdatedAt" ELSE i."sourceUpdatedAt" END,
+        status = CASE WHEN v.changed THEN v.status::"IdentityStatus" ELSE i.status END,
+        data = CASE WHEN v.changed THEN v.data ELSE i.data END,
+        "dataHash" = CASE WHEN v.changed THEN v."dataHash" ELSE i."dataHash" END,
+        stream = CASE WHEN v.changed THEN v.stream ELSE i.stream END,
+        "syncedAt" = ${now.toISOString()}::timestamptz, "lastSeenRunId" = ${runId}::uuid, "updatedAt" = now()
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(id uuid, changed boolean, key text, email text,
+        "sourceUpdatedAt" timestamptz, status text, data jsonb, "dataHash" text, stream text)
+      WHERE i.id = v.id`;
+  }
+  // Their owners' projection: the users of the page in a constant number of statements.
+  await projectUsers(tx, backend.partnerId, toProject);
+  for (const identity of toProject) if (identity.entity !== 'USER') await projectIdentity(tx, identity);
   // A concurrent writer of the same page (there is none: one run per backend at a time) would be skipped, not doubled.
   const created = fresh.length ? (await tx.identity.createMany({ data: fresh, skipDuplicates: true })).count : 0;
   return { created, updated };

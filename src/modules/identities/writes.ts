@@ -3,7 +3,7 @@
 // is not written: the column keeps what it had, and the identity gets an OPEN LinkConflict
 // (reason PROJECTION) naming the holder, so nothing crashes, nothing is overwritten, and an
 // admin sees why (a merge of the two, or linkIdentity, resolves it).
-import type { Identity, Prisma } from '@prisma/client';
+import { type Identity, Prisma } from '@prisma/client';
 import { uuidv7 } from '../../store/ids.js';
 import type { Tx } from '../../store/transaction.js';
 import {
@@ -16,33 +16,6 @@ import {
 } from './projection.js';
 
 type Data = Record<string, unknown>;
-
-/** Who holds each of `unique`'s values, other than `self`: column → holder user id ('' for another partner's). */
-export async function uniqueHolders(
-  tx: Tx,
-  partnerId: string,
-  unique: UserProjection['unique'],
-  self: string | null,
-): Promise<Map<UniqueUserColumn, string>> {
-  const holders = new Map<UniqueUserColumn, string>();
-  const scoped = UNIQUE_USER_COLUMNS.filter((c) => c !== 'canvasUserUuid' && unique[c]);
-  if (scoped.length) {
-    const rows = await tx.user.findMany({
-      where: { partnerId, OR: scoped.map((c) => ({ [c]: unique[c] })), ...(self ? { id: { not: self } } : {}) },
-      select: { id: true, externalUserId: true, email: true, identifier: true },
-    });
-    for (const row of rows)
-      for (const c of scoped) if ((row as Record<string, unknown>)[c] === unique[c]) holders.set(c, row.id);
-  }
-  if (unique.canvasUserUuid) {
-    const row = await tx.user.findFirst({
-      where: { canvasUserUuid: unique.canvasUserUuid, ...(self ? { id: { not: self } } : {}) },
-      select: { id: true, partnerId: true },
-    });
-    if (row) holders.set('canvasUserUuid', row.partnerId === partnerId ? row.id : '');
-  }
-  return holders;
-}
 
 /** The columns of `projection` that may be written (no other user holds their value), and the holders of the rest. */
 export function withoutHeld(
@@ -58,49 +31,17 @@ export function withoutHeld(
   return { columns: columns as Prisma.UserUncheckedUpdateInput, held: [...held].sort() };
 }
 
-/** An OPEN PROJECTION conflict for the identity, unless one is already open. */
-export async function projectionConflict(
-  tx: Tx,
-  identity: Pick<Identity, 'id' | 'partnerId'>,
-  holders: string[],
-): Promise<number> {
-  const open = await tx.linkConflict.findFirst({
-    where: { identityId: identity.id, status: 'OPEN', reason: 'PROJECTION' },
-    select: { id: true },
-  });
-  if (open) return 0;
-  await tx.linkConflict.create({
-    data: {
-      id: uuidv7(),
-      partnerId: identity.partnerId,
-      identityId: identity.id,
-      candidateIds: holders,
-      reason: 'PROJECTION',
-    },
-  });
-  return 1;
-}
-
-/** An embed user's client id by the client's identifier (null: none, or the record names none). */
-export async function clientIdOf(
-  tx: Tx,
-  partnerId: string,
-  identifier: string | null | undefined,
-): Promise<string | null | undefined> {
-  if (identifier === undefined) return undefined;
-  if (identifier === null) return null;
-  const client = await tx.client.findUnique({
-    where: { partnerId_identifier: { partnerId, identifier } },
-    select: { id: true },
-  });
-  return client?.id ?? null;
-}
+/** What projecting an identity reads of it. */
+export type Projected = Pick<
+  Identity,
+  'id' | 'partnerId' | 'kind' | 'entity' | 'data' | 'userId' | 'accountId' | 'clientId'
+>;
 
 /**
  * Writes a linked identity's data onto its owner (user, account or client): the one place a
  * backend's record reaches the unified columns after linking. Returns the conflicts it opened.
  */
-export async function projectIdentity(tx: Tx, identity: Identity): Promise<number> {
+export async function projectIdentity(tx: Tx, identity: Projected): Promise<number> {
   const data = (identity.data ?? {}) as Data;
   if (identity.entity === 'ACCOUNT' && identity.accountId) {
     const columns = projectAccount(data);
@@ -112,12 +53,182 @@ export async function projectIdentity(tx: Tx, identity: Identity): Promise<numbe
     if (Object.keys(columns).length) await tx.client.update({ where: { id: identity.clientId }, data: columns });
     return 0;
   }
-  if (identity.entity !== 'USER' || !identity.userId) return 0;
-  const projection = projectUser(identity.kind, data);
-  const holders = await uniqueHolders(tx, identity.partnerId, projection.unique, identity.userId);
-  const { columns, held } = withoutHeld(projection, holders);
-  const clientId = await clientIdOf(tx, identity.partnerId, projection.clientIdentifier);
-  if (clientId !== undefined) columns.clientId = clientId;
-  if (Object.keys(columns).length) await tx.user.update({ where: { id: identity.userId }, data: columns });
-  return holders.size ? projectionConflict(tx, identity, held) : 0;
+  return identity.entity === 'USER' && identity.userId ? projectUsers(tx, identity.partnerId, [identity]) : 0;
+}
+
+/** The user columns a projection may write, by SQL type (USER_UPDATE's SET list). */
+const USER_COLUMN_TYPES = {
+  externalUserId: 'text',
+  email: 'text',
+  canvasUserUuid: 'text',
+  userName: 'text',
+  firstName: 'text',
+  lastName: 'text',
+  timeZone: 'text',
+  locale: 'text',
+  identifier: 'text',
+  inCatalog: 'boolean',
+  termsOfUse: 'boolean',
+  canvasUserId: 'int',
+  customFields: 'jsonb',
+  metadata: 'jsonb',
+  clientId: 'uuid',
+} as const;
+
+/** Each user of the list gets the columns its `c` names (a column it does not name keeps its value). */
+const USER_UPDATE = Prisma.raw(
+  Object.entries(USER_COLUMN_TYPES)
+    .map(
+      ([column, type]) =>
+        `"${column}" = CASE WHEN jsonb_exists(v.c, '${column}') THEN ${
+          type === 'jsonb' ? `v.c->'${column}'` : `(v.c->>'${column}')${type === 'text' ? '' : `::${type}`}`
+        } ELSE u."${column}" END`,
+    )
+    .join(', '),
+);
+
+/** A column value as JSON text: a jsonColumn() value is its own text (see store/json.ts). */
+function jsonText(value: unknown): string {
+  if (value && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    const tagged = (value as { toJSON(): { $type?: string; value?: string } }).toJSON();
+    if (tagged?.$type === 'Json' && typeof tagged.value === 'string') return tagged.value;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/**
+ * Projects linked user identities of one partner onto their users, in a constant number of
+ * statements whatever their number: the holders of their unique values (one read, their users'
+ * own values included), their embed clients (one read), the users' columns (one UPDATE), and
+ * the PROJECTION conflicts (one read of the open ones, one insert). The identities are taken
+ * in the list's order, as one by one: a value an earlier one takes or frees is held or free for
+ * the later ones. Returns the conflicts it opened.
+ */
+export async function projectUsers(tx: Tx, partnerId: string, identities: Projected[]): Promise<number> {
+  const list = identities
+    .filter((i) => i.entity === 'USER' && i.userId)
+    .map((i) => ({ identity: i, userId: i.userId!, projection: projectUser(i.kind, (i.data ?? {}) as Data) }));
+  if (!list.length) return 0;
+  const values = new Map<UniqueUserColumn, Set<string>>(UNIQUE_USER_COLUMNS.map((c) => [c, new Set<string>()]));
+  for (const { projection } of list)
+    for (const c of UNIQUE_USER_COLUMNS) if (projection.unique[c]) values.get(c)!.add(projection.unique[c]!);
+  /** `${column}\0${value}` → its holder ('' for another partner's user). */
+  const holderOf = new Map<string, string>();
+  /** The users' own unique values as the list has left them so far. */
+  const own = new Map<string, Partial<Record<UniqueUserColumn, string | null>>>();
+  if (UNIQUE_USER_COLUMNS.some((c) => values.get(c)!.size)) {
+    const scoped = (['externalUserId', 'email', 'identifier'] as const).filter((c) => values.get(c)!.size);
+    const rows = await tx.user.findMany({
+      where: {
+        OR: [
+          ...scoped.map((c) => ({ partnerId, [c]: { in: [...values.get(c)!] } })),
+          ...(values.get('canvasUserUuid')!.size
+            ? [{ canvasUserUuid: { in: [...values.get('canvasUserUuid')!] } }]
+            : []),
+          { id: { in: [...new Set(list.map((l) => l.userId))] } },
+        ],
+      },
+      select: { id: true, partnerId: true, externalUserId: true, email: true, identifier: true, canvasUserUuid: true },
+    });
+    for (const row of rows) {
+      for (const c of UNIQUE_USER_COLUMNS) {
+        const value = row[c];
+        if (!value) continue;
+        if (c === 'canvasUserUuid') holderOf.set(`${c}\u0000${value}`, row.partnerId === partnerId ? row.id : '');
+        else if (row.partnerId === partnerId) holderOf.set(`${c}\u0000${value}`, row.id);
+      }
+      if (row.partnerId === partnerId) own.set(row.id, { ...row });
+    }
+  }
+  const identifiers = [
+    ...new Set(list.map((l) => l.projection.clientIdentifier).filter((v): v is string => Boolean(v))),
+  ];
+  const clients = identifiers.length
+    ? await tx.client.findMany({
+        where: { partnerId, identifier: { in: identifiers } },
+        select: { id: true, identifier: true },
+      })
+    : [];
+  const clientOf = new Map(clients.map((c) => [c.identifier, c.id]));
+
+  const writes: [string, Record<string, unknown>][] = [];
+  /** `${column}\0${value}` freed by an earlier write of the list. */
+  const freed = new Set<string>();
+  let reused = false;
+  const conflicts: { identity: Projected; held: string[] }[] = [];
+  for (const { identity, userId, projection } of list) {
+    const holders = new Map<UniqueUserColumn, string>();
+    for (const c of UNIQUE_USER_COLUMNS) {
+      const value = projection.unique[c];
+      const holder = value ? holderOf.get(`${c}\u0000${value}`) : undefined;
+      if (holder !== undefined && holder !== userId) holders.set(c, holder);
+    }
+    const { columns, held } = withoutHeld(projection, holders);
+    if (projection.clientIdentifier !== undefined)
+      columns.clientId =
+        projection.clientIdentifier === null ? null : (clientOf.get(projection.clientIdentifier) ?? null);
+    // What this one writes is held (or freed) for the ones after it.
+    const mine = own.get(userId) ?? {};
+    for (const c of UNIQUE_USER_COLUMNS) {
+      const value = (columns as Record<string, unknown>)[c];
+      if (typeof value !== 'string') continue;
+      const before = mine[c];
+      if (before && before !== value && holderOf.get(`${c}\u0000${before}`) === userId) {
+        holderOf.delete(`${c}\u0000${before}`);
+        freed.add(`${c}\u0000${before}`);
+      }
+      if (freed.has(`${c}\u0000${value}`)) reused = true;
+      holderOf.set(`${c}\u0000${value}`, userId);
+      mine[c] = value;
+    }
+    own.set(userId, mine);
+    if (Object.keys(columns).length) writes.push([userId, columns as Record<string, unknown>]);
+    if (holders.size) conflicts.push({ identity, held });
+  }
+  if (reused) {
+    // A value one user of the list frees and another takes: one UPDATE each, in the list's
+    // order (one statement checks each row's unique values as it goes, in no set order).
+    for (const write of writes) await updateUsers(tx, [write]);
+  } else {
+    const merged = new Map<string, Record<string, unknown>>();
+    for (const [id, columns] of writes) merged.set(id, { ...(merged.get(id) ?? {}), ...columns });
+    await updateUsers(tx, [...merged]);
+  }
+  return conflicts.length ? projectionConflicts(tx, conflicts) : 0;
+}
+
+/** Each user's columns, in one statement. */
+async function updateUsers(tx: Tx, writes: [string, Record<string, unknown>][]): Promise<void> {
+  if (!writes.length) return;
+  const rows = writes.map(([id, columns]) => {
+    const entries = Object.entries(columns).map(([column, value]) => {
+      if (!Object.hasOwn(USER_COLUMN_TYPES, column)) throw new Error(`projection column ${column} has no SQL type`);
+      return `${JSON.stringify(column)}:${jsonText(value)}`;
+    });
+    return `{"id":${JSON.stringify(id)},"c":{${entries.join(',')}}}`;
+  });
+  await tx.$executeRaw(
+    Prisma.sql`UPDATE "User" AS u SET ${USER_UPDATE}, "updatedAt" = now()
+      FROM jsonb_to_recordset(${`[${rows.join(',')}]`}::jsonb) AS v(id uuid, c jsonb) WHERE u.id = v.id`,
+  );
+}
+
+/** An OPEN PROJECTION conflict for each identity that has none open yet (two statements). */
+async function projectionConflicts(tx: Tx, list: { identity: Projected; held: string[] }[]): Promise<number> {
+  const open = await tx.linkConflict.findMany({
+    where: { identityId: { in: list.map((l) => l.identity.id) }, status: 'OPEN', reason: 'PROJECTION' },
+    select: { identityId: true },
+  });
+  const taken = new Set(open.map((o) => o.identityId));
+  const data = list
+    .filter((l) => !taken.has(l.identity.id))
+    .map((l) => ({
+      id: uuidv7(),
+      partnerId: l.identity.partnerId,
+      identityId: l.identity.id,
+      candidateIds: l.held,
+      reason: 'PROJECTION' as const,
+    }));
+  if (data.length) await tx.linkConflict.createMany({ data });
+  return data.length;
 }
