@@ -33,6 +33,7 @@ const envSchema = z.object({
   MAX_LIST_ITEMS: positiveInt.max(10_000).default(100),
   DISABLE_INTROSPECTION: flag.default(false),
   COMPILED_READS: flag.default(true),
+  PRINCIPAL_CACHE_SECONDS: positiveInt.max(300).default(5),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
   SECRETS_KEY: z
     .string()
@@ -76,6 +77,8 @@ export type Config = Readonly<{
   /** Items any GraphQL list input (nodes' ids, _entities' representations, …) may hold. */
   maxListItems: number;
   disableIntrospection: boolean;
+  /** How long a credential's principal is cached: other replicas see a revoke or disable within it. */
+  principalCacheMs: number;
   shutdownGraceMs: number;
   compiledReads: boolean;
   backends: BackendSettings;
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxListItems: e.MAX_LIST_ITEMS,
     disableIntrospection: e.DISABLE_INTROSPECTION,
+    principalCacheMs: e.PRINCIPAL_CACHE_SECONDS * 1000,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     compiledReads: e.COMPILED_READS,
     backends: Object.freeze({

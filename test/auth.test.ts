@@ -66,6 +66,26 @@ describe('API keys', () => {
     expect(second).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/revoked/) } });
   });
 
+  it('sees a revocation made elsewhere (another replica) once PRINCIPAL_CACHE_SECONDS is over, not before', async () => {
+    const created = await mutate(
+      h,
+      partner.key,
+      'createApiKey',
+      { name: 'elsewhere' },
+      '... on CreateApiKeySuccess { key }',
+    );
+    const auth = createAuthenticator(h.store.prisma, { ...h.config, principalCacheMs: 1_000 });
+    await expect(auth.authenticate(`Bearer ${created.key}`)).resolves.toMatchObject({ kind: 'user' });
+    // Revoked behind this authenticator's back: nothing calls its invalidate().
+    await h.store.prisma.apiKey.updateMany({
+      where: { partnerId: partner.accountId, name: 'elsewhere' },
+      data: { revokedAt: new Date() },
+    });
+    await expect(auth.authenticate(`Bearer ${created.key}`)).resolves.toMatchObject({ kind: 'user' });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await expect(auth.authenticate(`Bearer ${created.key}`)).rejects.toThrow(/revoked/);
+  });
+
   it('authenticate an admin principal', async () => {
     const r = await h.gql(VIEWER, {}, { token: partner.key });
     expect(r.status).toBe(200);

@@ -11,8 +11,7 @@ import { PARTNER_WIDE_KINDS, type Credential, type Principal, type UserPrincipal
 
 // Principals are cached briefly so that a burst of requests with one credential costs no
 // SQL. Writes that change a principal (revoke, disable, entitlements, ...) clear the cache
-// of this process; other replicas notice within the TTL.
-const CACHE_TTL_MS = 5_000;
+// of this process; other replicas notice within the TTL (PRINCIPAL_CACHE_SECONDS).
 const CACHE_MAX = 10_000;
 
 export interface Authenticator {
@@ -27,9 +26,10 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
   // key share one lookup). Keys carry a generation: `invalidate` moves to a new one, so a
   // lookup under way when principals changed can finish for its callers but is never read again.
   let generation = 0;
+  const ttl = config.principalCacheMs;
   const cache = new LRUCache<string, Principal>({
     max: CACHE_MAX,
-    ttl: CACHE_TTL_MS,
+    ttl,
     ignoreFetchAbort: true,
     fetchMethod: async (key, _stale, { options }) => {
       const token = key.slice(key.indexOf(':') + 1);
@@ -39,7 +39,7 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
           ? fromJwt(token)
           : Promise.reject(new UnauthenticatedError('unrecognised credential')));
       // Never cache past the credential's own expiry.
-      options.ttl = Math.max(1, Math.min(CACHE_TTL_MS, found.expiresAt - Date.now()));
+      options.ttl = Math.max(1, Math.min(ttl, found.expiresAt - Date.now()));
       return found.principal;
     },
   });
