@@ -31,6 +31,7 @@ export const STORE_DEPENDENT = [
   'test/linking.test.ts', // linking's server-side SQL (unnest updates, jsonb e-mail matching) and its canonical order on the server
   'test/write-through.test.ts', // a backend call inside a real transaction: a refusal rolls the user, identity and audit rows back
   'test/sync-upstream.test.ts', // real runs end to end on the server's SQL (identity upserts, linking, one active run per backend)
+  'test/sync-statements.test.ts', // a page's identity and user writes as jsonb_to_recordset updates on the server's SQL
   'test/outbox.test.ts', // outbox deliveries on graphile-worker (a second task on the sync's queue), claims and FOR UPDATE on the server
   'test/catalog-list.test.ts', // the catalog list's index plan and its statements per page on the server's planner
   'test/proxy.test.ts', // relayed effects recorded on the server's SQL (identity upserts, linking, GONE by a JSON path)
