@@ -205,8 +205,8 @@ export async function writesScenarios(
           accountId: partner.account.id,
           externalUserId: `${name}-ext`,
           email: `${name}@example.com`,
+          // The gateway's own catalogId (its sequence, unique across partners); the upstream's is the identity's nativeId.
           inCatalog: true,
-          catalogId: catalog.catalogId,
           identifier: `${name}-emb`,
         },
       });
