@@ -6,7 +6,6 @@ import crypto from 'node:crypto';
 import type { IdentityStatus, Prisma, PrismaClient } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { uuidv7 } from '../../store/ids.js';
-import { jsonColumn } from '../../store/json.js';
 import { audited } from '../audit/service.js';
 import type { Tx } from '../../store/transaction.js';
 import type { BackendRef, IdentitySink, SourceRecord, StreamName } from '../backends/contract.js';
@@ -137,7 +136,17 @@ async function upsertPage(
   });
   const known = new Map(existing.map((i) => [`${i.entity}\u0000${i.nativeId}`, i]));
   const now = new Date();
-  const fresh: Prisma.IdentityCreateManyInput[] = [];
+  const fresh: {
+    id: string;
+    stream: string;
+    entity: string;
+    nativeId: string;
+    data: unknown;
+    dataHash: string;
+    key: string | null;
+    email: string | null;
+    sourceUpdatedAt: Date | null;
+  }[] = [];
   const seen: string[] = [];
   const changed: { id: string; record: SourceRecord; status: IdentityStatus; hash: string }[] = [];
   const toProject: Projected[] = [];
@@ -148,20 +157,14 @@ async function upsertPage(
     if (!identity) {
       fresh.push({
         id: uuidv7(),
-        partnerId: backend.partnerId,
-        backendId: backend.id,
-        kind: backend.kind,
         stream: record.stream,
         entity: record.entity,
         nativeId: record.nativeId,
-        status: 'PENDING',
-        data: jsonColumn(record.data),
+        data: record.data ?? null,
         dataHash: hash,
         key: record.key,
         email: normaliseEmail(record.email),
         sourceUpdatedAt: record.sourceUpdatedAt,
-        syncedAt: now,
-        lastSeenRunId: runId,
       });
       continue;
     }
@@ -219,7 +222,17 @@ async function upsertPage(
   await projectUsers(tx, backend.partnerId, toProject);
   for (const identity of toProject) if (identity.entity !== 'USER') await projectIdentity(tx, identity);
   // A concurrent writer of the same page (there is none: one run per backend at a time) would be skipped, not doubled.
-  const created = fresh.length ? (await tx.identity.createMany({ data: fresh, skipDuplicates: true })).count : 0;
+  // The page's new identities in one INSERT (PENDING: linking takes them).
+  const created = fresh.length
+    ? await tx.$executeRaw`INSERT INTO "Identity" (id, "partnerId", "backendId", kind, stream, entity, "nativeId", status,
+          data, "dataHash", key, email, "sourceUpdatedAt", "syncedAt", "lastSeenRunId", "updatedAt")
+        SELECT v.id, ${backend.partnerId}, ${backend.id}::uuid, ${backend.kind}::"BackendKind", v.stream,
+          v.entity::"IdentityEntity", v."nativeId", 'PENDING', v.data, v."dataHash", v.key, v.email, v."sourceUpdatedAt",
+          ${now.toISOString()}::timestamptz, ${runId}::uuid, now()
+        FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS v(id uuid, stream text, entity text, "nativeId" text,
+          data jsonb, "dataHash" text, key text, email text, "sourceUpdatedAt" timestamptz)
+        ON CONFLICT DO NOTHING`
+    : 0;
   return { created, updated };
 }
 
