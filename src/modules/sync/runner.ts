@@ -260,6 +260,18 @@ async function read(
     });
     if (count === 0) throw new LostRun();
   };
+  /** Tells the caller (the CLI's progress lines) where a stream is. */
+  const progress = (stream: StreamName, pages: number, records: number, done: boolean) =>
+    onProgress?.({
+      runId: run.id,
+      backendId: backend.id,
+      kind: backend.kind,
+      stream,
+      pages,
+      records,
+      requests: counts.requests,
+      done,
+    });
   const link = async () => {
     const linked = await sink.linkPending(ref);
     await save({ linked: linked.linked, conflicts: linked.conflicts });
@@ -280,16 +292,7 @@ async function read(
         { requests: page.requests, seen: page.records.length, created: stored.created, updated: stored.updated },
         [...page.errors, ...stored.errors],
       );
-      onProgress?.({
-        runId: run.id,
-        backendId: backend.id,
-        kind: backend.kind,
-        stream,
-        pages,
-        records,
-        requests: counts.requests,
-        done: false,
-      });
+      progress(stream, pages, records, false);
       if (signal.aborted) throw signal.reason;
     }
     await link();
@@ -298,16 +301,7 @@ async function read(
     checkpoint.stream = null;
     checkpoint.position = null;
     await save({ gone });
-    onProgress?.({
-      runId: run.id,
-      backendId: backend.id,
-      kind: backend.kind,
-      stream,
-      pages,
-      records,
-      requests: counts.requests,
-      done: true,
-    });
+    progress(stream, pages, records, true);
   }
 
   const reread = REREAD_STREAMS[backend.kind];
@@ -322,16 +316,7 @@ async function read(
         pages++;
         records += delta.seen;
         await save({ requests: batch.length, ...delta }, errors);
-        onProgress?.({
-          runId: run.id,
-          backendId: backend.id,
-          kind: backend.kind,
-          stream: reread,
-          pages,
-          records,
-          requests: counts.requests,
-          done: false,
-        });
+        progress(reread, pages, records, false);
         if (signal.aborted) throw signal.reason;
       }
     }
@@ -339,16 +324,7 @@ async function read(
     checkpoint.done.push(reread);
     checkpoint.stream = null;
     await save({});
-    onProgress?.({
-      runId: run.id,
-      backendId: backend.id,
-      kind: backend.kind,
-      stream: reread,
-      pages,
-      records,
-      requests: counts.requests,
-      done: true,
-    });
+    progress(reread, pages, records, true);
   }
   return counts;
 }
