@@ -5,11 +5,11 @@
 // the users page of the connected partner against the hosted one's (statements; read with the
 // upstream stopped, so a read that called the backend would fail).
 import crypto from 'node:crypto';
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -26,6 +26,7 @@ import { PAGE } from './queries.js';
 import { ipcAsk } from './http.js';
 import type { StandInRequest } from './standin-proc.js';
 import { syncSection, type StoreReport, type TargetResult } from './report.js';
+import { formatWritten, runWhenMain } from './alone.js';
 
 export interface SyncSize {
   /** Bulk catalog users on the stand-in (besides its few demo records). */
@@ -472,12 +473,7 @@ export async function runSyncOnly(argv: string[], log: (line: string) => void = 
         log("wrote BENCHMARKS.md's Sync section");
       } else log('BENCHMARKS.md has no generated Sync section to replace: left as it is');
     }
-    // As the tree's formatter lays them out (npm run lint checks BENCHMARKS.md and the JSON too).
-    const formatted = spawnSync('npx', ['biome', 'format', '--write', 'BENCHMARKS.md', 'bench/results-sync.json'], {
-      cwd: path.join(here, '..'),
-      stdio: 'ignore',
-    });
-    if (formatted.status !== 0) log('biome format did not run: format BENCHMARKS.md before committing it');
+    formatWritten(['BENCHMARKS.md', 'bench/results-sync.json'], log);
     return report;
   } finally {
     await store?.close();
@@ -485,12 +481,4 @@ export async function runSyncOnly(argv: string[], log: (line: string) => void = 
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  runSyncOnly(process.argv.slice(2)).then(
-    (report) => process.exit(report.targets.every((t) => t.pass !== false) ? 0 : 1),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(import.meta.url, runSyncOnly);

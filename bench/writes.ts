@@ -7,11 +7,10 @@
 // queue) until no pending change is left: deletes/s end to end, upstream requests per delete,
 // and whether each backend saw each delete exactly once.
 import crypto from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { BackendKind } from '@prisma/client';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -27,6 +26,7 @@ import { startFaultProxy } from '../test/helpers/fault-proxy.js';
 import { BENCH_PREFIX } from './data.js';
 import { gqlRequest } from './inprocess.js';
 import type { TargetResult } from './report.js';
+import { formatWritten, runWhenMain } from './alone.js';
 
 export interface WritesSize {
   /** createUsers calls, and items per call. */
@@ -418,11 +418,7 @@ export async function runWritesOnly(argv: string[], log: (line: string) => void 
       await fs.writeFile(file, `${head}${section}\n${rest ? `\n${rest}` : ''}`);
       log("wrote BENCHMARKS.md's Writes section");
     }
-    const formatted = spawnSync('npx', ['biome', 'format', '--write', 'BENCHMARKS.md', 'bench/results-writes.json'], {
-      cwd: path.join(here, '..'),
-      stdio: 'ignore',
-    });
-    if (formatted.status !== 0) log('biome format did not run: format BENCHMARKS.md before committing it');
+    formatWritten(['BENCHMARKS.md', 'bench/results-writes.json'], log);
     return report;
   } finally {
     await store?.close();
@@ -430,12 +426,4 @@ export async function runWritesOnly(argv: string[], log: (line: string) => void 
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  runWritesOnly(process.argv.slice(2)).then(
-    (report) => process.exit(report.targets.every((t) => t.pass !== false) ? 0 : 1),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain(import.meta.url, runWritesOnly);
