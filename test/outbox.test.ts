@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, BackendKind, PrismaClient } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
+import { connectStandIn } from './helpers/connected.js';
 import { accountAdmin, subAccount } from './helpers/lifecycle.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { storeKind } from './helpers/store.js';
@@ -32,7 +33,7 @@ let proxy: FaultProxy;
 let a: Partner;
 let b: Partner;
 let worker: OutboxWorker | undefined;
-const backends = {} as Record<BackendKind, Backend>;
+let backends: Record<BackendKind, Backend>;
 let seq = 0;
 
 const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }`;
@@ -143,17 +144,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(standIn.url, { seed: 7 });
   a = await h.newPartner('Outbox A', 'AUTOMATE');
   b = await h.newPartner('Outbox B', 'AUTOMATE');
-  for (const kind of KINDS) {
-    const r = await h.gql(
-      CONNECT,
-      { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } },
-      { token: a.key },
-    );
-    expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
-    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({
-      where: { partnerId: a.accountId, kind, disconnectedAt: null },
-    });
-  }
+  backends = await connectStandIn(h, a, standIn, proxy.url, KINDS);
 }, 120_000);
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '@hono/node-server';
 import type { BackendKind } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
+import { connectStandIn } from './helpers/connected.js';
 import { jwtFor } from './dialects/helpers.js';
 import { startFaultProxy, type FaultProxy, type LoggedRequest } from './helpers/fault-proxy.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
@@ -228,14 +229,7 @@ beforeAll(async () => {
   proxy.onRequest = (entry) => void upstreamLog.push(entry);
   a = await h.newPartner('Proxy A', 'AUTOMATE');
   b = await h.newPartner('Proxy B', 'AUTOMATE');
-  for (const kind of KINDS) {
-    const r = await h.gql(
-      CONNECT,
-      { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } },
-      { token: a.key },
-    );
-    expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
-  }
+  await connectStandIn(h, a, standIn, proxy.url, KINDS);
   server = serve({ fetch: h.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
   await new Promise<void>((resolve) => server.once('listening', resolve));
   gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -11,6 +11,7 @@ import { getNamedType, type GraphQLUnionType } from 'graphql';
 import { schema } from '../src/schema.js';
 import type { Backend, BackendKind } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
+import { connectStandIn } from './helpers/connected.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
 import { createUser as standInCreateUser } from '../src/modules/users/service.js';
@@ -22,7 +23,7 @@ let standIn: StandIn;
 let proxy: FaultProxy;
 let a: Partner;
 let b: Partner;
-const backends = {} as Record<BackendKind, Backend>;
+let backends: Record<BackendKind, Backend>;
 
 const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }`;
 const DETAILS: Record<string, string> = {
@@ -70,17 +71,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(standIn.url, { seed: 3 });
   a = await h.newPartner('Write-through A', 'AUTOMATE');
   b = await h.newPartner('Write-through B', 'AUTOMATE');
-  for (const kind of ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED'] as const) {
-    const r = await h.gql(
-      CONNECT,
-      { input: { kind, baseUrl: proxy.url + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } },
-      { token: a.key },
-    );
-    expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
-    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({
-      where: { partnerId: a.accountId, kind, disconnectedAt: null },
-    });
-  }
+  backends = await connectStandIn(h, a, standIn, proxy.url, ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED']);
 }, 120_000);
 
 afterAll(async () => {

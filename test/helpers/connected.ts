@@ -1,0 +1,31 @@
+// A partner with backends connected to a stand-in upstream (src/standin), reached through
+// `baseUrl` (usually a fault proxy in front of the stand-in), as a partner admin connects them.
+import { expect } from 'vitest';
+import type { Backend, BackendKind } from '@prisma/client';
+import { STANDIN_PREFIXES, type StandIn } from '../../src/standin/index.js';
+import type { Harness, Partner } from './app.js';
+
+const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on Error { message } } }`;
+
+/** Connects each kind with the stand-in's credential; the stored Backend rows by kind. */
+export async function connectStandIn(
+  h: Harness,
+  partner: Partner,
+  standIn: StandIn,
+  baseUrl: string,
+  kinds: readonly BackendKind[],
+): Promise<Record<BackendKind, Backend>> {
+  const backends = {} as Record<BackendKind, Backend>;
+  for (const kind of kinds) {
+    const r = await h.gql(
+      CONNECT,
+      { input: { kind, baseUrl: baseUrl + STANDIN_PREFIXES[kind], credential: standIn.credentials[kind] } },
+      { token: partner.key },
+    );
+    expect(r.data.connectBackend.__typename, JSON.stringify(r.data)).toBe('ConnectBackendSuccess');
+    backends[kind] = await h.store.prisma.backend.findFirstOrThrow({
+      where: { partnerId: partner.accountId, kind, disconnectedAt: null },
+    });
+  }
+  return backends;
+}
