@@ -251,13 +251,23 @@ describe('write-through to one connected backend', () => {
     expect(ensured).toMatchObject({ __typename: 'ConflictError', field: 'externalUserId' });
   });
 
-  it('a change that would reach two backends is refused before any call (the outbox is not built)', async () => {
+  it('a change that would reach two backends goes to the outbox: success at once, no call now (test/outbox.test.ts delivers)', async () => {
     proxy.resetLog();
-    const r = await mutate(a.key, 'createUser', { externalUserId: 'wt-two', email: 'wt-two@example.com' }, USER);
-    expect(r).toMatchObject({ __typename: 'ValidationError' });
-    expect(r.message).toContain('2 connected backends');
+    const r = await mutate(
+      a.key,
+      'createUser',
+      { externalUserId: 'wt-two', email: 'wt-two@example.com' },
+      `${USER} pendingChanges { backend { kind } operation status }`,
+    );
+    expect(r).toMatchObject({
+      __typename: 'CreateUserSuccess',
+      pendingChanges: [
+        { backend: { kind: 'LEARNING' }, operation: 'CREATE_USER', status: 'PENDING' },
+        { backend: { kind: 'CATALOG' }, operation: 'CREATE_USER', status: 'PENDING' },
+      ],
+    });
     expect(calls()).toEqual([]);
-    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-two' } })).toBe(0);
+    expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-two' } })).toBe(1);
   });
 
   it("partner B's mutations never reach A's backends", async () => {
@@ -509,12 +519,12 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
     expect((await identityOf({ userId: member.user.uuid }, 'EMBED'))?.status).toBe('GONE');
   });
 
-  it('createUsers writes each item through on its own: one taken upstream or in two backends fails only itself', async () => {
+  it('createUsers writes each item through on its own: one taken upstream fails only itself, one in two backends goes to the outbox', async () => {
     // Taken upstream only (the stand-in's own user): learning answers 422.
     await standInCreateUser(await standIn.context(), { externalUserId: 'wt-bulk-upstream' });
     proxy.resetLog();
     const r = await h.gql(
-      `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { ${USER} } ... on Error { code message } } } } }`,
+      `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { ${USER} pendingChanges { backend { kind } operation } } ... on Error { code message } } } } }`,
       {
         input: {
           users: [
@@ -534,11 +544,16 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
       'CreateUserSuccess',
       'ConflictError',
       'CreateUserSuccess',
-      'ValidationError',
+      'CreateUserSuccess',
       'CreateUserSuccess',
     ]);
     expect(results[1].message).toContain('learning backend');
-    // One call per item that reaches a backend, none for the one refused before.
+    expect(results[3].pendingChanges).toEqual([
+      { backend: { kind: 'LEARNING' }, operation: 'CREATE_USER' },
+      { backend: { kind: 'CATALOG' }, operation: 'CREATE_USER' },
+    ]);
+    expect(results[0].pendingChanges).toEqual([]);
+    // One call per item that reaches one backend, none for the one refused before nor the outbox's.
     expect(calls().sort()).toEqual([
       'POST /rest/catalog/api/v1/users',
       'POST /rest/learning/accounts',
@@ -558,7 +573,7 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
       await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-bulk-upstream' } }),
     ).toBe(0);
     expect(await h.store.prisma.user.count({ where: { partnerId: a.accountId, externalUserId: 'wt-bulk-two' } })).toBe(
-      0,
+      1,
     );
   });
 

@@ -9,8 +9,7 @@
 //
 // Hosted kinds (no connected backend of that kind) are untouched: every function here returns
 // without a call. A change that would land in two or more backends goes through the outbox
-// (src/modules/outbox) when its caller hands callBackends one (deleteUser does); without one
-// it is refused with a ValidationError saying so, before any backend is called.
+// (src/modules/outbox): callBackends hands its calls to the caller's outbox and calls nothing.
 import type { Backend, BackendKind, Prisma, User } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { ConflictError, ValidationError } from '../../errors.js';
@@ -106,30 +105,38 @@ function unavailable(backend: Backend, error: BackendError): BackendUnavailableE
   return new BackendUnavailableError(backend, retryAfter, `${error.message}; nothing was changed`);
 }
 
+/** Where a change that needs several backends goes: the outbox (recordChanges of src/modules/outbox), in the caller's transaction. */
+export type Outbox = (
+  calls: { backend: Backend; operation: WriteOperation; mustNotExist?: Call['mustNotExist'] }[],
+) => Promise<void>;
+
 /**
  * Carries out the one call a change needs (none: returns []). A change that needs several is
- * handed to `outbox` (which records them in the caller's transaction; nothing is called now),
- * or, without one, refused. The caller records the result with `recordAccepted` once its own
- * rows are written.
+ * handed to `outbox` (which records them in the caller's transaction; nothing is called now,
+ * SPEC §10.7 "Single vs several backends"). The caller records the result with
+ * `recordAccepted` once its own rows are written. Callers whose changes can only ever reach
+ * one backend (accounts, clients, a catalog-only call) pass no outbox.
  */
 export async function callBackends(
   ctx: RequestContext,
   backends: Map<BackendKind, Backend>,
   calls: Call[],
   operation: string,
-  outbox?: (calls: { backend: Backend; operation: WriteOperation }[]) => Promise<void>,
+  outbox?: Outbox,
 ): Promise<Accepted[]> {
   const connected = calls.filter((c) => backends.has(c.kind));
   if (connected.length === 0) return [];
-  if (connected.length > 1 && outbox) {
-    await outbox(connected.map((c) => ({ backend: backends.get(c.kind)!, operation: c.operation })));
-    return [];
-  }
   if (connected.length > 1) {
-    const kinds = connected.map((c) => c.kind.toLowerCase()).join(', ');
-    throw new ValidationError(
-      `${operation} would change ${connected.length} connected backends (${kinds}); ${operation} does not go through the outbox (only deleteUser does): make it one backend at a time`,
+    // A programming error, not the caller's: every change that can span backends passes its outbox.
+    if (!outbox) throw new Error(`${operation} spans ${connected.length} backends but was given no outbox`);
+    await outbox(
+      connected.map((c) => ({
+        backend: backends.get(c.kind)!,
+        operation: c.operation,
+        ...(c.mustNotExist ? { mustNotExist: c.mustNotExist } : {}),
+      })),
     );
+    return [];
   }
   const call = connected[0]!;
   return [await callBackend(ctx, backends.get(call.kind)!, call, operation)];

@@ -14,7 +14,13 @@ import { NotFoundError } from '../../errors.js';
 import { isUser } from '../../auth/principal.js';
 import { userVisibility, within } from '../../auth/visibility.js';
 import { BackendRef } from '../backends/schema.js';
-import { DeleteUserSuccess, UserRef } from '../users/schema.js';
+import {
+  CreateUserSuccess,
+  DeleteUserSuccess,
+  EnsureUserSuccess,
+  UpdateUserSuccess,
+  UserRef,
+} from '../users/schema.js';
 import { dropChange, pendingChangeVisibility, pendingChangesWhere, retryChange } from './service.js';
 
 export const PendingChangeStatusEnum = builder.enumType(PendingChangeStatus, {
@@ -132,6 +138,22 @@ builder.queryField('pendingChanges', (t) =>
     totalCount: (_c, { status }, ctx) => ctx.prisma.pendingChange.count({ where: pendingChangesWhere(ctx, status) }),
   }),
 );
+
+// A create or update whose effect lands in two or more connected backends answers at once; its
+// payload shows the user's entries still on their way (SPEC §10.7), the ones it created among them.
+for (const payload of [CreateUserSuccess, EnsureUserSuccess, UpdateUserSuccess] as const)
+  builder.objectField(payload, 'pendingChanges', (t) =>
+    t.field({
+      type: [PendingChangeRef],
+      description:
+        "The user's outbox entries still on their way, in delivery order: those this call created (one per connected backend when it reached two or more), and any earlier one not yet delivered; empty when it reached at most one backend (at once).",
+      resolve: (p: { user: User }, _args, ctx) =>
+        ctx.prisma.pendingChange.findMany({
+          where: { userId: p.user.id, ...pendingChangeVisibility(ctx.principal) },
+          orderBy: { sequence: 'asc' },
+        }),
+    }),
+  );
 
 builder.objectField(DeleteUserSuccess, 'pendingChanges', (t) =>
   t.field({

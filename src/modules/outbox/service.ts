@@ -21,13 +21,15 @@ import { BackendUnavailableError as DomainUnavailable } from '../backends/errors
 import type { Logger } from '../../logger.js';
 import { inTransaction, type Tx } from '../../store/transaction.js';
 import { audited, type AuditEntry } from '../audit/service.js';
-import type { StreamName, WriteOperation } from '../backends/contract.js';
-import { connectorFor } from '../backends/write-through.js';
+import type { SourceRecord, StreamName, WriteOperation } from '../backends/contract.js';
+import { connectorFor, recordAccepted } from '../backends/write-through.js';
 
 /** One backend call a change hands to the outbox. */
 export interface OutboxCall {
   backend: Backend;
   operation: WriteOperation;
+  /** A create whose PUT creates or merges: the record its first attempt must not find (a duplicate upstream). */
+  mustNotExist?: { stream: StreamName; nativeId: string };
 }
 
 /**
@@ -50,11 +52,28 @@ export async function recordChanges(
           backendId: call.backend.id,
           operation: change.operation,
           payload: call.operation as unknown as Prisma.InputJsonObject,
+          ...(call.mustNotExist ? { mustNotExist: call.mustNotExist } : {}),
         },
       }),
     );
   }
   return created;
+}
+
+/**
+ * The outbox of a user change whose user row is written after the backends are asked
+ * (createUser, updateUser): callBackends hands it the calls (`outbox`), and `record` writes
+ * them as the user's PendingChanges once the row exists, in the same transaction.
+ */
+export function userOutbox(tx: Tx, change: { partnerId: string; operation: PendingChangeOperation }) {
+  let calls: OutboxCall[] = [];
+  return {
+    outbox: async (handed: OutboxCall[]) => {
+      calls = handed;
+    },
+    record: (userId: string): Promise<PendingChange[]> =>
+      calls.length ? recordChanges(tx, { ...change, userId }, calls) : Promise.resolve([]),
+  };
 }
 
 // ---------------------------------------------------------------------------- delivery
@@ -85,7 +104,7 @@ export interface DeliveryDeps {
 }
 
 type Outcome =
-  | { kind: 'delivered'; detail: string; requests: number }
+  | { kind: 'delivered'; detail: string; requests: number; record?: SourceRecord | null }
   | { kind: 'retry'; error: string; retryAfter: Date | null }
   | { kind: 'failed'; error: string };
 
@@ -113,7 +132,16 @@ async function attempt(deps: DeliveryDeps, entry: PendingChange & { backend: Bac
     const connector = connectorFor({ config: deps.config }, backend);
     let requests = 0;
     // An earlier attempt (also one before a retryChange, which counts attempts from 0 again but keeps lastError).
-    const check = entry.attempts > 0 || entry.lastError !== null ? checkOf(operation) : null;
+    const again = entry.attempts > 0 || entry.lastError !== null;
+    const check = again ? checkOf(operation) : null;
+    // A create whose PUT would merge into an existing record: the first attempt must not find one
+    // (a duplicate upstream). A later one may find its own earlier attempt's, and the PUT is safe to repeat.
+    const absent = entry.mustNotExist as { stream: StreamName; nativeId: string } | null;
+    if (absent && !again) {
+      requests++;
+      if ((await connector.readOne(absent.stream, absent.nativeId)) !== 'GONE')
+        return { kind: 'failed', error: `the ${what(backend)} already has ${absent.nativeId}; ${TAKEN}` };
+    }
     if (check) {
       requests++;
       if ((await connector.readOne(check.stream, check.nativeId)) === 'GONE')
@@ -125,7 +153,22 @@ async function attempt(deps: DeliveryDeps, entry: PendingChange & { backend: Bac
     }
     const outcome = await connector.write(operation);
     requests += outcome.requests;
-    if (outcome.ok) return { kind: 'delivered', detail: 'the backend accepted the call', requests };
+    if (outcome.ok)
+      return { kind: 'delivered', detail: 'the backend accepted the call', requests, record: outcome.record };
+    // A create refused as a duplicate after an earlier attempt that may have been applied (killed,
+    // timeout, 5xx): most likely that attempt's record. Neither API can be asked who holds the key,
+    // so it counts as delivered, and the next sync links the record by the partner's linkBy rule.
+    if (outcome.refusal === 'conflict' && again && CREATES.has(operation.op))
+      return {
+        kind: 'delivered',
+        detail: `the backend already had it (${outcome.status}), most likely from an earlier attempt; the next sync links it`,
+        requests,
+      };
+    if (outcome.refusal === 'conflict')
+      return {
+        kind: 'failed',
+        error: `the ${what(backend)} refused ${describe(operation)} as a duplicate (${outcome.status}): ${outcome.message}; ${TAKEN}`,
+      };
     // A delete of a record the backend no longer has is done: that is what it was for.
     if (outcome.refusal === 'missing')
       return { kind: 'delivered', detail: `the backend no longer had the record (${outcome.status})`, requests };
@@ -147,6 +190,12 @@ async function attempt(deps: DeliveryDeps, entry: PendingChange & { backend: Bac
 
 const what = (backend: Pick<Backend, 'kind'>) => `${backend.kind.toLowerCase()} backend`;
 
+/** Creates, whose duplicate on a repeated attempt may be the earlier attempt's own record. */
+const CREATES = new Set<WriteOperation['op']>(['learning.createAccount', 'catalog.createUser']);
+
+const TAKEN =
+  "the key exists only upstream: linkIdentity with the backend's id attaches it to a user, then retryChange or dropChange this change";
+
 /** A call in words, for messages: the source API's verb and path. */
 export function describe(operation: WriteOperation): string {
   switch (operation.op) {
@@ -156,6 +205,14 @@ export function describe(operation: WriteOperation): string {
       return `DELETE /v1/headless/user/${operation.identifier}?action=${operation.action}${operation.reallocateTo ? `&reallocateTo=${operation.reallocateTo}` : ''}`;
     case 'learning.disableAccount':
       return `DELETE /accounts/${operation.nativeId}`;
+    case 'learning.createAccount':
+      return 'POST /accounts';
+    case 'catalog.createUser':
+      return 'POST /api/v1/users';
+    case 'catalog.updateUser':
+      return `PUT /api/v1/users/${operation.nativeId}`;
+    case 'embed.putUser':
+      return `PUT /v1/headless/user/${operation.identifier}`;
     default:
       return operation.op;
   }
@@ -233,6 +290,7 @@ export async function deliverUser(deps: DeliveryDeps, userId: string, signal?: A
       if (outcome.kind === 'delivered') {
         await tx.pendingChange.delete({ where: { id: entry.id } });
         await markGone(tx, entry);
+        await recordDelivered(tx, entry, outcome.record);
         await auditDelivery(tx, current, 'pending_change.delivered', {
           outcome: 'DELIVERED',
           detail: outcome.detail,
@@ -262,6 +320,22 @@ export async function deliverUser(deps: DeliveryDeps, userId: string, signal?: A
     delivered++;
   }
   return delivered;
+}
+
+/**
+ * After a create or update reached its backend: what it accepted is the user's LINKED identity,
+ * projected onto the user (recordAccepted, as a synchronous write does), unless the user was
+ * deleted meanwhile (then the identity only).
+ */
+async function recordDelivered(tx: Tx, entry: PendingChange & { backend: Backend }, record?: SourceRecord | null) {
+  if (!record || entry.operation === 'DELETE_USER') return;
+  const user = await tx.user.findUnique({ where: { id: entry.userId }, select: { deletedAt: true } });
+  await recordAccepted(
+    tx,
+    [{ backend: entry.backend, record }],
+    { userId: entry.userId },
+    { project: !user?.deletedAt },
+  );
 }
 
 /** After a delete reached its backend: the identity it removed is GONE (a learning disable keeps its account). */

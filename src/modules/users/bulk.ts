@@ -23,8 +23,10 @@ import {
   newUserRow,
   targetAccount,
 } from './service.js';
+import { notifyOutbox, recordChanges } from '../outbox/service.js';
 import {
   callBackend,
+  callBackends,
   connectedBackends,
   recordAccepted,
   userCreateCalls,
@@ -104,7 +106,14 @@ export async function createUsers(
     if (replay) return replay;
   }
   const results: (BulkItemResult | null)[] = users.map(() => null);
-  const rows: { index: number; row: Prisma.UserCreateManyInput; client?: string; call?: Call }[] = [];
+  const rows: {
+    index: number;
+    row: Prisma.UserCreateManyInput;
+    client?: string;
+    call?: Call;
+    /** Two or more connected backends: the item's calls go through the outbox (SPEC §10.7). */
+    outbox?: Call[];
+  }[] = [];
   const seen = new Map<string, number>();
   const clientCache = new Map<string, string | null>();
   const accountCache = new Map<string | undefined, Promise<string>>();
@@ -130,11 +139,6 @@ export async function createUsers(
       const calls = backends.size
         ? userCreateCalls(row, input.clientIdentifier).filter((c) => backends.has(c.kind))
         : [];
-      if (calls.length > 1)
-        throw new ValidationError(
-          `this user would be created in ${calls.length} connected backends (${calls.map((c) => c.kind.toLowerCase()).join(', ')}); createUsers creates each user in one connected backend at most`,
-          `input.users.${position(index)}`,
-        );
       for (const [field, value] of Object.entries(keysOf(row as User))) {
         if (!value) continue;
         const earlier = seen.get(`${field}:${value}`);
@@ -145,7 +149,12 @@ export async function createUsers(
           );
       }
       for (const [field, value] of Object.entries(keysOf(row as User))) if (value) seen.set(`${field}:${value}`, index);
-      rows.push({ index, row, client: input.clientIdentifier ?? undefined, call: calls[0] });
+      rows.push({
+        index,
+        row,
+        client: input.clientIdentifier ?? undefined,
+        ...(calls.length > 1 ? { outbox: calls } : { call: calls[0] }),
+      });
     } catch (error) {
       results[index] = { ok: false, error: error as Error };
     }
@@ -154,17 +163,17 @@ export async function createUsers(
   // retried transaction never sends them again), each on its own: one refused item (taken
   // upstream, backend down) fails only itself. A key taken in the store is refused before.
   const accepted = new Map<number, Accepted>();
-  const through = rows.filter((r) => r.call);
+  const through = rows.filter((r) => r.call || r.outbox);
   if (through.length) {
     const taken = await takenKeys(
       ctx.prisma as unknown as Tx,
       principal,
       through.map((r) => r.row),
     );
-    const send = through.filter(({ index, row }) => {
+    const send = through.filter(({ index, row, call }) => {
       const clash = takenError(row, taken);
       if (clash) results[index] = { ok: false, error: clash };
-      return !clash;
+      return !clash && call;
     });
     await inPool(send, ctx.config?.backends.concurrency ?? 1, async ({ index, call }) => {
       try {
@@ -175,6 +184,7 @@ export async function createUsers(
     });
     for (let i = rows.length - 1; i >= 0; i--) if (results[rows[i]!.index]) rows.splice(i, 1);
   }
+  let queued = false;
   try {
     const created = await audited(ctx, async (tx, audit) => {
       // A client deleted since it was looked up takes its items with it (see lockClients).
@@ -211,8 +221,19 @@ export async function createUsers(
             lost.map((r) => r.row),
           )
         : new Map<string, string | undefined>();
-      for (const { index, row } of insertable) {
+      for (const { index, row, outbox } of insertable) {
         let user = byId.get(row.id!);
+        if (user && outbox) {
+          // Several backends: the calls are recorded for the outbox's worker, in this transaction.
+          await callBackends(ctx, backends, outbox, 'createUsers', async (calls) => {
+            await recordChanges(
+              tx,
+              { partnerId: principal.partnerId, userId: user!.id, operation: 'CREATE_USER' },
+              calls,
+            );
+          });
+          queued = true;
+        }
         if (user) {
           // What the backend accepted becomes the user's LINKED identity, projected onto it.
           const backend = accepted.get(index);
@@ -258,6 +279,7 @@ export async function createUsers(
       }
       return results as BulkItemResult[];
     });
+    if (queued) notifyOutbox();
     return created;
   } catch (error) {
     // A concurrent call with the same idempotency key committed first: answer with its results.

@@ -446,7 +446,7 @@ builder.objectType(PiiRejectedError, {
   }),
 });
 
-const CreateUserSuccess = UserPayload('CreateUserSuccess', 'created');
+export const CreateUserSuccess = UserPayload('CreateUserSuccess', 'created');
 
 function toCreateInput(input: (typeof CreateUserInput)['$inferInput']): CreateUserData {
   return { ...input, accountId: optionalIdArg('Account', input.accountId) } as CreateUserData;
@@ -534,13 +534,15 @@ const EnsureUserInput = builder.inputType('EnsureUserInput', {
   }),
 });
 
-const EnsureUserSuccess = builder.objectRef<{ user: User; created: boolean }>('EnsureUserSuccess').implement({
+export const EnsureUserSuccess = builder.objectRef<{ user: User; created: boolean }>('EnsureUserSuccess').implement({
   description: 'The user holding the key, found or just created.',
   fields: (t) => ({
     user: t.field({ type: UserRef, description: 'The user holding the key.', resolve: (p) => p.user }),
     created: t.exposeBoolean('created', { description: 'True when this call created it, false when it existed.' }),
   }),
 });
+
+export const UpdateUserSuccess = UserPayload('UpdateUserSuccess', 'as it is now');
 
 const UpdateUserInput = builder.inputType('UpdateUserInput', {
   description:
@@ -659,7 +661,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, ctx) => ensureUser(ctx, input),
   }),
   updateUser: t.field({
-    type: UserPayload('UpdateUserSuccess', 'as it is now'),
+    type: UpdateUserSuccess,
     errors: resultUnion(
       'UpdateUserResult',
       NotFoundError,

@@ -19,6 +19,7 @@ import type { Tx } from '../../store/transaction.js';
 import { applyMergePatch, type JsonObject } from './merge-patch.js';
 import { userOrderBy, userWhere, type UserFilter, type UserOrderField } from './filters.js';
 import { assertNoPii } from './pii.js';
+import { notifyOutbox, userOutbox } from '../outbox/service.js';
 import {
   assertEnableSupported,
   callBackends,
@@ -323,14 +324,18 @@ export async function createUser(ctx: RequestContext, raw: CreateUserInput): Pro
   const accountId = await targetAccount(ctx.prisma, principal, input.accountId);
   const clientId = await clientIdFor(ctx.prisma, principal, input.clientIdentifier);
   const row = newUserRow(principal.partnerId, accountId, input, clientId);
+  let queued = false;
   try {
-    return await audited(ctx, async (tx, audit) => {
+    const created = await audited(ctx, async (tx, audit) => {
       await lockClient(tx, clientId, input.clientIdentifier);
       // A connected kind's backend is asked first (write-through.ts); a key taken here is refused before it is.
       const backends = await connectedBackends(tx, principal.partnerId);
       if (backends.size) await assertKeysFree(tx, principal, row);
-      const accepted = await callBackends(ctx, backends, userCreateCalls(row, input.clientIdentifier), 'createUser');
+      const pending = userOutbox(tx, { partnerId: principal.partnerId, operation: 'CREATE_USER' });
+      const calls = userCreateCalls(row, input.clientIdentifier);
+      const accepted = await callBackends(ctx, backends, calls, 'createUser', pending.outbox);
       let user = await tx.user.create({ data: row as Prisma.UserUncheckedCreateInput });
+      if ((await pending.record(user.id)).length) queued = true;
       if (accepted.length) {
         await recordAccepted(tx, accepted, { userId: user.id });
         user = await tx.user.findUniqueOrThrow({ where: { id: user.id } });
@@ -338,6 +343,8 @@ export async function createUser(ctx: RequestContext, raw: CreateUserInput): Pro
       audit({ action: 'user.create', subjectType: 'User', subjectId: user.id, data: { keys: keysOf(user) } });
       return user;
     });
+    if (queued) notifyOutbox();
+    return created;
   } catch (error) {
     throw (await conflictFor(ctx, principal.partnerId, error, row)) ?? error;
   }
@@ -540,7 +547,7 @@ export async function disableUser(ctx: RequestContext, id: string): Promise<User
         await userIdentities(tx, id, backends),
         undefined,
       );
-      await callBackends(ctx, backends, calls, 'disableUser');
+      await callBackends(ctx, backends, calls, 'disableUser'); // the learning DELETE only: one backend at most
     }
     const updated = await tx.user.update({ where: { id }, data: { status: 'DISABLED', disabledAt: new Date() } });
     audit({
@@ -626,8 +633,9 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
   const self = input.id === principal.userId;
   const clientId = await clientIdFor(ctx.prisma, principal, input.clientIdentifier);
   const data: Prisma.UserUncheckedUpdateInput = {};
+  let queued = false;
   try {
-    return await audited(ctx, async (tx, audit) => {
+    const changed = await audited(ctx, async (tx, audit) => {
       await lockClient(tx, clientId, input.clientIdentifier);
       const [user] =
         self && !administers(principal, principal.accountId)
@@ -699,15 +707,18 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       if (input.clearMergedInto && u.status === 'MERGED') Object.assign(data, unmergeChange(u, audit));
       if (Object.keys(data).length === 0) return u;
       const backends = await connectedBackends(tx, u.partnerId);
+      const pending = userOutbox(tx, { partnerId: u.partnerId, operation: 'UPDATE_USER' });
       const accepted = backends.size
         ? await callBackends(
             ctx,
             backends,
             userChangeCalls(u, data, backends, await userIdentities(tx, u.id, backends), input.clientIdentifier),
             'updateUser',
+            pending.outbox,
           )
         : [];
       let updated = await tx.user.update({ where: { id: u.id }, data });
+      if ((await pending.record(u.id)).length) queued = true;
       if (accepted.length) {
         await recordAccepted(tx, accepted, { userId: u.id });
         updated = await tx.user.findUniqueOrThrow({ where: { id: u.id } });
@@ -715,6 +726,8 @@ export async function updateUser(ctx: RequestContext, raw: UpdateUserInput): Pro
       if (fields.length) audit({ action: 'user.update', subjectType: 'User', subjectId: u.id, data: { fields } });
       return updated;
     });
+    if (queued) notifyOutbox();
+    return changed;
   } catch (error) {
     const fields = uniqueViolation(error);
     if (!fields) throw error;
