@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,6 +156,8 @@ export async function syncScenarios(
   hostedPage: { statements: number | null } | undefined,
   size: SyncSize,
   log: (line: string) => void = () => {},
+  /** A CPU profile (inspector) of this process during the full run, written to this file. */
+  cpuProfile?: string,
 ): Promise<SyncReport> {
   const { prisma } = store;
   const standIn = await startStandInProcess(size.catalogUsers);
@@ -227,7 +230,20 @@ export async function syncScenarios(
     const upstreamBefore = await upstreamCpu();
     const gatewayBefore = process.cpuUsage();
     const stopSampling = memorySampler();
+    const profiler = cpuProfile ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 500 });
+      await profiler.post('Profiler.start');
+    }
     const full = await runOnce(true);
+    if (profiler && cpuProfile) {
+      const { profile } = await profiler.post('Profiler.stop');
+      profiler.disconnect();
+      await fs.writeFile(cpuProfile, JSON.stringify(profile));
+      log(`sync: CPU profile of the full run written to ${cpuProfile} (npx tsx bench/cpuprofile.ts ${cpuProfile})`);
+    }
     const memory = stopSampling();
     const cpuSeconds = {
       gateway: round(cpuOf(process.cpuUsage(gatewayBefore))),
@@ -414,7 +430,7 @@ export function syncTable(r: SyncReport): string {
  * Only the sync scenarios (`npm run bench -- --only sync`, or `npx tsx bench/sync.ts`), on
  * embedded PGlite in a temporary directory: the hosted partner the reads are compared with is
  * the quick data set's (500 users). `--users N` sizes the stand-in (default 50,000), `--note`
- * adds a line. Prints the section, writes bench/results-sync.json and, at 50,000 users or
+ * adds a line, `--cpu-prof FILE` writes a CPU profile of the full run. Prints the section, writes bench/results-sync.json and, at 50,000 users or
  * more, the Sync section of BENCHMARKS.md (only that section: the §9 tables stay as they are).
  */
 export async function runSyncOnly(argv: string[], log: (line: string) => void = console.log): Promise<SyncReport> {
@@ -435,7 +451,7 @@ export async function runSyncOnly(argv: string[], log: (line: string) => void = 
   try {
     store = await openStore({ dataDir: path.join(dir, 'data') });
     const data = await generate(store, QUICK, 42, log);
-    const report = await syncScenarios(store, data, undefined, size, log);
+    const report = await syncScenarios(store, data, undefined, size, log, value('--cpu-prof'));
     const loadAfter = os.loadavg().map((n) => Math.round(n * 100) / 100);
     const note = value('--note');
     const machine = [

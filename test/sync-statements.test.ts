@@ -178,3 +178,44 @@ describe('statements per synced page', () => {
     expect(withMeta.every((u) => (u.metadata as { v: number }).v === 2)).toBe(true);
   });
 });
+
+describe('statements of linking', () => {
+  /** Statements of one linkPending (its chunks' transactions and the audit's included). */
+  const linking = (backend: BackendRef) => h.countStatements(() => sink().linkPending(backend));
+
+  it('are the same for 10 and for 100 new users, and for 10 and 100 matched users', async () => {
+    const counts: number[] = [];
+    for (const n of [10, 100]) {
+      const p = await h.newPartner();
+      const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG');
+      await sink().upsertPage(backend, page(`link-new-${n}`, 1, n), runId());
+      counts.push(await linking(backend));
+      expect(await h.store.prisma.user.count({ where: { partnerId: p.accountId, inCatalog: true } })).toBe(n);
+    }
+    expect(counts[1]).toBe(counts[0]);
+    const matched: number[] = [];
+    for (const n of [10, 100]) {
+      const p = await h.newPartner();
+      // Hosted users with the e-mails the catalog records carry: each record links to one.
+      await h.store.prisma.user.createMany({
+        data: Array.from({ length: n }, (_, k) => ({
+          partnerId: p.accountId,
+          accountId: p.accountId,
+          email: `user${k + 1}@link-match-${n}.example.com`,
+        })),
+      });
+      const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG');
+      await sink().upsertPage(
+        backend,
+        page(`link-match-${n}`, 1, n, () => ({ last_name: 'Matched' })),
+        runId(),
+      );
+      matched.push(await linking(backend));
+      expect(await h.store.prisma.user.count({ where: { partnerId: p.accountId } })).toBe(n + 1);
+      expect(
+        await h.store.prisma.user.count({ where: { partnerId: p.accountId, inCatalog: true, lastName: 'Matched' } }),
+      ).toBe(n);
+    }
+    expect(matched[1]).toBe(matched[0]);
+  });
+});

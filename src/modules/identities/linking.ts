@@ -32,7 +32,7 @@ import {
   UNIQUE_USER_COLUMNS,
   type UniqueUserColumn,
 } from './projection.js';
-import { projectIdentity } from './writes.js';
+import { insertUsers, projectIdentity, updateUsers } from './writes.js';
 
 export interface LinkCounts {
   linked: number;
@@ -310,7 +310,7 @@ async function linkUsers(
   );
   const accounts = await accountsOf(tx, partnerId, identities);
 
-  const newUsers: Prisma.UserCreateManyInput[] = [];
+  const newUsers: { id: string; partnerId: string; accountId: string; columns: Record<string, unknown> }[] = [];
   const changedUsers = new Map<string, Prisma.UserUncheckedUpdateInput>();
   const links: { id: string; userId: string }[] = [];
   const conflicts: Prisma.LinkConflictCreateManyInput[] = [];
@@ -365,7 +365,7 @@ async function linkUsers(
         accounts.get(registeredAccountOf(identity.data as Record<string, unknown>) ?? -1) ??
         partnerId;
       const id = uuidv7();
-      newUsers.push({ ...(columns as Prisma.UserCreateManyInput), id, partnerId, accountId, status: 'ACTIVE' });
+      newUsers.push({ id, partnerId, accountId, columns });
       owner = {
         id,
         live: true,
@@ -409,8 +409,13 @@ async function linkUsers(
       index.holders.set(`canvasUserUuid\u0000${columns.canvasUserUuid}`, owner.id);
     links.push({ id: identity.id, userId: owner.id });
   }
-  if (newUsers.length) await tx.user.createMany({ data: newUsers });
-  for (const [id, data] of changedUsers) if (Object.keys(data).length) await tx.user.update({ where: { id }, data });
+  // The chunk's users in two statements: the new ones, then the matched ones' columns (a
+  // value is never freed here, see hold(), so one UPDATE of all of them checks no swap).
+  await insertUsers(tx, newUsers);
+  await updateUsers(
+    tx,
+    [...changedUsers].filter(([, data]) => Object.keys(data).length) as [string, Record<string, unknown>][],
+  );
   await tx.$executeRaw`UPDATE "Identity" AS i SET status = 'LINKED', "userId" = v.user_id, "updatedAt" = now()
     FROM unnest(${links.map((l) => l.id)}::uuid[], ${links.map((l) => l.userId)}::uuid[]) AS v(id, user_id) WHERE i.id = v.id`;
   if (conflicts.length) await tx.linkConflict.createMany({ data: conflicts });

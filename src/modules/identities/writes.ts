@@ -197,19 +197,59 @@ export async function projectUsers(tx: Tx, partnerId: string, identities: Projec
   return conflicts.length ? projectionConflicts(tx, conflicts) : 0;
 }
 
-/** Each user's columns, in one statement. */
-async function updateUsers(tx: Tx, writes: [string, Record<string, unknown>][]): Promise<void> {
-  if (!writes.length) return;
-  const rows = writes.map(([id, columns]) => {
-    const entries = Object.entries(columns).map(([column, value]) => {
+/** Projection columns as the JSON object `c` the statements read (undefined values left out). */
+function columnsJson(columns: Record<string, unknown>): string {
+  const entries = Object.entries(columns)
+    .filter(([, value]) => value !== undefined)
+    .map(([column, value]) => {
       if (!Object.hasOwn(USER_COLUMN_TYPES, column)) throw new Error(`projection column ${column} has no SQL type`);
       return `${JSON.stringify(column)}:${jsonText(value)}`;
     });
-    return `{"id":${JSON.stringify(id)},"c":{${entries.join(',')}}}`;
-  });
+  return `{${entries.join(',')}}`;
+}
+
+/** Each user's columns, in one statement. */
+export async function updateUsers(tx: Tx, writes: [string, Record<string, unknown>][]): Promise<void> {
+  if (!writes.length) return;
+  const rows = writes.map(([id, columns]) => `{"id":${JSON.stringify(id)},"c":${columnsJson(columns)}}`);
   await tx.$executeRaw(
     Prisma.sql`UPDATE "User" AS u SET ${USER_UPDATE}, "updatedAt" = now()
       FROM jsonb_to_recordset(${`[${rows.join(',')}]`}::jsonb) AS v(id uuid, c jsonb) WHERE u.id = v.id`,
+  );
+}
+
+/** A projection column read from `r.c` for INSERT, with the column's default when `c` does not name it. */
+const USER_INSERT_COLUMNS = Prisma.raw(
+  Object.keys(USER_COLUMN_TYPES)
+    .map((c) => `"${c}"`)
+    .join(', '),
+);
+const USER_INSERT_VALUES = Prisma.raw(
+  Object.entries(USER_COLUMN_TYPES)
+    .map(([column, type]) =>
+      type === 'jsonb'
+        ? `e.r->'c'->'${column}'`
+        : type === 'boolean'
+          ? `COALESCE((e.r->'c'->>'${column}')::boolean, false)`
+          : `(e.r->'c'->>'${column}')${type === 'text' ? '' : `::${type}`}`,
+    )
+    .join(', '),
+);
+
+/** New ACTIVE users with their projection columns, in one statement, created in the list's order. */
+export async function insertUsers(
+  tx: Tx,
+  users: { id: string; partnerId: string; accountId: string; columns: Record<string, unknown> }[],
+): Promise<number> {
+  if (!users.length) return 0;
+  const rows = users.map(
+    (u) =>
+      `{"id":${JSON.stringify(u.id)},"p":${JSON.stringify(u.partnerId)},"a":${JSON.stringify(u.accountId)},"c":${columnsJson(u.columns)}}`,
+  );
+  return tx.$executeRaw(
+    Prisma.sql`INSERT INTO "User" (id, "partnerId", "accountId", status, ${USER_INSERT_COLUMNS}, "updatedAt")
+      SELECT (e.r->>'id')::uuid, e.r->>'p', e.r->>'a', 'ACTIVE', ${USER_INSERT_VALUES}, now()
+        FROM jsonb_array_elements(${`[${rows.join(',')}]`}::jsonb) WITH ORDINALITY AS e(r, ord) ORDER BY e.ord`,
   );
 }
 
