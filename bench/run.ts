@@ -3,9 +3,10 @@
 // [--cpu-prof]`: only issue #14's side-by-side shapes (bench/side.ts), on one store; with
 // --cpu-prof the gateway targets are profiled during the timed runs and each profile is
 // summarised (bench/cpuprofile.ts; the .cpuprofile files in $TMPDIR/account-gateway-profiles).
-// `npm run bench -- --only sync [--users N] [--note TEXT]`: only the sync scenarios of SPEC
-// §10.6 (bench/sync.ts runSyncOnly), on embedded PGlite; writes bench/results-sync.json and
-// BENCHMARKS.md's Sync section.
+// `npm run bench -- --only sync [--users N] [--store pglite|postgres|both] [--note TEXT]
+// [--cpu-prof FILE]`: only the sync scenarios of SPEC §10.6 (bench/sync.ts runSyncOnly), on
+// embedded PGlite (default) and/or PostgreSQL (DATABASE_URL); writes bench/results-sync.json
+// and BENCHMARKS.md's Sync section.
 // `npm run bench -- --only writes [--calls N] [--items N] [--deletes N] [--note TEXT]`: only
 // issue 16's write scenarios (bench/writes.ts runWritesOnly: createUsers and outbox deletes
 // against a stand-in), on embedded PGlite; writes bench/results-writes.json and BENCHMARKS.md's
@@ -21,9 +22,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { openStore } from '../src/store/database.js';
-import { BENCH_PREFIX, FULL, QUICK, generate, type BenchData } from './data.js';
+import { FULL, QUICK, generate, type BenchData } from './data.js';
 import {
   SCENARIOS,
   benchTargets,
@@ -36,6 +36,7 @@ import { load, startServer, type LoadOptions, type ServerHandle, type StoreLocat
 import { wrk, wrkAvailable } from './wrk.js';
 import { REST_LISTS, createUsersBody, ensureBody, entitiesBody, pageBody } from './queries.js';
 import { evaluate, sideSection, storeSection, syncSection, type StoreReport } from './report.js';
+import { benchDatabase, dropBenchDatabase } from './database.js';
 import { SYNC_FULL, SYNC_QUICK, runSyncOnly, syncScenarios } from './sync.js';
 import { runWritesOnly } from './writes.js';
 import { SHAPE_KEYS, shapeContext } from './shapes.js';
@@ -104,59 +105,6 @@ function parseArgs(argv: string[]): Options {
 
 const t0 = performance.now();
 const log = (line: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}`);
-
-/** A database of its own next to DATABASE_URL's, or that one if it holds only bench data. */
-async function benchDatabase(url: string): Promise<string> {
-  const given = new URL(url);
-  const admin = new URL(url);
-  if (given.pathname === `/${BENCH_DB}`) admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${BENCH_DB}`);
-    const bench = new URL(url);
-    bench.pathname = `/${BENCH_DB}`;
-    log(`PostgreSQL: created database ${BENCH_DB} on ${bench.host} (dropped and recreated on every run)`);
-    return bench.toString();
-  } catch (error) {
-    log(
-      `PostgreSQL: cannot create database ${BENCH_DB} (${(error as Error).message}); checking that ${given.pathname.slice(1)} holds only bench data`,
-    );
-  } finally {
-    await client.end();
-  }
-  const target = new pg.Client({ connectionString: url });
-  await target.connect();
-  try {
-    const { rows } = await target.query(`SELECT to_regclass('public."Account"') IS NOT NULL AS has`);
-    if (rows[0].has) {
-      const foreign = await target.query(
-        `SELECT count(*)::int AS n FROM "Account" WHERE "parentId" IS NULL AND name NOT LIKE $1`,
-        [`${BENCH_PREFIX}%`],
-      );
-      if (foreign.rows[0].n > 0) {
-        throw new Error(
-          `refusing to run: ${given.pathname.slice(1)} holds data that is not the benchmark's (${foreign.rows[0].n} partners). Point DATABASE_URL at a scratch server.`,
-        );
-      }
-    }
-    await target.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-    return url;
-  } finally {
-    await target.end();
-  }
-}
-
-async function dropBenchDatabase(url: string, benchUrl: string) {
-  if (benchUrl === url) return;
-  const admin = new URL(url);
-  if (admin.pathname === `/${BENCH_DB}`) admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`).catch(() => {});
-  await client.end();
-}
 
 const gqlHeaders = (key: string) => ({
   'content-type': 'application/json',
@@ -426,9 +374,9 @@ async function benchStore(kind: 'pglite' | 'postgres', o: Options, tag: string):
     cleanup = () => fs.rm(dir, { recursive: true, force: true });
   } else {
     const url = process.env.DATABASE_URL!;
-    const benchUrl = await benchDatabase(url);
+    const benchUrl = await benchDatabase(url, BENCH_DB, log);
     location = { databaseUrl: benchUrl };
-    cleanup = () => dropBenchDatabase(url, benchUrl);
+    cleanup = () => dropBenchDatabase(url, benchUrl, BENCH_DB);
   }
   const open = () =>
     openStore('dataDir' in location ? { dataDir: location.dataDir } : { databaseUrl: location.databaseUrl });

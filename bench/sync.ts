@@ -28,6 +28,7 @@ import { ipcAsk } from './http.js';
 import type { StandInRequest } from './standin-proc.js';
 import { syncSection, type StoreReport, type TargetResult } from './report.js';
 import { formatWritten, runWhenMain } from './alone.js';
+import { benchDatabase, dropBenchDatabase } from './database.js';
 
 export interface SyncSize {
   /** Bulk catalog users on the stand-in (besides its few demo records). */
@@ -430,7 +431,8 @@ export function syncTable(r: SyncReport): string {
  * Only the sync scenarios (`npm run bench -- --only sync`, or `npx tsx bench/sync.ts`), on
  * embedded PGlite in a temporary directory: the hosted partner the reads are compared with is
  * the quick data set's (500 users). `--users N` sizes the stand-in (default 50,000), `--note`
- * adds a line, `--cpu-prof FILE` writes a CPU profile of the full run. Prints the section, writes bench/results-sync.json and, at 50,000 users or
+ * adds a line, `--store pglite|postgres|both` picks the gateway's store (postgres: a scratch
+ * database next to DATABASE_URL's, bench/database.ts), `--cpu-prof FILE` writes a CPU profile of the full run. Prints the section, writes bench/results-sync.json and, at 50,000 users or
  * more, the Sync section of BENCHMARKS.md (only that section: the §9 tables stay as they are).
  */
 export async function runSyncOnly(argv: string[], log: (line: string) => void = console.log): Promise<SyncReport> {
@@ -442,41 +444,59 @@ export async function runSyncOnly(argv: string[], log: (line: string) => void = 
   if (!Number.isSafeInteger(users) || users < 1) throw new Error('--users: a positive integer');
   const size: SyncSize = { ...SYNC_FULL, catalogUsers: users };
   const started = new Date();
+  const storeOption = value('--store') ?? 'pglite';
+  const kinds: ('pglite' | 'postgres')[] =
+    storeOption === 'both' ? ['pglite', 'postgres'] : storeOption === 'postgres' ? ['postgres'] : ['pglite'];
+  if (!['pglite', 'postgres', 'both'].includes(storeOption)) throw new Error('--store: pglite, postgres or both');
+  const databaseUrl = process.env.DATABASE_URL;
+  if (kinds.includes('postgres') && !databaseUrl) throw new Error('--store postgres needs DATABASE_URL');
   const load = os.loadavg().map((n) => Math.round(n * 100) / 100);
   const cpus = os.cpus();
-  const header = `Run of ${started.toISOString()} (\`npm run bench -- --only sync\`, embedded PGlite): node ${process.version}, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores; load average at start ${load.join(' / ')}`;
+  const storesText = kinds.map((k) => (k === 'pglite' ? 'embedded PGlite' : 'PostgreSQL')).join(', then ');
+  const header = `Run of ${started.toISOString()} (\`npm run bench -- --only sync\`, ${storesText}): node ${process.version}, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores; load average at start ${load.join(' / ')}`;
   log(header);
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-bench-sync-'));
-  let store: Store | undefined;
-  try {
-    store = await openStore({ dataDir: path.join(dir, 'data') });
-    const data = await generate(store, QUICK, 42, log);
-    const report = await syncScenarios(store, data, undefined, size, log, value('--cpu-prof'));
+  const reports: StoreReport[] = [];
+  for (const kind of kinds) {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-bench-sync-'));
+    // The PostgreSQL store: a scratch database of its own (bench/database.ts), so the RSS of
+    // this process measures the sync alone (the store's memory is the server's).
+    const benchUrl = kind === 'postgres' ? await benchDatabase(databaseUrl!, SYNC_DB, log) : undefined;
+    let store: Store | undefined;
+    try {
+      store = await openStore(benchUrl ? { databaseUrl: benchUrl } : { dataDir: path.join(dir, 'data') });
+      const version = (await store.pool.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v.split(' on ')[0]!;
+      log(`sync: the gateway's store is ${kind} (${version})`);
+      const data = await generate(store, QUICK, 42, log);
+      const report = await syncScenarios(store, data, undefined, size, log, value('--cpu-prof'));
+      reports.push({
+        store: kind,
+        version,
+        data: {},
+        measurements: [],
+        targets: [],
+        gatewayMaxRssMiB: null,
+        sync: report,
+      } satisfies StoreReport);
+    } finally {
+      await store?.close();
+      await fs.rm(dir, { recursive: true, force: true });
+      if (benchUrl) await dropBenchDatabase(databaseUrl!, benchUrl, SYNC_DB);
+    }
+  }
+  {
+    const report = reports[0]!.sync!;
     const loadAfter = os.loadavg().map((n) => Math.round(n * 100) / 100);
     const note = value('--note');
     const machine = [
       `${header}, at the end ${loadAfter.join(' / ')} (${cpus.length} cores: above ${cpus.length} the machine was shared, and every time below is longer than an idle machine's).`,
       ...(note ? [note] : []),
     ].join(' ');
-    const section = syncSection(
-      [
-        {
-          store: 'pglite',
-          version: '',
-          data: {},
-          measurements: [],
-          targets: [],
-          gatewayMaxRssMiB: null,
-          sync: report,
-        } satisfies StoreReport,
-      ],
-      machine,
-    );
+    const section = syncSection(reports, machine);
     log(`\n${section}\n`);
     const here = path.dirname(fileURLToPath(import.meta.url));
     await fs.writeFile(
       path.join(here, 'results-sync.json'),
-      `${JSON.stringify({ date: started.toISOString(), loadAverage: { start: load, end: loadAfter }, sync: report }, null, 2)}\n`,
+      `${JSON.stringify({ date: started.toISOString(), loadAverage: { start: load, end: loadAfter }, sync: report, stores: Object.fromEntries(reports.map((r) => [r.store, r.sync])) }, null, 2)}\n`,
     );
     log('wrote bench/results-sync.json');
     if (users >= SYNC_FULL.catalogUsers) {
@@ -491,10 +511,10 @@ export async function runSyncOnly(argv: string[], log: (line: string) => void = 
     }
     formatWritten(['BENCHMARKS.md', 'bench/results-sync.json'], log);
     return report;
-  } finally {
-    await store?.close();
-    await fs.rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The sync bench's own PostgreSQL database (a run of it can go beside the #14 shapes'). */
+const SYNC_DB = 'account_gateway_bench_sync';
 
 runWhenMain(import.meta.url, runSyncOnly);
