@@ -7,7 +7,9 @@ import { expect, it } from 'vitest';
 import { useCliStore } from './helpers/cli.js';
 
 const run = promisify(execFile);
-const store = useCliStore('ag-cli-');
+// An empty store: the first command runs the start-up migrations (under the advisory lock on
+// PostgreSQL).
+const store = useCliStore('ag-cli-', {}, { empty: true });
 
 const cli = (...args: string[]) =>
   run(process.execPath, ['bin/account-gateway.mjs', ...args], { env: store.env, timeout: 60_000 });

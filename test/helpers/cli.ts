@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createTestDatabase, storeAvailable, storeKind } from './store.js';
 
 export interface Outcome {
@@ -38,11 +38,14 @@ export function runNode(
 export const CLI = 'bin/account-gateway.mjs';
 
 /**
- * A store of its own for a file's CLI child processes: a fresh temporary DATA_DIR (the embedded
- * store) or, on the PostgreSQL project, a fresh database, removed after the file. `ready` is
- * false when the project's store is unavailable (the tests skip); `extra` joins the env.
+ * A store of its own for a file's CLI child processes: a temporary DATA_DIR (the embedded
+ * store) or, on the PostgreSQL project, a database, removed after the file. Both start as
+ * copies of the run's migrated template (test/helpers/templates.ts), so the first child does
+ * not pay the migrations; `empty: true` gives an empty store instead, for a file whose subject
+ * includes the start-up migrations. `ready` is false when the project's store is unavailable
+ * (the tests skip); `extra` joins the env.
  */
-export function useCliStore(prefix: string, extra: NodeJS.ProcessEnv = {}) {
+export function useCliStore(prefix: string, extra: NodeJS.ProcessEnv = {}, { empty = false } = {}) {
   const store = { ready: false, dir: '', env: {} as NodeJS.ProcessEnv };
   let drop = async () => {};
   beforeAll(async () => {
@@ -56,8 +59,11 @@ export function useCliStore(prefix: string, extra: NodeJS.ProcessEnv = {}) {
       DATABASE_URL: '',
       ...extra,
     };
+    const templateDir = inject('pgliteTemplateDir');
+    if (storeKind === 'pglite' && !empty && templateDir)
+      await fs.cp(templateDir, store.env.DATA_DIR!, { recursive: true });
     if (storeKind === 'postgres') {
-      const db = await createTestDatabase();
+      const db = await createTestDatabase((!empty && inject('postgresTemplate')) || undefined);
       store.env.DATABASE_URL = db.url;
       drop = db.drop;
     }

@@ -1,7 +1,8 @@
 // Global setup of the pglite and postgres projects (vitest.config.ts): one migrated store to
 // copy, made once per run instead of migrating an empty store for every test file.
-// - pglite: a dump of a migrated data directory (PGlite's dumpDataDir) in the temp
-//   directory; each file's in-memory store starts from it (openStore's loadDataDir).
+// - pglite: a migrated data directory in the temp directory, which child processes' stores
+//   start as copies of (useCliStore), and its dump (PGlite's dumpDataDir), which each file's
+//   in-memory store starts from (openStore's loadDataDir).
 // - postgres: a migrated template database; each file's database is CREATE DATABASE …
 //   TEMPLATE it (a file copy on the server).
 // Both are named by a hash of the migrations and the PGlite version, so a new migration
@@ -23,6 +24,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Path of the migrated PGlite dump (pglite project). */
     pgliteTemplate: string | null;
+    /** Path of a migrated PGlite data directory to copy (pglite project). */
+    pgliteTemplateDir: string | null;
     /** Name of the migrated template database (postgres project; null without a server). */
     postgresTemplate: string | null;
   }
@@ -39,19 +42,37 @@ async function templateKey(): Promise<string> {
   return hash.digest('hex').slice(0, 16);
 }
 
-async function pgliteTemplate(key: string): Promise<string> {
-  const file = path.join(os.tmpdir(), `account-gateway-test-template-${key}.tar`);
-  if (
-    await fs.stat(file).then(
-      () => true,
-      () => false,
-    )
-  )
-    return file;
+const exists = (file: string) =>
+  fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+
+/** A migrated data directory, for the child processes (CLI, server) that open a DATA_DIR. */
+async function pgliteTemplateDir(key: string): Promise<string> {
+  const target = path.join(os.tmpdir(), `account-gateway-test-template-${key}-data`);
+  if (await exists(target)) return target;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-template-'));
   try {
     const store = await openStore({ dataDir: path.join(dir, 'data') });
     await store.close();
+    // A suite beside this one may have renamed its own into place meanwhile: either is the same.
+    await fs.rename(path.join(dir, 'data'), target).catch(async (error) => {
+      if (!(await exists(target))) throw error;
+    });
+    return target;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The dump of that directory (dumped from a copy: the template itself is never opened). */
+async function pgliteTemplate(key: string, templateDir: string): Promise<string> {
+  const file = path.join(os.tmpdir(), `account-gateway-test-template-${key}.tar`);
+  if (await exists(file)) return file;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-template-'));
+  try {
+    await fs.cp(templateDir, path.join(dir, 'data'), { recursive: true });
     const db = await PGlite.create(path.join(dir, 'data'));
     const dump = await db.dumpDataDir('none');
     await db.close();
@@ -92,7 +113,9 @@ async function postgresTemplate(key: string): Promise<string> {
 export default async function setup(project: TestProject): Promise<void> {
   const kind = project.config.env?.TEST_STORE;
   const key = await templateKey();
-  project.provide('pgliteTemplate', kind === 'pglite' ? await pgliteTemplate(key) : null);
+  const templateDir = kind === 'pglite' ? await pgliteTemplateDir(key) : null;
+  project.provide('pgliteTemplateDir', templateDir);
+  project.provide('pgliteTemplate', templateDir ? await pgliteTemplate(key, templateDir) : null);
   project.provide(
     'postgresTemplate',
     kind === 'postgres' && (await postgresAvailable()) ? await postgresTemplate(key) : null,
