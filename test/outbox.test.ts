@@ -17,7 +17,8 @@ import { useHarness, type Partner } from './helpers/app.js';
 import { connectStandIn } from './helpers/connected.js';
 import { accountAdmin, subAccount } from './helpers/lifecycle.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
-import { storeKind } from './helpers/store.js';
+import { createTestDatabase, storeKind } from './helpers/store.js';
+import { readMigrations } from '../src/store/migrate.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
 import { createUser as standInCreateUser } from '../src/modules/users/service.js';
 import { createOutboxWorker, type OutboxWorker } from '../src/modules/outbox/worker.js';
@@ -388,6 +389,196 @@ describe('deleteUser across three backends, through the outbox', () => {
   });
 });
 
+const WRITE_USER = `... on Error { code message }`;
+const CREATE = `mutation ($input: CreateUserInput!) { createUser(input: $input) { __typename
+  ... on CreateUserSuccess { user { id uuid } pendingChanges { ${CHANGE} } } ${WRITE_USER} } }`;
+const UPDATE = `mutation ($input: UpdateUserInput!) { updateUser(input: $input) { __typename
+  ... on UpdateUserSuccess { user { id } pendingChanges { ${CHANGE} } } ${WRITE_USER} } }`;
+const calls = () => proxy.log.map((e) => `${e.method} ${e.path}`);
+const linked = async (userId: string) =>
+  Object.fromEntries(
+    (await h.store.prisma.identity.findMany({ where: { userId, status: 'LINKED' } })).map((i) => [i.kind, i.nativeId]),
+  );
+const kindsOf = (changes: any[]) => changes.map((c) => [c.backend.kind, c.operation, c.status, c.attempts]);
+
+async function createThree(name: string) {
+  const r = await h.gql(
+    CREATE,
+    { input: { externalUserId: `${name}-ext`, email: `${name}@example.com`, identifier: `${name}-emb` } },
+    { token: a.key },
+  );
+  expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
+  expect(r.data.createUser.__typename, JSON.stringify(r.data)).toBe('CreateUserSuccess');
+  return r.data.createUser as { user: { id: string; uuid: string }; pendingChanges: any[] };
+}
+
+describe('createUser and updateUser across backends, through the outbox (SPEC §10.7)', () => {
+  // Run alone (-t), the worker the first describe starts is not running yet.
+  beforeAll(async () => {
+    if (!worker) await startWorker();
+  });
+
+  it('a create with keys of three kinds answers at once with three CREATE_USER changes; delivery makes each call once and LINKs what each backend accepted', async () => {
+    proxy.resetLog();
+    const name = `obc-${++seq}`;
+    const { user, pendingChanges } = await createThree(name);
+    expect(kindsOf(pendingChanges)).toEqual([
+      ['LEARNING', 'CREATE_USER', 'PENDING', 0],
+      ['CATALOG', 'CREATE_USER', 'PENDING', 0],
+      ['EMBED', 'CREATE_USER', 'PENDING', 0],
+    ]);
+    await until('the three creates', async () => (await remaining(user.uuid)) === 0);
+    expect(calls()).toEqual([
+      'POST /rest/learning/accounts',
+      'POST /rest/catalog/api/v1/users',
+      `GET /rest/embed/v1/headless/user/${name}-emb`,
+      `PUT /rest/embed/v1/headless/user/${name}-emb`,
+    ]);
+    const upstream = await standIn.store.prisma.user.findFirstOrThrow({
+      where: { partnerId: standIn.partnerId, externalUserId: `${name}-ext` },
+    });
+    const catalog = await standIn.store.prisma.user.findFirstOrThrow({
+      where: { partnerId: standIn.partnerId, email: `${name}@example.com` },
+    });
+    expect(await linked(user.uuid)).toEqual({
+      LEARNING: upstream.id,
+      CATALOG: String(catalog.catalogId),
+      EMBED: `${name}-emb`,
+    });
+    const delivered = await h.store.prisma.auditEvent.count({
+      where: { action: 'pending_change.delivered', data: { path: ['userId'], equals: user.uuid } },
+    });
+    expect(delivered).toBe(3);
+  }, 90_000);
+
+  it('one backend down: the others are delivered, its change retried later and then delivered; the create reaches it once', async () => {
+    proxy.resetLog();
+    proxy.add({
+      kind: 'status',
+      status: 503,
+      times: 1,
+      match: (r) => r.method === 'POST' && r.path === '/rest/catalog/api/v1/users',
+    });
+    const name = `obc-${++seq}`;
+    const { user } = await createThree(name);
+    await until('delivery after the outage', async () => (await remaining(user.uuid)) === 0, 80_000);
+    const events = await h.store.prisma.auditEvent.findMany({
+      where: { subjectType: 'PendingChange', data: { path: ['userId'], equals: user.uuid } },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(events.map((e) => e.action)).toEqual([
+      'pending_change.delivered',
+      'pending_change.retry_scheduled',
+      'pending_change.delivered',
+      'pending_change.delivered',
+    ]);
+    const posts = proxy.log.filter((e) => e.method === 'POST' && e.path === '/rest/catalog/api/v1/users');
+    expect(posts.map((e) => e.status)).toEqual([503, 200]);
+    expect(
+      await standIn.store.prisma.user.count({ where: { partnerId: standIn.partnerId, email: `${name}@example.com` } }),
+    ).toBe(1);
+    expect(Object.keys(await linked(user.uuid)).sort()).toEqual(['CATALOG', 'EMBED', 'LEARNING']);
+  }, 90_000);
+
+  it('a duplicate that exists only upstream: FAILED with a clear lastError, later changes wait; retryChange after fixing delivers', async () => {
+    const name = `obc-${++seq}`;
+    const taken = await standInCreateUser(await standIn.context(), { email: `${name}@example.com` });
+    proxy.resetLog();
+    const { user } = await createThree(name);
+    await until('the catalog create to fail', async () =>
+      Boolean(await h.store.prisma.pendingChange.findFirst({ where: { userId: user.uuid, status: 'FAILED' } })),
+    );
+    const seen = await h.gql(
+      `query ($id: ID!) { node(id: $id) { ... on User { pendingChanges { ${CHANGE} } } } }`,
+      { id: user.id },
+      { token: a.key },
+    );
+    const changes = seen.data.node.pendingChanges;
+    expect(kindsOf(changes)).toEqual([
+      ['CATALOG', 'CREATE_USER', 'FAILED', 1],
+      ['EMBED', 'CREATE_USER', 'PENDING', 0],
+    ]);
+    expect(changes[0].lastError).toContain('duplicate');
+    expect(changes[0].lastError).toContain('linkIdentity');
+    expect(calls().filter((c) => c.includes('/rest/embed/'))).toEqual([]);
+    // Fixed upstream (the other holder's address changed), then retried.
+    await standIn.store.prisma.user.update({ where: { id: taken.id }, data: { email: `${name}-other@example.com` } });
+    const retried = await h.gql(
+      `mutation ($input: RetryChangeInput!) { retryChange(input: $input) { __typename } }`,
+      { input: { id: changes[0].id } },
+      { token: a.key },
+    );
+    expect(retried.data.retryChange.__typename).toBe('RetryChangeSuccess');
+    await until('the retried create and the embed PUT', async () => (await remaining(user.uuid)) === 0);
+    expect(Object.keys(await linked(user.uuid)).sort()).toEqual(['CATALOG', 'EMBED', 'LEARNING']);
+    expect(calls().filter((c) => c.startsWith('POST /rest/catalog/'))).toHaveLength(2);
+  }, 90_000);
+
+  it('an update of the catalog profile and the embed metadata: two UPDATE_USER changes, catalog PUT and an embed PUT that replaces', async () => {
+    const { user, upstream } = await person();
+    const embedUp = await standIn.store.prisma.user.findFirstOrThrow({
+      where: { partnerId: standIn.partnerId, identifier: upstream.identifier },
+    });
+    await standIn.store.prisma.user.update({ where: { id: embedUp.id }, data: { metadata: { old: 1, keep: 2 } } });
+    await h.store.prisma.user.update({ where: { id: user.id }, data: { metadata: { old: 1, keep: 2 } } });
+    proxy.resetLog();
+    const userGlobal = Buffer.from(`User:${user.id}`).toString('base64');
+    const r = await h.gql(
+      UPDATE,
+      { input: { id: userGlobal, firstName: 'Renamed', metadata: { keep: 3 } } },
+      { token: a.key },
+    );
+    expect(r.data.updateUser.__typename, JSON.stringify(r)).toBe('UpdateUserSuccess');
+    expect(kindsOf(r.data.updateUser.pendingChanges)).toEqual([
+      ['CATALOG', 'UPDATE_USER', 'PENDING', 0],
+      ['EMBED', 'UPDATE_USER', 'PENDING', 0],
+    ]);
+    await until('the two updates', async () => (await remaining(user.id)) === 0);
+    expect(calls()).toEqual([
+      `PUT /rest/catalog/api/v1/users/${upstream.catalogId}`,
+      `PUT /rest/embed/v1/headless/user/${upstream.identifier}`,
+    ]);
+    expect((await catalogUpstream(upstream.catalogId)).firstName).toBe('Renamed');
+    // Replace, not merge: the upstream ends with exactly the new object.
+    expect((await upstreamUser(embedUp.id)).metadata).toEqual({ keep: 3 });
+    expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).metadata).toEqual({ keep: 3 });
+  }, 90_000);
+
+  it("partner B never sees A's create changes; B's own create of the same keys (nothing connected) has none", async () => {
+    // A FAILED create of A (the worker leaves FAILED ones alone).
+    const { user } = await person();
+    const change = await h.store.prisma.pendingChange.create({
+      data: {
+        partnerId: a.accountId,
+        userId: user.id,
+        backendId: backends.LEARNING.id,
+        operation: 'CREATE_USER',
+        payload: { op: 'learning.createAccount', externalUserId: 'never' },
+        status: 'FAILED',
+        lastError: 'seeded',
+      },
+    });
+    const id = Buffer.from(`PendingChange:${change.id}`).toString('base64');
+    const listed = await h.gql(PENDING, {}, { token: b.key });
+    expect(listed.data.pendingChanges.totalCount).toBe(0);
+    expect((await h.gql(`query ($id: ID!) { node(id: $id) { id } }`, { id }, { token: b.key })).data.node).toBeNull();
+    const dropped = await h.gql(
+      `mutation ($input: DropChangeInput!) { dropChange(input: $input) { __typename } }`,
+      { input: { id } },
+      { token: b.key },
+    );
+    expect(dropped.data.dropChange.__typename).toBe('NotFoundError');
+    const r = await h.gql(
+      CREATE,
+      { input: { externalUserId: 'obc-b-ext', email: 'obc-b@example.com', identifier: 'obc-b-emb' } },
+      { token: b.key },
+    );
+    expect(r.data.createUser).toMatchObject({ __typename: 'CreateUserSuccess', pendingChanges: [] });
+    expect(await h.store.prisma.pendingChange.count({ where: { partnerId: b.accountId } })).toBe(0);
+    await h.store.prisma.pendingChange.delete({ where: { id: change.id } });
+  });
+});
+
 describe('rights: an account admin sees and touches only the changes of users it administers', () => {
   it("its subtree only: no root list, no node or retry above it, its own users' changes yes", async () => {
     const left = await subAccount(h, a, 'Outbox left');
@@ -446,6 +637,57 @@ const catalogUpstream = (catalogId: number) =>
   standIn.store.prisma.user.findFirstOrThrow({ where: { partnerId: standIn.partnerId, catalogId } });
 
 // ---------------------------------------------------------------------------- kill -9 mid-saga
+
+describe('the outbox_user_writes migration', () => {
+  it('upgrades a store in place: a DELETE_USER entry of the previous release stays as it was, and creates and updates can be recorded', async () => {
+    const database = storeKind === 'postgres' ? await createTestDatabase() : null;
+    const store = await openStore({
+      ...(database ? { databaseUrl: database.url } : { dataDir: 'memory://' }),
+      poolSize: 2,
+      migrate: false,
+    });
+    try {
+      const migrations = await readMigrations();
+      const at = migrations.findIndex((m) => m.name.endsWith('_outbox_user_writes'));
+      expect(at).toBeGreaterThan(0);
+      for (const m of migrations.slice(0, at)) await store.pool.query(m.sql);
+      const user = '00000000-0000-7000-8000-000000000001';
+      const backend = '00000000-0000-7000-8000-0000000000b1';
+      await store.pool.query(
+        `INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "allowedIps", "updatedAt") VALUES ('P', 'P', '{}', 'P', 'P', '{}', now())`,
+      );
+      await store.pool.query(
+        `INSERT INTO "User" (id, "partnerId", "accountId", email, "inCatalog", "updatedAt") VALUES ('${user}', 'P', 'P', 'old@example.com', true, now())`,
+      );
+      await store.pool.query(
+        `INSERT INTO "Backend" (id, "partnerId", kind, "activeKind", "baseUrl", credential, "updatedAt") VALUES ('${backend}', 'P', 'CATALOG', 'CATALOG', 'https://c.example.com', 'v1:x', now())`,
+      );
+      await store.pool.query(
+        `INSERT INTO "PendingChange" (id, "partnerId", "userId", "backendId", operation, payload) VALUES ('00000000-0000-7000-8000-0000000000c1', 'P', '${user}', '${backend}', 'DELETE_USER', '{"op":"catalog.deleteUser","nativeId":"7"}')`,
+      );
+      for (const m of migrations.slice(at)) await store.pool.query(m.sql);
+      expect(
+        await store.prisma.pendingChange.findMany({ select: { operation: true, payload: true, mustNotExist: true } }),
+      ).toEqual([
+        { operation: 'DELETE_USER', payload: { op: 'catalog.deleteUser', nativeId: '7' }, mustNotExist: null },
+      ]);
+      await store.prisma.pendingChange.create({
+        data: {
+          partnerId: 'P',
+          userId: user,
+          backendId: backend,
+          operation: 'CREATE_USER',
+          payload: { op: 'embed.putUser', identifier: 'x', fields: {} },
+          mustNotExist: { stream: 'embed.users', nativeId: 'x' },
+        },
+      });
+      expect(await store.prisma.pendingChange.count({ where: { operation: 'CREATE_USER' } })).toBe(1);
+    } finally {
+      await store.close();
+      await database?.drop();
+    }
+  }, 90_000);
+});
 
 describe.runIf(storeKind === 'pglite')('kill -9 mid-saga of 100 multi-backend deletes', () => {
   const OPERATOR = 'outbox-kill-operator-token';
