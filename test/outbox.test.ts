@@ -116,6 +116,27 @@ async function until(what: string, check: () => Promise<boolean>, ms = 60_000) {
 }
 const remaining = (userId: string) => h.store.prisma.pendingChange.count({ where: { userId } });
 
+/** A FAILED change of a new live user of A (the worker leaves FAILED ones alone). */
+async function failedChange(
+  kind: BackendKind,
+  operation: 'DELETE_USER' | 'CREATE_USER',
+  payload: Record<string, string>,
+) {
+  const { user } = await person();
+  const change = await h.store.prisma.pendingChange.create({
+    data: {
+      partnerId: a.accountId,
+      userId: user.id,
+      backendId: backends[kind].id,
+      operation,
+      payload,
+      status: 'FAILED',
+      lastError: 'seeded',
+    },
+  });
+  return { user, change };
+}
+
 async function deleteUser(token: string, input: Record<string, unknown>) {
   const r = await h.gql(DELETE, { input }, { token });
   expect(r.errors, JSON.stringify(r.errors)).toBeUndefined();
@@ -353,18 +374,9 @@ describe('deleteUser across three backends, through the outbox', () => {
   }, 90_000);
 
   it("partner B never sees A's pending changes: not listed, not a node, not retryable", async () => {
-    // A FAILED change of a live user of A (the worker leaves FAILED ones alone).
-    const { user } = await person();
-    const change = await h.store.prisma.pendingChange.create({
-      data: {
-        partnerId: a.accountId,
-        userId: user.id,
-        backendId: backends.CATALOG.id,
-        operation: 'DELETE_USER',
-        payload: { op: 'catalog.deleteUser', nativeId: '999999' },
-        status: 'FAILED',
-        lastError: 'seeded',
-      },
+    const { user, change } = await failedChange('CATALOG', 'DELETE_USER', {
+      op: 'catalog.deleteUser',
+      nativeId: '999999',
     });
     const id = Buffer.from(`PendingChange:${change.id}`).toString('base64');
     const userGlobal = Buffer.from(`User:${user.id}`).toString('base64');
@@ -545,18 +557,9 @@ describe('createUser and updateUser across backends, through the outbox (SPEC §
   }, 90_000);
 
   it("partner B never sees A's create changes; B's own create of the same keys (nothing connected) has none", async () => {
-    // A FAILED create of A (the worker leaves FAILED ones alone).
-    const { user } = await person();
-    const change = await h.store.prisma.pendingChange.create({
-      data: {
-        partnerId: a.accountId,
-        userId: user.id,
-        backendId: backends.LEARNING.id,
-        operation: 'CREATE_USER',
-        payload: { op: 'learning.createAccount', externalUserId: 'never' },
-        status: 'FAILED',
-        lastError: 'seeded',
-      },
+    const { change } = await failedChange('LEARNING', 'CREATE_USER', {
+      op: 'learning.createAccount',
+      externalUserId: 'never',
     });
     const id = Buffer.from(`PendingChange:${change.id}`).toString('base64');
     const listed = await h.gql(PENDING, {}, { token: b.key });
