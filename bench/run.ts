@@ -39,6 +39,7 @@ import { evaluate, sideSection, storeSection, syncSection, type StoreReport } fr
 import { benchDatabase, dropBenchDatabase } from './database.js';
 import { SYNC_FULL, SYNC_QUICK, runSyncOnly, syncScenarios } from './sync.js';
 import { runWritesOnly } from './writes.js';
+import { formatWritten } from './alone.js';
 import { SHAPE_KEYS, shapeContext } from './shapes.js';
 import { SIDE_TARGETS, sideBySide, type SideTarget } from './side.js';
 import { preparePostGraphile } from './postgraphile.js';
@@ -526,6 +527,7 @@ async function main() {
     await fs.writeFile(path.join(here, '..', 'BENCHMARKS.md'), doc);
     log('wrote BENCHMARKS.md');
   }
+  formatWritten([`bench/${resultsFile}`, ...(!o.quick && o.http && !o.only ? ['BENCHMARKS.md'] : [])], log);
   // Issue 16's write scenarios, after every store's sync scenarios (their own PGlite store and stand-in).
   if (!o.only) {
     const writes = await runWritesOnly(o.quick ? ['--calls', '2', '--deletes', '10'] : [], log);
