@@ -26,6 +26,8 @@ export type Condition =
   | { column: string; isNull: true }
   | { column: string; in: readonly string[] }
   | { or: Condition[][] }
+  /** The row's to-one relation `relation` (foreign key `column`, table `table`) meets `where`. */
+  | { relation: string; table: string; column: string; where: Condition[] }
   | { nothing: true };
 
 /** The users a principal sees. */
@@ -49,6 +51,7 @@ export function prismaWhere(conditions: readonly Condition[]): Record<string, un
   for (const c of conditions) {
     if ('nothing' in c) Object.assign(where, NOTHING);
     else if ('or' in c) where.OR = c.or.map(prismaWhere);
+    else if ('relation' in c) where[c.relation] = prismaWhere(c.where);
     else if ('equals' in c) where[c.column] = c.equals;
     else if ('isNull' in c) where[c.column] = null;
     else where[c.column] = { in: [...c.in] };
@@ -66,6 +69,10 @@ export function sqlWhere(conditions: readonly Condition[], row: string, param: (
     .map((c) => {
       if ('nothing' in c) return 'false';
       if ('or' in c) return `(${c.or.map((all) => `(${sqlWhere(all, row, param)})`).join(' OR ')})`;
+      if ('relation' in c) {
+        const r = `${row}_${c.relation}`;
+        return `EXISTS (SELECT 1 FROM "${c.table}" ${r} WHERE ${r}.id = ${row}."${c.column}" AND ${sqlWhere(c.where, r, param)})`;
+      }
       if ('equals' in c) return `${row}."${c.column}" = ${param(c.equals)}`;
       if ('isNull' in c) return `${row}."${c.column}" IS NULL`;
       return `${row}."${c.column}" = ANY(${param([...c.in])})`;
@@ -74,15 +81,21 @@ export function sqlWhere(conditions: readonly Condition[], row: string, param: (
 }
 
 export function userVisibility(p: Principal | null): Prisma.UserWhereInput {
-  return prismaWhere(userPredicate(p)) as Prisma.UserWhereInput;
+  return visibleWhere('User', p);
+}
+
+/** The accounts a principal sees. */
+export function accountPredicate(p: Principal | null): Condition[] {
+  if (!isUser(p)) return [{ nothing: true }];
+  const partner: Condition = { column: 'partnerId', equals: p.partnerId };
+  if (p.partnerAdmin) return [partner];
+  // Everyone sees their partner and their own account; account admins their subtrees.
+  const ids = new Set([p.partnerId, p.accountId, ...p.adminAccountIds]);
+  return [partner, { column: 'id', in: [...ids] }];
 }
 
 export function accountVisibility(p: Principal | null): Prisma.AccountWhereInput {
-  if (!isUser(p)) return NOTHING;
-  if (p.partnerAdmin) return { partnerId: p.partnerId };
-  // Everyone sees their partner and their own account; account admins their subtrees.
-  const ids = new Set([p.partnerId, p.accountId, ...p.adminAccountIds]);
-  return { partnerId: p.partnerId, id: { in: [...ids] } };
+  return visibleWhere('Account', p);
 }
 
 /**
@@ -136,23 +149,46 @@ export function apiKeyVisibility(p: Principal | null): Prisma.ApiKeyWhereInput {
 }
 
 /** Courses, enrollments and orders follow the visibility of the user they belong to. */
-export function courseVisibility(p: Principal | null): Prisma.CourseWhereInput {
-  if (!isUser(p)) return NOTHING;
-  if (p.partnerAdmin) return { partnerId: p.partnerId };
-  return { partnerId: p.partnerId, owner: userVisibility(p) };
+function dependentPredicate(p: Principal | null, relation: string, column: string): Condition[] {
+  if (!isUser(p)) return [{ nothing: true }];
+  const partner: Condition = { column: 'partnerId', equals: p.partnerId };
+  if (p.partnerAdmin) return [partner];
+  return [partner, { relation, table: 'User', column, where: userPredicate(p) }];
+}
+export const coursePredicate = (p: Principal | null) => dependentPredicate(p, 'owner', 'ownerId');
+export const enrollmentPredicate = (p: Principal | null) => dependentPredicate(p, 'user', 'userId');
+export const orderPredicate = (p: Principal | null) => dependentPredicate(p, 'user', 'userId');
+
+/** The Prisma `where` type of each model with a predicate. */
+interface WhereOf {
+  User: Prisma.UserWhereInput;
+  Account: Prisma.AccountWhereInput;
+  Course: Prisma.CourseWhereInput;
+  Enrollment: Prisma.EnrollmentWhereInput;
+  Order: Prisma.OrderWhereInput;
+}
+export type VisibleModel = keyof WhereOf;
+
+/**
+ * The predicate of each Prisma model's rows as lists and relations read them (by model name):
+ * emitted as a Prisma `where` (visibleWhere) by the executor, as SQL by the read model.
+ */
+export const PREDICATES: Record<VisibleModel, (p: Principal | null) => Condition[]> = {
+  User: userPredicate,
+  Account: accountPredicate,
+  Course: coursePredicate,
+  Enrollment: enrollmentPredicate,
+  Order: orderPredicate,
+};
+
+/** The rows of `model` a principal sees, as a Prisma `where`. */
+export function visibleWhere<M extends VisibleModel>(model: M, p: Principal | null): WhereOf[M] {
+  return prismaWhere(PREDICATES[model](p)) as WhereOf[M];
 }
 
-export function enrollmentVisibility(p: Principal | null): Prisma.EnrollmentWhereInput {
-  if (!isUser(p)) return NOTHING;
-  if (p.partnerAdmin) return { partnerId: p.partnerId };
-  return { partnerId: p.partnerId, user: userVisibility(p) };
-}
-
-export function orderVisibility(p: Principal | null): Prisma.OrderWhereInput {
-  if (!isUser(p)) return NOTHING;
-  if (p.partnerAdmin) return { partnerId: p.partnerId };
-  return { partnerId: p.partnerId, user: userVisibility(p) };
-}
+export const courseVisibility = (p: Principal | null) => visibleWhere('Course', p);
+export const enrollmentVisibility = (p: Principal | null) => visibleWhere('Enrollment', p);
+export const orderVisibility = (p: Principal | null) => visibleWhere('Order', p);
 
 /**
  * Synchronous twin of userVisibility for rows already loaded (relations, entities). The

@@ -7,6 +7,8 @@
 // not answerable in SQL: the compiled read path then leaves the query to the executor.
 import type { GraphQLField, GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { getDatamodel } from '../generated/pothos-types.js';
+import type { Principal } from '../auth/principal.js';
+import { visibleWhere, type VisibleModel } from '../auth/visibility.js';
 
 /**
  * A field's value as SQL on the row alias `row`; `joined(relation)` is the alias of a to-one
@@ -19,11 +21,43 @@ export function sqlTwin(sql: SqlValue): { extensions: { sqlValue: SqlValue } } {
   return { extensions: { sqlValue: sql } };
 }
 
+/**
+ * Root field options: the field reads rows of its type the caller may see (its model's
+ * predicate, auth/visibility.ts PREDICATES), by `id` (a byId root) or all of them in id order
+ * as a connection (a list root), so the read model's SQL may answer it (compiled/rows.ts).
+ */
+export function sqlRoot(kind: SqlRoot): { extensions: { sqlRoot: SqlRoot } } {
+  return { extensions: { sqlRoot: kind } };
+}
+export type SqlRoot = 'byId' | 'list';
+export function sqlRootOf(field: GraphQLField<unknown, unknown> | undefined): SqlRoot | null {
+  return ((field?.extensions ?? {}) as { sqlRoot?: SqlRoot }).sqlRoot ?? null;
+}
+
+/**
+ * Options of a `t.relatedConnection` listing the related rows of `model` the caller may see
+ * (its predicate, auth/visibility.ts), oldest first: the executor's Prisma query and the read
+ * model's SQL (compiled/rows.ts) both come from this one declaration.
+ */
+export function visibleRows<M extends VisibleModel>(model: M) {
+  return {
+    query: (_args: unknown, ctx: { principal: Principal | null }) => ({
+      where: visibleWhere(model, ctx.principal),
+      orderBy: { id: 'asc' as const },
+    }),
+    extensions: { sqlRows: model },
+  };
+}
+export function visibleRowsOf(field: GraphQLField<unknown, unknown>): VisibleModel | null {
+  return ((field.extensions ?? {}) as { sqlRows?: VisibleModel }).sqlRows ?? null;
+}
+
 interface DmmfField {
   name: string;
   kind: 'scalar' | 'enum' | 'object';
   type: string;
   isList: boolean;
+  relationName?: string;
   relationFromFields?: string[];
 }
 
@@ -51,12 +85,41 @@ export function modelOf(type: GraphQLObjectType): string | null {
   return typeof model === 'string' && model in models ? model : null;
 }
 
+/**
+ * The table and foreign-key column of the rows a to-many relation of `model` lists: the
+ * field on the other side of the same relation holds the key (from the datamodel).
+ */
+export function inverseColumn(model: string, relation: string): { table: string; column: string } | null {
+  const field = models[model]?.fields.find((f) => f.name === relation);
+  if (field?.kind !== 'object' || !field.isList) return null;
+  const other = models[field.type]?.fields.find(
+    (f) => f.relationName === field.relationName && f.type === model && !f.isList,
+  );
+  const from = other?.relationFromFields;
+  return from?.length === 1 ? { table: field.type, column: from[0]! } : null;
+}
+
+/** A `t.relationCount` field: plugin-prisma's `_count` of one relation, with no where. */
+function relationCount(model: string, field: GraphQLField<unknown, unknown>): SqlValue | null {
+  const select = (field.extensions as { pothosPrismaSelect?: unknown } | undefined)?.pothosPrismaSelect as
+    | { _count?: { select?: Record<string, unknown> } }
+    | undefined;
+  const counted = select?._count?.select;
+  const names = counted ? Object.keys(counted) : [];
+  if (Object.keys(select ?? {}).length !== 1 || names.length !== 1 || counted![names[0]!] !== true) return null;
+  const inverse = inverseColumn(model, names[0]!);
+  if (!inverse) return null;
+  return (x) => `(SELECT count(*)::int FROM "${inverse.table}" WHERE "${inverse.column}" = ${x}.id)`;
+}
+
 /** The SQL of one field, or null when its declaration gives none. */
 export function sqlOfField(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>): SqlValue | null {
   const extensions = (field.extensions ?? {}) as { sqlValue?: SqlValue; pothosExposedField?: string };
   if (extensions.sqlValue) return extensions.sqlValue;
   const model = modelOf(type);
   if (!model) return null;
+  const count = relationCount(model, field);
+  if (count) return count;
   if (field.name === 'id' && type.getInterfaces().some((i) => i.name === 'Node'))
     return (x) => globalIdSql(type.name, `${x}.id::text`);
   if (!extensions.pothosExposedField) return null;

@@ -5,7 +5,7 @@ import { builder } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { nativeId } from '../../graphql/ids.js';
 import { referenceById } from '../../graphql/entities.js';
-import { sqlTwin } from '../../graphql/sql-fields.js';
+import { sqlRoot, sqlTwin, visibleRows } from '../../graphql/sql-fields.js';
 import {
   accountNodeVisibility,
   accountVisibility,
@@ -86,13 +86,13 @@ export const AccountRef = builder.prismaNode('Account', {
       cursor: 'id',
       totalCount: true,
       description: 'The accounts directly below this one that the caller may see, oldest first.',
-      query: (_args, ctx) => ({ where: accountVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+      ...visibleRows('Account'),
     }),
     users: t.relatedConnection('users', {
       cursor: 'id',
       totalCount: true,
       description: 'The users registered in this account (not its subtree) that the caller may see, oldest first.',
-      query: (_args, ctx) => ({ where: userVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+      ...visibleRows('User'),
     }),
     clients: t.relatedConnection('clients', {
       cursor: 'id',
@@ -157,6 +157,7 @@ builder.queryFields((t) => ({
     type: 'Account',
     nullable: true,
     authScopes: { member: true },
+    ...sqlRoot('byId'),
     description:
       'The account with this id; null with a NOT_FOUND error when it names no account the caller may see (unknown and foreign ids alike).',
     args: { id: t.arg.id({ required: true, description: 'Global id or ULID.' }) },
@@ -172,6 +173,7 @@ builder.queryFields((t) => ({
     type: 'Account',
     cursor: 'id',
     authScopes: { member: true },
+    ...sqlRoot('list'),
     description:
       'The accounts the caller may see (an admin: the accounts it administers and their subtrees), by id unless `orderBy` says otherwise.',
     args: {

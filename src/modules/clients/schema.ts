@@ -7,10 +7,10 @@ import { NotFoundError, ValidationError } from '../../errors.js';
 import { BackendUnavailableError, UnsupportedByBackendError } from '../backends/errors.js';
 import { globalId } from '../../graphql/ids.js';
 import { referenceById } from '../../graphql/entities.js';
-import { sqlTwin } from '../../graphql/sql-fields.js';
+import { sqlTwin, visibleRows } from '../../graphql/sql-fields.js';
 import { optionalIdArg } from '../../graphql/mutations.js';
 import { deleteClient, upsertClient } from './service.js';
-import { clientVisibility, userVisibility, within } from '../../auth/visibility.js';
+import { clientVisibility, within } from '../../auth/visibility.js';
 import { unseenCursor } from '../../graphql/connections.js';
 
 export const ClientRef = builder.prismaNode('Client', {
@@ -37,7 +37,7 @@ export const ClientRef = builder.prismaNode('Client', {
       cursor: 'id',
       totalCount: true,
       description: 'The users of this client that the caller may see, oldest first.',
-      query: (_args, ctx) => ({ where: userVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+      ...visibleRows('User'),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the client was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the client last changed.' }),

@@ -7,17 +7,9 @@ import { DateRangeInput, OrderDirection, unseenCursor } from '../../graphql/conn
 import { globalId, isUuid, nativeId } from '../../graphql/ids.js';
 import { notFound } from '../../graphql/errors.js';
 import { loadEntity, stringKey } from '../../graphql/entities.js';
-import { sqlTwin } from '../../graphql/sql-fields.js';
+import { sqlRoot, sqlTwin, visibleRows } from '../../graphql/sql-fields.js';
 import { ClientRef } from '../clients/schema.js';
-import {
-  canSeeClient,
-  canSeeUser,
-  courseVisibility,
-  enrollmentVisibility,
-  orderVisibility,
-  userVisibility,
-  within,
-} from '../../auth/visibility.js';
+import { canSeeClient, canSeeUser, userVisibility, within } from '../../auth/visibility.js';
 import { EntitlementKindEnum, UserStatusEnum } from '../../graphql/enums.js';
 import { ErrorInterface, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
@@ -163,19 +155,19 @@ export const UserRef = builder.prismaNode('User', {
       cursor: 'id',
       totalCount: true,
       description: 'Courses the user owns, oldest first.',
-      query: (_args, ctx) => ({ where: courseVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+      ...visibleRows('Course'),
     }),
     enrollments: t.relatedConnection('enrollments', {
       cursor: 'id',
       totalCount: true,
       description: "The user's course enrollments, oldest first.",
-      query: (_args, ctx) => ({ where: enrollmentVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+      ...visibleRows('Enrollment'),
     }),
     orders: t.relatedConnection('orders', {
       cursor: 'id',
       totalCount: true,
       description: "The user's orders, oldest first.",
-      query: (_args, ctx) => ({ where: orderVisibility(ctx.principal), orderBy: { id: 'asc' } }),
+      ...visibleRows('Order'),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the user was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the user last changed.' }),
@@ -320,6 +312,7 @@ builder.queryFields((t) => ({
     type: 'User',
     nullable: true,
     authScopes: { member: true },
+    ...sqlRoot('byId'),
     description:
       'The user with this id; null with a NOT_FOUND error when it names no user the caller may see (unknown, deleted and foreign ids alike). Merged users are found, with `mergedInto`.',
     args: { id: t.arg.id({ required: true, description: 'Global id or uuid.' }) },
