@@ -10,7 +10,15 @@ import { siblingApp, useHarness, watchCompiledStatements, type Partner } from '.
 import { createManyUsers, mutate } from './helpers/fixtures.js';
 import { accountAdmin, createCourse, enroll, order, run, subAccount } from './helpers/lifecycle.js';
 import { loadUserPrincipal } from '../src/auth/authenticate.js';
-import { sqlWhere, userPredicate, userVisibility } from '../src/auth/visibility.js';
+import {
+  accountNodePredicate,
+  accountNodeVisibility,
+  canSeeAccountNode,
+  canSeeUser,
+  sqlWhere,
+  userPredicate,
+  userVisibility,
+} from '../src/auth/visibility.js';
 import type { Principal } from '../src/auth/principal.js';
 
 const h = useHarness();
@@ -409,6 +417,35 @@ describe('visibility is one predicate per type', () => {
         .sort();
       expect(viaSql, name).toEqual(viaPrisma);
       sizes[name] = viaPrisma.length;
+      // The type's own scope (its synchronous twin, on loaded rows) admits the same users...
+      if (principal?.kind !== 'operator') {
+        const all = await prisma.user.findMany({ where: { partnerId: { in: [a.accountId, b.accountId] } } });
+        const admitted = all.filter((u) => canSeeUser(principal, u)).map((u) => u.id);
+        expect(admitted.sort(), `${name}: canSeeUser`).toEqual(viaPrisma);
+        // ...and the account node's the accounts of its predicate.
+        const accounts = await prisma.account.findMany({ where: { partnerId: { in: [a.accountId, b.accountId] } } });
+        const nodes = (await prisma.account.findMany({ where: accountNodeVisibility(principal), select: { id: true } }))
+          .map((x) => x.id)
+          .sort();
+        const accountValues: unknown[] = [];
+        const accountSql = sqlWhere(accountNodePredicate(principal), 'x', (value) => {
+          accountValues.push(value);
+          return `$${accountValues.length}`;
+        });
+        const nodesViaSql = (
+          await h.store.pool.query<{ id: string }>(`SELECT id FROM "Account" x WHERE ${accountSql}`, accountValues)
+        ).rows
+          .map((r) => r.id)
+          .sort();
+        expect(nodesViaSql, `${name}: account nodes`).toEqual(nodes);
+        expect(
+          accounts
+            .filter((x) => canSeeAccountNode(principal, x))
+            .map((x) => x.id)
+            .sort(),
+          name,
+        ).toEqual(nodes);
+      }
     }
     // The rules differ, so agreeing means something: each caller sees its own share.
     expect(sizes['partner admin of A']).toBe(110 - 1 + 2); // the users, less the deleted one, plus the admin and the sub-admin

@@ -25,9 +25,13 @@ export type Condition =
   | { column: string; equals: string }
   | { column: string; isNull: true }
   | { column: string; in: readonly string[] }
+  /** The row's array column `column` shares a value with `overlaps`. */
+  | { column: string; overlaps: readonly string[] }
   | { or: Condition[][] }
   /** The row's to-one relation `relation` (foreign key `column`, table `table`) meets `where`. */
   | { relation: string; table: string; column: string; where: Condition[] }
+  /** Some row of the to-many relation `some` (rows of `table` whose `column` holds this row's id) meets `where`. */
+  | { some: string; table: string; column: string; where: Condition[] }
   | { nothing: true };
 
 /** The users a principal sees. */
@@ -52,8 +56,10 @@ export function prismaWhere(conditions: readonly Condition[]): Record<string, un
     if ('nothing' in c) Object.assign(where, NOTHING);
     else if ('or' in c) where.OR = c.or.map(prismaWhere);
     else if ('relation' in c) where[c.relation] = prismaWhere(c.where);
+    else if ('some' in c) where[c.some] = { some: prismaWhere(c.where) };
     else if ('equals' in c) where[c.column] = c.equals;
     else if ('isNull' in c) where[c.column] = null;
+    else if ('overlaps' in c) where[c.column] = { hasSome: [...c.overlaps] };
     else where[c.column] = { in: [...c.in] };
   }
   return where;
@@ -73,8 +79,13 @@ export function sqlWhere(conditions: readonly Condition[], row: string, param: (
         const r = `${row}_${c.relation}`;
         return `EXISTS (SELECT 1 FROM "${c.table}" ${r} WHERE ${r}.id = ${row}."${c.column}" AND ${sqlWhere(c.where, r, param)})`;
       }
+      if ('some' in c) {
+        const r = `${row}_${c.some}`;
+        return `EXISTS (SELECT 1 FROM "${c.table}" ${r} WHERE ${r}."${c.column}" = ${row}.id AND ${sqlWhere(c.where, r, param)})`;
+      }
       if ('equals' in c) return `${row}."${c.column}" = ${param(c.equals)}`;
       if ('isNull' in c) return `${row}."${c.column}" IS NULL`;
+      if ('overlaps' in c) return `${row}."${c.column}" && ${param([...c.overlaps])}`;
       return `${row}."${c.column}" = ANY(${param([...c.in])})`;
     })
     .join(' AND ');
@@ -104,9 +115,18 @@ export function accountVisibility(p: Principal | null): Prisma.AccountWhereInput
  * authenticated, so an account admin's createAccount would otherwise return a sub-account that
  * its own request may not see).
  */
+/** The accounts a principal may read as nodes: an account admin's subtrees too. */
+export function accountNodePredicate(p: Principal | null): Condition[] {
+  if (!subtreeAdmin(p)) return accountPredicate(p);
+  const subtrees: Condition[] = [
+    { column: 'partnerId', equals: p.partnerId },
+    { column: 'ancestorIds', overlaps: [...p.adminAccountIds] },
+  ];
+  return [{ or: [accountPredicate(p), subtrees] }];
+}
+
 export function accountNodeVisibility(p: Principal | null): Prisma.AccountWhereInput {
-  if (!subtreeAdmin(p)) return accountVisibility(p);
-  return { OR: [accountVisibility(p), { partnerId: p.partnerId, ancestorIds: { hasSome: [...p.adminAccountIds] } }] };
+  return prismaWhere(accountNodePredicate(p)) as Prisma.AccountWhereInput;
 }
 
 const subtreeAdmin = (p: Principal | null): p is UserPrincipal =>
@@ -130,12 +150,18 @@ export function partnerAdminScope(p: Principal | null): { partnerId: string } {
   return { partnerId: isUser(p) && p.partnerAdmin ? p.partnerId : '-' };
 }
 
-export function clientVisibility(p: Principal | null): Prisma.ClientWhereInput {
-  if (!isUser(p)) return NOTHING;
-  if (p.partnerAdmin) return { partnerId: p.partnerId };
-  if (p.adminAccountIds.size > 0) return { partnerId: p.partnerId, accountId: { in: [...p.adminAccountIds] } };
+/** The clients a principal sees. */
+export function clientPredicate(p: Principal | null): Condition[] {
+  if (!isUser(p)) return [{ nothing: true }];
+  const partner: Condition = { column: 'partnerId', equals: p.partnerId };
+  if (p.partnerAdmin) return [partner];
+  if (p.adminAccountIds.size > 0) return [partner, { column: 'accountId', in: [...p.adminAccountIds] }];
   // A plain user sees the client it belongs to.
-  return { partnerId: p.partnerId, users: { some: { id: p.userId } } };
+  return [partner, { some: 'users', table: 'User', column: 'clientId', where: [{ column: 'id', equals: p.userId }] }];
+}
+
+export function clientVisibility(p: Principal | null): Prisma.ClientWhereInput {
+  return visibleWhere('Client', p);
 }
 
 /**
@@ -163,6 +189,7 @@ export const orderPredicate = (p: Principal | null) => dependentPredicate(p, 'us
 interface WhereOf {
   User: Prisma.UserWhereInput;
   Account: Prisma.AccountWhereInput;
+  Client: Prisma.ClientWhereInput;
   Course: Prisma.CourseWhereInput;
   Enrollment: Prisma.EnrollmentWhereInput;
   Order: Prisma.OrderWhereInput;
@@ -176,6 +203,7 @@ export type VisibleModel = keyof WhereOf;
 export const PREDICATES: Record<VisibleModel, (p: Principal | null) => Condition[]> = {
   User: userPredicate,
   Account: accountPredicate,
+  Client: clientPredicate,
   Course: coursePredicate,
   Enrollment: enrollmentPredicate,
   Order: orderPredicate,

@@ -8,7 +8,7 @@
 import type { GraphQLField, GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { Principal } from '../auth/principal.js';
-import { visibleWhere, type VisibleModel } from '../auth/visibility.js';
+import { visibleWhere, type Condition, type VisibleModel } from '../auth/visibility.js';
 
 /**
  * A field's value as SQL on the row alias `row`; `joined(relation)` is the alias of a to-one
@@ -50,6 +50,18 @@ export function visibleRows<M extends VisibleModel>(model: M) {
 }
 export function visibleRowsOf(field: GraphQLField<unknown, unknown>): VisibleModel | null {
   return ((field.extensions ?? {}) as { sqlRows?: VisibleModel }).sqlRows ?? null;
+}
+
+/**
+ * Type options beside a type's `authScopes`: the same rule as a predicate (auth/visibility.ts),
+ * so the read model's SQL knows which of its rows the caller may see and leaves any other to
+ * the executor, which answers them with their errors.
+ */
+export function sqlVisible(predicate: (p: Principal | null) => Condition[]) {
+  return { extensions: { sqlVisible: predicate } };
+}
+export function sqlVisibleOf(type: GraphQLObjectType): ((p: Principal | null) => Condition[]) | null {
+  return ((type.extensions ?? {}) as { sqlVisible?: (p: Principal | null) => Condition[] }).sqlVisible ?? null;
 }
 
 interface DmmfField {

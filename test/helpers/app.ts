@@ -71,19 +71,21 @@ export function siblingApp(store: Store, env: Record<string, string>): App {
 }
 
 /**
- * Counts the statements the compiled read path sends (it sends them through the pool, named
- * compiled_<hash>): how a test knows that path answered, whatever else ran meanwhile.
+ * Counts the statements the compiled read path sends through the pool (`SELECT … ::text AS
+ * data`, named or not: only the first texts get a prepared name): how a test knows that path
+ * answered, whatever else ran meanwhile.
  */
 export function watchCompiledStatements(store: Store): { count(): number; restore(): void } {
   const pool = store.pool as unknown as { query: (...args: unknown[]) => unknown };
   const original = pool.query;
-  let named = 0;
+  let compiled = 0;
   pool.query = function (this: unknown, ...args: unknown[]) {
-    if (String((args[0] as { name?: string } | undefined)?.name ?? '').startsWith('compiled_')) named++;
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+    if (text?.endsWith('::text AS data')) compiled++;
     return original.apply(this, args);
   };
   return {
-    count: () => named,
+    count: () => compiled,
     restore: () => {
       pool.query = original;
     },

@@ -5,8 +5,9 @@ import { builder } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { nativeId } from '../../graphql/ids.js';
 import { referenceById } from '../../graphql/entities.js';
-import { sqlRoot, sqlTwin, visibleRows } from '../../graphql/sql-fields.js';
+import { sqlRoot, sqlTwin, sqlVisible, visibleRows } from '../../graphql/sql-fields.js';
 import {
+  accountNodePredicate,
   accountNodeVisibility,
   accountVisibility,
   canSeeAccountNode,
@@ -31,6 +32,7 @@ export const AccountRef = builder.prismaNode('Account', {
   ),
   nullable: true,
   authScopes: (account, ctx) => canSeeAccountNode(ctx.principal, account),
+  ...sqlVisible(accountNodePredicate),
   runScopesOnType: true,
   description:
     "An organisation: a partner (a root account, no parent) or a sub-account in the partner's tree (messaging sub-accounts, catalog sub-catalogs). Admins see the accounts they administer and their subtrees; a user without admin rights sees its own account and the partner.",

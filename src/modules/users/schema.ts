@@ -7,9 +7,9 @@ import { DateRangeInput, OrderDirection, unseenCursor } from '../../graphql/conn
 import { globalId, isUuid, nativeId } from '../../graphql/ids.js';
 import { notFound } from '../../graphql/errors.js';
 import { loadEntity, stringKey } from '../../graphql/entities.js';
-import { sqlRoot, sqlTwin, visibleRows } from '../../graphql/sql-fields.js';
+import { sqlRoot, sqlTwin, sqlVisible, visibleRows } from '../../graphql/sql-fields.js';
 import { ClientRef } from '../clients/schema.js';
-import { canSeeClient, canSeeUser, userVisibility, within } from '../../auth/visibility.js';
+import { canSeeClient, canSeeUser, userPredicate, userVisibility, within } from '../../auth/visibility.js';
 import { EntitlementKindEnum, UserStatusEnum } from '../../graphql/enums.js';
 import { ErrorInterface, resultUnion } from '../../graphql/errors.js';
 import { idArg, optionalIdArg } from '../../graphql/mutations.js';
@@ -45,6 +45,7 @@ export const UserRef = builder.prismaNode('User', {
   findUnique: nodeLookup('User', (id, ctx) => within({ id }, userVisibility(ctx.principal)) as { id: string }),
   nullable: true,
   authScopes: (user, ctx) => canSeeUser(ctx.principal, user),
+  ...sqlVisible(userPredicate),
   runScopesOnType: true,
   description:
     'One person inside one partner, with an identity for each dialect it is known to: learning (`externalUserId`, `uuid`), catalog (`catalogId` and the profile) and embed (`identifier`, `client`, `metadata`). A user sees itself; admins see the users of the accounts they administer.',

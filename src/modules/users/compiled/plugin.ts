@@ -14,7 +14,7 @@ import { decodeNodeId } from '../../../graphql/ids.js';
 import type { GraphQLContext } from '../../../graphql/builder.js';
 import { planOperation, type FieldPlan, type OperationPlan } from './plan.js';
 import { buildSql, type UsersArgs } from './sql.js';
-import { buildRowsSql, planRows } from './rows.js';
+import { DENIED, buildRowsSql, planRows } from './rows.js';
 import { nativeId } from '../../../graphql/ids.js';
 
 export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLContext> {
@@ -46,11 +46,8 @@ export function useCompiledReads(pool: pg.Pool, logger: Logger): Plugin<GraphQLC
           // The JSON text goes out as PostgreSQL wrote it (yoga's `stringify` hook): no parse
           // and re-serialisation of a page in Node. `data` is parsed only if something reads it.
           const text = rows[0]!.data;
-          // A row asked for by id that the caller may not see: the executor answers NOT_FOUND.
-          if (sql.byIdKeys.length) {
-            const answer = JSON.parse(text) as Record<string, unknown>;
-            if (sql.byIdKeys.some((key) => answer[key] === null)) return executeFn(execArgs);
-          }
+          // A row the statement may not answer (rows.ts DENIED): the executor answers, with its errors.
+          if (text.includes(DENIED)) return executeFn(execArgs);
           let data: Record<string, unknown> | undefined;
           return {
             get data() {
@@ -116,7 +113,7 @@ function compile(
   plan: OperationPlan,
   rawVariables: Record<string, unknown>,
   principal: Parameters<typeof buildSql>[3],
-): { text: string; values: unknown[]; byIdKeys: string[] } | null {
+): { text: string; values: unknown[] } | null {
   const variables = getVariableValues(schema, plan.operation.variableDefinitions ?? [], rawVariables);
   if (variables.errors) return null;
   if (ROWS.has(plan)) {
@@ -156,8 +153,7 @@ function compile(
     };
   };
   try {
-    const sql = buildSql(schema, plan.fields, argsOf, principal);
-    return sql && { ...sql, byIdKeys: [] };
+    return buildSql(schema, plan.fields, argsOf, principal);
   } catch {
     // An argument that does not coerce: the executor reports it properly.
     return null;

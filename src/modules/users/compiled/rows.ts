@@ -27,6 +27,7 @@ import { PREDICATES, sqlWhere, type VisibleModel } from '../../../auth/visibilit
 import { DEFAULT_PAGE, MAX_PAGE } from '../../../graphql/builder.js';
 import {
   base64,
+  sqlVisibleOf,
   inverseColumn,
   modelOf,
   relationColumn,
@@ -38,6 +39,14 @@ import type { FieldPlan, OperationPlan } from './plan.js';
 import type { Sql } from './sql.js';
 
 class NotCompiled extends Error {}
+
+/**
+ * What the statement writes for a row it may not answer (one the caller cannot see, a by-id
+ * root naming none): its JSON text holds DENIED, and the executor answers the request instead.
+ * A JSON string no data can hold (PostgreSQL text has no NUL character).
+ */
+export const DENIED = '"\\u0000denied"';
+const DENIED_SQL = `'${DENIED}'::json`;
 
 // PostgreSQL functions take at most 100 arguments: json_build_object 50 key/value pairs.
 const MAX_PAIRS = 50;
@@ -192,7 +201,7 @@ function rowObject(b: Builder, type: GraphQLObjectType, row: string, fields: Fie
     }
     return j;
   };
-  return object(fields, (f) => {
+  const json = object(fields, (f) => {
     const field = type.getFields()[f.name];
     // A field with auth scopes of its own is the executor's.
     if (field && ext(field).pothosOptions?.authScopes) throw new NotCompiled();
@@ -209,7 +218,7 @@ function rowObject(b: Builder, type: GraphQLObjectType, row: string, fields: Fie
     if (relation && !relation.isList) {
       // t.relation without a query of its own, to a type without auth scopes: the row it names.
       const column = relationColumn(field);
-      if (!column || e.pothosOptions?.query || typeOptions(target).authScopes || f.args.length) throw new NotCompiled();
+      if (!column || e.pothosOptions?.query || f.args.length) throw new NotCompiled();
       const t = b.alias('t');
       const own: string[] = [];
       const body = rowObject(b, target, t, f.children, own);
@@ -217,6 +226,12 @@ function rowObject(b: Builder, type: GraphQLObjectType, row: string, fields: Fie
     }
     throw new NotCompiled();
   });
+  // A type with auth scopes declares them as a predicate too (sqlVisible): a row the caller may
+  // not see is the executor's to answer (null or an error, as its scopes say).
+  if (!typeOptions(type).authScopes) return json;
+  const visible = sqlVisibleOf(type);
+  if (!visible) throw new NotCompiled();
+  return `CASE WHEN ${sqlWhere(visible(b.principal), row, (v) => b.param(v))} THEN ${json} ELSE ${DENIED_SQL} END`;
 }
 
 /**
@@ -272,7 +287,7 @@ function connection(
             case 'hasPreviousPage':
               return 'false';
             case 'startCursor':
-              return `(SELECT ${cursorOf(page)} FROM ${pageRows} ${page} ORDER BY ${page}.id LIMIT 1)`;
+              return `(SELECT ${cursorOf(page)} FROM ${pageRows} ${page} WHERE ${size} > 0 ORDER BY ${page}.id LIMIT 1)`;
             case 'endCursor':
               return `(SELECT ${cursorOf(page)} FROM (SELECT * FROM ${pageRows} l ORDER BY l.id LIMIT ${size}) ${page} ORDER BY ${page}.id DESC LIMIT 1)`;
             case '__typename':
@@ -310,10 +325,9 @@ export function buildRowsSql(
   argsOf: ArgsOf,
   principal: UserPrincipal,
   nativeId: (typename: string, id: string) => string | null,
-): (Sql & { byIdKeys: string[] }) | null {
+): Sql | null {
   const b = new Builder(schema, principal, argsOf);
   const query = schema.getQueryType()!;
-  const byIdKeys: string[] = [];
   try {
     const body = object(roots, (f) => {
       if (f.name === '__typename') return `'Query'`;
@@ -326,11 +340,12 @@ export function buildRowsSql(
         if (!model || f.args.some((a) => a.name.value !== 'id')) throw new NotCompiled();
         const id = nativeId(nodeType.name, String(argsOf(field, f).id));
         if (!id) throw new NotCompiled();
-        byIdKeys.push(f.key);
         const r = b.alias('r');
         const joins: string[] = [];
         const body = rowObject(b, nodeType, r, f.children!, joins);
-        return `(SELECT ${body} FROM "${model}" ${r} ${joins.join(' ')} WHERE ${r}.id = ${b.param(id)} AND ${b.visible(model, r)})`;
+        const row = `(SELECT ${body} FROM "${model}" ${r} ${joins.join(' ')} WHERE ${r}.id = ${b.param(id)} AND ${b.visible(model, r)})`;
+        // No such row the caller sees: the executor's NOT_FOUND.
+        return `COALESCE(${row}, ${DENIED_SQL})`;
       }
       // A list root: a connection of its node type over every visible row.
       const edgeType = getNamedType(type.getFields().edges!.type) as GraphQLObjectType;
@@ -339,7 +354,7 @@ export function buildRowsSql(
       const x = b.alias('x');
       return connection(b, field, f, model, x, b.visible(model, x));
     });
-    return { text: `SELECT ${body}::text AS data`, values: b.values, byIdKeys };
+    return { text: `SELECT ${body}::text AS data`, values: b.values };
   } catch (error) {
     if (error instanceof NotCompiled) return null;
     throw error;
