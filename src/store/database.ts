@@ -83,6 +83,18 @@ class EmbeddedClient extends CountingClient {
   }
 }
 
+// The pool behind each store's Prisma client, for reads that send their own SQL.
+const pools = new WeakMap<object, pg.Pool>();
+
+/**
+ * The pg pool a store's Prisma client runs on, for a service that sends one statement of its
+ * own (a Prisma raw query costs a compilation and a copy of the answer). Undefined for any
+ * other client, a transaction's above all: its statements must run on its connection.
+ */
+export function poolOf(prisma: object): pg.Pool | undefined {
+  return pools.get(prisma);
+}
+
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const embedded = options.databaseUrl
     ? undefined
@@ -113,6 +125,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     throw error;
   }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  pools.set(prisma, pool);
   return {
     kind: embedded ? 'pglite' : 'postgres',
     prisma,

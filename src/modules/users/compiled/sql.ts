@@ -5,8 +5,8 @@
 // connection; test/compiled-reads.test.ts compares both paths on generated queries.
 // Anything this file does not handle returns null, and the normal executor answers.
 import type { UserPrincipal } from '../../../auth/principal.js';
-import type { UserFilter } from '../filters.js';
-import { escapeLike } from '../filters.js';
+import type { UserFilter, UserOrderField } from '../filters.js';
+import { ORDER_COLUMNS, userFilterSql, userOrderSql } from '../list-sql.js';
 import { isUuid } from '../../../store/ids.js';
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { LISTS, ROW_TYPES, type FieldPlan } from './plan.js';
@@ -158,45 +158,6 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
   });
 }
 
-/** Filters of `users(filter:)` on alias `u` (twin of userWhere). */
-function filterConditions(b: Builder, filter: UserFilter, u: string): string[] {
-  const out: string[] = [];
-  if (filter.status) out.push(`${u}.status = ${b.param(filter.status)}::"UserStatus"`);
-  if (filter.accountId != null) out.push(`${u}."accountId" = ${b.param(filter.accountId)}`);
-  if (filter.clientId != null) out.push(`${u}."clientId" = ${b.param(filter.clientId)}::uuid`);
-  for (const [key, col] of [
-    ['createdAt', 'createdAt'],
-    ['updatedAt', 'updatedAt'],
-  ] as const) {
-    const range = filter[key];
-    if (range?.from) out.push(`${u}."${col}" >= ${b.param(range.from)}::timestamptz`);
-    if (range?.to) out.push(`${u}."${col}" <= ${b.param(range.to)}::timestamptz`);
-  }
-  if (typeof filter.registeredInCatalog === 'boolean')
-    out.push(`${u}."inCatalog" = ${b.param(filter.registeredInCatalog)}`);
-  if (typeof filter.canvasUserId === 'number') out.push(`${u}."canvasUserId" = ${b.param(filter.canvasUserId)}::int`);
-  if (filter.entitlement) {
-    out.push(
-      `EXISTS (SELECT 1 FROM "Entitlement" fe WHERE fe."userId" = ${u}.id AND fe.kind = ${b.param(filter.entitlement)}::"EntitlementKind")`,
-    );
-  }
-  const search = filter.search?.trim();
-  if (search) {
-    const pattern = b.param(`%${escapeLike(search)}%`);
-    const cols = ['externalUserId', 'email', 'userName', 'firstName', 'lastName', 'identifier'];
-    out.push(`(${cols.map((c) => `${u}."${c}" ILIKE ${pattern}`).join(' OR ')})`);
-  }
-  return out;
-}
-
-const ORDER_COLUMNS: Record<string, { column: string; nullable: boolean }> = {
-  CREATED_AT: { column: 'createdAt', nullable: false },
-  UPDATED_AT: { column: 'updatedAt', nullable: false },
-  EXTERNAL_USER_ID: { column: 'externalUserId', nullable: true },
-  EMAIL: { column: 'email', nullable: true },
-  CATALOG_ID: { column: 'catalogId', nullable: false },
-};
-
 /** The user id inside a connection cursor ("GPC:S:<uuid>", base64), or null. */
 function cursorId(cursor: string): string | null {
   if (!/^[A-Za-z0-9+/]+=*$/.test(cursor)) return null;
@@ -209,13 +170,14 @@ function cursorId(cursor: string): string | null {
 function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: FieldPlan[]): string {
   if (args.first != null && args.first < 0) throw new NotCompiled();
   const size = Math.min(args.first ?? DEFAULT_PAGE, MAX_PAGE);
-  const order = args.orderBy ? ORDER_COLUMNS[args.orderBy.field] : undefined;
+  const order = args.orderBy ? ORDER_COLUMNS[args.orderBy.field as UserOrderField] : undefined;
   if (args.orderBy && !order) throw new NotCompiled();
   const dir = args.orderBy?.direction === 'DESC' ? 'DESC' : 'ASC';
-  const orderBy = (x: string) => (order ? `${x}."${order.column}" ${dir}, ${x}.id ${dir}` : `${x}.id ASC`);
+  const orderBy = (x: string) =>
+    userOrderSql(args.orderBy && { field: args.orderBy.field as UserOrderField, direction: dir }, x);
 
   const u = b.alias('u');
-  const where = [visible(b, p, u), ...filterConditions(b, args.filter, u)].join(' AND ');
+  const where = [visible(b, p, u), ...userFilterSql(args.filter, u, (v) => b.param(v))].join(' AND ');
   let cursorCondition = '';
   if (args.after != null) {
     // Prisma's cursor: rows at or after the cursor row in the order, then skip one (OFFSET 1);
@@ -239,7 +201,7 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
         return `'QueryUsersConnection'`;
       case 'totalCount': {
         const t = b.alias('u');
-        return `(SELECT count(*)::int FROM "User" ${t} WHERE ${[visible(b, p, t), ...filterConditions(b, args.filter, t)].join(' AND ')})`;
+        return `(SELECT count(*)::int FROM "User" ${t} WHERE ${[visible(b, p, t), ...userFilterSql(args.filter, t, (v) => b.param(v))].join(' AND ')})`;
       }
       case 'pageInfo':
         return object(f.children!, (g) => {
