@@ -80,7 +80,14 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
       );
     c.set('ip', ip ?? '');
     await next();
-    c.header('x-request-id', c.get('requestId'));
+    // On the answer's own headers: Hono's c.header() on a finished answer re-creates it
+    // around its body as a stream, which costs the Node adapter its one-write path for text.
+    // An answer relayed as fetch gave it (a proxied one) has headers that cannot change.
+    try {
+      c.res.headers.set('x-request-id', c.get('requestId'));
+    } catch {
+      c.header('x-request-id', c.get('requestId'));
+    }
     logger.info(
       {
         requestId: c.get('requestId'),

@@ -66,6 +66,13 @@ describe('responses', () => {
     expect(r.headers.get('x-request-id')).toBe('abc-123');
     const generated = await h.request('/healthz', { headers: { 'x-request-id': 'bad id with spaces' } });
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // A GraphQL answer (yoga's, handed on as text) carries it too.
+    const graph = await h.request('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'graph-1' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(graph.headers.get('x-request-id')).toBe('graph-1');
   });
 
   it('answer unknown routes with a JSON 404', async () => {

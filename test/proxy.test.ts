@@ -349,6 +349,8 @@ describe('what passes and what does not', () => {
     expect(r.text).toBe(body);
     expect(r.headers.get('content-type')).toBe('application/vnd.example+json; charset=utf-8');
     expect(r.headers.get('retry-after')).toBe('7');
+    // The gateway's own request id is added to the relayed answer.
+    expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('hop-by-hop headers are dropped both ways, and so is what Connection names', async () => {
