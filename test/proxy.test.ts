@@ -590,3 +590,27 @@ describe("the backend's pacing and a refused credential", () => {
     proxy.clear();
   });
 });
+
+describe('which requests are relayed follows connecting and disconnecting at once', () => {
+  it('a hosted kind is served by the gateway, the same kind connected is relayed, disconnected served again', async () => {
+    const c = await h.newPartner('Proxy C', 'AUTOMATE');
+    const clients = () => call(through('EMBED', c), 'EMBED', 'GET', '/v1/headless/clients?length=1&page=0');
+    const relayed = async () => {
+      const before = upstreamLog.length;
+      const r = await clients();
+      expect(r.status).toBe(200);
+      return upstreamLog.length > before;
+    };
+    // Hosted: the principal (now cached) says EMBED is not connected, nothing goes upstream.
+    expect(await relayed()).toBe(false);
+    const { EMBED } = await connectStandIn(h, c, standIn, proxy.url, ['EMBED']);
+    expect(await relayed()).toBe(true);
+    const r = await h.gql(
+      `mutation ($id: ID!) { disconnectBackend(input: { id: $id }) { __typename } }`,
+      { id: EMBED.id },
+      { token: c.key },
+    );
+    expect(r.data?.disconnectBackend?.__typename).toBe('DisconnectBackendSuccess');
+    expect(await relayed()).toBe(false);
+  });
+});

@@ -123,7 +123,9 @@ export async function loadUserPrincipal(
       partnerId: true,
       accountId: true,
       status: true,
-      partner: { select: { plan: true } },
+      partner: {
+        select: { plan: true, backends: { where: { activeKind: { not: null } }, select: { activeKind: true } } },
+      },
       account: { select: { id: true, ancestorIds: true } },
       entitlements: { where: { kind: { in: [...PARTNER_WIDE_KINDS] } }, select: { kind: true } },
       adminOf: { select: { accountId: true } },
@@ -157,6 +159,7 @@ export async function loadUserPrincipal(
     apiKeyId,
     partnerAdmin: user.entitlements.length > 0,
     adminAccountIds: new Set(subtree.map((a) => a.id)),
+    connectedKinds: new Set(user.partner.backends.flatMap((b) => (b.activeKind ? [b.activeKind] : []))),
     allowLists: {
       graphql: path.filter((a) => a.requireIpGqlAccess).map((a) => a.allowedIps),
       rest: path.filter((a) => a.requireIpApiAccess).map((a) => a.allowedIps),

@@ -1,6 +1,6 @@
 // Who is calling. Every request resolves to at most one principal; services take it as
 // the first word on what may be read or changed.
-import type { EntitlementKind, Plan } from '@prisma/client';
+import type { BackendKind, EntitlementKind, Plan } from '@prisma/client';
 
 /** The entitlements that make a user an admin of its whole partner tree (SPEC §4). */
 export const PARTNER_WIDE_KINDS: readonly EntitlementKind[] = ['PARTNER_ADMIN', 'ALL'];
@@ -27,6 +27,12 @@ export interface UserPrincipal {
   readonly partnerAdmin: boolean;
   /** Every account inside a subtree the user administers through AccountAdmin rows. */
   readonly adminAccountIds: ReadonlySet<string>;
+  /**
+   * The kinds the partner had a connected backend of when the principal was loaded: as fresh as
+   * the principal cache (PRINCIPAL_CACHE_SECONDS; connecting and disconnecting invalidate this
+   * replica's). The pass-through proxies look a backend up only for these kinds.
+   */
+  readonly connectedKinds: ReadonlySet<BackendKind>;
   /**
    * IP allow-lists that apply to this caller: one CIDR list per account on its path to the
    * partner that requires one. A request must match every list of its surface.

@@ -37,6 +37,8 @@ const DEFAULT_RETRY_AFTER = 5;
  */
 export async function proxiedBackend(ctx: RequestContext, kind: BackendKind): Promise<Backend | null> {
   if (!isUser(ctx.principal) || !ctx.principal.partnerAdmin || !ctx.config) return null;
+  // A hosted kind (the principal knows which are connected) costs no lookup.
+  if (!ctx.principal.connectedKinds.has(kind)) return null;
   return ctx.prisma.backend.findUnique({
     where: { partnerId_activeKind: { partnerId: ctx.principal.partnerId, activeKind: kind } },
   });

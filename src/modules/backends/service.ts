@@ -126,7 +126,7 @@ export async function connectBackend(ctx: RequestContext, raw: ConnectBackendInp
   const taken = () =>
     new ConflictError(`this partner already has a ${input.kind} backend: update or disconnect it`, 'kind');
   try {
-    return await audited(ctx, async (tx, audit) => {
+    const backend = await audited(ctx, async (tx, audit) => {
       const existing = await tx.backend.findUnique({
         where: { partnerId_activeKind: { partnerId: place.partnerId, activeKind: place.kind } },
         select: { id: true },
@@ -145,6 +145,9 @@ export async function connectBackend(ctx: RequestContext, raw: ConnectBackendInp
       audit({ action: 'backend.connect', subjectType: 'Backend', subjectId: backend.id, data: describe(backend) });
       return backend;
     });
+    // Principals carry the kinds their partner has connected (the proxies' shortcut).
+    ctx.invalidatePrincipals?.();
+    return backend;
   } catch (error) {
     // A concurrent connect of the same kind won.
     if (uniqueViolation(error)) throw taken();
@@ -199,7 +202,7 @@ export async function updateBackend(ctx: RequestContext, raw: UpdateBackendInput
  */
 export async function disconnectBackend(ctx: RequestContext, id: string): Promise<string> {
   const principal = requirePartnerAdmin(ctx);
-  return audited(ctx, async (tx, audit) => {
+  const disconnected = await audited(ctx, async (tx, audit) => {
     const backend = await lockBackend(tx, principal.partnerId, id);
     const now = new Date();
     await tx.backend.update({
@@ -214,6 +217,8 @@ export async function disconnectBackend(ctx: RequestContext, id: string): Promis
     audit({ action: 'backend.disconnect', subjectType: 'Backend', subjectId: backend.id, data: describe(backend) });
     return backend.id;
   });
+  ctx.invalidatePrincipals?.();
+  return disconnected;
 }
 
 /** The partner's backends in kind order (LEARNING, CATALOG, MESSAGING, EMBED). */
