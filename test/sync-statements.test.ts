@@ -5,7 +5,7 @@
 // conflicts). A value one record of the page frees and a later one takes behaves as one by one.
 import { describe, expect, it } from 'vitest';
 import { useHarness } from './helpers/app.js';
-import { catalog, embedUser, makeBackend, runId } from './helpers/records.js';
+import { catalog, embedClient, embedUser, makeBackend, messaging, runId, ulid } from './helpers/records.js';
 import { identitySink } from '../src/modules/identities/service.js';
 import type { BackendRef, SourceRecord } from '../src/modules/backends/contract.js';
 
@@ -217,5 +217,101 @@ describe('statements of linking', () => {
       ).toBe(n);
     }
     expect(matched[1]).toBe(matched[0]);
+  });
+
+  it("are the same for 10 and for 100 new embed clients, each client with its record's metadata", async () => {
+    const counts: number[] = [];
+    for (const n of [10, 100]) {
+      const p = await h.newPartner();
+      const backend = await makeBackend(h.store.prisma, p.accountId, 'EMBED');
+      // The page's clients in reverse order; one hosted client of the same identifier is linked, not created.
+      const hosted = await h.store.prisma.client.create({
+        data: { partnerId: p.accountId, accountId: p.accountId, identifier: 'c-0', metadata: {} },
+      });
+      await sink().upsertPage(
+        backend,
+        Array.from({ length: n }, (_, i) => embedClient(`c-${n - 1 - i}`, { i: n - 1 - i })),
+        runId(),
+      );
+      counts.push(await linking(backend));
+      const clients = await h.store.prisma.client.findMany({
+        where: { partnerId: p.accountId },
+        select: {
+          id: true,
+          identifier: true,
+          accountId: true,
+          metadata: true,
+          identities: { select: { status: true } },
+        },
+      });
+      expect(clients).toHaveLength(n);
+      expect(clients.find((c) => c.identifier === 'c-0')!.id).toBe(hosted.id);
+      for (const c of clients) {
+        expect(c.accountId).toBe(p.accountId);
+        expect(c.metadata).toEqual({ i: Number(c.identifier.slice(2)) });
+        expect(c.identities).toEqual([{ status: 'LINKED' }]);
+      }
+    }
+    expect(counts[1]).toBe(counts[0]);
+  });
+
+  it("another partner's client of the same identifier is neither linked nor written", async () => {
+    const a = await h.newPartner();
+    const b = await h.newPartner();
+    const theirs = await h.store.prisma.client.create({
+      data: { partnerId: b.accountId, accountId: b.accountId, identifier: 'shared', metadata: { owner: 'B' } },
+    });
+    const backend = await makeBackend(h.store.prisma, a.accountId, 'EMBED');
+    await sink().upsertPage(backend, [embedClient('shared', { owner: 'A' })], runId());
+    expect(await sink().linkPending(backend)).toMatchObject({ linked: 0 });
+    const identity = await h.store.prisma.identity.findFirstOrThrow({
+      where: { backendId: backend.id },
+      include: { client: true },
+    });
+    expect(identity.client).toMatchObject({ partnerId: a.accountId, identifier: 'shared', metadata: { owner: 'A' } });
+    expect(identity.clientId).not.toBe(theirs.id);
+    expect(await h.store.prisma.client.findUniqueOrThrow({ where: { id: theirs.id } })).toEqual(theirs);
+  });
+
+  it('are the same for 10 and for 100 new accounts on two levels, and for a chain of five levels', async () => {
+    /** The backend's root, n/2 - 1 accounts under it and n/2 under those (children first in the page). */
+    const twoLevels = (n: number) => {
+      const parents = Array.from({ length: n / 2 - 1 }, (_, k) => messaging(ulid(2 + k), `P${k}`, 2 + k, ulid(1)));
+      const children = Array.from({ length: n / 2 }, (_, k) =>
+        messaging(ulid(1000 + k), `C${k}`, 1000 + k, ulid(2 + (k % (n / 2 - 1)))),
+      );
+      return [...children, ...parents, messaging(ulid(1), 'Root', 1, null)];
+    };
+    const chain = [5, 4, 3, 2, 1].map((k) => messaging(ulid(k), `L${k}`, k, k === 1 ? null : ulid(k - 1)));
+    const counts: number[] = [];
+    for (const records of [twoLevels(10), twoLevels(100), chain]) {
+      const p = await h.newPartner();
+      const backend = await makeBackend(h.store.prisma, p.accountId, 'MESSAGING');
+      await sink().upsertPage(backend, records, runId());
+      counts.push(await linking(backend));
+      const rows = await h.store.prisma.identity.findMany({
+        where: { backendId: backend.id },
+        select: { nativeId: true, status: true, data: true, account: true },
+      });
+      expect(rows).toHaveLength(records.length);
+      const byNative = new Map(rows.map((r) => [r.nativeId, r]));
+      for (const r of rows) {
+        expect(r.status).toBe('LINKED');
+        const data = r.data as { name: string; parent_id: string | null };
+        expect(r.account).toMatchObject({ name: data.name, legacyAccess: true, smsAccess: 'DOMESTIC' });
+        if (data.parent_id === null) {
+          expect(r.account!.id).toBe(p.accountId);
+          continue;
+        }
+        const parent = byNative.get(data.parent_id)!.account!;
+        expect(r.account).toMatchObject({
+          partnerId: p.accountId,
+          parentId: parent.id,
+          ancestorIds: [...parent.ancestorIds, parent.id],
+        });
+      }
+    }
+    expect(counts[1]).toBe(counts[0]);
+    expect(counts[2]).toBe(counts[0]);
   });
 });

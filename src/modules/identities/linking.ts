@@ -18,6 +18,7 @@
 // a new user of its own, and an OPEN LinkConflict (reason MATCH) naming the candidates; so
 // does a match whose every candidate already had this kind.
 import type { BackendKind, Identity, IdentityEntity, LinkRule, Prisma } from '@prisma/client';
+import { monotonicFactory } from 'ulid';
 import type { RequestContext } from '../../auth/context.js';
 import { canvasUuid, uuidv7 } from '../../store/ids.js';
 import { audited } from '../audit/service.js';
@@ -26,13 +27,12 @@ import type { BackendRef } from '../backends/contract.js';
 import {
   parentOf,
   projectAccount,
-  projectClient,
   projectUser,
   registeredAccountOf,
   UNIQUE_USER_COLUMNS,
   type UniqueUserColumn,
 } from './projection.js';
-import { insertUsers, projectIdentity, updateUsers } from './writes.js';
+import { insertUsers, type Projected, projectOwners, updateUsers } from './writes.js';
 
 export interface LinkCounts {
   linked: number;
@@ -40,6 +40,8 @@ export interface LinkCounts {
   conflicts: number;
 }
 
+/** Account ids as Prisma's ulid() default, increasing in creation order. */
+const newAccountId = monotonicFactory();
 const USER_CHUNK = 500;
 const OTHER_CHUNK = 200;
 const KIND_ORDER: Record<BackendKind, number> = { EMBED: 0, LEARNING: 1, CATALOG: 2, MESSAGING: 3 };
@@ -130,11 +132,18 @@ async function rulesOf(ctx: RequestContext, backend: BackendRef): Promise<Map<st
  * Messaging accounts become Accounts in the backend's tree: parents before children, whatever
  * order they came in. A record without a parent field goes under the partner root; one that
  * says it has no parent is the backend's own root, which is the partner's root account.
+ *
+ * A constant number of statements whatever the number of accounts or levels: the tree is
+ * planned in the canonical order (ids made here, so a child names a parent of the same chunk),
+ * the parents already stored are read in one statement for their ancestorIds, then the new
+ * accounts go in one INSERT in that order (a foreign key is checked at the statement's end),
+ * the identities in one UPDATE, and their projection in one more (projectOwners).
  */
 async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<LinkCounts> {
   await lockLinking(tx, partnerId);
   const ids = heads.map((h) => h.id);
   const identities = await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } });
+  if (!identities.length) return { linked: 0, newUsers: 0, conflicts: 0 };
   const backendIds = [...new Set(identities.map((i) => i.backendId))];
   const linked = await tx.identity.findMany({
     where: { backendId: { in: backendIds }, entity: 'ACCOUNT', status: { not: 'PENDING' }, accountId: { not: null } },
@@ -156,6 +165,9 @@ async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<L
     where: { partnerId, entity: 'ACCOUNT', accountId: partnerId, status: { in: ['LINKED', 'GONE'] } },
   });
   let rootFree = rootTaken === 0;
+  const created: { id: string; parentId: string; name: string }[] = [];
+  const createdIds = new Set<string>();
+  const links: Projected[] = [];
   for (const { i } of ordered) {
     const data = i.data as Record<string, unknown>;
     const parent = parentOf(data);
@@ -164,62 +176,81 @@ async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<L
       accountId = partnerId;
       rootFree = false;
     } else {
-      const parentId = (parent && accountOf.get(`${i.backendId}\u0000${parent}`)) || partnerId;
-      const above = await tx.account.findUniqueOrThrow({
-        where: { id: parentId },
-        select: { id: true, ancestorIds: true },
+      accountId = newAccountId();
+      const name = projectAccount(data).name as string | undefined;
+      created.push({
+        id: accountId,
+        parentId: (parent && accountOf.get(`${i.backendId}\u0000${parent}`)) || partnerId,
+        name: name ?? `messaging account ${i.nativeId}`.slice(0, 200),
       });
-      const columns = projectAccount(data);
-      const account = await tx.account.create({
-        data: {
-          ...(columns as Omit<Prisma.AccountUncheckedCreateInput, 'partnerId' | 'canvasUuid' | 'name'>),
-          partnerId,
-          parentId: above.id,
-          ancestorIds: [...above.ancestorIds, above.id],
-          canvasUuid: canvasUuid(),
-          name: (columns.name as string | undefined) ?? `messaging account ${i.nativeId}`.slice(0, 200),
-        },
-        select: { id: true },
-      });
-      accountId = account.id;
+      createdIds.add(accountId);
     }
     accountOf.set(`${i.backendId}\u0000${i.nativeId}`, accountId);
-    const row = await tx.identity.update({ where: { id: i.id }, data: { status: 'LINKED', accountId } });
-    if (accountId === partnerId) await projectIdentity(tx, row);
+    links.push({ ...i, accountId });
   }
+  if (created.length) {
+    // The stored parents' ancestors; a parent created above in this chunk has its own already.
+    const stored = [...new Set(created.map((c) => c.parentId).filter((id) => !createdIds.has(id)))];
+    const rows = await tx.account.findMany({ where: { id: { in: stored } }, select: { id: true, ancestorIds: true } });
+    const ancestorsOf = new Map(rows.map((r) => [r.id, r.ancestorIds ?? []]));
+    const values = created.map((c) => {
+      const above = ancestorsOf.get(c.parentId);
+      if (!above) throw new Error(`linkAccounts: parent account ${c.parentId} not found`);
+      const ancestorIds = [...above, c.parentId];
+      ancestorsOf.set(c.id, ancestorIds);
+      return { id: c.id, p: c.parentId, a: ancestorIds, n: c.name, u: canvasUuid() };
+    });
+    await tx.$executeRaw`INSERT INTO "Account" (id, "partnerId", "parentId", "ancestorIds", name, "canvasUuid", "updatedAt")
+      SELECT e.r->>'id', ${partnerId}, e.r->>'p', ARRAY(SELECT jsonb_array_elements_text(e.r->'a')), e.r->>'n', e.r->>'u', now()
+        FROM jsonb_array_elements(${JSON.stringify(values)}::jsonb) WITH ORDINALITY AS e(r, ord) ORDER BY e.ord`;
+  }
+  await tx.$executeRaw`UPDATE "Identity" AS i SET status = 'LINKED', "accountId" = v.account_id, "updatedAt" = now()
+    FROM unnest(${links.map((l) => l.id)}::uuid[], ${links.map((l) => l.accountId)}::text[]) AS v(id, account_id) WHERE i.id = v.id`;
+  await projectOwners(tx, links);
   return { linked: 0, newUsers: 0, conflicts: 0 };
 }
 
 // ---------------------------------------------------------------------------- clients
 
-/** Embed clients: the partner's client of that identifier (a hosted one), else a new one in the partner root. */
+/**
+ * Embed clients: the partner's client of that identifier (a hosted one), else a new one in the
+ * partner root. A constant number of statements whatever their number: the partner's clients
+ * of those identifiers (one read), the new ones (one INSERT), the identities (one UPDATE) and
+ * their projection (one more, projectOwners: a later identity of the same client writes last).
+ */
 async function linkClients(tx: Tx, partnerId: string, ids: string[]): Promise<LinkCounts> {
   await lockLinking(tx, partnerId);
-  const identities = (await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } })).sort((a, b) =>
-    compare(a.nativeId, b.nativeId),
+  const identities = (await tx.identity.findMany({ where: { id: { in: ids }, status: 'PENDING' } })).sort(
+    (a, b) => compare(a.nativeId, b.nativeId) || compare(a.backendId, b.backendId),
   );
+  if (!identities.length) return { linked: 0, newUsers: 0, conflicts: 0 };
   const existing = await tx.client.findMany({
     where: { partnerId, identifier: { in: identities.map((i) => i.nativeId) } },
     select: { id: true, identifier: true },
   });
   const byIdentifier = new Map(existing.map((c) => [c.identifier, c.id]));
+  const created: { id: string; identifier: string }[] = [];
+  const links: Projected[] = [];
   let linked = 0;
   for (const identity of identities) {
     let clientId = byIdentifier.get(identity.nativeId);
     if (clientId) linked++;
     else {
-      const columns = projectClient(identity.data as Record<string, unknown>);
-      clientId = (
-        await tx.client.create({
-          data: { partnerId, accountId: partnerId, identifier: identity.nativeId, metadata: columns.metadata ?? {} },
-          select: { id: true },
-        })
-      ).id;
+      clientId = uuidv7();
+      created.push({ id: clientId, identifier: identity.nativeId });
       byIdentifier.set(identity.nativeId, clientId);
     }
-    const row = await tx.identity.update({ where: { id: identity.id }, data: { status: 'LINKED', clientId } });
-    await projectIdentity(tx, row);
+    links.push({ ...identity, clientId });
   }
+  // The metadata is the projection's (projectOwners below); a client whose record has none keeps the default {}.
+  if (created.length)
+    await tx.$executeRaw`INSERT INTO "Client" (id, "partnerId", "accountId", identifier, "updatedAt")
+      SELECT v.id, ${partnerId}, ${partnerId}, v.identifier, now()
+        FROM unnest(${created.map((c) => c.id)}::uuid[], ${created.map((c) => c.identifier)}::text[]) WITH ORDINALITY AS v(id, identifier, ord)
+        ORDER BY v.ord`;
+  await tx.$executeRaw`UPDATE "Identity" AS i SET status = 'LINKED', "clientId" = v.client_id, "updatedAt" = now()
+    FROM unnest(${links.map((l) => l.id)}::uuid[], ${links.map((l) => l.clientId)}::uuid[]) AS v(id, client_id) WHERE i.id = v.id`;
+  await projectOwners(tx, links);
   return { linked, newUsers: 0, conflicts: 0 };
 }
 

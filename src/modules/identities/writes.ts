@@ -42,21 +42,32 @@ export type Projected = Pick<
  * backend's record reaches the unified columns after linking. Returns the conflicts it opened.
  */
 export async function projectIdentity(tx: Tx, identity: Projected): Promise<number> {
-  const data = (identity.data ?? {}) as Data;
-  if (identity.entity === 'ACCOUNT' && identity.accountId) {
-    const columns = projectAccount(data);
-    if (Object.keys(columns).length) await tx.account.update({ where: { id: identity.accountId }, data: columns });
-    return 0;
-  }
-  if (identity.entity === 'CLIENT' && identity.clientId) {
-    const columns = projectClient(data);
-    if (Object.keys(columns).length) await tx.client.update({ where: { id: identity.clientId }, data: columns });
-    return 0;
-  }
-  return identity.entity === 'USER' && identity.userId ? projectUsers(tx, identity.partnerId, [identity]) : 0;
+  if (identity.entity === 'USER') return identity.userId ? projectUsers(tx, identity.partnerId, [identity]) : 0;
+  await projectOwners(tx, [identity]);
+  return 0;
 }
 
-/** The user columns a projection may write, by SQL type (USER_UPDATE's SET list). */
+/**
+ * Projects linked account and client identities onto their accounts and clients, in one
+ * UPDATE per entity whatever their number: the identities are taken in the list's order, so a
+ * later identity of the same owner writes over an earlier one's columns, as one by one (these
+ * columns hold no unique value: nothing is held or freed). Other identities are left out.
+ */
+export async function projectOwners(tx: Tx, identities: Projected[]): Promise<void> {
+  const accounts = new Map<string, Record<string, unknown>>();
+  const clients = new Map<string, Record<string, unknown>>();
+  const put = (owners: Map<string, Record<string, unknown>>, id: string, columns: Record<string, unknown>) =>
+    Object.keys(columns).length && owners.set(id, { ...(owners.get(id) ?? {}), ...columns });
+  for (const identity of identities) {
+    const data = (identity.data ?? {}) as Data;
+    if (identity.entity === 'ACCOUNT' && identity.accountId) put(accounts, identity.accountId, projectAccount(data));
+    if (identity.entity === 'CLIENT' && identity.clientId) put(clients, identity.clientId, projectClient(data));
+  }
+  await updateRows(tx, 'Account', [...accounts]);
+  await updateRows(tx, 'Client', [...clients]);
+}
+
+/** The user columns a projection may write, by SQL type (UPDATE_OF.User's SET list). */
 const USER_COLUMN_TYPES = {
   externalUserId: 'text',
   email: 'text',
@@ -75,17 +86,39 @@ const USER_COLUMN_TYPES = {
   clientId: 'uuid',
 } as const;
 
-/** Each user of the list gets the columns its `c` names (a column it does not name keeps its value). */
-const USER_UPDATE = Prisma.raw(
-  Object.entries(USER_COLUMN_TYPES)
-    .map(
-      ([column, type]) =>
-        `"${column}" = CASE WHEN jsonb_exists(v.c, '${column}') THEN ${
-          type === 'jsonb' ? `v.c->'${column}'` : `(v.c->>'${column}')${type === 'text' ? '' : `::${type}`}`
-        } ELSE u."${column}" END`,
-    )
-    .join(', '),
-);
+/** The account columns a projection may write (projectAccount's), by SQL type. */
+const ACCOUNT_COLUMN_TYPES = {
+  name: 'text',
+  legacyAccess: 'boolean',
+  lrnAccess: 'boolean',
+  requireIpApiAccess: 'boolean',
+  requireIpGqlAccess: 'boolean',
+  smsAccess: '"CoverageAccess"',
+  mmsAccess: '"CoverageAccess"',
+} as const;
+
+/** The client columns a projection may write (projectClient's), by SQL type. */
+const CLIENT_COLUMN_TYPES = { metadata: 'jsonb' } as const;
+
+type ColumnTypes = Readonly<Record<string, string>>;
+
+/** UPDATE ... SET of a table: each row of the list `v` gets the columns its `c` names (a column it does not name keeps its value). */
+function updateOf(table: string, types: ColumnTypes): Prisma.Sql {
+  const set = Object.entries(types).map(
+    ([column, type]) =>
+      `"${column}" = CASE WHEN jsonb_exists(v.c, '${column}') THEN ${
+        type === 'jsonb' ? `v.c->'${column}'` : `(v.c->>'${column}')${type === 'text' ? '' : `::${type}`}`
+      } ELSE t."${column}" END`,
+  );
+  return Prisma.raw(`UPDATE "${table}" AS t SET ${set.join(', ')}, "updatedAt" = now()`);
+}
+
+/** Per table the columns a projection writes and the type of its id. */
+const TABLES = {
+  User: { types: USER_COLUMN_TYPES, id: 'uuid', update: updateOf('User', USER_COLUMN_TYPES) },
+  Account: { types: ACCOUNT_COLUMN_TYPES, id: 'text', update: updateOf('Account', ACCOUNT_COLUMN_TYPES) },
+  Client: { types: CLIENT_COLUMN_TYPES, id: 'uuid', update: updateOf('Client', CLIENT_COLUMN_TYPES) },
+} as const;
 
 /** A column value as JSON text: a jsonColumn() value is its own text (see store/json.ts). */
 function jsonText(value: unknown): string {
@@ -198,11 +231,11 @@ export async function projectUsers(tx: Tx, partnerId: string, identities: Projec
 }
 
 /** Projection columns as the JSON object `c` the statements read (undefined values left out). */
-function columnsJson(columns: Record<string, unknown>): string {
+function columnsJson(columns: Record<string, unknown>, types: ColumnTypes = USER_COLUMN_TYPES): string {
   const entries = Object.entries(columns)
     .filter(([, value]) => value !== undefined)
     .map(([column, value]) => {
-      if (!Object.hasOwn(USER_COLUMN_TYPES, column)) throw new Error(`projection column ${column} has no SQL type`);
+      if (!Object.hasOwn(types, column)) throw new Error(`projection column ${column} has no SQL type`);
       return `${JSON.stringify(column)}:${jsonText(value)}`;
     });
   return `{${entries.join(',')}}`;
@@ -210,11 +243,21 @@ function columnsJson(columns: Record<string, unknown>): string {
 
 /** Each user's columns, in one statement. */
 export async function updateUsers(tx: Tx, writes: [string, Record<string, unknown>][]): Promise<void> {
+  await updateRows(tx, 'User', writes);
+}
+
+/** Each row's projection columns, in one statement. */
+async function updateRows(
+  tx: Tx,
+  table: keyof typeof TABLES,
+  writes: [string, Record<string, unknown>][],
+): Promise<void> {
   if (!writes.length) return;
-  const rows = writes.map(([id, columns]) => `{"id":${JSON.stringify(id)},"c":${columnsJson(columns)}}`);
+  const { types, id, update } = TABLES[table];
+  const rows = writes.map(([key, columns]) => `{"id":${JSON.stringify(key)},"c":${columnsJson(columns, types)}}`);
   await tx.$executeRaw(
-    Prisma.sql`UPDATE "User" AS u SET ${USER_UPDATE}, "updatedAt" = now()
-      FROM jsonb_to_recordset(${`[${rows.join(',')}]`}::jsonb) AS v(id uuid, c jsonb) WHERE u.id = v.id`,
+    Prisma.sql`${update}
+      FROM jsonb_to_recordset(${`[${rows.join(',')}]`}::jsonb) AS v(id ${Prisma.raw(id)}, c jsonb) WHERE t.id = v.id`,
   );
 }
 
