@@ -3,6 +3,7 @@
 // REST lists), and the one statement of listUserViews: a page of visible users with a view's
 // relations (USER_VIEW, service.ts), read from the view's own Prisma `include` and the
 // datamodel, so that the REST lists cost one statement and no Prisma query.
+import { createHash } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { Principal } from '../../auth/principal.js';
 import { PREDICATES, sqlWhere, type Condition, type VisibleModel } from '../../auth/visibility.js';
@@ -228,6 +229,21 @@ function compile(view: View): Compiled {
 export interface Sql {
   text: string;
   values: unknown[];
+  /** A prepared statement's name: parsed and planned once per connection, not on every page. */
+  name?: string;
+}
+
+// The texts differ only by which filters a list has and the kind of caller, but their number
+// is capped all the same: each name costs memory in every backend.
+const MAX_NAMED = 100;
+const named = new Map<string, string>();
+function statementName(text: string): string | undefined {
+  let name = named.get(text);
+  if (!name && named.size < MAX_NAMED) {
+    name = `list_${createHash('sha1').update(text).digest('hex')}`;
+    named.set(text, name);
+  }
+  return name;
 }
 
 /**
@@ -267,7 +283,8 @@ export function userViewsSql(principal: Principal | null, filter: UserListFilter
   const text = `WITH page AS MATERIALIZED (SELECT u.id, row_number() OVER (ORDER BY ${orderBy}) AS rn FROM "User" u WHERE ${condition} ORDER BY ${orderBy} LIMIT ${take} OFFSET ${skip})
 SELECT (SELECT COALESCE(json_agg(${viewJson} ORDER BY p.rn), '[]'::json) FROM page p JOIN "User" v ON v.id = p.id ${joins.join(' ')})::text AS users,
   (CASE WHEN ${ends} THEN ${skip} + ${n} ELSE (SELECT count(*) FROM "User" u WHERE ${condition}) END)::int AS total`;
-  return { text, values };
+  const name = statementName(text);
+  return name ? { text, values, name } : { text, values };
 }
 
 /** The views of a userViewsSql answer, as Prisma would return them (Dates for DateTime fields). */
