@@ -56,6 +56,17 @@ const envSchema = z.object({
   DEMO_UPSTREAM: flag.default(true),
   SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(32).default(2),
   SYNC_STALE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
+  OUTBOX_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(120),
+});
+
+/** Rules between variables: what one allows depends on another. */
+const envRules = envSchema.superRefine((e, ctx) => {
+  if (e.OUTBOX_LEASE_SECONDS * 1000 <= e.BACKEND_TIMEOUT_MS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['OUTBOX_LEASE_SECONDS'],
+      message: `must be longer than one backend request (BACKEND_TIMEOUT_MS is ${e.BACKEND_TIMEOUT_MS} ms): a live attempt would lose its claim to another worker`,
+    });
 });
 
 export type Config = Readonly<{
@@ -83,6 +94,13 @@ export type Config = Readonly<{
   compiledReads: boolean;
   backends: BackendSettings;
   sync: SyncSettings;
+  outbox: OutboxSettings;
+}>;
+
+/** The outbox's delivery (SPEC §10.4). */
+export type OutboxSettings = Readonly<{
+  /** How long an attempt holds its entry: past it another worker takes it over (its worker died). */
+  leaseMs: number;
 }>;
 
 /** Sync runs (SPEC §10.3): how many this process runs at once, and when a run's worker is dead. */
@@ -110,7 +128,7 @@ export class ConfigError extends Error {}
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Treat empty strings as unset, the way shells and .env files usually mean them.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
+  const parsed = envRules.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -148,5 +166,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowedHosts: Object.freeze(e.BACKEND_ALLOWED_HOSTS),
     }),
     sync: Object.freeze({ concurrency: e.SYNC_CONCURRENCY, staleSeconds: e.SYNC_STALE_SECONDS }),
+    outbox: Object.freeze({ leaseMs: e.OUTBOX_LEASE_SECONDS * 1000 }),
   });
 }

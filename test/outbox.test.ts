@@ -4,14 +4,16 @@
 // and the delivery worker (the sync's queue: in-process on PGlite, graphile-worker on
 // PostgreSQL) makes the three calls in order; the proxy's log shows each exactly. An upstream
 // down only delays delivery; a refusal leaves the change FAILED until retryChange or
-// dropChange; another partner never sees or touches A's changes. Last, on PGlite, a server
-// process killed (SIGKILL) in the middle of 100 such deletes finishes them after restart,
-// each delete reaching each backend exactly once.
+// dropChange; another partner never sees or touches A's changes. Last, a server process
+// killed (SIGKILL) in the middle of 100 such deletes finishes them after restart, each delete
+// reaching each backend exactly once: on PostgreSQL the restarted process takes the dead one's
+// claims over when their lease (OUTBOX_LEASE_SECONDS) runs out, although graphile-worker keeps
+// the dead process's jobs locked.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Backend, BackendKind, PrismaClient } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
 import { connectStandIn } from './helpers/connected.js';
@@ -22,6 +24,7 @@ import { readMigrations } from '../src/store/migrate.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
 import { createUser as standInCreateUser } from '../src/modules/users/service.js';
 import { createOutboxWorker, type OutboxWorker } from '../src/modules/outbox/worker.js';
+import { graphileQueue } from '../src/modules/sync/queue.js';
 import { createLogger } from '../src/logger.js';
 import { openStore } from '../src/store/database.js';
 import { childGql, startServer, type ChildServer } from '../scripts/child-server.js';
@@ -692,30 +695,39 @@ describe('the outbox_user_writes migration', () => {
   }, 90_000);
 });
 
-describe.runIf(storeKind === 'pglite')('kill -9 mid-saga of 100 multi-backend deletes', () => {
+describe('kill -9 mid-saga of 100 multi-backend deletes', () => {
   const OPERATOR = 'outbox-kill-operator-token';
   let dataDir = '';
+  let database: { url: string; drop(): Promise<void> } | undefined;
   let server: ChildServer | undefined;
   let up: StandIn | undefined;
   let slow: FaultProxy | undefined;
 
   afterAll(async () => {
     server?.child.kill('SIGKILL');
+    await server?.exited;
     await slow?.stop();
     await up?.stop();
     if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
   });
 
   it('after restart every backend shows each delete exactly once, and pendingChanges is empty', async () => {
     up = await startStandIn({ inMemory: true });
     slow = await startFaultProxy(up.url);
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-outbox-'));
+    // On PostgreSQL the child servers share a database of their own (not the harness's).
+    database = storeKind === 'postgres' ? await createTestDatabase(inject('postgresTemplate') ?? undefined) : undefined;
     const env = {
       DATA_DIR: dataDir,
-      DATABASE_URL: '',
+      DATABASE_URL: database?.url ?? '',
       OPERATOR_TOKEN: OPERATOR,
       SECRETS_KEY: crypto.randomBytes(32).toString('base64'),
       RATE_LIMIT_PER_MINUTE: '100000',
+      // A dead worker's claims expire after 4 s (on PostgreSQL that is how the restart takes them
+      // over; the embedded store releases them at start); a lease outlives a request's deadline.
+      OUTBOX_LEASE_SECONDS: '4',
+      BACKEND_TIMEOUT_MS: '3000',
     };
     server = await startServer(env);
     const gql = (query: string, variables: Record<string, unknown>, token: string) =>
@@ -751,7 +763,7 @@ describe.runIf(storeKind === 'pglite')('kill -9 mid-saga of 100 multi-backend de
 
     // The embedded store is the process's own: seed the 100 people with the server stopped.
     const people: { user: { id: string }; upstream: Upstream }[] = [];
-    const store = await openStore({ dataDir });
+    const store = await openStore(database ? { databaseUrl: database.url, poolSize: 2 } : { dataDir });
     try {
       for (let i = 0; i < 100; i++) people.push(await seedPerson(store.prisma, up, partnerId, ids, `saga-${i}`));
     } finally {
@@ -767,12 +779,29 @@ describe.runIf(storeKind === 'pglite')('kill -9 mid-saga of 100 multi-backend de
       expect(r.data.deleteUser.pendingChanges).toHaveLength(3);
     }
     const done = () => slow!.log.filter((e) => e.method === 'DELETE' && e.status !== null).length;
-    await until('the saga to get going', async () => done() >= 60, 120_000);
+    // Killed with a call in flight: its entry is claimed (the claim commits before the call).
+    const inFlight = () => slow!.log.filter((e) => e.method === 'DELETE' && e.status === null).length;
+    await until('the saga to get going', async () => done() >= 60 && inFlight() > 0, 120_000);
     server.child.kill('SIGKILL');
     await server.exited;
     const deliveredBeforeKill = done();
     expect(deliveredBeforeKill).toBeLessThan(300);
     slow.clear();
+    if (database) {
+      // What the dead process left on PostgreSQL: claims whose lease runs, and graphile-worker
+      // jobs locked by it (for graphile-worker's 4 hours).
+      const left = await openStore({ databaseUrl: database.url, poolSize: 1 });
+      try {
+        expect(await left.prisma.pendingChange.count({ where: { worker: { not: null } } })).toBeGreaterThan(0);
+        const locked = await left.pool.query(
+          `SELECT count(*)::int AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+            WHERE t.identifier = 'outbox' AND j.locked_at IS NOT NULL`,
+        );
+        expect(locked.rows[0].n).toBeGreaterThan(0);
+      } finally {
+        await left.close();
+      }
+    }
 
     server = await startServer(env);
     await until(
@@ -812,4 +841,61 @@ describe.runIf(storeKind === 'pglite')('kill -9 mid-saga of 100 multi-backend de
     expect(new Set(sent).size).toBe(200);
     expect(sent).toHaveLength(200);
   }, 600_000);
+});
+
+describe.runIf(storeKind === 'postgres')('graphile-worker: a job a killed worker left locked', () => {
+  it("does not hold the user back: the sweep's next job for the user runs at once, the dead one never", async () => {
+    const connectionString = (h.store.pool as unknown as { options: { connectionString: string } }).options
+      .connectionString;
+    const TASK = 'outbox-locked-test';
+    const user = crypto.randomUUID();
+    const ran: string[] = [];
+    const queue = (concurrency: number) =>
+      // As the outbox worker makes it (src/modules/outbox/worker.ts), on a task of its own.
+      graphileQueue({
+        connectionString,
+        concurrency,
+        logger: createLogger('silent'),
+        task: TASK,
+        serial: false,
+        job: async (id) => {
+          ran.push(id);
+        },
+      });
+    // A process enqueues the user, takes the job and is killed (SIGKILL) in it: graphile-worker
+    // leaves the job locked (and its named queue, if it had one) for 4 hours.
+    const dead = queue(0);
+    await dead.start();
+    await dead.enqueue({ id: user, backendId: user });
+    await dead.stop();
+    const tasks = `SELECT id FROM graphile_worker._private_tasks WHERE identifier = '${TASK}'`;
+    const locked = await h.store.pool.query(
+      `UPDATE graphile_worker._private_jobs SET locked_at = now(), locked_by = 'killed-worker', attempts = attempts + 1
+        WHERE task_id IN (${tasks}) RETURNING id, job_queue_id`,
+    );
+    expect(locked.rowCount).toBe(1);
+    await h.store.pool.query(
+      `UPDATE graphile_worker._private_job_queues SET locked_at = now(), locked_by = 'killed-worker' WHERE id = $1`,
+      [locked.rows[0].job_queue_id],
+    );
+
+    // The restarted process's sweep enqueues the user again (its claims' lease ran out).
+    const live = queue(1);
+    await live.start();
+    try {
+      await live.enqueue({ id: user, backendId: user });
+      await until('the new job', async () => ran.length > 0, 30_000);
+      expect(ran).toEqual([user]);
+      // The dead worker's job lost its key and its attempts: it never runs, not even once
+      // graphile-worker unlocks it.
+      const left = await h.store.pool.query(
+        `SELECT key, attempts, max_attempts, is_available FROM graphile_worker._private_jobs WHERE id = $1`,
+        [locked.rows[0].id],
+      );
+      expect(left.rows[0]).toMatchObject({ key: null, is_available: false });
+      expect(left.rows[0].attempts).toBe(left.rows[0].max_attempts);
+    } finally {
+      await live.stop();
+    }
+  }, 60_000);
 });

@@ -84,15 +84,18 @@ export interface DeliveryOptions {
   /** The first retry's delay; each further one doubles it, up to maxDelayMs (with jitter). */
   baseDelayMs: number;
   maxDelayMs: number;
-  /** How long an attempt holds its entry: past it, another worker may take it over (its worker died). */
+  /**
+   * How long an attempt holds its entry: past it, another worker may take it over (its worker
+   * died). The operator's OUTBOX_LEASE_SECONDS (config.outbox.leaseMs).
+   */
   leaseMs: number;
 }
 
-export const DEFAULT_DELIVERY: DeliveryOptions = {
+/** The retry policy; the lease comes from the configuration. */
+export const DEFAULT_DELIVERY: Omit<DeliveryOptions, 'leaseMs'> = {
   maxAttempts: 12,
   baseDelayMs: 2_000,
   maxDelayMs: 600_000,
-  leaseMs: 120_000,
 };
 
 export interface DeliveryDeps {
@@ -219,7 +222,12 @@ export function describe(operation: WriteOperation): string {
 }
 
 /** The delay before attempt `attempts + 1`: exponential with full jitter, never before the backend's Retry-After. */
-export function retryDelay(options: DeliveryOptions, attempts: number, retryAfter: Date | null, random = Math.random) {
+export function retryDelay(
+  options: Pick<DeliveryOptions, 'baseDelayMs' | 'maxDelayMs'>,
+  attempts: number,
+  retryAfter: Date | null,
+  random = Math.random,
+) {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempts - 1));
   const jittered = ceiling / 2 + (random() * ceiling) / 2;
   const asked = retryAfter ? retryAfter.getTime() - Date.now() : 0;
@@ -349,10 +357,18 @@ async function markGone(tx: Tx, entry: PendingChange): Promise<void> {
   });
 }
 
-/** Users with an entry due now: the worker's sweep hands each to the queue. */
+/**
+ * Users whose first entry is due now (the one deliverUser would take): the worker's sweep hands
+ * each to the queue. A user whose first entry is held by an attempt (its lease running), waits
+ * for its retry or is FAILED is not due, whatever its later entries.
+ */
 export async function dueUsers(prisma: PrismaClient, limit = 1000): Promise<string[]> {
   const rows = await prisma.$queryRaw<{ userId: string }[]>`
-    SELECT DISTINCT "userId" FROM "PendingChange"
+    SELECT "userId" FROM (
+      SELECT DISTINCT ON ("userId") "userId", status, "nextAttemptAt" FROM "PendingChange"
+       WHERE "userId" IN (SELECT "userId" FROM "PendingChange" WHERE status = 'PENDING' AND "nextAttemptAt" <= now())
+       ORDER BY "userId", sequence
+    ) AS first
      WHERE status = 'PENDING' AND "nextAttemptAt" <= now()
      LIMIT ${limit}`;
   return rows.map((r) => r.userId);

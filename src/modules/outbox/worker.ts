@@ -1,10 +1,15 @@
 // The outbox's delivery worker (SPEC §10.4): the sync's job queue (src/modules/sync/queue.ts:
-// graphile-worker on PostgreSQL, in-process on the embedded store) with one job per user, so a
-// user's entries go out in order and replicas share the users. A sweep every `tickMs` hands the
-// queue every user with an entry due (new, or whose retry time came), which is also how a
+// graphile-worker on PostgreSQL, in-process on the embedded store) with one job per user, and
+// replicas share the users. A user's entries go out in order because deliverUser only ever
+// takes the user's first entry, claimed in one statement (a second job of the same user finds
+// it held and ends), not because of the queue: on graphile-worker the jobs are in no named
+// queue, which a killed worker would leave locked for hours. A sweep every `tickMs` hands the
+// queue every user whose first entry is due (new, or whose retry time came), which is also how a
 // restarted process finds what a killed one left: the entries are in the store, committed with
 // the change that made them. On the embedded store the previous process's claims are released
-// at start (it was the only process); on PostgreSQL a dead worker's claim expires with its lease.
+// at start (it was the only process); on PostgreSQL a dead worker's claim expires with its lease
+// (OUTBOX_LEASE_SECONDS), and the sweep's job for that user runs even though the dead worker's
+// job is still locked (graphile-worker's add_job then makes a new job).
 import crypto from 'node:crypto';
 import os from 'node:os';
 import type { PrismaClient } from '@prisma/client';
@@ -48,14 +53,14 @@ export function createOutboxWorker(options: {
     config: options.config,
     logger,
     workerId: options.workerId ?? `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`,
-    options: { ...DEFAULT_DELIVERY, ...options.delivery },
+    options: { ...DEFAULT_DELIVERY, leaseMs: options.config.outbox.leaseMs, ...options.delivery },
   };
   const concurrency = options.concurrency ?? 4;
   const job = async (userId: string, signal: AbortSignal) => {
     await deliverUser(deps, userId, signal);
   };
   const queue = options.databaseUrl
-    ? graphileQueue({ connectionString: options.databaseUrl, concurrency, logger, job, task: 'outbox' })
+    ? graphileQueue({ connectionString: options.databaseUrl, concurrency, logger, job, task: 'outbox', serial: false })
     : inProcessQueue({ concurrency, logger, job, task: 'outbox' });
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;

@@ -25,7 +25,12 @@ export interface SyncQueue {
 
 /**
  * The same queue serves the outbox's deliveries (src/modules/outbox: `task: 'outbox'`, one job
- * per user, `backendId` its user): jobs of one `backendId` run one after the other.
+ * per user, `backendId` its user). With `serial` (the default) jobs of one `backendId` run one
+ * after the other, in the named queue `<task>:<backendId>`. A worker killed mid-job leaves that
+ * job, and its named queue, locked for graphile-worker's 4 hours: a job added to the queue
+ * meanwhile waits as long. The outbox runs without (`serial: false`): the store's claim keeps
+ * one user's entries in order, and the sweep's job for a user whose job is locked (running, or
+ * left by a dead worker) is a new job that runs at once (add_job clears a locked job's key).
  */
 export function graphileQueue(options: {
   connectionString: string;
@@ -33,6 +38,7 @@ export function graphileQueue(options: {
   logger: Logger;
   job: RunJob;
   task?: string;
+  serial?: boolean;
 }): SyncQueue {
   const TASK = options.task ?? 'sync';
   let runner: Runner | undefined;
@@ -69,7 +75,7 @@ export function graphileQueue(options: {
         TASK,
         { runId: queued.id },
         {
-          queueName: `${TASK}:${queued.backendId}`,
+          ...(options.serial === false ? {} : { queueName: `${TASK}:${queued.backendId}` }),
           jobKey: `${TASK}:${queued.id}`,
           jobKeyMode: 'preserve_run_at',
           maxAttempts: 3,
