@@ -179,6 +179,36 @@ describe('statements per synced page', () => {
   });
 });
 
+describe('statements per synced page of accounts and clients', () => {
+  it('are the same whether 1 or 50 linked embed clients of a page changed, and each change reaches its client', async () => {
+    const p = await h.newPartner();
+    const backend = await makeBackend(h.store.prisma, p.accountId, 'EMBED');
+    const clients = (tag: (i: number) => string) =>
+      Array.from({ length: 50 }, (_, i) => embedClient(`k-${i}`, { tag: tag(i) }));
+    await sink().upsertPage(
+      backend,
+      clients(() => 'first'),
+      runId(),
+    );
+    await sink().linkPending(backend);
+    const one = await statements(
+      backend,
+      clients((i) => (i === 0 ? 'one' : 'first')),
+    );
+    const all = await statements(
+      backend,
+      clients((i) => `all-${i}`),
+    );
+    expect(all).toBe(one);
+    const stored = await h.store.prisma.client.findMany({
+      where: { partnerId: p.accountId },
+      select: { identifier: true, metadata: true },
+    });
+    expect(stored).toHaveLength(50);
+    for (const c of stored) expect(c.metadata).toEqual({ tag: `all-${c.identifier.slice(2)}` });
+  });
+});
+
 describe('statements of linking', () => {
   /** Statements of one linkPending (its chunks' transactions and the audit's included). */
   const linking = (backend: BackendRef) => h.countStatements(() => sink().linkPending(backend));

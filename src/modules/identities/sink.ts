@@ -10,7 +10,7 @@ import { audited } from '../audit/service.js';
 import type { Tx } from '../../store/transaction.js';
 import type { BackendRef, IdentitySink, SourceRecord, StreamName } from '../backends/contract.js';
 import { linkPending } from './linking.js';
-import { type Projected, projectIdentity, projectUsers } from './writes.js';
+import { type Projected, projectOwners, projectUsers } from './writes.js';
 
 /** The context of writes nobody requested: the sync runner's (audit actor `system`). */
 export const systemContext = (prisma: PrismaClient): RequestContext => ({
@@ -218,9 +218,10 @@ async function upsertPage(
         "sourceUpdatedAt" timestamptz, status text, data jsonb, "dataHash" text, stream text)
       WHERE i.id = v.id`;
   }
-  // Their owners' projection: the users of the page in a constant number of statements.
+  // Their owners' projection in a constant number of statements: the users of the page, then
+  // its accounts and clients (one UPDATE each).
   await projectUsers(tx, backend.partnerId, toProject);
-  for (const identity of toProject) if (identity.entity !== 'USER') await projectIdentity(tx, identity);
+  await projectOwners(tx, toProject);
   // A concurrent writer of the same page (there is none: one run per backend at a time) would be skipped, not doubled.
   // The page's new identities in one INSERT (PENDING: linking takes them).
   const created = fresh.length
