@@ -857,7 +857,6 @@ describe.runIf(storeKind === 'postgres')('graphile-worker: a job a killed worker
         concurrency,
         logger: createLogger('silent'),
         task: TASK,
-        serial: false,
         job: async (id) => {
           ran.push(id);
         },

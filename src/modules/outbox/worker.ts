@@ -60,7 +60,7 @@ export function createOutboxWorker(options: {
     await deliverUser(deps, userId, signal);
   };
   const queue = options.databaseUrl
-    ? graphileQueue({ connectionString: options.databaseUrl, concurrency, logger, job, task: 'outbox', serial: false })
+    ? graphileQueue({ connectionString: options.databaseUrl, concurrency, logger, job, task: 'outbox' })
     : inProcessQueue({ concurrency, logger, job, task: 'outbox' });
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;

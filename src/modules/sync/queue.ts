@@ -1,9 +1,9 @@
-// Where sync jobs wait (SPEC §10.3). On PostgreSQL: graphile-worker, one job per run in a
-// queue named after its backend, so replicas share the runs and graphile-worker itself runs
-// one backend's jobs one after the other (serial named queues), besides the store's own rule
-// of one active run per backend. On the embedded store graphile-worker cannot run (it keeps
-// a LISTEN connection open, and PGlite serves one connection: see src/store/database.ts),
-// and only this process can open the store anyway, so the same job code runs in-process.
+// Where sync jobs wait (SPEC §10.3). On PostgreSQL: graphile-worker, one job per run, so
+// replicas share the runs; that one backend has one run at a time is the store's rule (one
+// active run per backend, claimed by one worker with one UPDATE: runner.ts), not the queue's.
+// On the embedded store graphile-worker cannot run (it keeps a LISTEN connection open, and
+// PGlite serves one connection: see src/store/database.ts), and only this process can open
+// the store anyway, so the same job code runs in-process.
 import { Logger as GraphileLogger, run, type Runner } from 'graphile-worker';
 import type { Logger } from '../../logger.js';
 
@@ -25,12 +25,12 @@ export interface SyncQueue {
 
 /**
  * The same queue serves the outbox's deliveries (src/modules/outbox: `task: 'outbox'`, one job
- * per user, `backendId` its user). With `serial` (the default) jobs of one `backendId` run one
- * after the other, in the named queue `<task>:<backendId>`. A worker killed mid-job leaves that
- * job, and its named queue, locked for graphile-worker's 4 hours: a job added to the queue
- * meanwhile waits as long. The outbox runs without (`serial: false`): the store's claim keeps
- * one user's entries in order, and the sweep's job for a user whose job is locked (running, or
- * left by a dead worker) is a new job that runs at once (add_job clears a locked job's key).
+ * per user, `backendId` its user). Jobs are in no named queue: a worker killed mid-job leaves
+ * its job (and a named queue, had it one) locked for graphile-worker's 4 hours, and a job added
+ * to that queue meanwhile would wait as long. Without one, the sweep's job for a run or a user
+ * whose job a dead worker left locked is a new job that runs at once (add_job clears a locked
+ * job's key, and the old one has no attempts left), and the store's claims keep the order: a
+ * sync run is claimed by one worker (a stale one taken over), an outbox user's first entry too.
  */
 export function graphileQueue(options: {
   connectionString: string;
@@ -38,7 +38,6 @@ export function graphileQueue(options: {
   logger: Logger;
   job: RunJob;
   task?: string;
-  serial?: boolean;
 }): SyncQueue {
   const TASK = options.task ?? 'sync';
   let runner: Runner | undefined;
@@ -75,7 +74,6 @@ export function graphileQueue(options: {
         TASK,
         { runId: queued.id },
         {
-          ...(options.serial === false ? {} : { queueName: `${TASK}:${queued.backendId}` }),
           jobKey: `${TASK}:${queued.id}`,
           jobKeyMode: 'preserve_run_at',
           maxAttempts: 3,
