@@ -64,7 +64,8 @@ export function sqlVisibleOf(type: GraphQLObjectType): ((p: Principal | null) =>
   return ((type.extensions ?? {}) as { sqlVisible?: (p: Principal | null) => Condition[] }).sqlVisible ?? null;
 }
 
-interface DmmfField {
+/** A field of the Prisma datamodel (DMMF), as the read model's SQL reads it. */
+export interface DmmfField {
   name: string;
   kind: 'scalar' | 'enum' | 'object';
   type: string;
@@ -73,7 +74,8 @@ interface DmmfField {
   relationFromFields?: string[];
 }
 
-const models = getDatamodel().datamodel.models as unknown as Record<string, { fields: DmmfField[] }>;
+/** The Prisma datamodel's models by name. */
+export const models = getDatamodel().datamodel.models as unknown as Record<string, { fields: DmmfField[] }>;
 
 export const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 // Global ids and cursors are short (under 57 base64 characters), so encode() adds no line break.

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { Principal } from '../../auth/principal.js';
 import { PREDICATES, sqlWhere, type Condition, type VisibleModel } from '../../auth/visibility.js';
-import { getDatamodel } from '../../generated/pothos-types.js';
+import { models, type DmmfField } from '../../graphql/sql-fields.js';
 import { escapeLike, type OrderDirection, type UserFilter, type UserOrderField } from './filters.js';
 
 /** Binds a value and returns its placeholder. */
@@ -90,15 +90,6 @@ export interface View {
   seen: readonly string[];
 }
 
-interface DmmfField {
-  name: string;
-  kind: 'scalar' | 'enum' | 'object';
-  type: string;
-  isList: boolean;
-  relationName?: string;
-  relationFromFields?: string[];
-}
-const models = getDatamodel().datamodel.models as unknown as Record<string, { fields: DmmfField[] }>;
 const fieldOf = (model: string, name: string): DmmfField => {
   const field = models[model]?.fields.find((f) => f.name === name);
   if (!field) throw new Error(`${model}.${name} is not in the datamodel`);

@@ -6,17 +6,9 @@
 // flattened; anything else (directives, unknown fields, other root fields, `last`/`before`,
 // nested connections beyond a count) makes the operation "not compiled", and the normal
 // executor answers it. The plan depends on the document only, so it is cached per document.
-import {
-  Kind,
-  type ArgumentNode,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-  type InlineFragmentNode,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { sqlFields } from '../../../graphql/sql-fields.js';
+import { NotCompiled, collect, queryOf, type FieldPlan, type Scopes } from './selection.js';
 
 export type TypeName =
   | 'UsersConnection'
@@ -28,14 +20,7 @@ export type TypeName =
   | 'Entitlement'
   | 'CountConnection';
 
-export interface FieldPlan {
-  /** Response key (alias or field name). */
-  key: string;
-  name: string;
-  args: readonly ArgumentNode[];
-  /** Selected sub-fields, for object fields. */
-  children: FieldPlan[] | null;
-}
+export type { FieldPlan } from './selection.js';
 
 export interface OperationPlan {
   operation: OperationDefinitionNode;
@@ -106,8 +91,6 @@ const GRAPHQL_NAMES: Record<TypeName, string[]> = {
   CountConnection: ['UserCoursesConnection', 'UserEnrollmentsConnection', 'UserOrdersConnection'],
 };
 
-class NotCompiled extends Error {}
-
 /** Root fields that list objects by id: compiled when every one is a user's. */
 export const LISTS = new Set(['nodes', '_entities']);
 
@@ -117,22 +100,11 @@ export function planOperation(
   operationName: string | null | undefined,
 ): OperationPlan | null {
   const FIELDS = fieldTable(schema);
-  const operations = document.definitions.filter(
-    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
-  );
-  const operation = operationName
-    ? operations.find((o) => o.name?.value === operationName)
-    : operations.length === 1
-      ? operations[0]
-      : undefined;
-  if (operation?.operation !== 'query' || operation.directives?.length) return null;
-  const fragments = new Map(
-    document.definitions
-      .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
-      .map((f) => [f.name.value, f]),
-  );
+  const query = queryOf(document, operationName);
+  if (!query) return null;
+  const { operation, fragments } = query;
   try {
-    const roots = collect(FIELDS, operation.selectionSet, 'Query', fragments, new Set());
+    const roots = collect(scopesOf(FIELDS), operation.selectionSet, 'Query', fragments);
     if (!roots.some((f) => f.name === 'users' || LISTS.has(f.name))) return null;
     for (const root of roots) {
       if (root.name === '__typename') continue;
@@ -167,61 +139,17 @@ function check(FIELDS: FieldTable, fields: FieldPlan[], type: TypeName): void {
   }
 }
 
-/** Flattens fragments into plain fields, merging fields that share a response key. */
-function collect(
-  FIELDS: FieldTable,
-  set: SelectionSetNode,
-  type: TypeName | 'Query',
-  fragments: Map<string, FragmentDefinitionNode>,
-  visiting: Set<string>,
-): FieldPlan[] {
-  const out: FieldPlan[] = [];
-  for (const selection of set.selections) {
-    if (selection.directives?.length) throw new NotCompiled();
-    if (selection.kind === Kind.FIELD) {
-      const name = selection.name.value;
-      let children: FieldPlan[] | null = null;
-      if (selection.selectionSet) {
-        const child =
-          type === 'Query'
-            ? name === 'users'
-              ? 'UsersConnection'
-              : LISTS.has(name)
-                ? 'User'
-                : null
-            : FIELDS[type][name];
-        if (!child) throw new NotCompiled();
-        children = collect(FIELDS, selection.selectionSet, child, fragments, visiting);
-      }
-      merge(out, { key: selection.alias?.value ?? name, name, args: selection.arguments ?? [], children });
-      continue;
-    }
-    const spread = selection.kind === Kind.FRAGMENT_SPREAD ? selection.name.value : null;
-    const fragment: FragmentDefinitionNode | InlineFragmentNode | undefined = spread
-      ? fragments.get(spread)
-      : (selection as InlineFragmentNode);
-    if (!fragment || fragment.directives?.length || (spread && visiting.has(spread))) throw new NotCompiled();
-    const condition = fragment.typeCondition?.name.value;
-    if (condition && !(type === 'Query' ? ['Query'] : GRAPHQL_NAMES[type]).includes(condition)) throw new NotCompiled();
-    for (const plan of collect(
-      FIELDS,
-      fragment.selectionSet,
-      type,
-      fragments,
-      spread ? new Set([...visiting, spread]) : visiting,
-    ))
-      merge(out, plan);
-  }
-  return out;
-}
-
-function merge(out: FieldPlan[], plan: FieldPlan): void {
-  const same = out.find((f) => f.key === plan.key);
-  if (!same) {
-    out.push(plan);
-    return;
-  }
-  // Validation guarantees that fields sharing a key are the same field with the same arguments.
-  if (same.name !== plan.name) throw new NotCompiled();
-  if (same.children && plan.children) for (const child of plan.children) merge(same.children, child);
+/** The field table as the scopes `collect` walks (the root, then the table's types). */
+function scopesOf(FIELDS: FieldTable): Scopes<TypeName | 'Query'> {
+  return {
+    child: (type, name) =>
+      (type === 'Query'
+        ? name === 'users'
+          ? 'UsersConnection'
+          : LISTS.has(name)
+            ? 'User'
+            : null
+        : FIELDS[type][name]) ?? null,
+    admits: (type, condition) => (type === 'Query' ? ['Query'] : GRAPHQL_NAMES[type]).includes(condition),
+  };
 }

@@ -11,15 +11,10 @@
 import {
   getNamedType,
   isObjectType,
-  Kind,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLField,
   type GraphQLObjectType,
   type GraphQLSchema,
-  type InlineFragmentNode,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
 } from 'graphql';
 import { isDeepStrictEqual } from 'node:util';
 import type { UserPrincipal } from '../../../auth/principal.js';
@@ -35,10 +30,9 @@ import {
   sqlRootOf,
   visibleRowsOf,
 } from '../../../graphql/sql-fields.js';
-import type { FieldPlan, OperationPlan } from './plan.js';
+import type { OperationPlan } from './plan.js';
+import { NotCompiled, collect, queryOf, type FieldPlan, type Scopes } from './selection.js';
 import type { Sql } from './sql.js';
-
-class NotCompiled extends Error {}
 
 /**
  * What the statement writes for a row it may not answer (one the caller cannot see, a by-id
@@ -56,23 +50,12 @@ export function planRows(
   document: DocumentNode,
   operationName: string | null | undefined,
 ): OperationPlan | null {
-  const operations = document.definitions.filter(
-    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
-  );
-  const operation = operationName
-    ? operations.find((o) => o.name?.value === operationName)
-    : operations.length === 1
-      ? operations[0]
-      : undefined;
-  if (operation?.operation !== 'query' || operation.directives?.length) return null;
-  const fragments = new Map(
-    document.definitions
-      .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
-      .map((f) => [f.name.value, f]),
-  );
+  const request = queryOf(document, operationName);
+  if (!request) return null;
+  const { operation, fragments } = request;
   try {
     const query = schema.getQueryType()!;
-    const roots = collect(schema, operation.selectionSet, query, fragments, new Set());
+    const roots = collect(TYPES, operation.selectionSet, query, fragments);
     for (const root of roots) {
       if (root.name === '__typename') continue;
       const field = query.getFields()[root.name]!;
@@ -87,58 +70,15 @@ export function planRows(
   }
 }
 
-/** Flattens fragments into plain fields, merging fields that share a response key. */
-function collect(
-  schema: GraphQLSchema,
-  set: SelectionSetNode,
-  type: GraphQLObjectType,
-  fragments: Map<string, FragmentDefinitionNode>,
-  visiting: Set<string>,
-): FieldPlan[] {
-  const out: FieldPlan[] = [];
-  for (const selection of set.selections) {
-    if (selection.directives?.length) throw new NotCompiled();
-    if (selection.kind === Kind.FIELD) {
-      const name = selection.name.value;
-      let children: FieldPlan[] | null = null;
-      if (selection.selectionSet) {
-        const field = type.getFields()[name];
-        const child = field && getNamedType(field.type);
-        if (!child || !isObjectType(child)) throw new NotCompiled();
-        children = collect(schema, selection.selectionSet, child, fragments, visiting);
-      }
-      merge(out, { key: selection.alias?.value ?? name, name, args: selection.arguments ?? [], children });
-      continue;
-    }
-    const spread = selection.kind === Kind.FRAGMENT_SPREAD ? selection.name.value : null;
-    const fragment: FragmentDefinitionNode | InlineFragmentNode | undefined = spread
-      ? fragments.get(spread)
-      : (selection as InlineFragmentNode);
-    if (!fragment || fragment.directives?.length || (spread && visiting.has(spread))) throw new NotCompiled();
-    const condition = fragment.typeCondition?.name.value;
-    if (condition && condition !== type.name && !type.getInterfaces().some((i) => i.name === condition))
-      throw new NotCompiled();
-    for (const plan of collect(
-      schema,
-      fragment.selectionSet,
-      type,
-      fragments,
-      spread ? new Set([...visiting, spread]) : visiting,
-    ))
-      merge(out, plan);
-  }
-  return out;
-}
-
-function merge(out: FieldPlan[], plan: FieldPlan): void {
-  const same = out.find((f) => f.key === plan.key);
-  if (!same) {
-    out.push(plan);
-    return;
-  }
-  if (same.name !== plan.name) throw new NotCompiled();
-  if (same.children && plan.children) for (const child of plan.children) merge(same.children, child);
-}
+/** The schema's object types as the scopes `collect` walks. */
+const TYPES: Scopes<GraphQLObjectType> = {
+  child: (type, name) => {
+    const field = type.getFields()[name];
+    const child = field && getNamedType(field.type);
+    return child && isObjectType(child) ? child : null;
+  },
+  admits: (type, condition) => condition === type.name || type.getInterfaces().some((i) => i.name === condition),
+};
 
 /** The values of a field's arguments (variables applied), from the request. */
 export type ArgsOf = (field: GraphQLField<unknown, unknown>, plan: FieldPlan) => Record<string, unknown>;

@@ -10,6 +10,7 @@ import { ORDER_COLUMNS, userFilterSql, userOrderSql } from '../list-sql.js';
 import { isUuid } from '../../../store/ids.js';
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { LISTS, ROW_TYPES, type FieldPlan } from './plan.js';
+import { NotCompiled } from './selection.js';
 import { base64, relationColumn, sqlFields, type SqlValue } from '../../../graphql/sql-fields.js';
 import { sqlWhere, userPredicate } from '../../../auth/visibility.js';
 
@@ -31,8 +32,6 @@ const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
 // PostgreSQL functions take at most 100 arguments: json_build_object 50 key/value pairs.
 const MAX_PAIRS = 50;
-
-class NotCompiled extends Error {}
 
 /** Parameters and generated aliases of one statement. */
 class Builder {
