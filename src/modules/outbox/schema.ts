@@ -46,6 +46,14 @@ export const PendingChangeOperationEnum = builder.enumType(PendingChangeOperatio
       description:
         'deleteUser: embed DELETE user (with the action and the receiver), catalog DELETE user, or learning DELETE account.',
     },
+    CREATE_USER: {
+      description:
+        'createUser, ensureUser or a createUsers item whose keys land in several backends: learning POST account, catalog POST user, or embed PUT user (the one record of that backend).',
+    },
+    UPDATE_USER: {
+      description:
+        'updateUser whose change lands in several backends: catalog PUT user (the profile) or embed PUT user (the metadata, replaced or patched as the call asked).',
+    },
   },
 });
 
