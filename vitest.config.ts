@@ -34,6 +34,7 @@ export const STORE_DEPENDENT = [
   'test/sync-statements.test.ts', // a page's identity and user writes as jsonb_to_recordset updates on the server's SQL
   'test/outbox.test.ts', // outbox deliveries on graphile-worker (a second task on the sync's queue), claims and FOR UPDATE on the server
   'test/catalog-list.test.ts', // the catalog list's index plan and its statements per page on the server's planner
+  'test/sync-resume.test.ts', // kill -9 mid-sync: on the server a dead worker's run is taken over after its heartbeat goes stale
   'test/list-views.test.ts', // the REST lists' one raw statement (listUserViews) agrees with the Prisma reads on the server's SQL
   'test/proxy.test.ts', // relayed effects recorded on the server's SQL (identity upserts, linking, GONE by a JSON path)
 ];
