@@ -145,6 +145,8 @@ export function shapes(c: ShapeContext): Shape[] {
       items: edgesCount,
       expectedItems: 100,
       postgraphile: {
+        // totalCount: the dialect answers every page with the list's total (X-Total-Count, the
+        // Link header's rel="last"), so the same answer costs PostGraphile the same count.
         body: gqlBody(
           `query Q($partner: String!) {
   users: allUsers(first: 100, condition: ${userCondition}, orderBy: PRIMARY_KEY_ASC) { totalCount nodes { ${PG_USER_FIELDS} } }
@@ -319,7 +321,7 @@ export function shapes(c: ShapeContext): Shape[] {
       postgraphile: {
         body: gqlBody(
           `query Q($partner: String!) {
-  users: allUsers(first: 100, condition: { partnerId: $partner, deletedAt: null, inCatalog: true }, orderBy: CATALOG_ID_ASC) { nodes {
+  users: allUsers(first: 100, condition: { partnerId: $partner, deletedAt: null, inCatalog: true }, orderBy: CATALOG_ID_ASC) { totalCount nodes {
     id: catalogId
     root: accountByPartnerId { customerId canvasUuid }
     registered: accountByAccountId { customerId }

@@ -1,6 +1,7 @@
 // The HTTP surface: one Hono app that serves the graph (yoga), the REST dialects, health
 // checks and GraphiQL. Authentication and per-request limits happen here, once for all.
 import crypto from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
@@ -147,11 +148,20 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
       if (error instanceof RateLimitedError) c.header('retry-after', String(error.retryAfterSeconds));
       return c.json({ errors: [{ message: error.message, extensions: { code: error.code } }] }, httpStatus(error));
     }
-    const response = await yoga.fetch(c.req.raw, {
-      principal: c.get('principal'),
-      requestId: c.get('requestId'),
-      ip: c.get('ip'),
-    });
+    const context = { principal: c.get('principal'), requestId: c.get('requestId'), ip: c.get('ip') };
+    // Over HTTP, yoga reads the Node request itself (its own light Request around the socket)
+    // rather than the fetch-API Request that c.req.raw would build — a stream, an AbortSignal
+    // and the body read through both, on every request. Through c.req.raw go a body without
+    // Content-Length (chunked: limitBody counts it as it is read) and one something has begun
+    // to read (a wrapper around the app that looked at the request: the Node stream then
+    // feeds that Request).
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const unread =
+      incoming !== undefined &&
+      incoming.readableFlowing === null &&
+      !incoming.readableDidRead &&
+      (c.req.method === 'GET' || incoming.headers['content-length'] !== undefined);
+    const response = await (unread ? yoga.handleNodeRequest(incoming, context) : yoga.fetch(c.req.raw, context));
     // A whole JSON answer is handed on as text, which the Node adapter writes in one call,
     // rather than as a stream it would read and write chunk by chunk (multipart and
     // event-stream answers stay streams).

@@ -122,14 +122,23 @@ export function limitBody(
   maxBodyBytes: number,
   answer: (c: HttpContext, message: string) => Response,
 ): MiddlewareHandler<HttpEnv> {
-  return bodyLimit({
-    maxSize: maxBodyBytes,
-    onError: (c) => {
-      c.header('connection', 'close');
-      lingerAfterAnswer(c);
-      return answer(c, bodyTooLarge(maxBodyBytes));
-    },
-  });
+  const refuse = (c: HttpContext) => {
+    c.header('connection', 'close');
+    lingerAfterAnswer(c);
+    return answer(c, bodyTooLarge(maxBodyBytes));
+  };
+  const counted = bodyLimit({ maxSize: maxBodyBytes, onError: refuse });
+  return async (c, next) => {
+    // A declared length is judged from the header alone, before anything reads the body
+    // (hono's bodyLimit would build the fetch-API Request and its stream to ask for it, and
+    // the graph reads the Node request itself: app.ts). Node's parser holds a body to its
+    // Content-Length. A body sent in chunks is counted as it is read.
+    const length = c.req.header('content-length');
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined)
+      return Number(length) > maxBodyBytes ? refuse(c) : next();
+    return counted(c, next);
+  };
 }
 
 // A refused upload is read (and dropped) while it keeps coming, up to a limit.

@@ -163,3 +163,47 @@ describe('a 413 on a kept-alive connection', { timeout: 90_000 }, () => {
     }
   });
 });
+
+// The graph reads a body with a Content-Length from the Node request itself and a chunked one
+// through the fetch-API Request that counts it (app.ts, http.ts limitBody): both must see the
+// whole body, also many at once and when it arrives in several TCP segments.
+describe('the graph reads request bodies however they are framed', { timeout: 60_000 }, () => {
+  const query = (padding: number) =>
+    Buffer.from(
+      JSON.stringify({
+        query: '{ viewer { isAdmin } }',
+        extensions: { pad: 'p'.repeat(padding) },
+      }),
+    );
+
+  it('answers bodies sent with a Content-Length, 50 at once, whole', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => post(agent, '/graphql', query(500 + i * 200))),
+      );
+      for (const answer of answers) {
+        expect(answer.status, answer.text).toBe(200);
+        expect(JSON.parse(answer.text)).toEqual({ data: { viewer: { isAdmin: true } } });
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('answers a chunked body, and refuses a chunked one over the limit in the graph envelope', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const chunked = await post(agent, '/graphql', query(40_000), true);
+      expect(chunked.status, chunked.text).toBe(200);
+      expect(JSON.parse(chunked.text)).toEqual({ data: { viewer: { isAdmin: true } } });
+      const refused = await post(agent, '/graphql', large(2 * 1024 * 1024), true);
+      expect(refused.status).toBe(413);
+      expect(JSON.parse(refused.text)).toEqual({
+        errors: [{ message: `request body larger than ${MAX} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+      });
+    } finally {
+      agent.destroy();
+    }
+  });
+});
