@@ -2,6 +2,7 @@
 // identity, named by their integer catalog id; accounts by their integer customer id.
 // Bodies may be form-encoded or JSON; the API key may come bare, as a bearer token, or as
 // the source API's `Token token="<key>"`. Errors are `{"errors":[{"message", "field"?}]}`.
+import type { Prisma } from '@prisma/client';
 import type { Hono } from 'hono';
 import { ConflictError, type DomainError, NotFoundError } from '../../errors.js';
 import { findAccountByCustomerId } from '../../modules/accounts/service.js';
@@ -11,7 +12,6 @@ import {
   findUserView,
   listUserViews,
   type UpdateUserInput,
-  type UserView,
   updateUser,
 } from '../../modules/users/service.js';
 import {
@@ -72,7 +72,25 @@ function failure(error: DomainError): Failure | undefined {
 /** `Token token="<key>"`, the source API's scheme, carries the same API key. */
 const authorization = (value: string) => /^Token\s+token="?([^"\s]+)"?\s*$/i.exec(value)?.[1] ?? value;
 
-function userJson(u: UserView) {
+/** What the catalog's user record shows (userJson): its list reads only this. */
+const CATALOG_USER = {
+  catalogId: true,
+  canvasUserId: true,
+  canvasUserUuid: true,
+  userName: true,
+  firstName: true,
+  lastName: true,
+  email: true,
+  customFields: true,
+  createdAt: true,
+  updatedAt: true,
+  timeZone: true,
+  partner: { select: { customerId: true, canvasUuid: true } },
+  account: { select: { customerId: true } },
+  mergedInto: { select: { inCatalog: true, catalogId: true } },
+} satisfies Prisma.UserSelect;
+
+function userJson(u: Prisma.UserGetPayload<{ select: typeof CATALOG_USER }>) {
   return {
     id: u.catalogId,
     root_account_id: u.partner.customerId,
@@ -174,7 +192,12 @@ export function catalogDialect(deps: DialectDeps): Hono<HttpEnv> {
     const { users, total } =
       q.registered_in_catalog === false
         ? { users: [], total: 0 }
-        : await listUserViews(ctx, filter, { skip: (page - 1) * perPage, take: perPage, order: 'CATALOG_ID' });
+        : await listUserViews(
+            ctx,
+            filter,
+            { skip: (page - 1) * perPage, take: perPage, order: 'CATALOG_ID' },
+            CATALOG_USER,
+          );
     c.header('link', linkHeader(new URL(c.req.url), page, perPage, total));
     c.header('x-total-count', String(total));
     return c.json({ users: users.map(userJson) });

@@ -3,10 +3,11 @@
 // merged (`name`/`avatar` are shorthands for metadata.name/avatar). Deleting needs the
 // Automate plan or above (the services say so). Errors are `{"error":{"code","message"}}`.
 import type { Client } from '@prisma/client';
+import type { Prisma } from '@prisma/client';
 import type { Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { deleteClient, getClient, listClients, upsertClient } from '../../modules/clients/service.js';
-import { findUserView, listUserViews, upsertUserByIdentifier, type UserView } from '../../modules/users/service.js';
+import { findUserView, listUserViews, upsertUserByIdentifier } from '../../modules/users/service.js';
 import { deleteUser, type DeleteAction } from '../../modules/users/removal.js';
 import {
   caller,
@@ -35,7 +36,16 @@ const clientJson = (client: Client) => ({
   updatedAt: iso(client.updatedAt),
 });
 
-const userJson = (user: UserView) => ({
+/** What the embed's user record shows (userJson): its list reads only this. */
+const EMBED_USER = {
+  identifier: true,
+  metadata: true,
+  createdAt: true,
+  updatedAt: true,
+  client: { select: { identifier: true } },
+} satisfies Prisma.UserSelect;
+
+const userJson = (user: Prisma.UserGetPayload<{ select: typeof EMBED_USER }>) => ({
   identifier: user.identifier,
   clientIdentifier: user.client?.identifier ?? null,
   metadata: user.metadata ?? {},
@@ -84,6 +94,7 @@ export function embedDialect(deps: DialectDeps): Hono<HttpEnv> {
       ctx,
       { hasIdentifier: true, clientIdentifier },
       { ...window(paging), order: 'CREATED_AT' },
+      EMBED_USER,
     );
     return c.json({ data: users.map(userJson), ...paging, total });
   });

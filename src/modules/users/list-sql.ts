@@ -1,8 +1,9 @@
 // The users' filter and order as SQL (the twins of filters.ts's userWhere and userOrderBy, for
 // every read that runs its own statement: the compiled users page, compiled/sql.ts, and the
-// REST lists), and the one statement of listUserViews: a page of visible users with a view's
-// relations (USER_VIEW, service.ts), read from the view's own Prisma `include` and the
-// datamodel, so that the REST lists cost one statement and no Prisma query.
+// REST lists), and the one statement of listUserViews: a page of visible users as a view reads
+// them (each REST list's own `select`, service.ts), from that Prisma `select` and the
+// datamodel, so that the REST lists cost one statement, no Prisma query, and carry only the
+// columns and relations their wire form shows.
 import { createHash } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { Principal } from '../../auth/principal.js';
@@ -81,14 +82,12 @@ export interface ListPage {
 }
 
 /**
- * A view: the Prisma `include` of a user's relations (each a `select` of their fields, to-many
- * ones with an `orderBy`), and which of its to-one relations read null when the caller cannot
- * see their row (their model's predicate, auth/visibility.ts).
+ * A view: what a list reads of each user, as a Prisma `select` — its columns (`true`) and its
+ * relations (each a `select` of their fields, to-many ones with an `orderBy`) — or all columns
+ * and the relations of an `include`; and which of its to-one relations read null when the
+ * caller cannot see their row (their model's predicate, auth/visibility.ts).
  */
-export interface View {
-  include: Prisma.UserInclude;
-  seen: readonly string[];
-}
+export type View = ({ select: Prisma.UserSelect } | { include: Prisma.UserInclude }) & { seen: readonly string[] };
 
 const fieldOf = (model: string, name: string): DmmfField => {
   const field = models[model]?.fields.find((f) => f.name === name);
@@ -146,14 +145,17 @@ const compiled = new WeakMap<View, Compiled>();
 function compile(view: View): Compiled {
   let c = compiled.get(view);
   if (c) return c;
-  const user = rowSql('User', 'v', null);
+  const fields = Object.entries('select' in view ? view.select : view.include).filter(([, value]) => value);
+  // A select's `true` entries are the user's columns (always with its id); an include reads them all.
+  const columns = 'select' in view ? Object.fromEntries([['id', true], ...fields.filter(([, v]) => v === true)]) : null;
+  const user = rowSql('User', 'v', columns);
   const revive = user.revive;
   type Part = (param: Param, principal: Principal | null, joins: string[]) => string;
   const parts: [string, Part][] = [];
-  for (const [name, value] of Object.entries(view.include)) {
-    if (!value) continue;
+  for (const [name, value] of fields) {
+    if (value === true) continue;
     const { select, orderBy, ...rest } = value as { select?: Record<string, unknown>; orderBy?: unknown };
-    if (!select || Object.keys(rest).length) throw new Error(`USER_VIEW.${name}: only select and orderBy are read`);
+    if (!select || Object.keys(rest).length) throw new Error(`view.${name}: only select and orderBy are read`);
     const field = fieldOf('User', name);
     if (field.kind !== 'object') throw new Error(`User.${name} is not a relation`);
     const target = rowSql(field.type, `r_${name}`, select);

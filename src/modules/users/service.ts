@@ -120,8 +120,22 @@ export const USER_VIEW = {
 
 export type UserView = Prisma.UserGetPayload<{ include: typeof USER_VIEW }>;
 
-/** USER_VIEW for the list's SQL: mergedInto and client read null when unseen (seenBy). */
-const VIEW: View = { include: USER_VIEW, seen: ['mergedInto', 'client'] };
+/** The relations that read null when the caller cannot see their row (seenBy). */
+const SEEN = ['mergedInto', 'client'] as const;
+
+/** USER_VIEW for the list's SQL: every column, the relations of USER_VIEW. */
+const VIEW: View = { include: USER_VIEW, seen: SEEN };
+
+/** A list's own `select` (a REST dialect's wire form), its unseen relations null as seenBy has them. */
+const views = new WeakMap<Prisma.UserSelect, View>();
+function viewOf(select: Prisma.UserSelect): View {
+  let view = views.get(select);
+  if (!view) {
+    view = { select, seen: SEEN.filter((name) => select[name]) };
+    views.set(select, view);
+  }
+  return view;
+}
 
 /** One visible user by uuid or by one partner-scoped key, with USER_VIEW; null when unseen. */
 export async function findUserView(ctx: RequestContext, key: UserKey & { id?: string }): Promise<UserView | null> {
@@ -161,14 +175,28 @@ export async function listUserViews(
   ctx: RequestContext,
   filter: UserListFilter,
   page: ListPage,
-): Promise<{ users: UserView[]; total: number }> {
-  const sql = userViewsSql(ctx.principal, filter, page, VIEW);
+): Promise<{ users: UserView[]; total: number }>;
+/** The same list reading only `select` (a module constant) and the id: the columns and relations a wire form shows. */
+export async function listUserViews<S extends Prisma.UserSelect>(
+  ctx: RequestContext,
+  filter: UserListFilter,
+  page: ListPage,
+  select: S,
+): Promise<{ users: Prisma.UserGetPayload<{ select: S & { id: true } }>[]; total: number }>;
+export async function listUserViews(
+  ctx: RequestContext,
+  filter: UserListFilter,
+  page: ListPage,
+  select?: Prisma.UserSelect,
+): Promise<{ users: unknown[]; total: number }> {
+  const view = select ? viewOf(select) : VIEW;
+  const sql = userViewsSql(ctx.principal, filter, page, view);
   // The store's own client reads through its pool; any other (a transaction's) runs the same statement itself.
   const pool = poolOf(ctx.prisma);
   const [row] = pool
     ? (await pool.query<ListRow>(sql)).rows
     : await ctx.prisma.$queryRawUnsafe<ListRow[]>(sql.text, ...sql.values);
-  return { users: viewsOf<UserView>(VIEW, row!.users), total: row!.total };
+  return { users: viewsOf(view, row!.users), total: row!.total };
 }
 
 type ListRow = { users: string; total: number };
