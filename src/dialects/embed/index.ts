@@ -2,8 +2,7 @@
 // users are named by caller-chosen identifiers. Client metadata is replaced, user metadata
 // merged (`name`/`avatar` are shorthands for metadata.name/avatar). Deleting needs the
 // Automate plan or above (the services say so). Errors are `{"error":{"code","message"}}`.
-import type { Client } from '@prisma/client';
-import type { Prisma } from '@prisma/client';
+import type { Client, Prisma } from '@prisma/client';
 import type { Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { deleteClient, getClient, listClients, upsertClient } from '../../modules/clients/service.js';

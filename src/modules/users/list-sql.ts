@@ -141,19 +141,20 @@ interface Compiled {
 
 const compiled = new WeakMap<View, Compiled>();
 
-/** A view's SQL and its revival, from its `include` and the datamodel. */
+/** A view's SQL and its revival, from its `select` or `include` and the datamodel. */
 function compile(view: View): Compiled {
   let c = compiled.get(view);
   if (c) return c;
   const fields = Object.entries('select' in view ? view.select : view.include).filter(([, value]) => value);
-  // A select's `true` entries are the user's columns (always with its id); an include reads them all.
-  const columns = 'select' in view ? Object.fromEntries([['id', true], ...fields.filter(([, v]) => v === true)]) : null;
+  // A select's `true` entries are the user's columns (always with its id), the rest its relations;
+  // an include reads every column and names relations only.
+  const isColumn = ([, value]: [string, unknown]) => 'select' in view && value === true;
+  const columns = 'select' in view ? Object.fromEntries([['id', true], ...fields.filter(isColumn)]) : null;
   const user = rowSql('User', 'v', columns);
   const revive = user.revive;
   type Part = (param: Param, principal: Principal | null, joins: string[]) => string;
   const parts: [string, Part][] = [];
-  for (const [name, value] of fields) {
-    if (value === true) continue;
+  for (const [name, value] of fields.filter((field) => !isColumn(field))) {
     const { select, orderBy, ...rest } = value as { select?: Record<string, unknown>; orderBy?: unknown };
     if (!select || Object.keys(rest).length) throw new Error(`view.${name}: only select and orderBy are read`);
     const field = fieldOf('User', name);
