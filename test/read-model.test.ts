@@ -15,11 +15,11 @@ import {
   accountNodeVisibility,
   canSeeAccountNode,
   canSeeUser,
-  sqlWhere,
   userPredicate,
   userVisibility,
 } from '../src/auth/visibility.js';
 import type { Principal } from '../src/auth/principal.js';
+import { sqlWhere } from '../src/store/conditions.js';
 
 const h = useHarness();
 let paths: { name: string; app: App }[];

@@ -1,6 +1,7 @@
 // Tenancy and visibility as Prisma filters. Every read of a tenant row goes through one
 // of these, so a foreign or invisible row is simply never found (NOT_FOUND, not FORBIDDEN).
 import type { Prisma } from '@prisma/client';
+import { prismaWhere, type Condition } from '../store/conditions.js';
 import { isUser, type Principal, type UserPrincipal } from './principal.js';
 
 /**
@@ -14,25 +15,7 @@ export function within<W extends object>(where: W, visibility: W): W {
 }
 
 // Matches no row: for callers that may see nothing of a kind (no principal, the operator).
-const NOTHING = { id: { in: [] as string[] } };
-
-/**
- * A visibility rule as data: conditions on a row's columns that all apply. It is declared once
- * per type and emitted both as a Prisma `where` (prismaWhere) and as SQL (sqlWhere, for the
- * compiled read path); test/read-model.test.ts checks that the two find the same rows.
- */
-export type Condition =
-  | { column: string; equals: string }
-  | { column: string; isNull: true }
-  | { column: string; in: readonly string[] }
-  /** The row's array column `column` shares a value with `overlaps`. */
-  | { column: string; overlaps: readonly string[] }
-  | { or: Condition[][] }
-  /** The row's to-one relation `relation` (foreign key `column`, table `table`) meets `where`. */
-  | { relation: string; table: string; column: string; where: Condition[] }
-  /** Some row of the to-many relation `some` (rows of `table` whose `column` holds this row's id) meets `where`. */
-  | { some: string; table: string; column: string; where: Condition[] }
-  | { nothing: true };
+const NOTHING = prismaWhere([{ nothing: true }]) as { id: { in: string[] } };
 
 /** The users a principal sees. */
 export function userPredicate(p: Principal | null): Condition[] {
@@ -47,48 +30,6 @@ export function userPredicate(p: Principal | null): Condition[] {
   const self: Condition = { column: 'id', equals: p.userId };
   if (p.adminAccountIds.size === 0) return [...alive, self];
   return [...alive, { or: [[self], [{ column: 'accountId', in: [...p.adminAccountIds] }]] }];
-}
-
-/** A predicate as a Prisma `where` (one object: equality-only rules stay batchable by Prisma). */
-export function prismaWhere(conditions: readonly Condition[]): Record<string, unknown> {
-  const where: Record<string, unknown> = {};
-  for (const c of conditions) {
-    if ('nothing' in c) Object.assign(where, NOTHING);
-    else if ('or' in c) where.OR = c.or.map(prismaWhere);
-    else if ('relation' in c) where[c.relation] = prismaWhere(c.where);
-    else if ('some' in c) where[c.some] = { some: prismaWhere(c.where) };
-    else if ('equals' in c) where[c.column] = c.equals;
-    else if ('isNull' in c) where[c.column] = null;
-    else if ('overlaps' in c) where[c.column] = { hasSome: [...c.overlaps] };
-    else where[c.column] = { in: [...c.in] };
-  }
-  return where;
-}
-
-/**
- * A predicate as an SQL condition on the table alias `row`; `param` binds a value and returns
- * its placeholder (PostgreSQL infers the parameter's type from the column it is compared to).
- */
-export function sqlWhere(conditions: readonly Condition[], row: string, param: (value: unknown) => string): string {
-  if (!conditions.length) return 'true';
-  return conditions
-    .map((c) => {
-      if ('nothing' in c) return 'false';
-      if ('or' in c) return `(${c.or.map((all) => `(${sqlWhere(all, row, param)})`).join(' OR ')})`;
-      if ('relation' in c) {
-        const r = `${row}_${c.relation}`;
-        return `EXISTS (SELECT 1 FROM "${c.table}" ${r} WHERE ${r}.id = ${row}."${c.column}" AND ${sqlWhere(c.where, r, param)})`;
-      }
-      if ('some' in c) {
-        const r = `${row}_${c.some}`;
-        return `EXISTS (SELECT 1 FROM "${c.table}" ${r} WHERE ${r}."${c.column}" = ${row}.id AND ${sqlWhere(c.where, r, param)})`;
-      }
-      if ('equals' in c) return `${row}."${c.column}" = ${param(c.equals)}`;
-      if ('isNull' in c) return `${row}."${c.column}" IS NULL`;
-      if ('overlaps' in c) return `${row}."${c.column}" && ${param([...c.overlaps])}`;
-      return `${row}."${c.column}" = ANY(${param([...c.in])})`;
-    })
-    .join(' AND ');
 }
 
 export function userVisibility(p: Principal | null): Prisma.UserWhereInput {
@@ -115,7 +56,6 @@ export function accountVisibility(p: Principal | null): Prisma.AccountWhereInput
  * authenticated, so an account admin's createAccount would otherwise return a sub-account that
  * its own request may not see).
  */
-/** The accounts a principal may read as nodes: an account admin's subtrees too. */
 export function accountNodePredicate(p: Principal | null): Condition[] {
   if (!subtreeAdmin(p)) return accountPredicate(p);
   const subtrees: Condition[] = [

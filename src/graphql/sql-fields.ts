@@ -8,7 +8,8 @@
 import type { GraphQLField, GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { Principal } from '../auth/principal.js';
-import { visibleWhere, type Condition, type VisibleModel } from '../auth/visibility.js';
+import { visibleWhere, type VisibleModel } from '../auth/visibility.js';
+import type { Condition } from '../store/conditions.js';
 
 /**
  * A field's value as SQL on the row alias `row`; `joined(relation)` is the alias of a to-one

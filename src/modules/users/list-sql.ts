@@ -1,60 +1,33 @@
-// The users' filter and order as SQL (the twins of filters.ts's userWhere and userOrderBy, for
-// every read that runs its own statement: the compiled users page, compiled/sql.ts, and the
-// REST lists), and the one statement of listUserViews: a page of visible users as a view reads
+// The users' filter and order as SQL (emitted from filters.ts's declarations, for every read
+// that runs its own statement: the compiled users page, compiled/sql.ts, and the REST lists), and the one statement of listUserViews: a page of visible users as a view reads
 // them (each REST list's own `select`, service.ts), from that Prisma `select` and the
 // datamodel, so that the REST lists cost one statement, no Prisma query, and carry only the
 // columns and relations their wire form shows.
 import { createHash } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { Principal } from '../../auth/principal.js';
-import { PREDICATES, sqlWhere, type Condition, type VisibleModel } from '../../auth/visibility.js';
+import { PREDICATES, type VisibleModel } from '../../auth/visibility.js';
 import { models, type DmmfField } from '../../graphql/sql-fields.js';
-import { escapeLike, type OrderDirection, type UserFilter, type UserOrderField } from './filters.js';
+import { sqlWhere, type Condition } from '../../store/conditions.js';
+import {
+  ORDER_COLUMNS,
+  userFilterConditions,
+  type OrderDirection,
+  type UserFilter,
+  type UserOrderField,
+} from './filters.js';
 
 /** Binds a value and returns its placeholder. */
 export type Param = (value: unknown) => string;
 
 /**
- * userWhere's filter (tenancy aside: that is the caller's predicate) as SQL conditions on the
- * alias `u`. test/list-views.test.ts checks that the two select the same users.
+ * The filter's conditions (tenancy aside: that is the caller's predicate) as SQL on the alias
+ * `u`, none when it keeps everyone.
  */
 export function userFilterSql(filter: UserFilter, u: string, param: Param): string[] {
-  const out: string[] = [];
-  if (filter.status) out.push(`${u}.status = ${param(filter.status)}::"UserStatus"`);
-  if (filter.accountId != null) out.push(`${u}."accountId" = ${param(filter.accountId)}`);
-  if (filter.clientId != null) out.push(`${u}."clientId" = ${param(filter.clientId)}::uuid`);
-  for (const key of ['createdAt', 'updatedAt'] as const) {
-    const range = filter[key];
-    if (range?.from) out.push(`${u}."${key}" >= ${param(range.from)}::timestamptz`);
-    if (range?.to) out.push(`${u}."${key}" <= ${param(range.to)}::timestamptz`);
-  }
-  // A literal, not a parameter: the catalog list's partial index (WHERE "inCatalog") applies
-  // to the statement only when the planner sees the value.
-  if (typeof filter.registeredInCatalog === 'boolean')
-    out.push(filter.registeredInCatalog ? `${u}."inCatalog"` : `NOT ${u}."inCatalog"`);
-  if (typeof filter.canvasUserId === 'number') out.push(`${u}."canvasUserId" = ${param(filter.canvasUserId)}::int`);
-  if (filter.entitlement) {
-    out.push(
-      `EXISTS (SELECT 1 FROM "Entitlement" fe WHERE fe."userId" = ${u}.id AND fe.kind = ${param(filter.entitlement)}::"EntitlementKind")`,
-    );
-  }
-  const search = filter.search?.trim();
-  if (search) {
-    const pattern = param(`%${escapeLike(search)}%`);
-    const cols = ['externalUserId', 'email', 'userName', 'firstName', 'lastName', 'identifier'];
-    out.push(`(${cols.map((c) => `${u}."${c}" ILIKE ${pattern}`).join(' OR ')})`);
-  }
-  return out;
+  const conditions = userFilterConditions(filter);
+  return conditions.length ? [sqlWhere(conditions, u, param)] : [];
 }
-
-/** The column of each order of userOrderBy, and whether it may be null (a cursor cannot follow it then). */
-export const ORDER_COLUMNS: Record<UserOrderField, { column: string; nullable: boolean }> = {
-  CREATED_AT: { column: 'createdAt', nullable: false },
-  UPDATED_AT: { column: 'updatedAt', nullable: false },
-  EXTERNAL_USER_ID: { column: 'externalUserId', nullable: true },
-  EMAIL: { column: 'email', nullable: true },
-  CATALOG_ID: { column: 'catalogId', nullable: false },
-};
 
 /** userOrderBy as SQL on alias `x`: the order's column then the id, or the id alone. */
 export function userOrderSql(

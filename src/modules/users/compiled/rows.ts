@@ -18,7 +18,8 @@ import {
 } from 'graphql';
 import { isDeepStrictEqual } from 'node:util';
 import type { UserPrincipal } from '../../../auth/principal.js';
-import { PREDICATES, sqlWhere, type VisibleModel } from '../../../auth/visibility.js';
+import { PREDICATES, type VisibleModel } from '../../../auth/visibility.js';
+import { sqlWhere } from '../../../store/conditions.js';
 import { DEFAULT_PAGE, MAX_PAGE } from '../../../graphql/builder.js';
 import {
   base64,

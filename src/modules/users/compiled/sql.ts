@@ -5,14 +5,15 @@
 // connection; test/compiled-reads.test.ts compares both paths on generated queries.
 // Anything this file does not handle returns null, and the normal executor answers.
 import type { UserPrincipal } from '../../../auth/principal.js';
-import type { UserFilter, UserOrderField } from '../filters.js';
-import { ORDER_COLUMNS, userFilterSql, userOrderSql } from '../list-sql.js';
+import { ORDER_COLUMNS, type UserFilter, type UserOrderField } from '../filters.js';
+import { userFilterSql, userOrderSql } from '../list-sql.js';
 import { isUuid } from '../../../store/ids.js';
 import type { GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { LISTS, ROW_TYPES, type FieldPlan } from './plan.js';
 import { NotCompiled } from './selection.js';
 import { base64, relationColumn, sqlFields, type SqlValue } from '../../../graphql/sql-fields.js';
-import { sqlWhere, userPredicate } from '../../../auth/visibility.js';
+import { userPredicate } from '../../../auth/visibility.js';
+import { sqlWhere } from '../../../store/conditions.js';
 
 export interface Sql {
   text: string;
