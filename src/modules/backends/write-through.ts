@@ -399,12 +399,31 @@ export async function userIdentities(
   userId: string,
   backends: Map<BackendKind, Backend>,
 ): Promise<Map<string, string>> {
-  if (!backends.size) return new Map();
+  return (await usersIdentities(tx, [userId], backends)).get(userId) ?? new Map();
+}
+
+/** userIdentities of several users in one statement: user id → (backend id → native id). */
+export async function usersIdentities(
+  tx: Tx,
+  userIds: string[],
+  backends: Map<BackendKind, Backend>,
+): Promise<Map<string, Map<string, string>>> {
+  const out = new Map<string, Map<string, string>>();
+  if (!backends.size || !userIds.length) return out;
   const rows = await tx.identity.findMany({
-    where: { userId, entity: 'USER', status: 'LINKED', backendId: { in: [...backends.values()].map((b) => b.id) } },
-    select: { backendId: true, nativeId: true },
+    where: {
+      userId: { in: userIds },
+      entity: 'USER',
+      status: 'LINKED',
+      backendId: { in: [...backends.values()].map((b) => b.id) },
+    },
+    select: { userId: true, backendId: true, nativeId: true },
   });
-  return new Map(rows.map((r) => [r.backendId, r.nativeId]));
+  for (const r of rows) {
+    const identities = out.get(r.userId!) ?? new Map<string, string>();
+    out.set(r.userId!, identities.set(r.backendId, r.nativeId));
+  }
+  return out;
 }
 
 /**
@@ -546,7 +565,28 @@ export function clientUpsertCalls(identifier: string, metadata: Json): Call[] {
   ];
 }
 
-/** deleteClient: embed DELETE /v1/headless/client/{identifier}, which takes its users and their courses with it. */
-export function clientDeleteCalls(identifier: string): Call[] {
-  return [{ kind: 'EMBED', operation: { op: 'embed.deleteClient', identifier }, missingIsDone: true }];
+/**
+ * deleteClient's calls, each with the user whose change it is (the outbox delivers in order
+ * per user): embed DELETE /v1/headless/client/{identifier}, which takes its users and their
+ * courses with it there, when the embed backend is connected; and for each member, the
+ * deletes of userDeleteCalls in the other connected backends that hold it (its embed record
+ * goes with the client). The client's own call is the first member's, delivered before that
+ * member's other deletes. `members`: the client's users in id order, with their identities
+ * (usersIdentities).
+ */
+export function clientDeleteCalls(
+  backends: Map<BackendKind, Backend>,
+  identifier: string,
+  members: { userId: string; identities: Map<string, string> }[],
+): { userId: string | null; operation: 'DELETE_CLIENT' | 'DELETE_USER'; call: Call }[] {
+  const others = new Map([...backends].filter(([kind]) => kind !== 'EMBED'));
+  const calls: { userId: string | null; operation: 'DELETE_CLIENT' | 'DELETE_USER'; call: Call }[] = [];
+  if (backends.has('EMBED')) {
+    const call: Call = { kind: 'EMBED', operation: { op: 'embed.deleteClient', identifier }, missingIsDone: true };
+    calls.push({ userId: members[0]?.userId ?? null, operation: 'DELETE_CLIENT', call });
+  }
+  for (const { userId, identities } of members)
+    for (const call of userDeleteCalls(others, identities, 'DELETE', undefined, undefined))
+      calls.push({ userId, operation: 'DELETE_USER', call });
+  return calls;
 }

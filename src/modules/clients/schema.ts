@@ -1,5 +1,5 @@
 // The Client node (embed clients) and its reads.
-import type { Client } from '@prisma/client';
+import type { Client, PendingChange } from '@prisma/client';
 import { builder, type JsonObject } from '../../graphql/builder.js';
 import { nodeLookup } from '../../graphql/nodes.js';
 import { notFound, resultUnion } from '../../graphql/errors.js';
@@ -96,15 +96,18 @@ const UpsertClientSuccess = builder.objectRef<{ client: Client; created: boolean
   }),
 });
 
-const DeleteClientSuccess = builder.objectRef<{ id: string }>('DeleteClientSuccess').implement({
-  description: 'The client, its users and their courses are deleted.',
-  fields: (t) => ({
-    deletedClientId: t.id({
-      description: 'Global id of the deleted client.',
-      resolve: (p) => globalId('Client', p.id),
+/** Its `pendingChanges` (the outbox's, when the deletion needs several backend calls): src/modules/outbox/schema.ts. */
+export const DeleteClientSuccess = builder
+  .objectRef<{ id: string; pendingChanges: PendingChange[] }>('DeleteClientSuccess')
+  .implement({
+    description: 'The client, its users and their courses are deleted.',
+    fields: (t) => ({
+      deletedClientId: t.id({
+        description: 'Global id of the deleted client.',
+        resolve: (p) => globalId('Client', p.id),
+      }),
     }),
-  }),
-});
+  });
 
 builder.mutationFields((t) => ({
   upsertClient: t.field({
@@ -154,7 +157,8 @@ builder.mutationFields((t) => ({
       UnsupportedByBackendError,
     ),
     authScopes: { admin: true },
-    description: 'Deletes an embed client with its users and their courses. Admins on the AUTOMATE plan or above.',
+    description:
+      "Deletes an embed client with its users and their courses. Admins on the AUTOMATE plan or above, of every account the client's users are in. On a partner with connected backends it reaches each that holds the client or its users (the embed backend DELETE client, the others each member's delete): one call is made at once, its verdict the answer; several go through the outbox, and the answer comes at once with the `pendingChanges` still on their way.",
     args: {
       input: t.arg({
         type: builder.inputType('DeleteClientInput', {
@@ -165,6 +169,6 @@ builder.mutationFields((t) => ({
         description: 'The client.',
       }),
     },
-    resolve: async (_root, { input }, ctx) => ({ id: await deleteClient(ctx, input.identifier) }),
+    resolve: (_root, { input }, ctx) => deleteClient(ctx, input.identifier),
   }),
 }));

@@ -1,5 +1,5 @@
 // Embed clients: upsert (metadata replaced) and delete (cascade to users and their courses).
-import type { Client } from '@prisma/client';
+import type { Client, PendingChange, User } from '@prisma/client';
 import { z } from 'zod';
 import type { RequestContext } from '../../auth/context.js';
 import { administers, planAtLeast } from '../../auth/principal.js';
@@ -17,7 +17,10 @@ import {
   connectedBackends,
   markDeletedUpstream,
   recordAccepted,
+  usersIdentities,
 } from '../backends/write-through.js';
+import { notifyOutbox, recordChanges } from '../outbox/service.js';
+import type { Tx } from '../../store/transaction.js';
 import { lockManagedUsers } from '../users/service.js';
 import { removeUser, type DeleteAction } from '../users/removal.js';
 import { jsonColumn } from '../../store/json.js';
@@ -105,16 +108,19 @@ export async function upsertClient(
   }
 }
 
-/** Removes the client, its users (tombstoned, keys burned) and their courses. Automate and above. */
+/**
+ * Removes the client, its users (tombstoned, keys burned) and their courses, and what the
+ * connected backends hold of them (deleteUpstream). Automate and above.
+ */
 export async function deleteClient(
   ctx: RequestContext,
   identifier: string,
   action: DeleteAction = 'DELETE',
-): Promise<string> {
+): Promise<{ id: string; pendingChanges: PendingChange[] }> {
   const principal = requireUser(ctx);
   if (!planAtLeast(principal.plan, 'AUTOMATE'))
     throw new ForbiddenError('deleting clients needs the Automate plan or above');
-  const id = await audited(ctx, async (tx, audit) => {
+  const deleted = await audited(ctx, async (tx, audit) => {
     // The client first, FOR UPDATE: every write that attaches a user to a client locks it
     // (lockClients), so such a write has committed before the users are read below, or waits
     // and then finds the client gone. A second deletion waits here and finds nothing.
@@ -150,25 +156,59 @@ export async function deleteClient(
         data: { action, client: identifier, ...moved },
       });
     }
-    // A connected embed backend deletes it too, asked last (its refusal rolls the above back):
-    // DELETE client, which takes its users and their courses with it there as here.
-    const backends = await connectedBackends(tx, principal.partnerId);
-    if (backends.has('EMBED')) {
-      const accepted = await callBackends(ctx, backends, clientDeleteCalls(identifier), 'deleteClient');
-      await markDeletedUpstream(tx, accepted, { clientId: client.id });
-      await markDeletedUpstream(tx, accepted, { userId: { in: users.map((u) => u.id) } });
-    }
+    const pendingChanges = await deleteUpstream(tx, ctx, client, users);
     await tx.client.delete({ where: { id: client.id } });
+    const outbox = pendingChanges.length ? { pendingChanges: pendingChanges.map((c) => c.id) } : {};
     audit({
       action: 'client.delete',
       subjectType: 'Client',
       subjectId: client.id,
-      data: { identifier, users: users.length },
+      data: { identifier, users: users.length, ...outbox },
     });
-    return client.id;
+    return { id: client.id, pendingChanges };
   });
   ctx.invalidatePrincipals?.();
-  return id;
+  if (deleted.pendingChanges.length) notifyOutbox();
+  return deleted;
+}
+
+/**
+ * The connected backends delete what they hold of the client, asked last (a refusal rolls the
+ * above back; SPEC §10.4): the embed backend the client (DELETE client takes its users and
+ * their courses with it there as here), the other backends each member they hold. One call is
+ * made at once, its verdict the answer; several go through the outbox, recorded in this
+ * transaction as the members' PendingChanges (clientDeleteCalls), and are returned.
+ */
+async function deleteUpstream(tx: Tx, ctx: RequestContext, client: Client, users: User[]): Promise<PendingChange[]> {
+  const backends = await connectedBackends(tx, client.partnerId);
+  if (!backends.size) return [];
+  const identities = await usersIdentities(
+    tx,
+    users.map((u) => u.id),
+    backends,
+  );
+  const calls = clientDeleteCalls(
+    backends,
+    client.identifier,
+    users.map((u) => ({ userId: u.id, identities: identities.get(u.id) ?? new Map() })),
+  );
+  const pending: PendingChange[] = [];
+  const accepted = await callBackends(
+    ctx,
+    backends,
+    calls.map((c) => c.call),
+    'deleteClient',
+    async (handed) => {
+      // In the given order (callBackends hands over every call: all are to connected backends).
+      for (const [i, call] of handed.entries()) {
+        const { userId, operation } = calls[i]!;
+        pending.push(...(await recordChanges(tx, { partnerId: client.partnerId, userId: userId!, operation }, [call])));
+      }
+    },
+  );
+  await markDeletedUpstream(tx, accepted, { clientId: client.id });
+  await markDeletedUpstream(tx, accepted, { userId: { in: users.map((u) => u.id) } });
+  return pending;
 }
 
 /** An offset page of visible clients in creation order, and their total (the embed list). */

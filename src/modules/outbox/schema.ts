@@ -1,6 +1,6 @@
 // The outbox in the graph (SPEC §10.7 "Pending changes are visible even when their user is
 // not"): the PendingChange node, User.pendingChanges, the partner admins' pendingChanges
-// connection, retryChange and dropChange, and the pendingChanges of deleteUser's payload.
+// connection, retryChange and dropChange, and the pendingChanges of deleteUser's and deleteClient's payloads.
 // Rights live in the service (pendingChangeVisibility).
 import { PendingChangeOperation, PendingChangeStatus, type PendingChange, type User } from '@prisma/client';
 import { builder, type GraphQLContext } from '../../graphql/builder.js';
@@ -14,6 +14,7 @@ import { NotFoundError } from '../../errors.js';
 import { isUser } from '../../auth/principal.js';
 import { userVisibility, within } from '../../auth/visibility.js';
 import { BackendRef } from '../backends/schema.js';
+import { DeleteClientSuccess } from '../clients/schema.js';
 import {
   CreateUserSuccess,
   DeleteUserSuccess,
@@ -53,6 +54,10 @@ export const PendingChangeOperationEnum = builder.enumType(PendingChangeOperatio
     UPDATE_USER: {
       description:
         'updateUser whose change lands in several backends: catalog PUT user (the profile) or embed PUT user (the metadata, replaced or patched as the call asked).',
+    },
+    DELETE_CLIENT: {
+      description:
+        "deleteClient whose effect lands in several backends: embed DELETE client (which takes the client's users with it there), carried as a change of the client's first member; its other members' deletes elsewhere are their DELETE_USER changes.",
     },
   },
 });
@@ -163,14 +168,24 @@ for (const payload of [CreateUserSuccess, EnsureUserSuccess, UpdateUserSuccess] 
     }),
   );
 
-builder.objectField(DeleteUserSuccess, 'pendingChanges', (t) =>
-  t.field({
-    type: [PendingChangeRef],
-    description:
-      'The outbox entries this deletion created, one per connected backend that held the user (SPEC §10.7); empty when it reached at most one backend (at once).',
-    resolve: (p) => p.pendingChanges,
-  }),
-);
+// A deletion answers with the entries it created (SPEC §10.7).
+for (const [payload, description] of [
+  [
+    DeleteUserSuccess,
+    'The outbox entries this deletion created, one per connected backend that held the user (SPEC §10.7); empty when it reached at most one backend (at once).',
+  ],
+  [
+    DeleteClientSuccess,
+    "The outbox entries this deletion created, in delivery order (SPEC §10.7): the embed backend's DELETE client and each member's deletes in the other connected backends that hold it, when that is more than one call; empty when it reached at most one backend call (at once).",
+  ],
+] as const)
+  builder.objectField(payload, 'pendingChanges', (t) =>
+    t.field({
+      type: [PendingChangeRef],
+      description,
+      resolve: (p: { pendingChanges: PendingChange[] }) => p.pendingChanges,
+    }),
+  );
 
 // ---------------------------------------------------------------------------- mutations
 

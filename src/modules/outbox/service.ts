@@ -118,6 +118,8 @@ function checkOf(operation: WriteOperation): { stream: StreamName; nativeId: str
       return operation.onlyOrdersAndEnrollments ? null : { stream: 'catalog.users', nativeId: operation.nativeId };
     case 'embed.deleteUser':
       return { stream: 'embed.users', nativeId: operation.identifier };
+    case 'embed.deleteClient':
+      return { stream: 'embed.clients', nativeId: operation.identifier };
     case 'learning.disableAccount':
       return { stream: 'learning.accounts', nativeId: operation.nativeId };
     default:
@@ -336,7 +338,7 @@ export async function deliverUser(deps: DeliveryDeps, userId: string, signal?: A
  * deleted meanwhile (then the identity only).
  */
 async function recordDelivered(tx: Tx, entry: PendingChange & { backend: Backend }, record?: SourceRecord | null) {
-  if (!record || entry.operation === 'DELETE_USER') return;
+  if (!record || entry.operation === 'DELETE_USER' || entry.operation === 'DELETE_CLIENT') return;
   const user = await tx.user.findUnique({ where: { id: entry.userId }, select: { deletedAt: true } });
   await recordAccepted(
     tx,
@@ -346,13 +348,31 @@ async function recordDelivered(tx: Tx, entry: PendingChange & { backend: Backend
   );
 }
 
-/** After a delete reached its backend: the identity it removed is GONE (a learning disable keeps its account). */
+/**
+ * After a delete reached its backend: the identities it removed are GONE (a learning disable
+ * keeps its account); a client's deletion there took its users with it.
+ */
 async function markGone(tx: Tx, entry: PendingChange): Promise<void> {
   const operation = entry.payload as unknown as WriteOperation;
+  const where = { backendId: entry.backendId, status: 'LINKED' as const };
+  if (operation.op === 'embed.deleteClient') {
+    const { identifier } = operation;
+    await tx.identity.updateMany({
+      where: {
+        ...where,
+        OR: [
+          { entity: 'CLIENT', nativeId: identifier },
+          { entity: 'USER', data: { path: ['clientIdentifier'], equals: identifier } },
+        ],
+      },
+      data: { status: 'GONE' },
+    });
+    return;
+  }
   const check = operation.op === 'learning.disableAccount' ? null : checkOf(operation);
   if (!check) return;
   await tx.identity.updateMany({
-    where: { backendId: entry.backendId, entity: 'USER', nativeId: check.nativeId, status: 'LINKED' },
+    where: { ...where, entity: 'USER', nativeId: check.nativeId },
     data: { status: 'GONE' },
   });
 }
