@@ -11,15 +11,13 @@
 // the dead process's jobs locked.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Backend, BackendKind, PrismaClient } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
 import { connectStandIn } from './helpers/connected.js';
 import { accountAdmin, subAccount } from './helpers/lifecycle.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
-import { createTestDatabase, storeKind } from './helpers/store.js';
+import { createTestDatabase, migratedDataDir, storeKind } from './helpers/store.js';
 import { readMigrations } from '../src/store/migrate.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
 import { createUser as standInCreateUser } from '../src/modules/users/service.js';
@@ -839,7 +837,7 @@ describe('kill -9 mid-saga of 100 multi-backend deletes', () => {
   it('after restart every backend shows each delete exactly once, and pendingChanges is empty', async () => {
     up = await startStandIn({ inMemory: true });
     slow = await startFaultProxy(up.url);
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-outbox-'));
+    dataDir = await migratedDataDir('ag-outbox-');
     // On PostgreSQL the child servers share a database of their own (not the harness's).
     database = storeKind === 'postgres' ? await createTestDatabase(inject('postgresTemplate') ?? undefined) : undefined;
     const env = {

@@ -6,10 +6,9 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, storeAvailable, storeKind } from './helpers/store.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, migratedDataDir, storeAvailable, storeKind } from './helpers/store.js';
 import { startServer } from '../scripts/child-server.js';
 
 const OPERATOR = 'shutdown-test-operator-token';
@@ -24,9 +23,7 @@ beforeAll(async () => {
   if (storeKind === 'pglite') {
     // The server starts on a copy of the run's migrated template (start-up migrations are
     // cli.test.ts's subject, not this file's).
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-shutdown-'));
-    const template = inject('pgliteTemplateDir');
-    if (template) await fs.cp(template, dataDir, { recursive: true });
+    dataDir = await migratedDataDir('ag-shutdown-');
     env = { DATA_DIR: dataDir, DATABASE_URL: '' };
     cleanup = () => fs.rm(dataDir, { recursive: true, force: true });
   } else {

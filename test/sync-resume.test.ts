@@ -7,14 +7,12 @@
 // the run, and its job is not held back by the dead worker's locked one).
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { childGql, startServer, type ChildServer } from '../scripts/child-server.js';
 import { openStore } from '../src/store/database.js';
 import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
-import { createTestDatabase, storeKind } from './helpers/store.js';
+import { createTestDatabase, migratedDataDir, storeKind } from './helpers/store.js';
 
 const OPERATOR = 'sync-resume-operator-token';
 let dataDir = '';
@@ -38,7 +36,7 @@ describe('kill -9 mid-sync', () => {
     proxy = await startFaultProxy(standIn.url);
     // Each page takes a while, so the kill lands mid-run.
     proxy.add({ kind: 'latency', ms: 250 });
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ag-resume-'));
+    dataDir = await migratedDataDir('ag-resume-');
     // On PostgreSQL the child servers share a database of their own (not the harness's).
     database = storeKind === 'postgres' ? await createTestDatabase(inject('postgresTemplate') ?? undefined) : undefined;
     const env = {
