@@ -23,6 +23,7 @@ import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/ind
 import { createUser as standInCreateUser } from '../src/modules/users/service.js';
 import { upsertClient as upsertStandInClient } from '../src/modules/clients/service.js';
 import { createOutboxWorker, type OutboxWorker } from '../src/modules/outbox/worker.js';
+import { deliverUser } from '../src/modules/outbox/service.js';
 import { graphileQueue } from '../src/modules/sync/queue.js';
 import { createLogger } from '../src/logger.js';
 import { openStore } from '../src/store/database.js';
@@ -895,10 +896,15 @@ describe('kill -9 mid-saga of 100 multi-backend deletes', () => {
     server = await startServer(env);
     // Each backend call takes a while, so the kill lands mid-saga.
     slow.add({ kind: 'latency', ms: 60, match: (r) => r.method === 'DELETE' });
-    for (const p of people) {
-      const r = await gql(DELETE, { input: { id: p.user.id, action: 'DELETE' } }, key);
-      expect(r.data?.deleteUser?.__typename, JSON.stringify(r)).toBe('DeleteUserSuccess');
-      expect(r.data.deleteUser.pendingChanges).toHaveLength(3);
+    // Five deletes at a time, as several clients of the gateway would send them.
+    for (let i = 0; i < people.length; i += 5) {
+      const answers = await Promise.all(
+        people.slice(i, i + 5).map((p) => gql(DELETE, { input: { id: p.user.id, action: 'DELETE' } }, key)),
+      );
+      for (const r of answers) {
+        expect(r.data?.deleteUser?.__typename, JSON.stringify(r)).toBe('DeleteUserSuccess');
+        expect(r.data.deleteUser.pendingChanges).toHaveLength(3);
+      }
     }
     const done = () => slow!.log.filter((e) => e.method === 'DELETE' && e.status !== null).length;
     // Killed with a call in flight: its entry is claimed (the claim commits before the call).
@@ -1023,4 +1029,49 @@ describe.runIf(storeKind === 'postgres')('graphile-worker: a job a killed worker
       await live.stop();
     }
   }, 60_000);
+});
+
+describe('an attempt never outlives its lease', () => {
+  it('gives its calls up at three quarters of the lease: a retry, the next attempt asks first, one DELETE in all', async () => {
+    // The shared worker would deliver this change with the configuration's lease: stopped here.
+    await worker?.stop();
+    worker = undefined;
+    const { user, upstream } = await person();
+    const change = await h.store.prisma.pendingChange.create({
+      data: {
+        partnerId: a.accountId,
+        userId: user.id,
+        backendId: backends.CATALOG.id,
+        operation: 'DELETE_USER',
+        payload: { op: 'catalog.deleteUser', nativeId: String(upstream.catalogId) },
+      },
+    });
+    const deps = {
+      prisma: h.store.prisma,
+      config: h.config,
+      logger: createLogger('silent'),
+      workerId: 'lease-test',
+      options: { maxAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, leaseMs: 800 },
+    };
+    proxy.resetLog();
+    // The catalog answers after 2 s, past the 800 ms lease (the attempt gives up at 600 ms).
+    proxy.add({ kind: 'latency', ms: 2_000, times: 1, match: (r) => r.method === 'DELETE' });
+    const started = Date.now();
+    expect(await deliverUser(deps, user.id)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(1_800);
+    const after = await h.store.prisma.pendingChange.findUniqueOrThrow({ where: { id: change.id } });
+    expect(after).toMatchObject({ status: 'PENDING', attempts: 1, worker: null });
+    expect(after.lastError).toContain('longer than its lease');
+    // The given-up DELETE never reached the catalog (the proxy held it). The next attempt asks
+    // first, finds the user there, and deletes it: one DELETE reached the catalog in all.
+    expect(await deliverUser(deps, user.id)).toBe(1);
+    expect(await remaining(user.id)).toBe(0);
+    const path = `/rest/catalog/api/v1/users/${upstream.catalogId}`;
+    expect(proxy.log.map((e) => [e.method, e.path, e.status])).toEqual([
+      ['DELETE', path, null],
+      ['GET', path, 200],
+      ['DELETE', path, 200],
+    ]);
+    expect((await catalogUpstream(upstream.catalogId)).status).toBe('DELETED');
+  }, 30_000);
 });

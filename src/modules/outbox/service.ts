@@ -127,8 +127,12 @@ function checkOf(operation: WriteOperation): { stream: StreamName; nativeId: str
   }
 }
 
-/** Makes one attempt of an entry: check (after an earlier attempt), then act. */
-async function attempt(deps: DeliveryDeps, entry: PendingChange & { backend: Backend }): Promise<Outcome> {
+/** Makes one attempt of an entry: check (after an earlier attempt), then act; `lease`: when to give up. */
+async function attempt(
+  deps: DeliveryDeps,
+  entry: PendingChange & { backend: Backend },
+  lease: AbortSignal,
+): Promise<Outcome> {
   const { backend } = entry;
   if (backend.disconnectedAt)
     return { kind: 'failed', error: `the ${what(backend)} was disconnected before this change reached it` };
@@ -144,19 +148,19 @@ async function attempt(deps: DeliveryDeps, entry: PendingChange & { backend: Bac
     const absent = entry.mustNotExist as { stream: StreamName; nativeId: string } | null;
     if (absent && !again) {
       requests++;
-      if ((await connector.readOne(absent.stream, absent.nativeId)) !== 'GONE')
+      if ((await connector.readOne(absent.stream, absent.nativeId, lease)) !== 'GONE')
         return { kind: 'failed', error: `the ${what(backend)} already has ${absent.nativeId}; ${TAKEN}` };
     }
     if (check) {
       requests++;
-      if ((await connector.readOne(check.stream, check.nativeId)) === 'GONE')
+      if ((await connector.readOne(check.stream, check.nativeId, lease)) === 'GONE')
         return {
           kind: 'delivered',
           detail: 'the backend no longer had the record (an earlier attempt did it)',
           requests,
         };
     }
-    const outcome = await connector.write(operation);
+    const outcome = await connector.write(operation, lease);
     requests += outcome.requests;
     if (outcome.ok)
       return { kind: 'delivered', detail: 'the backend accepted the call', requests, record: outcome.record };
@@ -182,6 +186,12 @@ async function attempt(deps: DeliveryDeps, entry: PendingChange & { backend: Bac
       error: `the ${what(backend)} refused ${describe(operation)} (${outcome.status}): ${outcome.message}`,
     };
   } catch (error) {
+    if (lease.aborted)
+      return {
+        kind: 'retry',
+        error: `the attempt took longer than its lease allows (OUTBOX_LEASE_SECONDS) and was given up; the next one asks the ${what(backend)} first`,
+        retryAfter: null,
+      };
     if (error instanceof BackendRefusedError)
       return { kind: 'failed', error: `the ${what(backend)} refused the stored credential (${error.status})` };
     if (error instanceof BackendUnavailableError)
@@ -290,7 +300,10 @@ export async function deliverUser(deps: DeliveryDeps, userId: string, signal?: A
       },
     });
     if (claimed.count === 0) return delivered;
-    const outcome = await attempt(deps, entry);
+    // The attempt never outlives its claim: once the lease runs out another worker may take the
+    // entry over and make the call again, so this attempt's calls are abandoned at three
+    // quarters of it (a retry, whose check asks the backend first).
+    const outcome = await attempt(deps, entry, AbortSignal.timeout(Math.max(1, Math.floor(options.leaseMs * 0.75))));
     const attempts = entry.attempts + 1;
     await inTransaction(prisma, async (tx) => {
       // Still ours? dropChange may have removed it meanwhile; then its outcome is only logged.
