@@ -115,7 +115,9 @@ export function createApp({ config, store, logger, sync }: AppDeps): App {
     return c.json({
       service: 'account-gateway',
       graphql: '/graphql',
-      hint: 'POST GraphQL requests to /graphql with "Authorization: Bearer <API key>"; open /graphql in a browser for GraphiQL',
+      hint:
+        'POST GraphQL requests to /graphql with "Authorization: ' +
+        'Bearer <API key>"; open /graphql in a browser for GraphiQL',
       rest: Object.keys(DIALECTS),
       health: '/healthz',
       readiness: '/readyz',

@@ -65,7 +65,9 @@ const envRules = envSchema.superRefine((e, ctx) => {
     ctx.addIssue({
       code: 'custom',
       path: ['OUTBOX_LEASE_SECONDS'],
-      message: `must be longer than one backend request (BACKEND_TIMEOUT_MS is ${e.BACKEND_TIMEOUT_MS} ms): a live attempt would lose its claim to another worker`,
+      message:
+        `must be longer than one backend request (BACKEND_TIMEOUT_MS is ${e.BACKEND_TIMEOUT_MS} ms): ` +
+        'a live attempt would lose its claim to another worker',
     });
 });
 

@@ -197,7 +197,8 @@ function printConnected(info: ConnectedDemo, demo: DemoInfo | null) {
   for (const [kind, run] of Object.entries(info.runs)) {
     if (!run) continue;
     lines.push(
-      `    ${kind.padEnd(9)} ${run.status.padEnd(9)} ${run.seen} read, ${run.created} new, ${run.updated} changed, ${run.linked} linked, ${run.gone} gone, ${run.conflicts} conflicts, ${run.requests} requests`,
+      `    ${kind.padEnd(9)} ${run.status.padEnd(9)} ${run.seen} read, ${run.created} new, ${run.updated} changed, ` +
+        `${run.linked} linked, ${run.gone} gone, ${run.conflicts} conflicts, ${run.requests} requests`,
     );
   }
   lines.push(
@@ -210,7 +211,9 @@ function printConnected(info: ConnectedDemo, demo: DemoInfo | null) {
 
 // Each user with the identities it is made of, where the graph has User.identities (SPEC §10.2).
 const hasIdentities = Boolean((schema.getType('User') as GraphQLObjectType | undefined)?.getFields().identities);
-const UNIFIED_QUERY = `{ users(first: 20) { totalCount edges { node { uuid externalUserId email identifier${hasIdentities ? ' identities { kind nativeId key status }' : ''} } } } }`;
+const UNIFIED_QUERY =
+  '{ users(first: 20) { totalCount edges { node { uuid externalUserId email ' +
+  `identifier${hasIdentities ? ' identities { kind nativeId key status }' : ''} } } } }`;
 
 function printWelcome(base: string, demo: DemoInfo | null) {
   const lines = [

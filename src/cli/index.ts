@@ -285,7 +285,8 @@ backend
     }) => {
       if (opts.credential !== undefined) {
         throw new CliError(
-          'the credential is never taken from the command line, where shell history and the process list would keep it: use --credential-file FILE or standard input',
+          'the credential is never taken from the command line, where shell history and ' +
+            'the process list would keep it: use --credential-file FILE or standard input',
         );
       }
       const credential = await readCredential(opts.credentialFile);
@@ -358,7 +359,8 @@ backend
 program
   .command('sync')
   .description(
-    "sync a partner's backends now, in this process (progress bars on a terminal, JSON lines otherwise); exits 1 when a run failed",
+    "sync a partner's backends now, in this process (progress bars " +
+      'on a terminal, JSON lines otherwise); exits 1 when a run failed',
   )
   .requiredOption('--partner <ulid>', 'partner id')
   .option('--kind <kind>', `only this backend: one of ${BACKEND_KINDS.join(', ')}`, kindOption)

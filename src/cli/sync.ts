@@ -162,7 +162,8 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
     },
     finish(backend, run, lastError) {
       const line = run
-        ? `${backend.kind}: ${run.status}, ${run.seen} read, ${run.created} new, ${run.updated} changed, ${run.linked} linked, ${run.gone} gone, ${run.conflicts} conflicts, ${run.requests} requests`
+        ? `${backend.kind}: ${run.status}, ${run.seen} read, ${run.created} new, ${run.updated} changed, ` +
+          `${run.linked} linked, ${run.gone} gone, ${run.conflicts} conflicts, ${run.requests} requests`
         : `${backend.kind}: the run is gone`;
       multi.log(`${line}${run?.status !== 'SUCCEEDED' && lastError ? ` — ${lastError}` : ''}\n`);
     },

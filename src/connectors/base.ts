@@ -94,7 +94,8 @@ export abstract class BaseConnector<Paths extends {}> implements Connector {
   protected assertId(nativeId: string): void {
     if (nativeId === '' || nativeId === '.' || nativeId === '..' || nativeId.length > 255) {
       throw new Error(
-        `${JSON.stringify(nativeId.slice(0, 40))} cannot name a record of the ${this.kind.toLowerCase()} backend in a URL`,
+        `${JSON.stringify(nativeId.slice(0, 40))} cannot name a record of the ` +
+          `${this.kind.toLowerCase()} backend in a URL`,
       );
     }
   }
@@ -102,9 +103,8 @@ export abstract class BaseConnector<Paths extends {}> implements Connector {
   protected assertStream(stream: StreamName, listing: boolean): void {
     const known = listing ? this.streams : this.readableStreams();
     if (!known.includes(stream)) {
-      throw new Error(
-        `${this.kind} connector cannot ${listing ? 'list' : 'read'} ${stream}${listing && this.readableStreams().includes(stream) ? ': re-read known records with readOne' : ''}`,
-      );
+      const hint = listing && this.readableStreams().includes(stream) ? ': re-read known records with readOne' : '';
+      throw new Error(`${this.kind} connector cannot ${listing ? 'list' : 'read'} ${stream}${hint}`);
     }
   }
 
@@ -218,7 +218,10 @@ export function checkpointInt(from: Checkpoint | null, field: string, fallback: 
   return value as number;
 }
 
-/** The message of a dialect's error body ({"error_message"}, {"errors":[{message}]}, {"error":{message}}, {"data":{message}}, {"message"}). */
+/**
+ * The message of a dialect's error body ({"error_message"}, {"errors":[{message}]},
+ * {"error":{message}}, {"data":{message}}, {"message"}).
+ */
 export function errorText(body: unknown): string | null {
   if (!isObject(body)) return null;
   const errors = Array.isArray(body.errors) && isObject(body.errors[0]) ? body.errors[0] : undefined;

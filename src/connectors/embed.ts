@@ -79,7 +79,8 @@ export class EmbedConnector extends BaseConnector<paths> implements ConnectorWri
     const result = embedRecord(stream as EmbedStream, data);
     if ('reason' in result)
       throw this.protocol(
-        `GET of ${stream === 'embed.clients' ? 'client' : 'user'} ${nativeId.slice(0, 40)} answered a record that is not one: ${result.reason}`,
+        `GET of ${stream === 'embed.clients' ? 'client' : 'user'} ${nativeId.slice(0, 40)} ` +
+          `answered a record that is not one: ${result.reason}`,
       );
     return result;
   }

@@ -49,7 +49,10 @@ const CONNECTORS = {
 
 const transports = new Map<string, { fingerprint: string; transport: Transport }>();
 
-/** A backend's reader and writer (SPEC §10.3, §10.4): one transport, so reads and writes share its limits and circuit. */
+/**
+ * A backend's reader and writer (SPEC §10.3, §10.4): one transport, so reads and writes share its
+ * limits and circuit.
+ */
 export function createConnector(backend: BackendAccess, options: ConnectorOptions): Connector & ConnectorWrites {
   const transport = backend.id
     ? sharedTransport(backend, options)

@@ -41,6 +41,9 @@ import type { ConnectorHealth } from '../modules/backends/contract.js';
 import { isRefusedAddress } from '../modules/backends/base-url.js';
 import { BackendError, BackendProtocolError, BackendRefusedError, BackendUnavailableError, excerpt } from './errors.js';
 
+/** The end of a failed create's message when the backend may have applied it. */
+const MAYBE_APPLIED = '; the create was not sent again (it may have been applied)';
+
 export interface ConnectorOptions {
   /** Whole-request deadline of one attempt (BACKEND_TIMEOUT_MS). */
   timeoutMs: number;
@@ -315,7 +318,8 @@ export class Transport {
             this.failed();
             if (!outgoing.idempotent)
               throw new RetryableFailure(
-                `${this.kind.toLowerCase()} backend sent no complete answer within ${this.options.timeoutMs} ms; the create was not sent again (it may have been applied)`,
+                `${this.kind.toLowerCase()} backend sent no complete answer within ${this.options.timeoutMs} ms` +
+                  MAYBE_APPLIED,
                 'timeout',
                 false,
                 true,
@@ -436,7 +440,7 @@ export class Transport {
       const code = connectionCode(error);
       const maybeApplied = !outgoing.idempotent && !(code && NOT_SENT.has(code));
       throw new RetryableFailure(
-        `${what}: ${connectionProblem(error)}${maybeApplied ? '; the create was not sent again (it may have been applied)' : ''}`,
+        `${what}: ${connectionProblem(error)}${maybeApplied ? MAYBE_APPLIED : ''}`,
         'connection',
         false,
         maybeApplied,
@@ -452,7 +456,7 @@ export class Transport {
       if (status !== 429) this.failed();
       const maybeApplied = status !== 429 && !outgoing.idempotent;
       throw new RetryableFailure(
-        `${what} answered ${status}${status === 429 ? ' (too many requests)' : ''}${maybeApplied ? '; the create was not sent again (it may have been applied)' : ''}`,
+        `${what} answered ${status}${status === 429 ? ' (too many requests)' : ''}${maybeApplied ? MAYBE_APPLIED : ''}`,
         'status',
         status === 429,
         maybeApplied,
@@ -477,7 +481,8 @@ export class Transport {
       if (!/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
         throw new BackendProtocolError(
           this.kind,
-          `${what} answered ${status} with ${excerpt(type.split(';')[0] || 'no content type', 60)}, not JSON: is the baseUrl that of its API?`,
+          `${what} answered ${status} with ${excerpt(type.split(';')[0] || 'no content type', 60)}, ` +
+            'not JSON: is the baseUrl that of its API?',
         );
       }
       try {
@@ -554,7 +559,8 @@ export class Transport {
   private refused(status: number) {
     return new BackendRefusedError(
       this.kind,
-      `${this.kind.toLowerCase()} backend refused the credential (${status}): give the backend a valid credential (updateBackend)`,
+      `${this.kind.toLowerCase()} backend refused the credential (${status}): ` +
+        'give the backend a valid credential (updateBackend)',
       status,
     );
   }
@@ -576,7 +582,8 @@ export class Transport {
       if (this.isolation) {
         out = new BackendRefusedError(
           this.kind,
-          `${what} refused the credential (${this.isolation.status}); not asked again before ${new Date(this.isolation.until).toISOString()}`,
+          `${what} refused the credential (${this.isolation.status}); ` +
+            `not asked again before ${new Date(this.isolation.until).toISOString()}`,
           this.isolation.status,
         );
       } else {
@@ -624,7 +631,10 @@ const PASSED_OVER = new Set(['content-length', 'content-encoding', 'transfer-enc
 // A credential too short to be one would only garble the message (each is checked where it is stored).
 const scrub = (text: string, secret: string) => (secret.length >= 6 ? text.split(secret).join('[credential]') : text);
 
-/** The message of a dialect's error body ({"errors":[{message}]}, {"error":{message}}, {"data":{message}}, {"error_message"}). */
+/**
+ * The message of a dialect's error body ({"errors":[{message}]}, {"error":{message}},
+ * {"data":{message}}, {"error_message"}).
+ */
 function errorMessage(body: string): string | null {
   type Envelope = {
     errors?: { message?: unknown }[];

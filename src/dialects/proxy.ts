@@ -318,12 +318,16 @@ export function passThrough(deps: DialectDeps, prefix: string, render: RenderFai
   };
 }
 
-/** A relay failure as the dialect's 503 (with Retry-After); a refused credential is said so, without the backend's 401. */
+/**
+ * A relay failure as the dialect's 503 (with Retry-After); a refused credential is said so, without
+ * the backend's 401.
+ */
 function unavailable(backend: Backend, error: unknown): unknown {
   if (error instanceof BackendRefusedError)
     return proxyUnavailable(
       backend,
-      `the ${backend.kind.toLowerCase()} backend refused the gateway's stored credential for it: a partner admin must give it a valid one (updateBackend)`,
+      `the ${backend.kind.toLowerCase()} backend refused the gateway's stored ` +
+        'credential for it: a partner admin must give it a valid one (updateBackend)',
       null,
     );
   if (error instanceof BackendUnavailableError) return proxyUnavailable(backend, error.message, error.retryAfter);
@@ -346,7 +350,10 @@ async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promi
   return Buffer.concat(chunks, size);
 }
 
-/** The body streamed on as it comes; past `max` bytes `exceeded` runs and the stream fails, cutting the caller's answer off. */
+/**
+ * The body streamed on as it comes; past `max` bytes `exceeded` runs and the stream fails, cutting
+ * the caller's answer off.
+ */
 function limited(body: ReadableStream<Uint8Array>, max: number, exceeded: () => void): ReadableStream<Uint8Array> {
   let size = 0;
   return body.pipeThrough(

@@ -119,7 +119,8 @@ export const builder = new SchemaBuilder<{
     // Connections and edges: one description for all (each type's name says what it lists).
     defaultConnectionTypeOptions: {
       description:
-        'One page of a list: its edges, where it sits (`pageInfo`) and how many items the whole list has (`totalCount`).',
+        'One page of a list: its edges, where it sits (`pageInfo`) ' +
+        'and how many items the whole list has (`totalCount`).',
     },
     defaultEdgeTypeOptions: { description: 'One item of a connection page, with the cursor that names its position.' },
     edgesFieldOptions: { description: "The page's items, in the list's order." },
@@ -129,10 +130,15 @@ export const builder = new SchemaBuilder<{
     },
     nodeFieldOptions: { description: 'The item.' },
     firstArgOptions: {
-      description: `How many items to read from the start of the list (or after \`after\`): 0 or more, at most ${MAX_PAGE} are answered (a larger value reads ${MAX_PAGE}); ${DEFAULT_PAGE} when neither first nor last is given. Not with \`before\` or \`last\`.`,
+      description:
+        'How many items to read from the start of the list (or after `after`): 0 or more, ' +
+        `at most ${MAX_PAGE} are answered (a larger value reads ${MAX_PAGE}); ` +
+        `${DEFAULT_PAGE} when neither first nor last is given. Not with \`before\` or \`last\`.`,
     },
     lastArgOptions: {
-      description: `How many items to read from the end of the list (or before \`before\`): 0 or more, at most ${MAX_PAGE} are answered. Not with \`after\` or \`first\`.`,
+      description:
+        'How many items to read from the end of the list (or before `before`): ' +
+        `0 or more, at most ${MAX_PAGE} are answered. Not with \`after\` or \`first\`.`,
     },
     afterArgOptions: { description: 'Start after this cursor (an `endCursor` or edge `cursor` of an earlier page).' },
     beforeArgOptions: { description: 'End before this cursor (a `startCursor` or edge `cursor` of an earlier page).' },
@@ -141,7 +147,8 @@ export const builder = new SchemaBuilder<{
     },
     idFieldOptions: {
       description:
-        'Opaque global id (Relay): unique across types, stable; use it with `node`, `nodes` and the mutations. Native ids are fields of their own.',
+        'Opaque global id (Relay): unique across types, stable; use it with `node`, ' +
+        '`nodes` and the mutations. Native ids are fields of their own.',
     },
     // node/nodes: a malformed or unknown id is null (like a foreign one), never an error.
     decodeGlobalID: (id) => decodeNodeId(id),
@@ -150,14 +157,16 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: {
       shareable: true,
       description:
-        'The object with this global id, of any type; null when it names nothing the caller may see (unknown, malformed and foreign ids alike).',
+        'The object with this global id, of any type; null when it names ' +
+        'nothing the caller may see (unknown, malformed and foreign ids alike).',
       args: { id: { description: 'A global id (the `id` field of any Node).' } },
       resolve: (_root, args, ctx, info) => resolveNodes(ctx, info, [args.id]).then(([node]) => node),
     },
     nodesQueryOptions: {
       shareable: true,
       description:
-        'The objects with these global ids, in the order given; null in place of an id that names nothing the caller may see.',
+        'The objects with these global ids, in the order given; ' +
+        'null in place of an id that names nothing the caller may see.',
       args: {
         ids: { description: 'Global ids, of any types mixed; at most MAX_LIST_ITEMS (100 by default) in one list.' },
       },
@@ -200,11 +209,16 @@ builder.addScalarType('JSONObject', JSONObjectResolver);
 builder.addScalarType('IPCIDR', IPCIDRScalar);
 
 builder.queryType({
-  description: `The reads. Every caller sees only its own partner's data (unknown and foreign ids alike answer NOT_FOUND or null); inside the partner an admin sees what it administers, any other user itself. Lists are Relay connections (at most ${MAX_PAGE} items a page).`,
+  description:
+    "The reads. Every caller sees only its own partner's data (unknown and foreign ids " +
+    'alike answer NOT_FOUND or null); inside the partner an admin sees what it administers, ' +
+    `any other user itself. Lists are Relay connections (at most ${MAX_PAGE} items a page).`,
 });
 builder.mutationType({
   description:
-    'The writes. Each takes one `input` and answers a result union: its success type, or a typed error (`... on Error { code message }`) when the write was refused, in which case nothing changed. Each field lists the errors it can answer. Every write is one transaction and is recorded in `auditEvents`.',
+    'The writes. Each takes one `input` and answers a result union: its success type, or a typed error (`... ' +
+    'on Error { code message }`) when the write was refused, in which case nothing changed. Each field ' +
+    'lists the errors it can answer. Every write is one transaction and is recorded in `auditEvents`.',
 });
 
 // Every connection answers totalCount; each connection field supplies it (a count, or a

@@ -108,7 +108,10 @@ function representationProblem(
   if (typeof typename !== 'string') return `has no __typename; expected one of ${expected}`;
   const typeKeys = keys.get(typename);
   if (!typeKeys)
-    return `names ${JSON.stringify(typename.slice(0, 100))}, which is not an entity of this subgraph; expected one of ${expected}`;
+    return (
+      `names ${JSON.stringify(typename.slice(0, 100))}, ` +
+      `which is not an entity of this subgraph; expected one of ${expected}`
+    );
   if (!typeKeys.some((key) => key.every((name) => fields[name] !== undefined && fields[name] !== null))) {
     return `carries none of ${typename}'s keys (${typeKeys.map((key) => key.join(' ')).join(' | ')})`;
   }

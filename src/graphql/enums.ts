@@ -20,7 +20,8 @@ function storeEnum<E extends Record<string, string>>(
 export const UserStatusEnum = storeEnum('UserStatus', 'Where a user is in its lifecycle.', UserStatus, {
   ACTIVE: 'Usable: can authenticate and be acted on.',
   DISABLED:
-    'Inactive (`disabledAt` says since when): cannot authenticate, stays readable by admins, and its keys cannot be taken by a new user. enableUser makes it ACTIVE again.',
+    'Inactive (`disabledAt` says since when): cannot authenticate, stays readable by admins, ' +
+    'and its keys cannot be taken by a new user. enableUser makes it ACTIVE again.',
   MERGED: 'Merged into another user (`mergedInto`); still readable by id. unmergeUser makes it ACTIVE again.',
   DELETED:
     'Deleted: no read answers it any more (NOT_FOUND) and its keys stay taken; as a filter value it matches no one.',
@@ -28,7 +29,9 @@ export const UserStatusEnum = storeEnum('UserStatus', 'Where a user is in its li
 
 export const EntitlementKindEnum = storeEnum(
   'EntitlementKind',
-  'A capability that can be granted to a user (grantEntitlements). PARTNER_ADMIN and ALL give admin rights over the whole partner; the others are capabilities of the learning platform, recorded and shown by its dialect (as lower-case strings, e.g. "create_learning_instance") and giving no rights in this gateway.',
+  'A capability that can be granted to a user (grantEntitlements). PARTNER_ADMIN and ALL give admin rights ' +
+    'over the whole partner; the others are capabilities of the learning platform, recorded and shown by its ' +
+    'dialect (as lower-case strings, e.g. "create_learning_instance") and giving no rights in this gateway.',
   EntitlementKind,
   {
     ALL: 'Every capability, admin rights over the whole partner included.',
@@ -44,7 +47,8 @@ export const EntitlementKindEnum = storeEnum(
 
 export const PlanEnum = storeEnum(
   'Plan',
-  'The embed plan tier of a partner, which gates embed operations: CORE and above read and update, AUTOMATE and above delete clients and embed users.',
+  'The embed plan tier of a partner, which gates embed operations: ' +
+    'CORE and above read and update, AUTOMATE and above delete clients and embed users.',
   Plan,
   {
     CORE: 'The base tier (the default): embed reads and updates.',

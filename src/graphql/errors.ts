@@ -23,7 +23,8 @@ export const ErrorInterface = builder.interfaceRef<DomainError>('Error').impleme
     }),
     code: t.exposeString('code', {
       description:
-        'The kind of failure, stable for programs: NOT_FOUND, VALIDATION, CONFLICT, FORBIDDEN, PII_REJECTED, BACKEND_UNAVAILABLE or UNSUPPORTED_BY_BACKEND (one per concrete type).',
+        'The kind of failure, stable for programs: NOT_FOUND, VALIDATION, CONFLICT, FORBIDDEN, ' +
+        'PII_REJECTED, BACKEND_UNAVAILABLE or UNSUPPORTED_BY_BACKEND (one per concrete type).',
     }),
   }),
 });
@@ -42,7 +43,8 @@ const FieldIssueRef = builder.objectRef<FieldIssue>('FieldIssue').implement({
 builder.objectType(NotFoundError, {
   name: 'NotFoundError',
   description:
-    "An id or key names nothing the caller may see. Unknown, deleted and other partners' records answer alike, so nothing outside the caller's reach is confirmed to exist.",
+    "An id or key names nothing the caller may see. Unknown, deleted and other partners' " +
+    "records answer alike, so nothing outside the caller's reach is confirmed to exist.",
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof NotFoundError,
@@ -54,7 +56,8 @@ builder.objectType(NotFoundError, {
 builder.objectType(ValidationError, {
   name: 'ValidationError',
   description:
-    'An input is malformed, out of range or inconsistent with another. `issues` names each offending field; nothing was changed.',
+    'An input is malformed, out of range or inconsistent with another. ' +
+    '`issues` names each offending field; nothing was changed.',
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof ValidationError,
@@ -70,7 +73,10 @@ builder.objectType(ValidationError, {
 builder.objectType(ConflictError, {
   name: 'ConflictError',
   description:
-    "The write clashes with what is stored: a key is taken, the record's state or a limit forbids it, or concurrent writes kept winning. A partner-scoped key stays taken by a disabled or deleted user too; a merged user cannot be acted on as if it were not; after concurrent writes to the same rows, retrying may succeed. Nothing was changed.",
+    "The write clashes with what is stored: a key is taken, the record's state or a limit " +
+    'forbids it, or concurrent writes kept winning. A partner-scoped key stays taken by ' +
+    'a disabled or deleted user too; a merged user cannot be acted on as if it were not; ' +
+    'after concurrent writes to the same rows, retrying may succeed. Nothing was changed.',
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof ConflictError,
@@ -89,7 +95,8 @@ builder.objectType(ConflictError, {
 builder.objectType(ForbiddenError, {
   name: 'ForbiddenError',
   description:
-    'The caller lacks the rights or the plan this needs. `message` says what it needs (e.g. admin rights, partner admin rights, the AUTOMATE plan or above); nothing was changed.',
+    'The caller lacks the rights or the plan this needs. `message` says what it needs (e.g. ' +
+    'admin rights, partner admin rights, the AUTOMATE plan or above); nothing was changed.',
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof ForbiddenError,
@@ -113,7 +120,9 @@ export const resultUnion = (name: string, ...types: ErrorClass[]) => ({
   union: {
     name,
     // The mutation's own description lists which errors and what each means (docs-plugin.ts).
-    description: `What \`${mutationOf(name)}\` answers: its success type, or one of the typed errors (each implements \`Error\`: select \`... on Error { code message }\` to read any of them).`,
+    description:
+      `What \`${mutationOf(name)}\` answers: its success type, or one of the typed errors (each ` +
+      'implements `Error`: select `... on Error { code message }` to read any of them).',
   },
 });
 

@@ -41,7 +41,12 @@ query Viewer {
     {
       query: `# Users created in a time range (both ends inclusive, either may be left out), oldest first.
 query UsersCreatedBetween($from: DateTime, $to: DateTime, $after: String) {
-  users(first: 50, after: $after, filter: { createdAt: { from: $from, to: $to } }, orderBy: { field: CREATED_AT, direction: ASC }) {
+  users(
+    first: 50
+    after: $after
+    filter: { createdAt: { from: $from, to: $to } }
+    orderBy: { field: CREATED_AT, direction: ASC }
+  ) {
     totalCount
     pageInfo { hasNextPage endCursor }
     edges { node { id uuid email externalUserId status createdAt account { name } } }
@@ -156,21 +161,27 @@ function graphiqlOptions(schema: GraphQLSchema) {
 }
 
 const SIGN_IN_STYLE = `
-.ag-signin { position: fixed; inset: 0; display: flex; align-items: center; justify-content: center; background: hsl(219, 28%, 97%); font-family: system-ui, sans-serif; color: hsl(219, 28%, 18%); }
+.ag-signin { position: fixed; inset: 0; display: flex; align-items: center; justify-content: center;
+  background: hsl(219, 28%, 97%); font-family: system-ui, sans-serif; color: hsl(219, 28%, 18%); }
 .ag-signin[hidden], #root[hidden] { display: none; }
-.ag-signin form { width: min(28rem, 90vw); padding: 2rem; border-radius: 12px; background: #fff; box-shadow: 0 2px 16px rgba(0,0,0,.12); display: flex; flex-direction: column; gap: .75rem; }
+.ag-signin form { width: min(28rem, 90vw); padding: 2rem; border-radius: 12px; background: #fff;
+  box-shadow: 0 2px 16px rgba(0,0,0,.12); display: flex; flex-direction: column; gap: .75rem; }
 .ag-signin h1 { margin: 0; font-size: 1.4rem; }
 .ag-signin p { margin: 0; line-height: 1.4; }
 .ag-signin label { font-weight: 600; }
 .ag-signin input { font: inherit; padding: .55rem .7rem; border: 1px solid hsl(219, 15%, 70%); border-radius: 6px; }
-.ag-signin button { font: inherit; padding: .55rem .7rem; border: 0; border-radius: 6px; background: hsl(330, 86%, 44%); color: #fff; cursor: pointer; }
+.ag-signin button { font: inherit; padding: .55rem .7rem; border: 0; border-radius: 6px;
+  background: hsl(330, 86%, 44%); color: #fff; cursor: pointer; }
 .ag-signin button:disabled { opacity: .6; cursor: wait; }
 .ag-message { min-height: 1.4em; }
 .ag-message.ag-error { color: hsl(0, 70%, 42%); font-weight: 600; }
 .ag-note { font-size: .85rem; color: hsl(219, 10%, 40%); }
-.ag-session { position: fixed; right: 12px; bottom: 10px; z-index: 100; padding: .3rem .4rem .3rem .75rem; border-radius: 999px; background: #fff; box-shadow: 0 1px 6px rgba(0,0,0,.18); font: .8rem system-ui, sans-serif; color: hsl(219, 28%, 18%); }
+.ag-session { position: fixed; right: 12px; bottom: 10px; z-index: 100; padding: .3rem .4rem .3rem .75rem;
+  border-radius: 999px; background: #fff; box-shadow: 0 1px 6px rgba(0,0,0,.18); font: .8rem system-ui, sans-serif;
+  color: hsl(219, 28%, 18%); }
 .ag-session[hidden] { display: none; }
-.ag-signout { margin-left: .4rem; font: inherit; padding: .15rem .6rem; border: 1px solid hsl(219, 15%, 70%); border-radius: 999px; background: #fff; cursor: pointer; }
+.ag-signout { margin-left: .4rem; font: inherit; padding: .15rem .6rem; border: 1px solid hsl(219, 15%, 70%);
+  border-radius: 999px; background: #fff; cursor: pointer; }
 `;
 
 const SIGN_IN_FORM = `
@@ -178,12 +189,14 @@ const SIGN_IN_FORM = `
 <main id="ag-signin" class="ag-signin" hidden>
   <form id="ag-form" autocomplete="off" aria-labelledby="ag-heading">
     <h1 id="ag-heading">${TITLE} · GraphiQL</h1>
-    <p>Sign in with an API key of your partner to explore the graph: the schema, its documentation and autocomplete load as soon as the key is accepted.</p>
+    <p>Sign in with an API key of your partner to explore the graph: the schema, its documentation and autocomplete
+      load as soon as the key is accepted.</p>
     <label for="ag-key">API key</label>
     <input id="ag-key" name="apiKey" type="password" autocomplete="off" spellcheck="false" required>
     <button id="ag-submit" type="submit">Sign in</button>
     <p id="ag-message" class="ag-message" role="alert" aria-live="polite"></p>
-    <p class="ag-note">The key is kept in this browser tab only (session storage, gone when the tab closes) and sent nowhere but <code id="ag-origin"></code>.</p>
+    <p class="ag-note">The key is kept in this browser tab only (session storage, gone when the tab closes) and sent
+      nowhere but <code id="ag-origin"></code>.</p>
   </form>
 </main>
 <div id="ag-session" class="ag-session" hidden></div>
@@ -211,7 +224,8 @@ export function graphiqlHtml(schema: GraphQLSchema): string {
     hiddenQueryFields: HIDDEN_QUERY_FIELDS,
     graphiql: graphiqlOptions(schema),
   };
-  const script = `window.__ACCOUNT_GATEWAY_GRAPHIQL__ = ${scriptJson(config)};\n${fs.readFileSync(new URL('./graphiql-signin.js', import.meta.url), 'utf8')}`;
+  const signIn = fs.readFileSync(new URL('./graphiql-signin.js', import.meta.url), 'utf8');
+  const script = `window.__ACCOUNT_GATEWAY_GRAPHIQL__ = ${scriptJson(config)};\n${signIn}`;
   return (
     html.slice(0, root) +
     SIGN_IN_FORM +
@@ -319,7 +333,9 @@ const HEADERS = {
   // /graphql serves this page or a GraphQL answer depending on Accept.
   vary: 'Accept, Accept-Encoding',
   'content-security-policy':
-    "default-src 'none'; script-src 'unsafe-inline' blob:; worker-src blob:; style-src 'unsafe-inline'; img-src 'self' data: blob:; font-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'unsafe-inline' blob:; worker-src blob:; " +
+    "style-src 'unsafe-inline'; img-src 'self' data: blob:; font-src data:; " +
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
 };

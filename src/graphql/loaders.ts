@@ -31,7 +31,8 @@ export function byKey<K, V>(keys: readonly K[], rows: V[], keyOf: (row: V) => K)
 }
 
 /** The include/select the prisma plugin planned for one type's selection under a field. */
-// biome-ignore lint/suspicious/noExplicitAny: each model has its own include/select type; the plugin plans the one of the model the loader reads
+/* biome-ignore lint/suspicious/noExplicitAny: each model has its own include/select type; the plugin
+   plans the one of the model the loader reads */
 export type PlannedQuery = { include?: any; select?: any };
 
 export interface PlannedLoad<K, V> {

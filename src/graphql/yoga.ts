@@ -98,8 +98,16 @@ export function maskError(error: unknown, logger: Logger): Error {
   return createGraphQLError('Unexpected error.', { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
 
-const CONNECTION_ARGUMENT =
-  /^(Invalid cursor|Invalid base64|Invalid offset cursor|Cursor must be|Cursor chunk|Expected compound cursor|Unsupported cursor type|Arguments? "(first|last|before|after)")/;
+const CURSOR_MESSAGES = [
+  'Invalid cursor',
+  'Invalid base64',
+  'Invalid offset cursor',
+  'Cursor must be',
+  'Cursor chunk',
+  'Expected compound cursor',
+  'Unsupported cursor type',
+];
+const CONNECTION_ARGUMENT = new RegExp(`^(${CURSOR_MESSAGES.join('|')}|Arguments? "(first|last|before|after)")`);
 
 /**
  * Refuses, before execution, variables and string literals that PostgreSQL cannot store (NUL,

@@ -73,11 +73,17 @@ function conditionSql(c: Condition, row: string, param: (value: unknown) => stri
   if ('or' in c) return `(${c.or.map((all) => `(${sqlWhere(all, row, param)})`).join(' OR ')})`;
   if ('relation' in c) {
     const r = `${row}_${c.relation}`;
-    return `EXISTS (SELECT 1 FROM "${c.table}" ${r} WHERE ${r}.id = ${row}."${c.column}" AND ${sqlWhere(c.where, r, param)})`;
+    return (
+      `EXISTS (SELECT 1 FROM "${c.table}" ${r} ` +
+      `WHERE ${r}.id = ${row}."${c.column}" AND ${sqlWhere(c.where, r, param)})`
+    );
   }
   if ('some' in c) {
     const r = `${row}_${c.some}`;
-    return `EXISTS (SELECT 1 FROM "${c.table}" ${r} WHERE ${r}."${c.column}" = ${row}.id AND ${sqlWhere(c.where, r, param)})`;
+    return (
+      `EXISTS (SELECT 1 FROM "${c.table}" ${r} ` +
+      `WHERE ${r}."${c.column}" = ${row}.id AND ${sqlWhere(c.where, r, param)})`
+    );
   }
   const column = `${row}."${c.column}"`;
   if ('equals' in c) return `${column} = ${param(c.equals)}`;

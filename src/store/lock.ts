@@ -19,7 +19,8 @@ export async function acquireDataDirLock(dataDir: string): Promise<() => Promise
       const owner = Number(await fs.readFile(lockFile, 'utf8').catch(() => ''));
       if (owner && owner !== process.pid && isAlive(owner)) {
         throw new DataDirInUseError(
-          `DATA_DIR ${dataDir} is in use by process ${owner}. Stop it, or use another DATA_DIR, or set DATABASE_URL to share a PostgreSQL server.`,
+          `DATA_DIR ${dataDir} is in use by process ${owner}. Stop it, ` +
+            'or use another DATA_DIR, or set DATABASE_URL to share a PostgreSQL server.',
         );
       }
       // The previous owner died (crash, kill -9): its lock is stale.

@@ -41,7 +41,8 @@ class EffectLog {
 
   diverged(reason: string): ConflictError {
     return new ConflictError(
-      `${this.describe()}: carried out, but ${reason}, so the store did not record it (it was not repeated); the backend's record reaches the store with the next sync; read again before retrying`,
+      `${this.describe()}: carried out, but ${reason}, so the store did not record it (it was not repeated); ` +
+        "the backend's record reaches the store with the next sync; read again before retrying",
     );
   }
 }

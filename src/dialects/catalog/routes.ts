@@ -100,7 +100,9 @@ const customFields = (description: string) =>
       return object as Record<string, string | null>;
     },
     {
-      description: `${description} An object of string (or null) values, or the same as a JSON string. Form bodies may also use custom_fields[key]=value.`,
+      description:
+        `${description} An object of string (or null) values, ` +
+        'or the same as a JSON string. Form bodies may also use custom_fields[key]=value.',
       oneOf: [{ type: 'object', additionalProperties: { type: ['string', 'null'] } }, { type: 'string' }],
     },
   );

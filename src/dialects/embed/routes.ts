@@ -59,7 +59,8 @@ const UserPut = z
     clientIdentifier: text({ description: 'An existing client.' }),
     metadata: jsonObject({
       description:
-        'Merged into the current metadata key by key; a null value removes a key. At most 64 KiB as JSON and 16 levels deep.',
+        'Merged into the current metadata key by key; ' +
+        'a null value removes a key. At most 64 KiB as JSON and 16 levels deep.',
     }),
     name: text({ description: 'Sets metadata.name.' }),
     avatar: text({ description: 'Sets metadata.avatar.' }),
@@ -192,7 +193,8 @@ export const embedRoutes = {
     path: '/v1/headless/user/{identifier}',
     operationId: 'deleteUser',
     summary:
-      "Delete a user (Automate and above); its courses are reallocated (default: to the partner's first admin), deleted or left",
+      'Delete a user (Automate and above); its courses are reallocated (default: ' +
+      "to the partner's first admin), deleted or left",
     request: {
       params: identifier,
       query: z
@@ -215,8 +217,10 @@ export const embedOpenApi = dialectDocument(
   {
     title: 'account-gateway — embed dialect',
     description:
-      'The headless Identities API of the embeddable course builder: clients and users with caller-chosen identifiers. ' +
-      'Reads and updates need the Core plan, deletes the Automate plan or above. Errors are `{"error": {"code", "message", "issues"?}}`.',
+      'The headless Identities API of the embeddable course builder: ' +
+      'clients and users with caller-chosen identifiers. ' +
+      'Reads and updates need the Core plan, deletes the Automate plan or above. ' +
+      'Errors are `{"error": {"code", "message", "issues"?}}`.',
     prefix: EMBED_PREFIX,
   },
   embedRoutes,

@@ -136,7 +136,8 @@ export function learningDialect(deps: DialectDeps): Hono<HttpEnv> {
             : String(item.relative_url);
         if (method !== 'post' || (url !== '/accounts' && url !== 'accounts')) {
           throw new ValidationError(
-            `only "post" to "/accounts" can be batched, not ${JSON.stringify(method)} to ${JSON.stringify(url).slice(0, 100)}`,
+            'only "post" to "/accounts" can be batched, ' +
+              `not ${JSON.stringify(method)} to ${JSON.stringify(url).slice(0, 100)}`,
             `requests.${index}`,
           );
         }

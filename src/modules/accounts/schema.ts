@@ -35,7 +35,9 @@ export const AccountRef = builder.prismaNode('Account', {
   ...sqlVisible(accountNodePredicate),
   runScopesOnType: true,
   description:
-    "An organisation: a partner (a root account, no parent) or a sub-account in the partner's tree (messaging sub-accounts, catalog sub-catalogs). Admins see the accounts they administer and their subtrees; a user without admin rights sees its own account and the partner.",
+    "An organisation: a partner (a root account, no parent) or a sub-account in the partner's " +
+    'tree (messaging sub-accounts, catalog sub-catalogs). Admins see the accounts they administer ' +
+    'and their subtrees; a user without admin rights sees its own account and the partner.',
   fields: (t) => ({
     ulid: t.exposeString('id', { description: "The messaging dialect's account id." }),
     customerId: t.exposeInt('customerId', {
@@ -105,7 +107,8 @@ export const AccountRef = builder.prismaNode('Account', {
     admins: t.field({
       type: [UserRef],
       description:
-        'Users holding an AccountAdmin row on this account. Partner-wide admins hold the PARTNER_ADMIN entitlement instead.',
+        'Users holding an AccountAdmin row on this account. ' +
+        'Partner-wide admins hold the PARTNER_ADMIN entitlement instead.',
       select: (_args, ctx) => ({
         admins: {
           where: { user: userVisibility(ctx.principal) },
@@ -161,7 +164,8 @@ builder.queryFields((t) => ({
     authScopes: { member: true },
     ...sqlRoot('byId'),
     description:
-      'The account with this id; null with a NOT_FOUND error when it names no account the caller may see (unknown and foreign ids alike).',
+      'The account with this id; null with a NOT_FOUND error when it ' +
+      'names no account the caller may see (unknown and foreign ids alike).',
     args: { id: t.arg.id({ required: true, description: 'Global id or ULID.' }) },
     resolve: async (query, _root, args, ctx) => {
       const id = nativeId('Account', String(args.id));
@@ -177,7 +181,8 @@ builder.queryFields((t) => ({
     authScopes: { member: true },
     ...sqlRoot('list'),
     description:
-      'The accounts the caller may see (an admin: the accounts it administers and their subtrees), by id unless `orderBy` says otherwise.',
+      'The accounts the caller may see (an admin: the accounts it ' +
+      'administers and their subtrees), by id unless `orderBy` says otherwise.',
     args: {
       filter: t.arg({ type: AccountFilterInput, description: 'Left out: every account the caller may see.' }),
       orderBy: t.arg({ type: AccountOrderInput, description: 'Left out: by id (creation order).' }),
@@ -203,8 +208,9 @@ builder.queryFields((t) => ({
   }),
 }));
 
+// An id that names no account is '-', which matches no account (a NUL is a database error).
 const parentFilter = (value: string | null | undefined) =>
-  value === null || value === undefined ? undefined : (nativeId('Account', String(value)) ?? '-'); // matches no account (a NUL is a database error)
+  value === null || value === undefined ? undefined : (nativeId('Account', String(value)) ?? '-');
 
 // ---------------------------------------------------------------------------- mutations
 
@@ -228,7 +234,8 @@ const accessInputFields = (t: Parameters<Parameters<typeof builder.inputType>[1]
   allowedIps: t.field({
     type: ['IPCIDR'],
     description:
-      'The IP allow-list, at most 200 addresses or CIDR blocks; replaces the whole list. A require flag needs at least one entry.',
+      'The IP allow-list, at most 200 addresses or CIDR blocks; ' +
+      'replaces the whole list. A require flag needs at least one entry.',
   }),
 });
 
@@ -252,7 +259,8 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      'Creates a sub-account under an account the caller administers. Flags left out are false, coverage NONE and the allow-list empty.',
+      'Creates a sub-account under an account the caller administers. ' +
+      'Flags left out are false, coverage NONE and the allow-list empty.',
     args: {
       input: t.arg({
         type: builder.inputType('CreateAccountInput', {
@@ -300,7 +308,9 @@ builder.mutationFields((t) => ({
     errors: resultUnion('AddAccountAdminResult', NotFoundError),
     authScopes: { admin: true },
     description:
-      'Makes an ACTIVE user of the partner an admin of the account and its subtree. The caller must administer the account itself, so an account admin appoints admins at or below its own accounts, never above.',
+      'Makes an ACTIVE user of the partner an admin of the account and its subtree. ' +
+      'The caller must administer the account itself, so an account ' +
+      'admin appoints admins at or below its own accounts, never above.',
     args: {
       input: t.arg({
         type: AccountAdminInput('AddAccountAdminInput', 'appoint'),
@@ -317,7 +327,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('RemoveAccountAdminResult', NotFoundError),
     authScopes: { admin: true },
     description:
-      "Removes a user's admin rights on the account (its AccountAdmin row); rights from entitlements or other accounts stay. The caller must administer the account.",
+      "Removes a user's admin rights on the account (its AccountAdmin row); " +
+      'rights from entitlements or other accounts stay. The caller must administer the account.',
     args: {
       input: t.arg({
         type: AccountAdminInput('RemoveAccountAdminInput', 'remove'),

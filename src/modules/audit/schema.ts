@@ -11,7 +11,8 @@ builder.prismaNode('AuditEvent', {
   nullable: true,
   authScopes: { partnerAdmin: true },
   description:
-    'One recorded write: who did what to which record, and when. Every write of the graph and the dialects records one in the same transaction. Partner admins only.',
+    'One recorded write: who did what to which record, and when. Every write of the ' +
+    'graph and the dialects records one in the same transaction. Partner admins only.',
   fields: (t) => ({
     action: t.exposeString('action', { description: 'What happened, e.g. user.merge.' }),
     actorKind: t.exposeString('actorKind', { description: 'operator, api_key, jwt or system.' }),

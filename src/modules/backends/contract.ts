@@ -18,7 +18,10 @@ export type StreamName = 'catalog.users' | 'messaging.accounts' | 'embed.clients
 export interface SourceRecord {
   stream: StreamName;
   entity: Entity;
-  /** The backend's id: learning uuid, catalog integer id (as a string), messaging ULID, embed identifier / client id. */
+  /**
+   * The backend's id: learning uuid, catalog integer id (as a string), messaging ULID, embed
+   * identifier / client id.
+   */
   nativeId: string;
   /** The backend's partner-scoped key where it has one: `external_user_id`, `email_address`, `identifier`. */
   key: string | null;
@@ -76,7 +79,10 @@ export interface Connector {
   /** Re-reads one record by native id; 'GONE' when the backend answers 404. */
   readOne(stream: StreamName, nativeId: string, signal?: AbortSignal): Promise<SourceRecord | 'GONE'>;
   health(): ConnectorHealth;
-  /** Errors a run reports: BackendUnavailable (down, timeout, circuit open), BackendRefused (401/403), BackendProtocolError (garbage). */
+  /**
+   * Errors a run reports: BackendUnavailable (down, timeout, circuit open), BackendRefused
+   * (401/403), BackendProtocolError (garbage).
+   */
 }
 
 /** The backend a sync works for, as the identities service needs it. */
@@ -143,7 +149,10 @@ export type WriteOperation =
     }
   /** embed PUT /v1/headless/client/{identifier} (creates or replaces) */
   | { op: 'embed.putClient'; identifier: string; metadata: Record<string, unknown> }
-  /** embed DELETE /v1/headless/user/{identifier}?clientIdentifier=&action=&reallocateTo= (reallocateTo: the receiver's embed identifier) */
+  /**
+   * embed DELETE /v1/headless/user/{identifier}?clientIdentifier=&action=&reallocateTo=
+   * (reallocateTo: the receiver's embed identifier)
+   */
   | {
       op: 'embed.deleteUser';
       identifier: string;
@@ -170,7 +179,10 @@ export type WriteOutcome =
   | { ok: true; record: SourceRecord | null; requests: number }
   | {
       ok: false;
-      /** conflict: a duplicate key (learning 422 Duplicate, catalog 409); invalid: refused input; missing: 404; unsupported: 405/501. */
+      /**
+       * conflict: a duplicate key (learning 422 Duplicate, catalog 409); invalid: refused input;
+       * missing: 404; unsupported: 405/501.
+       */
       refusal: 'conflict' | 'invalid' | 'missing' | 'unsupported';
       status: number;
       /** The backend's message, a short cleaned excerpt. */

@@ -20,7 +20,10 @@ import { backendCredential } from './service.js';
 
 /** A relayed call's effect on the store. */
 export type ProxyEffect =
-  /** Records the backend answered a create or change with (a created account, a registered or changed user, a client). */
+  /**
+   * Records the backend answered a create or change with (a created account, a registered or
+   * changed user, a client).
+   */
   | { type: 'records'; records: SourceRecord[] }
   /** Records the backend deleted; `cascade`: an embed client's delete also removes its users. */
   | { type: 'gone'; stream: StreamName; nativeIds: string[]; cascade?: 'embed.client-users' }
@@ -53,7 +56,8 @@ export function proxyTransport(ctx: RequestContext, backend: Backend): Transport
     throw new BackendUnavailableError(
       backend,
       null,
-      `the ${backend.kind.toLowerCase()} backend's stored credential cannot be opened with this gateway's SECRETS_KEY; nothing was sent`,
+      `the ${backend.kind.toLowerCase()} backend's stored credential ` +
+        "cannot be opened with this gateway's SECRETS_KEY; nothing was sent",
     );
   }
   return backendTransport(

@@ -21,11 +21,13 @@ export const BackendKindEnum = builder.enumType(BackendKind, {
   values: {
     LEARNING: {
       description:
-        'The learning platform: partner accounts by external_user_id (bearer token; cannot list, so known accounts are re-read by id).',
+        'The learning platform: partner accounts by external_user_id (bearer token; ' +
+        'cannot list, so known accounts are re-read by id).',
     },
     CATALOG: {
       description:
-        "The course catalog's users (the key as the bare Authorization value; page/per_page, incremental by updated_at_from).",
+        "The course catalog's users (the key as the bare Authorization value; " +
+        'page/per_page, incremental by updated_at_from).',
     },
     MESSAGING: { description: "The messaging platform's account tree (bearer token; after/limit cursors)." },
     EMBED: { description: "The embeddable course builder's clients and users (bearer token; page/length)." },
@@ -44,7 +46,8 @@ export const BackendStatusEnum = builder.enumType(BackendStatus, {
 export const LinkRuleEnum = builder.enumType(LinkRule, {
   name: 'LinkRule',
   description:
-    'A rule by which an arriving identity is linked to a user: exactly one matching user links it, none makes a new user, several make a LinkConflict.',
+    'A rule by which an arriving identity is linked to a user: ' +
+    'exactly one matching user links it, none makes a new user, several make a LinkConflict.',
   values: {
     KEY: { description: 'Equal learning external_user_id / embed identifier values are one person.' },
     EMAIL: { description: 'Equal e-mail addresses (case-insensitive) are one person.' },
@@ -59,7 +62,8 @@ export const SyncRunStatusEnum = builder.enumType(SyncRunStatus, {
     SUCCEEDED: { description: 'Every stream read to its end.' },
     FAILED: {
       description:
-        "Stopped: the backend could not be reached, refused the credential or answered garbage (see the backend's lastError).",
+        'Stopped: the backend could not be reached, ' +
+        "refused the credential or answered garbage (see the backend's lastError).",
     },
     CANCELLED: { description: 'Not run: its backend was paused or disconnected.' },
   },
@@ -145,7 +149,9 @@ export const BackendRef = builder.prismaNode('Backend', {
       description: 'What went wrong last, as a message (never a credential).',
     }),
     syncIntervalSeconds: t.exposeInt('syncIntervalSeconds', {
-      description: `Seconds between its scheduled incremental syncs (${SYNC_INTERVAL.min} to ${SYNC_INTERVAL.max}; default ${SYNC_INTERVAL.default}).`,
+      description:
+        'Seconds between its scheduled incremental syncs ' +
+        `(${SYNC_INTERVAL.min} to ${SYNC_INTERVAL.max}; default ${SYNC_INTERVAL.default}).`,
     }),
     linkBy: t.expose('linkBy', {
       type: [LinkRuleEnum],
@@ -162,7 +168,8 @@ export const BackendRef = builder.prismaNode('Backend', {
       type: 'DateTime',
       nullable: true,
       description:
-        'When disconnectBackend disconnected it (then PAUSED, out of `backends`; the identities it brought stay DETACHED and name it); null while connected.',
+        'When disconnectBackend disconnected it (then PAUSED, out of `backends`; ' +
+        'the identities it brought stay DETACHED and name it); null while connected.',
     }),
   }),
 });
@@ -176,7 +183,10 @@ const seenBackend = (backend: Backend, ctx: GraphQLContext) =>
 builder.objectType(BackendUnavailableError, {
   name: 'BackendUnavailableError',
   description:
-    'A connected backend this write goes through (the authority for that kind of identity) could not be reached: down, too slow, its circuit open after repeated failures, its stored credential refused, or answering something that is not its API. Nothing was changed, in the store or in the backend; try again after `retryAfter` seconds when it is given.',
+    'A connected backend this write goes through (the authority for that kind of identity) ' +
+    'could not be reached: down, too slow, its circuit open after repeated failures, ' +
+    'its stored credential refused, or answering something that is not its API. Nothing was changed, ' +
+    'in the store or in the backend; try again after `retryAfter` seconds when it is given.',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof BackendUnavailableError,
   fields: (t) => ({
@@ -195,7 +205,8 @@ builder.objectType(BackendUnavailableError, {
     retryAfter: t.exposeInt('retryAfter', {
       nullable: true,
       description:
-        'Seconds until the backend may be asked again (its Retry-After, or when its circuit half-opens); null when unknown.',
+        'Seconds until the backend may be asked again (its Retry-After, ' +
+        'or when its circuit half-opens); null when unknown.',
     }),
   }),
 });
@@ -203,7 +214,9 @@ builder.objectType(BackendUnavailableError, {
 builder.objectType(UnsupportedByBackendError, {
   name: 'UnsupportedByBackendError',
   description:
-    'The connected backend that is the authority for this change has no call for it in its API (e.g. enabling a learning account: the learning API can only disable). Nothing was changed; retrying cannot help.',
+    'The connected backend that is the authority for this change has no ' +
+    'call for it in its API (e.g. enabling a learning account: ' +
+    'the learning API can only disable). Nothing was changed; retrying cannot help.',
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof UnsupportedByBackendError,
   fields: (t) => ({
@@ -297,7 +310,8 @@ builder.mutationFields((t) => ({
   connectBackend: t.field({
     type: ConnectBackendSuccess,
     description:
-      "Connects one of the partner's own systems as the backend of its kind, and queues its first full sync. Partner admins only.",
+      "Connects one of the partner's own systems as the backend of its kind, " +
+      'and queues its first full sync. Partner admins only.',
     errors: resultUnion('ConnectBackendResult', ValidationError),
     authScopes: { partnerAdmin: true },
     args: { input: t.arg({ type: ConnectBackendInput, required: true, description: 'The backend to connect.' }) },
@@ -321,7 +335,8 @@ builder.mutationFields((t) => ({
   disconnectBackend: t.field({
     type: DisconnectBackendSuccess,
     description:
-      'Disconnects a backend: the identities it brought stay on their users, DETACHED; nothing is written to the backend. Partner admins only.',
+      'Disconnects a backend: the identities it brought stay on their users, ' +
+      'DETACHED; nothing is written to the backend. Partner admins only.',
     errors: resultUnion('DisconnectBackendResult', NotFoundError),
     authScopes: { partnerAdmin: true },
     args: { input: t.arg({ type: DisconnectBackendInput, required: true, description: 'The backend to disconnect.' }) },

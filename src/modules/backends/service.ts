@@ -246,9 +246,9 @@ export async function backendOfKind(ctx: RequestContext, kind: BackendKind): Pro
  */
 async function lockBackend(tx: Tx, partnerId: string, id: string): Promise<Backend> {
   const found = isUuid(id)
-    ? await tx.$queryRaw<
-        { id: string }[]
-      >`SELECT id FROM "Backend" WHERE id = ${id}::uuid AND "partnerId" = ${partnerId} AND "disconnectedAt" IS NULL FOR UPDATE`
+    ? await tx.$queryRaw<{ id: string }[]>`
+        SELECT id FROM "Backend"
+         WHERE id = ${id}::uuid AND "partnerId" = ${partnerId} AND "disconnectedAt" IS NULL FOR UPDATE`
     : [];
   const backend = found.length ? await tx.backend.findUnique({ where: { id } }) : null;
   if (!backend) throw new NotFoundError('Backend', id);

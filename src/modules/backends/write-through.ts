@@ -105,7 +105,10 @@ function unavailable(backend: Backend, error: BackendError): BackendUnavailableE
   return new BackendUnavailableError(backend, retryAfter, `${error.message}; nothing was changed`);
 }
 
-/** Where a change that needs several backends goes: the outbox (recordChanges of src/modules/outbox), in the caller's transaction. */
+/**
+ * Where a change that needs several backends goes: the outbox (recordChanges of
+ * src/modules/outbox), in the caller's transaction.
+ */
 export type Outbox = (
   calls: { backend: Backend; operation: WriteOperation; mustNotExist?: Call['mustNotExist'] }[],
 ) => Promise<void>;
@@ -170,7 +173,8 @@ export async function callBackend(
           throw new UnsupportedByBackendError(
             backend,
             operation,
-            `the ${what(backend)} has no call for ${operation} (${outcome.status}: ${outcome.message}); nothing was changed`,
+            `the ${what(backend)} has no call for ${operation} ` +
+              `(${outcome.status}: ${outcome.message}); nothing was changed`,
           );
         case 'missing':
           if (call.missingIsDone) return { backend, record: null };
@@ -198,7 +202,8 @@ export async function callBackend(
 function conflict(backend: Backend, call: Call, message: string): ConflictError {
   const key = call.key ? `${call.key.field} ${JSON.stringify(call.key.value)}` : 'the key';
   return new ConflictError(
-    `${key} is already taken in the ${what(backend)} (${message}); linkIdentity with the backend's id attaches it to a user`,
+    `${key} is already taken in the ${what(backend)} (${message}); ` +
+      "linkIdentity with the backend's id attaches it to a user",
     call.key?.field,
   );
 }
@@ -310,7 +315,10 @@ export function userCreateCalls(row: Prisma.UserCreateManyInput, clientIdentifie
   return calls;
 }
 
-/** RFC 7396 patch that turns `before` into `after` (null removes a key): how a replace reaches the embed PUT, which merges. */
+/**
+ * RFC 7396 patch that turns `before` into `after` (null removes a key): how a replace reaches the
+ * embed PUT, which merges.
+ */
 function replacingPatch(before: Json, after: Json): Json {
   const patch: Json = { ...after };
   for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
@@ -439,7 +447,8 @@ export async function assertEnableSupported(tx: Tx, user: User): Promise<void> {
     throw new UnsupportedByBackendError(
       learning,
       'enableUser',
-      "the learning backend holds this user's account and its API cannot enable a disabled account; nothing was changed",
+      "the learning backend holds this user's account and its " +
+        'API cannot enable a disabled account; nothing was changed',
     );
   }
 }
@@ -548,7 +557,8 @@ export function accountCreateCalls(
     throw new UnsupportedByBackendError(
       messaging,
       'createAccount',
-      "the messaging backend creates sub-accounts of the partner's root account only (its API has no parent); create it under the root; nothing was changed",
+      "the messaging backend creates sub-accounts of the partner's root account " +
+        'only (its API has no parent); create it under the root; nothing was changed',
     );
   }
   return [{ kind: 'MESSAGING', operation: { op: 'messaging.createAccount', name } }];

@@ -21,7 +21,8 @@ export const ClientRef = builder.prismaNode('Client', {
   ),
   nullable: true,
   description:
-    'An embed client: an organisation of the embed platform, named by a caller-chosen identifier, with its users. Admins see the clients of the accounts they administer; a user sees its own client.',
+    'An embed client: an organisation of the embed platform, named by a caller-chosen identifier, ' +
+    'with its users. Admins see the clients of the accounts they administer; a user sees its own client.',
   fields: (t) => ({
     identifier: t.exposeString('identifier', { description: 'Caller-chosen, unique per partner.' }),
     metadata: t.field({
@@ -58,7 +59,8 @@ builder.queryFields((t) => ({
     nullable: true,
     authScopes: { member: true },
     description:
-      "The client of the caller's partner with this identifier; null with a NOT_FOUND error when the caller may not see such a client.",
+      "The client of the caller's partner with this identifier; " +
+      'null with a NOT_FOUND error when the caller may not see such a client.',
     args: { identifier: t.arg.string({ required: true, description: 'The client identifier.' }) },
     resolve: async (query, _root, { identifier }, ctx) =>
       (await ctx.prisma.client.findFirst({
@@ -122,7 +124,8 @@ builder.mutationFields((t) => ({
     // Both: a scope map passes when any one of its scopes does.
     authScopes: { $all: { admin: true, plan: 'CORE' } },
     description:
-      'Creates the embed client with this identifier, or updates it when the partner has one. Admins on the CORE plan or above.',
+      'Creates the embed client with this identifier, ' +
+      'or updates it when the partner has one. Admins on the CORE plan or above.',
     args: {
       input: t.arg({
         description: 'The client.',
@@ -158,7 +161,11 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      "Deletes an embed client with its users and their courses. Admins on the AUTOMATE plan or above, of every account the client's users are in. On a partner with connected backends it reaches each that holds the client or its users (the embed backend DELETE client, the others each member's delete): one call is made at once, its verdict the answer; several go through the outbox, and the answer comes at once with the `pendingChanges` still on their way.",
+      'Deletes an embed client with its users and their courses. Admins on the AUTOMATE plan or above, ' +
+      "of every account the client's users are in. On a partner with connected backends it reaches " +
+      'each that holds the client or its users (the embed backend DELETE client, ' +
+      "the others each member's delete): one call is made at once, its verdict the answer; several go " +
+      'through the outbox, and the answer comes at once with the `pendingChanges` still on their way.',
     args: {
       input: t.arg({
         type: builder.inputType('DeleteClientInput', {

@@ -124,7 +124,8 @@ export async function deleteClient(
     // The client first, FOR UPDATE: every write that attaches a user to a client locks it
     // (lockClients), so such a write has committed before the users are read below, or waits
     // and then finds the client gone. A second deletion waits here and finds nothing.
-    await tx.$queryRaw`SELECT id FROM "Client" WHERE "partnerId" = ${principal.partnerId} AND identifier = ${identifier} FOR UPDATE`;
+    await tx.$queryRaw`
+      SELECT id FROM "Client" WHERE "partnerId" = ${principal.partnerId} AND identifier = ${identifier} FOR UPDATE`;
     const client = await tx.client.findFirst({ where: within({ identifier }, clientVisibility(principal)) });
     if (!client) throw new NotFoundError('Client', identifier);
     if (!administers(principal, client.accountId))
@@ -132,7 +133,8 @@ export async function deleteClient(
     // Then its users, in id order (as lockManagedUsers locks). Locking re-reads a row changed
     // meanwhile, so a user deleted or moved to another client since drops out.
     const members = await tx.$queryRaw<{ id: string; accountId: string }[]>`
-      SELECT id, "accountId" FROM "User" WHERE "clientId" = ${client.id}::uuid AND "deletedAt" IS NULL ORDER BY id FOR UPDATE`;
+      SELECT id, "accountId" FROM "User"
+       WHERE "clientId" = ${client.id}::uuid AND "deletedAt" IS NULL ORDER BY id FOR UPDATE`;
     // Deleting the client deletes its users: each must be the caller's to delete. One homed
     // outside its subtree is refused as a whole, without naming the user it cannot see.
     if (members.some((m) => !administers(principal, m.accountId))) {

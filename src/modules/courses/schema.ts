@@ -129,7 +129,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('EnrollUserResult', NotFoundError),
     authScopes: { admin: true },
     description:
-      'Enrolls a user the caller administers in a course of the partner. A user already enrolled in it, or a merged user, is a ConflictError.',
+      'Enrolls a user the caller administers in a course of the partner. ' +
+      'A user already enrolled in it, or a merged user, is a ConflictError.',
     args: {
       input: t.arg({
         type: builder.inputType('EnrollUserInput', {

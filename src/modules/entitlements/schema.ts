@@ -53,7 +53,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('GrantEntitlementsResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     description:
-      'Grants capabilities to a user. Admins only, within what they administer; PARTNER_ADMIN and ALL (partner-wide rights) only by a partner admin.',
+      'Grants capabilities to a user. Admins only, within what they administer; ' +
+      'PARTNER_ADMIN and ALL (partner-wide rights) only by a partner admin.',
     args: {
       input: t.arg({
         type: EntitlementChangeInput('GrantEntitlementsInput', 'grant'),
@@ -70,7 +71,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('RevokeEntitlementsResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     description:
-      'Revokes capabilities from a user. Admins only, within what they administer; PARTNER_ADMIN and ALL only by a partner admin.',
+      'Revokes capabilities from a user. Admins only, ' +
+      'within what they administer; PARTNER_ADMIN and ALL only by a partner admin.',
     args: {
       input: t.arg({
         type: EntitlementChangeInput('RevokeEntitlementsInput', 'revoke'),

@@ -106,7 +106,10 @@ export function projectUser(kind: BackendKind, data: Data): UserProjection {
   }
 }
 
-/** messaging accounts: the name and the access flags (customer_id stays in data: customerId is the gateway's serial). */
+/**
+ * messaging accounts: the name and the access flags (customer_id stays in data: customerId is the
+ * gateway's serial).
+ */
 export function projectAccount(data: Data): Prisma.AccountUncheckedUpdateInput {
   const columns: Prisma.AccountUncheckedUpdateInput = {};
   const name = str(data.name);

@@ -41,7 +41,8 @@ export const IdentityStatusEnum = builder.enumType('IdentityStatus', {
     },
     GONE: {
       description:
-        'The backend no longer has it (missing from a full pass, or answered 404). Its user stays, with its other identities.',
+        'The backend no longer has it (missing from a full pass, ' +
+        'or answered 404). Its user stays, with its other identities.',
     },
     DETACHED: {
       description:
@@ -65,13 +66,16 @@ export const LinkConflictStatusEnum = builder.enumType(LinkConflictStatus, {
 
 export const IdentityRef = builder.objectRef<IdentityView>('Identity').implement({
   description:
-    "One record of a user (or account) in one backend, with its provenance (SPEC §10.2): a connected backend's identity as it last synced it, or a hosted one (backend null) read from the gateway's own record.",
+    'One record of a user (or account) in one backend, with its provenance ' +
+    "(SPEC §10.2): a connected backend's identity as it last synced it, " +
+    "or a hosted one (backend null) read from the gateway's own record.",
   fields: (t) => ({
     backend: t.field({
       type: BackendRef,
       nullable: true,
       description:
-        'The connected backend it comes from; null for a hosted identity, and for callers who are not partner admins (only they see backends).',
+        'The connected backend it comes from; null for a hosted identity, ' +
+        'and for callers who are not partner admins (only they see backends).',
       resolve: (i, _args, ctx) => (i.backend && partnerAdmin(ctx) ? i.backend : null),
     }),
     kind: t.field({
@@ -88,7 +92,8 @@ export const IdentityRef = builder.objectRef<IdentityView>('Identity').implement
       nullable: true,
       ...PII,
       description:
-        "The backend's partner-scoped key where it has one: external_user_id (learning), email_address (catalog), identifier (embed).",
+        "The backend's partner-scoped key where it has one: " +
+        'external_user_id (learning), email_address (catalog), identifier (embed).',
       resolve: (i) => i.key,
     }),
     status: t.field({ type: IdentityStatusEnum, description: 'LINKED, GONE or DETACHED.', resolve: (i) => i.status }),
@@ -118,7 +123,8 @@ builder.prismaObjectField(UserRef, 'identities', (t) =>
   t.field({
     type: [IdentityRef],
     description:
-      'One identity per backend the user is known to: connected ones with their provenance, hosted ones (backend null) from its own record. Kind order.',
+      'One identity per backend the user is known to: connected ones with their ' +
+      'provenance, hosted ones (backend null) from its own record. Kind order.',
     select: () => USER_IDENTITIES_SELECT,
     resolve: (u) => userIdentities(u as unknown as UserIdentitySource),
   }),
@@ -128,7 +134,8 @@ builder.prismaObjectField(AccountRef, 'identities', (t) =>
   t.field({
     type: [IdentityRef],
     description:
-      "The account's identities: the messaging backend's record of it when connected, else the hosted one (the account itself).",
+      "The account's identities: the messaging backend's record of " +
+      'it when connected, else the hosted one (the account itself).',
     select: () => ACCOUNT_IDENTITIES_SELECT,
     resolve: (a) => accountIdentities(a as unknown as AccountIdentitySource),
   }),
@@ -154,7 +161,8 @@ export const LinkConflictRef = builder.prismaNode('LinkConflict', {
   nullable: true,
   authScopes: { partnerAdmin: true },
   description:
-    'An identity linking could not place on one user (SPEC §10.7): several users matched it, or its data holds a unique value another user has. Partner admins only.',
+    'An identity linking could not place on one user (SPEC §10.7): several users matched it, ' +
+    'or its data holds a unique value another user has. Partner admins only.',
   fields: (t) => ({
     identity: t.field({
       type: IdentityRef,
@@ -181,7 +189,8 @@ export const LinkConflictRef = builder.prismaNode('LinkConflict', {
     }),
     reason: t.string({
       description:
-        'MATCH (several users matched it by the linkBy rules, or each already had this kind) or PROJECTION (a unique value of it is held by another user).',
+        'MATCH (several users matched it by the linkBy rules, or each already had this kind) ' +
+        'or PROJECTION (a unique value of it is held by another user).',
       resolve: (c) => c.reason,
     }),
     status: t.expose('status', { type: LinkConflictStatusEnum, description: 'OPEN, RESOLVED or DISMISSED.' }),
@@ -251,7 +260,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('DismissLinkConflictResult', NotFoundError),
     authScopes: { partnerAdmin: true },
     description:
-      'Dismisses an OPEN link conflict: the identity stays where linking put it. Partner admins only; one not OPEN is a CONFLICT.',
+      'Dismisses an OPEN link conflict: the identity stays where linking put it. ' +
+      'Partner admins only; one not OPEN is a CONFLICT.',
     args: {
       input: t.arg({
         type: builder.inputType('DismissLinkConflictInput', {
@@ -269,7 +279,10 @@ builder.mutationFields((t) => ({
     errors: resultUnion('LinkIdentityResult', NotFoundError),
     authScopes: { admin: true },
     description:
-      "Attaches a backend's identity to a user by hand, moving it from the user holding it (a user left with no identity becomes MERGED into the receiver); resolves the identity's link conflicts. A receiver that already has an identity of that kind is a CONFLICT (unlink it first). Admins, on users they administer.",
+      "Attaches a backend's identity to a user by hand, moving it from the user " +
+      'holding it (a user left with no identity becomes MERGED into the receiver); ' +
+      "resolves the identity's link conflicts. A receiver that already has an identity " +
+      'of that kind is a CONFLICT (unlink it first). Admins, on users they administer.',
     args: {
       input: t.arg({
         type: builder.inputType('LinkIdentityInput', {
@@ -301,7 +314,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('UnlinkIdentityResult', NotFoundError),
     authScopes: { admin: true },
     description:
-      "Detaches the user's identity of one backend into a new user of the same account (`detachedUser`). The user's only identity cannot be unlinked (CONFLICT). Admins, on users they administer.",
+      "Detaches the user's identity of one backend into a new user of the same account (`detachedUser`). " +
+      "The user's only identity cannot be unlinked (CONFLICT). Admins, on users they administer.",
     args: {
       input: t.arg({
         type: builder.inputType('UnlinkIdentityInput', {

@@ -209,7 +209,8 @@ export function linkConflictWhere(ctx: RequestContext, status?: LinkConflict['st
 export async function dismissLinkConflict(ctx: RequestContext, id: string): Promise<LinkConflict> {
   const principal = requirePartnerAdmin(ctx);
   return audited(ctx, async (tx, audit) => {
-    await tx.$queryRaw`SELECT id FROM "LinkConflict" WHERE id = ${id}::uuid AND "partnerId" = ${principal.partnerId} FOR UPDATE`;
+    await tx.$queryRaw`
+      SELECT id FROM "LinkConflict" WHERE id = ${id}::uuid AND "partnerId" = ${principal.partnerId} FOR UPDATE`;
     const conflict = await tx.linkConflict.findFirst({ where: { id, partnerId: principal.partnerId } });
     if (!conflict) throw new NotFoundError('LinkConflict', id);
     if (conflict.status !== 'OPEN') throw new ConflictError(`the link conflict is already ${conflict.status}`, 'id');
@@ -254,7 +255,10 @@ async function holdsAny(tx: Tx, userId: string): Promise<boolean> {
   return (await tx.identity.count({ where: { userId } })) > 0;
 }
 
-/** The backend id of a Backend of the caller's partner (disconnected ones included: their identities can still move). */
+/**
+ * The backend id of a Backend of the caller's partner (disconnected ones included: their identities
+ * can still move).
+ */
 async function partnerBackend(tx: Tx, partnerId: string, backendId: string): Promise<Backend> {
   const backend = await tx.backend.findFirst({ where: { id: backendId, partnerId } });
   if (!backend) throw new NotFoundError('Backend', backendId);

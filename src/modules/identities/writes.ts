@@ -102,7 +102,10 @@ const CLIENT_COLUMN_TYPES = { metadata: 'jsonb' } as const;
 
 type ColumnTypes = Readonly<Record<string, string>>;
 
-/** UPDATE ... SET of a table: each row of the list `v` gets the columns its `c` names (a column it does not name keeps its value). */
+/**
+ * UPDATE ... SET of a table: each row of the list `v` gets the columns its `c` names (a column it
+ * does not name keeps its value).
+ */
 function updateOf(table: string, types: ColumnTypes): Prisma.Sql {
   const set = Object.entries(types).map(
     ([column, type]) =>
@@ -287,7 +290,8 @@ export async function insertUsers(
   if (!users.length) return 0;
   const rows = users.map(
     (u) =>
-      `{"id":${JSON.stringify(u.id)},"p":${JSON.stringify(u.partnerId)},"a":${JSON.stringify(u.accountId)},"c":${columnsJson(u.columns)}}`,
+      `{"id":${JSON.stringify(u.id)},"p":${JSON.stringify(u.partnerId)},` +
+      `"a":${JSON.stringify(u.accountId)},"c":${columnsJson(u.columns)}}`,
   );
   return tx.$executeRaw(
     Prisma.sql`INSERT INTO "User" (id, "partnerId", "accountId", status, ${USER_INSERT_COLUMNS}, "updatedAt")

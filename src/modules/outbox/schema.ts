@@ -30,11 +30,13 @@ export const PendingChangeStatusEnum = builder.enumType(PendingChangeStatus, {
   values: {
     PENDING: {
       description:
-        'On its way: it is attempted at nextAttemptAt (again after a failure that may pass: the backend down, slow or busy).',
+        'On its way: it is attempted at nextAttemptAt (again after ' +
+        'a failure that may pass: the backend down, slow or busy).',
     },
     FAILED: {
       description:
-        "Failed for good (the backend refused it, or it kept failing): it waits for retryChange or dropChange, and the user's later changes wait behind it.",
+        'Failed for good (the backend refused it, or it kept failing): ' +
+        "it waits for retryChange or dropChange, and the user's later changes wait behind it.",
     },
   },
 });
@@ -45,19 +47,24 @@ export const PendingChangeOperationEnum = builder.enumType(PendingChangeOperatio
   values: {
     DELETE_USER: {
       description:
-        'deleteUser: embed DELETE user (with the action and the receiver), catalog DELETE user, or learning DELETE account.',
+        'deleteUser: embed DELETE user (with the action and the receiver), ' +
+        'catalog DELETE user, or learning DELETE account.',
     },
     CREATE_USER: {
       description:
-        'createUser, ensureUser or a createUsers item whose keys land in several backends: learning POST account, catalog POST user, or embed PUT user (the one record of that backend).',
+        'createUser, ensureUser or a createUsers item whose keys land in several backends: ' +
+        'learning POST account, catalog POST user, or embed PUT user (the one record of that backend).',
     },
     UPDATE_USER: {
       description:
-        'updateUser whose change lands in several backends: catalog PUT user (the profile) or embed PUT user (the metadata, replaced or patched as the call asked).',
+        'updateUser whose change lands in several backends: catalog PUT user (the profile) ' +
+        'or embed PUT user (the metadata, replaced or patched as the call asked).',
     },
     DELETE_CLIENT: {
       description:
-        "deleteClient whose effect lands in several backends: embed DELETE client (which takes the client's users with it there), carried as a change of the client's first member; its other members' deletes elsewhere are their DELETE_USER changes.",
+        'deleteClient whose effect lands in several backends: embed DELETE client (which ' +
+        "takes the client's users with it there), carried as a change of the client's first member; " +
+        "its other members' deletes elsewhere are their DELETE_USER changes.",
     },
   },
 });
@@ -85,7 +92,10 @@ export const PendingChangeRef = builder.prismaNode('PendingChange', {
   nullable: true,
   authScopes: { admin: true },
   description:
-    "One backend call of a change that spans several connected backends, still on its way (SPEC §10.4): the outbox delivers it in order per user, retrying while its backend is unavailable. Delivered ones leave; a FAILED one waits for retryChange or dropChange. Partner admins see their partner's; account admins those of the users they administer.",
+    'One backend call of a change that spans several connected backends, still on its way ' +
+    '(SPEC §10.4): the outbox delivers it in order per user, retrying while its backend is ' +
+    'unavailable. Delivered ones leave; a FAILED one waits for retryChange or dropChange. ' +
+    "Partner admins see their partner's; account admins those of the users they administer.",
   fields: (t) => ({
     user: t.field({
       type: UserRef,
@@ -123,7 +133,8 @@ export const PendingChangeRef = builder.prismaNode('PendingChange', {
 builder.prismaObjectField(UserRef, 'pendingChanges', (t) =>
   t.relation('pendingChanges', {
     description:
-      "The user's changes still on their way to connected backends, in delivery order (SPEC §10.7); empty when none. Admins only (others: empty).",
+      "The user's changes still on their way to connected backends, " +
+      'in delivery order (SPEC §10.7); empty when none. Admins only (others: empty).',
     query: (_args, ctx) => ({ where: pendingChangeVisibility(ctx.principal), orderBy: { sequence: 'asc' } }),
   }),
 );
@@ -134,7 +145,8 @@ builder.queryField('pendingChanges', (t) =>
     cursor: 'id',
     authScopes: { partnerAdmin: true },
     description:
-      "The partner's pending changes, oldest first, also those of users since deleted. Partner admins only (others: FORBIDDEN).",
+      "The partner's pending changes, oldest first, also those of " +
+      'users since deleted. Partner admins only (others: FORBIDDEN).',
     args: {
       status: t.arg({ type: PendingChangeStatusEnum, description: 'Only changes of this status; left out: all.' }),
     },
@@ -159,7 +171,9 @@ for (const payload of [CreateUserSuccess, EnsureUserSuccess, UpdateUserSuccess] 
     t.field({
       type: [PendingChangeRef],
       description:
-        "The user's outbox entries still on their way, in delivery order: those this call created (one per connected backend when it reached two or more), and any earlier one not yet delivered; empty when it reached at most one backend (at once).",
+        "The user's outbox entries still on their way, in delivery order: " +
+        'those this call created (one per connected backend when it reached two or more), ' +
+        'and any earlier one not yet delivered; empty when it reached at most one backend (at once).',
       resolve: (p: { user: User }, _args, ctx) =>
         ctx.prisma.pendingChange.findMany({
           where: { userId: p.user.id, ...pendingChangeVisibility(ctx.principal) },
@@ -172,11 +186,14 @@ for (const payload of [CreateUserSuccess, EnsureUserSuccess, UpdateUserSuccess] 
 for (const [payload, description] of [
   [
     DeleteUserSuccess,
-    'The outbox entries this deletion created, one per connected backend that held the user (SPEC §10.7); empty when it reached at most one backend (at once).',
+    'The outbox entries this deletion created, one per connected backend that held ' +
+      'the user (SPEC §10.7); empty when it reached at most one backend (at once).',
   ],
   [
     DeleteClientSuccess,
-    "The outbox entries this deletion created, in delivery order (SPEC §10.7): the embed backend's DELETE client and each member's deletes in the other connected backends that hold it, when that is more than one call; empty when it reached at most one backend call (at once).",
+    'The outbox entries this deletion created, in delivery order (SPEC §10.7): ' +
+      "the embed backend's DELETE client and each member's deletes in the other connected backends that " +
+      'hold it, when that is more than one call; empty when it reached at most one backend call (at once).',
   ],
 ] as const)
   builder.objectField(payload, 'pendingChanges', (t) =>
@@ -218,7 +235,9 @@ builder.mutationFields((t) => ({
     errors: resultUnion('RetryChangeResult', NotFoundError),
     authScopes: { admin: true },
     description:
-      'Makes a pending change due now: a FAILED one becomes PENDING with its attempts counted from 0, a PENDING one waiting for its retry is attempted at once. One being attempted right now is a CONFLICT. Partner admins, and account admins for the users they administer.',
+      'Makes a pending change due now: a FAILED one becomes PENDING with its attempts counted from 0, ' +
+      'a PENDING one waiting for its retry is attempted at once. One being attempted right ' +
+      'now is a CONFLICT. Partner admins, and account admins for the users they administer.',
     args: {
       input: t.arg({ type: ChangeIdInput('RetryChangeInput', 'retry'), required: true, description: 'The change.' }),
     },
@@ -229,7 +248,9 @@ builder.mutationFields((t) => ({
     errors: resultUnion('DropChangeResult', NotFoundError),
     authScopes: { admin: true },
     description:
-      "Gives a pending change up: it never reaches its backend (what the change did in the gateway stays), and the user's later changes go on. One being attempted right now is a CONFLICT. Partner admins, and account admins for the users they administer.",
+      'Gives a pending change up: it never reaches its backend (what the change did in ' +
+      "the gateway stays), and the user's later changes go on. One being attempted right " +
+      'now is a CONFLICT. Partner admins, and account admins for the users they administer.',
     args: {
       input: t.arg({ type: ChangeIdInput('DropChangeInput', 'drop'), required: true, description: 'The change.' }),
     },

@@ -170,13 +170,17 @@ async function attempt(
     if (outcome.refusal === 'conflict' && again && CREATES.has(operation.op))
       return {
         kind: 'delivered',
-        detail: `the backend already had it (${outcome.status}), most likely from an earlier attempt; the next sync links it`,
+        detail:
+          `the backend already had it (${outcome.status}), ` +
+          'most likely from an earlier attempt; the next sync links it',
         requests,
       };
     if (outcome.refusal === 'conflict')
       return {
         kind: 'failed',
-        error: `the ${what(backend)} refused ${describe(operation)} as a duplicate (${outcome.status}): ${outcome.message}; ${TAKEN}`,
+        error:
+          `the ${what(backend)} refused ${describe(operation)} as a ` +
+          `duplicate (${outcome.status}): ${outcome.message}; ${TAKEN}`,
       };
     // A delete of a record the backend no longer has is done: that is what it was for.
     if (outcome.refusal === 'missing')
@@ -189,7 +193,9 @@ async function attempt(
     if (lease.aborted)
       return {
         kind: 'retry',
-        error: `the attempt took longer than its lease allows (OUTBOX_LEASE_SECONDS) and was given up; the next one asks the ${what(backend)} first`,
+        error:
+          'the attempt took longer than its lease allows (OUTBOX_LEASE_SECONDS) ' +
+          `and was given up; the next one asks the ${what(backend)} first`,
         retryAfter: null,
       };
     if (error instanceof BackendRefusedError)
@@ -209,15 +215,20 @@ const what = (backend: Pick<Backend, 'kind'>) => `${backend.kind.toLowerCase()} 
 const CREATES = new Set<WriteOperation['op']>(['learning.createAccount', 'catalog.createUser']);
 
 const TAKEN =
-  "the key exists only upstream: linkIdentity with the backend's id attaches it to a user, then retryChange or dropChange this change";
+  "the key exists only upstream: linkIdentity with the backend's id " +
+  'attaches it to a user, then retryChange or dropChange this change';
 
 /** A call in words, for messages: the source API's verb and path. */
 export function describe(operation: WriteOperation): string {
   switch (operation.op) {
-    case 'catalog.deleteUser':
-      return `DELETE /api/v1/users/${operation.nativeId}${operation.onlyOrdersAndEnrollments ? '?only_orders_and_enrollments=true' : ''}`;
-    case 'embed.deleteUser':
-      return `DELETE /v1/headless/user/${operation.identifier}?action=${operation.action}${operation.reallocateTo ? `&reallocateTo=${operation.reallocateTo}` : ''}`;
+    case 'catalog.deleteUser': {
+      const query = operation.onlyOrdersAndEnrollments ? '?only_orders_and_enrollments=true' : '';
+      return `DELETE /api/v1/users/${operation.nativeId}${query}`;
+    }
+    case 'embed.deleteUser': {
+      const receiver = operation.reallocateTo ? `&reallocateTo=${operation.reallocateTo}` : '';
+      return `DELETE /v1/headless/user/${operation.identifier}?action=${operation.action}${receiver}`;
+    }
     case 'learning.disableAccount':
       return `DELETE /accounts/${operation.nativeId}`;
     case 'learning.createAccount':

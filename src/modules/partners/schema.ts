@@ -25,7 +25,9 @@ const ApiKeyRef = builder.prismaNode('ApiKey', {
   // lookup it could make itself finds nothing (findUnique above), as for users and accounts.
   authScopes: { admin: true, operator: true },
   description:
-    'A partner API key: the credential (sent as `Authorization: Bearer <key>`) is shown once at creation and stored only as a hash; this is what is kept about it. An admin sees its own keys, a partner admin every key of the partner.',
+    'A partner API key: the credential (sent as `Authorization: Bearer <key>`) ' +
+    'is shown once at creation and stored only as a hash; this is what is kept about it. ' +
+    'An admin sees its own keys, a partner admin every key of the partner.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The name given at creation, to tell keys apart.' }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
@@ -108,7 +110,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('CreatePartnerResult', ValidationError),
     authScopes: { operator: true },
     description:
-      'Operator only: provisions a partner, i.e. its root account, its first admin user and an API key for that admin (returned once).',
+      'Operator only: provisions a partner, i.e. its root account, ' +
+      'its first admin user and an API key for that admin (returned once).',
     args: {
       input: t.arg({
         type: builder.inputType('CreatePartnerInput', {
@@ -129,7 +132,9 @@ builder.mutationFields((t) => ({
     // ConflictError: the partner already holds MAX_ACTIVE_API_KEYS active keys.
     errors: resultUnion('CreateApiKeyResult', ValidationError),
     authScopes: { admin: true },
-    description: `Creates an API key acting as the calling admin (with its rights). The key is returned once. A partner holds at most ${MAX_ACTIVE_API_KEYS} active keys: one more is a ConflictError.`,
+    description:
+      'Creates an API key acting as the calling admin (with its rights). The key is returned once. ' +
+      `A partner holds at most ${MAX_ACTIVE_API_KEYS} active keys: one more is a ConflictError.`,
     args: {
       input: t.arg({
         type: builder.inputType('CreateApiKeyInput', {
@@ -153,7 +158,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('RevokeApiKeyResult', NotFoundError),
     authScopes: { admin: true },
     description:
-      'Revokes an API key at once (revoking a revoked key changes nothing). An admin revokes its own keys, a partner admin any key of the partner.',
+      'Revokes an API key at once (revoking a revoked key changes nothing). ' +
+      'An admin revokes its own keys, a partner admin any key of the partner.',
     args: {
       input: t.arg({
         type: builder.inputType('RevokeApiKeyInput', {
@@ -171,7 +177,8 @@ builder.mutationFields((t) => ({
     errors: resultUnion('ResetAccountIpAccessResult', NotFoundError),
     authScopes: { operator: true },
     description:
-      "Operator only: clears the account's requireIpGqlAccess (a partner locked out of GraphQL by its own allow-list). allowedIps and requireIpApiAccess stay.",
+      "Operator only: clears the account's requireIpGqlAccess (a partner locked out " +
+      'of GraphQL by its own allow-list). allowedIps and requireIpApiAccess stay.',
     args: {
       input: t.arg({
         type: builder.inputType('ResetAccountIpAccessInput', {

@@ -117,9 +117,13 @@ export async function executeRun(
 ): Promise<SyncRun | null> {
   const { prisma, logger } = deps;
   const claimed = await prisma.$queryRaw<{ id: string }[]>`
-    UPDATE "SyncRun" SET status = 'RUNNING', "startedAt" = COALESCE("startedAt", now()), worker = ${deps.workerId}, "heartbeatAt" = now()
+    UPDATE "SyncRun"
+       SET status = 'RUNNING', "startedAt" = COALESCE("startedAt", now()), worker = ${deps.workerId},
+           "heartbeatAt" = now()
      WHERE id = ${runId}::uuid
-       AND (status = 'QUEUED' OR (status = 'RUNNING' AND ("heartbeatAt" IS NULL OR "heartbeatAt" < now() - make_interval(secs => ${deps.staleSeconds}))))
+       AND (status = 'QUEUED'
+            OR (status = 'RUNNING'
+                AND ("heartbeatAt" IS NULL OR "heartbeatAt" < now() - make_interval(secs => ${deps.staleSeconds}))))
     RETURNING id`;
   if (!claimed.length) return null;
   const run = await prisma.syncRun.findUniqueOrThrow({ where: { id: runId }, include: { backend: true } });
@@ -378,7 +382,9 @@ async function confirmUnseen(
     await save({}, [
       {
         nativeId: null,
-        reason: `more than ${MAX_CONFIRM} known ${stream} records were not in this full pass: none was marked GONE (each is confirmed by id first, and that many are left to the next full pass)`,
+        reason:
+          `more than ${MAX_CONFIRM} known ${stream} records were not in this full pass: ` +
+          'none was marked GONE (each is confirmed by id first, and that many are left to the next full pass)',
       },
     ]);
     return 0;
@@ -531,7 +537,10 @@ function describeFailure(failure: Failure, error: unknown): string {
   const status = (error as { status?: unknown } | null)?.status;
   switch (failure) {
     case 'refused':
-      return `the backend refused the stored credential${typeof status === 'number' ? ` (HTTP ${status})` : ''}: replace it with updateBackend`;
+      return (
+        `the backend refused the stored credential${typeof status === 'number' ? ` (HTTP ${status})` : ''}: ` +
+        'replace it with updateBackend'
+      );
     case 'unavailable':
       return `the backend could not be reached: ${errorMessage(error)}`;
     case 'protocol':

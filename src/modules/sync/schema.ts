@@ -25,7 +25,8 @@ const SyncBackendInput = builder.inputType('SyncBackendInput', {
     id: f.id({ required: true, description: 'The Backend.' }),
     full: f.boolean({
       description:
-        'Read every record (and mark what is no longer there GONE) instead of the changes since the last successful run. Default false; a backend never synced gets a full run anyway.',
+        'Read every record (and mark what is no longer there GONE) instead of the changes since ' +
+        'the last successful run. Default false; a backend never synced gets a full run anyway.',
     }),
   }),
 });
@@ -34,7 +35,8 @@ builder.mutationField('syncBackend', (t) =>
   t.field({
     type: SyncBackendSuccess,
     description:
-      'Queues a sync run of one backend (partner admins). A run already queued or running for it is answered instead of a second one; asking for a full run makes a queued incremental one full.',
+      'Queues a sync run of one backend (partner admins). A run already queued or running for it is ' +
+      'answered instead of a second one; asking for a full run makes a queued incremental one full.',
     errors: resultUnion('SyncBackendResult', NotFoundError),
     authScopes: { partnerAdmin: true },
     args: {

@@ -168,7 +168,8 @@ async function orphans(prisma: PrismaClient, staleSeconds: number): Promise<{ id
   return prisma.$queryRaw<{ id: string; backendId: string }[]>`
     SELECT id, "backendId" FROM "SyncRun"
      WHERE status = 'QUEUED'
-        OR (status = 'RUNNING' AND ("heartbeatAt" IS NULL OR "heartbeatAt" < now() - make_interval(secs => ${staleSeconds})))
+        OR (status = 'RUNNING'
+            AND ("heartbeatAt" IS NULL OR "heartbeatAt" < now() - make_interval(secs => ${staleSeconds})))
      ORDER BY id LIMIT 1000`;
 }
 

@@ -94,7 +94,10 @@ export function assertMayCreateUsers(ctx: RequestContext): void {
 export async function createUsers(
   ctx: RequestContext,
   raw: { users: unknown[]; idempotencyKey?: string | null },
-  /** How errors name item i (default i): a caller that sends only part of its request names them by their place in it. */
+  /**
+   * How errors name item i (default i): a caller that sends only part of its request names them by
+   * their place in it.
+   */
   position: (index: number) => number = (index) => index,
 ): Promise<BulkItemResult[]> {
   const principal = requireUser(ctx);

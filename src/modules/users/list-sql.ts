@@ -1,8 +1,9 @@
 // The users' filter and order as SQL (emitted from filters.ts's declarations, for every read
-// that runs its own statement: the compiled users page, compiled/sql.ts, and the REST lists), and the one statement of listUserViews: a page of visible users as a view reads
-// them (each REST list's own `select`, service.ts), from that Prisma `select` and the
-// datamodel, so that the REST lists cost one statement, no Prisma query, and carry only the
-// columns and relations their wire form shows.
+// that runs its own statement: the compiled users page, compiled/sql.ts, and the REST lists), and
+// the one statement of listUserViews: a page of visible users as a view reads them (each REST
+// list's own `select`, service.ts), from that Prisma `select` and the datamodel, so that the REST
+// lists cost one statement, no Prisma query, and carry only the columns and relations their wire
+// form shows.
 import { createHash } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { Principal } from '../../auth/principal.js';
@@ -174,7 +175,8 @@ function compile(view: View): Compiled {
     parts.push([
       name,
       () =>
-        `(SELECT COALESCE(json_agg(${body} ORDER BY ${orderSql}), '[]'::json) FROM "${field.type}" ${r} WHERE ${r}."${column}" = v.id)`,
+        `(SELECT COALESCE(json_agg(${body} ORDER BY ${orderSql}), '[]'::json) ` +
+        `FROM "${field.type}" ${r} WHERE ${r}."${column}" = v.id)`,
     ]);
     revive.relations.push([name, target.revive, true]);
   }
@@ -247,8 +249,10 @@ export function userViewsSql(principal: Principal | null, filter: UserListFilter
   // ORDER BY on the users' own columns could lead the planner to walk an index of that order
   // over the whole table instead of sorting the page's rows.
   const orderBy = userOrderSql({ field: page.order }, 'u');
-  const text = `WITH page AS MATERIALIZED (SELECT u.id, row_number() OVER (ORDER BY ${orderBy}) AS rn FROM "User" u WHERE ${condition} ORDER BY ${orderBy} LIMIT ${take} OFFSET ${skip})
-SELECT (SELECT COALESCE(json_agg(${viewJson} ORDER BY p.rn), '[]'::json) FROM page p JOIN "User" v ON v.id = p.id ${joins.join(' ')})::text AS users,
+  const text = `WITH page AS MATERIALIZED (SELECT u.id, row_number() OVER (ORDER BY ${orderBy}) AS rn FROM "User" u
+  WHERE ${condition} ORDER BY ${orderBy} LIMIT ${take} OFFSET ${skip})
+SELECT (SELECT COALESCE(json_agg(${viewJson} ORDER BY p.rn), '[]'::json)
+  FROM page p JOIN "User" v ON v.id = p.id ${joins.join(' ')})::text AS users,
   (CASE WHEN ${ends} THEN ${skip} + ${n} ELSE (SELECT count(*) FROM "User" u WHERE ${condition}) END)::int AS total`;
   const name = statementName(text);
   return name ? { text, values, name } : { text, values };

@@ -72,12 +72,14 @@ async function lockMerge(
   sourceId: string,
   targetId: string,
 ): Promise<{ source: User; target: User }> {
-  await tx.$queryRaw`SELECT c.id FROM "Client" c JOIN "User" u ON u."clientId" = c.id WHERE u.id = ${sourceId}::uuid FOR KEY SHARE OF c`;
+  await tx.$queryRaw`
+    SELECT c.id FROM "Client" c JOIN "User" u ON u."clientId" = c.id WHERE u.id = ${sourceId}::uuid FOR KEY SHARE OF c`;
   const chain = await tx.$queryRaw<{ id: string }[]>`
     WITH RECURSIVE chain (id, next, hops) AS (
       SELECT id, "mergedIntoId", 0 FROM "User" WHERE id = ${targetId}::uuid
       UNION ALL
-      SELECT u.id, u."mergedIntoId", chain.hops + 1 FROM "User" u JOIN chain ON u.id = chain.next WHERE chain.hops < ${MAX_CHAIN}
+      SELECT u.id, u."mergedIntoId", chain.hops + 1
+        FROM "User" u JOIN chain ON u.id = chain.next WHERE chain.hops < ${MAX_CHAIN}
     )
     SELECT id FROM "User" WHERE id = ${sourceId}::uuid OR id IN (SELECT id FROM chain) ORDER BY id FOR UPDATE`;
   const hops = chain.map((u) => u.id).filter((id) => id !== sourceId && id !== targetId);

@@ -149,8 +149,11 @@ function isPhone(s: string): boolean {
 
 // ---------------------------------------------------------------------------- national ids
 
-const ID_LABEL =
-  /^(?:ssn|sin|itin|nino|nin|ni|social security|national insurance)(?:\s*(?:number|no\.?|num|#))?(?:\s*[:=#.-]\s*|\s+|(?=\d)|(?=[a-z]{2}\d))/;
+const ID_LABEL = new RegExp(
+  /^(?:ssn|sin|itin|nino|nin|ni|social security|national insurance)/.source +
+    /(?:\s*(?:number|no\.?|num|#))?/.source +
+    /(?:\s*[:=#.-]\s*|\s+|(?=\d)|(?=[a-z]{2}\d))/.source,
+);
 const D = '[\\s.\\-/]?';
 // US SSN (3-2-4), anywhere in the value; with separators, as plain 9 digits are allowed.
 const SSN = /(?<!\d)\d{3}[\s.\-/]\d{2}[\s.\-/]\d{4}(?!\d)/;

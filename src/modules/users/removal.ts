@@ -106,7 +106,8 @@ async function deleteUpstream(
       throw new UnsupportedByBackendError(
         embed,
         'deleteUser',
-        'the embed backend reallocates courses only to one of its own users, and reallocateTo has no user there; give a receiver that has one, or action DELETE or IGNORE; nothing was changed',
+        'the embed backend reallocates courses only to one of its own users, and reallocateTo has ' +
+          'no user there; give a receiver that has one, or action DELETE or IGNORE; nothing was changed',
       );
   }
   let pending: PendingChange[] = [];

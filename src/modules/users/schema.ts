@@ -48,7 +48,9 @@ export const UserRef = builder.prismaNode('User', {
   ...sqlVisible(userPredicate),
   runScopesOnType: true,
   description:
-    'One person inside one partner, with an identity for each dialect it is known to: learning (`externalUserId`, `uuid`), catalog (`catalogId` and the profile) and embed (`identifier`, `client`, `metadata`). A user sees itself; admins see the users of the accounts they administer.',
+    'One person inside one partner, with an identity for each dialect it is known to: ' +
+    'learning (`externalUserId`, `uuid`), catalog (`catalogId` and the profile) and embed (`identifier`, ' +
+    '`client`, `metadata`). A user sees itself; admins see the users of the accounts they administer.',
   fields: (t) => ({
     uuid: t.exposeString('id', { description: "The learning dialect's account id; the `sub` of a JWT." }),
     status: t.expose('status', { type: UserStatusEnum, description: 'Where the user is in its lifecycle.' }),
@@ -64,7 +66,8 @@ export const UserRef = builder.prismaNode('User', {
     }),
     registeredInCatalog: t.exposeBoolean('inCatalog', {
       description:
-        'True once the user has a catalog identity (an e-mail address given at creation or later); `catalogId` is null until then.',
+        'True once the user has a catalog identity (an e-mail address ' +
+        'given at creation or later); `catalogId` is null until then.',
     }),
     canvasUserId: t.exposeInt('canvasUserId', {
       nullable: true,
@@ -94,7 +97,8 @@ export const UserRef = builder.prismaNode('User', {
       nullable: true,
       ...PII,
       description:
-        'Catalog login e-mail address, unique per partner among catalog users (stored lower-case). Personal data (tag pii).',
+        'Catalog login e-mail address, unique per partner among ' +
+        'catalog users (stored lower-case). Personal data (tag pii).',
     }),
     customFields: t.field({
       type: 'JSONObject',
@@ -262,7 +266,9 @@ const UserFilterInput = builder.inputType('UserFilter', {
     // Matches names and e-mails, so it can probe personal data: out of a contract without pii.
     search: t.string({
       ...PII,
-      description: `Case-insensitive substring (taken literally) of externalUserId, identifier, e-mail, user name, first or last name; at most ${MAX_SEARCH} characters. Matches personal data (tag pii).`,
+      description:
+        'Case-insensitive substring (taken literally) of externalUserId, identifier, e-mail, user name, ' +
+        `first or last name; at most ${MAX_SEARCH} characters. Matches personal data (tag pii).`,
     }),
   }),
 });
@@ -315,7 +321,8 @@ builder.queryFields((t) => ({
     authScopes: { member: true },
     ...sqlRoot('byId'),
     description:
-      'The user with this id; null with a NOT_FOUND error when it names no user the caller may see (unknown, deleted and foreign ids alike). Merged users are found, with `mergedInto`.',
+      'The user with this id; null with a NOT_FOUND error when it names no user the caller may ' +
+      'see (unknown, deleted and foreign ids alike). Merged users are found, with `mergedInto`.',
     args: { id: t.arg.id({ required: true, description: 'Global id or uuid.' }) },
     resolve: async (query, _root, args, ctx) => {
       const id = nativeId('User', String(args.id));
@@ -330,7 +337,8 @@ builder.queryFields((t) => ({
     nullable: true,
     authScopes: { member: true },
     description:
-      "The user of the caller's partner holding one key: give exactly one of the arguments (otherwise BAD_USER_INPUT). Null with a NOT_FOUND error when no user the caller may see holds it.",
+      "The user of the caller's partner holding one key: give exactly one of the arguments (otherwise " +
+      'BAD_USER_INPUT). Null with a NOT_FOUND error when no user the caller may see holds it.',
     args: {
       externalUserId: t.arg.string({ description: 'The learning key.' }),
       email: t.arg.string({ ...PII, description: 'The catalog e-mail address, in any case. Personal data (tag pii).' }),
@@ -352,7 +360,8 @@ builder.queryFields((t) => ({
     cursor: 'id',
     authScopes: { member: true },
     description:
-      'The users the caller may see (an admin: those of the accounts it administers; any other user: itself), by id unless `orderBy` says otherwise. Deleted users are never listed.',
+      'The users the caller may see (an admin: those of the accounts it administers; any other user: ' +
+      'itself), by id unless `orderBy` says otherwise. Deleted users are never listed.',
     args: {
       filter: t.arg({ type: UserFilterInput, description: 'Left out: every user the caller may see.' }),
       orderBy: t.arg({ type: UserOrderInput, description: 'Left out: by id (creation order).' }),
@@ -381,7 +390,8 @@ const ProfileFields = (t: PothosInputFieldBuilder) => ({
   email: t.string({
     ...PII,
     description:
-      'Catalog login, unique per partner among catalog users (stored lower-case); giving it creates the catalog identity.',
+      'Catalog login, unique per partner among catalog users ' +
+      '(stored lower-case); giving it creates the catalog identity.',
   }),
   userName: t.string({ ...PII, description: 'Catalog login name, 1 to 255 characters (default: the e-mail address).' }),
   firstName: t.string({ ...PII, description: 'Given name, at most 255 characters.' }),
@@ -408,12 +418,14 @@ type PothosInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1
 
 const CreateUserInput = builder.inputType('CreateUserInput', {
   description:
-    'A new user: at least one identity (externalUserId, email or identifier) and any profile fields. Each key must be free in the partner.',
+    'A new user: at least one identity (externalUserId, email or identifier) ' +
+    'and any profile fields. Each key must be free in the partner.',
   fields: (t) => ({
     accountId: t.id({ description: 'Account to register the user in (default: the partner).' }),
     externalUserId: t.string({
       description:
-        'Learning identity, at most 255 characters, unique per partner; must not carry personal data (an e-mail address, phone number or national id is refused with PiiRejectedError).',
+        'Learning identity, at most 255 characters, unique per partner; must not carry personal ' +
+        'data (an e-mail address, phone number or national id is refused with PiiRejectedError).',
     }),
     identifier: t.string({ description: 'Embed identity: at most 255 characters without "/", unique per partner.' }),
     clientIdentifier: t.string({ description: 'Embed client the user belongs to (needs `identifier`).' }),
@@ -430,7 +442,8 @@ const UserPayload = (name: string, what: string) =>
 builder.objectType(PiiRejectedError, {
   name: 'PiiRejectedError',
   description:
-    'A value that must not carry personal data looks like an e-mail address, a phone number or a national id. That is externalUserId, the learning identity, which must stay anonymous. Nothing was changed.',
+    'A value that must not carry personal data looks like an e-mail address, a phone number or a national ' +
+    'id. That is externalUserId, the learning identity, which must stay anonymous. Nothing was changed.',
   interfaces: [ErrorInterface],
   shareable: true,
   isTypeOf: (value) => value instanceof PiiRejectedError,
@@ -459,7 +472,9 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      'Creates a user in an account the caller administers. A key (externalUserId, email, identifier) already held in the partner, also by a disabled or deleted user, is a ConflictError naming it, never a second user.',
+      'Creates a user in an account the caller administers. A key (externalUserId, ' +
+      'email, identifier) already held in the partner, also by a disabled ' +
+      'or deleted user, is a ConflictError naming it, never a second user.',
     args: { input: t.arg({ type: CreateUserInput, required: true, description: 'The new user.' }) },
     resolve: async (_root, { input }, ctx) => ({ user: await createUser(ctx, toCreateInput(input)) }),
   }),
@@ -489,7 +504,8 @@ const CreateUsersSuccess = builder.objectRef<{ results: BulkItemResult[] }>('Cre
         union: {
           name: 'CreateUsersItemResult',
           description:
-            'One item of createUsers: CreateUserSuccess, or the typed error that item failed with (the others are not affected).',
+            'One item of createUsers: CreateUserSuccess, or the typed ' +
+            'error that item failed with (the others are not affected).',
         },
       },
       description: 'One result per input item, in input order.',
@@ -514,7 +530,8 @@ const CreateUsersInput = builder.inputType('CreateUsersInput', {
     }),
     idempotencyKey: t.string({
       description:
-        "At most 255 characters, scoped to the caller's credential: a retried call with the same key returns the first call's results instead of creating again.",
+        "At most 255 characters, scoped to the caller's credential: a retried call " +
+        "with the same key returns the first call's results instead of creating again.",
     }),
   }),
 });
@@ -540,7 +557,8 @@ export const UpdateUserSuccess = UserPayload('UpdateUserSuccess', 'as it is now'
 
 const UpdateUserInput = builder.inputType('UpdateUserInput', {
   description:
-    'Which user, and the fields to change: fields left out stay as they are. A user without admin rights may change its own names, timeZone, locale, termsOfUse, customFields and metadata.',
+    'Which user, and the fields to change: fields left out stay as they are. A user without admin ' +
+    'rights may change its own names, timeZone, locale, termsOfUse, customFields and metadata.',
   fields: (t) => ({
     id: t.id({ required: true, description: 'The user: global id or uuid.' }),
     externalUserId: t.string({ description: 'Only while unset: keys never change.' }),
@@ -574,7 +592,8 @@ const MergeUsersSuccess = builder.objectRef<{ source: User; target: User }>('Mer
     target: t.field({
       type: UserRef,
       description:
-        "The user merged into (the end of the target's merge chain), with the source's identities, entitlements, courses, enrollments and orders.",
+        "The user merged into (the end of the target's merge chain), " +
+        "with the source's identities, entitlements, courses, enrollments and orders.",
       resolve: (p) => p.target,
     }),
   }),
@@ -594,7 +613,10 @@ const ReallocateCoursesSuccess = builder.objectRef<{ moved: number }>('Reallocat
   fields: (t) => ({ moved: t.exposeInt('moved', { description: 'Courses moved (0 when the user owned none).' }) }),
 });
 
-/** Its `pendingChanges` (the outbox's, when the user was in several connected backends): src/modules/outbox/schema.ts. */
+/**
+ * Its `pendingChanges` (the outbox's, when the user was in several connected backends):
+ * src/modules/outbox/schema.ts.
+ */
 export const DeleteUserSuccess = builder
   .objectRef<{ id: string; pendingChanges: PendingChange[] }>('DeleteUserSuccess')
   .implement({
@@ -619,7 +641,10 @@ builder.mutationFields((t) => ({
     type: CreateUsersSuccess,
     errors: resultUnion('CreateUsersResult', ValidationError),
     authScopes: { admin: true },
-    description: `Creates up to ${MAX_BULK} users in one call, each as createUser would: one result per item, in input order, and one bad item never fails the others. The call as a whole fails only when the list itself is refused (empty, too long, a malformed idempotencyKey).`,
+    description:
+      `Creates up to ${MAX_BULK} users in one call, each as createUser would: one result per item, ` +
+      'in input order, and one bad item never fails the others. The call as a whole fails ' +
+      'only when the list itself is refused (empty, too long, a malformed idempotencyKey).',
     args: {
       input: t.arg({
         type: CreateUsersInput,
@@ -650,7 +675,8 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      'Lazy provisioning: the user of the partner holding the key, created when none does. Idempotent, also under concurrent calls (they all answer the same user).',
+      'Lazy provisioning: the user of the partner holding the key, created when none does. ' +
+      'Idempotent, also under concurrent calls (they all answer the same user).',
     args: { input: t.arg({ type: EnsureUserInput, required: true, description: 'The key.' }) },
     resolve: (_root, { input }, ctx) => ensureUser(ctx, input),
   }),
@@ -666,7 +692,8 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { member: true },
     description:
-      'Changes profile fields, metadata and unset keys of a user: an admin within what it administers, any user on itself (profile fields only). Keys, once set, never change.',
+      'Changes profile fields, metadata and unset keys of a user: an admin within what it ' +
+      'administers, any user on itself (profile fields only). Keys, once set, never change.',
     args: { input: t.arg({ type: UpdateUserInput, required: true, description: 'The user and the changes.' }) },
     resolve: async (_root, { input }, ctx) => ({
       user: await updateUser(ctx, { ...input, id: idArg('User', input.id) } as UpdateUserData),
@@ -683,7 +710,8 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      'Makes a user DISABLED: it cannot authenticate (its credentials are refused), stays readable by admins, and its keys cannot be taken by a new user. Admins only, within what they administer.',
+      'Makes a user DISABLED: it cannot authenticate (its credentials are refused), stays readable by ' +
+      'admins, and its keys cannot be taken by a new user. Admins only, within what they administer.',
     args: {
       input: t.arg({ type: UserIdInput('DisableUserInput', 'disable'), required: true, description: 'The user.' }),
     },
@@ -704,7 +732,10 @@ builder.mutationFields((t) => ({
     errors: resultUnion('MergeUsersResult', NotFoundError, ValidationError),
     authScopes: { admin: true },
     description:
-      "Merges one user into another of the same partner: the source becomes MERGED with `mergedInto`, the target gains the source's identities it lacks, the union of entitlements, and the source's courses, enrollments and orders. A target that is itself merged is followed to the end of its chain; merging a user into itself or into its own chain is refused. Admins only, within what they administer.",
+      'Merges one user into another of the same partner: the source becomes MERGED with `mergedInto`, ' +
+      "the target gains the source's identities it lacks, the union of entitlements, and the source's " +
+      'courses, enrollments and orders. A target that is itself merged is followed to the end of its chain; ' +
+      'merging a user into itself or into its own chain is refused. Admins only, within what they administer.',
     args: {
       input: t.arg({
         type: builder.inputType('MergeUsersInput', {
@@ -731,7 +762,8 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      "Clears a merged user's `mergedInto` and makes it ACTIVE again (catalog `clear_merged_into_user_id`); what the merge moved stays with the target. Admins only, within what they administer.",
+      "Clears a merged user's `mergedInto` and makes it ACTIVE again (catalog `clear_merged_into_user_id`); " +
+      'what the merge moved stays with the target. Admins only, within what they administer.',
     args: {
       input: t.arg({
         type: UserIdInput('UnmergeUserInput', 'unmerge'),
@@ -775,7 +807,11 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      'Deletes a user, doing with its courses what `action` says. The user answers NOT_FOUND afterwards and its keys stay taken. Admins only, within what they administer; an embed user (one with an identifier) needs the AUTOMATE plan or above. A user of one connected backend is deleted there at once (its verdict is the answer); one of several is deleted there through the outbox: the answer comes at once, with the `pendingChanges` still on their way.',
+      'Deletes a user, doing with its courses what `action` says. The user answers NOT_FOUND ' +
+      'afterwards and its keys stay taken. Admins only, within what they administer; ' +
+      'an embed user (one with an identifier) needs the AUTOMATE plan or above. A user of one connected ' +
+      'backend is deleted there at once (its verdict is the answer); one of several is deleted there ' +
+      'through the outbox: the answer comes at once, with the `pendingChanges` still on their way.',
     args: {
       input: t.arg({
         type: builder.inputType('DeleteUserInput', {
@@ -789,7 +825,8 @@ builder.mutationFields((t) => ({
             }),
             reallocateTo: f.id({
               description:
-                "REALLOCATE's receiver: global id or uuid of a user of the same partner (default: the partner's first admin).",
+                "REALLOCATE's receiver: global id or uuid of a user of " +
+                "the same partner (default: the partner's first admin).",
             }),
           }),
         }),
@@ -811,7 +848,8 @@ builder.mutationFields((t) => ({
     ),
     authScopes: { admin: true },
     description:
-      "Deletes only a user's orders and enrollments; the user and its courses stay (catalog `only_orders_and_enrollments`). Admins only, within what they administer.",
+      "Deletes only a user's orders and enrollments; the user and its courses stay " +
+      '(catalog `only_orders_and_enrollments`). Admins only, within what they administer.',
     args: {
       input: t.arg({
         type: UserIdInput('DeleteUserDependenciesInput', 'strip of its orders and enrollments'),

@@ -361,7 +361,10 @@ export async function createUser(ctx: RequestContext, raw: CreateUserInput): Pro
   }
 }
 
-/** A key of `row` another user of the partner holds: the ConflictError the insert would meet, found before a backend is asked. */
+/**
+ * A key of `row` another user of the partner holds: the ConflictError the insert would meet, found
+ * before a backend is asked.
+ */
 async function assertKeysFree(tx: Tx, principal: UserPrincipal, row: Prisma.UserCreateManyInput): Promise<void> {
   const keys = (['externalUserId', 'email', 'identifier'] as const).filter((k) => row[k]);
   if (!keys.length) return;

@@ -13,7 +13,8 @@ Viewer.implement({
       type: 'User',
       nullable: true,
       description:
-        "The user the credentials act as (an API key's admin, a JWT's `sub`); null for the operator and for anonymous callers.",
+        "The user the credentials act as (an API key's admin, " +
+        "a JWT's `sub`); null for the operator and for anonymous callers.",
       resolve: (query, _v, _args, ctx) =>
         isUser(ctx.principal) ? ctx.prisma.user.findUnique({ ...query, where: { id: ctx.principal.userId } }) : null,
     }),
@@ -28,7 +29,8 @@ Viewer.implement({
     }),
     isAdmin: t.boolean({
       description:
-        'True when the caller administers something: the whole partner (PARTNER_ADMIN or ALL) or at least one account subtree.',
+        'True when the caller administers something: ' +
+        'the whole partner (PARTNER_ADMIN or ALL) or at least one account subtree.',
       resolve: (_v, _args, ctx) => isAdmin(ctx.principal),
     }),
     isPartnerAdmin: t.boolean({

@@ -212,6 +212,7 @@ function connection(
   const edgeType = getNamedType(connectionType.getFields().edges!.type) as GraphQLObjectType;
   const nodeType = getNamedType(edgeType.getFields().node!.type) as GraphQLObjectType;
   const page = b.alias('p');
+  const pageCursor = cursorOf(page);
   const pageRows = `(SELECT ${x}.* FROM "${model}" ${x} WHERE ${where} ORDER BY ${x}.id LIMIT ${size + 1})`;
   const value = (f: FieldPlan): string => {
     if (f.args.length) throw new NotCompiled();
@@ -228,9 +229,12 @@ function connection(
             case 'hasPreviousPage':
               return 'false';
             case 'startCursor':
-              return `(SELECT ${cursorOf(page)} FROM ${pageRows} ${page} WHERE ${size} > 0 ORDER BY ${page}.id LIMIT 1)`;
+              return `(SELECT ${pageCursor} FROM ${pageRows} ${page} WHERE ${size} > 0 ORDER BY ${page}.id LIMIT 1)`;
             case 'endCursor':
-              return `(SELECT ${cursorOf(page)} FROM (SELECT * FROM ${pageRows} l ORDER BY l.id LIMIT ${size}) ${page} ORDER BY ${page}.id DESC LIMIT 1)`;
+              return (
+                `(SELECT ${pageCursor} FROM (SELECT * FROM ${pageRows} l ` +
+                `ORDER BY l.id LIMIT ${size}) ${page} ORDER BY ${page}.id DESC LIMIT 1)`
+              );
             case '__typename':
               return `'PageInfo'`;
             default:
@@ -241,12 +245,15 @@ function connection(
         const joins: string[] = [];
         const edge = object(f.children!, (g) => {
           if (g.args.length) throw new NotCompiled();
-          if (g.name === 'cursor') return cursorOf(page);
+          if (g.name === 'cursor') return pageCursor;
           if (g.name === '__typename') return `'${edgeType.name}'`;
           if (g.name === 'node' && g.children) return rowObject(b, nodeType, page, g.children, joins);
           throw new NotCompiled();
         });
-        return `(SELECT COALESCE(json_agg(${edge} ORDER BY ${page}.id), '[]'::json) FROM (SELECT * FROM ${pageRows} l ORDER BY l.id LIMIT ${size}) ${page} ${joins.join(' ')})`;
+        return (
+          `(SELECT COALESCE(json_agg(${edge} ORDER BY ${page}.id), '[]'::json) ` +
+          `FROM (SELECT * FROM ${pageRows} l ORDER BY l.id LIMIT ${size}) ${page} ${joins.join(' ')})`
+        );
       }
       default:
         throw new NotCompiled();
@@ -284,7 +291,9 @@ export function buildRowsSql(
         const r = b.alias('r');
         const joins: string[] = [];
         const body = rowObject(b, nodeType, r, f.children!, joins);
-        const row = `(SELECT ${body} FROM "${model}" ${r} ${joins.join(' ')} WHERE ${r}.id = ${b.param(id)} AND ${b.visible(model, r)})`;
+        const row =
+          `(SELECT ${body} FROM "${model}" ${r} ${joins.join(' ')} ` +
+          `WHERE ${r}.id = ${b.param(id)} AND ${b.visible(model, r)})`;
         // No such row the caller sees: the executor's NOT_FOUND.
         return `COALESCE(${row}, ${DENIED_SQL})`;
       }

@@ -119,7 +119,8 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
         if (!key) throw new NotCompiled();
         const joined = (relation: string) => (relation === 'partner' ? ap : noJoins());
         joins.push(
-          `LEFT JOIN "Account" ${a} ON ${a}.id = ${u}."${key}" LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId"`,
+          `LEFT JOIN "Account" ${a} ON ${a}.id = ${u}."${key}" ` +
+            `LEFT JOIN "Account" ${ap} ON ${ap}.id = ${a}."partnerId"`,
         );
         return `CASE WHEN ${a}.id IS NOT NULL THEN ${object(children, (g) => sql.Account.get(g.name)!(a, joined))} END`;
       }
@@ -139,19 +140,27 @@ function userObject(b: Builder, p: UserPrincipal, u: string, fields: FieldPlan[]
         const m = b.alias('m');
         const own: string[] = [];
         const body = userObject(b, p, m, children, own);
-        return `(SELECT ${body} FROM "User" ${m} ${own.join(' ')} WHERE ${m}.id = ${u}."mergedIntoId" AND ${visible(b, p, m)})`;
+        return (
+          `(SELECT ${body} FROM "User" ${m} ${own.join(' ')} ` +
+          `WHERE ${m}.id = ${u}."mergedIntoId" AND ${visible(b, p, m)})`
+        );
       }
       case 'entitlements': {
         const e = b.alias('e');
         const body = object(children, (g) => sql.Entitlement.get(g.name)!(e, noJoins));
-        return `(SELECT COALESCE(json_agg(${body} ORDER BY ${e}.kind), '[]'::json) FROM "Entitlement" ${e} WHERE ${e}."userId" = ${u}.id)`;
+        return (
+          `(SELECT COALESCE(json_agg(${body} ORDER BY ${e}.kind), '[]'::json) ` +
+          `FROM "Entitlement" ${e} WHERE ${e}."userId" = ${u}.id)`
+        );
       }
       default: {
         const counted = COUNTED[f.name];
         if (!counted) throw new NotCompiled();
         // The user is visible, so all of its rows of the partner are (course/enrollment/orderVisibility).
         const x = b.alias('x');
-        const count = `(SELECT count(*)::int FROM "${counted.table}" ${x} WHERE ${x}."${counted.owner}" = ${u}.id AND ${x}."partnerId" = ${b.param(p.partnerId)})`;
+        const count =
+          `(SELECT count(*)::int FROM "${counted.table}" ${x} ` +
+          `WHERE ${x}."${counted.owner}" = ${u}.id AND ${x}."partnerId" = ${b.param(p.partnerId)})`;
         return object(children, (g) => (g.name === 'totalCount' ? count : `'${counted.typename}'`));
       }
     }
@@ -189,11 +198,14 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
     // resolver's unseenCursor check).
     const cols = order ? [order.column, 'id'] : ['id'];
     const list = (x: string) => cols.map((col) => `${x}."${col}"`).join(', ');
-    const cursorRow = `(SELECT ${list('cr')} FROM "User" cr WHERE cr.id = ${b.param(id)}::uuid AND ${visible(b, p, 'cr')})`;
+    const cursorWhere = `cr.id = ${b.param(id)}::uuid AND ${visible(b, p, 'cr')}`;
+    const cursorRow = `(SELECT ${list('cr')} FROM "User" cr WHERE ${cursorWhere})`;
     cursorCondition = ` AND (${list(u)}) ${dir === 'ASC' ? '>=' : '<='} ${cursorRow}`;
   }
   const offset = args.after != null ? ' OFFSET 1' : '';
-  const page = `SELECT ${u}.* FROM "User" ${u} WHERE ${where}${cursorCondition} ORDER BY ${orderBy(u)} LIMIT ${size + 1}${offset}`;
+  const page =
+    `SELECT ${u}.* FROM "User" ${u} WHERE ${where}${cursorCondition} ` +
+    `ORDER BY ${orderBy(u)} LIMIT ${size + 1}${offset}`;
 
   const value = (f: FieldPlan): string => {
     switch (f.name) {
@@ -201,7 +213,10 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
         return `'QueryUsersConnection'`;
       case 'totalCount': {
         const t = b.alias('u');
-        return `(SELECT count(*)::int FROM "User" ${t} WHERE ${[visible(b, p, t), ...userFilterSql(args.filter, t, (v) => b.param(v))].join(' AND ')})`;
+        return (
+          `(SELECT count(*)::int FROM "User" ${t} ` +
+          `WHERE ${[visible(b, p, t), ...userFilterSql(args.filter, t, (v) => b.param(v))].join(' AND ')})`
+        );
       }
       case 'pageInfo':
         return object(f.children!, (g) => {
@@ -213,7 +228,10 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
             case 'startCursor':
               return `(SELECT ${cursorOf('r')} FROM numbered r WHERE r.rn = 1 AND r.rn <= ${size})`;
             case 'endCursor':
-              return `(SELECT ${cursorOf('r')} FROM numbered r WHERE r.rn = LEAST((SELECT count(*) FROM page), ${size}))`;
+              return (
+                `(SELECT ${cursorOf('r')} FROM numbered r ` +
+                `WHERE r.rn = LEAST((SELECT count(*) FROM page), ${size}))`
+              );
             default:
               return `'PageInfo'`;
           }
@@ -228,7 +246,10 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
               ? userObject(b, p, e, g.children!, joins)
               : `'QueryUsersConnectionEdge'`,
         );
-        return `(SELECT COALESCE(json_agg(${edge} ORDER BY ${e}.rn), '[]'::json) FROM numbered ${e} ${joins.join(' ')} WHERE ${e}.rn <= ${size})`;
+        return (
+          `(SELECT COALESCE(json_agg(${edge} ORDER BY ${e}.rn), '[]'::json) ` +
+          `FROM numbered ${e} ${joins.join(' ')} WHERE ${e}.rn <= ${size})`
+        );
       }
       default:
         throw new NotCompiled();
@@ -236,7 +257,10 @@ function connection(b: Builder, p: UserPrincipal, args: UsersArgs, fields: Field
   };
   const body = object(fields, value);
   const n = b.alias('n');
-  return `(WITH page AS (${page}), numbered AS (SELECT ${n}.*, row_number() OVER (ORDER BY ${orderBy(n)}) AS rn FROM page ${n}) SELECT ${body})`;
+  return (
+    `(WITH page AS (${page}), numbered AS (SELECT ${n}.*, row_number() ` +
+    `OVER (ORDER BY ${orderBy(n)}) AS rn FROM page ${n}) SELECT ${body})`
+  );
 }
 
 /**
@@ -247,7 +271,11 @@ function nodeList(b: Builder, p: UserPrincipal, ids: (string | null)[], fields: 
   const [k, u] = [b.alias('k'), b.alias('u')];
   const joins: string[] = [];
   const body = userObject(b, p, u, fields, joins);
-  return `(SELECT COALESCE(json_agg(CASE WHEN ${u}.id IS NOT NULL THEN ${body} END ORDER BY ${k}.ord), '[]'::json) FROM unnest(${b.param(ids)}::uuid[]) WITH ORDINALITY AS ${k}(id, ord) LEFT JOIN "User" ${u} ON ${u}.id = ${k}.id AND ${visible(b, p, u)} ${joins.join(' ')})`;
+  return (
+    `(SELECT COALESCE(json_agg(CASE WHEN ${u}.id IS NOT NULL THEN ${body} END ORDER BY ${k}.ord), '[]'::json) ` +
+    `FROM unnest(${b.param(ids)}::uuid[]) WITH ORDINALITY AS ${k}(id, ord) ` +
+    `LEFT JOIN "User" ${u} ON ${u}.id = ${k}.id AND ${visible(b, p, u)} ${joins.join(' ')})`
+  );
 }
 
 /**
