@@ -12,7 +12,8 @@ let a: Partner;
 let b: Partner;
 
 const ACCOUNT =
-  'account { ulid name parent { ulid } smsAccess legacyAccess lrnAccess requireIpGqlAccess requireIpApiAccess allowedIps plan }';
+  'account { ulid name parent { ulid } smsAccess legacyAccess ' +
+  'lrnAccess requireIpGqlAccess requireIpApiAccess allowedIps plan }';
 const create = (token: string, input: Record<string, unknown>) =>
   run(h, token, 'createAccount', input, `... on CreateAccountSuccess { ${ACCOUNT} }`);
 const update = (token: string, input: Record<string, unknown>) =>
@@ -192,7 +193,8 @@ describe('addAccountAdmin / removeAccountAdmin', () => {
 });
 
 describe('the access-flag migration', () => {
-  it('converts legacyAccess and lrnAccess of an existing store in place: NONE is false, any other value true', async () => {
+  it(`converts legacyAccess and lrnAccess of an existing store in place: NONE is false, \
+any other value true`, async () => {
     const database = storeKind === 'postgres' ? await createTestDatabase() : null;
     const store = await openStore({
       ...(database ? { databaseUrl: database.url } : { dataDir: 'memory://' }),
@@ -212,7 +214,8 @@ describe('the access-flag migration', () => {
       ];
       for (const [id, legacy, lrn] of rows) {
         await store.pool.query(
-          `INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "legacyAccess", "lrnAccess", "smsAccess", "allowedIps", "updatedAt")
+          `INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "legacyAccess", "lrnAccess",
+                                  "smsAccess", "allowedIps", "updatedAt")
            VALUES ($1, 'P', $2, $1, $1, $3::"CoverageAccess", $4::"CoverageAccess", 'DOMESTIC', '{}', now())`,
           [id, id === 'P' ? [] : ['P'], legacy, lrn],
         );
@@ -229,7 +232,8 @@ describe('the access-flag migration', () => {
       ]);
       // New rows get the new defaults, and Prisma reads the columns as booleans.
       await store.pool.query(
-        `INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "allowedIps", "updatedAt") VALUES ('T', 'P', '{P}', 'T', 'T', '{}', now())`,
+        'INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "allowedIps", "updatedAt") ' +
+          "VALUES ('T', 'P', '{P}', 'T', 'T', '{}', now())",
       );
       expect(
         await store.prisma.account.findUnique({ where: { id: 'T' }, select: { legacyAccess: true, lrnAccess: true } }),

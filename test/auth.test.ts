@@ -66,7 +66,8 @@ describe('API keys', () => {
     expect(second).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/revoked/) } });
   });
 
-  it('sees a revocation made elsewhere (another replica) once PRINCIPAL_CACHE_SECONDS is over, not before', async () => {
+  it(`sees a revocation made elsewhere (another replica) once PRINCIPAL_CACHE_SECONDS is over, \
+not before`, async () => {
     const created = await mutate(
       h,
       partner.key,
@@ -190,7 +191,8 @@ describe('the operator', () => {
     );
     expect(r.data.createPartner).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
     const ok = await h.gql(
-      `mutation { createPartner(input: { name: "Yes", plan: ENTERPRISE }) { __typename ... on CreatePartnerSuccess { account { plan } apiKey } } }`,
+      'mutation { createPartner(input: { name: "Yes", plan: ENTERPRISE }) ' +
+        '{ __typename ... on CreatePartnerSuccess { account { plan } apiKey } } }',
       {},
       { token: OPERATOR_TOKEN },
     );
@@ -233,7 +235,8 @@ describe('visibility inside a partner', () => {
     );
     expect(ok.data.updateUser.__typename).toBe('UpdateUserSuccess');
     const key = await h.gql(
-      `mutation ($id: ID!) { updateUser(input: { id: $id, email: "me@example.com" }) { __typename ... on Error { message } } }`,
+      'mutation ($id: ID!) { updateUser(input: { id: $id, email: "me@example.com" }) ' +
+        '{ __typename ... on Error { message } } }',
       { id: member.id },
       { token },
     );

@@ -17,7 +17,8 @@ const spawnWith = (args: string[], input: string | null, extra: NodeJS.ProcessEn
 const cli = (args: string[], input: string | null = null, extra: NodeJS.ProcessEnv = {}) =>
   spawnWith([CLI, ...args], input, extra);
 
-it('connects from a file or standard input, lists aligned, disconnects, and never takes or shows the credential on the command line', async (context) => {
+it(`connects from a file or standard input, lists aligned, disconnects, \
+and never takes or shows the credential on the command line`, async (context) => {
   if (!store.ready) return context.skip();
   const partnerId = JSON.parse(
     (
@@ -86,7 +87,8 @@ it('connects from a file or standard input, lists aligned, disconnects, and neve
   ]);
   expect(onArgv.code).toBe(1);
   expect(onArgv.stderr.trim()).toBe(
-    'the credential is never taken from the command line, where shell history and the process list would keep it: use --credential-file FILE or standard input',
+    'the credential is never taken from the command line, where shell history and ' +
+      'the process list would keep it: use --credential-file FILE or standard input',
   );
   expect(onArgv.stderr).not.toContain('argv-secret-value');
 

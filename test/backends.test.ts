@@ -35,8 +35,11 @@ const secret = () => {
 const answers: string[] = [];
 
 const BACKEND =
-  'id kind baseUrl status lastSyncAt lastError syncIntervalSeconds linkBy createdAt syncRuns(first: 5) { totalCount edges { node { id } } }';
-const RESULT = `__typename ... on Error { message code } ... on ValidationError { issues { field message } } ... on ConflictError { field }`;
+  'id kind baseUrl status lastSyncAt lastError syncIntervalSeconds linkBy ' +
+  'createdAt syncRuns(first: 5) { totalCount edges { node { id } } }';
+const RESULT =
+  '__typename ... on Error { message code } ' +
+  '... on ValidationError { issues { field message } } ... on ConflictError { field }';
 
 async function gql(token: string, query: string, variables?: Record<string, unknown>) {
   const result = await h.gql(query, variables, { token });
@@ -78,7 +81,8 @@ async function member(partner: Partner, accountAdmin: boolean): Promise<string> 
   if (accountAdmin) {
     const { data } = await gql(
       partner.key,
-      `mutation ($input: CreateAccountInput!) { createAccount(input: $input) { ... on CreateAccountSuccess { account { id } } } }`,
+      'mutation ($input: CreateAccountInput!) { createAccount(input: $input) ' +
+        '{ ... on CreateAccountSuccess { account { id } } } }',
       {
         input: { parentId: partner.accountGlobalId, name: `Region ${crypto.randomUUID().slice(0, 6)}` },
       },
@@ -87,7 +91,8 @@ async function member(partner: Partner, accountAdmin: boolean): Promise<string> 
   }
   const { data } = await gql(
     partner.key,
-    `mutation ($input: CreateUserInput!) { createUser(input: $input) { ... on CreateUserSuccess { user { id uuid } } } }`,
+    'mutation ($input: CreateUserInput!) { createUser(input: $input) ' +
+      '{ ... on CreateUserSuccess { user { id uuid } } } }',
     {
       input: { accountId, externalUserId: `member-${crypto.randomUUID()}` },
     },
@@ -200,7 +205,8 @@ describe('connecting backends', () => {
     });
     const runs = await gql(
       a.key,
-      `query ($id: ID!) { node(id: $id) { ... on Backend { syncRuns(first: 10) { totalCount edges { node { id status full seen requests errors { nativeId reason } backend { kind } } } } } } }`,
+      'query ($id: ID!) { node(id: $id) { ... on Backend { syncRuns(first: 10) { totalCount edges ' +
+        '{ node { id status full seen requests errors { nativeId reason } backend { kind } } } } } } }',
       { id: learning.backend.id },
     );
     // Three: the two above and, oldest, the first full import that connectBackend queued.

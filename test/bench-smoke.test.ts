@@ -134,7 +134,8 @@ describe('bench --only writes, tiny (2 createUsers of 5, 3 deletes across three 
     writes = await writesScenarios(store.store, { calls: 2, items: 5, deletes: 3 });
   }, 300_000);
 
-  it('createUsers creates every item with one create each (a GET before an embed PUT), within the concurrency limit', () => {
+  it(`createUsers creates every item with one create each (a GET before an embed PUT), \
+within the concurrency limit`, () => {
     const c = writes.createUsers;
     expect(c.created).toBe(10);
     expect(c.itemErrors).toEqual([]);

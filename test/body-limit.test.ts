@@ -111,7 +111,8 @@ const large = (bytes: number) =>
   ]);
 
 describe('a 413 on a kept-alive connection', { timeout: 90_000 }, () => {
-  it('is read whole, says Connection: close, and the connection closes cleanly (body of 70 MB with Content-Length)', async () => {
+  it(`is read whole, says Connection: close, \
+and the connection closes cleanly (body of 70 MB with Content-Length)`, async () => {
     // More than the server would drain in the background before giving up on the socket.
     const body = large(70 * 1024 * 1024);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

@@ -61,7 +61,8 @@ describe('createUsers', () => {
       else if (i === 8)
         add({ identifier: 'pre-emb' }, 'ConflictError', { field: 'identifier', existingId: taken.uuid });
       else if (i === 9)
-        add({ externalUserId: 'pre-deleted' }, 'ConflictError', { field: 'externalUserId', existingId: null }); // a deleted holder is seen by no one
+        // a deleted holder is seen by no one
+        add({ externalUserId: 'pre-deleted' }, 'ConflictError', { field: 'externalUserId', existingId: null });
       else if (i % 10 === 0)
         add({ externalUserId: piis[i / 10]! }, 'PiiRejectedError', { piiField: 'externalUserId', rule: rules[i / 10] });
       else if (i === 11)
@@ -74,7 +75,8 @@ describe('createUsers', () => {
       else if (i === 14)
         add({ externalUserId: 'mix-ext-14', accountId: b.accountId }, 'NotFoundError', { entity: 'Account' });
       else if (i === 15)
-        add({ externalUserId: 'mix-ext-15', identifier: 'mix-emb-16' }, 'CreateUserSuccess'); // its identifier is repeated next
+        // its identifier is repeated next
+        add({ externalUserId: 'mix-ext-15', identifier: 'mix-emb-16' }, 'CreateUserSuccess');
       else if (i === 16) add({ identifier: 'mix-emb-16' }, 'ConflictError', { field: 'identifier' });
       else if (i % 3 === 0)
         add({ identifier: `mix-emb-${i}`, clientIdentifier: 'bulk-client', name: `E${i}` }, 'CreateUserSuccess', {

@@ -76,7 +76,8 @@ it('creates a partner, imports users with a report of rejected lines, and manage
   expect(bad.stderr).toMatch(/expected one of/);
 }, 240_000);
 
-it('says what is wrong with the files, shows reasons without --errors, and prints progress lines off a terminal', async (context) => {
+it(`says what is wrong with the files, shows reasons without --errors, \
+and prints progress lines off a terminal`, async (context) => {
   if (!store.ready) return context.skip();
   const created = JSON.parse((await cli('partner', 'create', '--name', 'Errors Co')).stdout);
   const missing = await cli(

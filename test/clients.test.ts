@@ -95,7 +95,8 @@ describe('upsertClient', () => {
     });
   });
 
-  it('refuses a plain user, even on a plan that allows clients, and a client it sees is forbidden, not taken', async () => {
+  it(`refuses a plain user, even on a plan that allows clients, and a client it sees is forbidden, \
+not taken`, async () => {
     await upsert(a.key, { identifier: 'c-mine', metadata: { v: 1 } });
     const plain = await newUser(h, a.key, { identifier: 'plain-client-user', clientIdentifier: 'c-mine' });
     const token = await jwtFor(plain.uuid);

@@ -261,13 +261,15 @@ function resolveFilter(filter: Record<string, unknown> | undefined) {
 }
 
 const QUERY = (selection: string, extra: string) =>
-  `query Page($first: Int, $after: String, $filter: UserFilter, $orderBy: UserOrder) { page: users(first: $first, after: $after, filter: $filter, orderBy: $orderBy) { ${selection} } ${extra} }`;
+  'query Page($first: Int, $after: String, $filter: UserFilter, $orderBy: UserOrder) { ' +
+  `page: users(first: $first, after: $after, filter: $filter, orderBy: $orderBy) { ${selection} } ${extra} }`;
 
 /** Sometimes more root fields: the root __typename, or a second page under another alias. */
 const extraRoot = fc.constantFrom(
   '',
   '__typename',
-  'second: users(first: 2, orderBy: { field: CATALOG_ID, direction: DESC }) { totalCount edges { node { uuid catalogId } } }',
+  'second: users(first: 2, orderBy: { field: CATALOG_ID, direction: DESC }) ' +
+    '{ totalCount edges { node { uuid catalogId } } }',
 );
 
 describe('compiled reads', () => {
@@ -293,7 +295,8 @@ describe('compiled reads', () => {
             const first = await call(
               slow,
               tokens[who]!,
-              `query ($first: Int, $filter: UserFilter, $orderBy: UserOrder) { users(first: $first, filter: $filter, orderBy: $orderBy) { pageInfo { endCursor } } }`,
+              'query ($first: Int, $filter: UserFilter, $orderBy: UserOrder) ' +
+                '{ users(first: $first, filter: $filter, orderBy: $orderBy) { pageInfo { endCursor } } }',
               { ...variables, first: 4 },
             );
             variables.after = JSON.parse(first.body).data?.users?.pageInfo?.endCursor ?? null;
@@ -316,7 +319,10 @@ describe('compiled reads', () => {
   }, 180_000);
 
   it('answer a 100-user page with one SQL statement, the same for 10', async () => {
-    const page = `query ($first: Int!) { users(first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id uuid status externalUserId email identifier account { id name plan } client { id identifier } entitlements { kind grantedAt } mergedInto { id uuid } courses { totalCount } } } } }`;
+    const page =
+      'query ($first: Int!) { users(first: $first) { totalCount pageInfo { hasNextPage endCursor } edges ' +
+      '{ cursor node { id uuid status externalUserId email identifier account { id name plan } client ' +
+      '{ id identifier } entitlements { kind grantedAt } mergedInto { id uuid } courses { totalCount } } } } }';
     // Warm the credential cache; the lookup also writes the key's lastUsedAt (once a minute)
     // in the background, which must settle before counting.
     await h.store.prisma.apiKey.updateMany({

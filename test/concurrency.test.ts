@@ -148,8 +148,10 @@ describe('races', { timeout: 90_000 }, () => {
         Number(k.split('-')[2]) % 2 ? { externalUserId: k } : { identifier: k },
       );
     });
-    const BULK = `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on Error { message }
-      ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { uuid } } ... on Error { code message } ${ERRORS} } } } }`;
+    const BULK = `mutation ($input: CreateUsersInput!) {
+      createUsers(input: $input) { __typename ... on Error { message }
+        ... on CreateUsersSuccess { results { __typename
+          ... on CreateUserSuccess { user { uuid } } ... on Error { code message } ${ERRORS} } } } }`;
     const responses = await Promise.all(calls.map((users) => h.gql(BULK, { input: { users } }, { token: a.key })));
     for (const r of responses) {
       expect(r.errors).toBeUndefined();
@@ -171,8 +173,9 @@ describe('races', { timeout: 90_000 }, () => {
 
   it('concurrent retries with one idempotency key all answer the first results', async () => {
     const users = [{ externalUserId: 'race-idem-1' }, { externalUserId: 'race-idem-2' }];
-    const BULK = `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on Error { message }
-      ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { uuid } } } } } }`;
+    const BULK = `mutation ($input: CreateUsersInput!) {
+      createUsers(input: $input) { __typename ... on Error { message }
+        ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { uuid } } } } } }`;
     const responses = await race(6, () =>
       h.gql(BULK, { input: { users, idempotencyKey: 'race-idem' } }, { token: a.key }),
     );

@@ -319,7 +319,8 @@ describe('incremental and resumed reads', () => {
     expect(proxy.log[0]!.query).toEqual({ page: '2', per_page: '4', updated_at_from: since.toISOString() });
   });
 
-  it('records moving between pages during a read are yielded once; the upstream changing mid-read is no crash', async () => {
+  it(`records moving between pages during a read are yielded once; \
+the upstream changing mid-read is no crash`, async () => {
     // Page 2 also carries page 1's last record (as an insert before it would cause).
     let firstPage: any[] = [];
     proxy.add({
@@ -380,7 +381,8 @@ describe('incremental and resumed reads', () => {
 });
 
 describe('faults', () => {
-  it('20 % 503 and 429s with Retry-After: the same records, every request counted, none before a Retry-After expired', async () => {
+  it(`20 % 503 and 429s with Retry-After: the same records, every request counted, \
+none before a Retry-After expired`, async () => {
     const expected = (await readAll(connect('CATALOG'), 'catalog.users')).records.map((r) => r.data);
     proxy.resetLog();
     proxy.add({
@@ -459,7 +461,8 @@ describe('faults', () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
-  it('HTML, a wrong envelope, bad records, a huge body: protocol errors or record errors, no retry, bounded memory', async () => {
+  it(`HTML, a wrong envelope, bad records, a huge body: protocol errors or record errors, no retry, \
+bounded memory`, async () => {
     proxy.add({ kind: 'html', times: 1 });
     const html = await failure(() => readAll(connect('CATALOG'), 'catalog.users'));
     expect(html).toBeInstanceOf(BackendProtocolError);
@@ -549,7 +552,8 @@ describe('faults', () => {
     expect(proxy.log.length).toBe(5);
   });
 
-  it('the circuit opens after consecutive failures (FAILING, no request sent), half-opens later, closes on success', async () => {
+  it(`the circuit opens after consecutive failures (FAILING, no request sent), half-opens later, \
+closes on success`, async () => {
     proxy.add({ kind: 'status', status: 503 });
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
@@ -638,7 +642,8 @@ describe('politeness and the per-backend registry', () => {
     dropConnector(id);
   });
 
-  it('one circuit per backend id, shared by its connectors; dropConnector forgets it; a new credential is a new transport', async () => {
+  it(`one circuit per backend id, shared by its connectors; dropConnector forgets it; \
+a new credential is a new transport`, async () => {
     proxy.add({ kind: 'status', status: 503 });
     const id = 'backend-registry';
     const options = { retries: 0, breaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } };

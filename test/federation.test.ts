@@ -194,7 +194,8 @@ describe('through the gateway', () => {
     });
   });
 
-  it("passes a gateway's merged fetches: one request with an alias per fetch (20 user lookups, two _entities)", async () => {
+  it(`passes a gateway's merged fetches: one request with an alias per fetch (20 user lookups, \
+two _entities)`, async () => {
     subgraphQueries.length = 0;
     const lookups = await viaGateway(
       `{ ${ids
@@ -287,7 +288,9 @@ describe('_entities sent straight to this subgraph', () => {
   });
 
   it('costs the same for 5 and for 50 representations with nested connections', async () => {
-    const query = `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { uuid courses { totalCount } enrollments(first: 5) { edges { node { id } } } client { identifier } mergedInto { uuid } } } }`;
+    const query =
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { uuid courses { totalCount } ' +
+      'enrollments(first: 5) { edges { node { id } } } client { identifier } mergedInto { uuid } } } }';
     const reps = (n: number) => ids.slice(0, n).map((id) => ({ __typename: 'User', id }));
     await send(reps(1), a.key, query);
     const five = await h.countStatements(() => send(reps(5), a.key, query));

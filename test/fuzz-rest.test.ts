@@ -173,6 +173,9 @@ function encode(value: unknown, type: string): RequestParts['body'] {
   return { type: 'application/json', text: toJsonText(value) };
 }
 
+/** One item of a learning batch, repeated past the batch limit below. */
+const BATCH_ITEM = '{"method":"post","relative_url":"/accounts","body":{"external_user_id":"x"}}';
+
 /** Bodies that are broken as bodies: malformed JSON, wrong content types, odd forms. */
 const brokenBody: fc.Arbitrary<NonNullable<RequestParts['body']>> = fc.oneof(
   fc
@@ -196,7 +199,7 @@ const brokenBody: fc.Arbitrary<NonNullable<RequestParts['body']>> = fc.oneof(
       '[{}]',
       '{"data":{"name":{"$gt":""}},"type":"account"}',
       '{"requests":"not a list"}',
-      `{"requests":[${Array.from({ length: 60 }, () => '{"method":"post","relative_url":"/accounts","body":{"external_user_id":"x"}}').join(',')}]}`,
+      `{"requests":[${Array.from({ length: 60 }, () => BATCH_ITEM).join(',')}]}`,
       '',
     )
     .map((text) => ({ type: 'application/json', text })),
@@ -437,7 +440,8 @@ async function call(op: Operation, parts: RequestParts, token = A.key) {
     throw error;
   }
   const text = await response.text();
-  const label = `${op.method} ${op.path}: ${op.method} ${show(parts.path)} ${parts.body ? `${parts.body.type} ${show(parts.body.text)}` : ''}`;
+  const sent = parts.body ? `${parts.body.type} ${show(parts.body.text)}` : '';
+  const label = `${op.method} ${op.path}: ${op.method} ${show(parts.path)} ${sent}`;
   const context = `${label} → ${response.status} ${text.slice(0, 400)}`;
   expect(response.status, context).toBeLessThan(500);
   expectNoLeak(text, context);
@@ -608,7 +612,8 @@ describe('fuzzing every REST route of the four dialects', { timeout: 180_000 }, 
     }
   });
 
-  it("without credentials every route is 401 with a message; with another partner's key A's ids are not found", async () => {
+  it(`without credentials every route is 401 with a message; \
+with another partner's key A's ids are not found`, async () => {
     for (const op of operations) {
       const [parts] = fc.sample(requestParts(op, typedBody(op), false), { numRuns: 1, seed: 7 });
       const anonymous = await h.request(parts!.path, {

@@ -113,7 +113,8 @@ describe('users connection', () => {
 
   it('orders by a column with a stable tie-break', async () => {
     const { data } = await h.gql(
-      `{ users(first: 100, filter: { registeredInCatalog: true }, orderBy: { field: EMAIL, direction: DESC }) { edges { node { email } } } }`,
+      '{ users(first: 100, filter: { registeredInCatalog: true }, orderBy: { field: EMAIL, direction: DESC }) ' +
+        '{ edges { node { email } } } }',
       {},
       { token: partner.key },
     );
@@ -136,7 +137,9 @@ describe('single lookups', () => {
     expect(byUuid.data.user.id).toBe(ids[1]);
     for (const key of [{ email }, { email: email.toUpperCase() }, { catalogId }]) {
       const r = await h.gql(
-        `query ($externalUserId: String, $email: String, $identifier: String, $catalogId: Int) { userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier, catalogId: $catalogId) { id } }`,
+        'query ($externalUserId: String, $email: String, $identifier: String, $catalogId: Int) ' +
+          '{ userByKey(externalUserId: $externalUserId, email: $email, ' +
+          'identifier: $identifier, catalogId: $catalogId) { id } }',
         key,
         { token: partner.key },
       );

@@ -208,7 +208,8 @@ describe('accounts and clients', () => {
     expect((await h.store.prisma.account.findUniqueOrThrow({ where: { id: child!.id } })).name).toBe('Child renamed');
   });
 
-  it('embed clients become Clients (a hosted one of the same identifier is linked), and their users are attached', async () => {
+  it(`embed clients become Clients (a hosted one of the same identifier is linked), \
+and their users are attached`, async () => {
     const p = await h.newPartner();
     const hosted = await h.store.prisma.client.create({
       data: { partnerId: p.accountId, accountId: p.accountId, identifier: 'hosted-client', metadata: {} },
@@ -239,7 +240,8 @@ describe('accounts and clients', () => {
 });
 
 describe('the projection', () => {
-  it('a unique value another user holds is not written: the column stays, and a PROJECTION conflict names the holder', async () => {
+  it(`a unique value another user holds is not written: the column stays, \
+and a PROJECTION conflict names the holder`, async () => {
     const p = await h.newPartner();
     const holder = await h.gql(
       `mutation { createUser(input: { email: "taken@example.com" }) { ... on CreateUserSuccess { user { uuid } } } }`,
@@ -344,7 +346,8 @@ describe('disconnectBackend', () => {
 });
 
 describe('the identities migration', () => {
-  it('upgrades a store of the previous release in place: its backends stay connected, its users and their reads unchanged', async () => {
+  it(`upgrades a store of the previous release in place: its backends stay connected, \
+its users and their reads unchanged`, async () => {
     const database = storeKind === 'postgres' ? await createTestDatabase() : null;
     const store = await openStore({
       ...(database ? { databaseUrl: database.url } : { dataDir: 'memory://' }),
@@ -358,13 +361,16 @@ describe('the identities migration', () => {
       for (const m of migrations.slice(0, at)) await store.pool.query(m.sql);
       // A partner with a user and a connected backend, as the previous release stored them.
       await store.pool.query(
-        `INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "allowedIps", "updatedAt") VALUES ('P', 'P', '{}', 'P', 'P', '{}', now())`,
+        'INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "allowedIps", "updatedAt") ' +
+          "VALUES ('P', 'P', '{}', 'P', 'P', '{}', now())",
       );
       await store.pool.query(
-        `INSERT INTO "User" (id, "partnerId", "accountId", "externalUserId", email, "inCatalog", "updatedAt") VALUES ('00000000-0000-7000-8000-000000000001', 'P', 'P', 'old-key', 'old@example.com', true, now())`,
+        'INSERT INTO "User" (id, "partnerId", "accountId", "externalUserId", email, "inCatalog", "updatedAt") ' +
+          "VALUES ('00000000-0000-7000-8000-000000000001', 'P', 'P', 'old-key', 'old@example.com', true, now())",
       );
       await store.pool.query(
-        `INSERT INTO "Backend" (id, "partnerId", kind, "baseUrl", credential, "updatedAt") VALUES ('00000000-0000-7000-8000-0000000000b1', 'P', 'CATALOG', 'https://c.example.com', 'v1:x', now())`,
+        'INSERT INTO "Backend" (id, "partnerId", kind, "baseUrl", credential, "updatedAt") VALUES ' +
+          "('00000000-0000-7000-8000-0000000000b1', 'P', 'CATALOG', 'https://c.example.com', 'v1:x', now())",
       );
       for (const m of migrations.slice(at)) await store.pool.query(m.sql);
       expect(
@@ -376,7 +382,9 @@ describe('the identities migration', () => {
       // Still one connected backend per kind; the store takes identities.
       await expect(
         store.pool.query(
-          `INSERT INTO "Backend" (id, "partnerId", kind, "activeKind", "baseUrl", credential, "updatedAt") VALUES ('00000000-0000-7000-8000-0000000000b2', 'P', 'CATALOG', 'CATALOG', 'https://d.example.com', 'v1:y', now())`,
+          'INSERT INTO "Backend" (id, "partnerId", kind, "activeKind", "baseUrl", credential, "updatedAt") ' +
+            "VALUES ('00000000-0000-7000-8000-0000000000b2', " +
+            "'P', 'CATALOG', 'CATALOG', 'https://d.example.com', 'v1:y', now())",
         ),
       ).rejects.toThrow();
       const backend = {
@@ -400,7 +408,8 @@ describe('in the graph', () => {
   const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
   const IDENTITY = 'kind nativeId key status syncedAt sourceUpdatedAt data backend { id kind }';
 
-  it('User.identities: hosted ones from the record (backend null), connected ones with their provenance; Account.identities', async () => {
+  it(`User.identities: hosted ones from the record (backend null), connected ones with their provenance; \
+Account.identities`, async () => {
     const p = await h.newPartner();
     const hosted = await newUser(h, p.key, { externalUserId: 'g-ext', email: 'g@example.com', identifier: 'g-emb' });
     const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG');
@@ -408,7 +417,9 @@ describe('in the graph', () => {
     await sink().linkPending(backend);
     const connected = await h.store.prisma.identity.findFirstOrThrow({ where: { backendId: backend.id } });
     const read = await h.gql(
-      `query ($a: ID!, $b: ID!, $acc: ID!) { a: node(id: $a) { ... on User { identities { ${IDENTITY} } } } b: node(id: $b) { ... on User { identities { ${IDENTITY} } } } acc: node(id: $acc) { ... on Account { identities { kind nativeId backend { id } } } } }`,
+      'query ($a: ID!, $b: ID!, $acc: ID!) { a: node(id: $a) { ... on User { identities ' +
+        `{ ${IDENTITY} } } } b: node(id: $b) { ... on User { identities { ${IDENTITY} } } } ` +
+        'acc: node(id: $acc) { ... on Account { identities { kind nativeId backend { id } } } } }',
       { a: hosted.id, b: gid('User', connected.userId!), acc: p.accountGlobalId },
       { token: p.key },
     );
@@ -452,7 +463,8 @@ describe('in the graph', () => {
     await sink().linkPending(backend);
     const query = (n: number) => () =>
       h.gql(
-        `{ users(first: ${n}) { edges { node { uuid identities { kind nativeId data backend { kind syncRuns(first: 1) { totalCount } } } } } } }`,
+        `{ users(first: ${n}) { edges { node { uuid identities ` +
+          '{ kind nativeId data backend { kind syncRuns(first: 1) { totalCount } } } } } } }',
         {},
         { token: p.key },
       );
@@ -466,7 +478,8 @@ describe('in the graph', () => {
     expect(r.data.users.edges.filter((e: any) => e.node.identities[0]?.backend?.kind === 'CATALOG')).toHaveLength(99);
   });
 
-  it('linkIdentity moves an identity (the user left with none is MERGED into the receiver) and resolves its conflicts; unlinkIdentity detaches it into a new user', async () => {
+  it(`linkIdentity moves an identity (the user left with none is MERGED into the receiver) and resolves its conflicts; \
+unlinkIdentity detaches it into a new user`, async () => {
     const p = await h.newPartner();
     const receiver = await newUser(h, p.key, { externalUserId: 'receiver-key' });
     const backend = await makeBackend(h.store.prisma, p.accountId, 'CATALOG');
@@ -540,7 +553,8 @@ describe('in the graph', () => {
       p.key,
       'unlinkIdentity',
       { userId: receiver.id, backendId: gid('Backend', backend.id) },
-      '... on UnlinkIdentitySuccess { user { uuid email externalUserId } detachedUser { uuid email account { ulid } identities { kind nativeId } } }',
+      '... on UnlinkIdentitySuccess { user { uuid email externalUserId } ' +
+        'detachedUser { uuid email account { ulid } identities { kind nativeId } } }',
     );
     expect(unlinked.user).toEqual({ uuid: receiver.uuid, email: null, externalUserId: 'receiver-key' });
     expect(unlinked.detachedUser).toMatchObject({
@@ -599,7 +613,8 @@ describe('in the graph', () => {
     await sink().upsertPage(backend, [catalog(1, 'held@example.com')], runId());
     await sink().linkPending(backend);
     const list = await h.gql(
-      `{ linkConflicts(first: 10, status: OPEN) { totalCount edges { node { id reason status identity { nativeId } candidates { email } identityUser { registeredInCatalog } } } } }`,
+      '{ linkConflicts(first: 10, status: OPEN) { totalCount edges { node { id reason status identity ' +
+        '{ nativeId } candidates { email } identityUser { registeredInCatalog } } } } }',
       {},
       { token: p.key },
     );

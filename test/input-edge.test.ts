@@ -51,15 +51,20 @@ async function gqlRaw(token: string, query: string, variablesJson: string) {
   return { status: response.status, body: (await response.json()) as any };
 }
 
-const CREATE = `mutation ($input: CreateUserInput!) { createUser(input: $input) { __typename ... on CreateUserSuccess { user ${FIELDS} } ... on Error { message } } }`;
-const UPDATE = `mutation ($input: UpdateUserInput!) { updateUser(input: $input) { __typename ... on UpdateUserSuccess { user ${FIELDS} } ... on Error { message } } }`;
+const CREATE =
+  'mutation ($input: CreateUserInput!) { createUser(input: $input) { __typename ' +
+  `... on CreateUserSuccess { user ${FIELDS} } ... on Error { message } } }`;
+const UPDATE =
+  'mutation ($input: UpdateUserInput!) { updateUser(input: $input) { __typename ' +
+  `... on UpdateUserSuccess { user ${FIELDS} } ... on Error { message } } }`;
 
 describe('"__proto__" in GraphQL metadata and customFields', () => {
   it('is kept on create, replace and patch, read back, and stored', async () => {
     const created = await gqlRaw(
       a.key,
       CREATE,
-      '{"input": {"identifier": "proto-1", "metadata": {"__proto__": {"polluted": true}, "plain": 1}, "email": "proto-1@example.com", "customFields": {"__proto__": "x"}}}',
+      '{"input": {"identifier": "proto-1", "metadata": {"__proto__": ' +
+        '{"polluted": true}, "plain": 1}, "email": "proto-1@example.com", "customFields": {"__proto__": "x"}}}',
     );
     expect(created.body.data.createUser.__typename).toBe('CreateUserSuccess');
     const user = created.body.data.createUser.user;
@@ -88,7 +93,8 @@ describe('"__proto__" in GraphQL metadata and customFields', () => {
     const replaced = await gqlRaw(
       a.key,
       UPDATE,
-      `{"input": {"id": ${id}, "metadata": {"__proto__": {"constructor": {"prototype": {"polluted": 1}}}}, "customFields": {"__proto__": "y", "b": "z"}}}`,
+      `{"input": {"id": ${id}, "metadata": {"__proto__": {"constructor": ` +
+        '{"prototype": {"polluted": 1}}}}, "customFields": {"__proto__": "y", "b": "z"}}}',
     );
     expect(replaced.body.data.updateUser.__typename).toBe('UpdateUserSuccess');
     expect(text(replaced.body.data.updateUser.user.metadata)).toBe(
@@ -122,7 +128,8 @@ describe('"__proto__" in GraphQL metadata and customFields', () => {
 
   it('is kept when written as a literal in the document', async () => {
     const r = await h.gql(
-      `mutation { createUser(input: { identifier: "proto-lit", metadata: { __proto__: { polluted: true }, a: 1 } }) { __typename ... on CreateUserSuccess { user ${FIELDS} } } }`,
+      'mutation { createUser(input: { identifier: "proto-lit", metadata: { __proto__: ' +
+        `{ polluted: true }, a: 1 } }) { __typename ... on CreateUserSuccess { user ${FIELDS} } } }`,
       {},
       { token: a.key },
     );
@@ -133,7 +140,8 @@ describe('"__proto__" in GraphQL metadata and customFields', () => {
   it('is kept in client metadata', async () => {
     const r = await gqlRaw(
       a.key,
-      `mutation ($input: UpsertClientInput!) { upsertClient(input: $input) { __typename ... on UpsertClientSuccess { client { metadata } } ... on Error { message } } }`,
+      'mutation ($input: UpsertClientInput!) { upsertClient(input: $input) { __typename ' +
+        '... on UpsertClientSuccess { client { metadata } } ... on Error { message } } }',
       '{"input": {"identifier": "proto-client", "metadata": {"__proto__": {"polluted": true}}}}',
     );
     expect(r.body.data.upsertClient.__typename).toBe('UpsertClientSuccess');

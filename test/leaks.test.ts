@@ -88,7 +88,8 @@ describe("a user merged outside an account admin's subtree", () => {
       const c = () => cases.find((x) => x.name === name)!;
 
       for (const [mutation, input] of MUTATIONS) {
-        it(`${mutation}: CONFLICT "merged into another user" to the account admin, the target named to a partner admin`, async () => {
+        it(`${mutation}: CONFLICT "merged into another user" to the account admin, \
+the target named to a partner admin`, async () => {
           const { merged, target } = c();
           const r = await run(h, admin.token, mutation, input(merged));
           expect(r).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT' });
@@ -170,7 +171,8 @@ describe("a user merged outside an account admin's subtree", () => {
 });
 
 describe('a client of the root account, to an account admin', () => {
-  it("embed: the user's clientIdentifier reads null (as User.client in the graph), the client to a partner admin", async () => {
+  it(`embed: the user's clientIdentifier reads null (as User.client in the graph), \
+the client to a partner admin`, async () => {
     const res = await rest(h, 'GET', '/rest/embed/v1/headless/user/lk-m-root-emb', { token: admin.token });
     expect(res.status).toBe(200);
     expect(res.body.clientIdentifier).toBeNull();

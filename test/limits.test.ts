@@ -52,8 +52,10 @@ describe('document limits', () => {
   it('refuses documents over the cost limit, and allows them under it', async () => {
     // k aliased pages of 100 users: the cost grows with k, so the answers must be allowed up
     // to some k and refused (for cost, before anything runs) from the next one on.
-    const pages = (k: number) =>
-      `{ ${Array.from({ length: k }, (_, i) => `u${i}: users(first: 100) { edges { node { id uuid status email externalUserId identifier account { id name parent { id name partner { id name } } } } } }`).join(' ')} }`;
+    const page =
+      'users(first: 100) { edges { node { id uuid status email externalUserId identifier ' +
+      'account { id name parent { id name partner { id name } } } } } }';
+    const pages = (k: number) => `{ ${Array.from({ length: k }, (_, i) => `u${i}: ${page}`).join(' ')} }`;
     const refused: boolean[] = [];
     for (let k = 1; k <= 12; k++) {
       const r = await h.gql(pages(k), {}, { token: partner.key });

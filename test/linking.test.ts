@@ -135,7 +135,8 @@ describe('rules', () => {
     const make = async (externalUserId: string) =>
       (
         await h.gql(
-          `mutation ($e: String!) { createUser(input: { externalUserId: $e }) { ... on CreateUserSuccess { user { id uuid } } } }`,
+          'mutation ($e: String!) { createUser(input: { externalUserId: $e }) ' +
+            '{ ... on CreateUserSuccess { user { id uuid } } } }',
           { e: externalUserId },
           { token: p.key },
         )

@@ -16,7 +16,9 @@ let ids: string[];
 let plainToken: string;
 let plainId: string;
 
-const NODES = `query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on User { uuid externalUserId account { name } entitlements { kind } } ... on Account { ulid name } } }`;
+const NODES =
+  'query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on User ' +
+  '{ uuid externalUserId account { name } entitlements { kind } } ... on Account { ulid name } } }';
 const unknownUserIds = (n: number) =>
   Array.from({ length: n }, () => Buffer.from(`User:${crypto.randomUUID()}`).toString('base64'));
 
@@ -132,10 +134,15 @@ describe('list arguments are capped', () => {
   it('counts list variables and page sizes sent as variables in the cost limit', async () => {
     // k aliased nodes(ids: $ids) of 100 users each: refused for cost from some k on, well
     // under the alias limit; and the same with users(first: $n).
+    const node =
+      'nodes(ids: $ids) { id ... on User { uuid status externalUserId email account { id name parent { id name } } } }';
+    const page =
+      'users(first: $n) { edges { node { id uuid status externalUserId email ' +
+      'account { id name parent { id name } } } } }';
     const nodes = (k: number) =>
-      `query ($ids: [ID!]!) { ${Array.from({ length: k }, (_, i) => `n${i}: nodes(ids: $ids) { id ... on User { uuid status externalUserId email account { id name parent { id name } } } }`).join(' ')} }`;
+      `query ($ids: [ID!]!) { ${Array.from({ length: k }, (_, i) => `n${i}: ${node}`).join(' ')} }`;
     const pages = (k: number) =>
-      `query ($n: Int) { ${Array.from({ length: k }, (_, i) => `u${i}: users(first: $n) { edges { node { id uuid status externalUserId email account { id name parent { id name } } } } }`).join(' ')} }`;
+      `query ($n: Int) { ${Array.from({ length: k }, (_, i) => `u${i}: ${page}`).join(' ')} }`;
     for (const [document, variables] of [
       [nodes, { ids }],
       [pages, { n: 100 }],

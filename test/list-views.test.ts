@@ -166,7 +166,8 @@ describe('listUserViews', () => {
     expect(sizes['plainUser, the catalog list']).toBe(0);
     expect(sizes['otherPartner, the embed list']).toBe(1);
     expect(sizes['partnerAdmin, the embed list of a root client']).toBe(2);
-    // A client the caller cannot see matches nobody: the root's for the sub-account's admin, another partner's for anyone.
+    // A client the caller cannot see matches nobody: the root's for the sub-account's admin,
+    // another partner's for anyone.
     expect(sizes['subAdmin, the embed list of a root client']).toBe(0);
     expect(sizes['subAdmin, the embed list of a sub-account client']).toBe(1);
     expect(sizes["partnerAdmin, the embed list of partner B's client"]).toBe(0);

@@ -21,7 +21,9 @@ const h = useHarness();
 let a: Partner;
 let b: Partner;
 
-const MERGE = `... on MergeUsersSuccess { source { ${USER_FIELDS} } target { ${USER_FIELDS} name metadata registeredInCatalog firstName } }`;
+const MERGE =
+  `... on MergeUsersSuccess { source { ${USER_FIELDS} } target ` +
+  `{ ${USER_FIELDS} name metadata registeredInCatalog firstName } }`;
 const merge = (token: string, sourceId: string, targetId: string) =>
   run(h, token, 'mergeUsers', { sourceId, targetId }, MERGE);
 const unmerge = (token: string, id: string) =>

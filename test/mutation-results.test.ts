@@ -142,7 +142,9 @@ describe('a refused mutation', () => {
   it('leaves the answers (and writes) of the other fields of its document', async () => {
     const plainDoc = await h.gql(
       `mutation ($self: ID!) {
-        a: updateUser(input: { id: $self, firstName: "Kept" }) { __typename ... on UpdateUserSuccess { user { firstName } } }
+        a: updateUser(input: { id: $self, firstName: "Kept" }) {
+          __typename ... on UpdateUserSuccess { user { firstName } }
+        }
         b: createUser(input: { externalUserId: "res-two-fields" }) { __typename ... on Error { code } }
       }`,
       { self: plain.user.id },
@@ -159,7 +161,9 @@ describe('a refused mutation', () => {
     // The service's own refusal (the account admin is an admin, but not of the root) too.
     const adminDoc = await h.gql(
       `mutation ($region: ID!, $root: ID!) {
-        a: createUser(input: { externalUserId: "res-two-fields-region", accountId: $region }) { __typename ... on CreateUserSuccess { user { uuid } } }
+        a: createUser(input: { externalUserId: "res-two-fields-region", accountId: $region }) {
+          __typename ... on CreateUserSuccess { user { uuid } }
+        }
         b: createAccount(input: { name: "Refused", parentId: $root }) { __typename ... on Error { code } }
       }`,
       { region, root: a.accountId },
@@ -173,7 +177,9 @@ describe('a refused mutation', () => {
     // The operator's new partner (and its only copy of the key) survives a refused neighbour.
     const operatorDoc = await h.gql(
       `mutation {
-        a: createPartner(input: { name: "Results C" }) { __typename ... on CreatePartnerSuccess { apiKey account { ulid } } }
+        a: createPartner(input: { name: "Results C" }) {
+          __typename ... on CreatePartnerSuccess { apiKey account { ulid } }
+        }
         b: createApiKey(input: { name: "refused" }) { __typename ... on Error { code } }
       }`,
       {},
@@ -230,7 +236,8 @@ describe('createPartner', () => {
     const selection = everyField(payload, 3);
     expect(selection).toContain('apiKeyInfo {');
     const r = await h.gql(
-      `mutation { createPartner(input: { name: "Results D", plan: ENTERPRISE }) { __typename ... on CreatePartnerSuccess { ${selection} } } }`,
+      'mutation { createPartner(input: { name: "Results D", plan: ENTERPRISE }) ' +
+        `{ __typename ... on CreatePartnerSuccess { ${selection} } } }`,
       {},
       { token: OPERATOR_TOKEN },
     );
@@ -281,7 +288,8 @@ describe('a payload', () => {
     const payload = schema.getType(`${name[0]!.toUpperCase()}${name.slice(1)}Success`) as GraphQLObjectType;
     const inputType = `${name[0]!.toUpperCase()}${name.slice(1)}Input`;
     const r = await h.gql(
-      `mutation ($input: ${inputType}!) { ${name}(input: $input) { __typename ... on ${payload.name} { ${everyField(payload, 3)} } } }`,
+      `mutation ($input: ${inputType}!) { ${name}(input: $input) ` +
+        `{ __typename ... on ${payload.name} { ${everyField(payload, 3)} } } }`,
       { input: input() },
       { token: token() },
     );

@@ -40,11 +40,15 @@ let worker: OutboxWorker | undefined;
 let backends: Record<BackendKind, Backend>;
 let seq = 0;
 
-const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }`;
+const CONNECT =
+  'mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ' +
+  '... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }';
 const CHANGE = 'id userId user { id } backend { id kind } operation status attempts lastError nextAttemptAt createdAt';
 const DELETE = `mutation ($input: DeleteUserInput!) { deleteUser(input: $input) { __typename
   ... on DeleteUserSuccess { deletedUserId pendingChanges { ${CHANGE} } } ... on Error { code message } } }`;
-const PENDING = `query ($status: PendingChangeStatus) { pendingChanges(first: 50, status: $status) { totalCount edges { node { ${CHANGE} } } } }`;
+const PENDING =
+  'query ($status: PendingChangeStatus) { pendingChanges(first: 50, status: $status) ' +
+  `{ totalCount edges { node { ${CHANGE} } } } }`;
 
 /** The three upstream users of one person (one per backend: the stand-in is one system serving three APIs). */
 interface Upstream {
@@ -305,7 +309,8 @@ describe('deleteUser across three backends, through the outbox', () => {
     ).toBe(1);
   }, 90_000);
 
-  it('a partial failure across three backends: embed delivered, catalog FAILED with lastError, learning waits; retryChange finishes it', async () => {
+  it(`a partial failure across three backends: embed delivered, catalog FAILED with lastError, learning waits; \
+retryChange finishes it`, async () => {
     const { user, upstream } = await person();
     proxy.resetLog();
     proxy.add({
@@ -337,7 +342,8 @@ describe('deleteUser across three backends, through the outbox', () => {
 
     proxy.clear();
     const retried = await h.gql(
-      `mutation ($input: RetryChangeInput!) { retryChange(input: $input) { __typename ... on RetryChangeSuccess { change { status attempts } } ... on Error { code } } }`,
+      'mutation ($input: RetryChangeInput!) { retryChange(input: $input) { __typename ' +
+        '... on RetryChangeSuccess { change { status attempts } } ... on Error { code } } }',
       { input: { id: mine[0].id } },
       { token: a.key },
     );
@@ -368,7 +374,9 @@ describe('deleteUser across three backends, through the outbox', () => {
     proxy.clear();
     const change = await h.store.prisma.pendingChange.findFirstOrThrow({ where: { userId: user.id } });
     const changeId = Buffer.from(`PendingChange:${change.id}`).toString('base64');
-    const DROP = `mutation ($input: DropChangeInput!) { dropChange(input: $input) { __typename ... on DropChangeSuccess { droppedChangeId } ... on Error { code } } }`;
+    const DROP =
+      'mutation ($input: DropChangeInput!) { dropChange(input: $input) { __typename ' +
+      '... on DropChangeSuccess { droppedChangeId } ... on Error { code } } }';
     // Another partner's admin cannot drop (or see) it.
     expect((await h.gql(DROP, { input: { id: changeId } }, { token: b.key })).data.dropChange).toEqual({
       __typename: 'NotFoundError',
@@ -442,7 +450,8 @@ describe('createUser and updateUser across backends, through the outbox (SPEC §
     if (!worker) await startWorker();
   });
 
-  it('a create with keys of three kinds answers at once with three CREATE_USER changes; delivery makes each call once and LINKs what each backend accepted', async () => {
+  it(`a create with keys of three kinds answers at once with three CREATE_USER changes; \
+delivery makes each call once and LINKs what each backend accepted`, async () => {
     proxy.resetLog();
     const name = `obc-${++seq}`;
     const { user, pendingChanges } = await createThree(name);
@@ -475,7 +484,8 @@ describe('createUser and updateUser across backends, through the outbox (SPEC §
     expect(delivered).toBe(3);
   }, 90_000);
 
-  it('one backend down: the others are delivered, its change retried later and then delivered; the create reaches it once', async () => {
+  it(`one backend down: the others are delivered, its change retried later and then delivered; \
+the create reaches it once`, async () => {
     proxy.resetLog();
     proxy.add({
       kind: 'status',
@@ -504,7 +514,8 @@ describe('createUser and updateUser across backends, through the outbox (SPEC §
     expect(Object.keys(await linked(user.uuid)).sort()).toEqual(['CATALOG', 'EMBED', 'LEARNING']);
   }, 90_000);
 
-  it('a duplicate that exists only upstream: FAILED with a clear lastError, later changes wait; retryChange after fixing delivers', async () => {
+  it(`a duplicate that exists only upstream: FAILED with a clear lastError, later changes wait; \
+retryChange after fixing delivers`, async () => {
     const name = `obc-${++seq}`;
     const taken = await standInCreateUser(await standIn.context(), { email: `${name}@example.com` });
     proxy.resetLog();
@@ -538,7 +549,8 @@ describe('createUser and updateUser across backends, through the outbox (SPEC §
     expect(calls().filter((c) => c.startsWith('POST /rest/catalog/'))).toHaveLength(2);
   }, 90_000);
 
-  it('an update of the catalog profile and the embed metadata: two UPDATE_USER changes, catalog PUT and an embed PUT that replaces', async () => {
+  it(`an update of the catalog profile and the embed metadata: two UPDATE_USER changes, \
+catalog PUT and an embed PUT that replaces`, async () => {
     const { user, upstream } = await person();
     const embedUp = await standIn.store.prisma.user.findFirstOrThrow({
       where: { partnerId: standIn.partnerId, identifier: upstream.identifier },
@@ -568,7 +580,8 @@ describe('createUser and updateUser across backends, through the outbox (SPEC §
     expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).metadata).toEqual({ keep: 3 });
   }, 90_000);
 
-  it("partner B never sees A's create changes; B's own create of the same keys (nothing connected) has none", async () => {
+  it(`partner B never sees A's create changes; B's own create of the same keys (nothing connected) \
+has none`, async () => {
     const { change } = await failedChange('LEARNING', 'CREATE_USER', {
       op: 'learning.createAccount',
       externalUserId: 'never',
@@ -626,7 +639,8 @@ describe('deleteClient across backends, through the outbox (SPEC §10.4)', () =>
     return { client, members: members.sort((x, y) => (x.user.id < y.user.id ? -1 : 1)) };
   }
 
-  it("deletes the client in embed and each member in catalog and learning, once each: the client's call first, then each member's", async () => {
+  it(`deletes the client in embed and each member in catalog and learning, once each: the client's call first, \
+then each member's`, async () => {
     const { client, members } = await seedClient(`obcl-${++seq}`);
     const [first, second] = members;
     proxy.resetLog();
@@ -768,7 +782,8 @@ const catalogUpstream = (catalogId: number) =>
 // ---------------------------------------------------------------------------- kill -9 mid-saga
 
 describe('the outbox_user_writes migration', () => {
-  it('upgrades a store in place: a DELETE_USER entry of the previous release stays as it was, and creates and updates can be recorded', async () => {
+  it(`upgrades a store in place: a DELETE_USER entry of the previous release stays as it was, \
+and creates and updates can be recorded`, async () => {
     const database = storeKind === 'postgres' ? await createTestDatabase() : null;
     const store = await openStore({
       ...(database ? { databaseUrl: database.url } : { dataDir: 'memory://' }),
@@ -783,16 +798,21 @@ describe('the outbox_user_writes migration', () => {
       const user = '00000000-0000-7000-8000-000000000001';
       const backend = '00000000-0000-7000-8000-0000000000b1';
       await store.pool.query(
-        `INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "allowedIps", "updatedAt") VALUES ('P', 'P', '{}', 'P', 'P', '{}', now())`,
+        'INSERT INTO "Account" (id, "partnerId", "ancestorIds", name, "canvasUuid", "allowedIps", "updatedAt") ' +
+          "VALUES ('P', 'P', '{}', 'P', 'P', '{}', now())",
       );
       await store.pool.query(
-        `INSERT INTO "User" (id, "partnerId", "accountId", email, "inCatalog", "updatedAt") VALUES ('${user}', 'P', 'P', 'old@example.com', true, now())`,
+        'INSERT INTO "User" (id, "partnerId", "accountId", email, "inCatalog", "updatedAt") ' +
+          `VALUES ('${user}', 'P', 'P', 'old@example.com', true, now())`,
       );
       await store.pool.query(
-        `INSERT INTO "Backend" (id, "partnerId", kind, "activeKind", "baseUrl", credential, "updatedAt") VALUES ('${backend}', 'P', 'CATALOG', 'CATALOG', 'https://c.example.com', 'v1:x', now())`,
+        'INSERT INTO "Backend" (id, "partnerId", kind, "activeKind", "baseUrl", credential, "updatedAt") ' +
+          `VALUES ('${backend}', 'P', 'CATALOG', 'CATALOG', 'https://c.example.com', 'v1:x', now())`,
       );
       await store.pool.query(
-        `INSERT INTO "PendingChange" (id, "partnerId", "userId", "backendId", operation, payload) VALUES ('00000000-0000-7000-8000-0000000000c1', 'P', '${user}', '${backend}', 'DELETE_USER', '{"op":"catalog.deleteUser","nativeId":"7"}')`,
+        'INSERT INTO "PendingChange" (id, "partnerId", "userId", "backendId", operation, payload) ' +
+          `VALUES ('00000000-0000-7000-8000-0000000000c1', 'P', '${user}', ` +
+          `'${backend}', 'DELETE_USER', '{"op":"catalog.deleteUser","nativeId":"7"}')`,
       );
       for (const m of migrations.slice(at)) await store.pool.query(m.sql);
       expect(
@@ -856,7 +876,8 @@ describe('kill -9 mid-saga of 100 multi-backend deletes', () => {
     const gql = (query: string, variables: Record<string, unknown>, token: string) =>
       childGql(server!, query, variables, token);
     const created = await gql(
-      `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { ... on CreatePartnerSuccess { apiKey account { ulid } } } }`,
+      'mutation ($input: CreatePartnerInput!) { createPartner(input: $input) ' +
+        '{ ... on CreatePartnerSuccess { apiKey account { ulid } } } }',
       { input: { name: 'Saga', plan: 'AUTOMATE' } },
       OPERATOR,
     );
@@ -922,7 +943,8 @@ describe('kill -9 mid-saga of 100 multi-backend deletes', () => {
       try {
         expect(await left.prisma.pendingChange.count({ where: { worker: { not: null } } })).toBeGreaterThan(0);
         const locked = await left.pool.query(
-          `SELECT count(*)::int AS n FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
+          `SELECT count(*)::int AS n
+             FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks t ON t.id = j.task_id
             WHERE t.identifier = 'outbox' AND j.locked_at IS NOT NULL`,
         );
         expect(locked.rows[0].n).toBeGreaterThan(0);
@@ -1032,7 +1054,8 @@ describe.runIf(storeKind === 'postgres')('graphile-worker: a job a killed worker
 });
 
 describe('an attempt never outlives its lease', () => {
-  it('gives its calls up at three quarters of the lease: a retry, the next attempt asks first, one DELETE in all', async () => {
+  it(`gives its calls up at three quarters of the lease: a retry, the next attempt asks first, \
+one DELETE in all`, async () => {
     // The shared worker would deliver this change with the configuration's lease: stopped here.
     await worker?.stop();
     worker = undefined;

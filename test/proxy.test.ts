@@ -29,7 +29,9 @@ let a: Partner;
 let b: Partner;
 const KINDS = ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED'] as const;
 
-const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on Error { message } } }`;
+const CONNECT =
+  'mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) ' +
+  '{ __typename ... on Error { message } } }';
 const sha = (value: string) => crypto.createHash('sha256').update(value).digest('hex');
 /** The Authorization value each source API takes its key in. */
 const authorization = (kind: BackendKind, key: string) => (kind === 'CATALOG' ? key : `Bearer ${key}`);
@@ -246,7 +248,8 @@ afterAll(async () => {
 
 describe('an integration written against the source API works unchanged through the gateway', () => {
   for (const kind of KINDS) {
-    it(`${kind.toLowerCase()}: against the stand-in itself, then through the gateway with only the base URL and key changed`, async () => {
+    it(`${kind.toLowerCase()}: against the stand-in itself, \
+then through the gateway with only the base URL and key changed`, async () => {
       await INTEGRATIONS[kind](direct(kind), `direct-${kind.toLowerCase()}`);
       proxy.resetLog();
       await INTEGRATIONS[kind](through(kind), `gw-${kind.toLowerCase()}`);
@@ -261,7 +264,8 @@ describe('an integration written against the source API works unchanged through 
 });
 
 describe('the effect is in the graph as soon as the call returns', () => {
-  it('learning: a created account is a user with its LINKED identity; a batched one too; DELETE disables it', async () => {
+  it(`learning: a created account is a user with its LINKED identity; a batched one too; \
+DELETE disables it`, async () => {
     await learningIntegration(through('LEARNING'), 'fx', async (step, value) => {
       if (step === 'created') {
         const user = await userByKey('externalUserId: "learner-fx"');
@@ -401,7 +405,8 @@ describe('what passes and what does not', () => {
     expect(proxy.log.at(-1)!.authorizationSha256).toBe(sha(`Bearer ${standIn.credentials.EMBED}`));
   });
 
-  it("neither credential crosses: the backend never sees the caller's key, the caller never sees the backend's", async () => {
+  it(`neither credential crosses: the backend never sees the caller's key, \
+the caller never sees the backend's`, async () => {
     const callerForms = [sha(`Bearer ${a.key}`), sha(a.key)];
     expect(upstreamLog.length).toBeGreaterThan(30);
     for (const entry of upstreamLog) expect(callerForms).not.toContain(entry.authorizationSha256);
@@ -418,7 +423,8 @@ describe('what passes and what does not', () => {
     await expect(response.text()).rejects.toThrow();
   });
 
-  it("a backend that cannot be reached is the dialect's 503 envelope with Retry-After; nothing is recorded", async () => {
+  it(`a backend that cannot be reached is the dialect's 503 envelope with Retry-After; \
+nothing is recorded`, async () => {
     proxy.add({ kind: 'reset', times: 1 });
     const r = await call(
       through('LEARNING'),
@@ -441,7 +447,8 @@ describe('what passes and what does not', () => {
 });
 
 describe('tenancy and rights', () => {
-  it('the gateway guards first: a bad key is its own 401 and a refused address its own 403, and nothing is sent', async () => {
+  it(`the gateway guards first: a bad key is its own 401 and a refused address its own 403, \
+and nothing is sent`, async () => {
     proxy.resetLog();
     const bad = await call(
       { base: gateway + STANDIN_PREFIXES.LEARNING, key: 'not-a-key' },
@@ -481,7 +488,8 @@ describe('tenancy and rights', () => {
     expect(proxy.log).toEqual([]);
   });
 
-  it('many callers at once: no more than BACKEND_CONCURRENCY requests in flight to the backend, every one answered', async () => {
+  it(`many callers at once: no more than BACKEND_CONCURRENCY requests in flight to the backend, \
+every one answered`, async () => {
     proxy.add({ kind: 'latency', ms: 150, times: 12 });
     proxy.resetLog();
     const answers = await Promise.all(
@@ -530,7 +538,8 @@ describe('tenancy and rights', () => {
     expect(await standIn.store.prisma.user.count({ where: { externalUserId: 'b-own' } })).toBe(0);
   });
 
-  it("a caller with narrower rights (a plain user) is served by the gateway itself: the partner's credential never acts for it", async () => {
+  it(`a caller with narrower rights (a plain user) is served by the gateway itself: \
+the partner's credential never acts for it`, async () => {
     const learner = await userByKey('externalUserId: "batched-fx"');
     const token = await jwtFor(learner.uuid);
     proxy.resetLog();
@@ -563,7 +572,8 @@ describe('tenancy and rights', () => {
 
 // Last: these leave a backend's transport waiting (a Retry-After, an open circuit).
 describe("the backend's pacing and a refused credential", () => {
-  it('a 429 with Retry-After passes unchanged, and then no request reaches the backend before it: 503 with Retry-After', async () => {
+  it(`a 429 with Retry-After passes unchanged, and then no request reaches the backend before it: \
+503 with Retry-After`, async () => {
     proxy.add({ kind: 'status', status: 429, retryAfter: '120', times: 1 });
     const paced = await call(through('MESSAGING'), 'MESSAGING', 'GET', '/api/v1/accounts');
     expect(paced.status).toBe(429);
@@ -575,7 +585,8 @@ describe("the backend's pacing and a refused credential", () => {
     expect(proxy.log).toEqual([]);
   });
 
-  it("the backend refusing the stored credential is the gateway's 503, never the backend's 401 or its challenge", async () => {
+  it(`the backend refusing the stored credential is the gateway's 503, \
+never the backend's 401 or its challenge`, async () => {
     proxy.add({
       kind: 'status',
       status: 401,
@@ -592,7 +603,8 @@ describe("the backend's pacing and a refused credential", () => {
 });
 
 describe('which requests are relayed follows connecting and disconnecting at once', () => {
-  it('a hosted kind is served by the gateway, the same kind connected is relayed, disconnected served again', async () => {
+  it(`a hosted kind is served by the gateway, the same kind connected is relayed, \
+disconnected served again`, async () => {
     const c = await h.newPartner('Proxy C', 'AUTOMATE');
     const clients = () => call(through('EMBED', c), 'EMBED', 'GET', '/v1/headless/clients?length=1&page=0');
     const relayed = async () => {

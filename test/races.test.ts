@@ -54,7 +54,8 @@ async function checkInvariants() {
   // No key held twice (the constraints say so; this proves it of the data).
   for (const key of ['externalUserId', 'email', 'identifier', 'canvasUserUuid']) {
     const dupes = await db.$queryRawUnsafe<{ key: string }[]>(
-      `SELECT "${key}" AS key FROM "User" WHERE "partnerId" = $1 AND "${key}" IS NOT NULL GROUP BY "${key}" HAVING count(*) > 1`,
+      `SELECT "${key}" AS key FROM "User" WHERE "partnerId" = $1 ` +
+        `AND "${key}" IS NOT NULL GROUP BY "${key}" HAVING count(*) > 1`,
       partnerId,
     );
     expect(dupes, `duplicate ${key}`).toEqual([]);
@@ -200,7 +201,8 @@ describe('races', { timeout: 90_000 }, () => {
         subject: z.uuid,
         call: () => run(h, p.key, 'reallocateCourses', { fromUserId: z.id, toUserId: x.id }),
       });
-      calls.push({ kind: 'user.delete', subject: z.uuid, call: () => run(h, p.key, 'deleteUser', { id: z.id }) }); // to the first admin
+      // deleteUser's courses go to the first admin
+      calls.push({ kind: 'user.delete', subject: z.uuid, call: () => run(h, p.key, 'deleteUser', { id: z.id }) });
       calls.push({
         kind: 'user.create',
         call: () =>
@@ -233,10 +235,13 @@ describe('races', { timeout: 90_000 }, () => {
     expect(await auditCount('user.create', newUsers)).toBe(newUsers.length);
   });
 
-  it('bulk creates on overlapping keys from several callers, with single creates and ensures, make each key once', async () => {
+  it(`bulk creates on overlapping keys from several callers, with single creates and ensures, \
+make each key once`, async () => {
     const keys = Array.from({ length: 50 }, (_, i) => `rb-${i}`);
-    const BULK = `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on Error { code message }
-      ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { uuid externalUserId identifier } } ... on Error { code message } } } } }`;
+    const BULK = `mutation ($input: CreateUsersInput!) {
+      createUsers(input: $input) { __typename ... on Error { code message }
+        ... on CreateUsersSuccess { results { __typename
+          ... on CreateUserSuccess { user { uuid externalUserId identifier } } ... on Error { code message } } } } }`;
     const calls: (() => Promise<{ key: string; uuid?: string; created: boolean; type: string }[]>)[] = [];
     callers.forEach((token, c) => {
       for (let b = 0; b < 2; b++) {
@@ -397,7 +402,8 @@ describe('races', { timeout: 90_000 }, () => {
       expect(['NOT_FOUND', 'CONFLICT'], JSON.stringify(r)).toContain(r.code);
     await checkInvariants();
   });
-  it("enrollments and orders racing with the deletion (DELETE) of their course's owner succeed or are NOT_FOUND", async () => {
+  it(`enrollments and orders racing with the deletion (DELETE) \
+of their course's owner succeed or are NOT_FOUND`, async () => {
     const learners = await Promise.all(
       Array.from({ length: 4 }, (_, i) => newUser(h, p.key, { externalUserId: `ro-learner-${i}` })),
     );
@@ -444,10 +450,13 @@ describe('races', { timeout: 90_000 }, () => {
     await checkInvariants();
   });
 
-  it('creates, updates and embed PUTs naming a client racing with its deletion leave no live user of a deleted client', async () => {
+  it(`creates, updates and embed PUTs naming a client racing with its deletion leave no live user of a deleted \
+client`, async () => {
     const rounds = storeKind === 'postgres' ? 5 : 2;
-    const BULK = `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on Error { code message }
-      ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { uuid } } ... on Error { code message } } } } }`;
+    const BULK = `mutation ($input: CreateUsersInput!) {
+      createUsers(input: $input) { __typename ... on Error { code message }
+        ... on CreateUsersSuccess { results { __typename
+          ... on CreateUserSuccess { user { uuid } } ... on Error { code message } } } } }`;
     for (let round = 0; round < rounds; round++) {
       const clients = Array.from({ length: 4 }, (_, i) => `rc-${round}-${i}`);
       for (const identifier of clients)

@@ -175,7 +175,8 @@ describe('nodes(ids:) and _entities are batched reads', () => {
     ]);
   });
 
-  it('_entities of users by id or uuid are answered by the compiled statement, exactly as the executor answers them', async () => {
+  it(`_entities of users by id or uuid are answered by the compiled statement, \
+exactly as the executor answers them`, async () => {
     const query = `query ($r: [_Any!]!) { _entities(representations: $r) { __typename ... on User { ${USER} } } }`;
     const uuidOf = (id: string) => Buffer.from(id, 'base64').toString().slice('User:'.length);
     const compiledLists = [
@@ -256,7 +257,8 @@ describe('nodes(ids:) and _entities are batched reads', () => {
     }
   });
 
-  it('keep the order given, with null for unknown, malformed and repeated-but-foreign ids, at no extra cost', async () => {
+  it(`keep the order given, with null for unknown, malformed and repeated-but-foreign ids, \
+at no extra cost`, async () => {
     for (const { name, app } of paths) {
       const unknown = globalId('User', '00000000-0000-7000-8000-000000000000');
       const ids = [
@@ -352,14 +354,18 @@ const SHAPES: {
   },
   {
     name: 'users search (50)',
-    query: `query ($filter: UserFilter) { users(first: 50, filter: $filter) { totalCount edges { node { ${USER} } } } }`,
+    query:
+      'query ($filter: UserFilter) { users(first: 50, filter: $filter) ' +
+      `{ totalCount edges { node { ${USER} } } } }`,
     variables: () => ({ filter: { search: 'rm-1' } }),
     statements: [1, 2],
     compiled: true,
   },
   {
     name: 'users by createdAt range (50)',
-    query: `query ($filter: UserFilter) { users(first: 50, filter: $filter) { totalCount edges { node { ${USER} } } } }`,
+    query:
+      'query ($filter: UserFilter) { users(first: 50, filter: $filter) ' +
+      `{ totalCount edges { node { ${USER} } } } }`,
     variables: () => ({ filter: { createdAt: { from: '2000-01-01T00:00:00Z' } } }),
     statements: [1, 2],
     compiled: true,
@@ -448,7 +454,8 @@ describe('visibility is one predicate per type', () => {
       }
     }
     // The rules differ, so agreeing means something: each caller sees its own share.
-    expect(sizes['partner admin of A']).toBe(110 - 1 + 2); // the users, less the deleted one, plus the admin and the sub-admin
+    // the users, less the deleted one, plus the admin and the sub-admin
+    expect(sizes['partner admin of A']).toBe(110 - 1 + 2);
     expect(sizes['partner admin of B']).toBe(5 + 1);
     expect(sizes['plain user']).toBe(1);
     expect(sizes['account admin of a sub-account']).toBeGreaterThan(1);

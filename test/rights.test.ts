@@ -147,7 +147,8 @@ describe('clients an account admin cannot see', () => {
     ).toMatchObject({ __typename: 'NotFoundError' });
   });
 
-  it('reads null for the client of a user it manages when the client is not its to see, on both read paths', async () => {
+  it(`reads null for the client of a user it manages when the client is not its to see, \
+on both read paths`, async () => {
     // A partner admin attached a user of the left account to the root's client.
     const user = await newUser(h, a.key, {
       identifier: 'read-root-client',
@@ -486,7 +487,9 @@ describe('API key cap', () => {
 
 describe('resetAccountIpAccess (operator)', () => {
   const RESET =
-    'mutation ($input: ResetAccountIpAccessInput!) { resetAccountIpAccess(input: $input) { __typename ... on Error { message code } ... on ResetAccountIpAccessSuccess { account { ulid requireIpGqlAccess requireIpApiAccess allowedIps } } } }';
+    'mutation ($input: ResetAccountIpAccessInput!) { resetAccountIpAccess(input: $input) ' +
+    '{ __typename ... on Error { message code } ... on ResetAccountIpAccessSuccess ' +
+    '{ account { ulid requireIpGqlAccess requireIpApiAccess allowedIps } } } }';
 
   it("undoes a partner admin's GraphQL lock-out and nothing else", async () => {
     const p = await h.newPartner('Locked out', 'CORE');

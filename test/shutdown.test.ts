@@ -83,7 +83,9 @@ const gql = (port: number, token: string, query: string, variables: object = {})
     body: JSON.stringify({ query, variables }),
   }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
 
-const BULK = `mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) { __typename ... on CreateUsersSuccess { results { __typename } } } }`;
+const BULK =
+  'mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) ' +
+  '{ __typename ... on CreateUsersSuccess { results { __typename } } } }';
 
 describe('graceful shutdown', () => {
   it('SIGTERM drains in-flight requests, refuses new connections, exits 0 and closes the store', async (context) => {
@@ -163,7 +165,9 @@ describe('graceful shutdown', () => {
     expect(finished.filter((t) => t > signalled).length, 'no bulk call was in flight at SIGTERM').toBeGreaterThan(0);
     expect(await server.exited, 'exit code').toBe(0);
     console.log(
-      `shutdown (${storeKind}): exit ${Date.now() - signalled} ms after SIGTERM; ${finished.filter((t) => t > signalled).length} of 6 bulk calls and the slow upload finished after it`,
+      `shutdown (${storeKind}): exit ${Date.now() - signalled} ` +
+        `ms after SIGTERM; ${finished.filter((t) => t > signalled).length} ` +
+        'of 6 bulk calls and the slow upload finished after it',
     );
     // The kept-alive connection was closed by the server once it was idle after SIGTERM, well
     // under the 5 s keep-alive timeout: measured from that moment, not from the signal, so a
@@ -180,7 +184,8 @@ describe('graceful shutdown', () => {
       const r = await gql(
         again.port,
         key,
-        `{ a: users(filter: { search: "drain-" }) { totalCount } b: userByKey(externalUserId: "slow-upload") { externalUserId } }`,
+        '{ a: users(filter: { search: "drain-" }) { totalCount } ' +
+          'b: userByKey(externalUserId: "slow-upload") { externalUserId } }',
       );
       expect(r.body.data).toEqual({ a: { totalCount: 300 }, b: { externalUserId: 'slow-upload' } });
     } finally {

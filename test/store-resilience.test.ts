@@ -47,7 +47,8 @@ const catalog = (key: string, query: string) =>
   call(key, `/rest/catalog/api/v1/users?${query}`, { authorization: key });
 
 const USERS = `query ($first: Int, $filter: UserFilter) { users(first: $first, filter: $filter) {
-  totalCount edges { cursor node { id uuid externalUserId createdAt account { ulid } } } pageInfo { hasNextPage endCursor } } }`;
+  totalCount edges { cursor node { id uuid externalUserId createdAt account { ulid } } }
+  pageInfo { hasNextPage endCursor } } }`;
 
 /** Warnings and errors logged since `from` (the compiled path logs its fallbacks). */
 const problems = (from = 0) => logs.slice(from).filter((line) => line.level >= 40);

@@ -51,13 +51,15 @@ describe('kill -9 mid-sync', () => {
     const gql = (query: string, variables: Record<string, unknown>, token: string) =>
       childGql(server!, query, variables, token);
     const created = await gql(
-      `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) { ... on CreatePartnerSuccess { apiKey } } }`,
+      'mutation ($input: CreatePartnerInput!) { createPartner(input: $input) ' +
+        '{ ... on CreatePartnerSuccess { apiKey } } }',
       { input: { name: 'Resumed', plan: 'AUTOMATE' } },
       OPERATOR,
     );
     const key = created.data.createPartner.apiKey as string;
     const connected = await gql(
-      `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } } }`,
+      'mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) ' +
+        '{ __typename ... on ConnectBackendSuccess { backend { id } } } }',
       {
         input: {
           kind: 'CATALOG',

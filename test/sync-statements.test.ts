@@ -39,7 +39,8 @@ describe('statements per synced page', () => {
     expect(await h.store.prisma.identity.count({ where: { backendId: backend.id } })).toBe(110);
   });
 
-  it('are the same whether 1, 10 or 100 linked records of a page changed, and each change reaches its user', async () => {
+  it(`are the same whether 1, 10 or 100 linked records of a page changed, \
+and each change reaches its user`, async () => {
     const { backend } = await linkedCatalog('changed', 100);
     const unchanged = await statements(backend, page('changed', 1, 100));
     const one = await statements(
@@ -180,7 +181,8 @@ describe('statements per synced page', () => {
 });
 
 describe('statements per synced page of accounts and clients', () => {
-  it('are the same whether 1 or 50 linked embed clients of a page changed, and each change reaches its client', async () => {
+  it(`are the same whether 1 or 50 linked embed clients of a page changed, \
+and each change reaches its client`, async () => {
     const p = await h.newPartner();
     const backend = await makeBackend(h.store.prisma, p.accountId, 'EMBED');
     const clients = (tag: (i: number) => string) =>

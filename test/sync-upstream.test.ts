@@ -24,7 +24,9 @@ let sync: SyncService;
 let partner: Partner;
 const backends = {} as Record<BackendKind, Backend>;
 
-const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }`;
+const CONNECT =
+  'mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ' +
+  '... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }';
 
 beforeAll(async () => {
   if (!h.ready) return;
@@ -92,7 +94,8 @@ describe('sync from a stand-in upstream', () => {
     }
   });
 
-  it('a full run reads every record once: identities equal the upstream set, counts exact, requests = pages', async () => {
+  it(`a full run reads every record once: identities equal the upstream set, counts exact, \
+requests = pages`, async () => {
     proxy.resetLog();
     const catalog = await run('CATALOG', true);
     expect(catalog.status).toBe('SUCCEEDED');
@@ -122,7 +125,8 @@ describe('sync from a stand-in upstream', () => {
     );
   });
 
-  it('incremental after an upstream change reads the change; a full pass after a delete marks it GONE and keeps its user', async () => {
+  it(`incremental after an upstream change reads the change; \
+a full pass after a delete marks it GONE and keeps its user`, async () => {
     const ctx = await standIn.context();
     const victims = await standIn.store.prisma.user.findMany({
       where: { partnerId: standIn.partnerId, inCatalog: true },

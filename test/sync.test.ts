@@ -289,7 +289,8 @@ describe('a sync run', () => {
     expect(after.lastError).toBeNull();
   });
 
-  it('an incremental run asks for changes since the last successful run began; a full one marks what is gone', async () => {
+  it(`an incremental run asks for changes since the last successful run began; \
+a full one marks what is gone`, async () => {
     const backend = await backendOf(A);
     const up = upstream({ 'catalog.users': 12 }, 5);
     const s = sink();
@@ -310,7 +311,8 @@ describe('a sync run', () => {
     expect(present(s, backend.id)).toEqual(users.map((u) => u.nativeId).sort());
   });
 
-  it('a full pass that missed a record (the list shifted) asks for it by id: present, it stays; 404, it is GONE', async () => {
+  it(`a full pass that missed a record (the list shifted) asks for it by id: present, it stays; 404, \
+it is GONE`, async () => {
     const backend = await backendOf(A);
     const up = upstream({ 'catalog.users': 10 }, 4);
     const s = sink();
@@ -320,12 +322,14 @@ describe('a sync run', () => {
     up.byId.set(users[3]!.nativeId, { ...users[3]!, data: { id: users[3]!.nativeId } });
     users.splice(7, 1); // really gone: 404 by id
     const full = await runOnce(deps(up, s), backend, true);
-    expect(full).toMatchObject({ status: 'SUCCEEDED', gone: 1, seen: 9, requests: 2 + 2 }); // 2 pages of the 8 listed, 2 asked for by id
+    // 2 pages of the 8 listed, 2 asked for by id
+    expect(full).toMatchObject({ status: 'SUCCEEDED', gone: 1, seen: 9, requests: 2 + 2 });
     expect(present(s, backend.id)).toContain('catalog.users-3');
     expect(present(s, backend.id)).not.toContain('catalog.users-7');
   });
 
-  it('a page the identities service refuses is stored record by record: the bad one is skipped and counted, never fatal', async () => {
+  it(`a page the identities service refuses is stored record by record: the bad one is skipped and counted, \
+never fatal`, async () => {
     const backend = await backendOf(A);
     const up = upstream({ 'catalog.users': 8 }, 4);
     const s = sink();
@@ -433,7 +437,8 @@ describe('a sync run', () => {
 });
 
 describe('checkpoints and resume', () => {
-  it('a run stopped mid-way goes back to QUEUED at its checkpoint and resumes there: the same end state, no page stored twice', async () => {
+  it(`a run stopped mid-way goes back to QUEUED at its checkpoint and resumes there: the same end state, \
+no page stored twice`, async () => {
     const backend = await backendOf(A, 'EMBED');
     const up = upstream({ 'embed.clients': 4, 'embed.users': 50 }, 10);
     const s = sink();
@@ -494,7 +499,8 @@ describe('checkpoints and resume', () => {
 });
 
 describe('one run per backend', () => {
-  it('asking again answers the queued run; a full request makes it full; after it ends a new one is queued', async () => {
+  it(`asking again answers the queued run; a full request makes it full; \
+after it ends a new one is queued`, async () => {
     const backend = await backendOf(A);
     const first = await requestRun(h.store.prisma, backend, false);
     const again = await requestRun(h.store.prisma, backend, true);
@@ -521,7 +527,8 @@ describe('one run per backend', () => {
     expect(up.reads).toHaveLength(1);
   });
 
-  it('the schedule queues a never-synced backend full, a due one incremental, and nothing for one synced lately or paused', async () => {
+  it(`the schedule queues a never-synced backend full, a due one incremental, \
+and nothing for one synced lately or paused`, async () => {
     const prisma = h.store.prisma;
     const fresh = await backendOf(A);
     const due = await backendOf(A);
@@ -596,7 +603,9 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000) {
 
 const SYNC = `mutation ($input: SyncBackendInput!) { syncBackend(input: $input) {
   __typename ... on SyncBackendSuccess { run { id status full backend { id } } } ... on Error { message } } }`;
-const RUNS = `query ($id: ID!) { node(id: $id) { ... on Backend { syncRuns(first: 10) { totalCount edges { node { id status full seen created errors { nativeId reason } } } } } } }`;
+const RUNS =
+  'query ($id: ID!) { node(id: $id) { ... on Backend { syncRuns(first: 10) { totalCount edges ' +
+  '{ node { id status full seen created errors { nativeId reason } } } } } } }';
 const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 
 describe('syncBackend and Backend.syncRuns', () => {

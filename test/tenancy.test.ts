@@ -20,7 +20,10 @@ interface World {
   order: string;
   apiKey: string;
   backend: string;
-  /** A catalog identity (native id `${prefix}-1`) of the backend, linked to `other`, with an OPEN conflict naming `user`. */
+  /**
+   * A catalog identity (native id `${prefix}-1`) of the backend, linked to `other`, with an OPEN
+   * conflict naming `user`.
+   */
   identityNativeId: string;
   conflict: string;
   /** A FAILED pending change (SPEC §10.7) of `other`'s catalog identity, so the worker leaves it alone. */

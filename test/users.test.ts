@@ -242,7 +242,9 @@ describe('ensureUser', () => {
 });
 
 describe('updateUser', () => {
-  const sel = `... on UpdateUserSuccess { user { ${USER_FIELDS} metadata name avatar firstName lastName userName timeZone registeredInCatalog } }`;
+  const sel =
+    `... on UpdateUserSuccess { user { ${USER_FIELDS} metadata name ` +
+    'avatar firstName lastName userName timeZone registeredInCatalog } }';
 
   it('replaces metadata with `metadata` and merges it with `metadataPatch` (RFC 7396)', async () => {
     const user = await newUser(h, a.key, { identifier: 'm-1', metadata: { a: 1, nested: { x: 1, y: 2 }, keep: true } });
@@ -561,7 +563,8 @@ describe('deleteUser', () => {
     for (const key of [{ externalUserId: 'del1-ext' }, { email: 'del1@example.com' }, { identifier: 'del1-emb' }]) {
       expect((await createUser(h, a.key, key)).__typename).toBe('ConflictError');
       const byKey = await h.gql(
-        'query ($externalUserId: String, $email: String, $identifier: String) { userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier) { id } }',
+        'query ($externalUserId: String, $email: String, $identifier: String) ' +
+          '{ userByKey(externalUserId: $externalUserId, email: $email, identifier: $identifier) { id } }',
         key,
         { token: a.key },
       );

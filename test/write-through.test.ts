@@ -25,7 +25,9 @@ let a: Partner;
 let b: Partner;
 let backends: Record<BackendKind, Backend>;
 
-const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }`;
+const CONNECT =
+  'mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ' +
+  '... on ConnectBackendSuccess { backend { id } } ... on Error { message } } }';
 const DETAILS: Record<string, string> = {
   ConflictError: 'field',
   BackendUnavailableError: 'retryAfter kind backend { id }',
@@ -49,7 +51,8 @@ const USER = 'user { id uuid externalUserId email firstName identifier metadata 
 async function mutate(token: string, name: string, input: Record<string, unknown>, success: string) {
   const type = `${name[0]!.toUpperCase()}${name.slice(1)}`;
   const r = await h.gql(
-    `mutation ($input: ${type}Input!) { ${name}(input: $input) { __typename ... on ${type}Success { ${success} } ${errorSelection(name)} } }`,
+    `mutation ($input: ${type}Input!) { ${name}(input: $input) { __typename ` +
+      `... on ${type}Success { ${success} } ${errorSelection(name)} } }`,
     { input },
     { token },
   );
@@ -87,7 +90,8 @@ describe('write-through to one connected backend', () => {
   let catalogUser: any;
   let embedUser: any;
 
-  it('createUser with externalUserId → learning POST /accounts; the store has the user and its LINKED identity', async () => {
+  it(`createUser with externalUserId → learning POST /accounts; \
+the store has the user and its LINKED identity`, async () => {
     proxy.resetLog();
     const r = await mutate(a.key, 'createUser', { externalUserId: 'wt-learner' }, USER);
     expect(r.__typename).toBe('CreateUserSuccess');
@@ -139,7 +143,8 @@ describe('write-through to one connected backend', () => {
     expect(await upstreamUser({ externalUserId: 'wt-ensured' })).not.toBeNull();
   });
 
-  it('createAccount → messaging POST /api/v1/accounts (a sub-account of the root); a deeper parent is unsupported there', async () => {
+  it(`createAccount → messaging POST /api/v1/accounts (a sub-account of the root); \
+a deeper parent is unsupported there`, async () => {
     proxy.resetLog();
     const r = await mutate(a.key, 'createAccount', { name: 'WT region' }, 'account { id }');
     expect(r.__typename, JSON.stringify(r)).toBe('CreateAccountSuccess');
@@ -205,7 +210,8 @@ describe('write-through to one connected backend', () => {
     expect((await upstreamUser({ email: 'wt-cat@example.com' }))?.firstName).toBe('Renamed');
   });
 
-  it('updateUser replacing embed metadata → embed PUT user; the upstream ends with exactly the new object', async () => {
+  it(`updateUser replacing embed metadata → embed PUT user; \
+the upstream ends with exactly the new object`, async () => {
     proxy.resetLog();
     const r = await mutate(a.key, 'updateUser', { id: embedUser.id, metadata: { colour: 'blue' } }, USER);
     expect(r).toMatchObject({ __typename: 'UpdateUserSuccess', user: { metadata: { colour: 'blue' } } });
@@ -230,7 +236,8 @@ describe('write-through to one connected backend', () => {
     expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: learningUser.uuid } })).status).toBe('DISABLED');
   });
 
-  it('a key that exists only upstream is a ConflictError naming the key and the backend, and nothing is stored', async () => {
+  it(`a key that exists only upstream is a ConflictError naming the key and the backend, \
+and nothing is stored`, async () => {
     const ctx = await standIn.context();
     await standInCreateUser(ctx, { externalUserId: 'wt-upstream-only' });
     await standInCreateUser(ctx, { email: 'wt-upstream@example.com' });
@@ -251,7 +258,8 @@ describe('write-through to one connected backend', () => {
     expect(ensured).toMatchObject({ __typename: 'ConflictError', field: 'externalUserId' });
   });
 
-  it('a change that would reach two backends goes to the outbox: success at once, no call now (test/outbox.test.ts delivers)', async () => {
+  it(`a change that would reach two backends goes to the outbox: success at once, \
+no call now (test/outbox.test.ts delivers)`, async () => {
     proxy.resetLog();
     const r = await mutate(
       a.key,
@@ -297,7 +305,8 @@ describe('write-through to one connected backend', () => {
     expect(await h.store.prisma.identity.count({ where: { partnerId: b.accountId } })).toBe(0);
   });
 
-  it('an upstream down is a BackendUnavailableError with retryAfter, and nothing changed in the store or upstream', async () => {
+  it(`an upstream down is a BackendUnavailableError with retryAfter, \
+and nothing changed in the store or upstream`, async () => {
     proxy.resetLog();
     const audited = () => h.store.prisma.auditEvent.count({ where: { partnerId: a.accountId } });
     const auditBefore = await audited();
@@ -370,7 +379,8 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
     expect((await identityOf({ userId: created.user.uuid }, 'CATALOG'))?.status).toBe('GONE');
   });
 
-  it("deleteUser of an embed user → embed DELETE user with action and reallocateTo = the receiver's embed identifier", async () => {
+  it(`deleteUser of an embed user → embed DELETE user with action and reallocateTo = the receiver's embed \
+identifier`, async () => {
     const leaving = await mutate(a.key, 'createUser', { identifier: 'wt-del-emb' }, USER);
     const receiver = await mutate(a.key, 'createUser', { identifier: 'wt-del-recv' }, USER);
     const hosted = await mutate(a.key, 'createUser', { email: 'wt-del-no-embed@example.com' }, USER);
@@ -519,12 +529,15 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
     expect((await identityOf({ userId: member.user.uuid }, 'EMBED'))?.status).toBe('GONE');
   });
 
-  it('createUsers writes each item through on its own: one taken upstream fails only itself, one in two backends goes to the outbox', async () => {
+  it(`createUsers writes each item through on its own: one taken upstream fails only itself, \
+one in two backends goes to the outbox`, async () => {
     // Taken upstream only (the stand-in's own user): learning answers 422.
     await standInCreateUser(await standIn.context(), { externalUserId: 'wt-bulk-upstream' });
     proxy.resetLog();
     const r = await h.gql(
-      `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { ${USER} pendingChanges { backend { kind } operation } } ... on Error { code message } } } } }`,
+      'mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename ' +
+        '... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess ' +
+        `{ ${USER} pendingChanges { backend { kind } operation } } ... on Error { code message } } } } }`,
       {
         input: {
           users: [
@@ -577,10 +590,12 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
     );
   });
 
-  it("createUsers retried with its idempotencyKey answers an item's BackendUnavailableError again, without a call", async () => {
+  it(`createUsers retried with its idempotencyKey answers an item's BackendUnavailableError again, \
+without a call`, async () => {
     const bulk = () =>
       h.gql(
-        `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { ... on CreateUsersSuccess { results { __typename ... on BackendUnavailableError { kind retryAfter } } } } }`,
+        'mutation ($input: CreateUsersInput!) { createUsers(input: $input) { ... on CreateUsersSuccess ' +
+          '{ results { __typename ... on BackendUnavailableError { kind retryAfter } } } } }',
         { input: { users: [{ externalUserId: 'wt-bulk-down' }], idempotencyKey: 'wt-bulk-down-key' } },
         { token: a.key },
       );
@@ -602,7 +617,8 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
     }
   });
 
-  it('a transaction retried after its backend call does not send the call again (one POST, the user stored once)', async () => {
+  it(`a transaction retried after its backend call does not send the call again (one POST, \
+the user stored once)`, async () => {
     const prisma = h.store.prisma as any;
     const original = prisma.$transaction;
     let injected = 0;
@@ -641,10 +657,12 @@ describe('write-through to one connected backend: deletes, unmerge, bulk', () =>
     ).toMatchObject({ nativeId: upstream!.id, status: 'LINKED' });
   });
 
-  it("partner B's deletes, unmerge and bulk never reach A's backends, and A's users are not B's to delete", async () => {
+  it(`partner B's deletes, unmerge and bulk never reach A's backends, \
+and A's users are not B's to delete`, async () => {
     const mine = await mutate(b.key, 'createUser', { email: 'wt-b-del@example.com', identifier: 'wt-b-del' }, USER);
     const bulkB = await h.gql(
-      `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { ... on CreateUsersSuccess { results { __typename } } } }`,
+      'mutation ($input: CreateUsersInput!) { createUsers(input: $input) ' +
+        '{ ... on CreateUsersSuccess { results { __typename } } } }',
       { input: { users: [{ externalUserId: 'wt-bulk-1' }, { email: 'wt-b-bulk@example.com' }] } },
       { token: b.key },
     );
@@ -703,7 +721,8 @@ describe("the REST dialects answer a connected backend's errors in their own env
     await connect(d, 'EMBED');
   }, 120_000);
 
-  it('embed dialect DELETE user of a catalog user: 503 + Retry-After, then 501, in the embed envelope; nothing changed', async () => {
+  it(`embed dialect DELETE user of a catalog user: 503 + Retry-After, then 501, in the embed envelope; \
+nothing changed`, async () => {
     const user = await mutate(c.key, 'createUser', { email: 'wt-rest-cat@example.com', identifier: 'wt-rest-c' }, USER);
     expect(user.__typename, JSON.stringify(user)).toBe('CreateUserSuccess');
     const del = () =>
@@ -732,7 +751,8 @@ describe("the REST dialects answer a connected backend's errors in their own env
     expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.user.uuid } })).status).toBe('DELETED');
   });
 
-  it('catalog dialect DELETE user of an embed user: 503 + Retry-After, then 501, in the catalog envelope; nothing changed', async () => {
+  it(`catalog dialect DELETE user of an embed user: 503 + Retry-After, then 501, in the catalog envelope; \
+nothing changed`, async () => {
     const user = await mutate(d.key, 'createUser', { email: 'wt-rest-emb@example.com', identifier: 'wt-rest-d' }, USER);
     expect(user.__typename, JSON.stringify(user)).toBe('CreateUserSuccess');
     const { catalogId } = await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.user.uuid } });
@@ -757,7 +777,8 @@ describe("the REST dialects answer a connected backend's errors in their own env
     expect((await h.store.prisma.user.findUniqueOrThrow({ where: { id: user.user.uuid } })).status).toBe('ACTIVE');
   });
 
-  it('the OpenAPI documents list 503 (with Retry-After) on every operation and 501 on the deletes that reach another backend', async () => {
+  it(`the OpenAPI documents list 503 (with Retry-After) \
+on every operation and 501 on the deletes that reach another backend`, async () => {
     for (const dialect of ['learning', 'catalog', 'messaging', 'embed']) {
       const doc = await (await h.request(`/rest/${dialect}/openapi.json`, { token: a.key })).json();
       for (const [path, item] of Object.entries<any>(doc.paths))

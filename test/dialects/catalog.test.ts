@@ -84,7 +84,8 @@ describe('POST /api/v1/users', () => {
     expect(stored.userByKey).toEqual({ termsOfUse: true, locale: 'en' });
   });
 
-  it('takes registered_account_id as a numeric string, as the source API sends it, in form and JSON bodies', async () => {
+  it(`takes registered_account_id as a numeric string, as the source API sends it, \
+in form and JSON bodies`, async () => {
     const sub = await mutate(
       h,
       partner.key,
@@ -346,7 +347,8 @@ describe('PUT /api/v1/users/{id}', () => {
     expect(check.body.user.first_name).toBeNull();
   });
 
-  it('shows a merge as merged_into_user_id (the target catalog id) and clears it with clear_merged_into_user_id=true', async () => {
+  it(`shows a merge as merged_into_user_id (the target catalog id) \
+and clears it with clear_merged_into_user_id=true`, async () => {
     const source = (await register({ user_name: 'src', email_address: 'merge-src@example.com' })).body.user;
     const target = (await register({ user_name: 'tgt', email_address: 'merge-tgt@example.com' })).body.user;
     const merged = await mutate(h, partner.key, 'mergeUsers', {

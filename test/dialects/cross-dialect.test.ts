@@ -10,7 +10,9 @@ const h = useHarness();
 let partner: Partner;
 let other: Partner;
 
-const USER = `uuid status externalUserId catalogId email identifier metadata mergedInto { uuid catalogId } account { ulid customerId }`;
+const USER =
+  'uuid status externalUserId catalogId email identifier metadata ' +
+  'mergedInto { uuid catalogId } account { ulid customerId }';
 
 const learning = (method: string, path: string, json?: unknown, key = partner.key) =>
   rest(h, method, `/rest/learning${path}`, { token: key, json });
@@ -169,7 +171,8 @@ describe('one user with three identities', () => {
     expect(data.user).toBeNull();
   });
 
-  it('an embed user created over REST is the graph user, and the learning dialect shows it without a learning key', async () => {
+  it(`an embed user created over REST is the graph user, \
+and the learning dialect shows it without a learning key`, async () => {
     const res = await embed('PUT', '/user/only-embed', { name: 'Solo' });
     expect(res.status).toBe(201);
     const data = await graph(h, partner.key, `{ userByKey(identifier: "only-embed") { ${USER} name } }`);

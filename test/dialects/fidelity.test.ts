@@ -284,7 +284,8 @@ describe('the source APIs’ own samples', () => {
       docs[name] = (await rest(h, 'GET', `/rest/${name}/openapi.json`, { token: partner.key })).body;
   });
 
-  it('messaging: a sub-account created with the sample request reads with the sample answer’s value forms', async () => {
+  it(`messaging: a sub-account created with the sample request reads with the sample answer’s value \
+forms`, async () => {
     const created = await rest(h, 'POST', '/rest/messaging/api/v1/accounts', {
       token: partner.key,
       json: { data: { name: 'ACME Corp' }, type: 'account' },

@@ -186,7 +186,8 @@ function makeHarness(app: App, store: Store, config: Config): Harness {
     async newPartner(name = `Partner ${++counter}`, plan = 'AUTOMATE') {
       const { data, errors } = await gql(
         `mutation ($input: CreatePartnerInput!) { createPartner(input: $input) {
-          __typename ... on CreatePartnerSuccess { apiKey account { id ulid } adminUser { id uuid } } ... on Error { message } } }`,
+          __typename ... on CreatePartnerSuccess { apiKey account { id ulid } adminUser { id uuid } }
+          ... on Error { message } } }`,
         { input: { name, plan } },
         { token: OPERATOR_TOKEN },
       );

@@ -5,7 +5,9 @@ import type { Backend, BackendKind } from '@prisma/client';
 import { STANDIN_PREFIXES, type StandIn } from '../../src/standin/index.js';
 import type { Harness, Partner } from './app.js';
 
-const CONNECT = `mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) { __typename ... on Error { message } } }`;
+const CONNECT =
+  'mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) ' +
+  '{ __typename ... on Error { message } } }';
 
 /** Connects each kind with the stand-in's credential; the stored Backend rows by kind. */
 export async function connectStandIn(

@@ -66,7 +66,10 @@ function random(seed: number) {
 
 const SECRET_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
-/** `preserveHost`: pass the Host header on as the client sent it (as a reverse proxy may), instead of the upstream's. */
+/**
+ * `preserveHost`: pass the Host header on as the client sent it (as a reverse proxy may), instead
+ * of the upstream's.
+ */
 export async function startFaultProxy(
   target: string,
   options: { seed?: number; preserveHost?: boolean } = {},

@@ -1,7 +1,9 @@
 // Data builders that go through the public API, so fixtures exercise the real paths.
 import type { Harness, Partner } from './app.js';
 
-export const USER_FIELDS = `id uuid status externalUserId email identifier catalogId mergedInto { uuid } entitlements { kind } account { ulid } client { identifier }`;
+export const USER_FIELDS =
+  'id uuid status externalUserId email identifier catalogId mergedInto ' +
+  '{ uuid } entitlements { kind } account { ulid } client { identifier }';
 
 /** Creates `count` users through createUsers (batches of 50); returns their global ids. */
 export async function createManyUsers(
@@ -15,7 +17,9 @@ export async function createManyUsers(
     const users = Array.from({ length: Math.min(50, count - start) }, (_, j) => make(start + j));
     const { data, errors } = await h.gql(
       `mutation ($input: CreateUsersInput!) { createUsers(input: $input) { __typename
-        ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { id } } ... on Error { message } } } ... on Error { message } } }`,
+        ... on CreateUsersSuccess { results { __typename
+          ... on CreateUserSuccess { user { id } } ... on Error { message } } }
+        ... on Error { message } } }`,
       { input: { users } },
       { token: partner.key },
     );
@@ -38,7 +42,8 @@ export async function mutate(
 ): Promise<any> {
   const inputType = `${name[0]!.toUpperCase()}${name.slice(1)}Input`;
   const { data, errors } = await h.gql(
-    `mutation ($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Error { message code } ${selection} } }`,
+    `mutation ($input: ${inputType}!) { ${name}(input: $input) ` +
+      `{ __typename ... on Error { message code } ${selection} } }`,
     { input },
     { token },
   );

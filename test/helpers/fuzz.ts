@@ -182,7 +182,12 @@ const LEAKS: [RegExp, string][] = [
   [/node_modules|\/work\/|\.ts:\d+/, 'a file path'],
   [/Prisma|prisma\.|PrismaClient|Invalid `|P20\d\d/, 'a Prisma error'],
   [
-    /violates|duplicate key value|invalid input syntax for|syntax error at or near|invalid byte sequence|unsupported Unicode escape|relation "|column "|"public"\./,
+    new RegExp(
+      [
+        /violates|duplicate key value|invalid input syntax for|syntax error at or near/.source,
+        /invalid byte sequence|unsupported Unicode escape|relation "|column "|"public"\./.source,
+      ].join('|'),
+    ),
     'PostgreSQL error text',
   ],
   [/Maximum call stack|RangeError|TypeError|ReferenceError|Cannot read propert/, 'a JavaScript error'],
@@ -195,7 +200,8 @@ export function expectNoLeak(body: string, context: string) {
     const match = pattern.exec(body);
     if (match)
       expect.fail(
-        `${context}: the answer contains ${what} (${JSON.stringify(body.slice(Math.max(0, match.index - 120), match.index + 200))})`,
+        `${context}: the answer contains ${what} ` +
+          `(${JSON.stringify(body.slice(Math.max(0, match.index - 120), match.index + 200))})`,
       );
   }
 }
@@ -226,6 +232,7 @@ export const FINGERPRINT_SQL = `SELECT
   (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM "Enrollment" t) AS enrollments,
   (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM "Order" t) AS orders,
   (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM "AccountAdmin" t) AS admins,
-  (SELECT md5(coalesce(string_agg(concat_ws(',', t.id, t.name, t."principalId", t."expiresAt", t."revokedAt"), '|' ORDER BY t.id), '')) FROM "ApiKey" t) AS api_keys,
+  (SELECT md5(coalesce(string_agg(concat_ws(',', t.id, t.name, t."principalId", t."expiresAt", t."revokedAt"),
+                                  '|' ORDER BY t.id), '')) FROM "ApiKey" t) AS api_keys,
   (SELECT count(*)::text FROM "AuditEvent") AS audit_events,
   (SELECT count(*)::text FROM "IdempotencyRecord") AS idempotency`;

@@ -30,7 +30,10 @@ const DOCUMENTS = {
       }
     }
     fragment UserRow on User { id status client { id identifier } }`,
-  node: /* GraphQL */ `query NodeById($id: ID!) { node(id: $id) { __typename id ... on User { email } ... on Account { name } } }`,
+  node: /* GraphQL */ `
+    query NodeById($id: ID!) {
+      node(id: $id) { __typename id ... on User { email } ... on Account { name } }
+    }`,
   viewer: /* GraphQL */ `query Me { viewer { isAdmin } }`,
   createUser: /* GraphQL */ `
     mutation CreateUser($input: CreateUserInput!) {
@@ -123,7 +126,9 @@ describe('schema.client.graphql', () => {
         `import { graphql } from 'react-relay';
 export const page = graphql\`query UsersPageQuery { users(first: 50) { edges { node { id ...Users_row } } } }\`;
 export const row = graphql\`fragment Users_row on User { email createdAt account { name } }\`;
-export const create = graphql\`mutation UsersCreateMutation($input: CreateUserInput!) { createUser(input: $input) { __typename ... on CreateUserSuccess { user { id } } ... on Error { message code } } }\`;
+export const create = graphql\`mutation UsersCreateMutation($input: CreateUserInput!) {
+  createUser(input: $input) { __typename ... on CreateUserSuccess { user { id } } ... on Error { message code } }
+}\`;
 `,
       );
       const relay = new URL('node_modules/.bin/relay-compiler', root).pathname;

@@ -23,7 +23,10 @@ import { clientSchema } from '../../scripts/client-schema.js';
 
 const blank = (text: string | null | undefined) => !text || text.trim() === '';
 
-/** `type X`, `field X.f`, `argument X.f(a)`, `input field X.f`, `enum value X.V` for each element without a description. */
+/**
+ * `type X`, `field X.f`, `argument X.f(a)`, `input field X.f`, `enum value X.V` for each element
+ * without a description.
+ */
 function undescribed(schema: GraphQLSchema): string[] {
   const missing: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {

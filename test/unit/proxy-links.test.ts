@@ -12,10 +12,12 @@ describe('rewriteTargets', () => {
   it('rewrites every absolute target under the baseUrl, keeping query, rel and order', () => {
     expect(
       rewrite(
-        '<http://backend.test:8080/api/catalog/api/v1/users?page=2&per_page=2>; rel="next", <http://backend.test:8080/api/catalog/api/v1/users?page=9&per_page=2>; rel="last"',
+        '<http://backend.test:8080/api/catalog/api/v1/users?page=2&per_page=2>; rel="next", ' +
+          '<http://backend.test:8080/api/catalog/api/v1/users?page=9&per_page=2>; rel="last"',
       ),
     ).toBe(
-      '<https://gateway.test/rest/catalog/api/v1/users?page=2&per_page=2>; rel="next", <https://gateway.test/rest/catalog/api/v1/users?page=9&per_page=2>; rel="last"',
+      '<https://gateway.test/rest/catalog/api/v1/users?page=2&per_page=2>; rel="next", ' +
+        '<https://gateway.test/rest/catalog/api/v1/users?page=9&per_page=2>; rel="last"',
     );
   });
 
@@ -24,7 +26,8 @@ describe('rewriteTargets', () => {
     expect(rewrite('<users?page=3>; rel="next"')).toBe('</rest/catalog/api/v1/users?page=3>; rel="next"');
   });
 
-  it('leaves targets elsewhere alone: another origin, another port, a path outside the baseUrl, a prefix look-alike', () => {
+  it(`leaves targets elsewhere alone: another origin, another port, a path outside the baseUrl, \
+a prefix look-alike`, () => {
     for (const value of [
       '<https://docs.example.com/api>; rel="help"',
       '<http://backend.test:9090/api/catalog/x>; rel="next"',
