@@ -19,23 +19,32 @@ import { defineConfig } from 'vitest/config';
 export const STORE_DEPENDENT = [
   'test/races.test.ts', // interleavings only real connections produce; a real deadlock retried
   'test/concurrency.test.ts', // concurrent writes on the same keys and rows: locks, unique violations, retries
-  'test/store-resilience.test.ts', // pool connections dropped and reopened, failing statements, dates the server cannot store
+  // pool connections dropped and reopened, failing statements, dates the server cannot store
+  'test/store-resilience.test.ts',
   'test/compiled-reads.test.ts', // the compiled SQL agrees with the executor on the server, not only on PGlite
   'test/graph-reads.test.ts', // ordering by text columns under the server's collation; statements per page
   'test/read-model.test.ts', // statements per read shape and per list of ids on the server's SQL
   'test/accounts.test.ts', // the access-flag migration applied to an existing database
   'test/cli.test.ts', // the CLI on DATABASE_URL: start-up migrations under the advisory lock, import batches
   'test/shutdown.test.ts', // SIGTERM drains in-flight requests and closes a real pool
-  'test/sync.test.ts', // sync runs on graphile-worker (SKIP LOCKED, LISTEN/NOTIFY): two replicas on one database, claims racing
-  'test/identities.test.ts', // the identities migration upgrading an existing database; upserts and GONE marks in one transaction
-  'test/linking.test.ts', // linking's server-side SQL (unnest updates, jsonb e-mail matching) and its canonical order on the server
-  'test/write-through.test.ts', // a backend call inside a real transaction: a refusal rolls the user, identity and audit rows back
-  'test/sync-upstream.test.ts', // real runs end to end on the server's SQL (identity upserts, linking, one active run per backend)
+  // sync runs on graphile-worker (SKIP LOCKED, LISTEN/NOTIFY): two replicas on one database, claims racing
+  'test/sync.test.ts',
+  // the identities migration upgrading an existing database; upserts and GONE marks in one transaction
+  'test/identities.test.ts',
+  // linking's server-side SQL (unnest updates, jsonb e-mail matching) and its canonical order on the server
+  'test/linking.test.ts',
+  // a backend call inside a real transaction: a refusal rolls the user, identity and audit rows back
+  'test/write-through.test.ts',
+  // real runs end to end on the server's SQL (identity upserts, linking, one active run per backend)
+  'test/sync-upstream.test.ts',
   'test/sync-statements.test.ts', // a page's identity and user writes as jsonb_to_recordset updates on the server's SQL
-  'test/outbox.test.ts', // outbox deliveries on graphile-worker (a second task on the sync's queue), claims and FOR UPDATE on the server
+  // outbox deliveries on graphile-worker (a second task on the sync's queue), claims and FOR UPDATE on the server
+  'test/outbox.test.ts',
   'test/catalog-list.test.ts', // the catalog list's index plan and its statements per page on the server's planner
-  'test/sync-resume.test.ts', // kill -9 mid-sync: on the server a dead worker's run is taken over after its heartbeat goes stale
-  'test/list-views.test.ts', // the REST lists' one raw statement (listUserViews) agrees with the Prisma reads on the server's SQL
+  // kill -9 mid-sync: on the server a dead worker's run is taken over after its heartbeat goes stale
+  'test/sync-resume.test.ts',
+  // the REST lists' one raw statement (listUserViews) agrees with the Prisma reads on the server's SQL
+  'test/list-views.test.ts',
   'test/proxy.test.ts', // relayed effects recorded on the server's SQL (identity upserts, linking, GONE by a JSON path)
 ];
 

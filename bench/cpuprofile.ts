@@ -158,7 +158,9 @@ export function summaryMarkdown(s: ProfileSummary, requests?: number): string {
     ...rows.map((r) => `| \`${r.name.replaceAll('|', '\\|')}\` | ${per(r.ms)} | ${(r.share * 100).toFixed(1)} % |`),
   ];
   return [
-    `Profile: ${(s.wallMs / 1000).toFixed(1)} s of wall time, ${(s.busyMs / 1000).toFixed(2)} s busy (${per(s.busyMs)} ms per request over ${requests ?? '?'} requests), ${(s.idleMs / 1000).toFixed(2)} s idle.`,
+    `Profile: ${(s.wallMs / 1000).toFixed(1)} s of wall time, ` +
+      `${(s.busyMs / 1000).toFixed(2)} s busy (${per(s.busyMs)} ms per request over ${requests ?? '?'} requests), ` +
+      `${(s.idleMs / 1000).toFixed(2)} s idle.`,
     '',
     ...table('module (self time)', s.modules),
     '',

@@ -19,7 +19,8 @@ export async function benchDatabase(url: string, name: string, log: (line: strin
     return bench.toString();
   } catch (error) {
     log(
-      `PostgreSQL: cannot create database ${name} (${(error as Error).message}); checking that ${given.pathname.slice(1)} holds only bench data`,
+      `PostgreSQL: cannot create database ${name} (${(error as Error).message}); ` +
+        `checking that ${given.pathname.slice(1)} holds only bench data`,
     );
   } finally {
     await client.end();
@@ -35,7 +36,8 @@ export async function benchDatabase(url: string, name: string, log: (line: strin
       );
       if (foreign.rows[0].n > 0) {
         throw new Error(
-          `refusing to run: ${given.pathname.slice(1)} holds data that is not the benchmark's (${foreign.rows[0].n} partners). Point DATABASE_URL at a scratch server.`,
+          `refusing to run: ${given.pathname.slice(1)} holds data that is not the benchmark's ` +
+            `(${foreign.rows[0].n} partners). Point DATABASE_URL at a scratch server.`,
         );
       }
     }

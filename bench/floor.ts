@@ -31,12 +31,17 @@ SELECT json_build_object('data', json_build_object('users', json_build_object(
       'externalUserId', s."externalUserId",
       'email', s.email,
       'identifier', s.identifier,
-      'account', CASE WHEN a.id IS NOT NULL THEN json_build_object('id', ${b64(`'Account:' || a.id`)}, 'name', a.name, 'plan', coalesce(a.plan, p.plan, 'CORE')) END,
-      'client', CASE WHEN c.id IS NOT NULL THEN json_build_object('id', ${b64(`'Client:' || c.id::text`)}, 'identifier', c.identifier) END,
-      'entitlements', coalesce((SELECT json_agg(json_build_object('kind', e.kind, 'grantedAt', ${iso('e."grantedAt"')}) ORDER BY e.kind)
+      'account', CASE WHEN a.id IS NOT NULL THEN json_build_object(
+                   'id', ${b64(`'Account:' || a.id`)}, 'name', a.name, 'plan', coalesce(a.plan, p.plan, 'CORE')) END,
+      'client', CASE WHEN c.id IS NOT NULL THEN json_build_object(
+                  'id', ${b64(`'Client:' || c.id::text`)}, 'identifier', c.identifier) END,
+      'entitlements', coalesce((SELECT json_agg(json_build_object('kind', e.kind, 'grantedAt', ${iso('e."grantedAt"')})
+                                                ORDER BY e.kind)
                                 FROM "Entitlement" e WHERE e."userId" = s.id), '[]'),
-      'mergedInto', (SELECT json_build_object('id', ${b64(`'User:' || m.id::text`)}, 'uuid', m.id) FROM "User" m WHERE m.id = s."mergedIntoId"),
-      'courses', json_build_object('totalCount', (SELECT count(*) FROM "Course" x WHERE x."ownerId" = s.id AND x."partnerId" = $1))
+      'mergedInto', (SELECT json_build_object('id', ${b64(`'User:' || m.id::text`)}, 'uuid', m.id)
+                       FROM "User" m WHERE m.id = s."mergedIntoId"),
+      'courses', json_build_object(
+                   'totalCount', (SELECT count(*) FROM "Course" x WHERE x."ownerId" = s.id AND x."partnerId" = $1))
     )) ORDER BY s.id)
     FROM shown s
     LEFT JOIN "Account" a ON a.id = s."accountId" LEFT JOIN "Account" p ON p.id = a."partnerId"

@@ -182,7 +182,8 @@ export async function inProcessReads(
       note,
     });
     log(
-      `  in-process ${target} page(100): ${r.statements} statements, p50 ${r.p50} ms${same ? '' : ' (answer differs!)'}`,
+      `  in-process ${target} page(100): ${r.statements} statements, ` +
+        `p50 ${r.p50} ms${same ? '' : ' (answer differs!)'}`,
     );
   }
   const g10 = await page('gateway', 10);
@@ -259,9 +260,8 @@ export async function inProcessReads(
       note: ok ? `${items.length} items` : `status ${probe.status}: ${JSON.stringify(probe.body).slice(0, 160)}`,
     });
     if (ok) restAvailable.push(rest.name);
-    log(
-      `  in-process REST ${rest.name}: ${ok ? `${r.statements} statements, p50 ${r.p50} ms` : `status ${probe.status}`}`,
-    );
+    const measured = ok ? `${r.statements} statements, p50 ${r.p50} ms` : `status ${probe.status}`;
+    log(`  in-process REST ${rest.name}: ${measured}`);
   }
   return { measurements: out, pageIds, restAvailable };
 }
@@ -367,6 +367,8 @@ export function ensureVerdictOf(rowCount: number, bodies: any[]) {
     ok,
     rowCount,
     created,
-    note: `${rowCount} row, ${created} created, ${succeeded}/${bodies.length} succeeded${failed ? ` (${failed})` : ''}, ${ids.size} distinct user`,
+    note:
+      `${rowCount} row, ${created} created, ${succeeded}/${bodies.length} ` +
+      `succeeded${failed ? ` (${failed})` : ''}, ${ids.size} distinct user`,
   };
 }

@@ -5,9 +5,10 @@
 // allAccounts); PostGraphile has no substring search, range or IS NOT NULL condition of its
 // own, so three set-returning SQL functions (its way of adding a root connection) take the
 // search term, the range or nothing with the partner (search, range, the embed list), and
-// one computed column gives an account the gateway's inherited plan. `preparePostGraphile` creates them in the bench database before start.
-// Every column may be a `condition` or `orderBy` (PgIndexBehaviorsPlugin off, as PostGraphile
-// v4 had it by default): the gateway's visibility reads the unindexed "deletedAt".
+// one computed column gives an account the gateway's inherited plan. `preparePostGraphile` creates
+// them in the bench database before start. Every column may be a `condition` or `orderBy`
+// (PgIndexBehaviorsPlugin off, as PostGraphile v4 had it by default): the gateway's visibility
+// reads the unindexed "deletedAt".
 //
 // postgraphile 5.1.5 (grafast 1.1) calls Promise.withResolvers, which Node 22 has and Node
 // 20 does not: bench/promise-polyfill.ts adds it before PostGraphile is loaded.
@@ -30,7 +31,8 @@ CREATE OR REPLACE FUNCTION bench_search_users(partner text, search text) RETURNS
     OR u.identifier ILIKE '%' || replace(replace(replace(search, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
   ORDER BY u.id
 $$;
-CREATE OR REPLACE FUNCTION bench_users_created_between(partner text, from_time timestamp, to_time timestamp) RETURNS SETOF "User" LANGUAGE sql STABLE AS $$
+CREATE OR REPLACE FUNCTION bench_users_created_between(partner text, from_time timestamp, to_time timestamp)
+  RETURNS SETOF "User" LANGUAGE sql STABLE AS $$
   SELECT * FROM "User" u WHERE u."partnerId" = partner AND u."deletedAt" IS NULL
     AND u."createdAt" >= from_time AND u."createdAt" <= to_time
   ORDER BY u.id

@@ -32,7 +32,9 @@ export const ENTITIES = `query Entities($r: [_Any!]!) {
 
 export const CREATE_USERS = `mutation CreateUsers($input: CreateUsersInput!) {
   createUsers(input: $input) { __typename
-    ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { id } } ... on Error { message } } }
+    ... on CreateUsersSuccess {
+      results { __typename ... on CreateUserSuccess { user { id } } ... on Error { message } }
+    }
     ... on Error { message }
   }
 }`;

@@ -91,7 +91,9 @@ export function evaluate(store: StoreReport['store'], ms: Measurement[], quick: 
       ? {
           target: 'Median latency within 3× of the floor (page of 100, 50 connections)',
           bar: '≤ 3×',
-          measured: `${x(gh.p50 / fh.p50)} (${gh.p50} vs ${fh.p50} ms; one at a time: ${g100?.p50 && f100?.p50 ? x(g100.p50 / f100.p50) : 'n/a'})`,
+          measured:
+            `${x(gh.p50 / fh.p50)} (${gh.p50} vs ${fh.p50} ms; ` +
+            `one at a time: ${g100?.p50 && f100?.p50 ? x(g100.p50 / f100.p50) : 'n/a'})`,
           pass: gh.p50 / fh.p50 <= 3,
         }
       : {
@@ -129,7 +131,9 @@ export function evaluate(store: StoreReport['store'], ms: Measurement[], quick: 
     ? `${rate.toFixed(1)} req/s (${gw ? 'wrk' : 'autocannon'}${fw?.rps ? `; floor ${fw.rps.toFixed(1)}` : ''})`
     : 'not measured';
   out.push({
-    target: `PostGraphile v5 reference (page of 100, 50 connections${store === 'pglite' ? '; a PostgreSQL figure' : ''})`,
+    target:
+      'PostGraphile v5 reference (page of 100, ' +
+      `50 connections${store === 'pglite' ? '; a PostgreSQL figure' : ''})`,
     bar: `≥ ${POSTGRAPHILE_RPS} req/s`,
     measured: store === 'pglite' ? `${measured}; the bar applies on PostgreSQL` : measured,
     pass: rate && store !== 'pglite' ? rate >= POSTGRAPHILE_RPS : null,
@@ -162,7 +166,8 @@ export function measurementTable(ms: Measurement[]): string {
     rows.set(key, row);
   }
   const lines = [
-    '| scenario | target | SQL stmts / request | one at a time p50 / p99 (ms) | 50 conns right answers/s | 50 conns p50 / p99 (ms) | wrk 50 conns answers/s (p50 / p99 ms) | peak RSS (MiB) | check |',
+    '| scenario | target | SQL stmts / request | one at a time p50 / p99 (ms) | 50 conns right answers/s ' +
+      '| 50 conns p50 / p99 (ms) | wrk 50 conns answers/s (p50 / p99 ms) | peak RSS (MiB) | check |',
     '|---|---|--:|--:|--:|--:|--:|--:|---|',
   ];
   const sorted = [...rows.entries()].sort(([a], [b]) => a.localeCompare(b));
@@ -180,7 +185,10 @@ export function measurementTable(ms: Measurement[]): string {
       .join('; ');
     const wrkCell = wrk?.rps != null ? `${cell(wrk.rps)} (${cell(wrk.p50, 0)} / ${cell(wrk.p99, 0)})` : '–';
     lines.push(
-      `| ${scenario} | ${target} | ${stmtCell} | ${inproc?.p50 != null ? `${cell(inproc.p50)} / ${cell(inproc.p99)}` : '–'} | ${cell(http?.rps)} | ${http?.p50 != null ? `${cell(http.p50, 0)} / ${cell(http.p99, 0)}` : '–'} | ${wrkCell} | ${cell(http?.peakRssMiB, 0)} | ${okAll ? 'ok' : '**FAIL**'}${notes ? `: ${notes}` : ''} |`,
+      `| ${scenario} | ${target} | ${stmtCell} ` +
+        `| ${inproc?.p50 != null ? `${cell(inproc.p50)} / ${cell(inproc.p99)}` : '–'} | ${cell(http?.rps)} ` +
+        `| ${http?.p50 != null ? `${cell(http.p50, 0)} / ${cell(http.p99, 0)}` : '–'} | ${wrkCell} ` +
+        `| ${cell(http?.peakRssMiB, 0)} | ${okAll ? 'ok' : '**FAIL**'}${notes ? `: ${notes}` : ''} |`,
     );
   }
   return lines.join('\n');
@@ -213,8 +221,11 @@ export function storeSection(r: StoreReport): string {
 
 function sideIntro(side: SideReport): string {
   return side.store === 'postgres'
-    ? "Issue #14's shapes, side by side with PostGraphile v5 over the same database (bench/side.ts): rate under 50 connections, statements and the target process's CPU per answered request, the ratio to PostGraphile's rate; every answer was compared with the gateway's (normalised JSON) before timing."
-    : "Issue #14's shapes on the embedded store (bench/side.ts; PostGraphile needs a PostgreSQL server, so no ratio here). The server CPU includes PGlite's, which runs in the gateway's process.";
+    ? "Issue #14's shapes, side by side with PostGraphile v5 over the same database (bench/side.ts): " +
+        "rate under 50 connections, statements and the target process's CPU per answered request, the ratio " +
+        "to PostGraphile's rate; every answer was compared with the gateway's (normalised JSON) before timing."
+    : "Issue #14's shapes on the embedded store (bench/side.ts; PostGraphile needs a PostgreSQL server, " +
+        "so no ratio here). The server CPU includes PGlite's, which runs in the gateway's process.";
 }
 
 /** A run of only the #14 shapes (`--only`): their table, bars and profiles. */
@@ -242,7 +253,10 @@ export function syncSection(reports: StoreReport[], machineNote: string): string
     parts.push(
       `### Sync on ${title}`,
       '',
-      `The gateway's store is ${title}; the upstream is a stand-in (src/standin) in its own process on loopback, seeded with ${r.sync.upstreamUsers} catalog users in ${r.sync.seedSeconds} s (not measured). The sync runs in the bench's process, whose RSS and heap are sampled every 50 ms during the full run.`,
+      `The gateway's store is ${title}; the upstream is a stand-in (src/standin) in its own process on loopback, ` +
+        `seeded with ${r.sync.upstreamUsers} catalog users in ${r.sync.seedSeconds} s (not measured). ` +
+        "The sync runs in the bench's process, " +
+        'whose RSS and heap are sampled every 50 ms during the full run.',
       '',
       syncTable(r.sync),
       '',

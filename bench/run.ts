@@ -161,7 +161,9 @@ async function httpRun(
   // Only right answers count: a target that fails requests under load is not faster for it.
   const rps = (r.rps * (r.requests - bad)) / Math.max(1, r.requests);
   log(
-    `  HTTP ${server.target} ${scenario}: ${rps.toFixed(1)} right answers/s (${bad} wrong), p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests, peak RSS ${after.peakRssMiB.toFixed(0)} MiB${note ? ` (${note})` : ''}`,
+    `  HTTP ${server.target} ${scenario}: ${rps.toFixed(1)} right answers/s (${bad} wrong), ` +
+      `p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests, ` +
+      `peak RSS ${after.peakRssMiB.toFixed(0)} MiB${note ? ` (${note})` : ''}`,
   );
   return {
     scenario,
@@ -190,7 +192,8 @@ async function wrkRun(
   if (!(await wrkAvailable())) return [];
   const r = await wrk(server.url + request.path, { ...request, connections: 50, seconds: o.quick ? 3 : o.duration });
   log(
-    `  wrk ${server.target} ${scenario}: ${r.rps.toFixed(1)} answers/s (${r.non2xx} non-2xx), p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests`,
+    `  wrk ${server.target} ${scenario}: ${r.rps.toFixed(1)} answers/s (${r.non2xx} non-2xx), ` +
+      `p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.requests} requests`,
   );
   return [
     {
@@ -486,7 +489,8 @@ async function main() {
   const host = machine();
   const tag = started.getTime().toString(36);
   log(
-    `account-gateway benchmark${o.quick ? ' --quick' : ''}: node ${host.node}, ${host.cpu} × ${host.cores}, load average ${host.loadAverageAtStart.join(' ')}`,
+    `account-gateway benchmark${o.quick ? ' --quick' : ''}: ` +
+      `node ${host.node}, ${host.cpu} × ${host.cores}, load average ${host.loadAverageAtStart.join(' ')}`,
   );
   const stores: ('pglite' | 'postgres')[] = [
     'pglite' as const,
@@ -499,9 +503,13 @@ async function main() {
   const seconds = Math.round((Date.now() - started.getTime()) / 1000);
 
   const shared = host.loadAverageAtStart[0]! > host.cores / 2;
+  const sharedNote =
+    ' — other processes were using the machine, so absolute numbers are lower than on an idle one; ' +
+    'the ratios come from one run on the same data and store.';
   const header = [
-    `Run of ${started.toISOString()} (${seconds} s${o.quick ? ', --quick' : ''}): node ${host.node}, ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, ${host.os}.`,
-    `Load average at start: ${host.loadAverageAtStart.join(' / ')}${shared ? ' — other processes were using the machine, so absolute numbers are lower than on an idle one; the ratios come from one run on the same data and store.' : '.'}`,
+    `Run of ${started.toISOString()} (${seconds} s${o.quick ? ', --quick' : ''}): ` +
+      `node ${host.node}, ${host.cpu}, ${host.cores} cores, ${host.memoryGiB} GiB, ${host.os}.`,
+    `Load average at start: ${host.loadAverageAtStart.join(' / ')}${shared ? sharedNote : '.'}`,
     ...(o.note ? [o.note] : []),
   ].join('\n');
   const body = o.only

@@ -22,7 +22,10 @@ export interface Shape {
   gateway: ShapeRequest;
   /** The data of the gateway's answer that PostGraphile's must equal (and a check that it has any). */
   gatewayData: (body: any) => unknown;
-  /** How many items the gateway's answer holds: at least `expectedItems` (a check that the shape reads what it says). */
+  /**
+   * How many items the gateway's answer holds: at least `expectedItems` (a check that the shape
+   * reads what it says).
+   */
   items: (body: any) => number;
   expectedItems: number;
   postgraphile?: { body: string; data: (body: any) => unknown };
@@ -149,7 +152,9 @@ export function shapes(c: ShapeContext): Shape[] {
         // Link header's rel="last"), so the same answer costs PostGraphile the same count.
         body: gqlBody(
           `query Q($partner: String!) {
-  users: allUsers(first: 100, condition: ${userCondition}, orderBy: PRIMARY_KEY_ASC) { totalCount nodes { ${PG_USER_FIELDS} } }
+  users: allUsers(first: 100, condition: ${userCondition}, orderBy: PRIMARY_KEY_ASC) {
+    totalCount nodes { ${PG_USER_FIELDS} }
+  }
 }`,
           { partner: c.partnerId },
         ),
@@ -185,7 +190,9 @@ export function shapes(c: ShapeContext): Shape[] {
   accounts: allAccounts(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) { nodes {
     ulid: rowId name
     subAccounts: accountsByParentId(first: 10, orderBy: PRIMARY_KEY_ASC) { nodes { ulid: rowId name } }
-    users: usersByAccountId(first: 10, condition: { deletedAt: null }, orderBy: PRIMARY_KEY_ASC) { totalCount nodes { uuid: rowId externalUserId email } }
+    users: usersByAccountId(first: 10, condition: { deletedAt: null }, orderBy: PRIMARY_KEY_ASC) {
+      totalCount nodes { uuid: rowId externalUserId email }
+    }
   } }
 }`,
           { partner: c.partnerId },
@@ -230,9 +237,15 @@ export function shapes(c: ShapeContext): Shape[] {
           `query Q($id: UUID!, $partner: String!) {
   user: userByRowId(rowId: $id) {
     uuid: rowId email
-    courses: coursesByOwnerId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) { totalCount nodes { title enrollmentCount: enrollmentsByCourseId { totalCount } createdAt } }
-    enrollments: enrollmentsByUserId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) { nodes { createdAt course: courseByCourseId { title } } }
-    orders: ordersByUserId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) { nodes { amountCents createdAt course: courseByCourseId { title } } }
+    courses: coursesByOwnerId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) {
+      totalCount nodes { title enrollmentCount: enrollmentsByCourseId { totalCount } createdAt }
+    }
+    enrollments: enrollmentsByUserId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) {
+      nodes { createdAt course: courseByCourseId { title } }
+    }
+    orders: ordersByUserId(first: 20, condition: { partnerId: $partner }, orderBy: PRIMARY_KEY_ASC) {
+      nodes { amountCents createdAt course: courseByCourseId { title } }
+    }
   }
 }`,
           { id: c.detailUserId, partner: c.partnerId },
@@ -280,7 +293,9 @@ export function shapes(c: ShapeContext): Shape[] {
       postgraphile: {
         body: gqlBody(
           `query Q($partner: String!, $from: Datetime!, $to: Datetime!) {
-  users: benchUsersCreatedBetween(partner: $partner, fromTime: $from, toTime: $to, first: 50) { totalCount nodes { ${PG_USER_FIELDS} } }
+  users: benchUsersCreatedBetween(partner: $partner, fromTime: $from, toTime: $to, first: 50) {
+    totalCount nodes { ${PG_USER_FIELDS} }
+  }
 }`,
           { partner: c.partnerId, from: c.range.from, to: c.range.to },
         ),
@@ -321,7 +336,9 @@ export function shapes(c: ShapeContext): Shape[] {
       postgraphile: {
         body: gqlBody(
           `query Q($partner: String!) {
-  users: allUsers(first: 100, condition: { partnerId: $partner, deletedAt: null, inCatalog: true }, orderBy: CATALOG_ID_ASC) { totalCount nodes {
+  users: allUsers(
+    first: 100, condition: { partnerId: $partner, deletedAt: null, inCatalog: true }, orderBy: CATALOG_ID_ASC
+  ) { totalCount nodes {
     id: catalogId
     root: accountByPartnerId { customerId canvasUuid }
     registered: accountByAccountId { customerId }

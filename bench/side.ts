@@ -268,7 +268,9 @@ async function timeShape(
     note: note || undefined,
   };
   o.log(
-    `  ${TARGET_LABEL[target]} ${shape.key}: ${m.rps}/s (${tool}), p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.statements} statements and ${m.cpuMs} ms CPU per request, ${m.requests} requests${m.note ? ` (${m.note})` : ''}`,
+    `  ${TARGET_LABEL[target]} ${shape.key}: ${m.rps}/s (${tool}), ` +
+      `p50 ${m.p50} ms, p99 ${m.p99} ms, ${m.statements} statements and ${m.cpuMs} ms CPU per request, ` +
+      `${m.requests} requests${m.note ? ` (${m.note})` : ''}`,
   );
   return m;
 }
@@ -320,7 +322,8 @@ const cell = (v: number | null | undefined, digits = 1) =>
 /** One row per shape and target, with the ratio to PostGraphile's rate. */
 export function sideTable(r: SideReport): string {
   const lines = [
-    '| shape | target | answers/s (50 conns) | p50 / p99 (ms) | SQL stmts / request | server CPU / request (ms) | ÷ PostGraphile | check |',
+    '| shape | target | answers/s (50 conns) | p50 / p99 (ms) ' +
+      '| SQL stmts / request | server CPU / request (ms) | ÷ PostGraphile | check |',
     '|---|---|--:|--:|--:|--:|--:|---|',
   ];
   const keys = [...new Set(r.measurements.map((m) => m.shape))];
@@ -337,7 +340,9 @@ export function sideTable(r: SideReport): string {
         .filter(Boolean)
         .join('; ');
       lines.push(
-        `| ${m.title} | ${TARGET_LABEL[m.target]} | ${cell(m.rps)} (${m.tool}) | ${cell(m.p50, 0)} / ${cell(m.p99, 0)} | ${cell(m.statements, 2)} | ${cell(m.cpuMs, 2)} | ${p?.rps && m.rps !== null ? ratio(m.rps, p.rps) : '–'} | ${check.replaceAll('|', '\\|')} |`,
+        `| ${m.title} | ${TARGET_LABEL[m.target]} | ${cell(m.rps)} (${m.tool}) ` +
+          `| ${cell(m.p50, 0)} / ${cell(m.p99, 0)} | ${cell(m.statements, 2)} | ${cell(m.cpuMs, 2)} ` +
+          `| ${p?.rps && m.rps !== null ? ratio(m.rps, p.rps) : '–'} | ${check.replaceAll('|', '\\|')} |`,
       );
     }
   }

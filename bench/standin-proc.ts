@@ -20,7 +20,8 @@ async function main() {
   const standIn = await startStandIn({ catalogUsers: users });
   const { pool } = standIn.store;
   await pool.query(
-    `UPDATE "User" SET "createdAt" = now() - interval '1 day', "updatedAt" = now() - interval '1 day' WHERE "partnerId" = $1`,
+    'UPDATE "User" SET "createdAt" = now() - interval \'1 day\', ' +
+      '"updatedAt" = now() - interval \'1 day\' WHERE "partnerId" = $1',
     [standIn.partnerId],
   );
   // Fresh statistics and visibility maps, as autovacuum keeps them on a database in use (and as

@@ -188,7 +188,10 @@ export async function writesScenarios(
       maxInFlight: proxy.maxInFlight,
     };
     log(
-      `writes: createUsers ${size.calls} × ${size.items}: ${created} of ${items} created in ${createUsers.seconds}s (${createUsers.itemsPerSecond} items/s), ${createUsers.upstreamRequests} upstream requests (${createUsers.requestsPerItem} per item), at most ${createUsers.maxInFlight} in flight (BACKEND_CONCURRENCY ${config.backends.concurrency})`,
+      `writes: createUsers ${size.calls} × ${size.items}: ${created} of ${items} created ` +
+        `in ${createUsers.seconds}s (${createUsers.itemsPerSecond} items/s), ${createUsers.upstreamRequests} ` +
+        `upstream requests (${createUsers.requestsPerItem} per item), ` +
+        `at most ${createUsers.maxInFlight} in flight (BACKEND_CONCURRENCY ${config.backends.concurrency})`,
     );
 
     // 2. Users known to the three backends (as a sync would have left them), deleted through the outbox.
@@ -205,7 +208,8 @@ export async function writesScenarios(
           accountId: partner.account.id,
           externalUserId: `${name}-ext`,
           email: `${name}@example.com`,
-          // The gateway's own catalogId (its sequence, unique across partners); the upstream's is the identity's nativeId.
+          // The gateway's own catalogId (its sequence, unique across partners); the upstream's is
+          // the identity's nativeId.
           inCatalog: true,
           identifier: `${name}-emb`,
         },
@@ -282,7 +286,11 @@ export async function writesScenarios(
       failed,
     };
     log(
-      `writes: ${deleted} deletes of users in 3 backends, outbox drained in ${deletes.seconds}s (${deletes.deletesPerSecond} deletes/s end to end), ${deletes.upstreamRequests} upstream requests (${deletes.requestsPerDelete} per delete), at most ${deletes.maxInFlight} in flight; exactly once per backend ${KINDS.map((k) => `${k.toLowerCase()} ${exactlyOnce[k]}`).join(', ')}; ${pendingLeft} pending left (${failed} FAILED)`,
+      `writes: ${deleted} deletes of users in 3 backends, outbox drained in ${deletes.seconds}s ` +
+        `(${deletes.deletesPerSecond} deletes/s end to end), ${deletes.upstreamRequests} upstream requests ` +
+        `(${deletes.requestsPerDelete} per delete), at most ${deletes.maxInFlight} in flight; ` +
+        `exactly once per backend ${KINDS.map((k) => `${k.toLowerCase()} ${exactlyOnce[k]}`).join(', ')}; ` +
+        `${pendingLeft} pending left (${failed} FAILED)`,
     );
     const report = { size, concurrency: config.backends.concurrency, createUsers, deletes };
     return { ...report, targets: evaluateWrites(report) };
@@ -307,7 +315,9 @@ export function evaluateWrites(r: Omit<WritesReport, 'targets'>): TargetResult[]
     {
       target: 'createUsers: upstream requests per item',
       bar: `one create per item, and a GET before each embed PUT: ${c.expectedRequests}`,
-      measured: `${c.upstreamRequests} (${calls(c.requestsByCall)}): ${c.requestsPerItem} per item, ${c.itemsPerSecond} items/s`,
+      measured:
+        `${c.upstreamRequests} (${calls(c.requestsByCall)}): ` +
+        `${c.requestsPerItem} per item, ${c.itemsPerSecond} items/s`,
       pass: c.upstreamRequests === c.expectedRequests,
     },
     {
@@ -319,7 +329,9 @@ export function evaluateWrites(r: Omit<WritesReport, 'targets'>): TargetResult[]
     {
       target: `${r.size.deletes} deletes across 3 backends: outbox drained`,
       bar: '0 pending changes',
-      measured: `${d.pendingLeft} left (${d.failed} FAILED), ${d.deleted} deleteUser answered success, ${d.deletesPerSecond} deletes/s end to end`,
+      measured:
+        `${d.pendingLeft} left (${d.failed} FAILED), ${d.deleted} deleteUser ` +
+        `answered success, ${d.deletesPerSecond} deletes/s end to end`,
       pass: d.deleted === r.size.deletes && d.pendingLeft === 0,
     },
     {
@@ -347,12 +359,19 @@ export function writesSection(r: WritesReport, machineNote: string): string {
   const lines = [
     '## Writes (SPEC §10.4)',
     '',
-    `${machineNote} Learning, catalog and embed connected to a stand-in (src/standin) behind the fault proxy (test/helpers/fault-proxy.ts), which counts every upstream request and the most in flight; the gateway in-process on embedded PGlite, the outbox worker on its in-process queue (concurrency ${r.concurrency}). Written by \`npm run bench -- --only writes\` (bench/writes.ts), and by a full \`npm run bench\`.`,
+    `${machineNote} Learning, catalog and embed connected to a stand-in (src/standin) ` +
+      'behind the fault proxy (test/helpers/fault-proxy.ts), which counts every upstream ' +
+      'request and the most in flight; the gateway in-process on embedded PGlite, ' +
+      `the outbox worker on its in-process queue (concurrency ${r.concurrency}). ` +
+      'Written by `npm run bench -- --only writes` (bench/writes.ts), and by a full `npm run bench`.',
     '',
     '| write scenario | items | wall time (s) | rate | upstream requests | per item | max in flight |',
     '|---|--:|--:|--:|--:|--:|--:|',
-    `| createUsers, ${r.size.calls} calls of ${r.size.items} (round robin learning / catalog / embed) | ${c.created} | ${c.seconds} | ${c.itemsPerSecond} items/s | ${c.upstreamRequests} | ${c.requestsPerItem} | ${c.maxInFlight} |`,
-    `| deleteUser of users in 3 backends, until no pending change | ${d.deleted} | ${d.seconds} | ${d.deletesPerSecond} deletes/s | ${d.upstreamRequests} | ${d.requestsPerDelete} | ${d.maxInFlight} |`,
+    `| createUsers, ${r.size.calls} calls of ${r.size.items} (round robin learning / catalog / embed) ` +
+      `| ${c.created} | ${c.seconds} | ${c.itemsPerSecond} items/s ` +
+      `| ${c.upstreamRequests} | ${c.requestsPerItem} | ${c.maxInFlight} |`,
+    `| deleteUser of users in 3 backends, until no pending change | ${d.deleted} | ${d.seconds} ` +
+      `| ${d.deletesPerSecond} deletes/s | ${d.upstreamRequests} | ${d.requestsPerDelete} | ${d.maxInFlight} |`,
     '',
     '| target | bar | measured | pass |',
     '|---|---|---|---|',
@@ -384,7 +403,10 @@ export async function runWritesOnly(argv: string[], log: (line: string) => void 
   const started = new Date();
   const load = os.loadavg().map((n) => Math.round(n * 100) / 100);
   const cpus = os.cpus();
-  const header = `Run of ${started.toISOString()} (\`npm run bench -- --only writes\`, embedded PGlite): node ${process.version}, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores; load average at start ${load.join(' / ')}`;
+  const header =
+    `Run of ${started.toISOString()} (\`npm run bench -- --only writes\`, embedded PGlite): ` +
+    `node ${process.version}, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores; ` +
+    `load average at start ${load.join(' / ')}`;
   log(header);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-bench-writes-'));
   let store: Store | undefined;
@@ -395,16 +417,15 @@ export async function runWritesOnly(argv: string[], log: (line: string) => void 
     const argNote = argv.indexOf('--note');
     const note = argNote >= 0 ? argv[argNote + 1] : undefined;
     const machine = [
-      `${header}, at the end ${loadAfter.join(' / ')} (${cpus.length} cores: above ${cpus.length} the machine was shared, and every time is longer than an idle machine's).`,
+      `${header}, at the end ${loadAfter.join(' / ')} (${cpus.length} cores: ` +
+        `above ${cpus.length} the machine was shared, and every time is longer than an idle machine's).`,
       ...(note ? [note] : []),
     ].join(' ');
     const section = writesSection(report, machine);
     log(`\n${section}\n`);
     const here = path.dirname(fileURLToPath(import.meta.url));
-    await fs.writeFile(
-      path.join(here, 'results-writes.json'),
-      `${JSON.stringify({ date: started.toISOString(), loadAverage: { start: load, end: loadAfter }, writes: report }, null, 2)}\n`,
-    );
+    const results = { date: started.toISOString(), loadAverage: { start: load, end: loadAfter }, writes: report };
+    await fs.writeFile(path.join(here, 'results-writes.json'), `${JSON.stringify(results, null, 2)}\n`);
     log('wrote bench/results-writes.json');
     const full = (Object.keys(WRITES_FULL) as (keyof WritesSize)[]).every((k) => size[k] >= WRITES_FULL[k]);
     if (full) {

@@ -50,7 +50,8 @@ async function load(url: string, key: string, round: number, acked: Acked, stop:
           const r = await gql(
             url,
             key,
-            `mutation ($s: ID!, $t: ID!) { mergeUsers(input: { sourceId: $s, targetId: $t }) { __typename ... on MergeUsersSuccess { target { id } } } }`,
+            'mutation ($s: ID!, $t: ID!) { mergeUsers(input: { sourceId: $s, targetId: $t }) ' +
+              '{ __typename ... on MergeUsersSuccess { target { id } } } }',
             { s: source, t: target },
           );
           // Another worker may have merged the target meanwhile: the merge then follows the
@@ -64,7 +65,9 @@ async function load(url: string, key: string, round: number, acked: Acked, stop:
           const r = await gql(
             url,
             key,
-            `mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) { ... on CreateUsersSuccess { results { __typename ... on CreateUserSuccess { user { id externalUserId } } } } } }`,
+            'mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) ' +
+              '{ ... on CreateUsersSuccess { results { __typename ' +
+              '... on CreateUserSuccess { user { id externalUserId } } } } } }',
             { u: users },
           );
           for (const item of r.data?.createUsers?.results ?? [])
@@ -74,7 +77,8 @@ async function load(url: string, key: string, round: number, acked: Acked, stop:
           const r = await gql(
             url,
             key,
-            `mutation ($e: String!) { createUser(input: { externalUserId: $e, metadata: { round: ${round} } }) { ... on CreateUserSuccess { user { id } } } }`,
+            'mutation ($e: String!) { createUser(input: { externalUserId: $e, metadata: ' +
+              `{ round: ${round} } }) { ... on CreateUserSuccess { user { id } } } }`,
             { e: ext },
           );
           if (r.data?.createUser?.user) acked.creates.set(ext, r.data.createUser.user.id);
@@ -127,8 +131,8 @@ async function verify(url: string, key: string, acked: Acked, db: pg.Client | nu
     const orphans = await db.query(`SELECT count(*)::int AS n FROM "User" u WHERE u."userName" IS DISTINCT FROM 'admin'
       AND NOT EXISTS (SELECT 1 FROM "AuditEvent" e WHERE e."subjectId" = u.id::text AND e.action = 'user.create')`);
     if (orphans.rows[0].n) problems.push(`${orphans.rows[0].n} user rows without their audit event`);
-    const bare =
-      await db.query(`SELECT count(*)::int AS n FROM "User" WHERE "userName" IS DISTINCT FROM 'admin' AND status <> 'MERGED'
+    const bare = await db.query(`SELECT count(*)::int AS n FROM "User"
+      WHERE "userName" IS DISTINCT FROM 'admin' AND status <> 'MERGED'
       AND "externalUserId" IS NULL AND email IS NULL AND identifier IS NULL`);
     if (bare.rows[0].n) problems.push(`${bare.rows[0].n} users without any identity`);
     const halfMerged = await db.query(
@@ -167,7 +171,8 @@ async function crashRounds(label: string, env: NodeJS.ProcessEnv, connect: () =>
     restarted.child.kill('SIGTERM');
     await new Promise((r) => restarted.child.once('exit', r));
     console.log(
-      `${label} round ${round}: ${acked.creates.size} acknowledged users, ${acked.merges.length} merges, ${acked.batches.length} bulk calls — ${problems.length ? 'FAILED' : 'all present, nothing half-written'}`,
+      `${label} round ${round}: ${acked.creates.size} acknowledged users, ${acked.merges.length} merges, ` +
+        `${acked.batches.length} bulk calls — ${problems.length ? 'FAILED' : 'all present, nothing half-written'}`,
     );
     if (problems.length) {
       for (const p of problems.slice(0, 20)) console.log(`  ${p}`);

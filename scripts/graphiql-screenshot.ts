@@ -44,7 +44,8 @@ async function main() {
     };
     await screenshot(`${base}/graphql`, apiKey, path.join(work, 'profile'));
     console.log(
-      `GraphiQL signed in and ran the query offline; screenshots: ${path.relative(process.cwd(), signInOutput)}, ${path.relative(process.cwd(), output)}`,
+      'GraphiQL signed in and ran the query offline; ' +
+        `screenshots: ${path.relative(process.cwd(), signInOutput)}, ${path.relative(process.cwd(), output)}`,
     );
   } finally {
     server.kill('SIGTERM');

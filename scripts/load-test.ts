@@ -39,7 +39,8 @@ const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.
 const RSS_GROWTH_FIXED_MB = 64;
 const RSS_GROWTH_RATIO = 0.2;
 
-const USERS_PAGE = `query Page($first: Int!) { users(first: $first) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
+const USERS_PAGE = `query Page($first: Int!) { users(first: $first) {
+  totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
   id uuid status externalUserId email identifier account { id name plan } client { id identifier }
   entitlements { kind grantedAt } mergedInto { id uuid } courses { totalCount } } } } }`;
 const NODE = `query Node($id: ID!) { node(id: $id) { id ... on User { uuid externalUserId metadata } } }`;
@@ -111,7 +112,8 @@ async function run(label: string, env: NodeJS.ProcessEnv): Promise<boolean> {
       const r = await gql(
         url,
         key,
-        `mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) { ... on CreateUsersSuccess { results { ... on CreateUserSuccess { user { id externalUserId } } } } } }`,
+        'mutation ($u: [CreateUserInput!]!) { createUsers(input: { users: $u }) { ... on CreateUsersSuccess ' +
+          '{ results { ... on CreateUserSuccess { user { id externalUserId } } } } } }',
         { u: users },
       );
       for (const item of r.body.data.createUsers.results) {
@@ -246,19 +248,41 @@ async function run(label: string, env: NodeJS.ProcessEnv): Promise<boolean> {
     console.log(`\n${label}: ${CLIENTS} clients, ${seconds.toFixed(1)} s measured after a ${WARMUP_S} s warm-up`);
     console.log('operation      requests   req/s    p50 ms   p95 ms   p99 ms  errors');
     for (const r of rows) {
+      const latencies = [r.p50.toFixed(1).padStart(9), r.p95.toFixed(1).padStart(8), r.p99.toFixed(1).padStart(8)];
       console.log(
-        `${r.op.padEnd(13)} ${String(r.requests).padStart(9)} ${r.rps.toFixed(1).padStart(7)} ${r.p50.toFixed(1).padStart(9)} ${r.p95.toFixed(1).padStart(8)} ${r.p99.toFixed(1).padStart(8)} ${String(r.errors).padStart(7)}`,
+        `${r.op.padEnd(13)} ${String(r.requests).padStart(9)} ${r.rps.toFixed(1).padStart(7)} ` +
+          `${latencies.join(' ')} ${String(r.errors).padStart(7)}`,
       );
     }
     console.log(
-      `${'all'.padEnd(13)} ${String(requests).padStart(9)} ${(requests / seconds).toFixed(1).padStart(7)}${' '.repeat(36)}${String(errors).padStart(7)}`,
+      `${'all'.padEnd(13)} ${String(requests).padStart(9)} ${(requests / seconds).toFixed(1).padStart(7)}` +
+        `${' '.repeat(36)}${String(errors).padStart(7)}`,
     );
     console.log(
-      `server RSS: ${rssStart.toFixed(0)} MB after warm-up, ${rssEnd.toFixed(0)} MB at the end, ${rssPeak.toFixed(0)} MB peak (bound: ${rssFirstHalf.toFixed(0)} MB, the first half's highest, + 20 % + ${RSS_GROWTH_FIXED_MB} MB = ${bound.toFixed(0)} MB); each second: ${timeline.join(' ')}`,
+      `server RSS: ${rssStart.toFixed(0)} MB after warm-up, ${rssEnd.toFixed(0)} MB at the end, ` +
+        `${rssPeak.toFixed(0)} MB peak (bound: ${rssFirstHalf.toFixed(0)} MB, the first half's highest, ` +
+        `+ 20 % + ${RSS_GROWTH_FIXED_MB} MB = ${bound.toFixed(0)} MB); each second: ${timeline.join(' ')}`,
     );
-    console.log(
-      `LOAD-RESULT ${JSON.stringify({ store: label, clients: CLIENTS, seconds: Number(seconds.toFixed(1)), requests, rps: Number((requests / seconds).toFixed(1)), errors, rssStartMb: Math.round(rssStart), rssEndMb: Math.round(rssEnd), rssPeakMb: Math.round(rssPeak), ops: rows.map((r) => ({ op: r.op, rps: Number(r.rps.toFixed(1)), p50: Number(r.p50.toFixed(1)), p95: Number(r.p95.toFixed(1)), p99: Number(r.p99.toFixed(1)), errors: r.errors })) })}`,
-    );
+    const result = {
+      store: label,
+      clients: CLIENTS,
+      seconds: Number(seconds.toFixed(1)),
+      requests,
+      rps: Number((requests / seconds).toFixed(1)),
+      errors,
+      rssStartMb: Math.round(rssStart),
+      rssEndMb: Math.round(rssEnd),
+      rssPeakMb: Math.round(rssPeak),
+      ops: rows.map((r) => ({
+        op: r.op,
+        rps: Number(r.rps.toFixed(1)),
+        p50: Number(r.p50.toFixed(1)),
+        p95: Number(r.p95.toFixed(1)),
+        p99: Number(r.p99.toFixed(1)),
+        errors: r.errors,
+      })),
+    };
+    console.log(`LOAD-RESULT ${JSON.stringify(result)}`);
     let ok = true;
     if (errors) {
       console.log(`FAILED: ${errors} errors, e.g. ${stats.samples.join(' | ')}`);
@@ -266,7 +290,8 @@ async function run(label: string, env: NodeJS.ProcessEnv): Promise<boolean> {
     }
     if (rssEnd > bound) {
       console.log(
-        `FAILED: RSS kept growing: ${rssFirstHalf.toFixed(0)} MB in the first half, ${rssEnd.toFixed(0)} MB at the end (bound ${bound.toFixed(0)} MB)`,
+        `FAILED: RSS kept growing: ${rssFirstHalf.toFixed(0)} MB in the first ` +
+          `half, ${rssEnd.toFixed(0)} MB at the end (bound ${bound.toFixed(0)} MB)`,
       );
       ok = false;
     }

@@ -28,7 +28,8 @@ if (process.argv.includes('--check')) {
   });
   if (stale.length) {
     console.error(
-      `${stale.map(([name]) => name).join(', ')} ${stale.length > 1 ? 'are' : 'is'} stale: run \`npm run schema:print\``,
+      `${stale.map(([name]) => name).join(', ')} ${stale.length > 1 ? 'are' : 'is'} stale: ` +
+        'run `npm run schema:print`',
     );
     process.exit(1);
   }
