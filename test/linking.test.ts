@@ -161,6 +161,50 @@ describe('rules', () => {
   });
 });
 
+describe('new users', () => {
+  it("take the record's columns whatever characters they hold; a column not named keeps its default", async () => {
+    const odd = 'Ann "the" \\ Lee, {x} NULL ü 😀';
+    const { p } = await linkAll({
+      catalog: [
+        catalog(1, 'odd@example.org', {
+          first_name: odd,
+          last_name: 'NULL',
+          time_zone: null,
+          custom_fields: { note: odd, n: 1, nested: { list: [1, '"', null] } },
+        }),
+      ],
+      learning: [learning(uuid(2), 'key-2')],
+    });
+    const users = await h.store.prisma.user.findMany({
+      where: { partnerId: p.accountId, OR: [{ email: 'odd@example.org' }, { externalUserId: 'key-2' }] },
+      orderBy: { externalUserId: { sort: 'asc', nulls: 'first' } },
+    });
+    expect(users).toHaveLength(2);
+    expect(users[0]).toMatchObject({
+      email: 'odd@example.org',
+      firstName: odd,
+      lastName: 'NULL',
+      timeZone: null,
+      userName: 'odd@example.org',
+      inCatalog: true,
+      termsOfUse: false,
+      customFields: { note: odd, n: 1, nested: { list: [1, '"', null] } },
+      status: 'ACTIVE',
+    });
+    // Only the key: the Boolean columns false, the others NULL.
+    expect(users[1]).toMatchObject({
+      externalUserId: 'key-2',
+      email: null,
+      firstName: null,
+      inCatalog: false,
+      termsOfUse: false,
+      customFields: null,
+      metadata: null,
+      clientId: null,
+    });
+  });
+});
+
 describe('determinism', () => {
   // People known to several backends, some by key, some by e-mail in another case, one bridging two.
   const people = (): Feed => ({
