@@ -203,12 +203,15 @@ async function linkAccounts(tx: Tx, partnerId: string, heads: Head[]): Promise<L
       ancestorsOf.set(c.id, ancestorIds);
       return { id: c.id, p: c.parentId, a: ancestorIds, n: c.name, u: canvasUuid() };
     });
-    await tx.$executeRaw`INSERT INTO "Account" (id, "partnerId", "parentId", "ancestorIds", name, "canvasUuid", "updatedAt")
-      SELECT e.r->>'id', ${partnerId}, e.r->>'p', ARRAY(SELECT jsonb_array_elements_text(e.r->'a')), e.r->>'n', e.r->>'u', now()
+    await tx.$executeRaw`INSERT INTO "Account"
+        (id, "partnerId", "parentId", "ancestorIds", name, "canvasUuid", "updatedAt")
+      SELECT e.r->>'id', ${partnerId}, e.r->>'p', ARRAY(SELECT jsonb_array_elements_text(e.r->'a')),
+        e.r->>'n', e.r->>'u', now()
         FROM jsonb_array_elements(${JSON.stringify(values)}::jsonb) WITH ORDINALITY AS e(r, ord) ORDER BY e.ord`;
   }
   await tx.$executeRaw`UPDATE "Identity" AS i SET status = 'LINKED', "accountId" = v.account_id, "updatedAt" = now()
-    FROM unnest(${links.map((l) => l.id)}::uuid[], ${links.map((l) => l.accountId)}::text[]) AS v(id, account_id) WHERE i.id = v.id`;
+    FROM unnest(${links.map((l) => l.id)}::uuid[], ${links.map((l) => l.accountId)}::text[]) AS v(id, account_id)
+    WHERE i.id = v.id`;
   await projectOwners(tx, links);
   return { linked: 0, newUsers: 0, conflicts: 0 };
 }
@@ -249,10 +252,12 @@ async function linkClients(tx: Tx, partnerId: string, ids: string[]): Promise<Li
   if (created.length)
     await tx.$executeRaw`INSERT INTO "Client" (id, "partnerId", "accountId", identifier, "updatedAt")
       SELECT v.id, ${partnerId}, ${partnerId}, v.identifier, now()
-        FROM unnest(${created.map((c) => c.id)}::uuid[], ${created.map((c) => c.identifier)}::text[]) WITH ORDINALITY AS v(id, identifier, ord)
+        FROM unnest(${created.map((c) => c.id)}::uuid[], ${created.map((c) => c.identifier)}::text[])
+          WITH ORDINALITY AS v(id, identifier, ord)
         ORDER BY v.ord`;
   await tx.$executeRaw`UPDATE "Identity" AS i SET status = 'LINKED', "clientId" = v.client_id, "updatedAt" = now()
-    FROM unnest(${links.map((l) => l.id)}::uuid[], ${links.map((l) => l.clientId)}::uuid[]) AS v(id, client_id) WHERE i.id = v.id`;
+    FROM unnest(${links.map((l) => l.id)}::uuid[], ${links.map((l) => l.clientId)}::uuid[]) AS v(id, client_id)
+    WHERE i.id = v.id`;
   await projectOwners(tx, links);
   return { linked, newUsers: 0, conflicts: 0 };
 }
@@ -466,7 +471,10 @@ const metadataEmail = (identity: Pending): string | null => {
   return typeof metadata?.email === 'string' ? metadata.email.trim().toLowerCase() || null : null;
 };
 
-/** The partner's users any identity of the chunk could match or collide with, in one statement (two with canvas uuids). */
+/**
+ * The partner's users any identity of the chunk could match or collide with, in one statement
+ * (two with canvas uuids).
+ */
 async function prefetch(
   tx: Tx,
   partnerId: string,
@@ -485,9 +493,11 @@ async function prefetch(
   const keyList = arrayLiteral([...keys]);
   const emailList = arrayLiteral([...emails]);
   const rows = await tx.$queryRaw<(Omit<Candidate, 'kinds'> & { kinds: BackendKind[] | null })[]>`
-    SELECT u.id, (u.status IN ('ACTIVE', 'DISABLED') AND u."deletedAt" IS NULL) AS live, u."externalUserId", u.identifier, u.email,
+    SELECT u.id, (u.status IN ('ACTIVE', 'DISABLED') AND u."deletedAt" IS NULL) AS live,
+      u."externalUserId", u.identifier, u.email,
       lower(u.metadata->>'email') AS "metaEmail", u."inCatalog",
-      (SELECT array_agg(DISTINCT i.kind::text) FROM "Identity" i WHERE i."userId" = u.id AND i.status = 'LINKED') AS kinds
+      (SELECT array_agg(DISTINCT i.kind::text) FROM "Identity" i
+        WHERE i."userId" = u.id AND i.status = 'LINKED') AS kinds
     FROM "User" u
     WHERE u."partnerId" = ${partnerId}
       AND (u."externalUserId" = ANY(${keyList}::text[]) OR u.identifier = ANY(${keyList}::text[])

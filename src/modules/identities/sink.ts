@@ -225,12 +225,15 @@ async function upsertPage(
   // A concurrent writer of the same page (there is none: one run per backend at a time) would be skipped, not doubled.
   // The page's new identities in one INSERT (PENDING: linking takes them).
   const created = fresh.length
-    ? await tx.$executeRaw`INSERT INTO "Identity" (id, "partnerId", "backendId", kind, stream, entity, "nativeId", status,
+    ? await tx.$executeRaw`INSERT INTO "Identity"
+          (id, "partnerId", "backendId", kind, stream, entity, "nativeId", status,
           data, "dataHash", key, email, "sourceUpdatedAt", "syncedAt", "lastSeenRunId", "updatedAt")
         SELECT v.id, ${backend.partnerId}, ${backend.id}::uuid, ${backend.kind}::"BackendKind", v.stream,
-          v.entity::"IdentityEntity", v."nativeId", 'PENDING', v.data, v."dataHash", v.key, v.email, v."sourceUpdatedAt",
+          v.entity::"IdentityEntity", v."nativeId", 'PENDING', v.data, v."dataHash", v.key, v.email,
+          v."sourceUpdatedAt",
           ${now.toISOString()}::timestamptz, ${runId}::uuid, now()
-        FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb) AS v(id uuid, stream text, entity text, "nativeId" text,
+        FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb)
+          AS v(id uuid, stream text, entity text, "nativeId" text,
           data jsonb, "dataHash" text, key text, email text, "sourceUpdatedAt" timestamptz)
         ON CONFLICT DO NOTHING`
     : 0;
