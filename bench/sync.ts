@@ -58,7 +58,10 @@ export interface SyncReport {
     heapGrowthMiB: number;
     /** The heap's growth after a full garbage collection at the end (null without --expose-gc): what the run kept. */
     liveHeapGrowthMiB: number | null;
-    /** CPU time (user + system) during the run: this process (the syncing gateway and its embedded store) and the stand-in's. */
+    /**
+     * CPU time (user + system) during the run: this process (the syncing gateway and its embedded
+     * store) and the stand-in's.
+     */
     cpuSeconds: { gateway: number; upstream: number };
     identities: number;
     linkedUsers: number;
@@ -165,7 +168,8 @@ export async function syncScenarios(
   try {
     const upstreamUsers: number = (await standIn.ask({ cmd: 'count' })).count;
     log(
-      `sync: stand-in seeded with ${upstreamUsers} catalog users in ${standIn.seedSeconds.toFixed(1)}s (its own process; not measured)`,
+      `sync: stand-in seeded with ${upstreamUsers} catalog users in ${standIn.seedSeconds.toFixed(1)}s ` +
+        `(its own process; not measured)`,
     );
     const config = loadConfig({
       LOG_LEVEL: 'silent',
@@ -260,7 +264,11 @@ export async function syncScenarios(
     });
     const expectedPages = Math.max(1, Math.ceil(upstreamUsers / perPage));
     log(
-      `sync: full ${full.run.status} in ${full.seconds}s, ${full.run.requests} requests for ${full.pages} pages (${expectedPages} of ${perPage}), RSS +${memory.rssGrowthMiB} MiB, heap +${memory.heapGrowthMiB} MiB (after GC ${liveHeapGrowthMiB ?? 'n/a'}), CPU ${cpuSeconds.gateway} s here and ${cpuSeconds.upstream} s upstream, ${identities} identities of ${upstreamUsers} upstream`,
+      `sync: full ${full.run.status} in ${full.seconds}s, ${full.run.requests} requests for ` +
+        `${full.pages} pages (${expectedPages} of ${perPage}), RSS +${memory.rssGrowthMiB} MiB, heap ` +
+        `+${memory.heapGrowthMiB} MiB (after GC ${liveHeapGrowthMiB ?? 'n/a'}), CPU ` +
+        `${cpuSeconds.gateway} s here and ${cpuSeconds.upstream} s upstream, ${identities} identities of ` +
+        `${upstreamUsers} upstream`,
     );
 
     // 2. The incremental sync after `changes` upstream changes.
@@ -269,11 +277,15 @@ export async function syncScenarios(
     const changedRows = await prisma.$queryRaw<{ identities: number; users: number }[]>`
       SELECT count(*)::int AS identities, count(*) FILTER (WHERE u."lastName" = i.data->>'last_name')::int AS users
         FROM "Identity" i LEFT JOIN "User" u ON u.id = i."userId"
-       WHERE i."backendId" = ${backend.id}::uuid AND i."nativeId" = ANY(${changed}) AND i.data->>'last_name' = 'Changed ' || i."nativeId"`;
+       WHERE i."backendId" = ${backend.id}::uuid AND i."nativeId" = ANY(${changed})
+         AND i.data->>'last_name' = 'Changed ' || i."nativeId"`;
     const identitiesChanged = changedRows[0]!.identities;
     const usersChanged = changedRows[0]!.users;
     log(
-      `sync: incremental after ${changed.length} changes ${incremental.run.status} in ${incremental.seconds}s, ${incremental.pages} pages, ${incremental.records} records, ${incremental.run.requests} requests; ${identitiesChanged} identities and ${usersChanged} users show the change`,
+      `sync: incremental after ${changed.length} changes ${incremental.run.status} in ` +
+        `${incremental.seconds}s, ${incremental.pages} pages, ${incremental.records} records, ` +
+        `${incremental.run.requests} requests; ${identitiesChanged} identities and ${usersChanged} users ` +
+        `show the change`,
     );
 
     // 3. Reads of the connected partner, with the upstream stopped: they come from the store.
@@ -314,7 +326,9 @@ export async function syncScenarios(
         note: connectedOk ? undefined : JSON.stringify(body?.errors ?? body).slice(0, 200),
       });
       log(
-        `sync: ${name}: ${c.statements} statements for the connected partner, ${h.statements} for the hosted one${connectedOk ? '' : ` (WRONG ANSWER: ${JSON.stringify(body?.errors ?? body).slice(0, 200)})`}`,
+        `sync: ${name}: ${c.statements} statements for the connected partner, ` +
+          `${h.statements} for the hosted one` +
+          `${connectedOk ? '' : ` (WRONG ANSWER: ${JSON.stringify(body?.errors ?? body).slice(0, 200)})`}`,
       );
     }
 
@@ -366,19 +380,27 @@ export function evaluateSync(r: Omit<SyncReport, 'targets'>): TargetResult[] {
     {
       target: `Full sync of ${r.upstreamUsers} catalog users: wall time`,
       bar: '≤ 60 s (50,000 users)',
-      measured: `${f.seconds} s, ${f.status}${f.lastError ? `: ${f.lastError}` : ''}; CPU ${f.cpuSeconds.gateway} s in the syncing process, ${f.cpuSeconds.upstream} s in the upstream's${scale}`,
+      measured:
+        `${f.seconds} s, ${f.status}${f.lastError ? `: ${f.lastError}` : ''}; CPU ` +
+        `${f.cpuSeconds.gateway} s in the syncing process, ${f.cpuSeconds.upstream} s in the ` +
+        `upstream's${scale}`,
       pass: f.status !== 'SUCCEEDED' ? false : atScale ? f.seconds <= 60 : null,
     },
     {
       target: 'Full sync: memory growth of the syncing process',
       bar: '≤ 150 MB',
-      measured: `RSS +${f.rssGrowthMiB} MiB (${round((f.rssGrowthMiB * MiB) / 1e6)} MB), heap +${f.heapGrowthMiB} MiB at its peak, +${f.liveHeapGrowthMiB ?? 'n/a'} MiB after a full GC (the RSS includes the embedded store's WebAssembly memory)${scale}`,
+      measured:
+        `RSS +${f.rssGrowthMiB} MiB (${round((f.rssGrowthMiB * MiB) / 1e6)} MB), heap ` +
+        `+${f.heapGrowthMiB} MiB at its peak, +${f.liveHeapGrowthMiB ?? 'n/a'} MiB after a full GC (the ` +
+        `RSS includes the embedded store's WebAssembly memory)${scale}`,
       pass: atScale ? f.rssGrowthMiB * MiB <= 150e6 : null,
     },
     {
       target: 'Full sync: requests = pages + a constant',
       bar: `requests − ⌈users / ${r.perPage}⌉ ≤ ${REQUESTS_OVER_PAGES}`,
-      measured: `${f.requests} requests, ${f.pages} pages read, ${f.expectedPages} pages of ${r.perPage} (constant ${f.requests - f.expectedPages})`,
+      measured:
+        `${f.requests} requests, ${f.pages} pages read, ${f.expectedPages} pages of ${r.perPage} ` +
+        `(constant ${f.requests - f.expectedPages})`,
       pass:
         f.status === 'SUCCEEDED' &&
         f.pages === f.expectedPages &&
@@ -394,7 +416,9 @@ export function evaluateSync(r: Omit<SyncReport, 'targets'>): TargetResult[] {
     {
       target: `Incremental sync after ${r.size.changes} upstream changes: pages read`,
       bar: '≤ 10',
-      measured: `${i.pages} pages, ${i.records} records, ${i.requests} requests, ${i.seconds} s, ${i.status}${i.lastError ? `: ${i.lastError}` : ''}`,
+      measured:
+        `${i.pages} pages, ${i.records} records, ${i.requests} requests, ${i.seconds} s, ` +
+        `${i.status}${i.lastError ? `: ${i.lastError}` : ''}`,
       pass: i.status === 'SUCCEEDED' && i.pages <= 10,
     },
     {
@@ -408,7 +432,9 @@ export function evaluateSync(r: Omit<SyncReport, 'targets'>): TargetResult[] {
     out.push({
       target: `Connected partner's ${read.query}: statements as the hosted one's (upstream stopped)`,
       bar: 'equal',
-      measured: `${read.connected ?? 'n/a'} vs ${read.hosted ?? 'n/a'}${read.connectedOk ? '' : `; WRONG ANSWER: ${read.note}`}`,
+      measured:
+        `${read.connected ?? 'n/a'} vs ` +
+        `${read.hosted ?? 'n/a'}${read.connectedOk ? '' : `; WRONG ANSWER: ${read.note}`}`,
       pass: read.connectedOk && read.connected !== null && read.connected === read.hosted,
     });
   }
@@ -419,10 +445,15 @@ export function syncTable(r: SyncReport): string {
   const f = r.full;
   const i = r.incremental;
   const lines = [
-    `| sync scenario | wall time (s) | requests | pages (per_page ${r.perPage}) | records | memory growth (MiB) | end state | status |`,
+    `| sync scenario | wall time (s) | requests | pages (per_page ${r.perPage}) | records | memory ` +
+      `growth (MiB) | end state | status |`,
     '|---|--:|--:|--:|--:|--:|---|---|',
-    `| full, ${r.upstreamUsers} catalog users | ${f.seconds} | ${f.requests} | ${f.pages} (expected ${f.expectedPages}) | ${f.identities} | RSS +${f.rssGrowthMiB}, heap +${f.heapGrowthMiB} | ${f.identities} identities of ${r.upstreamUsers} | ${f.status} |`,
-    `| incremental after ${r.size.changes} changes | ${i.seconds} | ${i.requests} | ${i.pages} | ${i.records} | – | ${i.identitiesChanged} identities, ${i.usersChanged} users changed | ${i.status} |`,
+    `| full, ${r.upstreamUsers} catalog users | ${f.seconds} | ${f.requests} | ${f.pages} (expected ` +
+      `${f.expectedPages}) | ${f.identities} | RSS +${f.rssGrowthMiB}, heap +${f.heapGrowthMiB} | ` +
+      `${f.identities} identities of ${r.upstreamUsers} | ${f.status} |`,
+    `| incremental after ${r.size.changes} changes | ${i.seconds} | ${i.requests} | ${i.pages} | ` +
+      `${i.records} | – | ${i.identitiesChanged} identities, ${i.usersChanged} users changed | ` +
+      `${i.status} |`,
   ];
   return lines.join('\n');
 }
@@ -432,7 +463,8 @@ export function syncTable(r: SyncReport): string {
  * embedded PGlite in a temporary directory: the hosted partner the reads are compared with is
  * the quick data set's (500 users). `--users N` sizes the stand-in (default 50,000), `--note`
  * adds a line, `--store pglite|postgres|both` picks the gateway's store (postgres: a scratch
- * database next to DATABASE_URL's, bench/database.ts), `--cpu-prof FILE` writes a CPU profile of the full run. Prints the section, writes bench/results-sync.json and, at 50,000 users or
+ * database next to DATABASE_URL's, bench/database.ts), `--cpu-prof FILE` writes a CPU profile
+ * of the full run. Prints the section, writes bench/results-sync.json and, at 50,000 users or
  * more, the Sync section of BENCHMARKS.md (only that section: the §9 tables stay as they are).
  */
 export async function runSyncOnly(argv: string[], log: (line: string) => void = console.log): Promise<SyncReport> {
@@ -453,7 +485,10 @@ export async function runSyncOnly(argv: string[], log: (line: string) => void = 
   const load = os.loadavg().map((n) => Math.round(n * 100) / 100);
   const cpus = os.cpus();
   const storesText = kinds.map((k) => (k === 'pglite' ? 'embedded PGlite' : 'PostgreSQL')).join(', then ');
-  const header = `Run of ${started.toISOString()} (\`npm run bench -- --only sync\`, ${storesText}): node ${process.version}, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores; load average at start ${load.join(' / ')}`;
+  const header =
+    `Run of ${started.toISOString()} (\`npm run bench -- --only sync\`, ${storesText}): node ` +
+    `${process.version}, ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores; load ` +
+    `average at start ${load.join(' / ')}`;
   log(header);
   const reports: StoreReport[] = [];
   for (const kind of kinds) {
@@ -488,16 +523,24 @@ export async function runSyncOnly(argv: string[], log: (line: string) => void = 
     const loadAfter = os.loadavg().map((n) => Math.round(n * 100) / 100);
     const note = value('--note');
     const machine = [
-      `${header}, at the end ${loadAfter.join(' / ')} (${cpus.length} cores: above ${cpus.length} the machine was shared, and every time below is longer than an idle machine's).`,
+      `${header}, at the end ${loadAfter.join(' / ')} (${cpus.length} cores: above ${cpus.length} the ` +
+        `machine was shared, and every time below is longer than an idle machine's).`,
       ...(note ? [note] : []),
     ].join(' ');
     const section = syncSection(reports, machine);
     log(`\n${section}\n`);
     const here = path.dirname(fileURLToPath(import.meta.url));
-    await fs.writeFile(
-      path.join(here, 'results-sync.json'),
-      `${JSON.stringify({ date: started.toISOString(), loadAverage: { start: load, end: loadAfter }, sync: report, stores: Object.fromEntries(reports.map((r) => [r.store, r.sync])) }, null, 2)}\n`,
+    const results = JSON.stringify(
+      {
+        date: started.toISOString(),
+        loadAverage: { start: load, end: loadAfter },
+        sync: report,
+        stores: Object.fromEntries(reports.map((r) => [r.store, r.sync])),
+      },
+      null,
+      2,
     );
+    await fs.writeFile(path.join(here, 'results-sync.json'), `${results}\n`);
     log('wrote bench/results-sync.json');
     if (users >= SYNC_FULL.catalogUsers) {
       const file = path.join(here, '..', 'BENCHMARKS.md');
