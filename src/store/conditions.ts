@@ -62,27 +62,40 @@ export function prismaWhere(conditions: readonly Condition[]): Record<string, un
 /**
  * Conditions as SQL on the table alias `row`; `param` binds a value and returns its
  * placeholder (PostgreSQL infers the parameter's type from the column it is compared to).
+ * A search's pattern is bound once however many columns it is matched against (always as
+ * text); other values once per use, since one placeholder takes one type.
  */
 export function sqlWhere(conditions: readonly Condition[], row: string, param: (value: unknown) => string): string {
-  if (!conditions.length) return 'true';
-  return conditions.map((c) => conditionSql(c, row, param)).join(' AND ');
+  return whereSql(conditions, row, { param, patterns: new Map() });
 }
 
-function conditionSql(c: Condition, row: string, param: (value: unknown) => string): string {
+interface Binder {
+  param: (value: unknown) => string;
+  /** The placeholder of each LIKE pattern bound so far. */
+  patterns: Map<string, string>;
+}
+
+function whereSql(conditions: readonly Condition[], row: string, b: Binder): string {
+  if (!conditions.length) return 'true';
+  return conditions.map((c) => conditionSql(c, row, b)).join(' AND ');
+}
+
+function conditionSql(c: Condition, row: string, b: Binder): string {
+  const { param } = b;
   if ('nothing' in c) return 'false';
-  if ('or' in c) return `(${c.or.map((all) => `(${sqlWhere(all, row, param)})`).join(' OR ')})`;
+  if ('or' in c) return `(${c.or.map((all) => `(${whereSql(all, row, b)})`).join(' OR ')})`;
   if ('relation' in c) {
     const r = `${row}_${c.relation}`;
     return (
       `EXISTS (SELECT 1 FROM "${c.table}" ${r} ` +
-      `WHERE ${r}.id = ${row}."${c.column}" AND ${sqlWhere(c.where, r, param)})`
+      `WHERE ${r}.id = ${row}."${c.column}" AND ${whereSql(c.where, r, b)})`
     );
   }
   if ('some' in c) {
     const r = `${row}_${c.some}`;
     return (
       `EXISTS (SELECT 1 FROM "${c.table}" ${r} ` +
-      `WHERE ${r}."${c.column}" = ${row}.id AND ${sqlWhere(c.where, r, param)})`
+      `WHERE ${r}."${c.column}" = ${row}.id AND ${whereSql(c.where, r, b)})`
     );
   }
   const column = `${row}."${c.column}"`;
@@ -95,7 +108,12 @@ function conditionSql(c: Condition, row: string, param: (value: unknown) => stri
     if (c.range.lte) bounds.push(`${column} <= ${param(c.range.lte)}`);
     return bounds.length ? bounds.join(' AND ') : 'true';
   }
-  if ('contains' in c) return `${column} ILIKE ${param(`%${escapeLike(c.contains)}%`)}`;
+  if ('contains' in c) {
+    const pattern = `%${escapeLike(c.contains)}%`;
+    const placeholder = b.patterns.get(pattern) ?? param(pattern);
+    b.patterns.set(pattern, placeholder);
+    return `${column} ILIKE ${placeholder}`;
+  }
   if ('overlaps' in c) return `${column} && ${param([...c.overlaps])}`;
   return `${column} = ANY(${param([...c.in])})`;
 }

@@ -34,6 +34,13 @@ describe('conditions', () => {
     expect(sqlOf([search])).toEqual({ text: 'u."email" ILIKE $1', values: ['%50\\%\\_a\\\\b%'] });
   });
 
+  it("binds a search's pattern once for all the columns it looks in", () => {
+    const search: Condition = {
+      or: [[{ column: 'email', contains: 'ann' }], [{ column: 'firstName', contains: 'ann' }]],
+    };
+    expect(sqlOf([search])).toEqual({ text: '((u."email" ILIKE $1) OR (u."firstName" ILIKE $1))', values: ['%ann%'] });
+  });
+
   it('writes a Boolean as a literal (a partial index applies) and a range by the bounds given', () => {
     const to = new Date('2026-01-01T00:00:00Z');
     const { text, values } = sqlOf([
