@@ -132,25 +132,33 @@ async function until(what: string, check: () => Promise<boolean>, ms = 60_000) {
 }
 const remaining = (userId: string) => h.store.prisma.pendingChange.count({ where: { userId } });
 
-/** A FAILED change of a new live user of A (the worker leaves FAILED ones alone). */
+/** A change of A's user `userId` in the outbox: PENDING, or FAILED (which the worker leaves alone). */
+const seedChange = (
+  userId: string,
+  kind: BackendKind,
+  operation: 'DELETE_USER' | 'CREATE_USER',
+  payload: Record<string, string>,
+  status: 'PENDING' | 'FAILED',
+) =>
+  h.store.prisma.pendingChange.create({
+    data: {
+      partnerId: a.accountId,
+      userId,
+      backendId: backends[kind].id,
+      operation,
+      payload,
+      ...(status === 'FAILED' ? { status, lastError: 'seeded' } : {}),
+    },
+  });
+
+/** A FAILED change of a new live user of A. */
 async function failedChange(
   kind: BackendKind,
   operation: 'DELETE_USER' | 'CREATE_USER',
   payload: Record<string, string>,
 ) {
   const { user } = await person();
-  const change = await h.store.prisma.pendingChange.create({
-    data: {
-      partnerId: a.accountId,
-      userId: user.id,
-      backendId: backends[kind].id,
-      operation,
-      payload,
-      status: 'FAILED',
-      lastError: 'seeded',
-    },
-  });
-  return { user, change };
+  return { user, change: await seedChange(user.id, kind, operation, payload, 'FAILED') };
 }
 
 async function deleteUser(token: string, input: Record<string, unknown>) {
@@ -728,17 +736,13 @@ describe('rights: an account admin sees and touches only the changes of users it
     const admin = await accountAdmin(h, a, left, `ob-left-admin-${++seq}`);
     const failed = async (accountId: string) => {
       const user = await h.store.prisma.user.create({ data: { partnerId: a.accountId, accountId } });
-      const change = await h.store.prisma.pendingChange.create({
-        data: {
-          partnerId: a.accountId,
-          userId: user.id,
-          backendId: backends.CATALOG.id,
-          operation: 'DELETE_USER',
-          payload: { op: 'catalog.deleteUser', nativeId: '999999' },
-          status: 'FAILED',
-          lastError: 'seeded',
-        },
-      });
+      const change = await seedChange(
+        user.id,
+        'CATALOG',
+        'DELETE_USER',
+        { op: 'catalog.deleteUser', nativeId: '999999' },
+        'FAILED',
+      );
       return {
         user: Buffer.from(`User:${user.id}`).toString('base64'),
         change: Buffer.from(`PendingChange:${change.id}`).toString('base64'),
@@ -1060,15 +1064,13 @@ one DELETE in all`, async () => {
     await worker?.stop();
     worker = undefined;
     const { user, upstream } = await person();
-    const change = await h.store.prisma.pendingChange.create({
-      data: {
-        partnerId: a.accountId,
-        userId: user.id,
-        backendId: backends.CATALOG.id,
-        operation: 'DELETE_USER',
-        payload: { op: 'catalog.deleteUser', nativeId: String(upstream.catalogId) },
-      },
-    });
+    const change = await seedChange(
+      user.id,
+      'CATALOG',
+      'DELETE_USER',
+      { op: 'catalog.deleteUser', nativeId: String(upstream.catalogId) },
+      'PENDING',
+    );
     const deps = {
       prisma: h.store.prisma,
       config: h.config,
