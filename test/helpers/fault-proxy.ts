@@ -21,8 +21,11 @@ export interface LoggedRequest {
   at: number;
   answeredAt: number | null;
   status: number | null;
-  /** The fault that answered it, if any. */
-  fault: Fault['kind'] | null;
+  /**
+   * The fault that answered it, if any; 'upstream-failed' when forwarding failed (the upstream
+   * cut the connection or the caller went away) and the proxy answered 502 itself.
+   */
+  fault: Fault['kind'] | 'upstream-failed' | null;
 }
 
 export type Fault = { match?: (request: LoggedRequest) => boolean; times?: number; probability?: number } & (
@@ -213,6 +216,7 @@ export async function startFaultProxy(
       }
       await forward(upstream, req, res, entry, rewrite, options.preserveHost);
     } catch {
+      entry.fault = 'upstream-failed';
       if (!res.headersSent)
         answer(502, { 'content-type': 'application/json' }, '{"error":{"message":"proxy: upstream failed"}}');
       else res.destroy();
