@@ -1,21 +1,23 @@
-// `account-gateway backend connect|list|disconnect` end to end, as child processes on their
-// own store, and the server refusing to start with a SECRETS_KEY that cannot open them.
+// `account-gateway backend connect|list|disconnect` end to end on their own store (the first
+// command a child process of the real entry, the others in this process), and the server
+// refusing to start with a SECRETS_KEY that cannot open them.
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { CLI, runNode, useCliStore } from './helpers/cli.js';
+import { cliInProcess, runNode, useCliStore } from './helpers/cli.js';
 
 const run = promisify(execFile);
 const store = useCliStore('ag-cli-backends-', { SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
 
-/** Runs the CLI (or another entry) with `input` on standard input; never rejects. */
+/** Runs the server with `input` on standard input; never rejects. */
 const spawnWith = (args: string[], input: string | null, extra: NodeJS.ProcessEnv = {}) =>
   runNode(args, { env: { ...store.env, ...extra }, input });
+/** Runs the CLI in this process with `input` on standard input; never rejects. */
 const cli = (args: string[], input: string | null = null, extra: NodeJS.ProcessEnv = {}) =>
-  spawnWith([CLI, ...args], input, extra);
+  cliInProcess(args, { env: { ...store.env, ...extra }, input });
 
 it(`connects from a file or standard input, lists aligned, disconnects, \
 and never takes or shows the credential on the command line`, async (context) => {

@@ -1,22 +1,24 @@
-// The operator CLI end to end, as a child process on its own store.
-import { execFile } from 'node:child_process';
+// The operator CLI end to end on its own store: the first command as a child process of the
+// real entry (which runs the start-up migrations), the others in this process.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { useCliStore } from './helpers/cli.js';
+import { CLI, cliInProcess, runNode, useCliStore } from './helpers/cli.js';
 
-const run = promisify(execFile);
 // An empty store: the first command runs the start-up migrations (under the advisory lock on
 // PostgreSQL).
 const store = useCliStore('ag-cli-', {}, { empty: true });
 
-const cli = (...args: string[]) =>
-  run(process.execPath, ['bin/account-gateway.mjs', ...args], { env: store.env, timeout: 60_000 });
+const cli = (...args: string[]) => cliInProcess(args, { env: store.env });
 
 it('creates a partner, imports users with a report of rejected lines, and manages keys', async (context) => {
   if (!store.ready) return context.skip();
-  const created = JSON.parse((await cli('partner', 'create', '--name', 'Imported Co', '--plan', 'automate')).stdout);
+  const child = await runNode([CLI, 'partner', 'create', '--name', 'Imported Co', '--plan', 'automate'], {
+    env: store.env,
+  });
+  expect(child.code, child.stderr).toBe(0);
+  expect(child.stderr.trim()).toBe('The API key is shown only once: store it now.');
+  const created = JSON.parse(child.stdout);
   expect(created.apiKey).toMatch(/^agk_/);
   const list = (await cli('partner', 'list')).stdout.trimEnd().split('\n');
   expect(list[0]).toMatch(/^ID +CUSTOMER ID +PLAN +STATUS +CREATED +NAME$/);
@@ -49,7 +51,7 @@ it('creates a partner, imports users with a report of rejected lines, and manage
     '--errors',
     errors,
     '--no-progress',
-  ).catch((e) => e);
+  );
   expect(result.code).toBe(1);
   expect(result.stdout).toContain('imported 120 user(s); 4 rejected');
   const rejected = (await fs.readFile(errors, 'utf8'))
@@ -71,7 +73,7 @@ it('creates a partner, imports users with a report of rejected lines, and manage
   const key = JSON.parse((await cli('api-key', 'create', '--partner', created.partnerId, '--name', 'ci')).stdout);
   expect((await cli('api-key', 'revoke', '--partner', created.partnerId, key.id)).stdout).toMatch(/revoked/);
   expect((await cli('migrate', 'status')).stdout).toContain('current');
-  const bad = await cli('partner', 'create', '--name', 'x', '--plan', 'gold').catch((e) => e);
+  const bad = await cli('partner', 'create', '--name', 'x', '--plan', 'gold');
   expect(bad.code).toBe(1);
   expect(bad.stderr).toMatch(/expected one of/);
 }, 240_000);
@@ -80,13 +82,7 @@ it(`says what is wrong with the files, shows reasons without --errors, \
 and prints progress lines off a terminal`, async (context) => {
   if (!store.ready) return context.skip();
   const created = JSON.parse((await cli('partner', 'create', '--name', 'Errors Co')).stdout);
-  const missing = await cli(
-    'import',
-    '--partner',
-    created.partnerId,
-    '--file',
-    path.join(store.dir, 'nope.jsonl'),
-  ).catch((e) => e);
+  const missing = await cli('import', '--partner', created.partnerId, '--file', path.join(store.dir, 'nope.jsonl'));
   expect(missing.code).toBe(1);
   expect(missing.stderr.trim()).toBe(`cannot read ${path.join(store.dir, 'nope.jsonl')}: no such file or directory`);
   const unwritable = await cli(
@@ -97,7 +93,7 @@ and prints progress lines off a terminal`, async (context) => {
     store.dir,
     '--errors',
     path.join(store.dir, 'no/such/dir.jsonl'),
-  ).catch((e) => e);
+  );
   expect(unwritable.code).toBe(1);
   expect(unwritable.stderr.trim()).toBe(`cannot read ${store.dir}: is a directory`);
 
@@ -106,8 +102,8 @@ and prints progress lines off a terminal`, async (context) => {
   lines.push(JSON.stringify({ externalUserId: 7 }));
   const file = path.join(store.dir, 'progress.jsonl');
   await fs.writeFile(file, `${lines.join('\n')}\n`);
-  // execFile's stderr is a pipe, not a terminal: progress comes as lines, not as a bar.
-  const result = await cli('import', '--partner', created.partnerId, '--file', file).catch((e) => e);
+  // Standard error is not a terminal: progress comes as lines, not as a bar.
+  const result = await cli('import', '--partner', created.partnerId, '--file', file);
   expect(result.code).toBe(1);
   expect(result.stdout.trim()).toBe('imported 159 user(s); 2 rejected');
   const stderr = result.stderr.split('\n');

@@ -12,6 +12,7 @@ import { listBackends } from '../modules/backends/service.js';
 import type { RequestContext } from '../auth/context.js';
 import { countsOf, requestRun, type Progress } from '../modules/sync/runner.js';
 import { gatewaySync } from '../modules/sync/service.js';
+import type { CliIo } from './io.js';
 
 export interface SyncCommandOptions {
   kind?: Backend['kind'];
@@ -27,6 +28,7 @@ export interface SyncOutcome {
 const WAIT_POLL_MS = 1000;
 
 export async function runSyncCommand(
+  io: CliIo,
   store: Store,
   config: Config,
   ctx: RequestContext,
@@ -43,7 +45,7 @@ export async function runSyncCommand(
     logger: createLogger('silent'),
     databaseUrl: config.databaseUrl,
   });
-  const reporter = await progressReporter(store, backends);
+  const reporter = await progressReporter(io, store, backends);
   const outcome: SyncOutcome = { runs: [], failed: false };
   try {
     for (const backend of backends) {
@@ -83,7 +85,7 @@ const counts = (run: SyncRun) => ({
   errors: Array.isArray(run.errors) ? run.errors.length : 0,
 });
 
-async function progressReporter(store: Store, backends: Backend[]): Promise<Reporter> {
+async function progressReporter(io: CliIo, store: Store, backends: Backend[]): Promise<Reporter> {
   const started = new Map<string, number>();
   const rate = (p: Progress) => {
     const key = `${p.runId}:${p.stream}`;
@@ -91,11 +93,11 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
     const seconds = (Date.now() - started.get(key)!) / 1000;
     return seconds > 0 ? p.records / seconds : 0;
   };
-  if (!process.stderr.isTTY) {
+  if (!io.stderr.isTTY) {
     // One JSON line per page on standard output, and one per run.
     return {
       update: (p) =>
-        console.log(
+        io.out(
           JSON.stringify({
             event: 'progress',
             kind: p.kind,
@@ -108,7 +110,7 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
           }),
         ),
       finish: (backend, run, lastError) =>
-        console.log(
+        io.out(
           JSON.stringify({
             event: 'run',
             kind: backend.kind,
@@ -119,7 +121,7 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
             ...(run?.status !== 'SUCCEEDED' && { reason: lastError }),
           }),
         ),
-      note: (message) => console.error(message),
+      note: (message) => io.err(message),
       stop: () => {},
     };
   }
@@ -136,7 +138,7 @@ async function progressReporter(store: Store, backends: Backend[]): Promise<Repo
   const multi = new cliProgress.MultiBar(
     {
       format: '{label} |{bar}| {value}/{total} records, {pages} pages, {rate}/s, ETA {eta_formatted}',
-      stream: process.stderr,
+      stream: io.stderr,
       hideCursor: true,
       clearOnComplete: false,
     },

@@ -1,10 +1,13 @@
-// Child processes of the CLI (or the server) in tests: their exit code and output, never a
-// rejection for a non-zero exit, killed if they outlive `timeoutMs`; and the store they run on.
+// The CLI in tests: run in the test's own process (runCli on strings), or as a child process
+// like the server; either gives its exit code and output, never a rejection for a non-zero
+// exit (a child is killed if it outlives `timeoutMs`); and the store they run on.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { runCli } from '../../src/cli/program.js';
 import { createTestDatabase, storeAvailable, storeKind } from './store.js';
 
 export interface Outcome {
@@ -32,6 +35,32 @@ export function runNode(
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * The CLI's commands run in this process, as `account-gateway <args>` would with `env` and
+ * `input` on standard input (neither stream a terminal). A child process pays about 1.5 s of
+ * start-up and imports before its command; each file keeps one child run of the real entry.
+ */
+export async function cliInProcess(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; input?: string | null },
+): Promise<Outcome> {
+  const output = { stdout: '', stderr: '' };
+  const sink = (name: keyof typeof output) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        output[name] += String(chunk);
+        done();
+      },
+    });
+  const code = await runCli(args, {
+    env: options.env,
+    stdin: Readable.from(options.input ? [options.input] : []),
+    stdout: sink('stdout'),
+    stderr: sink('stderr'),
+  });
+  return { code, ...output };
 }
 
 /** The operator CLI, as `npx account-gateway` runs it. */
