@@ -147,13 +147,23 @@ interface Embedded {
   stop(): Promise<void>;
 }
 
+/**
+ * The embedded PostgreSQL's buffer pool. It lives in this process's memory (PGlite's
+ * WebAssembly memory, which never shrinks), and PostgreSQL's default of 128MB fills as the
+ * store grows, on top of the pages the file system (or, for memory://, the in-memory file
+ * system itself) already holds. With 32MB a full sync of 50,000 users no longer grows the
+ * process beyond its heap (BENCHMARKS.md, Sync).
+ */
+const EMBEDDED_SHARED_BUFFERS = '32MB';
+
 async function startEmbedded(dataDir: string, loadDataDir: Blob | undefined): Promise<Embedded> {
   const inMemory = dataDir.startsWith('memory://');
   if (loadDataDir && !inMemory) throw new Error('loadDataDir is only for a throw-away (memory://) store');
   const releaseLock = inMemory ? async () => {} : await acquireDataDirLock(path.resolve(dataDir));
+  const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`];
   const db = inMemory
-    ? await PGlite.create(loadDataDir ? { loadDataDir } : {})
-    : await PGlite.create(path.resolve(dataDir));
+    ? await PGlite.create({ ...(loadDataDir && { loadDataDir }), startParams })
+    : await PGlite.create({ dataDir: path.resolve(dataDir), startParams });
   // A unix socket inside a 0700 directory: reachable by this process owner only,
   // unlike a loopback TCP port that every local user could open.
   const socketDir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-'));
