@@ -26,7 +26,8 @@ import type {
   SourceRecord,
   StreamName,
 } from '../src/modules/backends/contract.js';
-import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { STANDIN_PREFIXES, type StandIn } from '../src/standin/index.js';
+import { testStandIn } from './helpers/connected.js';
 import { loadConfig } from '../src/config.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { storeKind } from './helpers/store.js';
@@ -42,7 +43,7 @@ const thrown: unknown[] = [];
 
 beforeAll(async () => {
   if (onPostgres) return;
-  standIn = await startStandIn({ inMemory: true });
+  standIn = await testStandIn();
   proxy = await startFaultProxy(standIn.url);
 }, 180_000);
 

@@ -14,12 +14,12 @@ import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Backend, BackendKind, PrismaClient } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
-import { connectStandIn } from './helpers/connected.js';
+import { connectStandIn, testStandIn } from './helpers/connected.js';
 import { accountAdmin, subAccount } from './helpers/lifecycle.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { createTestDatabase, migratedDataDir, storeKind } from './helpers/store.js';
 import { readMigrations } from '../src/store/migrate.js';
-import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { STANDIN_PREFIXES, type StandIn } from '../src/standin/index.js';
 import { createUser as standInCreateUser } from '../src/modules/users/service.js';
 import { upsertClient as upsertStandInClient } from '../src/modules/clients/service.js';
 import { createOutboxWorker, type OutboxWorker } from '../src/modules/outbox/worker.js';
@@ -186,7 +186,7 @@ function startWorker() {
 
 beforeAll(async () => {
   if (!h.ready) return;
-  standIn = await startStandIn({ inMemory: true });
+  standIn = await testStandIn();
   proxy = await startFaultProxy(standIn.url, { seed: 7 });
   a = await h.newPartner('Outbox A', 'AUTOMATE');
   b = await h.newPartner('Outbox B', 'AUTOMATE');
@@ -860,7 +860,7 @@ describe('kill -9 mid-saga of 100 multi-backend deletes', () => {
   });
 
   it('after restart every backend shows each delete exactly once, and pendingChanges is empty', async () => {
-    up = await startStandIn({ inMemory: true });
+    up = await testStandIn();
     slow = await startFaultProxy(up.url);
     dataDir = await migratedDataDir('ag-outbox-');
     // On PostgreSQL the child servers share a database of their own (not the harness's).

@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve } from '@hono/node-server';
 import type { BackendKind } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
-import { connectStandIn } from './helpers/connected.js';
+import { connectStandIn, testStandIn } from './helpers/connected.js';
 import { jwtFor } from './dialects/helpers.js';
 import { startFaultProxy, type FaultProxy, type LoggedRequest } from './helpers/fault-proxy.js';
-import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { STANDIN_PREFIXES, type StandIn } from '../src/standin/index.js';
 
 const h = useHarness({ SECRETS_KEY: crypto.randomBytes(32).toString('base64'), RATE_LIMIT_PER_MINUTE: '100000' });
 
@@ -226,7 +226,7 @@ async function userByKey(args: string) {
 
 beforeAll(async () => {
   if (!h.ready) return;
-  standIn = await startStandIn({ inMemory: true });
+  standIn = await testStandIn();
   proxy = await startFaultProxy(standIn.url, { seed: 5, preserveHost: true });
   proxy.onRequest = (entry) => void upstreamLog.push(entry);
   a = await h.newPartner('Proxy A', 'AUTOMATE');

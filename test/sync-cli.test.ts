@@ -4,7 +4,8 @@
 // with the backend's reason; a partner without backends is told so.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { STANDIN_PREFIXES, type StandIn } from '../src/standin/index.js';
+import { testStandIn } from './helpers/connected.js';
 import { CLI, cliInProcess, runNode, useCliStore } from './helpers/cli.js';
 import { storeKind } from './helpers/store.js';
 
@@ -13,7 +14,7 @@ let standIn: StandIn | undefined;
 
 beforeAll(async () => {
   if (storeKind !== 'pglite') return;
-  standIn = await startStandIn();
+  standIn = await testStandIn();
 }, 120_000);
 afterAll(async () => {
   await standIn?.stop();

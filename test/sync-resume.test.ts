@@ -10,7 +10,8 @@ import fs from 'node:fs/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { childGql, startServer, type ChildServer } from '../scripts/child-server.js';
 import { openStore } from '../src/store/database.js';
-import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { STANDIN_PREFIXES, type StandIn } from '../src/standin/index.js';
+import { testStandIn } from './helpers/connected.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { createTestDatabase, migratedDataDir, storeKind } from './helpers/store.js';
 
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 describe('kill -9 mid-sync', () => {
   it('the restarted server resumes at the checkpoint: the upstream set exactly, no duplicate', async () => {
-    standIn = await startStandIn({ catalogUsers: 1200 });
+    standIn = await testStandIn({ catalogUsers: 1200 });
     proxy = await startFaultProxy(standIn.url);
     // Each page takes a while, so the kill lands mid-run.
     proxy.add({ kind: 'latency', ms: 250 });

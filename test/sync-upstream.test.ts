@@ -9,7 +9,8 @@ import type { Backend, BackendKind } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { createLogger } from '../src/logger.js';
-import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { STANDIN_PREFIXES, type StandIn } from '../src/standin/index.js';
+import { testStandIn } from './helpers/connected.js';
 import { requestRun } from '../src/modules/sync/runner.js';
 import { gatewaySync, type SyncService } from '../src/modules/sync/service.js';
 import { updateUser } from '../src/modules/users/service.js';
@@ -30,7 +31,7 @@ const CONNECT =
 
 beforeAll(async () => {
   if (!h.ready) return;
-  standIn = await startStandIn();
+  standIn = await testStandIn();
   proxy = await startFaultProxy(standIn.url, { seed: 7 });
   partner = await h.newPartner('Synced partner');
   for (const kind of ['LEARNING', 'CATALOG', 'MESSAGING', 'EMBED'] as const) {

@@ -11,9 +11,9 @@ import { getNamedType, type GraphQLUnionType } from 'graphql';
 import { schema } from '../src/schema.js';
 import type { Backend, BackendKind } from '@prisma/client';
 import { useHarness, type Partner } from './helpers/app.js';
-import { connectStandIn } from './helpers/connected.js';
+import { connectStandIn, testStandIn } from './helpers/connected.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
-import { STANDIN_PREFIXES, startStandIn, type StandIn } from '../src/standin/index.js';
+import { STANDIN_PREFIXES, type StandIn } from '../src/standin/index.js';
 import { createUser as standInCreateUser } from '../src/modules/users/service.js';
 import { dropConnector } from '../src/connectors/index.js';
 
@@ -70,7 +70,7 @@ const uuidOf = (globalId: string) => Buffer.from(globalId, 'base64').toString('u
 
 beforeAll(async () => {
   if (!h.ready) return;
-  standIn = await startStandIn({ inMemory: true });
+  standIn = await testStandIn();
   proxy = await startFaultProxy(standIn.url, { seed: 3 });
   a = await h.newPartner('Write-through A', 'AUTOMATE');
   b = await h.newPartner('Write-through B', 'AUTOMATE');

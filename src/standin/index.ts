@@ -40,6 +40,11 @@ export interface StandInOptions {
   catalogUsers?: number;
   /** Keep the stand-in's store in memory instead of a temporary directory (starts faster; tests). */
   inMemory?: boolean;
+  /**
+   * A migrated store's dump (PGlite's dumpDataDir) to start from, in memory, instead of
+   * migrating an empty store: the tests' template.
+   */
+  loadDataDir?: Blob;
 }
 
 export interface StandIn {
@@ -72,7 +77,12 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   let store: Store | undefined;
   let server: Server | undefined;
   try {
-    store = await openStore({ dataDir: options.inMemory ? 'memory://' : dir, poolSize: 4 });
+    const { loadDataDir } = options;
+    store = await openStore({
+      dataDir: options.inMemory || loadDataDir ? 'memory://' : dir,
+      poolSize: 4,
+      ...(loadDataDir && { loadDataDir }),
+    });
     // The stand-in is an upstream, not a guarded edge: syncs and the benchmark read many pages.
     const config = loadConfig({
       HOST: '127.0.0.1',

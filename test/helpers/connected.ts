@@ -2,8 +2,14 @@
 // `baseUrl` (usually a fault proxy in front of the stand-in), as a partner admin connects them.
 import { expect } from 'vitest';
 import type { Backend, BackendKind } from '@prisma/client';
-import { STANDIN_PREFIXES, type StandIn } from '../../src/standin/index.js';
+import { STANDIN_PREFIXES, startStandIn, type StandIn, type StandInOptions } from '../../src/standin/index.js';
 import type { Harness, Partner } from './app.js';
+import { pgliteDump } from './store.js';
+
+/** A stand-in upstream whose store starts as a copy of the run's migrated template, in memory. */
+export async function testStandIn(options: Omit<StandInOptions, 'inMemory' | 'loadDataDir'> = {}): Promise<StandIn> {
+  return startStandIn({ ...options, inMemory: true, loadDataDir: await pgliteDump() });
+}
 
 const CONNECT =
   'mutation ($input: ConnectBackendInput!) { connectBackend(input: $input) ' +

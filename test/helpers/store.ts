@@ -82,7 +82,7 @@ export async function migratedDataDir(prefix: string): Promise<string> {
 let pgliteTemplate: Promise<Blob | undefined> | undefined;
 
 /** The run's migrated PGlite dump, read once per worker (undefined: migrate an empty store). */
-function pgliteDump(): Promise<Blob | undefined> {
+export function pgliteDump(): Promise<Blob | undefined> {
   pgliteTemplate ??= (async () => {
     const file = inject('pgliteTemplate');
     return file ? new Blob([await fs.readFile(file)]) : undefined;

@@ -2,7 +2,8 @@
 // copy, made once per run instead of migrating an empty store for every test file.
 // - pglite: a migrated data directory in the temp directory, which child processes' stores
 //   start as copies of (useCliStore), and its dump (PGlite's dumpDataDir), which each file's
-//   in-memory store starts from (openStore's loadDataDir).
+//   in-memory store starts from (openStore's loadDataDir). The postgres project has them too,
+//   for the stand-in upstreams (always embedded).
 // - postgres: a migrated template database; each file's database is CREATE DATABASE …
 //   TEMPLATE it (a file copy on the server).
 // Both are named by a hash of the migrations and the PGlite version, so a new migration
@@ -113,9 +114,10 @@ async function postgresTemplate(key: string): Promise<string> {
 export default async function setup(project: TestProject): Promise<void> {
   const kind = project.config.env?.TEST_STORE;
   const key = await templateKey();
-  const templateDir = kind === 'pglite' ? await pgliteTemplateDir(key) : null;
+  // Both projects: the stand-in upstreams are embedded stores whatever the project's store.
+  const templateDir = await pgliteTemplateDir(key);
   project.provide('pgliteTemplateDir', templateDir);
-  project.provide('pgliteTemplate', templateDir ? await pgliteTemplate(key, templateDir) : null);
+  project.provide('pgliteTemplate', await pgliteTemplate(key, templateDir));
   project.provide(
     'postgresTemplate',
     kind === 'postgres' && (await postgresAvailable()) ? await postgresTemplate(key) : null,
