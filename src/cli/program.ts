@@ -7,7 +7,7 @@ import readline from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { coerceInputValue, isInputObjectType, type GraphQLInputObjectType } from 'graphql';
 import cliProgress from 'cli-progress';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { openStore, type Store } from '../store/database.js';
 import { applyMigrations, pendingMigrations } from '../store/migrate.js';
 import { loadUserPrincipal } from '../auth/authenticate.js';
@@ -27,7 +27,6 @@ import {
   disconnectBackend,
   listBackends,
 } from '../modules/backends/service.js';
-import { SecretsKeyError } from '../modules/backends/errors.js';
 import { runSyncCommand } from './sync.js';
 import { cliIo, type CliIo, type CliStreams } from './io.js';
 
@@ -596,14 +595,8 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
   } catch (error) {
     // Commander has already said what was wrong (or shown the help).
     if (error instanceof CommanderError) return error.exitCode;
-    if (
-      error instanceof ConfigError ||
-      error instanceof DomainError ||
-      error instanceof CliError ||
-      error instanceof SecretsKeyError
-    )
-      io.err(error.message);
-    else io.err(error instanceof Error ? error.message : String(error));
+    // Configuration, domain, secrets-key and operator mistakes alike: the message, no stack.
+    io.err(error instanceof Error ? error.message : String(error));
     return 1;
   }
 }

@@ -8,7 +8,7 @@ import { pgliteDump } from './store.js';
 
 /** A stand-in upstream whose store starts as a copy of the run's migrated template, in memory. */
 export async function testStandIn(options: Omit<StandInOptions, 'inMemory' | 'loadDataDir'> = {}): Promise<StandIn> {
-  return startStandIn({ ...options, inMemory: true, loadDataDir: await pgliteDump() });
+  return startStandIn({ ...options, loadDataDir: await pgliteDump() });
 }
 
 const CONNECT =

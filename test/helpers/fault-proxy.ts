@@ -216,10 +216,11 @@ export async function startFaultProxy(
       }
       await forward(upstream, req, res, entry, rewrite, options.preserveHost);
     } catch {
-      entry.fault = 'upstream-failed';
-      if (!res.headersSent)
+      if (res.headersSent) res.destroy();
+      else {
+        entry.fault = 'upstream-failed';
         answer(502, { 'content-type': 'application/json' }, '{"error":{"message":"proxy: upstream failed"}}');
-      else res.destroy();
+      }
     }
   });
   server.on('connection', (socket) => {
