@@ -11,6 +11,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { applyMigrations, type MigrationLog } from './migrate.js';
 import { acquireDataDirLock } from './lock.js';
+import { transactionBegan } from './transaction.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -83,6 +84,26 @@ class EmbeddedClient extends CountingClient {
   }
 }
 
+/**
+ * The pg driver adapter, telling the write in progress (transaction.ts) which pool connection
+ * its transaction began on, so that its bulk statements can be sent there without Prisma. The
+ * adapter keeps that connection as its transaction's `client` (@prisma/adapter-pg's
+ * PgTransaction); test/store-bulk.test.ts checks that a bulk statement is the transaction's.
+ */
+class StorePg extends PrismaPg {
+  override async connect() {
+    const adapter = await super.connect();
+    const begin = adapter.startTransaction.bind(adapter);
+    adapter.startTransaction = async (isolationLevel) => {
+      const transaction = await begin(isolationLevel);
+      const connection = (transaction as unknown as { client?: pg.PoolClient }).client;
+      if (connection instanceof pg.Client) transactionBegan(connection as pg.PoolClient);
+      return transaction;
+    };
+    return adapter;
+  }
+}
+
 // The pool behind each store's Prisma client, for reads that send their own SQL.
 const pools = new WeakMap<object, pg.Pool>();
 
@@ -124,7 +145,7 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
     await embedded?.stop();
     throw error;
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new StorePg(pool) });
   pools.set(prisma, pool);
   return {
     kind: embedded ? 'pglite' : 'postgres',

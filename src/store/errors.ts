@@ -1,6 +1,7 @@
 // Reading database failures that the domain expects: a unique key taken, a transaction
 // that lost a race, a row that a concurrent write removed. Everything else stays unexpected.
 import { Prisma } from '@prisma/client';
+import pg from 'pg';
 
 /** Columns of the unique constraint a write violated, or null if it was something else. */
 export function uniqueViolation(error: unknown): string[] | null {
@@ -18,8 +19,17 @@ interface DriverCause {
   constraint?: { index?: string; fields?: string[] };
 }
 
-/** What the pg driver adapter reported, however Prisma wrapped it. */
+/**
+ * What the pg driver adapter reported, however Prisma wrapped it; or what PostgreSQL answered a
+ * bulk statement sent on a transaction's connection itself (transaction.ts `execute`).
+ */
 function driverCause(error: unknown): DriverCause | undefined {
+  if (error instanceof pg.DatabaseError)
+    return {
+      originalCode: error.code,
+      originalMessage: error.message,
+      ...(error.constraint && { constraint: { index: error.constraint } }),
+    };
   const e = error as { meta?: { driverAdapterError?: { cause?: DriverCause } }; cause?: DriverCause } | undefined;
   // Known request errors carry the driver's error in meta; model queries (engineType
   // "client") may throw the DriverAdapterError itself, with the PostgreSQL code in its cause.

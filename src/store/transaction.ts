@@ -11,6 +11,7 @@
 // is refused with a ConflictError saying what was carried out, never carried out again.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Prisma, PrismaClient } from '@prisma/client';
+import type pg from 'pg';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { goneEntity, isRetryable, isTransactionTimeout } from './errors.js';
 
@@ -47,7 +48,34 @@ class EffectLog {
   }
 }
 
-const current = new AsyncLocalStorage<EffectLog>();
+/**
+ * The write in progress: its side effects, and the transaction of its current attempt with the
+ * pg connection it runs on (recorded by the store's driver adapter when it begins, see
+ * database.ts), for the bulk statements that statements.ts sends on it itself.
+ */
+interface Write {
+  log: EffectLog;
+  tx?: Tx;
+  connection?: pg.PoolClient;
+}
+
+const current = new AsyncLocalStorage<Write>();
+
+/**
+ * Called by the store's driver adapter with the connection of a transaction it began: the
+ * connection of the write whose attempt is about to start. One begun inside that attempt (a
+ * transaction of another client nested in it) is not the write's, and is left alone.
+ */
+export function transactionBegan(connection: pg.PoolClient): void {
+  const write = current.getStore();
+  if (write && !write.tx) write.connection = connection;
+}
+
+/** The connection transaction `tx` runs on, when it is the attempt of a write in progress (statements.ts). */
+export function connectionOf(tx: Tx): pg.PoolClient | undefined {
+  const write = current.getStore();
+  return write?.tx === tx ? write.connection : undefined;
+}
 
 /**
  * Runs `effect` once for the write in progress: on a retry of the same write the result of its
@@ -56,7 +84,7 @@ const current = new AsyncLocalStorage<EffectLog>();
  * transaction it simply runs.
  */
 export async function sideEffect<T>(key: string, description: string, effect: () => Promise<T>): Promise<T> {
-  const log = current.getStore();
+  const log = current.getStore()?.log;
   if (!log) return effect();
   const previous = log.done[log.position];
   if (previous) {
@@ -72,16 +100,24 @@ export async function sideEffect<T>(key: string, description: string, effect: ()
 
 export async function inTransaction<T>(prisma: PrismaClient, work: (tx: Tx) => Promise<T>): Promise<T> {
   const log = new EffectLog();
+  const write: Write = { log };
   const attempt = async (tx: Tx) => {
     log.position = 0;
-    const result = await work(tx);
-    // An effect of an earlier attempt that this one did not ask for: committing would leave it unrecorded.
-    if (log.position < log.done.length) throw log.diverged('a concurrent write changed what the retried write read');
-    return result;
+    write.tx = tx;
+    try {
+      const result = await work(tx);
+      // An effect of an earlier attempt that this one did not ask for: committing would leave it unrecorded.
+      if (log.position < log.done.length) throw log.diverged('a concurrent write changed what the retried write read');
+      return result;
+    } finally {
+      // The next attempt is a transaction of its own, on the connection its beginning records.
+      write.tx = undefined;
+      write.connection = undefined;
+    }
   };
   for (let round = 1; ; round++) {
     try {
-      return await current.run(log, () => prisma.$transaction(attempt, TX_OPTIONS));
+      return await current.run(write, () => prisma.$transaction(attempt, TX_OPTIONS));
     } catch (error) {
       if (isRetryable(error)) {
         if (round >= MAX_ATTEMPTS) {

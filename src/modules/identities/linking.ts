@@ -23,6 +23,7 @@ import type { RequestContext } from '../../auth/context.js';
 import { arrayLiteral } from '../../store/arrays.js';
 import { canvasUuid, uuidv7 } from '../../store/ids.js';
 import { audited } from '../audit/service.js';
+import { execute, select, sql } from '../../store/statements.js';
 import type { Tx } from '../../store/transaction.js';
 import type { BackendRef } from '../backends/contract.js';
 import {
@@ -76,9 +77,11 @@ export async function linkPending(ctx: RequestContext, backend: BackendRef): Pro
     counts.conflicts += c.conflicts;
   };
   // Every pending identity of the partner in one statement (a run calls this after each page).
-  const all = await ctx.prisma.$queryRaw<Head[]>`
-    SELECT id, "backendId", kind::text AS kind, entity::text AS entity, "nativeId", key, email
-    FROM "Identity" WHERE "partnerId" = ${backend.partnerId} AND status = 'PENDING'`;
+  const all = await select<Head>(
+    ctx.prisma,
+    sql`SELECT id, "backendId", kind::text AS kind, entity::text AS entity, "nativeId", key, email
+      FROM "Identity" WHERE "partnerId" = ${backend.partnerId} AND status = 'PENDING'`,
+  );
   if (!all.length) return counts;
   const rules = await rulesOf(ctx, backend);
   const pending = (entity: IdentityEntity) => all.filter((i) => i.entity === entity);
@@ -339,9 +342,11 @@ async function linkUsers(
   await lockLinking(tx, partnerId);
   // Raw, with only the columns linking reads: a model findMany of 500 full rows cost five
   // times the allocations (Prisma's row mapping), all of it garbage by the chunk's end.
-  const loaded = await tx.$queryRaw<Pending[]>`
-    SELECT id, "backendId", kind::text AS kind, entity::text AS entity, "nativeId", key, email, data
-    FROM "Identity" WHERE id = ANY(${arrayLiteral(ids)}::uuid[]) AND status = 'PENDING'`;
+  const loaded = await select<Pending>(
+    tx,
+    sql`SELECT id, "backendId", kind::text AS kind, entity::text AS entity, "nativeId", key, email, data
+      FROM "Identity" WHERE id = ANY(${arrayLiteral(ids)}::uuid[]) AND status = 'PENDING'`,
+  );
   const identities = loaded.sort(userOrder);
   if (!identities.length) return { linked: 0, newUsers: 0, conflicts: 0 };
   const projections = new Map(identities.map((i) => [i.id, projectUser(i.kind, i.data as Record<string, unknown>)]));
@@ -459,9 +464,12 @@ async function linkUsers(
     tx,
     [...changedUsers].filter(([, data]) => Object.keys(data).length) as [string, Record<string, unknown>][],
   );
-  await tx.$executeRaw`UPDATE "Identity" AS i SET status = 'LINKED', "userId" = v.user_id, "updatedAt" = now()
-    FROM unnest(${arrayLiteral(links.map((l) => l.id))}::uuid[], ${arrayLiteral(links.map((l) => l.userId))}::uuid[])
-      AS v(id, user_id) WHERE i.id = v.id`;
+  await execute(
+    tx,
+    sql`UPDATE "Identity" AS i SET status = 'LINKED', "userId" = v.user_id, "updatedAt" = now()
+      FROM unnest(${arrayLiteral(links.map((l) => l.id))}::uuid[], ${arrayLiteral(links.map((l) => l.userId))}::uuid[])
+        AS v(id, user_id) WHERE i.id = v.id`,
+  );
   if (conflicts.length) await tx.linkConflict.createMany({ data: conflicts });
   return { linked, newUsers: newUsers.length, conflicts: conflicts.length };
 }
@@ -492,8 +500,9 @@ async function prefetch(
   }
   const keyList = arrayLiteral([...keys]);
   const emailList = arrayLiteral([...emails]);
-  const rows = await tx.$queryRaw<(Omit<Candidate, 'kinds'> & { kinds: BackendKind[] | null })[]>`
-    SELECT u.id, (u.status IN ('ACTIVE', 'DISABLED') AND u."deletedAt" IS NULL) AS live,
+  const rows = await select<Omit<Candidate, 'kinds'> & { kinds: BackendKind[] | null }>(
+    tx,
+    sql`SELECT u.id, (u.status IN ('ACTIVE', 'DISABLED') AND u."deletedAt" IS NULL) AS live,
       u."externalUserId", u.identifier, u.email,
       lower(u.metadata->>'email') AS "metaEmail", u."inCatalog",
       (SELECT array_agg(DISTINCT i.kind::text) FROM "Identity" i
@@ -501,7 +510,8 @@ async function prefetch(
     FROM "User" u
     WHERE u."partnerId" = ${partnerId}
       AND (u."externalUserId" = ANY(${keyList}::text[]) OR u.identifier = ANY(${keyList}::text[])
-      OR u.email = ANY(${emailList}::text[]) OR lower(u.metadata->>'email') = ANY(${emailList}::text[]))`;
+      OR u.email = ANY(${emailList}::text[]) OR lower(u.metadata->>'email') = ANY(${emailList}::text[]))`,
+  );
   const index = new Index();
   for (const row of rows) index.add({ ...row, kinds: new Set(row.kinds ?? []) });
   if (uuids.size) {

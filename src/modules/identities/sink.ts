@@ -7,6 +7,7 @@ import type { IdentityStatus, Prisma, PrismaClient } from '@prisma/client';
 import type { RequestContext } from '../../auth/context.js';
 import { uuidv7 } from '../../store/ids.js';
 import { audited } from '../audit/service.js';
+import { execute, sql } from '../../store/statements.js';
 import type { Tx } from '../../store/transaction.js';
 import type { BackendRef, IdentitySink, SourceRecord, StreamName } from '../backends/contract.js';
 import { linkPending } from './linking.js';
@@ -205,7 +206,9 @@ async function upsertPage(
       })),
       ...seen.map((id) => ({ id, changed: false })),
     ];
-    await tx.$executeRaw`UPDATE "Identity" AS i SET
+    await execute(
+      tx,
+      sql`UPDATE "Identity" AS i SET
         key = CASE WHEN v.changed THEN v.key ELSE i.key END,
         email = CASE WHEN v.changed THEN v.email ELSE i.email END,
         "sourceUpdatedAt" = CASE WHEN v.changed THEN v."sourceUpdatedAt" ELSE i."sourceUpdatedAt" END,
@@ -216,7 +219,8 @@ async function upsertPage(
         "syncedAt" = ${now.toISOString()}::timestamptz, "lastSeenRunId" = ${runId}::uuid, "updatedAt" = now()
       FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(id uuid, changed boolean, key text, email text,
         "sourceUpdatedAt" timestamptz, status text, data jsonb, "dataHash" text, stream text)
-      WHERE i.id = v.id`;
+      WHERE i.id = v.id`,
+    );
   }
   // Their owners' projection in a constant number of statements: the users of the page, then
   // its accounts and clients (one UPDATE each).
@@ -225,7 +229,9 @@ async function upsertPage(
   // A concurrent writer of the same page (there is none: one run per backend at a time) would be skipped, not doubled.
   // The page's new identities in one INSERT (PENDING: linking takes them).
   const created = fresh.length
-    ? await tx.$executeRaw`INSERT INTO "Identity"
+    ? await execute(
+        tx,
+        sql`INSERT INTO "Identity"
           (id, "partnerId", "backendId", kind, stream, entity, "nativeId", status,
           data, "dataHash", key, email, "sourceUpdatedAt", "syncedAt", "lastSeenRunId", "updatedAt")
         SELECT v.id, ${backend.partnerId}, ${backend.id}::uuid, ${backend.kind}::"BackendKind", v.stream,
@@ -235,7 +241,8 @@ async function upsertPage(
         FROM jsonb_to_recordset(${JSON.stringify(fresh)}::jsonb)
           AS v(id uuid, stream text, entity text, "nativeId" text,
           data jsonb, "dataHash" text, key text, email text, "sourceUpdatedAt" timestamptz)
-        ON CONFLICT DO NOTHING`
+        ON CONFLICT DO NOTHING`,
+      )
     : 0;
   return { created, updated };
 }

@@ -3,9 +3,10 @@
 // is not written: the column keeps what it had, and the identity gets an OPEN LinkConflict
 // (reason PROJECTION) naming the holder, so nothing crashes, nothing is overwritten, and an
 // admin sees why (a merge of the two, or linkIdentity, resolves it).
-import { type Identity, Prisma } from '@prisma/client';
+import type { Identity, Prisma } from '@prisma/client';
 import { uuidv7 } from '../../store/ids.js';
 import { arrayLiteral } from '../../store/arrays.js';
+import { execute } from '../../store/statements.js';
 import type { Tx } from '../../store/transaction.js';
 import {
   projectAccount,
@@ -107,14 +108,14 @@ type ColumnTypes = Readonly<Record<string, string>>;
  * UPDATE ... SET of a table: each row of the list `v` gets the columns its `c` names (a column it
  * does not name keeps its value).
  */
-function updateOf(table: string, types: ColumnTypes): Prisma.Sql {
+function updateOf(table: string, types: ColumnTypes): string {
   const set = Object.entries(types).map(
     ([column, type]) =>
       `"${column}" = CASE WHEN jsonb_exists(v.c, '${column}') THEN ${
         type === 'jsonb' ? `v.c->'${column}'` : `(v.c->>'${column}')${type === 'text' ? '' : `::${type}`}`
       } ELSE t."${column}" END`,
   );
-  return Prisma.raw(`UPDATE "${table}" AS t SET ${set.join(', ')}, "updatedAt" = now()`);
+  return `UPDATE "${table}" AS t SET ${set.join(', ')}, "updatedAt" = now()`;
 }
 
 /** Per table the columns a projection writes and the type of its id. */
@@ -259,10 +260,10 @@ async function updateRows(
   if (!writes.length) return;
   const { types, id, update } = TABLES[table];
   const rows = writes.map(([key, columns]) => `{"id":${JSON.stringify(key)},"c":${columnsJson(columns, types)}}`);
-  await tx.$executeRaw(
-    Prisma.sql`${update}
-      FROM jsonb_to_recordset(${`[${rows.join(',')}]`}::jsonb) AS v(id ${Prisma.raw(id)}, c jsonb) WHERE t.id = v.id`,
-  );
+  await execute(tx, {
+    text: `${update} FROM jsonb_to_recordset($1::jsonb) AS v(id ${id}, c jsonb) WHERE t.id = v.id`,
+    values: [`[${rows.join(',')}]`],
+  });
 }
 
 const USER_INSERT_COLUMNS = Object.keys(USER_COLUMN_TYPES) as (keyof typeof USER_COLUMN_TYPES)[];
@@ -313,13 +314,15 @@ export async function insertUsers(
       columns[c]![u] = columnText(given[column], USER_COLUMN_TYPES[column]);
     }
   }
-  return tx.$executeRawUnsafe(
-    USER_INSERT,
-    arrayLiteral(users.map((u) => u.id)),
-    arrayLiteral(users.map((u) => u.partnerId)),
-    arrayLiteral(users.map((u) => u.accountId)),
-    ...columns.map(arrayLiteral),
-  );
+  return execute(tx, {
+    text: USER_INSERT,
+    values: [
+      arrayLiteral(users.map((u) => u.id)),
+      arrayLiteral(users.map((u) => u.partnerId)),
+      arrayLiteral(users.map((u) => u.accountId)),
+      ...columns.map(arrayLiteral),
+    ],
+  });
 }
 
 /** An OPEN PROJECTION conflict for each identity that has none open yet (two statements). */

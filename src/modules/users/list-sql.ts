@@ -10,6 +10,7 @@ import type { Principal } from '../../auth/principal.js';
 import { PREDICATES, type VisibleModel } from '../../auth/visibility.js';
 import { models, type DmmfField } from '../../graphql/sql-fields.js';
 import { sqlWhere, type Condition } from '../../store/conditions.js';
+import type { Statement } from '../../store/statements.js';
 import {
   ORDER_COLUMNS,
   userFilterConditions,
@@ -195,12 +196,7 @@ function compile(view: View): Compiled {
   return c;
 }
 
-export interface Sql {
-  text: string;
-  values: unknown[];
-  /** A prepared statement's name: parsed and planned once per connection, not on every page. */
-  name?: string;
-}
+export type Sql = Statement;
 
 // The texts differ only by which filters a list has and the kind of caller, but their number
 // is capped all the same: each name costs memory in every backend.

@@ -10,7 +10,7 @@ import { canSeeClient, canSeeUser, clientVisibility, userVisibility, within } fr
 import { managedAccount } from '../accounts/service.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { uniqueViolation } from '../../store/errors.js';
-import { poolOf } from '../../store/database.js';
+import { select as selectRows } from '../../store/statements.js';
 import { canvasUuid, isUuid, uuidv7 } from '../../store/ids.js';
 import { jsonColumn, optionalJsonColumn } from '../../store/json.js';
 import { email, embedKey, jsonObject, keyString, locale, nullish, parse, text, timeZone } from '../../validation.js';
@@ -191,11 +191,7 @@ export async function listUserViews(
 ): Promise<{ users: unknown[]; total: number }> {
   const view = select ? viewOf(select) : VIEW;
   const sql = userViewsSql(ctx.principal, filter, page, view);
-  // The store's own client reads through its pool; any other (a transaction's) runs the same statement itself.
-  const pool = poolOf(ctx.prisma);
-  const [row] = pool
-    ? (await pool.query<ListRow>(sql)).rows
-    : await ctx.prisma.$queryRawUnsafe<ListRow[]>(sql.text, ...sql.values);
+  const [row] = await selectRows<ListRow>(ctx.prisma, sql);
   return { users: viewsOf(view, row!.users), total: row!.total };
 }
 

@@ -14,11 +14,9 @@ import { NotCompiled } from './selection.js';
 import { base64, relationColumn, sqlFields, type SqlValue } from '../../../graphql/sql-fields.js';
 import { userPredicate } from '../../../auth/visibility.js';
 import { sqlWhere } from '../../../store/conditions.js';
+import type { Statement } from '../../../store/statements.js';
 
-export interface Sql {
-  text: string;
-  values: unknown[];
-}
+export type Sql = Statement;
 
 export interface UsersArgs {
   /** nodes(ids:): the user id of each global id, null for one that names no row. */
