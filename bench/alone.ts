@@ -2,6 +2,7 @@
 // they write laid out as the tree's formatter wants (npm run lint checks BENCHMARKS.md and the
 // JSON too), and running as a script of its own with the exit code its targets give.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TargetResult } from './report.js';
@@ -24,4 +25,14 @@ export function runWhenMain(moduleUrl: string, run: (argv: string[]) => Promise<
       process.exit(1);
     },
   );
+}
+
+/**
+ * The migrated PGlite dump (BENCH_STANDIN_DUMP, a file) the stand-in upstreams start from
+ * instead of migrating an empty store: test/bench-smoke.test.ts hands them the test run's
+ * template. Unset (npm run bench), they migrate their own.
+ */
+export async function standInDump(): Promise<Blob | undefined> {
+  const file = process.env.BENCH_STANDIN_DUMP;
+  return file ? new Blob([await fs.readFile(file)]) : undefined;
 }

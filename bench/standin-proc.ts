@@ -5,6 +5,7 @@
 // gateway connected, so an incremental read's overlap window (5 minutes) holds only the
 // changes the scenario makes. Talks to the parent over IPC: "ready", then change/count/stop.
 import { startStandIn } from '../src/standin/index.js';
+import { standInDump } from './alone.js';
 
 export interface StandInRequest {
   id: number;
@@ -17,7 +18,8 @@ export interface StandInRequest {
 async function main() {
   const users = Number(process.env.BENCH_CATALOG_USERS ?? '0');
   const started = performance.now();
-  const standIn = await startStandIn({ catalogUsers: users });
+  const loadDataDir = await standInDump();
+  const standIn = await startStandIn({ catalogUsers: users, ...(loadDataDir && { loadDataDir }) });
   const { pool } = standIn.store;
   await pool.query(
     'UPDATE "User" SET "createdAt" = now() - interval \'1 day\', ' +

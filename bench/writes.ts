@@ -26,7 +26,7 @@ import { startFaultProxy } from '../test/helpers/fault-proxy.js';
 import { BENCH_PREFIX } from './data.js';
 import { gqlRequest } from './inprocess.js';
 import type { TargetResult } from './report.js';
-import { formatWritten, runWhenMain } from './alone.js';
+import { formatWritten, runWhenMain, standInDump } from './alone.js';
 
 export interface WritesSize {
   /** createUsers calls, and items per call. */
@@ -102,7 +102,8 @@ export async function writesScenarios(
 ): Promise<WritesReport> {
   const { prisma } = store;
   const tag = Date.now().toString(36);
-  const standIn = await startStandIn({ inMemory: true });
+  const loadDataDir = await standInDump();
+  const standIn = await startStandIn({ inMemory: true, ...(loadDataDir && { loadDataDir }) });
   const proxy = await startFaultProxy(standIn.url);
   const config = loadConfig({
     LOG_LEVEL: 'silent',

@@ -1,6 +1,6 @@
 // The benchmark's quick data set and in-process scenarios (bench/), on this project's store:
 // statement counts and answers, never times (those belong to `npm run bench`).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { openTestStore, storeAvailable, type TestStore } from './helpers/store.js';
 import { QUICK, generate } from '../bench/data.js';
 import {
@@ -22,6 +22,8 @@ let sync: SyncReport;
 
 beforeAll(async () => {
   if (!(await storeAvailable())) return;
+  // The stand-in upstreams (one in a child process) start from the run's migrated template.
+  process.env.BENCH_STANDIN_DUMP = inject('pgliteTemplate') ?? '';
   store = await openTestStore();
   const data = await generate(store.store, QUICK, 7);
   const targets = benchTargets(store.store, data);
@@ -32,6 +34,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  delete process.env.BENCH_STANDIN_DUMP;
   await store?.drop();
 });
 
