@@ -35,7 +35,8 @@ describe('bulk statements of a write', () => {
       // The same session as the transaction's Prisma statements, and its uncommitted row.
       const [own] = await select<{ pid: number; n: number }>(
         tx,
-        sql`SELECT pg_backend_pid() AS pid, (SELECT count(*)::int FROM "AuditEvent" WHERE "subjectId" = ${subject}) AS n`,
+        sql`SELECT pg_backend_pid() AS pid,
+          (SELECT count(*)::int FROM "AuditEvent" WHERE "subjectId" = ${subject}) AS n`,
       );
       expect(own).toEqual({ pid: await pid(tx), n: 1 });
       expect(await tx.auditEvent.count({ where: { subjectId: subject } })).toBe(1);
@@ -114,7 +115,8 @@ describe('bulk statements of a write', () => {
         await execute(
           tx,
           sql`INSERT INTO "Enrollment" (id, "partnerId", "userId", "courseId")
-            VALUES (${crypto.randomUUID()}::uuid, 'nobody', ${crypto.randomUUID()}::uuid, ${crypto.randomUUID()}::uuid)`,
+            VALUES (${crypto.randomUUID()}::uuid, 'nobody',
+              ${crypto.randomUUID()}::uuid, ${crypto.randomUUID()}::uuid)`,
         );
       }),
     ).rejects.toBeInstanceOf(NotFoundError);
