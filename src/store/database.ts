@@ -97,7 +97,17 @@ class StorePg extends PrismaPg {
     adapter.startTransaction = async (isolationLevel) => {
       const transaction = await begin(isolationLevel);
       const connection = (transaction as unknown as { client?: pg.PoolClient }).client;
-      if (connection instanceof pg.Client) transactionBegan(connection as pg.PoolClient);
+      if (!(connection instanceof pg.Client)) return transaction;
+      const ended = transactionBegan(connection as pg.PoolClient);
+      const { commit, rollback } = transaction;
+      transaction.commit = async () => {
+        ended();
+        return commit.call(transaction);
+      };
+      transaction.rollback = async () => {
+        ended();
+        return rollback.call(transaction);
+      };
       return transaction;
     };
     return adapter;

@@ -66,9 +66,16 @@ const current = new AsyncLocalStorage<Write>();
  * connection of the write whose attempt is about to start. One begun inside that attempt (a
  * transaction of another client nested in it) is not the write's, and is left alone.
  */
-export function transactionBegan(connection: pg.PoolClient): void {
+export function transactionBegan(connection: pg.PoolClient): () => void {
   const write = current.getStore();
-  if (write && !write.tx) write.connection = connection;
+  if (!write || write.tx) return () => {};
+  write.connection = connection;
+  // Called when the transaction commits or rolls back (a timeout's rollback too), before its
+  // connection goes back to the pool: a late bulk statement then fails through Prisma ("the
+  // transaction is closed") instead of running on a connection that is no longer this write's.
+  return () => {
+    if (write.connection === connection) write.connection = undefined;
+  };
 }
 
 /** The connection transaction `tx` runs on, when it is the attempt of a write in progress (statements.ts). */
