@@ -129,6 +129,31 @@ not before`, async () => {
     expect(JSON.stringify(row)).not.toContain(partner.key);
   });
 
+  it('record lastUsedAt in the background, at most once a minute; settled() waits for the write', async () => {
+    const authenticator = createAuthenticator(h.store.prisma, h.config);
+    const where = { partnerId: partner.accountId };
+    const long = new Date(Date.now() - 120_000);
+    await h.store.prisma.apiKey.updateMany({ where, data: { lastUsedAt: long } });
+    expect(await authenticator.authenticate(`Bearer ${partner.key}`)).toMatchObject({ kind: 'user' });
+    await authenticator.settled();
+    const used = (await h.store.prisma.apiKey.findFirstOrThrow({ where })).lastUsedAt!;
+    expect(used.getTime()).toBeGreaterThan(long.getTime() + 60_000);
+    // Within the minute the key is not written again (a fresh lookup: the cache forgotten).
+    authenticator.invalidate();
+    const before = h.store.statementCount();
+    await authenticator.authenticate(`Bearer ${partner.key}`);
+    await authenticator.settled();
+    const lookup = h.store.statementCount() - before;
+    expect((await h.store.prisma.apiKey.findFirstOrThrow({ where })).lastUsedAt).toEqual(used);
+    // The write is one statement more than the lookup alone.
+    await h.store.prisma.apiKey.updateMany({ where, data: { lastUsedAt: long } });
+    authenticator.invalidate();
+    const again = h.store.statementCount();
+    await authenticator.authenticate(`Bearer ${partner.key}`);
+    await authenticator.settled();
+    expect(h.store.statementCount() - again).toBe(lookup + 1);
+  });
+
   it('cannot be created by a non-admin, and a past expiry is a validation error', async () => {
     const token = await hs256(member.uuid);
     const r = await h.gql(

@@ -19,6 +19,11 @@ export interface Authenticator {
   authenticate(header: string | null | undefined): Promise<Principal | null>;
   /** Forget cached principals: call after any write that could change one. */
   invalidate(): void;
+  /**
+   * Resolves when the background writes started so far (an API key's lastUsedAt) are done:
+   * shutdown waits for them before it closes the store, and a test before it counts statements.
+   */
+  settled(): Promise<void>;
 }
 
 export function createAuthenticator(prisma: PrismaClient, config: Config): Authenticator {
@@ -26,6 +31,7 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
   // key share one lookup). Keys carry a generation: `invalidate` moves to a new one, so a
   // lookup under way when principals changed can finish for its callers but is never read again.
   let generation = 0;
+  const background = new Set<Promise<void>>();
   const ttl = config.principalCacheMs;
   const cache = new LRUCache<string, Principal>({
     max: CACHE_MAX,
@@ -85,7 +91,14 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
     const principal = await loadUserPrincipal(prisma, row.principalId, 'api_key', row.id);
     // Informational only: a failed update must not fail the request.
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-      prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => {});
+      const write: Promise<void> = prisma.apiKey
+        .update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
+        .then(
+          () => {},
+          () => {},
+        )
+        .finally(() => background.delete(write));
+      background.add(write);
     }
     return { principal, expiresAt: row.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY };
   }
@@ -105,6 +118,9 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       // Lookups under way may have read the rows before the change: later requests start afresh.
       generation++;
       cache.clear();
+    },
+    async settled() {
+      while (background.size) await Promise.all(background);
     },
   };
 }

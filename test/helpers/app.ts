@@ -32,8 +32,8 @@ export interface Harness {
   newPartner(name?: string, plan?: 'CORE' | 'AUTOMATE' | 'ENTERPRISE'): Promise<Partner>;
   /** SQL statements sent while `work` ran (after earlier background writes settled). */
   countStatements(work: () => Promise<unknown>): Promise<number>;
-  /** Waits until no statement has been sent for a while: background writes (an API key's
-   * once-a-minute lastUsedAt) of earlier requests must not land in a count. */
+  /** Waits until the background writes of earlier requests (an API key's once-a-minute
+   * lastUsedAt), on every app of this store, are done: they must not land in a count. */
   settle(): Promise<void>;
 }
 
@@ -57,6 +57,13 @@ export interface Partner {
  */
 const TEST_PRINCIPAL_CACHE_SECONDS = '300';
 
+/** The apps the helpers built on each store, whose background writes settle() waits for. */
+const appsOf = new WeakMap<Store, App[]>();
+function register(store: Store, app: App): App {
+  appsOf.set(store, [...(appsOf.get(store) ?? []), app]);
+  return app;
+}
+
 export function siblingApp(store: Store, env: Record<string, string>): App {
   const config = loadConfig({
     OPERATOR_TOKEN,
@@ -67,7 +74,7 @@ export function siblingApp(store: Store, env: Record<string, string>): App {
     PRINCIPAL_CACHE_SECONDS: TEST_PRINCIPAL_CACHE_SECONDS,
     ...env,
   });
-  return createApp({ config, store, logger: createLogger(config.logLevel) });
+  return register(store, createApp({ config, store, logger: createLogger(config.logLevel) }));
 }
 
 /**
@@ -125,10 +132,15 @@ export function useHarness(
       PRINCIPAL_CACHE_SECONDS: TEST_PRINCIPAL_CACHE_SECONDS,
       ...env,
     });
-    const app = createApp({ config, store, logger: options.logger ?? createLogger(config.logLevel) });
+    const app = register(store, createApp({ config, store, logger: options.logger ?? createLogger(config.logLevel) }));
     state = { harness: makeHarness(app, store, config), drop };
   }, STORE_START_TIMEOUT);
   afterAll(async () => {
+    if (state) {
+      await state.harness.settle();
+      // The worker's shared store outlives this file; its apps do not.
+      appsOf.delete(state.harness.store);
+    }
     await state?.drop();
   }, STORE_START_TIMEOUT);
   beforeEach((context) => {
@@ -209,10 +221,7 @@ function makeHarness(app: App, store: Store, config: Config): Harness {
       return store.statementCount() - before;
     },
     async settle() {
-      for (let last = -1; store.statementCount() !== last; ) {
-        last = store.statementCount();
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await Promise.all((appsOf.get(store) ?? []).map((each) => each.authenticator.settled()));
     },
   };
 }
