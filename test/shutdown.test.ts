@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, migratedDataDir, storeAvailable, storeKind } from './helpers/store.js';
 import { startServer } from '../scripts/child-server.js';
 
@@ -22,12 +22,12 @@ beforeAll(async () => {
   if (!ready) return;
   if (storeKind === 'pglite') {
     // The server starts on a copy of the run's migrated template (start-up migrations are
-    // cli.test.ts's subject, not this file's).
+    // cli.test.ts's subject, not this file's); so it does on PostgreSQL below.
     dataDir = await migratedDataDir('ag-shutdown-');
     env = { DATA_DIR: dataDir, DATABASE_URL: '' };
     cleanup = () => fs.rm(dataDir, { recursive: true, force: true });
   } else {
-    const database = await createTestDatabase();
+    const database = await createTestDatabase(inject('postgresTemplate') ?? undefined);
     env = { DATABASE_URL: database.url };
     cleanup = database.drop;
   }
