@@ -22,7 +22,7 @@ import { OPERATOR_TOKEN, useHarness, type Partner } from './helpers/app.js';
 import { mutate } from './helpers/fixtures.js';
 import { hs256 } from './helpers/jwt.js';
 import {
-  FINGERPRINT_SQL,
+  fingerprint as storeFingerprint,
   INJECTIONS,
   expectClearMessage,
   expectNoLeak,
@@ -329,10 +329,7 @@ const ERROR_CODES = new Set([
   'UNSUPPORTED_BY_BACKEND',
 ]);
 
-async function fingerprint(): Promise<Record<string, string>> {
-  const rows = await h.store.prisma.$queryRawUnsafe<Record<string, string>[]>(FINGERPRINT_SQL);
-  return rows[0]!;
-}
+const fingerprint = () => storeFingerprint(h.store);
 
 /** Sends one request and checks everything that holds for any answer. Returns the parsed body. */
 async function send(label: string, query: string, variables: Record<string, unknown>, token: string) {

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness, type Partner } from './helpers/app.js';
 import { mutate } from './helpers/fixtures.js';
 import {
-  FINGERPRINT_SQL,
+  fingerprint as storeFingerprint,
   INJECTIONS,
   expectClearMessage,
   expectNoLeak,
@@ -402,9 +402,7 @@ function requestParts(
 
 // ------------------------------------------------------------------ checks
 
-async function fingerprint(): Promise<Record<string, string>> {
-  return (await h.store.prisma.$queryRawUnsafe<Record<string, string>[]>(FINGERPRINT_SQL))[0]!;
-}
+const fingerprint = () => storeFingerprint(h.store);
 
 /** The message of an error body, whatever the dialect's envelope. */
 /** A JSON value with its leaves replaced by their types. */

@@ -2,6 +2,7 @@
 // to bad input must pass (a 4xx or a typed error, a clear message, nothing leaked).
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import type { Store } from '../../src/store/database.js';
 
 /** Strings that broke real systems: lone surrogates, direction marks, zero-width, NUL, ... */
 export const ODD_PIECES = [
@@ -223,7 +224,7 @@ export function show(value: unknown): string {
  * A fingerprint of every table, in one statement: md5 of each table's rows. ApiKey's
  * lastUsedAt is left out (every authenticated request touches it).
  */
-export const FINGERPRINT_SQL = `SELECT
+const FINGERPRINT_SQL = `SELECT
   (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM "Account" t) AS accounts,
   (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM "User" t) AS users,
   (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM "Client" t) AS clients,
@@ -236,3 +237,8 @@ export const FINGERPRINT_SQL = `SELECT
                                   '|' ORDER BY t.id), '')) FROM "ApiKey" t) AS api_keys,
   (SELECT count(*)::text FROM "AuditEvent") AS audit_events,
   (SELECT count(*)::text FROM "IdempotencyRecord") AS idempotency`;
+
+/** The store's fingerprint now, read on its pool (not through Prisma: fuzzers take thousands). */
+export async function fingerprint(store: Store): Promise<Record<string, string>> {
+  return (await store.pool.query<Record<string, string>>(FINGERPRINT_SQL)).rows[0]!;
+}
