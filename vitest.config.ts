@@ -66,7 +66,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     // Each worker imports the app's module graph once and runs file after file in it: every
-    // file still builds its own app (its own config) on its own fresh store (test/helpers),
+    // file still builds its own app (its own config) on a store as fresh as a new one (test/helpers),
     // but the imports are paid once per worker, not once per file (with a fresh module graph
     // per file they summed to 1 174 s over 93 file runs on a loaded machine). Nothing in src/ keeps
     // per-request state at module level (config comes from loadConfig, stores from openStore).

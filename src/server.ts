@@ -128,12 +128,12 @@ async function main() {
     const busy = new Set([...inFlight].map((res) => res.socket));
     for (const socket of served) if (!busy.has(socket)) socket.end();
     await closed;
-    // An answered request's lastUsedAt write may still be on its way to the store.
-    await app.authenticator.settled();
     // Runs in progress go back to QUEUED at their checkpoint; the next start resumes them. An
     // outbox attempt cut short is attempted again after restart (checking the backend first).
-    // The two queues stop side by side: each may wait for its jobs' abort.
+    // The two queues stop side by side: each may wait for its jobs' abort. An answered
+    // request's lastUsedAt write may still be on its way to the store.
     await Promise.all([
+      app.authenticator.settled(),
       sync.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the sync queue failed')),
       outbox.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the outbox worker failed')),
     ]);

@@ -5,6 +5,7 @@ import { mutate } from './helpers/fixtures.js';
 import { hs256 } from './helpers/jwt.js';
 import type { PrismaClient } from '@prisma/client';
 import { createAuthenticator } from '../src/auth/authenticate.js';
+import { hashApiKey } from '../src/auth/keys.js';
 import { SignJWT } from 'jose';
 import { JWT_SECRET } from './helpers/app.js';
 
@@ -131,7 +132,8 @@ not before`, async () => {
 
   it('record lastUsedAt in the background, at most once a minute; settled() waits for the write', async () => {
     const authenticator = createAuthenticator(h.store.prisma, h.config);
-    const where = { partnerId: partner.accountId };
+    // The admin's own key (the partner has others by now).
+    const where = { hash: hashApiKey(partner.key) };
     const long = new Date(Date.now() - 120_000);
     await h.store.prisma.apiKey.updateMany({ where, data: { lastUsedAt: long } });
     expect(await authenticator.authenticate(`Bearer ${partner.key}`)).toMatchObject({ kind: 'user' });

@@ -1,6 +1,6 @@
 // Racing writes: ensures, creates, opposite merges, overlapping bulk creates and metadata
 // patches never produce duplicates, cycles, lost updates or transport errors.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { useHarness, type Partner } from './helpers/app.js';
 import { ERRORS, newUser, rawUser, run } from './helpers/lifecycle.js';
 
@@ -24,6 +24,7 @@ describe('the store', () => {
     // connection's protocol messages ("portal does not exist"): see src/store/database.ts.
     const prisma = h.store.prisma;
     await prisma.$executeRawUnsafe('CREATE TABLE race_probe (k text PRIMARY KEY)');
+    onTestFinished(() => prisma.$executeRawUnsafe('DROP TABLE race_probe').then(() => {}));
     const failures: string[] = [];
     await race(60, async (i) => {
       try {

@@ -1,4 +1,5 @@
-// The whole app in-process, on a fresh store, with helpers to call it as a client would.
+// The whole app in-process, on a store as fresh as a new one (test/helpers/store.ts), with
+// helpers to call it as a client would.
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -46,10 +47,6 @@ export interface Partner {
 }
 
 /**
- * A second app on the harness's store, with its own settings (a test comparing two read paths
- * on the same data). Rate limits are out of reach: such tests send many requests with one key.
- */
-/**
  * Tests keep a principal cached for 5 minutes (PRINCIPAL_CACHE_SECONDS), not the default 5 s:
  * on a loaded machine a request can take longer than 5 s, and a credential looked up again in
  * the middle of a statement count is not the read being counted. test/auth.test.ts covers the
@@ -64,6 +61,10 @@ function register(store: Store, app: App): App {
   return app;
 }
 
+/**
+ * A second app on the harness's store, with its own settings (a test comparing two read paths
+ * on the same data). Rate limits are out of reach: such tests send many requests with one key.
+ */
 export function siblingApp(store: Store, env: Record<string, string>): App {
   const config = loadConfig({
     OPERATOR_TOKEN,
@@ -124,16 +125,23 @@ export function useHarness(
     ready = await storeAvailable();
     if (!ready) return;
     const { store, drop } = await openTestStore(storeOptions);
-    const config = loadConfig({
-      OPERATOR_TOKEN,
-      JWT_SECRET,
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-      SEED_DEMO: 'false',
-      PRINCIPAL_CACHE_SECONDS: TEST_PRINCIPAL_CACHE_SECONDS,
-      ...env,
-    });
-    const app = register(store, createApp({ config, store, logger: options.logger ?? createLogger(config.logLevel) }));
-    state = { harness: makeHarness(app, store, config), drop };
+    try {
+      const config = loadConfig({
+        OPERATOR_TOKEN,
+        JWT_SECRET,
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        SEED_DEMO: 'false',
+        PRINCIPAL_CACHE_SECONDS: TEST_PRINCIPAL_CACHE_SECONDS,
+        ...env,
+      });
+      const logger = options.logger ?? createLogger(config.logLevel);
+      const app = register(store, createApp({ config, store, logger }));
+      state = { harness: makeHarness(app, store, config), drop };
+    } catch (error) {
+      // A bad config for this file: the store goes back (the worker's, to the next file).
+      await drop();
+      throw error;
+    }
   }, STORE_START_TIMEOUT);
   afterAll(async () => {
     if (state) {

@@ -1,6 +1,7 @@
-// A fresh store per test file: an in-memory PGlite, or a new database on the PostgreSQL
-// server (TEST_DATABASE_URL, default the local one), dropped afterwards. Both start as a
-// copy of the run's migrated template (templates.ts) when there is one.
+// A store per test file as fresh as a new one: on PGlite the worker's in-memory store, emptied
+// after each file (or a copy of its own), on PostgreSQL a new database on the server
+// (TEST_DATABASE_URL, default the local one), dropped afterwards. Both start as a copy of the
+// run's migrated template (templates.ts) when there is one.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -93,24 +94,43 @@ export function pgliteDump(): Promise<Blob | undefined> {
 // The pglite project's store of this worker: one embedded database, opened from the template
 // once per worker instead of once per file (a PGlite start is ~0.8 s of CPU), and emptied when
 // a file is done with it.
-let shared: Promise<Store> | undefined;
+let shared: Promise<{ store: Store; tables: string }> | undefined;
 let sharedInUse = false;
-async function workerStore(): Promise<Store> {
-  shared ??= pgliteDump().then((loadDataDir) => openStore({ dataDir: 'memory://', poolSize: 4, loadDataDir }));
-  return shared;
+
+const PUBLIC_TABLES = `SELECT string_agg(quote_ident(tablename), ', ' ORDER BY tablename) AS names
+  FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'`;
+
+function workerStore(): Promise<{ store: Store; tables: string }> {
+  if (shared) return shared;
+  const opening = (async () => {
+    const store = await openStore({ dataDir: 'memory://', poolSize: 4, loadDataDir: await pgliteDump() });
+    // Never closed: the worker's end takes it, its socket's directory goes with the run's
+    // temporary directory (templates.ts).
+    const { rows } = await store.pool.query<{ names: string }>(PUBLIC_TABLES);
+    return { store, tables: rows[0]!.names };
+  })();
+  shared = opening;
+  opening.catch(() => {
+    if (shared === opening) shared = undefined;
+  });
+  return opening;
 }
 
 /**
  * The worker's store back as the template left it: every table emptied (the migrations' record
- * kept), sequences restarted. A store that cannot be emptied (a file closed it) is replaced.
+ * kept), sequences restarted, the planner's statistics of the emptied tables gone (a file that
+ * ran ANALYZE must not steer the next one's plans). A store that cannot be emptied, or that a
+ * file gave a table the template does not have, is replaced by a fresh copy.
  */
-async function emptyStore(store: Store): Promise<void> {
+async function emptyStore({ store, tables }: { store: Store; tables: string }): Promise<void> {
   try {
-    const { rows } = await store.pool.query<{ name: string }>(
-      `SELECT quote_ident(tablename) AS name FROM pg_tables
-        WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'`,
+    const { rows } = await store.pool.query<{ names: string }>(PUBLIC_TABLES);
+    if (rows[0]!.names !== tables) throw new Error("tables beside the template's");
+    await store.pool.query(`TRUNCATE ${tables} RESTART IDENTITY CASCADE`);
+    await store.pool.query(
+      `DELETE FROM pg_statistic
+        WHERE starelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)`,
     );
-    await store.pool.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')} RESTART IDENTITY CASCADE`);
   } catch {
     shared = undefined;
     await store.close().catch(() => {});
@@ -134,11 +154,14 @@ export async function openTestStore(options: Pick<StoreOptions, 'idleTimeoutMill
     // The worker's store, unless a file tunes the pool or already has it (two harnesses).
     if (!Object.keys(options).length && !sharedInUse) {
       sharedInUse = true;
-      const store = await workerStore();
+      const worker = await workerStore().catch((error: unknown) => {
+        sharedInUse = false;
+        throw error;
+      });
       return {
-        store,
+        store: worker.store,
         async drop() {
-          await emptyStore(store);
+          await emptyStore(worker);
           sharedInUse = false;
         },
       };

@@ -11,6 +11,7 @@
 // makes its own without a race: the dump is renamed into place, the database is made under
 // an advisory lock. Files that test migrations themselves open empty stores as before.
 import crypto from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,9 @@ declare module 'vitest' {
   }
 }
 
+/** Where the templates are kept from run to run: the temporary directory the run started with. */
+const KEPT = process.env.ACCOUNT_GATEWAY_TEST_KEPT_TMPDIR ?? os.tmpdir();
+
 async function templateKey(): Promise<string> {
   const hash = crypto.createHash('sha256');
   for (const m of await readMigrations()) hash.update(`${m.name}\n${m.checksum}\n`);
@@ -51,9 +55,9 @@ const exists = (file: string) =>
 
 /** A migrated data directory, for the child processes (CLI, server) that open a DATA_DIR. */
 async function pgliteTemplateDir(key: string): Promise<string> {
-  const target = path.join(os.tmpdir(), `account-gateway-test-template-${key}-data`);
+  const target = path.join(KEPT, `account-gateway-test-template-${key}-data`);
   if (await exists(target)) return target;
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-template-'));
+  const dir = await fs.mkdtemp(path.join(KEPT, 'account-gateway-template-'));
   try {
     const store = await openStore({ dataDir: path.join(dir, 'data') });
     await store.close();
@@ -69,9 +73,9 @@ async function pgliteTemplateDir(key: string): Promise<string> {
 
 /** The dump of that directory (dumped from a copy: the template itself is never opened). */
 async function pgliteTemplate(key: string, templateDir: string): Promise<string> {
-  const file = path.join(os.tmpdir(), `account-gateway-test-template-${key}.tar`);
+  const file = path.join(KEPT, `account-gateway-test-template-${key}.tar`);
   if (await exists(file)) return file;
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'account-gateway-template-'));
+  const dir = await fs.mkdtemp(path.join(KEPT, 'account-gateway-template-'));
   try {
     await fs.cp(templateDir, path.join(dir, 'data'), { recursive: true });
     const db = await PGlite.create(path.join(dir, 'data'));
@@ -111,7 +115,25 @@ async function postgresTemplate(key: string): Promise<string> {
   return name;
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+/**
+ * Everything temporary that the run's workers and their child processes make (store sockets,
+ * data directories, stand-ins, the browser's profile) goes into one directory of the run,
+ * removed when the run ends: a worker's last store, and a server killed with SIGKILL, leave
+ * nothing behind. Returns the teardown for the project that made it.
+ */
+function runTemporaryDirectory(): (() => Promise<void>) | undefined {
+  if (process.env.ACCOUNT_GATEWAY_TEST_KEPT_TMPDIR) return undefined;
+  const dir = fsSync.mkdtempSync(path.join(KEPT, 'account-gateway-run-'));
+  process.env.ACCOUNT_GATEWAY_TEST_KEPT_TMPDIR = KEPT;
+  process.env.TMPDIR = dir;
+  return async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+    process.env.TMPDIR = KEPT;
+    delete process.env.ACCOUNT_GATEWAY_TEST_KEPT_TMPDIR;
+  };
+}
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const kind = project.config.env?.TEST_STORE;
   const key = await templateKey();
   // Both projects: the stand-in upstreams are embedded stores whatever the project's store.
@@ -122,4 +144,5 @@ export default async function setup(project: TestProject): Promise<void> {
     'postgresTemplate',
     kind === 'postgres' && (await postgresAvailable()) ? await postgresTemplate(key) : null,
   );
+  return runTemporaryDirectory();
 }
