@@ -91,6 +91,11 @@ export function pgliteDump(): Promise<Blob | undefined> {
   return pgliteTemplate;
 }
 
+/** An in-memory embedded store, a copy of the run's template. */
+async function templateCopy(options: Pick<StoreOptions, 'idleTimeoutMillis'> = {}): Promise<Store> {
+  return openStore({ dataDir: 'memory://', poolSize: 4, loadDataDir: await pgliteDump(), ...options });
+}
+
 // The pglite project's store of this worker: one embedded database, opened from the template
 // once per worker instead of once per file (a PGlite start is ~0.8 s of CPU), and emptied when
 // a file is done with it.
@@ -103,7 +108,7 @@ const PUBLIC_TABLES = `SELECT string_agg(quote_ident(tablename), ', ' ORDER BY t
 function workerStore(): Promise<{ store: Store; tables: string }> {
   if (shared) return shared;
   const opening = (async () => {
-    const store = await openStore({ dataDir: 'memory://', poolSize: 4, loadDataDir: await pgliteDump() });
+    const store = await templateCopy();
     // Never closed: the worker's end takes it, its socket's directory goes with the run's
     // temporary directory (templates.ts).
     const { rows } = await store.pool.query<{ names: string }>(PUBLIC_TABLES);
@@ -166,7 +171,7 @@ export async function openTestStore(options: Pick<StoreOptions, 'idleTimeoutMill
         },
       };
     }
-    const store = await openStore({ dataDir: 'memory://', poolSize: 4, loadDataDir: await pgliteDump(), ...options });
+    const store = await templateCopy(options);
     return { store, drop: () => store.close() };
   }
   const database = await createTestDatabase(inject('postgresTemplate') ?? undefined);
