@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { cliInProcess, runNode, useCliStore } from './helpers/cli.js';
+import { serverArgs } from '../scripts/child-server.js';
 
 const run = promisify(execFile);
 const store = useCliStore('ag-cli-backends-', { SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
@@ -165,8 +166,7 @@ and never takes or shows the credential on the command line`, async (context) =>
   expect(mixed.stderr.trim()).toBe(
     'SECRETS_KEY does not open the stored backend credentials: it is not the key they were sealed with',
   );
-  const server = ['--import', 'tsx', 'src/server.ts'];
-  const wrong = await spawnWith(server, null, { ...otherKey, PORT: '0', SEED_DEMO: 'false' });
+  const wrong = await spawnWith(serverArgs(), null, { ...otherKey, PORT: '0', SEED_DEMO: 'false' });
   expect(wrong.code).toBe(2);
   expect(wrong.stderr.trim()).toBe(
     'SECRETS_KEY does not open the stored backend credentials: it is not the key they were sealed with',

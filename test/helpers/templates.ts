@@ -21,6 +21,7 @@ import type { TestProject } from 'vitest/node';
 import { openStore } from '../../src/store/database.js';
 import { readMigrations } from '../../src/store/migrate.js';
 import { adminUrl, postgresAvailable } from './store.js';
+import { buildServerBundle } from './server-bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -133,6 +134,20 @@ function runTemporaryDirectory(): (() => Promise<void>) | undefined {
   };
 }
 
+/**
+ * The bundle the run's child servers start from (scripts/child-server.ts serverArgs), built by
+ * the first project to set up and named to every worker and child in the environment.
+ */
+async function serverBundle(): Promise<(() => Promise<void>) | undefined> {
+  if (process.env.ACCOUNT_GATEWAY_SERVER_BUNDLE) return undefined;
+  const bundle = await buildServerBundle();
+  process.env.ACCOUNT_GATEWAY_SERVER_BUNDLE = bundle.file;
+  return async () => {
+    await bundle.remove();
+    delete process.env.ACCOUNT_GATEWAY_SERVER_BUNDLE;
+  };
+}
+
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const kind = project.config.env?.TEST_STORE;
   const key = await templateKey();
@@ -144,5 +159,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     'postgresTemplate',
     kind === 'postgres' && (await postgresAvailable()) ? await postgresTemplate(key) : null,
   );
-  return runTemporaryDirectory();
+  const teardowns = [runTemporaryDirectory(), await serverBundle()].filter((t) => t !== undefined);
+  return async () => {
+    for (const teardown of teardowns) await teardown();
+  };
 }
