@@ -1,16 +1,13 @@
-// `account-gateway backend connect|list|disconnect` end to end on their own store (the first
-// command a child process of the real entry, the others in this process), and the server
-// refusing to start with a SECRETS_KEY that cannot open them.
-import { execFile } from 'node:child_process';
+// `account-gateway backend connect|list|disconnect` end to end on their own store (in this
+// process: test/cli.test.ts runs the real entry as a child), and the server refusing to start
+// with a SECRETS_KEY that cannot open them.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { cliInProcess, runNode, useCliStore } from './helpers/cli.js';
 import { serverArgs } from '../scripts/child-server.js';
 
-const run = promisify(execFile);
 const store = useCliStore('ag-cli-backends-', { SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
 
 /** Runs the server with `input` on standard input; never rejects. */
@@ -23,13 +20,9 @@ const cli = (args: string[], input: string | null = null, extra: NodeJS.ProcessE
 it(`connects from a file or standard input, lists aligned, disconnects, \
 and never takes or shows the credential on the command line`, async (context) => {
   if (!store.ready) return context.skip();
-  const partnerId = JSON.parse(
-    (
-      await run(process.execPath, ['bin/account-gateway.mjs', 'partner', 'create', '--name', 'Backends Co'], {
-        env: store.env,
-      })
-    ).stdout,
-  ).partnerId;
+  const created = await cli(['partner', 'create', '--name', 'Backends Co']);
+  expect(created.code, created.stderr).toBe(0);
+  const partnerId = JSON.parse(created.stdout).partnerId;
   const credentials = [`learning-${crypto.randomUUID()}`, `catalog-${crypto.randomUUID()}`];
 
   const fromStdin = await cli(

@@ -1,12 +1,12 @@
-// `account-gateway sync` end to end on its own embedded store (the first command a child
-// process of the real entry, the others in this process), a stand-in upstream on loopback.
+// `account-gateway sync` end to end on its own embedded store (in this process: test/cli.test.ts
+// runs the real entry as a child), a stand-in upstream on loopback.
 // Off a terminal it prints one JSON line per page and one per run; a run that fails exits 1
 // with the backend's reason; a partner without backends is told so.
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STANDIN_PREFIXES, type StandIn } from '../src/standin/index.js';
 import { testStandIn } from './helpers/connected.js';
-import { CLI, cliInProcess, runNode, useCliStore } from './helpers/cli.js';
+import { cliInProcess, useCliStore } from './helpers/cli.js';
 import { storeKind } from './helpers/store.js';
 
 const store = useCliStore('ag-cli-sync-', { SECRETS_KEY: crypto.randomBytes(32).toString('base64') });
@@ -24,7 +24,7 @@ const cli = (args: string[], input = '') => cliInProcess(args, { env: store.env,
 
 describe.runIf(storeKind === 'pglite')('account-gateway sync', () => {
   it('syncs in-process with JSON progress lines, exits 1 with the reason when a run fails', async () => {
-    const created = await runNode([CLI, 'partner', 'create', '--name', 'CLI Sync'], { env: store.env });
+    const created = await cli(['partner', 'create', '--name', 'CLI Sync']);
     expect(created.code, created.stderr).toBe(0);
     const partner = /\b([0-9A-HJKMNP-TV-Z]{26})\b/.exec(created.stdout)![1]!;
 

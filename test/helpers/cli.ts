@@ -40,7 +40,7 @@ export function runNode(
 /**
  * The CLI's commands run in this process, as `account-gateway <args>` would with `env` and
  * `input` on standard input (neither stream a terminal). A child process pays about 1.5 s of
- * start-up and imports before its command; each file keeps one child run of the real entry.
+ * start-up and imports before its command; test/cli.test.ts keeps one child run of the real entry.
  */
 export async function cliInProcess(
   args: string[],
