@@ -45,6 +45,8 @@ export interface StandInOptions {
    * migrating an empty store: the tests' template.
    */
   loadDataDir?: Blob;
+  /** A PostgreSQL database for the stand-in's store instead of an embedded one (migrated if it is not). */
+  databaseUrl?: string;
 }
 
 export interface StandIn {
@@ -78,11 +80,15 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
   let server: Server | undefined;
   try {
     const { loadDataDir } = options;
-    store = await openStore({
-      dataDir: options.inMemory || loadDataDir ? 'memory://' : dir,
-      poolSize: 4,
-      ...(loadDataDir && { loadDataDir }),
-    });
+    store = await openStore(
+      options.databaseUrl
+        ? { databaseUrl: options.databaseUrl, poolSize: 4 }
+        : {
+            dataDir: options.inMemory || loadDataDir ? 'memory://' : dir,
+            poolSize: 4,
+            ...(loadDataDir && { loadDataDir }),
+          },
+    );
     // The stand-in is an upstream, not a guarded edge: syncs and the benchmark read many pages.
     const config = loadConfig({
       HOST: '127.0.0.1',

@@ -3,7 +3,8 @@
 // - pglite: a migrated data directory in the temp directory, which child processes' stores
 //   start as copies of (useCliStore), and its dump (PGlite's dumpDataDir), which each file's
 //   in-memory store starts from (openStore's loadDataDir). The postgres project has them too,
-//   for the stand-in upstreams (always embedded).
+//   for the embedded stores some of its files open beside the server's (its stand-in upstreams
+//   are databases on the server, test/helpers/connected.ts).
 // - postgres: a migrated template database; each file's database is CREATE DATABASE …
 //   TEMPLATE it (a file copy on the server).
 // Both are named by a hash of the migrations and the PGlite version, so a new migration
@@ -151,7 +152,7 @@ async function serverBundle(): Promise<(() => Promise<void>) | undefined> {
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const kind = project.config.env?.TEST_STORE;
   const key = await templateKey();
-  // Both projects: the stand-in upstreams are embedded stores whatever the project's store.
+  // Both projects: some files of the postgres project open embedded stores too.
   const templateDir = await pgliteTemplateDir(key);
   project.provide('pgliteTemplateDir', templateDir);
   project.provide('pgliteTemplate', await pgliteTemplate(key, templateDir));
