@@ -169,6 +169,53 @@ not before`, async () => {
   });
 });
 
+describe('the principal cache', () => {
+  it(`forgets only the principals of the users a write names: a deletion costs the admin's next request \
+no lookup`, async () => {
+    const victim = await newUser(partner.key, { externalUserId: 'forgotten' });
+    const token = await hs256(victim.uuid);
+    expect((await h.gql(VIEWER, {}, { token })).status).toBe(200);
+    const cached = await h.countStatements(() => h.gql(VIEWER, {}, { token: partner.key }));
+    await mutate(h, partner.key, 'deleteUser', { id: victim.id, action: 'IGNORE' });
+    // The admin's principal is still cached: its next request costs what the last one did.
+    expect(await h.countStatements(() => h.gql(VIEWER, {}, { token: partner.key }))).toBe(cached);
+    // The deleted user's was forgotten at once.
+    const refused = await h.gql(VIEWER, {}, { token });
+    expect(refused.status).toBe(401);
+    expect(refused.errors?.[0]?.message).toMatch(/deleted/);
+  });
+
+  it('answers a lookup under way when its user is named, but does not keep it; others it keeps', async () => {
+    const db = h.store.prisma;
+    let lookups = 0;
+    const counted = {
+      apiKey: {
+        findUnique: (args: Parameters<typeof db.apiKey.findUnique>[0]) => {
+          lookups++;
+          return db.apiKey.findUnique(args);
+        },
+        update: (args: Parameters<typeof db.apiKey.update>[0]) => db.apiKey.update(args),
+      },
+      user: db.user,
+      account: db.account,
+    } as unknown as PrismaClient;
+    for (const [named, lookedUpAgain] of [
+      [partner.adminUserId, true],
+      [member.uuid, false],
+    ] as const) {
+      lookups = 0;
+      const auth = createAuthenticator(counted, h.config);
+      // The lookup has begun (its key row is being read) when the write names the user.
+      const under = auth.authenticate(`Bearer ${partner.key}`);
+      auth.invalidate([named]);
+      expect(await under).toMatchObject({ kind: 'user', userId: partner.adminUserId });
+      expect(await auth.authenticate(`Bearer ${partner.key}`)).toMatchObject({ userId: partner.adminUserId });
+      expect(lookups, `named ${named === member.uuid ? 'another user' : 'the admin'}`).toBe(lookedUpAgain ? 2 : 1);
+      await auth.settled();
+    }
+  });
+});
+
 describe('JWTs (HS256)', () => {
   it('authenticate the user named by sub', async () => {
     const r = await h.gql(VIEWER, {}, { token: await hs256(member.uuid, { expiresIn: '5m' }) });

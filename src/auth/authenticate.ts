@@ -11,14 +11,19 @@ import { PARTNER_WIDE_KINDS, type Credential, type Principal, type UserPrincipal
 
 // Principals are cached briefly so that a burst of requests with one credential costs no
 // SQL. Writes that change a principal (revoke, disable, entitlements, ...) clear the cache
-// of this process; other replicas notice within the TTL (PRINCIPAL_CACHE_SECONDS).
+// of this process (those of named users only: only their principals); other replicas notice
+// within the TTL (PRINCIPAL_CACHE_SECONDS).
 const CACHE_MAX = 10_000;
 
 export interface Authenticator {
   /** `header` is the raw Authorization header value (or the catalog dialect's bare key). */
   authenticate(header: string | null | undefined): Promise<Principal | null>;
-  /** Forget cached principals: call after any write that could change one. */
-  invalidate(): void;
+  /**
+   * Forget cached principals: call after any write that could change one. With `userIds`, only
+   * the principals of those users (a write that changes nobody else's rights: a user deleted,
+   * disabled, merged, made or unmade an admin); without, every one.
+   */
+  invalidate(userIds?: readonly string[]): void;
   /**
    * Resolves when the background writes started so far (an API key's lastUsedAt) are done:
    * shutdown waits for them before it closes the store, and a test before it counts statements.
@@ -31,6 +36,12 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
   // key share one lookup). Keys carry a generation: `invalidate` moves to a new one, so a
   // lookup under way when principals changed can finish for its callers but is never read again.
   let generation = 0;
+  // A user's principal forgotten by name: the count of such invalidations when it last was. A
+  // lookup of that user begun before then may have read its rows before the change: it answers
+  // its callers but is not kept. (Kept far longer than any lookup can take.)
+  let named = 0;
+  const namedAt = new LRUCache<string, number>({ max: CACHE_MAX * 10, ttl: 10 * 60_000 });
+  const unkept = new WeakSet<Principal>();
   const background = new Set<Promise<void>>();
   const ttl = config.principalCacheMs;
   const cache = new LRUCache<string, Principal>({
@@ -38,15 +49,18 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
     ttl,
     ignoreFetchAbort: true,
     fetchMethod: async (key, _stale, { options }) => {
+      const begun = named;
       const token = key.slice(key.indexOf(':') + 1);
       const found = await (looksLikeApiKey(token)
         ? fromApiKey(token)
         : token.split('.').length === 3
           ? fromJwt(token)
           : Promise.reject(new UnauthenticatedError('unrecognised credential')));
+      const { principal } = found;
+      if (principal.kind === 'user' && (namedAt.get(principal.userId) ?? -1) > begun) unkept.add(principal);
       // Never cache past the credential's own expiry.
       options.ttl = Math.max(1, Math.min(ttl, found.expiresAt - Date.now()));
-      return found.principal;
+      return principal;
     },
   });
   const jwks: JWTVerifyGetKey | undefined = config.jwt.jwksUrl
@@ -110,14 +124,27 @@ export function createAuthenticator(prisma: PrismaClient, config: Config): Authe
       if (!token) return null;
       if (config.operatorToken && safeEqual(token, config.operatorToken)) return { kind: 'operator' };
       if (token.length > 4096) throw new UnauthenticatedError('credential too long');
-      const principal = await cache.fetch(`${generation}:${token}`);
+      const key = `${generation}:${token}`;
+      const principal = await cache.fetch(key);
       if (!principal) throw new UnauthenticatedError('invalid credential');
+      // Its callers have it; nobody after them (the first of them removes it, before any other request runs).
+      if (unkept.has(principal) && cache.peek(key) === principal) cache.delete(key);
       return principal;
     },
-    invalidate() {
-      // Lookups under way may have read the rows before the change: later requests start afresh.
-      generation++;
-      cache.clear();
+    invalidate(userIds) {
+      if (!userIds) {
+        // Lookups under way may have read the rows before the change: later requests start afresh.
+        generation++;
+        cache.clear();
+        return;
+      }
+      named++;
+      const users = new Set(userIds);
+      for (const id of users) namedAt.set(id, named);
+      const stale: string[] = [];
+      for (const [key, principal] of cache.entries())
+        if (principal.kind === 'user' && users.has(principal.userId)) stale.push(key);
+      for (const key of stale) cache.delete(key);
     },
     async settled() {
       while (background.size) await Promise.all(background);

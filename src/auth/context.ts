@@ -10,8 +10,11 @@ export interface RequestContext {
   readonly requestId: string;
   /** The caller's address as the allow-list sees it. */
   readonly ip: string;
-  /** Forget cached principals after a write that may change one (disable, revoke, ...). */
-  readonly invalidatePrincipals?: () => void;
+  /**
+   * Forget cached principals after a write that may change one (disable, revoke, ...): those of
+   * `userIds` when the write changes only theirs, else every one (Authenticator.invalidate).
+   */
+  readonly invalidatePrincipals?: (userIds?: readonly string[]) => void;
   /** The server's configuration, for the services that need settings (connected backends). */
   readonly config?: Config;
   /** Hands queued sync runs to the job queue (absent: the schedule's sweep picks them up). */

@@ -24,7 +24,7 @@ export interface YogaDeps {
   schema: GraphQLSchema;
   prisma: PrismaClient;
   logger: Logger;
-  invalidatePrincipals: () => void;
+  invalidatePrincipals: NonNullable<RequestContext['invalidatePrincipals']>;
   config?: Config;
   sync?: RequestContext['sync'];
   plugins?: Parameters<typeof createYoga>[0]['plugins'];

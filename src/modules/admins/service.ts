@@ -33,7 +33,7 @@ export async function addAccountAdmin(ctx: RequestContext, accountId: string, us
     audit({ action: 'account.admin.add', subjectType: 'Account', subjectId: accountId, data: { userId } });
     return account;
   });
-  ctx.invalidatePrincipals?.();
+  ctx.invalidatePrincipals?.([userId]);
   return account;
 }
 
@@ -47,6 +47,6 @@ export async function removeAccountAdmin(ctx: RequestContext, accountId: string,
       audit({ action: 'account.admin.remove', subjectType: 'Account', subjectId: accountId, data: { userId } });
     return account;
   });
-  ctx.invalidatePrincipals?.();
+  ctx.invalidatePrincipals?.([userId]);
   return account;
 }

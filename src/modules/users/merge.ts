@@ -54,7 +54,8 @@ export async function mergeUsers(
     });
     return { source: updatedSource, target: updatedTarget };
   });
-  ctx.invalidatePrincipals?.();
+  // The source is refused from now on; the target may have gained its rights.
+  ctx.invalidatePrincipals?.([sourceId, result.target.id]);
   return result;
 }
 

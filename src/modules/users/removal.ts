@@ -76,7 +76,8 @@ export async function deleteUser(
     audit({ action: 'user.delete', subjectType: 'User', subjectId: id, data: { action, ...moved, ...outbox } });
     return { id, pendingChanges };
   });
-  ctx.invalidatePrincipals?.();
+  // Only its own principal changes: its rights and keys went with it.
+  ctx.invalidatePrincipals?.([id]);
   if (deleted.pendingChanges.length) notifyOutbox();
   return deleted;
 }

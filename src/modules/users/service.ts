@@ -568,7 +568,7 @@ export async function disableUser(ctx: RequestContext, id: string): Promise<User
     });
     return updated;
   });
-  ctx.invalidatePrincipals?.();
+  ctx.invalidatePrincipals?.([id]);
   return user;
 }
 
