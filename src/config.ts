@@ -44,6 +44,8 @@ const envSchema = z.object({
     .optional(),
   BACKEND_CONCURRENCY: positiveInt.max(64).default(4),
   BACKEND_TIMEOUT_MS: positiveInt.max(300_000).default(10_000),
+  BACKEND_RETRIES: z.coerce.number().int().min(0).max(10).default(5),
+  BACKEND_BACKOFF_MS: positiveInt.max(10_000).default(200),
   BACKEND_ALLOWED_HOSTS: z
     .string()
     .transform((v) =>
@@ -120,6 +122,9 @@ export type BackendSettings = Readonly<{
   /** Per backend: requests in flight at most. */
   concurrency: number;
   timeoutMs: number;
+  /** Retries after a failed attempt (connection error, timeout, 429, 5xx), and the first wait (doubling up to 10 s). */
+  retries: number;
+  backoffMs: number;
   /** Lower-case host names a baseUrl may name; empty: any host that is not refused. */
   allowedHosts: readonly string[];
 }>;
@@ -165,6 +170,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretsKey: e.SECRETS_KEY === undefined ? undefined : Buffer.from(e.SECRETS_KEY, 'base64'),
       concurrency: e.BACKEND_CONCURRENCY,
       timeoutMs: e.BACKEND_TIMEOUT_MS,
+      retries: e.BACKEND_RETRIES,
+      backoffMs: e.BACKEND_BACKOFF_MS,
       allowedHosts: Object.freeze(e.BACKEND_ALLOWED_HOSTS),
     }),
     sync: Object.freeze({ concurrency: e.SYNC_CONCURRENCY, staleSeconds: e.SYNC_STALE_SECONDS }),

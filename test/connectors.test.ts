@@ -643,6 +643,27 @@ describe('politeness and the per-backend registry', () => {
     dropConnector(id);
   });
 
+  it('BACKEND_RETRIES and BACKEND_BACKOFF_MS: a failing call costs 1 + BACKEND_RETRIES requests', async () => {
+    expect(connectorOptions(loadConfig({}))).toMatchObject({ retries: 5, backoff: { initialMs: 200, maxMs: 10_000 } });
+    const options = connectorOptions(loadConfig({ BACKEND_RETRIES: '2', BACKEND_BACKOFF_MS: '1' }));
+    expect(options).toMatchObject({ retries: 2, backoff: { initialMs: 1, maxMs: 10_000 } });
+    proxy.add({ kind: 'status', status: 503 });
+    const connector = createConnector(
+      {
+        id: 'backend-retries',
+        kind: 'EMBED',
+        baseUrl: `${proxy.url}/rest/embed`,
+        credential: standIn.credentials.EMBED,
+      },
+      options,
+    );
+    expect(await failure(() => connector.readOne('embed.clients', 'acme-school'))).toBeInstanceOf(
+      BackendUnavailableError,
+    );
+    expect(proxy.log.length).toBe(3);
+    dropConnector('backend-retries');
+  });
+
   it(`one circuit per backend id, shared by its connectors; dropConnector forgets it; \
 a new credential is a new transport`, async () => {
     proxy.add({ kind: 'status', status: 503 });

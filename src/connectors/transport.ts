@@ -72,20 +72,27 @@ export interface ConnectorOptions {
   logger?: Logger;
 }
 
+/** The longest wait between two attempts, whatever the first one. */
+const MAX_BACKOFF_MS = 10_000;
+
 export type ResolvedOptions = Required<Omit<ConnectorOptions, 'logger'>> & { logger?: Logger };
 
-/** The options of config.backends (BACKEND_TIMEOUT_MS, BACKEND_CONCURRENCY), with the defaults above. */
+/**
+ * The options of config.backends (BACKEND_TIMEOUT_MS, BACKEND_CONCURRENCY, BACKEND_RETRIES,
+ * BACKEND_BACKOFF_MS), with the defaults below for the rest.
+ */
 export function connectorOptions(
   config: Pick<Config, 'backends'>,
   overrides: Partial<ConnectorOptions> = {},
 ): ConnectorOptions {
-  return { timeoutMs: config.backends.timeoutMs, concurrency: config.backends.concurrency, ...overrides };
+  const { timeoutMs, concurrency, retries, backoffMs } = config.backends;
+  return { timeoutMs, concurrency, retries, backoff: { initialMs: backoffMs, maxMs: MAX_BACKOFF_MS }, ...overrides };
 }
 
 export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
   return {
     retries: 5,
-    backoff: { initialMs: 200, maxMs: 10_000 },
+    backoff: { initialMs: 200, maxMs: MAX_BACKOFF_MS },
     breaker: { consecutiveFailures: 10, halfOpenAfterMs: 30_000 },
     degradedWindowMs: 300_000,
     maxRetryAfterMs: 60_000,

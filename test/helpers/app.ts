@@ -47,12 +47,23 @@ export interface Partner {
 }
 
 /**
- * Tests keep a principal cached for 5 minutes (PRINCIPAL_CACHE_SECONDS), not the default 5 s:
- * on a loaded machine a request can take longer than 5 s, and a credential looked up again in
- * the middle of a statement count is not the read being counted. test/auth.test.ts covers the
- * expiry itself.
+ * The settings every test app starts from (a file's own env overrides them):
+ * - a principal is cached for 5 minutes (PRINCIPAL_CACHE_SECONDS), not the default 5 s: on a
+ *   loaded machine a request can take longer than 5 s, and a credential looked up again in the
+ *   middle of a statement count is not the read being counted (test/auth.test.ts covers the
+ *   expiry itself);
+ * - a backend call's retries wait 5 ms at first (BACKEND_BACKOFF_MS), not 200 ms: a test of a
+ *   backend that is down makes the same 1 + BACKEND_RETRIES requests without sleeping through
+ *   six seconds of backoff (test/connectors.test.ts covers the settings themselves).
  */
-const TEST_PRINCIPAL_CACHE_SECONDS = '300';
+const TEST_ENV = {
+  OPERATOR_TOKEN,
+  JWT_SECRET,
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  SEED_DEMO: 'false',
+  PRINCIPAL_CACHE_SECONDS: '300',
+  BACKEND_BACKOFF_MS: '5',
+};
 
 /** The apps the helpers built on each store, whose background writes settle() waits for. */
 const appsOf = new WeakMap<Store, App[]>();
@@ -66,15 +77,7 @@ function register(store: Store, app: App): App {
  * on the same data). Rate limits are out of reach: such tests send many requests with one key.
  */
 export function siblingApp(store: Store, env: Record<string, string>): App {
-  const config = loadConfig({
-    OPERATOR_TOKEN,
-    JWT_SECRET,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    SEED_DEMO: 'false',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    PRINCIPAL_CACHE_SECONDS: TEST_PRINCIPAL_CACHE_SECONDS,
-    ...env,
-  });
+  const config = loadConfig({ ...TEST_ENV, RATE_LIMIT_PER_MINUTE: '1000000', ...env });
   return register(store, createApp({ config, store, logger: createLogger(config.logLevel) }));
 }
 
@@ -126,14 +129,7 @@ export function useHarness(
     if (!ready) return;
     const { store, drop } = await openTestStore(storeOptions);
     try {
-      const config = loadConfig({
-        OPERATOR_TOKEN,
-        JWT_SECRET,
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-        SEED_DEMO: 'false',
-        PRINCIPAL_CACHE_SECONDS: TEST_PRINCIPAL_CACHE_SECONDS,
-        ...env,
-      });
+      const config = loadConfig({ ...TEST_ENV, ...env });
       const logger = options.logger ?? createLogger(config.logLevel);
       const app = register(store, createApp({ config, store, logger }));
       state = { harness: makeHarness(app, store, config), drop };

@@ -42,3 +42,26 @@ describe('OUTBOX_LEASE_SECONDS', () => {
     );
   });
 });
+
+describe('BACKEND_RETRIES and BACKEND_BACKOFF_MS', () => {
+  const backends = (env: Record<string, string>) => loadConfig({ SEED_DEMO: 'false', ...env }).backends;
+
+  it('default to 5 retries after a first wait of 200 ms, and take whole numbers in range', () => {
+    expect(backends({})).toMatchObject({ retries: 5, backoffMs: 200 });
+    expect(backends({ BACKEND_RETRIES: '0', BACKEND_BACKOFF_MS: '10000' })).toMatchObject({
+      retries: 0,
+      backoffMs: 10_000,
+    });
+  });
+
+  it.each([
+    ['BACKEND_RETRIES', '11'],
+    ['BACKEND_RETRIES', '-1'],
+    ['BACKEND_RETRIES', '1.5'],
+    ['BACKEND_BACKOFF_MS', '0'],
+    ['BACKEND_BACKOFF_MS', '10001'],
+    ['BACKEND_BACKOFF_MS', 'soon'],
+  ])('refuses %s=%s, naming it', (name, value) => {
+    expect(refusal({ [name]: value })).toContain(name);
+  });
+});
