@@ -1002,13 +1002,19 @@ describe('kill -9 mid-saga of 100 multi-backend deletes', () => {
       _count: true,
     });
     const count = new Map(events.map((e) => [`${e.action} ${e.subjectId}`, e._count]));
+    // The upstream's users of the 100 people, read at once (one statement per kind).
+    const upstreamUsers = (where: object) =>
+      up!.store.prisma.user.findMany({ where: { partnerId: up!.partnerId, ...where } });
+    const [catalogUsers, embedUsers] = await Promise.all([
+      upstreamUsers({ catalogId: { in: people.map((p) => p.upstream.catalogId) } }),
+      upstreamUsers({ identifier: { in: people.map((p) => p.upstream.identifier) } }),
+    ]);
+    const byCatalogId = new Map(catalogUsers.map((u) => [u.catalogId, u]));
+    const byIdentifier = new Map(embedUsers.map((u) => [u.identifier, u]));
     for (const p of people) {
-      const catalog = await up.store.prisma.user.findFirstOrThrow({
-        where: { partnerId: up.partnerId, catalogId: p.upstream.catalogId },
-      });
-      const embed = await up.store.prisma.user.findFirstOrThrow({
-        where: { partnerId: up.partnerId, identifier: p.upstream.identifier },
-      });
+      const catalog = byCatalogId.get(p.upstream.catalogId)!;
+      const embed = byIdentifier.get(p.upstream.identifier)!;
+      expect(catalog && embed, `${p.upstream.catalogId} and ${p.upstream.identifier} upstream`).toBeTruthy();
       expect(count.get(`user.delete ${catalog.id}`)).toBe(1);
       expect(count.get(`user.delete ${embed.id}`)).toBe(1);
       expect(count.get(`user.disable ${p.upstream.learningId}`)).toBe(1);
