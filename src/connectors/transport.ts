@@ -49,10 +49,10 @@ export interface ConnectorOptions {
   timeoutMs: number;
   /** Requests in flight to the backend at most (BACKEND_CONCURRENCY). */
   concurrency: number;
-  /** Retries after the first attempt (connection errors, timeouts, 429, 5xx). Default 5. */
-  retries?: number;
-  /** Exponential backoff between attempts, with jitter. Default 200 ms doubling up to 10 s. */
-  backoff?: { initialMs: number; maxMs: number };
+  /** Retries after the first attempt (connection errors, timeouts, 429, 5xx) (BACKEND_RETRIES). */
+  retries: number;
+  /** Exponential backoff between attempts, with jitter: from BACKEND_BACKOFF_MS, doubling up to 10 s. */
+  backoff: { initialMs: number; maxMs: number };
   /** Consecutive failed attempts that open the circuit (default 10), and how long it stays open (default 30 s). */
   breaker?: { consecutiveFailures: number; halfOpenAfterMs: number };
   /** Failures this recent make the backend DEGRADED (default 5 min). */
@@ -91,8 +91,6 @@ export function connectorOptions(
 
 export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
   return {
-    retries: 5,
-    backoff: { initialMs: 200, maxMs: MAX_BACKOFF_MS },
     breaker: { consecutiveFailures: 10, halfOpenAfterMs: 30_000 },
     degradedWindowMs: 300_000,
     maxRetryAfterMs: 60_000,
